@@ -1,0 +1,1 @@
+#include "hw/gps_source.h"

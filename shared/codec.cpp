@@ -1,0 +1,418 @@
+#include "shared/codec.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "shared/topics.h"
+#include "shared/uuid.h"
+
+namespace mdc::codec {
+
+namespace {
+
+using v1::Envelope;
+using v1::Downlink;
+
+std::string num(double v) {
+  std::ostringstream s;
+  s.precision(10);
+  s << v;
+  return s.str();
+}
+
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  size_t n = 0;
+  for (char c : s) {
+    if (++n > 40) { out += "..."; break; }
+    if (static_cast<unsigned char>(c) < 0x20) out += '?';
+    else out += c;
+  }
+  out += '"';
+  return out;
+}
+
+Error fail(Reason r, std::string msg) { return Error::make(std::move(msg), int(r)); }
+
+// Each checker returns an empty Status on success; the first failure wins.
+struct Check {
+  std::string path;
+
+  std::string at(std::string_view field) const { return path + "." + std::string(field); }
+
+  Status text(std::string_view field, const std::string& v, size_t minLen, size_t maxLen) const {
+    size_t n = utf8Length(v);
+    if (n < minLen) {
+      if (v.empty()) return fail(Reason::MissingField, at(field) + ": required, is empty");
+      return fail(Reason::TooLong, at(field) + ": " + quoted(v) + " shorter than " + std::to_string(minLen));
+    }
+    if (n > maxLen)
+      return fail(Reason::TooLong, at(field) + ": " + std::to_string(n) + " characters, at most " +
+                                       std::to_string(maxLen) + " allowed");
+    return {};
+  }
+
+  Status range(std::string_view field, double v, double lo, double hi, bool allowNan) const {
+    if (std::isnan(v)) {
+      if (allowNan) return {};
+      return fail(Reason::OutOfRange, at(field) + ": NaN, a number is required");
+    }
+    if (!(v >= lo && v <= hi))
+      return fail(Reason::OutOfRange, at(field) + ": " + num(v) + " out of range " + num(lo) + ".." + num(hi));
+    return {};
+  }
+
+  Status time(std::string_view field, int64_t ms, bool allowZero) const {
+    if (ms == 0 && allowZero) return {};
+    if (ms < kMinTimeMs || ms >= kMaxTimeMs)
+      return fail(Reason::OutOfRange, at(field) + ": " + std::to_string(ms) +
+                                          " out of range (Unix ms between 2020-01-01 and 2100-01-01)");
+    return {};
+  }
+
+  template <class IsValid>
+  Status enumValue(std::string_view field, int v, IsValid isValid) const {
+    if (v == 0) return fail(Reason::MissingField, at(field) + ": required, is unspecified (0)");
+    if (!isValid(v)) return fail(Reason::OutOfRange, at(field) + ": " + std::to_string(v) + " is not a known value");
+    return {};
+  }
+};
+
+#define MDC_TRY(expr)               \
+  do {                              \
+    if (Status s_ = (expr); !s_)    \
+      return s_;                    \
+  } while (0)
+
+Status checkOptionalPosition(bool has, const v1::Position& p, const std::string& path) {
+  if (!has) return {};
+  return validatePosition(p, path);
+}
+
+Status validateBody(const Envelope& e) {
+  Check c{"envelope"};
+  switch (e.body_case()) {
+    case Envelope::kStatus: {
+      Check s{"envelope.status"};
+      MDC_TRY(s.enumValue("status", e.status().status(), v1::UnitStatus_IsValid));
+      MDC_TRY(s.text("incident_number", e.status().incident_number(), 0, 32));
+      return checkOptionalPosition(e.status().has_position(), e.status().position(), "envelope.status.position");
+    }
+    case Envelope::kAvl: {
+      Check s{"envelope.avl"};
+      if (!e.avl().has_position()) return fail(Reason::MissingField, "envelope.avl.position: required, is absent");
+      MDC_TRY(validatePosition(e.avl().position(), "envelope.avl.position"));
+      return s.enumValue("trigger", e.avl().trigger(), v1::AvlTrigger_IsValid);
+    }
+    case Envelope::kCfs: {
+      Check s{"envelope.cfs"};
+      MDC_TRY(s.text("cfs_type", e.cfs().cfs_type(), 1, 32));
+      if (!e.cfs().has_location()) return fail(Reason::MissingField, "envelope.cfs.location: required, is absent");
+      MDC_TRY(validatePosition(e.cfs().location(), "envelope.cfs.location"));
+      MDC_TRY(s.text("address", e.cfs().address(), 0, 200));
+      return s.text("note", e.cfs().note(), 0, 1000);
+    }
+    case Envelope::kEmergency: {
+      Check s{"envelope.emergency"};
+      MDC_TRY(s.enumValue("source", e.emergency().source(), v1::EmergencySource_IsValid));
+      return checkOptionalPosition(e.emergency().has_position(), e.emergency().position(),
+                                   "envelope.emergency.position");
+    }
+    case Envelope::kAssignmentAck: {
+      Check s{"envelope.assignment_ack"};
+      MDC_TRY(s.text("incident_number", e.assignment_ack().incident_number(), 1, 32));
+      if (e.assignment_ack().downlink_seq() < 1)
+        return fail(Reason::OutOfRange, "envelope.assignment_ack.downlink_seq: 0 must be >= 1");
+      return {};
+    }
+    case Envelope::kMessage:
+      return Check{"envelope.message"}.text("text", e.message().text(), 1, 2000);
+    case Envelope::kPresence: {
+      const auto& p = e.presence();
+      Check s{"envelope.presence"};
+      MDC_TRY(s.text("agent_version", p.agent_version(), 0, 32));
+      if (p.queue_size() > 8)
+        return fail(Reason::TooLong, "envelope.presence.queue: " + std::to_string(p.queue_size()) +
+                                         " entries, at most 8 allowed");
+      for (int i = 0; i < p.queue_size(); ++i) {
+        Check q{"envelope.presence.queue[" + std::to_string(i) + "]"};
+        MDC_TRY(q.enumValue("lane", p.queue(i).lane(), v1::Lane_IsValid));
+        MDC_TRY(q.time("oldest_at_ms", p.queue(i).oldest_at_ms(), true));
+      }
+      return checkOptionalPosition(p.has_last_fix(), p.last_fix(), "envelope.presence.last_fix");
+    }
+    case Envelope::kResync:
+      return {};
+    case Envelope::BODY_NOT_SET:
+      break;
+  }
+  return fail(Reason::MissingField, "envelope.body: required, none of status/avl/cfs/emergency/"
+                                    "assignment_ack/message/presence/resync is set");
+}
+
+Status validateDownlinkBody(const Downlink& d) {
+  switch (d.body_case()) {
+    case Downlink::kCommitAck: {
+      const auto& a = d.commit_ack();
+      if (a.committed_size() < 1)
+        return fail(Reason::MissingField, "downlink.commit_ack.committed: required, is empty");
+      if (a.committed_size() > 1024)
+        return fail(Reason::TooLong, "downlink.commit_ack.committed: " + std::to_string(a.committed_size()) +
+                                         " ranges, at most 1024 allowed");
+      for (int i = 0; i < a.committed_size(); ++i) {
+        const auto& r = a.committed(i);
+        std::string p = "downlink.commit_ack.committed[" + std::to_string(i) + "]";
+        if (r.first() < 1) return fail(Reason::OutOfRange, p + ".first: 0 must be >= 1");
+        if (r.last() < r.first())
+          return fail(Reason::OutOfRange, p + ".last: " + std::to_string(r.last()) + " is below first " +
+                                              std::to_string(r.first()));
+      }
+      return {};
+    }
+    case Downlink::kAssignment: {
+      const auto& a = d.assignment();
+      Check s{"downlink.assignment"};
+      MDC_TRY(s.text("incident_number", a.incident_number(), 1, 32));
+      MDC_TRY(s.text("cfs_type", a.cfs_type(), 1, 32));
+      MDC_TRY(s.range("priority", a.priority(), 1, 9, false));
+      MDC_TRY(s.text("address", a.address(), 0, 200));
+      MDC_TRY(checkOptionalPosition(a.has_location(), a.location(), "downlink.assignment.location"));
+      MDC_TRY(s.text("notes", a.notes(), 0, 4000));
+      if (a.units_size() > 64)
+        return fail(Reason::TooLong, "downlink.assignment.units: " + std::to_string(a.units_size()) +
+                                         " entries, at most 64 allowed");
+      for (int i = 0; i < a.units_size(); ++i)
+        MDC_TRY(s.text("units[" + std::to_string(i) + "]", a.units(i), 1, 32));
+      if (a.timeline_size() > 256)
+        return fail(Reason::TooLong, "downlink.assignment.timeline: " + std::to_string(a.timeline_size()) +
+                                         " entries, at most 256 allowed");
+      for (int i = 0; i < a.timeline_size(); ++i) {
+        Check t{"downlink.assignment.timeline[" + std::to_string(i) + "]"};
+        MDC_TRY(t.time("at_ms", a.timeline(i).at_ms(), false));
+        MDC_TRY(t.text("text", a.timeline(i).text(), 1, 500));
+      }
+      return s.time("assigned_at_ms", a.assigned_at_ms(), false);
+    }
+    case Downlink::kMessage: {
+      Check s{"downlink.message"};
+      MDC_TRY(s.text("from", d.message().from(), 1, 64));
+      return s.text("text", d.message().text(), 1, 2000);
+    }
+    case Downlink::kCfsAccepted: {
+      Check s{"downlink.cfs_accepted"};
+      if (!isUuidV7(d.cfs_accepted().event_id()))
+        return fail(Reason::BadFormat, "downlink.cfs_accepted.event_id: " + quoted(d.cfs_accepted().event_id()) +
+                                           " is not a UUIDv7");
+      return s.text("incident_number", d.cfs_accepted().incident_number(), 1, 32);
+    }
+    case Downlink::kRejection: {
+      Check s{"downlink.rejection"};
+      MDC_TRY(s.enumValue("reason", d.rejection().reason(), v1::RejectReason_IsValid));
+      return s.text("detail", d.rejection().detail(), 0, 500);
+    }
+    case Downlink::kConfiguration: {
+      const auto& c = d.configuration();
+      Check s{"downlink.configuration"};
+      if (c.statuses_size() > 10)
+        return fail(Reason::TooLong, "downlink.configuration.statuses: " + std::to_string(c.statuses_size()) +
+                                         " entries, at most 10 allowed");
+      for (int i = 0; i < c.statuses_size(); ++i)
+        MDC_TRY(s.enumValue("statuses[" + std::to_string(i) + "]", c.statuses(i), v1::UnitStatus_IsValid));
+      if (c.avl_moving_interval_s() != 0) MDC_TRY(s.range("avl_moving_interval_s", c.avl_moving_interval_s(), 1, 3600, false));
+      if (c.avl_stationary_interval_s() != 0)
+        MDC_TRY(s.range("avl_stationary_interval_s", c.avl_stationary_interval_s(), 1, 3600, false));
+      return {};
+    }
+    case Downlink::kEmergencyAck: {
+      Check s{"downlink.emergency_ack"};
+      MDC_TRY(s.text("by", d.emergency_ack().by(), 1, 64));
+      return s.time("at_ms", d.emergency_ack().at_ms(), false);
+    }
+    case Downlink::BODY_NOT_SET:
+      break;
+  }
+  return fail(Reason::MissingField, "downlink.body: required, none is set");
+}
+
+}  // namespace
+
+const char* reasonName(Reason r) {
+  switch (r) {
+    case Reason::Malformed: return "malformed";
+    case Reason::TooLarge: return "too_large";
+    case Reason::UnsupportedVersion: return "unsupported_version";
+    case Reason::MissingField: return "missing_field";
+    case Reason::OutOfRange: return "out_of_range";
+    case Reason::TooLong: return "too_long";
+    case Reason::BadFormat: return "bad_format";
+  }
+  return "unknown";
+}
+
+size_t utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xc0) != 0x80) ++n;
+  return n;
+}
+
+Status validatePosition(const v1::Position& p, std::string_view prefix) {
+  Check c{std::string(prefix)};
+  MDC_TRY(c.range("lat", p.lat(), -90, 90, false));
+  MDC_TRY(c.range("lon", p.lon(), -180, 180, false));
+  MDC_TRY(c.range("alt_m", p.alt_m(), -1000, 20000, true));
+  MDC_TRY(c.range("speed_mps", p.speed_mps(), 0, 150, true));
+  if (!std::isnan(p.track_deg()) && !(p.track_deg() >= 0 && p.track_deg() < 360))
+    return fail(Reason::OutOfRange, c.at("track_deg") + ": " + num(p.track_deg()) + " out of range 0..<360");
+  MDC_TRY(c.range("eph_m", p.eph_m(), 0, 100000, true));
+  MDC_TRY(c.enumValue("mode", p.mode(), v1::FixMode_IsValid));
+  if (p.mode() == v1::FIX_MODE_NO_FIX)
+    return fail(Reason::OutOfRange, c.at("mode") + ": NO_FIX is not a position");
+  MDC_TRY(c.range("satellites", p.satellites(), 0, 128, false));
+  return c.time("fix_time_ms", p.fix_time_ms(), true);
+}
+
+Status validate(const Envelope& e) {
+  Check c{"envelope"};
+  if (e.version() != kProtocolVersion)
+    return fail(Reason::UnsupportedVersion,
+                "envelope.version: " + std::to_string(e.version()) + " is not supported (this build speaks 1)");
+  if (!isUuidV7(e.event_id()))
+    return fail(Reason::BadFormat, "envelope.event_id: " + quoted(e.event_id()) + " is not a UUIDv7");
+  if (!topics::isValidDeviceId(e.device_id()))
+    return fail(Reason::BadFormat, "envelope.device_id: " + quoted(e.device_id()) +
+                                       " must be 1..64 characters of A-Z a-z 0-9 . _ -");
+  MDC_TRY(c.text("unit_id", e.unit_id(), 1, 32));
+  MDC_TRY(c.text("agency", e.agency(), 1, 32));
+  bool unsequenced = e.body_case() == Envelope::kPresence || e.body_case() == Envelope::kResync;
+  if (unsequenced && e.seq() != 0)
+    return fail(Reason::BadFormat, "envelope.seq: " + std::to_string(e.seq()) + " must be 0 for " + bodyName(e));
+  if (!unsequenced && e.seq() < 1) return fail(Reason::BadFormat, "envelope.seq: 0 must be >= 1");
+  MDC_TRY(c.time("recorded_at_ms", e.recorded_at_ms(), false));
+  MDC_TRY(c.enumValue("clock_source", e.clock_source(), v1::ClockSource_IsValid));
+  return validateBody(e);
+}
+
+Result<Envelope> decodeEnvelope(std::string_view bytes) {
+  if (bytes.size() > kMaxEnvelopeBytes)
+    return fail(Reason::TooLarge, "envelope: " + std::to_string(bytes.size()) + " bytes, at most " +
+                                      std::to_string(kMaxEnvelopeBytes) + " allowed");
+  Envelope e;
+  if (bytes.empty() || !e.ParseFromArray(bytes.data(), int(bytes.size())))
+    return fail(Reason::Malformed, "envelope: " + std::to_string(bytes.size()) + " bytes are not a valid mdc.v1.Envelope");
+  if (Status s = validate(e); !s) return s.error();
+  return e;
+}
+
+Result<std::string> encodeEnvelope(const Envelope& e) {
+  if (Status s = validate(e); !s) return s.error();
+  std::string out;
+  e.SerializeToString(&out);
+  if (out.size() > kMaxEnvelopeBytes)
+    return fail(Reason::TooLarge, "envelope: " + std::to_string(out.size()) + " bytes, at most " +
+                                      std::to_string(kMaxEnvelopeBytes) + " allowed");
+  return out;
+}
+
+Status validate(const Downlink& d) {
+  Check c{"downlink"};
+  if (d.version() != kProtocolVersion)
+    return fail(Reason::UnsupportedVersion,
+                "downlink.version: " + std::to_string(d.version()) + " is not supported (this build speaks 1)");
+  MDC_TRY(c.text("unit_id", d.unit_id(), 1, 32));
+  if (d.seq() < 1) return fail(Reason::BadFormat, "downlink.seq: 0 must be >= 1");
+  MDC_TRY(c.time("sent_at_ms", d.sent_at_ms(), false));
+  return validateDownlinkBody(d);
+}
+
+Result<Downlink> decodeDownlink(std::string_view bytes) {
+  if (bytes.size() > kMaxDownlinkBytes)
+    return fail(Reason::TooLarge, "downlink: " + std::to_string(bytes.size()) + " bytes, at most " +
+                                      std::to_string(kMaxDownlinkBytes) + " allowed");
+  Downlink d;
+  if (bytes.empty() || !d.ParseFromArray(bytes.data(), int(bytes.size())))
+    return fail(Reason::Malformed, "downlink: " + std::to_string(bytes.size()) + " bytes are not a valid mdc.v1.Downlink");
+  if (Status s = validate(d); !s) return s.error();
+  return d;
+}
+
+Result<std::string> encodeDownlink(const Downlink& d) {
+  if (Status s = validate(d); !s) return s.error();
+  std::string out;
+  d.SerializeToString(&out);
+  if (out.size() > kMaxDownlinkBytes)
+    return fail(Reason::TooLarge, "downlink: " + std::to_string(out.size()) + " bytes, at most " +
+                                      std::to_string(kMaxDownlinkBytes) + " allowed");
+  return out;
+}
+
+Status validate(const v1::ApiRequest& r) {
+  switch (r.body_case()) {
+    case v1::ApiRequest::kSetStatus: {
+      Check s{"set_status"};
+      MDC_TRY(s.enumValue("status", r.set_status().status(), v1::UnitStatus_IsValid));
+      return s.text("incident_number", r.set_status().incident_number(), 0, 32);
+    }
+    case v1::ApiRequest::kSetEmergency:
+      return Check{"set_emergency"}.enumValue("source", r.set_emergency().source(), v1::EmergencySource_IsValid);
+    case v1::ApiRequest::kCreateCfs: {
+      Check s{"create_cfs"};
+      MDC_TRY(s.text("cfs_type", r.create_cfs().cfs_type(), 1, 32));
+      MDC_TRY(checkOptionalPosition(r.create_cfs().has_location(), r.create_cfs().location(), "create_cfs.location"));
+      MDC_TRY(s.text("address", r.create_cfs().address(), 0, 200));
+      return s.text("note", r.create_cfs().note(), 0, 1000);
+    }
+    case v1::ApiRequest::kAckAssignment:
+      return Check{"ack_assignment"}.text("incident_number", r.ack_assignment().incident_number(), 1, 32);
+    case v1::ApiRequest::kSendMessage:
+      return Check{"send_message"}.text("text", r.send_message().text(), 1, 2000);
+    case v1::ApiRequest::kGetState:
+    case v1::ApiRequest::kSubscribe:
+      return {};
+    case v1::ApiRequest::BODY_NOT_SET:
+      break;
+  }
+  return fail(Reason::MissingField, "request.body: required, none is set");
+}
+
+Result<v1::ApiRequest> decodeApiRequest(std::string_view bytes) {
+  if (bytes.size() > kMaxLocalFrameBytes)
+    return fail(Reason::TooLarge, "request: " + std::to_string(bytes.size()) + " bytes, at most " +
+                                      std::to_string(kMaxLocalFrameBytes) + " allowed");
+  v1::ApiRequest r;
+  if (!r.ParseFromArray(bytes.data(), int(bytes.size())))
+    return fail(Reason::Malformed, "request: " + std::to_string(bytes.size()) + " bytes are not a valid mdc.v1.ApiRequest");
+  if (Status s = validate(r); !s) return s.error();
+  return r;
+}
+
+const char* bodyName(const Envelope& e) {
+  switch (e.body_case()) {
+    case Envelope::kStatus: return "status";
+    case Envelope::kAvl: return "avl";
+    case Envelope::kCfs: return "cfs";
+    case Envelope::kEmergency: return "emergency";
+    case Envelope::kAssignmentAck: return "assignment_ack";
+    case Envelope::kMessage: return "message";
+    case Envelope::kPresence: return "presence";
+    case Envelope::kResync: return "resync";
+    case Envelope::BODY_NOT_SET: break;
+  }
+  return "none";
+}
+
+const char* bodyName(const Downlink& d) {
+  switch (d.body_case()) {
+    case Downlink::kCommitAck: return "commit_ack";
+    case Downlink::kAssignment: return "assignment";
+    case Downlink::kMessage: return "message";
+    case Downlink::kCfsAccepted: return "cfs_accepted";
+    case Downlink::kRejection: return "rejection";
+    case Downlink::kConfiguration: return "configuration";
+    case Downlink::kEmergencyAck: return "emergency_ack";
+    case Downlink::BODY_NOT_SET: break;
+  }
+  return "none";
+}
+
+}  // namespace mdc::codec

@@ -1,0 +1,62 @@
+#pragma once
+// Encode and decode the v1 wire messages, with validation. Nothing that fails
+// validation is ever handed to the rest of the program: each rejection is an
+// Error whose code is a CodecReason and whose message names the field and the
+// value ("envelope.avl.position.lat: 91.5 out of range -90..90").
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "mdc/v1/local.pb.h"
+#include "mdc/v1/mdc.pb.h"
+#include "shared/error.h"
+
+namespace mdc::codec {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr size_t kMaxEnvelopeBytes = 16 * 1024;
+inline constexpr size_t kMaxDownlinkBytes = 256 * 1024;
+inline constexpr size_t kMaxLocalFrameBytes = 64 * 1024;
+/** Timestamps outside [2020-01-01, 2100-01-01) are rejected as impossible. */
+inline constexpr int64_t kMinTimeMs = 1'577'836'800'000;
+inline constexpr int64_t kMaxTimeMs = 4'102'444'800'000;
+
+/** Why a message was rejected; the Error::code of every codec error. Stable:
+ *  counted per reason by the backend and the agent. */
+enum class Reason : int {
+  Malformed = 1,          ///< not parseable as the message type
+  TooLarge = 2,           ///< over the size cap
+  UnsupportedVersion = 3, ///< version field is not 1
+  MissingField = 4,       ///< a required field or the body is absent
+  OutOfRange = 5,         ///< number or enum value outside its range
+  TooLong = 6,            ///< string or list longer than allowed
+  BadFormat = 7,          ///< wrong shape (UUID, device id, sequence rules)
+};
+const char* reasonName(Reason r);
+
+/** Parses and validates an uplink Envelope. */
+Result<v1::Envelope> decodeEnvelope(std::string_view bytes);
+/** Validates, then serialises; an invalid envelope is never encoded. */
+Result<std::string> encodeEnvelope(const v1::Envelope& env);
+/** Checks every rule of mdc.proto for an Envelope. */
+Status validate(const v1::Envelope& env);
+
+Result<v1::Downlink> decodeDownlink(std::string_view bytes);
+Result<std::string> encodeDownlink(const v1::Downlink& dl);
+Status validate(const v1::Downlink& dl);
+
+/** Checks a Position (prefix names it in errors, e.g. "envelope.avl.position"). */
+Status validatePosition(const v1::Position& p, std::string_view prefix);
+
+/** Local API requests from the UI: parse and validate. */
+Result<v1::ApiRequest> decodeApiRequest(std::string_view bytes);
+Status validate(const v1::ApiRequest& req);
+
+/** Number of Unicode code points in UTF-8 text (protobuf has checked it is UTF-8). */
+size_t utf8Length(std::string_view s);
+
+/** The envelope body's name ("status", "avl", ...) or "none". */
+const char* bodyName(const v1::Envelope& env);
+const char* bodyName(const v1::Downlink& dl);
+
+}  // namespace mdc::codec

@@ -1,0 +1,102 @@
+#pragma once
+// MQTT v5 client over paho.mqtt.c (async, paho-mqtt3as). The library calls the
+// handler from its own threads: a handler must only hand the work to its own
+// event loop and return, never call back into this client from the callback
+// (paho's callback thread holds locks; re-entering it has deadlocked clients).
+#include <MQTTAsync.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "shared/error.h"
+
+namespace mdc::mqtt {
+
+struct Will {
+  std::string topic;
+  std::string payload;
+  bool retained = true;
+  int qos = 1;
+};
+
+struct Options {
+  std::string uri;            ///< "tcp://127.0.0.1:1883" or "ssl://host:8883"
+  std::string clientId;       ///< the device id for devices
+  bool cleanStart = false;    ///< persistent sessions by default
+  uint32_t sessionExpiryS = 7 * 24 * 3600;  ///< how long the broker keeps the session offline
+  int keepAliveS = 5;         ///< heartbeat; a dead link is noticed within ~1.5x this
+  int connectTimeoutS = 10;
+  int maxInflight = 64;       ///< QoS 1 publishes in flight before paho queues locally
+  std::optional<Will> will;
+  std::string caFile;         ///< TLS: CA certificate(s) to trust
+  std::string certFile;       ///< TLS: client certificate (PEM)
+  std::string keyFile;        ///< TLS: client private key (PEM)
+  bool verifyHostname = true; ///< TLS: check the server certificate's name
+};
+
+/** Receives the client's events. Called on paho's threads; see the file comment. */
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual void onConnected(bool sessionPresent) = 0;
+  /** A connect attempt failed; reason is readable ("TLS: certificate verify failed"). */
+  virtual void onConnectFailed(const std::string& reason, int code) = 0;
+  virtual void onConnectionLost(const std::string& cause) = 0;
+  virtual void onMessage(std::string topic, std::string payload, bool dup) = 0;
+  /** The broker acknowledged (PUBACK) or refused a publish. reasonCode is the MQTT v5 reason. */
+  virtual void onPublishResult(int token, bool ok, int reasonCode) { (void)token; (void)ok; (void)reasonCode; }
+  virtual void onSubscribeResult(const std::string& filter, bool ok, int reasonCode) {
+    (void)filter; (void)ok; (void)reasonCode;
+  }
+};
+
+/** One MQTT connection. Thread-safety: the methods may be called from any one
+ *  owning thread; callbacks arrive on paho's threads. */
+class Client {
+ public:
+  /** Creates the client (no network yet); throws std::runtime_error on a bad URI. */
+  Client(Options options, Handler& handler);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /** Starts a connect attempt; the outcome arrives as onConnected/onConnectFailed. */
+  Status connect();
+  /** Publishes; on success token identifies the PUBACK in onPublishResult. */
+  Result<int> publish(const std::string& topic, const std::string& payload, int qos = 1, bool retained = false);
+  /** Subscribes; the outcome arrives as onSubscribeResult. */
+  Status subscribe(const std::string& filter, int qos = 1);
+  /** Disconnects cleanly (the will is not sent), waiting up to timeoutMs. */
+  void disconnect(int timeoutMs = 1000);
+  bool isConnected() const;
+  /** Messages handed to paho and not yet acknowledged by the broker. */
+  int pendingDeliveries() const;
+  const Options& options() const { return opts_; }
+  /** Last TLS error reported by OpenSSL during a connect, if any. */
+  std::string lastTlsError() const;
+
+ private:
+  static void onConnectSuccess(void* ctx, MQTTAsync_successData5* r);
+  static void onConnectFailure(void* ctx, MQTTAsync_failureData5* r);
+  static void onLost(void* ctx, char* cause);
+  static int onArrived(void* ctx, char* topic, int topicLen, MQTTAsync_message* m);
+  static void onSendSuccess(void* ctx, MQTTAsync_successData5* r);
+  static void onSendFailure(void* ctx, MQTTAsync_failureData5* r);
+  static void onSubSuccess(void* ctx, MQTTAsync_successData5* r);
+  static void onSubFailure(void* ctx, MQTTAsync_failureData5* r);
+  static int onSslError(const char* str, size_t len, void* ctx);
+
+  Options opts_;
+  Handler& handler_;
+  MQTTAsync handle_ = nullptr;
+  mutable std::mutex tlsMu_;
+  std::string tlsError_;
+};
+
+/** paho's text for an error code. */
+std::string errorText(int code);
+
+}  // namespace mdc::mqtt

@@ -1,0 +1,35 @@
+#include "tests/support/temp_dir.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <vector>
+
+namespace mdc::test {
+
+TempDir::TempDir(const std::string& prefix) {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data())) throw std::runtime_error("TempDir: mkdtemp \"" + tmpl + "\" failed");
+  path_ = buf.data();
+  ::chmod(path_.c_str(), 0755);
+}
+
+TempDir::~TempDir() {
+  if (std::getenv("MDC_KEEP_TMP")) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) throw std::runtime_error(std::string("test environment: ") + name + " is not set (run through ctest)");
+  return v;
+}
+
+}  // namespace mdc::test
