@@ -1,6 +1,7 @@
 #include "shared/codec.h"
 
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 #include "shared/topics.h"
@@ -24,7 +25,10 @@ std::string quoted(std::string_view s) {
   std::string out = "\"";
   size_t n = 0;
   for (char c : s) {
-    if (++n > 40) { out += "..."; break; }
+    // Count characters, not bytes: a cut inside a multi-byte character would
+    // make the message invalid UTF-8, and it travels on in Rejection.detail.
+    bool startsCharacter = (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+    if (startsCharacter && ++n > 40) { out += "..."; break; }
     if (static_cast<unsigned char>(c) < 0x20) out += '?';
     else out += c;
   }
@@ -34,6 +38,33 @@ std::string quoted(std::string_view s) {
 
 Error fail(Reason r, std::string msg) { return Error::make(std::move(msg), int(r)); }
 
+// Offset of the first byte that does not start well-formed UTF-8 (RFC 3629: no
+// overlong forms, no surrogates, nothing above U+10FFFF), or npos. Parsing has
+// already refused such bytes; this stops the encoder from sending them.
+size_t invalidUtf8At(std::string_view s) {
+  static constexpr uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t more;
+    uint32_t cp;
+    if (c < 0x80) { ++i; continue; }
+    if ((c & 0xe0) == 0xc0) { more = 1; cp = c & 0x1fu; }
+    else if ((c & 0xf0) == 0xe0) { more = 2; cp = c & 0x0fu; }
+    else if ((c & 0xf8) == 0xf0) { more = 3; cp = c & 0x07u; }
+    else return i;
+    if (s.size() - i <= more) return i;
+    for (size_t k = 1; k <= more; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3fu);
+    }
+    if (cp < kMinForLength[more] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += more + 1;
+  }
+  return std::string_view::npos;
+}
+
 // Each checker returns an empty Status on success; the first failure wins.
 struct Check {
   std::string path;
@@ -41,6 +72,12 @@ struct Check {
   std::string at(std::string_view field) const { return path + "." + std::string(field); }
 
   Status text(std::string_view field, const std::string& v, size_t minLen, size_t maxLen) const {
+    if (size_t bad = invalidUtf8At(v); bad != std::string_view::npos) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(v[bad]));
+      return fail(Reason::BadFormat,
+                  at(field) + ": not valid UTF-8 (byte " + hex + " at offset " + std::to_string(bad) + ")");
+    }
     size_t n = utf8Length(v);
     if (n < minLen) {
       if (v.empty()) return fail(Reason::MissingField, at(field) + ": required, is empty");
@@ -320,7 +357,11 @@ Status validate(const Downlink& d) {
     return fail(Reason::UnsupportedVersion,
                 "downlink.version: " + std::to_string(d.version()) + " is not supported (this build speaks 1)");
   MDC_TRY(c.text("unit_id", d.unit_id(), 1, 32));
-  if (d.seq() < 1) return fail(Reason::BadFormat, "downlink.seq: 0 must be >= 1");
+  bool unsequenced = d.body_case() == Downlink::kCommitAck || d.body_case() == Downlink::kRejection;
+  if (d.seq() < 1 && !unsequenced)
+    return fail(Reason::BadFormat, std::string("downlink.seq: 0 must be >= 1 for ") + bodyName(d));
+  if (d.seq() > 0 && d.body_case() == Downlink::kCommitAck)
+    return fail(Reason::BadFormat, "downlink.seq: " + std::to_string(d.seq()) + " must be 0 for commit_ack");
   MDC_TRY(c.time("sent_at_ms", d.sent_at_ms(), false));
   return validateDownlinkBody(d);
 }

@@ -85,6 +85,9 @@ class Stmt {
   std::string text(int col) const;
   std::string blob(int col) const;
   bool isNull(int col) const;
+  /** Number of result columns, and a column's storage class (SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB, SQLITE_NULL). */
+  int columnCount() const { return sqlite3_column_count(st_); }
+  int columnType(int col) const { return sqlite3_column_type(st_, col); }
 
  private:
   Db* db_;

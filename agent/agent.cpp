@@ -1,0 +1,760 @@
+#include "agent/agent.h"
+
+#include <QMetaObject>
+#include <QPointer>
+
+#include <chrono>
+#include <cmath>
+
+#include "agent/state_text.h"
+#include "hw/gpsd_source.h"
+#include "shared/codec.h"
+#include "shared/log.h"
+#include "shared/topics.h"
+
+namespace mdc::agent {
+
+// paho calls these on its own threads. Each hands the event to the agent's
+// loop and returns; nothing here touches the store or calls back into paho.
+class LinkBridge final : public mqtt::Handler {
+ public:
+  explicit LinkBridge(Agent* agent) : agent_(agent) {}
+
+  void onConnected(bool sessionPresent) override {
+    post([sessionPresent](Agent* a) { a->linkConnected(sessionPresent); });
+  }
+  void onConnectFailed(const std::string& reason, int) override {
+    post([reason](Agent* a) { a->linkConnectFailed(reason); });
+  }
+  void onConnectionLost(const std::string& cause) override {
+    post([cause](Agent* a) { a->linkLost(cause); });
+  }
+  void onMessage(std::string topic, std::string payload, bool) override {
+    // paho sends the PUBACK when this returns, before the loop commits the
+    // downlink. That is safe: the device's cursor advances only when the
+    // downlink is committed, and every (re)connect asks the backend for all
+    // downlinks after the cursor, so one lost in a crash here comes again.
+    // Waiting here for the commit would deadlock: paho holds its lock during
+    // this callback, and the loop publishes through the same client.
+    post([topic = std::move(topic), payload = std::move(payload)](Agent* a) { a->linkMessage(topic, payload); });
+  }
+  void onPublishResult(int token, bool ok, int reasonCode) override {
+    post([token, ok, reasonCode](Agent* a) { a->linkPublishResult(token, ok, reasonCode); });
+  }
+
+ private:
+  template <class F>
+  void post(F f) {
+    QPointer<Agent> target(agent_);
+    QMetaObject::invokeMethod(agent_, [target, f = std::move(f)]() mutable {
+      if (target) f(target.data());
+    }, Qt::QueuedConnection);
+  }
+  Agent* agent_;
+};
+
+class GpsBridge final : public hw::GpsSink {
+ public:
+  explicit GpsBridge(Agent* agent) : agent_(agent) {}
+  void onFix(const hw::Fix& fix) override {
+    QPointer<Agent> t(agent_);
+    QMetaObject::invokeMethod(agent_, [t, fix] { if (t) t->gpsFix(fix); }, Qt::QueuedConnection);
+  }
+  void onSourceState(bool connected, const std::string& detail) override {
+    QPointer<Agent> t(agent_);
+    QMetaObject::invokeMethod(agent_, [t, connected, detail] { if (t) t->gpsSourceState(connected, detail); },
+                              Qt::QueuedConnection);
+  }
+
+ private:
+  Agent* agent_;
+};
+
+namespace {
+
+v1::ApiReply errorReply(uint64_t requestId, v1::ApiErrorCode code, const std::string& message) {
+  v1::ApiReply r;
+  r.set_request_id(requestId);
+  r.set_ok(false);
+  r.set_error_code(code);
+  r.set_error(message);
+  return r;
+}
+
+// Slots of the window kept free of AVL so a status never waits behind a backlog.
+constexpr int kReservedForPriority = 8;
+constexpr int kLoadBatch = 512;
+
+}  // namespace
+
+Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* parent)
+    : QObject(parent), config_(std::move(config)), store_(store), clock_(clock), ids_(clock) {
+  linkSinceMs_ = clock_.nowMs();
+  noFixSinceMs_ = clock_.nowMs();
+  reconnectTimer_.setSingleShot(true);
+  connect(&reconnectTimer_, &QTimer::timeout, this, [this] { connectNow(); });
+  housekeeping_.setInterval(1000);
+  connect(&housekeeping_, &QTimer::timeout, this, [this] {
+    checkAckTimeouts();
+    pump();
+  });
+  avlTimer_.setInterval(config_.avlCommitMs);
+  connect(&avlTimer_, &QTimer::timeout, this, [this] { flushAvl(); });
+}
+
+Agent::~Agent() {
+  if (gps_) gps_->stop();
+  client_.reset();  // joins paho's threads before the bridge goes
+}
+
+void Agent::start() {
+  bridge_ = std::make_unique<LinkBridge>(this);
+  mqtt::Options o;
+  o.uri = config_.broker;
+  o.clientId = config_.deviceId;
+  o.cleanStart = false;
+  o.keepAliveS = config_.keepAliveS;
+  o.maxInflight = std::max(config_.window, 16);
+  o.caFile = config_.tlsCa;
+  o.certFile = config_.tlsCert;
+  o.keyFile = config_.tlsKey;
+  o.will = mqtt::Will{topics::presence(config_.deviceId), presencePayload(false), true, 1};
+  client_ = std::make_unique<mqtt::Client>(o, *bridge_);
+  if (config_.gpsSource == "gpsd") {
+    hw::GpsdOptions g;
+    g.host = config_.gpsdHost;
+    g.port = uint16_t(config_.gpsdPort);
+    gps_ = std::make_unique<hw::GpsdSource>(g, clock_);
+    gpsBridge_ = std::make_unique<GpsBridge>(this);
+    gpsDetail_ = "connecting to " + gps_->describe();
+    gps_->start(*gpsBridge_);
+  }
+  housekeeping_.start();
+  avlTimer_.start();
+  log::info("agent", "device " + config_.deviceId + " unit " + config_.unitId + " agency " + config_.agency +
+                         ": " + std::to_string(store_.outboxCount()) + " events in the outbox, next seq " +
+                         std::to_string(store_.nextSeq()));
+  connectNow();
+}
+
+void Agent::stop() {
+  flushAvl();
+  housekeeping_.stop();
+  avlTimer_.stop();
+  reconnectTimer_.stop();
+  if (client_ && link_ == v1::LINK_STATE_ONLINE) {
+    publishPresence(false);
+    client_->disconnect(1000);
+  }
+  if (gps_) gps_->stop();
+}
+
+// ------------------------------------------------------------------ link
+
+void Agent::connectNow() {
+  setLink(v1::LINK_STATE_CONNECTING, "connecting to " + config_.broker);
+  if (Status s = client_->connect(); !s) linkConnectFailed(s.error().message);
+}
+
+void Agent::scheduleReconnect() {
+  // Full jitter: a fleet that lost one cell tower must not reconnect in lockstep.
+  backoffMs_ = backoffMs_ == 0 ? config_.backoffInitialMs : std::min(backoffMs_ * 2, config_.backoffMaxMs);
+  std::uniform_int_distribution<int> jitter(backoffMs_ / 2, backoffMs_);
+  int delay = jitter(rng_);
+  reconnectTimer_.start(delay);
+  linkDetail_ += "; retrying in " + std::to_string((delay + 500) / 1000) + " s";
+  emit stateChanged();
+}
+
+void Agent::setLink(v1::LinkState state, const std::string& detail) {
+  if (state != link_) {
+    link_ = state;
+    linkSinceMs_ = clock_.nowMs();
+  }
+  linkDetail_ = detail;
+  emit stateChanged();
+}
+
+void Agent::linkConnected(bool sessionPresent) {
+  ++counters_.connects;
+  backoffMs_ = 0;
+  setLink(v1::LINK_STATE_ONLINE, "connected to " + config_.broker);
+  log::info("link", "connected to " + config_.broker + (sessionPresent ? " (session resumed)" : " (new session)") +
+                        "; outbox " + std::to_string(store_.outboxCount()) + " events");
+  if (Status s = client_->subscribe(topics::down(config_.deviceId), 1); !s) noteError(s.error().message);
+  publishPresence(true);
+  publishResync();
+  flushAvl();
+  // Everything not yet acknowledged goes again (the backend keeps each once).
+  // AVL recorded before this moment is backlog: sent after the live traffic,
+  // flagged as backfill, at a bounded rate.
+  resetSendCursors();
+  backlogBoundary_ = store_.nextSeq();
+  backfillTokens_ = 0;
+  backfillRefillMonoMs_ = clock_.monotonicMs();
+  if (lastFix_ && lastFix_->hasPosition()) recordAvl(*lastFix_, v1::AVL_TRIGGER_CONNECT), flushAvl();
+  pump();
+}
+
+void Agent::linkConnectFailed(const std::string& reason) {
+  ++counters_.connectFailures;
+  log::warn("link", "connect to " + config_.broker + " failed: " + reason);
+  noteError("connect failed: " + reason);
+  setLink(v1::LINK_STATE_OFFLINE, "connect failed: " + reason);
+  scheduleReconnect();
+}
+
+void Agent::linkLost(const std::string& cause) {
+  log::warn("link", "connection lost: " + cause + "; " + std::to_string(inflight_.size()) +
+                        " events awaiting commit ack will be sent again");
+  setLink(v1::LINK_STATE_OFFLINE, "connection lost: " + cause);
+  inflight_.clear();
+  tokenToSeq_.clear();
+  resetSendCursors();
+  scheduleReconnect();
+}
+
+void Agent::resetSendCursors() {
+  sentUpTo_ = {};
+  for (auto& q : ready_) q.clear();
+}
+
+std::string Agent::presencePayload(bool online) {
+  v1::Envelope env = newEnvelope();
+  env.set_seq(0);
+  auto* p = env.mutable_presence();
+  p->set_online(online);
+  p->set_agent_version(MDC_VERSION);
+  for (auto lane : kLanes) {
+    auto d = store_.laneDepth(lane);
+    auto* q = p->add_queue();
+    q->set_lane(lane);
+    q->set_count(uint32_t(d.count));
+    q->set_oldest_at_ms(d.oldestRecordedAtMs);
+  }
+  if (lastFix_ && lastFix_->hasPosition()) fillPosition(p->mutable_last_fix(), *lastFix_);
+  p->set_dropped_avl(uint64_t(store_.stateInt("dropped_avl")));
+  p->set_rejected_events(uint64_t(store_.stateInt("rejected_events")));
+  auto bytes = codec::encodeEnvelope(env);
+  if (!bytes) {
+    log::error("agent", "presence not encodable: " + bytes.error().message);
+    return {};
+  }
+  return *bytes;
+}
+
+void Agent::publishPresence(bool online) {
+  auto r = client_->publish(topics::presence(config_.deviceId), presencePayload(online), 1, true);
+  if (!r) noteError(r.error().message);
+}
+
+void Agent::publishResync() {
+  v1::Envelope env = newEnvelope();
+  env.set_seq(0);
+  env.mutable_resync()->set_after_seq(store_.downlinkCursor(config_.unitId));
+  auto bytes = codec::encodeEnvelope(env);
+  if (!bytes) return;
+  lastResyncMonoMs_ = clock_.monotonicMs();
+  auto r = client_->publish(topics::up(config_.deviceId), *bytes, 1, false);
+  if (!r) {
+    log::warn("link", "resync request not sent: " + r.error().message);
+    noteError(r.error().message);
+  } else log::info("link", "asked for downlinks after seq " + std::to_string(env.resync().after_seq()));
+}
+
+// Fills the window: emergency, then status/CFS/acks, then messages, then live
+// AVL, then the AVL backlog (rate-limited). Within a lane, seq order.
+void Agent::pump() {
+  if (link_ != v1::LINK_STATE_ONLINE || !client_) return;
+  if (clock_.monotonicMs() < backendAbsentUntilMono_) return;
+  const int window = config_.window;
+  int64_t mono = clock_.monotonicMs();
+  double refill = double(mono - backfillRefillMonoMs_) * config_.backfillPerSecond / 1000.0;
+  backfillTokens_ = std::min(backfillTokens_ + refill, double(std::max(config_.backfillPerSecond / 10, 1)));
+  backfillRefillMonoMs_ = mono;
+
+  for (auto lane : kLanes) {
+    size_t li = size_t(laneIndex(lane));
+    for (;;) {
+      int inflight = int(inflight_.size());
+      if (inflight >= window) return;
+      bool avl = lane == v1::LANE_AVL;
+      if (avl && inflight >= std::max(1, window - kReservedForPriority)) break;
+      if (ready_[li].empty()) {
+        auto rows = store_.pending(lane, sentUpTo_[li], kLoadBatch);
+        for (auto& r : rows) {
+          sentUpTo_[li] = r.seq;
+          if (!inflight_.count(r.seq)) ready_[li].push_back(std::move(r));
+        }
+        if (ready_[li].empty()) break;
+      }
+      const OutboxRow& row = ready_[li].front();
+      if (avl && row.seq < backlogBoundary_) {
+        if (backfillTokens_ < 1) break;
+        backfillTokens_ -= 1;
+      }
+      if (!publishRow(row)) return;
+      ready_[li].pop_front();
+    }
+  }
+}
+
+bool Agent::publishRow(const OutboxRow& row) {
+  const std::string* payload = &row.payload;
+  std::string backfilled;
+  if (row.lane == v1::LANE_AVL && row.seq < backlogBoundary_) {
+    // Same event (same id and seq), marked as backfill: the backend must not
+    // move the unit's live position back to it.
+    v1::Envelope env;
+    if (env.ParseFromString(row.payload) && env.has_avl() && !env.avl().backfill()) {
+      env.mutable_avl()->set_backfill(true);
+      env.SerializeToString(&backfilled);
+      payload = &backfilled;
+    }
+  }
+  auto token = client_->publish(topics::up(config_.deviceId), *payload, 1, false);
+  if (!token) {
+    log::warn("link", "publish of seq " + std::to_string(row.seq) + " failed: " + token.error().message);
+    noteError(token.error().message);
+    return false;
+  }
+  inflight_[row.seq] = Inflight{row.lane, clock_.monotonicMs()};
+  tokenToSeq_[*token] = row.seq;
+  ++counters_.published;
+  return true;
+}
+
+void Agent::linkPublishResult(int token, bool ok, int reasonCode) {
+  auto it = tokenToSeq_.find(token);
+  if (it == tokenToSeq_.end()) return;
+  uint64_t seq = it->second;
+  tokenToSeq_.erase(it);
+  if (ok && reasonCode == 0x10) {
+    // PUBACK "no matching subscribers": the broker accepted it but nobody (no
+    // backend) received it. Not delivered: send it again once the backend is
+    // back, without waiting for the commit-ack timeout.
+    if (inflight_.erase(seq)) {
+      int64_t now = clock_.monotonicMs();
+      if (now >= backendAbsentUntilMono_) {
+        absentBackoffMs_ = absentBackoffMs_ == 0 ? 250 : std::min(absentBackoffMs_ * 2, 5000);
+        backendAbsentUntilMono_ = now + absentBackoffMs_;
+        log::warn("link", "no backend subscribed on the broker; sending again in " + std::to_string(absentBackoffMs_) +
+                              " ms");
+        QTimer::singleShot(absentBackoffMs_, this, [this] { pump(); });
+      }
+      resetSendCursors();
+    }
+    return;
+  }
+  if (ok) {
+    absentBackoffMs_ = 0;
+    return;
+  }
+  // The broker refused it (e.g. not authorised for this topic): it cannot be
+  // delivered as it is; keep it in the outbox and say so.
+  log::error("link", "broker refused event seq " + std::to_string(seq) + " (reason " + std::to_string(reasonCode) + ")");
+  noteError("broker refused event seq " + std::to_string(seq) + " (MQTT reason " + std::to_string(reasonCode) + ")");
+}
+
+void Agent::checkAckTimeouts() {
+  if (inflight_.empty()) return;
+  int64_t now = clock_.monotonicMs();
+  int64_t limit = int64_t(config_.ackTimeoutS) * 1000;
+  bool expired = false;
+  for (const auto& [seq, f] : inflight_)
+    if (now - f.sentMonoMs > limit) { expired = true; break; }
+  if (!expired) return;
+  log::warn("link", "no commit ack within " + std::to_string(config_.ackTimeoutS) + " s for " +
+                        std::to_string(inflight_.size()) + " events; sending them again");
+  counters_.resent += inflight_.size();
+  inflight_.clear();
+  resetSendCursors();
+}
+
+// ------------------------------------------------------------------ downlink
+
+void Agent::linkMessage(const std::string& topic, const std::string& payload) {
+  auto parsed = topics::parse(topic);
+  if (!parsed || parsed->kind != topics::Kind::Down || parsed->deviceId != config_.deviceId) {
+    log::warn("link", "ignored a message on unexpected topic \"" + topic + "\"");
+    return;
+  }
+  auto dl = codec::decodeDownlink(payload);
+  if (!dl) {
+    ++counters_.downlinkInvalid;
+    log::warn("link", "invalid downlink ignored: " + dl.error().message);
+    noteError("invalid downlink: " + dl.error().message);
+    return;
+  }
+  applyDownlink(*dl, payload);
+}
+
+void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
+  if (dl.unit_id() != config_.unitId) {
+    log::warn("link", "downlink for unit " + dl.unit_id() + " ignored: this device serves " + config_.unitId);
+    return;
+  }
+  uint64_t cursor = store_.downlinkCursor(dl.unit_id());
+  if (dl.seq() == 0) {
+    applyTransient(dl);
+    return;
+  }
+  if (dl.seq() <= cursor) {
+    ++counters_.downlinkDuplicates;
+    return;
+  }
+  if (dl.seq() > cursor + 1) {
+    // Missed some (the broker's offline queue is bounded): ask the backend to
+    // resend from the cursor rather than apply out of order.
+    ++counters_.downlinkGaps;
+    if (clock_.monotonicMs() - lastResyncMonoMs_ > 2000) {
+      log::warn("link", "downlink gap: got seq " + std::to_string(dl.seq()) + " after " + std::to_string(cursor) +
+                            "; asking for a resend");
+      publishResync();
+    }
+    return;
+  }
+  std::map<std::string, std::string> updates;
+  switch (dl.body_case()) {
+    case v1::Downlink::kCommitAck:
+      break;  // always unsequenced (codec)
+    case v1::Downlink::kRejection:
+      applyTransient(dl);  // a stored event that lost a conflict
+      break;
+    case v1::Downlink::kCfsAccepted: {
+      if (auto seq = store_.actionSeqForEvent(dl.cfs_accepted().event_id()))
+        (void)store_.setActionDetail(*seq, dl.cfs_accepted().incident_number());
+      updates["cfs_incident:" + dl.cfs_accepted().event_id()] = dl.cfs_accepted().incident_number();
+      log::info("link", "self-initiated CFS accepted as incident " + dl.cfs_accepted().incident_number());
+      break;
+    }
+    case v1::Downlink::kEmergencyAck:
+      updates["emergency_ack_by"] = dl.emergency_ack().by();
+      updates["emergency_ack_at"] = std::to_string(dl.emergency_ack().at_ms());
+      log::info("link", "emergency acknowledged by " + dl.emergency_ack().by());
+      break;
+    case v1::Downlink::kAssignment:
+      log::info("link", "assignment " + dl.assignment().incident_number() + " (" + dl.assignment().cfs_type() + ")");
+      break;
+    case v1::Downlink::kMessage:
+      log::info("link", "message from " + dl.message().from());
+      break;
+    case v1::Downlink::kConfiguration: {
+      std::string statuses;
+      for (int s : dl.configuration().statuses()) statuses += (statuses.empty() ? "" : ",") + std::to_string(s);
+      updates["config_statuses"] = statuses;
+      break;
+    }
+    case v1::Downlink::BODY_NOT_SET:
+      break;
+  }
+  if (Status s = store_.storeDownlink(dl, raw, updates); !s) {
+    noteError(s.error().message);
+    return;
+  }
+  ++counters_.downlinksApplied;
+  emit stateChanged();
+  pump();
+}
+
+// Commit acks and rejections: applied at once, idempotent, not part of the
+// downlink sequence (see mdc.proto, Downlink.seq).
+void Agent::applyTransient(const v1::Downlink& dl) {
+  if (dl.has_commit_ack()) {
+    auto out = store_.applyCommitAck(dl.commit_ack());
+    if (!out) {
+      noteError(out.error().message);
+      return;
+    }
+    for (const auto& r : dl.commit_ack().committed())
+      for (auto it = inflight_.lower_bound(r.first()); it != inflight_.end() && it->first <= r.last();)
+        it = inflight_.erase(it);
+    counters_.committed += uint64_t(out->removed);
+    lastCommitAckMs_ = clock_.nowMs();
+    if (out->removed > 0) emit stateChanged();
+    pump();
+    return;
+  }
+  if (dl.has_rejection()) {
+    auto seq = store_.applyRejection(dl.rejection());
+    if (!seq) {
+      noteError(seq.error().message);
+      return;
+    }
+    if (*seq) inflight_.erase(**seq);
+    log::warn("link", "backend rejected event " + dl.rejection().event_id() + ": " +
+                          v1::RejectReason_Name(dl.rejection().reason()) + " " + dl.rejection().detail());
+    noteError("backend rejected an event: " + dl.rejection().detail());
+    emit stateChanged();
+  }
+}
+
+// ------------------------------------------------------------------ intents
+
+v1::Envelope Agent::newEnvelope() {
+  v1::Envelope env;
+  env.set_version(codec::kProtocolVersion);
+  env.set_event_id(ids_.next());
+  env.set_device_id(config_.deviceId);
+  env.set_unit_id(config_.unitId);
+  env.set_agency(config_.agency);
+  // GPS time is the reference when the fix is good and fresh; otherwise the
+  // system clock, and the envelope says which.
+  int64_t now = clock_.nowMs();
+  if (lastFix_ && lastFix_->hasPosition() && lastFix_->timeMs > 0 &&
+      clock_.monotonicMs() - lastFix_->receivedMonoMs < 5000) {
+    env.set_recorded_at_ms(lastFix_->timeMs + (clock_.monotonicMs() - lastFix_->receivedMonoMs));
+    env.set_clock_source(v1::CLOCK_SOURCE_GPS);
+  } else {
+    env.set_recorded_at_ms(now);
+    env.set_clock_source(v1::CLOCK_SOURCE_SYSTEM);
+  }
+  return env;
+}
+
+void Agent::fillPosition(v1::Position* p, const hw::Fix& f) const {
+  p->set_lat(f.lat);
+  p->set_lon(f.lon);
+  p->set_alt_m(float(f.altM));
+  p->set_speed_mps(float(f.speedMps));
+  p->set_track_deg(float(f.trackDeg));
+  p->set_eph_m(float(f.ephM));
+  p->set_mode(f.mode == hw::Fix::Mode::Fix3D ? v1::FIX_MODE_3D : v1::FIX_MODE_2D);
+  p->set_satellites(uint32_t(std::max(0, f.satellitesUsed)));
+  p->set_fix_time_ms(f.timeMs);
+}
+
+v1::ApiReply Agent::queue(uint64_t requestId, v1::Envelope env, v1::Lane lane, const ActionInfo& action,
+                          const std::map<std::string, std::string>& stateUpdates) {
+  auto row = store_.enqueue(env, lane, action, stateUpdates);
+  if (!row) {
+    auto code = row.error().code == int(StoreErrorCode::Full) ? v1::API_ERROR_STORE_FULL : v1::API_ERROR_STORE_FAILED;
+    log::error("agent", action.kind + " " + action.summary + " not queued: " + row.error().message);
+    noteError(row.error().message);
+    return errorReply(requestId, code, row.error().message);
+  }
+  log::info("agent", "queued " + action.kind + " " + action.summary + " seq " + std::to_string(row->seq) + " lane " +
+                         laneName(lane));
+  v1::ApiReply reply;
+  reply.set_request_id(requestId);
+  reply.set_ok(true);
+  reply.mutable_queued()->set_event_id(row->eventId);
+  reply.mutable_queued()->set_seq(row->seq);
+  reply.mutable_queued()->set_lane(lane);
+  auto& q = ready_[size_t(laneIndex(lane))];
+  (void)q;  // the next pump() loads it from the store
+  emit stateChanged();
+  pump();
+  return reply;
+}
+
+v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
+  if (Status s = codec::validate(req); !s) {
+    ++counters_.badRequests;
+    return errorReply(req.request_id(), v1::API_ERROR_BAD_REQUEST, s.error().message);
+  }
+  const uint64_t id = req.request_id();
+  switch (req.body_case()) {
+    case v1::ApiRequest::kSetStatus: {
+      v1::Envelope env = newEnvelope();
+      auto* s = env.mutable_status();
+      s->set_status(req.set_status().status());
+      s->set_incident_number(req.set_status().incident_number());
+      if (lastFix_ && lastFix_->hasPosition()) fillPosition(s->mutable_position(), *lastFix_);
+      std::string name = statusName(req.set_status().status());
+      auto reply = queue(id, std::move(env), v1::LANE_STATUS, {"status", name},
+                         {{"status", std::to_string(int(req.set_status().status()))}});
+      if (reply.ok()) {
+        (void)store_.setState({{"status_seq", std::to_string(reply.queued().seq())}});
+        if (lastFix_ && lastFix_->hasPosition()) recordAvl(*lastFix_, v1::AVL_TRIGGER_STATUS);
+      }
+      return reply;
+    }
+    case v1::ApiRequest::kSetEmergency: {
+      v1::Envelope env = newEnvelope();
+      auto* e = env.mutable_emergency();
+      e->set_active(req.set_emergency().active());
+      e->set_source(req.set_emergency().source());
+      if (lastFix_ && lastFix_->hasPosition()) fillPosition(e->mutable_position(), *lastFix_);
+      bool active = req.set_emergency().active();
+      std::map<std::string, std::string> updates{{"emergency_active", active ? "1" : "0"}};
+      if (active) updates["emergency_ack_by"] = "";
+      auto reply = queue(id, std::move(env), v1::LANE_EMERGENCY, {"emergency", active ? "ACTIVATED" : "CLEARED"},
+                         updates);
+      if (reply.ok()) (void)store_.setState({{"emergency_seq", std::to_string(reply.queued().seq())}});
+      return reply;
+    }
+    case v1::ApiRequest::kCreateCfs: {
+      const auto& c = req.create_cfs();
+      v1::Envelope env = newEnvelope();
+      auto* cfs = env.mutable_cfs();
+      cfs->set_cfs_type(c.cfs_type());
+      if (c.has_location()) *cfs->mutable_location() = c.location();
+      else if (lastFix_ && lastFix_->hasPosition()) fillPosition(cfs->mutable_location(), *lastFix_);
+      else
+        return errorReply(id, v1::API_ERROR_BAD_REQUEST,
+                          "create_cfs.location: required while the GPS has no fix; enter the location");
+      cfs->set_address(c.address());
+      cfs->set_note(c.note());
+      return queue(id, std::move(env), v1::LANE_STATUS, {"cfs", c.cfs_type()}, {});
+    }
+    case v1::ApiRequest::kAckAssignment: {
+      const std::string& incident = req.ack_assignment().incident_number();
+      uint64_t dlSeq = 0;
+      for (const auto& [seq, dl] : store_.inbox(config_.unitId, "assignment", 200))
+        if (dl.assignment().incident_number() == incident) { dlSeq = seq; break; }
+      if (dlSeq == 0)
+        return errorReply(id, v1::API_ERROR_NOT_FOUND,
+                          "ack_assignment.incident_number: \"" + incident + "\" is not an assignment this unit received");
+      v1::Envelope env = newEnvelope();
+      env.mutable_assignment_ack()->set_incident_number(incident);
+      env.mutable_assignment_ack()->set_downlink_seq(dlSeq);
+      return queue(id, std::move(env), v1::LANE_STATUS, {"ack", incident}, {{"ack:" + incident, "1"}});
+    }
+    case v1::ApiRequest::kSendMessage: {
+      v1::Envelope env = newEnvelope();
+      env.mutable_message()->set_text(req.send_message().text());
+      std::string summary = req.send_message().text().substr(0, 40);
+      return queue(id, std::move(env), v1::LANE_MESSAGE, {"message", summary}, {});
+    }
+    case v1::ApiRequest::kGetState:
+    case v1::ApiRequest::kSubscribe: {
+      v1::ApiReply reply;
+      reply.set_request_id(id);
+      reply.set_ok(true);
+      *reply.mutable_state() = snapshot();
+      return reply;
+    }
+    case v1::ApiRequest::BODY_NOT_SET:
+      break;
+  }
+  ++counters_.badRequests;
+  return errorReply(id, v1::API_ERROR_BAD_REQUEST, "request.body: required, none is set");
+}
+
+// ------------------------------------------------------------------ GPS / AVL
+
+void Agent::gpsFix(const hw::Fix& fix) {
+  if (fix.hasPosition()) {
+    bool had = lastFix_ && lastFix_->hasPosition();
+    lastFix_ = fix;
+    lastFixAtMs_ = clock_.nowMs();
+    noFixSinceMs_ = 0;
+    if (!had) emit stateChanged();
+  } else if (noFixSinceMs_ == 0) {
+    noFixSinceMs_ = clock_.nowMs();
+    emit stateChanged();
+  }
+}
+
+void Agent::gpsSourceState(bool connected, const std::string& detail) {
+  gpsConnected_ = connected;
+  gpsDetail_ = detail;
+  if (!connected && noFixSinceMs_ == 0) noFixSinceMs_ = clock_.nowMs();
+  log::info("gps", detail);
+  emit stateChanged();
+}
+
+void Agent::recordAvl(const hw::Fix& fix, v1::AvlTrigger trigger) {
+  if (!fix.hasPosition()) return;
+  v1::Envelope env = newEnvelope();
+  if (fix.timeMs > 0) {
+    env.set_recorded_at_ms(fix.timeMs);
+    env.set_clock_source(v1::CLOCK_SOURCE_GPS);
+  }
+  auto* avl = env.mutable_avl();
+  fillPosition(avl->mutable_position(), fix);
+  avl->set_trigger(trigger);
+  avlPending_.push_back(std::move(env));
+}
+
+void Agent::flushAvl() {
+  if (avlPending_.empty()) return;
+  std::vector<v1::Envelope> batch;
+  batch.swap(avlPending_);
+  auto dropped = store_.appendAvl(batch);
+  if (!dropped) {
+    noteError(dropped.error().message);
+    log::error("store", dropped.error().message);
+    return;
+  }
+  pump();
+}
+
+// ------------------------------------------------------------------ state
+
+void Agent::noteError(const std::string& error) {
+  lastErrors_.push_front(formatIsoUtc(clock_.nowMs()) + " " + error);
+  while (lastErrors_.size() > 10) lastErrors_.pop_back();
+}
+
+v1::AgentState Agent::snapshot() {
+  v1::AgentState s;
+  s.set_device_id(config_.deviceId);
+  s.set_unit_id(config_.unitId);
+  s.set_agency(config_.agency);
+  s.set_agent_version(MDC_VERSION);
+  s.set_status(v1::UnitStatus(store_.stateInt("status", 0)));
+  if (auto a = store_.action(uint64_t(store_.stateInt("status_seq", 0)))) s.set_status_delivery(a->delivery());
+  s.set_emergency_active(store_.stateInt("emergency_active", 0) == 1);
+  if (auto a = store_.action(uint64_t(store_.stateInt("emergency_seq", 0)))) s.set_emergency_delivery(a->delivery());
+  s.set_emergency_acknowledged_by(store_.state("emergency_ack_by"));
+  s.set_link(link_);
+  s.set_link_since_ms(linkSinceMs_);
+  s.set_broker(config_.broker);
+  for (auto lane : kLanes) {
+    auto d = store_.laneDepth(lane);
+    auto* l = s.add_lanes();
+    l->set_lane(lane);
+    l->set_count(uint32_t(d.count));
+    l->set_oldest_at_ms(d.oldestQueuedAtMs);
+  }
+  s.set_last_commit_ack_ms(lastCommitAckMs_);
+  auto* g = s.mutable_gps();
+  g->set_has_fix(lastFix_ && lastFix_->hasPosition() && noFixSinceMs_ == 0);
+  if (lastFix_ && lastFix_->hasPosition()) fillPosition(g->mutable_last_fix(), *lastFix_);
+  g->set_last_fix_at_ms(lastFixAtMs_);
+  g->set_no_fix_since_ms(noFixSinceMs_);
+  g->set_source(gps_ ? gps_->describe() : config_.gpsSource);
+  g->set_detail(gpsDetail_);
+  s.set_dropped_avl(uint64_t(store_.stateInt("dropped_avl")));
+  s.set_rejected_events(uint64_t(store_.stateInt("rejected_events")));
+  for (auto& a : store_.recentActions(50)) *s.add_recent_actions() = std::move(a);
+  for (auto& [seq, dl] : store_.inbox(config_.unitId, "assignment", 20)) {
+    auto* ra = s.add_assignments();
+    *ra->mutable_assignment() = dl.assignment();
+    ra->set_downlink_seq(seq);
+    ra->set_acknowledged(store_.state("ack:" + dl.assignment().incident_number()) == "1");
+    ra->set_received_at_ms(dl.sent_at_ms());
+  }
+  for (auto& [seq, dl] : store_.inbox(config_.unitId, "message", 50)) {
+    auto* m = s.add_messages();
+    m->set_downlink_seq(seq);
+    m->set_from(dl.message().from());
+    m->set_text(dl.message().text());
+    m->set_at_ms(dl.sent_at_ms());
+    m->set_delivery(v1::DELIVERY_DELIVERED);
+  }
+  for (const auto& e : lastErrors_) s.add_last_errors(e);
+  s.set_downlink_cursor(store_.downlinkCursor(config_.unitId));
+  s.set_next_seq(store_.nextSeq());
+  s.set_now_ms(clock_.nowMs());
+  s.set_store_bytes(store_.outboxBytes());
+  s.set_store_cap_bytes(store_.capBytes());
+  s.set_link_detail(linkDetail_);
+  auto& c = *s.mutable_counters();
+  c["published"] = counters_.published;
+  c["resent"] = counters_.resent;
+  c["committed"] = counters_.committed;
+  c["inflight"] = inflight_.size();
+  c["downlinks_applied"] = counters_.downlinksApplied;
+  c["downlink_duplicates"] = counters_.downlinkDuplicates;
+  c["downlink_gaps"] = counters_.downlinkGaps;
+  c["downlink_invalid"] = counters_.downlinkInvalid;
+  c["connects"] = counters_.connects;
+  c["connect_failures"] = counters_.connectFailures;
+  c["bad_requests"] = counters_.badRequests;
+  return s;
+}
+
+}  // namespace mdc::agent

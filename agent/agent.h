@@ -1,0 +1,149 @@
+#pragma once
+// The agent: owns the device's state on one thread (its Qt event loop). The
+// responder's intents arrive through the local API, GPS fixes from hw/, and
+// the network through the MQTT link; all of them are handled here, in order.
+#include <QObject>
+#include <QTimer>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+
+#include "agent/config.h"
+#include "agent/store.h"
+#include "hw/gps_source.h"
+#include "mdc/v1/local.pb.h"
+#include "shared/clock.h"
+#include "shared/mqtt.h"
+#include "shared/uuid.h"
+
+namespace mdc::agent {
+
+class LinkBridge;
+class GpsBridge;
+
+/** Counters readable through `mdcctl state --json`. */
+struct AgentCounters {
+  uint64_t published = 0;          ///< PUBLISH handed to the broker (including resends)
+  uint64_t resent = 0;             ///< events published again (reconnect or ack timeout)
+  uint64_t committed = 0;          ///< events the backend acknowledged as committed
+  uint64_t downlinksApplied = 0;
+  uint64_t downlinkDuplicates = 0;
+  uint64_t downlinkGaps = 0;
+  uint64_t downlinkInvalid = 0;
+  uint64_t connects = 0;
+  uint64_t connectFailures = 0;
+  uint64_t badRequests = 0;
+};
+
+/** The device's brain. Thread-safety: every method runs on the thread that owns
+ *  the object (the event loop); other threads reach it only through queued calls. */
+class Agent : public QObject {
+  Q_OBJECT
+
+ public:
+  Agent(AgentConfig config, Store& store, const Clock& clock, QObject* parent = nullptr);
+  ~Agent() override;
+
+  /** Starts the link (and the GPS source, if any); returns at once. */
+  void start();
+  /** Publishes an offline presence, disconnects, flushes pending AVL. */
+  void stop();
+
+  /** Handles one local API request and returns its reply (never throws). */
+  v1::ApiReply handle(const v1::ApiRequest& request);
+  /** The state the UI shows. */
+  v1::AgentState snapshot();
+  const AgentCounters& counters() const { return counters_; }
+  Store& store() { return store_; }
+  const AgentConfig& config() const { return config_; }
+
+  /** Entry points for the bridges (run on this object's thread). */
+  void linkConnected(bool sessionPresent);
+  void linkConnectFailed(const std::string& reason);
+  void linkLost(const std::string& cause);
+  void linkMessage(const std::string& topic, const std::string& payload);
+  void linkPublishResult(int token, bool ok, int reasonCode);
+  void gpsFix(const hw::Fix& fix);
+  void gpsSourceState(bool connected, const std::string& detail);
+
+  /** Records an AVL report for group commit (the reporting policy calls this). */
+  void recordAvl(const hw::Fix& fix, v1::AvlTrigger trigger);
+
+ signals:
+  /** Something the UI shows changed (coalesced by the local API). */
+  void stateChanged();
+
+ private:
+  struct Inflight {
+    v1::Lane lane;
+    int64_t sentMonoMs;
+  };
+
+  v1::Envelope newEnvelope();
+  void fillPosition(v1::Position* p, const hw::Fix& fix) const;
+  v1::ApiReply queue(uint64_t requestId, v1::Envelope env, v1::Lane lane, const ActionInfo& action,
+                     const std::map<std::string, std::string>& stateUpdates);
+  void connectNow();
+  void scheduleReconnect();
+  void setLink(v1::LinkState state, const std::string& detail = {});
+  void publishPresence(bool online);
+  void publishResync();
+  void pump();
+  bool publishRow(const OutboxRow& row);
+  void resetSendCursors();
+  void checkAckTimeouts();
+  void flushAvl();
+  void applyDownlink(const v1::Downlink& dl, const std::string& raw);
+  void applyTransient(const v1::Downlink& dl);
+  void noteError(const std::string& error);
+  std::string presencePayload(bool online);
+
+  AgentConfig config_;
+  Store& store_;
+  const Clock& clock_;
+  UuidV7Generator ids_;
+  std::unique_ptr<LinkBridge> bridge_;
+  std::unique_ptr<mqtt::Client> client_;
+  std::unique_ptr<GpsBridge> gpsBridge_;
+  std::unique_ptr<hw::GpsSource> gps_;
+
+  v1::LinkState link_ = v1::LINK_STATE_OFFLINE;
+  int64_t linkSinceMs_ = 0;
+  std::string linkDetail_;
+  int backoffMs_ = 0;
+  std::mt19937 rng_{std::random_device{}()};
+  QTimer reconnectTimer_;
+  QTimer housekeeping_;
+  QTimer avlTimer_;
+
+  // Send side: per-lane cursor of the highest seq published on this connection,
+  // and the events published but not yet acknowledged as committed.
+  std::map<uint64_t, Inflight> inflight_;
+  std::array<uint64_t, 4> sentUpTo_{};
+  std::array<std::deque<OutboxRow>, 4> ready_{};
+  uint64_t backlogBoundary_ = 0;   ///< AVL with seq below this is backfill on this connection
+  double backfillTokens_ = 0;
+  int64_t backfillRefillMonoMs_ = 0;
+  std::map<int, uint64_t> tokenToSeq_;
+  int64_t lastCommitAckMs_ = 0;
+  int64_t lastResyncMonoMs_ = -100000;
+  int64_t backendAbsentUntilMono_ = 0;  ///< after PUBACK 0x10 (no subscriber), hold sends until then
+  int absentBackoffMs_ = 0;
+
+  std::vector<v1::Envelope> avlPending_;
+  std::optional<hw::Fix> lastFix_;
+  int64_t lastFixAtMs_ = 0;
+  int64_t noFixSinceMs_ = 0;
+  bool gpsConnected_ = false;
+  std::string gpsDetail_ = "no GPS source configured";
+
+  std::deque<std::string> lastErrors_;
+  AgentCounters counters_;
+};
+
+}  // namespace mdc::agent

@@ -1,0 +1,130 @@
+// mdc-agent: the vehicle's headless daemon. Parses arguments, opens the store,
+// wires the agent to its local API, runs the event loop.
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QSocketNotifier>
+
+#include <csignal>
+#include <iostream>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/config.h"
+#include "agent/local_api.h"
+#include "agent/store.h"
+#include "shared/log.h"
+
+using namespace mdc;
+
+namespace {
+int signalPipe[2] = {-1, -1};
+void onSignal(int) {
+  char c = 1;
+  [[maybe_unused]] auto n = ::write(signalPipe[1], &c, 1);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  QCoreApplication app(argc, argv);
+  QCoreApplication::setApplicationName("mdc-agent");
+  QCoreApplication::setApplicationVersion(MDC_VERSION);
+
+  QCommandLineParser p;
+  p.setApplicationDescription(
+      "The MDC edge agent: keeps every responder action in a durable outbox until the CAD backend has\n"
+      "committed it, receives assignments and messages, and serves the MDC app over a local socket.\n\n"
+      "Configuration: a JSON file (--config) with keys device_id, unit_id, agency, broker, tls.{ca,cert,key},\n"
+      "store.{path,cap_bytes,avl_commit_ms}, socket.path, link.{window,keepalive_s,backoff_initial_ms,\n"
+      "backoff_max_ms,ack_timeout_s,backfill_per_s}, gps.{source,host,port}, log_level; any key can be\n"
+      "overridden with --set key=value. See README.md.");
+  p.addHelpOption();
+  p.addVersionOption();
+  QCommandLineOption configOpt("config", "JSON configuration file.", "file");
+  QCommandLineOption setOpt("set", "Override one configuration key (repeatable).", "key=value");
+  QCommandLineOption deviceOpt("device-id", "Same as --set device_id=ID.", "id");
+  QCommandLineOption unitOpt("unit-id", "Same as --set unit_id=UNIT.", "unit");
+  QCommandLineOption agencyOpt("agency", "Same as --set agency=A.", "agency");
+  QCommandLineOption brokerOpt("broker", "Same as --set broker=URI (tcp://host:port or ssl://host:port).", "uri");
+  QCommandLineOption storeOpt("store", "Same as --set store.path=FILE.", "file");
+  QCommandLineOption socketOpt("socket", "Same as --set socket.path=PATH.", "path");
+  QCommandLineOption printOpt("print-config", "Print the effective configuration as JSON and exit.");
+  QCommandLineOption checkOpt("check-store", "Check the store's integrity and lane invariants, print a summary, exit "
+                                             "(0 when healthy, 1 otherwise).");
+  p.addOptions({configOpt, setOpt, deviceOpt, unitOpt, agencyOpt, brokerOpt, storeOpt, socketOpt, printOpt, checkOpt});
+  p.process(app);
+
+  agent::AgentConfig cfg;
+  auto fail = [](const std::string& msg) {
+    std::cerr << "mdc-agent: " << msg << "\n";
+    return 2;
+  };
+  if (p.isSet(configOpt))
+    if (Status s = agent::loadConfigFile(p.value(configOpt).toStdString(), cfg); !s) return fail(s.error().message);
+  std::vector<std::pair<std::string, std::string>> overrides;
+  for (const QString& kv : p.values(setOpt)) {
+    auto text = kv.toStdString();
+    auto eq = text.find('=');
+    if (eq == std::string::npos) return fail("--set \"" + text + "\": expected key=value");
+    overrides.emplace_back(text.substr(0, eq), text.substr(eq + 1));
+  }
+  auto alias = [&](const QCommandLineOption& o, const char* key) {
+    if (p.isSet(o)) overrides.emplace_back(key, p.value(o).toStdString());
+  };
+  alias(deviceOpt, "device_id");
+  alias(unitOpt, "unit_id");
+  alias(agencyOpt, "agency");
+  alias(brokerOpt, "broker");
+  alias(storeOpt, "store.path");
+  alias(socketOpt, "socket.path");
+  for (const auto& [k, v] : overrides)
+    if (Status s = cfg.set(k, v); !s) return fail(s.error().message);
+
+  if (p.isSet(printOpt)) {
+    std::cout << cfg.toJson();
+    return cfg.validate() ? 0 : fail(cfg.validate().error().message);
+  }
+
+  log::Level level = log::Level::Info;
+  log::parseLevel(cfg.logLevel, level);
+  if (!std::getenv("MDC_LOG_LEVEL")) log::setLevel(level);
+
+  if (p.isSet(checkOpt)) {
+    auto store = agent::Store::open(cfg.storePath, {cfg.storeCapBytes, 500}, SystemClock::instance());
+    if (!store) return fail(store.error().message);
+    auto report = (*store)->check();
+    std::cout << "store " << cfg.storePath << "\n";
+    for (const auto& line : report.lines) std::cout << line << "\n";
+    std::cout << (report.ok ? "healthy\n" : "NOT HEALTHY\n");
+    return report.ok ? 0 : 1;
+  }
+
+  if (Status s = cfg.validate(); !s) return fail(s.error().message);
+
+  auto store = agent::Store::open(cfg.storePath, {cfg.storeCapBytes, 500}, SystemClock::instance());
+  if (!store) return fail(store.error().message);
+
+  agent::Agent agentCore(cfg, **store, SystemClock::instance());
+  agent::LocalApiServer api(agentCore, cfg.socketPath);
+  if (Status s = api.listen(); !s) return fail(s.error().message);
+
+  // SIGTERM/SIGINT: stop cleanly (offline presence, AVL flushed) through the loop.
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, signalPipe) != 0) return fail("socketpair failed");
+  QSocketNotifier sn(signalPipe[0], QSocketNotifier::Read);
+  QObject::connect(&sn, &QSocketNotifier::activated, &app, [&] {
+    char c;
+    [[maybe_unused]] auto n = ::read(signalPipe[0], &c, 1);
+    log::info("agent", "stopping");
+    agentCore.stop();
+    app.quit();
+  });
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+
+  agentCore.start();
+  int rc = app.exec();
+  log::info("agent", "stopped");
+  return rc;
+}

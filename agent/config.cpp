@@ -1,0 +1,186 @@
+#include "agent/config.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <charconv>
+
+#include "shared/files.h"
+#include "shared/log.h"
+#include "shared/topics.h"
+
+namespace mdc::agent {
+
+namespace {
+
+Error bad(const std::string& key, const std::string& value, const std::string& why) {
+  return Error::make("config: " + key + " \"" + value + "\": " + why);
+}
+
+Status parseInt(const std::string& key, const std::string& value, int64_t lo, int64_t hi, int64_t& out) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || p != value.data() + value.size()) return bad(key, value, "not a whole number");
+  if (v < lo || v > hi) return bad(key, value, "out of range " + std::to_string(lo) + "-" + std::to_string(hi));
+  out = v;
+  return {};
+}
+
+Status setInt(const std::string& key, const std::string& value, int64_t lo, int64_t hi, int& out) {
+  int64_t v = 0;
+  if (Status s = parseInt(key, value, lo, hi, v); !s) return s;
+  out = int(v);
+  return {};
+}
+
+Status checkBrokerUri(const std::string& key, const std::string& uri) {
+  std::string rest;
+  if (uri.rfind("tcp://", 0) == 0) rest = uri.substr(6);
+  else if (uri.rfind("ssl://", 0) == 0) rest = uri.substr(6);
+  else return bad(key, uri, "scheme must be tcp:// or ssl://");
+  size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad(key, uri, "expected host:port");
+  int64_t port = 0;
+  std::string portText = rest.substr(colon + 1);
+  auto [p, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+  if (ec != std::errc() || p != portText.data() + portText.size() || port < 1 || port > 65535)
+    return bad(key, uri, "port out of range 1-65535");
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::string> AgentConfig::keys() {
+  return {"device_id", "unit_id", "agency", "broker", "tls.ca", "tls.cert", "tls.key", "store.path",
+          "store.cap_bytes", "store.avl_commit_ms", "socket.path", "link.window", "link.keepalive_s",
+          "link.backoff_initial_ms", "link.backoff_max_ms", "link.ack_timeout_s", "link.backfill_per_s",
+          "gps.source", "gps.host", "gps.port", "log_level"};
+}
+
+Status AgentConfig::set(const std::string& key, const std::string& v) {
+  if (key == "device_id") {
+    if (!topics::isValidDeviceId(v)) return bad(key, v, "must be 1-64 characters of A-Z a-z 0-9 . _ -");
+    deviceId = v;
+  } else if (key == "unit_id" || key == "agency") {
+    if (v.empty() || v.size() > 32) return bad(key, v, "must be 1-32 characters");
+    (key == "unit_id" ? unitId : agency) = v;
+  } else if (key == "broker") {
+    if (Status s = checkBrokerUri(key, v); !s) return s;
+    broker = v;
+  } else if (key == "tls.ca") tlsCa = v;
+  else if (key == "tls.cert") tlsCert = v;
+  else if (key == "tls.key") tlsKey = v;
+  else if (key == "store.path") {
+    if (v.empty()) return bad(key, v, "must not be empty");
+    storePath = v;
+  } else if (key == "store.cap_bytes") {
+    return parseInt(key, v, 64 * 1024, int64_t(1) << 40, storeCapBytes);
+  } else if (key == "store.avl_commit_ms") return setInt(key, v, 10, 10000, avlCommitMs);
+  else if (key == "socket.path") {
+    if (v.empty() || v.size() > 100) return bad(key, v, "must be 1-100 characters (a Unix socket path)");
+    socketPath = v;
+  } else if (key == "link.window") return setInt(key, v, 1, 4096, window);
+  else if (key == "link.keepalive_s") return setInt(key, v, 2, 300, keepAliveS);
+  else if (key == "link.backoff_initial_ms") return setInt(key, v, 50, 60000, backoffInitialMs);
+  else if (key == "link.backoff_max_ms") return setInt(key, v, 50, 600000, backoffMaxMs);
+  else if (key == "link.ack_timeout_s") return setInt(key, v, 1, 3600, ackTimeoutS);
+  else if (key == "link.backfill_per_s") return setInt(key, v, 1, 100000, backfillPerSecond);
+  else if (key == "gps.source") {
+    if (v != "none" && v != "gpsd") return bad(key, v, "must be none or gpsd");
+    gpsSource = v;
+  } else if (key == "gps.host") {
+    if (v.empty()) return bad(key, v, "must not be empty");
+    gpsdHost = v;
+  } else if (key == "gps.port") return setInt(key, v, 1, 65535, gpsdPort);
+  else if (key == "log_level") {
+    log::Level l;
+    if (!log::parseLevel(v, l)) return bad(key, v, "must be debug, info, warn or error");
+    logLevel = v;
+  } else {
+    return Error::make("config: unknown key \"" + key + "\" (known: device_id, unit_id, agency, broker, tls.*, "
+                       "store.*, socket.path, link.*, gps.*, log_level)");
+  }
+  return {};
+}
+
+Status AgentConfig::validate() const {
+  if (deviceId.empty()) return Error::make("config: device_id is required (e.g. \"MDC-0001\")");
+  if (unitId.empty()) return Error::make("config: unit_id is required (e.g. \"E12\")");
+  if (agency.empty()) return Error::make("config: agency is required (e.g. \"FD1\")");
+  if (backoffMaxMs < backoffInitialMs)
+    return bad("link.backoff_max_ms", std::to_string(backoffMaxMs),
+               "must be >= link.backoff_initial_ms (" + std::to_string(backoffInitialMs) + ")");
+  if (broker.rfind("ssl://", 0) == 0) {
+    if (tlsCa.empty()) return bad("tls.ca", "", "required with an ssl:// broker");
+    if (tlsCert.empty()) return bad("tls.cert", "", "required with an ssl:// broker");
+    if (tlsKey.empty()) return bad("tls.key", "", "required with an ssl:// broker");
+  }
+  return {};
+}
+
+std::string AgentConfig::toJson() const {
+  QJsonObject tls{{"ca", QString::fromStdString(tlsCa)},
+                  {"cert", QString::fromStdString(tlsCert)},
+                  {"key", QString::fromStdString(tlsKey)}};
+  QJsonObject store{{"path", QString::fromStdString(storePath)},
+                    {"cap_bytes", qint64(storeCapBytes)},
+                    {"avl_commit_ms", avlCommitMs}};
+  QJsonObject link{{"window", window},
+                   {"keepalive_s", keepAliveS},
+                   {"backoff_initial_ms", backoffInitialMs},
+                   {"backoff_max_ms", backoffMaxMs},
+                   {"ack_timeout_s", ackTimeoutS},
+                   {"backfill_per_s", backfillPerSecond}};
+  QJsonObject gps{{"source", QString::fromStdString(gpsSource)},
+                  {"host", QString::fromStdString(gpsdHost)},
+                  {"port", gpsdPort}};
+  QJsonObject root{{"device_id", QString::fromStdString(deviceId)},
+                   {"unit_id", QString::fromStdString(unitId)},
+                   {"agency", QString::fromStdString(agency)},
+                   {"broker", QString::fromStdString(broker)},
+                   {"tls", tls},
+                   {"store", store},
+                   {"socket", QJsonObject{{"path", QString::fromStdString(socketPath)}}},
+                   {"link", link},
+                   {"gps", gps},
+                   {"log_level", QString::fromStdString(logLevel)}};
+  return QJsonDocument(root).toJson(QJsonDocument::Indented).toStdString();
+}
+
+Status loadConfigFile(const std::string& path, AgentConfig& cfg) {
+  auto text = files::read(path);
+  if (!text) return Error::make("config: " + text.error().message);
+  QJsonParseError perr;
+  QJsonDocument doc = QJsonDocument::fromJson(QByteArray::fromStdString(*text), &perr);
+  if (doc.isNull())
+    return Error::make("config: \"" + path + "\": not valid JSON at offset " + std::to_string(perr.offset) + ": " +
+                       perr.errorString().toStdString());
+  if (!doc.isObject()) return Error::make("config: \"" + path + "\": the top level must be an object");
+  // Flatten {"store": {"path": ...}} to "store.path" and hand each to set().
+  std::vector<std::pair<std::string, QJsonValue>> flat;
+  const QJsonObject root = doc.object();
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    if (it.value().isObject()) {
+      const QJsonObject sub = it.value().toObject();
+      for (auto jt = sub.begin(); jt != sub.end(); ++jt)
+        flat.emplace_back(it.key().toStdString() + "." + jt.key().toStdString(), jt.value());
+    } else {
+      flat.emplace_back(it.key().toStdString(), it.value());
+    }
+  }
+  for (const auto& [key, value] : flat) {
+    std::string text;
+    if (value.isString()) text = value.toString().toStdString();
+    else if (value.isDouble()) {
+      double d = value.toDouble();
+      if (d != double(qint64(d))) return Error::make("config: " + key + " \"" + std::to_string(d) + "\": not a whole number (in \"" + path + "\")");
+      text = std::to_string(qint64(d));
+    }
+    else if (value.isBool()) text = value.toBool() ? "true" : "false";
+    else return Error::make("config: " + key + ": expected a string or a number in \"" + path + "\"");
+    if (Status s = cfg.set(key, text); !s) return Error::make(s.error().message + " (in \"" + path + "\")");
+  }
+  return {};
+}
+
+}  // namespace mdc::agent

@@ -1,0 +1,48 @@
+#pragma once
+// The agent's configuration: one JSON file plus command-line overrides. Every
+// value is checked at start; an error names the key and the value.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shared/error.h"
+
+namespace mdc::agent {
+
+struct AgentConfig {
+  std::string deviceId;                 ///< device_id: this device's identity (topic, client id, cert CN)
+  std::string unitId;                   ///< unit_id: the unit the vehicle serves (e.g. "E12")
+  std::string agency;                   ///< agency: tenant code (e.g. "FD1")
+  std::string broker = "tcp://127.0.0.1:1883";  ///< broker: tcp://host:port or ssl://host:port
+  std::string tlsCa;                    ///< tls.ca: CA certificate file (ssl:// only)
+  std::string tlsCert;                  ///< tls.cert: this device's certificate
+  std::string tlsKey;                   ///< tls.key: this device's private key
+  std::string storePath = "/var/lib/mdc/agent.db";  ///< store.path: the SQLite file
+  int64_t storeCapBytes = 256LL * 1024 * 1024;       ///< store.cap_bytes: outbox size cap (>= 64 KiB)
+  int avlCommitMs = 1000;               ///< store.avl_commit_ms: AVL group-commit period (10..10000)
+  std::string socketPath = "/run/mdc/agent.sock";    ///< socket.path: local API socket
+  int window = 64;                      ///< link.window: events in flight awaiting commit ack (1..4096)
+  int keepAliveS = 5;                   ///< link.keepalive_s: MQTT keepalive (2..300)
+  int backoffInitialMs = 500;           ///< link.backoff_initial_ms (50..60000)
+  int backoffMaxMs = 30000;             ///< link.backoff_max_ms (>= initial, <= 600000)
+  int ackTimeoutS = 20;                 ///< link.ack_timeout_s: resend when no commit ack (1..3600)
+  int backfillPerSecond = 2000;         ///< link.backfill_per_s: AVL backlog rate cap after reconnect (1..100000)
+  std::string gpsSource = "none";       ///< gps.source: none | gpsd
+  std::string gpsdHost = "127.0.0.1";   ///< gps.host
+  int gpsdPort = 2947;                  ///< gps.port (1..65535)
+  std::string logLevel = "info";        ///< log_level: debug | info | warn | error
+
+  /** Sets one key (dotted name as in the file, value as text); the error names the key and the value. */
+  Status set(const std::string& key, const std::string& value);
+  /** Checks cross-field rules and required keys. */
+  Status validate() const;
+  /** The effective configuration as pretty JSON (for --print-config). */
+  std::string toJson() const;
+  /** Every key set() understands, in file order. */
+  static std::vector<std::string> keys();
+};
+
+/** Reads a JSON config file into cfg (keys not in the file keep their defaults). */
+Status loadConfigFile(const std::string& path, AgentConfig& cfg);
+
+}  // namespace mdc::agent

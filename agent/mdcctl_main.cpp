@@ -1,0 +1,224 @@
+// mdcctl: the agent's command-line client. Thin: parses arguments, talks to
+// the local API through ApiClient, prints.
+#include <google/protobuf/util/json_util.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/api_client.h"
+#include "agent/state_text.h"
+#include "shared/clock.h"
+
+using namespace mdc;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Exit codes.
+constexpr int kOk = 0;
+constexpr int kFailed = 1;       // the agent refused or the wait timed out
+constexpr int kUsage = 2;        // bad arguments
+constexpr int kUnreachable = 3;  // the agent is not running / not reachable
+
+const char* kHelp = R"(usage: mdcctl [--socket PATH] COMMAND [ARGS]
+
+Talks to the local mdc-agent (socket: --socket, else $MDC_SOCKET, else
+/run/mdc/agent.sock).
+
+commands:
+  status CODE [--incident N]   change the unit's status; CODE is one of
+                               available, en-route, on-scene, transporting,
+                               at-hospital, busy, out-of-service
+  emergency [--clear]          raise (or clear) the emergency
+  cfs --type T [--note N] [--address A] [--lat X --lon Y]
+                               self-initiate a call for service (location
+                               defaults to the current GPS fix)
+  ack INCIDENT                 acknowledge an assignment
+  message TEXT                 send a text message to dispatch
+  state [--json]               print the agent's state
+  watch                        print a line whenever the state changes
+  wait-synced [--timeout S]    wait until the outbox is empty (default 30 s)
+
+exit status: 0 ok; 1 refused or timed out; 2 usage error; 3 agent unreachable.
+)";
+
+int usage(const std::string& why) {
+  std::cerr << "mdcctl: " << why << "\n(see mdcctl --help)\n";
+  return kUsage;
+}
+
+bool parseStatus(std::string code, v1::UnitStatus& out) {
+  for (auto& ch : code) ch = ch == '-' ? '_' : char(std::toupper(static_cast<unsigned char>(ch)));
+  if (code.rfind("UNIT_STATUS_", 0) != 0) code = "UNIT_STATUS_" + code;
+  return v1::UnitStatus_Parse(code, &out) && out != v1::UNIT_STATUS_UNSPECIFIED;
+}
+
+std::string toJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.always_print_primitive_fields = true;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+int printReply(const Result<v1::ApiReply>& r) {
+  if (!r) {
+    std::cerr << "mdcctl: " << r.error().message << "\n";
+    return kUnreachable;
+  }
+  if (!r->ok()) {
+    std::cerr << "mdcctl: refused: " << r->error() << "\n";
+    return kFailed;
+  }
+  if (r->has_queued())
+    std::cout << "queued seq " << r->queued().seq() << " (" << v1::Lane_Name(r->queued().lane()) << ") event "
+              << r->queued().event_id() << "\n";
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string socket = std::getenv("MDC_SOCKET") ? std::getenv("MDC_SOCKET") : "/run/mdc/agent.sock";
+  while (!args.empty() && args[0].rfind("--", 0) == 0) {
+    if (args[0] == "--help" || args[0] == "-h") {
+      std::cout << kHelp;
+      return kOk;
+    }
+    if (args[0] == "--version") {
+      std::cout << "mdcctl " << MDC_VERSION << "\n";
+      return kOk;
+    }
+    if (args[0] == "--socket" && args.size() >= 2) {
+      socket = args[1];
+      args.erase(args.begin(), args.begin() + 2);
+      continue;
+    }
+    return usage("unknown option \"" + args[0] + "\"");
+  }
+  if (args.empty()) return usage("a command is required");
+  std::string cmd = args[0];
+  args.erase(args.begin());
+  auto opt = [&](const std::string& name) -> std::optional<std::string> {
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+      if (args[i] == name) return args[i + 1];
+    return std::nullopt;
+  };
+  auto flag = [&](const std::string& name) {
+    for (const auto& a : args)
+      if (a == name) return true;
+    return false;
+  };
+
+  v1::ApiRequest req;
+  if (cmd == "status") {
+    if (args.empty()) return usage("status: a status code is required");
+    v1::UnitStatus st;
+    if (!parseStatus(args[0], st))
+      return usage("status: \"" + args[0] + "\" is not a status (available, en-route, on-scene, transporting, "
+                   "at-hospital, busy, out-of-service)");
+    req.mutable_set_status()->set_status(st);
+    if (auto n = opt("--incident")) req.mutable_set_status()->set_incident_number(*n);
+  } else if (cmd == "emergency") {
+    req.mutable_set_emergency()->set_active(!flag("--clear"));
+    req.mutable_set_emergency()->set_source(v1::EMERGENCY_SOURCE_COMMAND);
+  } else if (cmd == "cfs") {
+    auto type = opt("--type");
+    if (!type) return usage("cfs: --type is required (e.g. TRAFFIC_STOP)");
+    auto* c = req.mutable_create_cfs();
+    c->set_cfs_type(*type);
+    if (auto n = opt("--note")) c->set_note(*n);
+    if (auto a = opt("--address")) c->set_address(*a);
+    auto lat = opt("--lat"), lon = opt("--lon");
+    if (lat || lon) {
+      if (!lat || !lon) return usage("cfs: --lat and --lon go together");
+      try {
+        c->mutable_location()->set_lat(std::stod(*lat));
+        c->mutable_location()->set_lon(std::stod(*lon));
+      } catch (...) {
+        return usage("cfs: --lat \"" + *lat + "\" / --lon \"" + *lon + "\" must be numbers");
+      }
+      c->mutable_location()->set_mode(v1::FIX_MODE_2D);
+      c->mutable_location()->set_alt_m(__builtin_nanf(""));
+      c->mutable_location()->set_speed_mps(__builtin_nanf(""));
+      c->mutable_location()->set_track_deg(__builtin_nanf(""));
+      c->mutable_location()->set_eph_m(__builtin_nanf(""));
+    }
+  } else if (cmd == "ack") {
+    if (args.empty()) return usage("ack: an incident number is required");
+    req.mutable_ack_assignment()->set_incident_number(args[0]);
+  } else if (cmd == "message") {
+    if (args.empty()) return usage("message: a text is required");
+    req.mutable_send_message()->set_text(args[0]);
+  } else if (cmd == "state" || cmd == "watch" || cmd == "wait-synced") {
+    // handled below
+  } else {
+    return usage("unknown command \"" + cmd + "\"");
+  }
+
+  agent::ApiClient client;
+  if (Status s = client.connect(socket); !s) {
+    std::cerr << "mdcctl: " << s.error().message << "\n";
+    return kUnreachable;
+  }
+
+  if (cmd == "state") {
+    v1::ApiRequest r;
+    r.mutable_get_state();
+    auto reply = client.call(r);
+    if (!reply || !reply->ok()) return printReply(reply);
+    std::cout << (flag("--json") ? toJson(reply->state()) : agent::stateText(reply->state()));
+    return kOk;
+  }
+  if (cmd == "watch") {
+    v1::ApiRequest r;
+    r.mutable_subscribe();
+    auto reply = client.call(r);
+    if (!reply || !reply->ok()) return printReply(reply);
+    std::cout << agent::stateLine(reply->state()) << std::endl;
+    for (;;) {
+      auto m = client.next(std::chrono::hours(24));
+      if (!client.connected()) {
+        std::cerr << "mdcctl: the agent closed the connection\n";
+        return kUnreachable;
+      }
+      if (m && m->has_state()) std::cout << agent::stateLine(m->state()) << std::endl;
+    }
+  }
+  if (cmd == "wait-synced") {
+    double timeoutS = 30;
+    if (auto t = opt("--timeout")) {
+      try {
+        timeoutS = std::stod(*t);
+      } catch (...) {
+        return usage("wait-synced: --timeout \"" + *t + "\" must be a number of seconds");
+      }
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(int64_t(timeoutS * 1000));
+    int64_t left = 0;
+    do {
+      v1::ApiRequest r;
+      r.mutable_get_state();
+      auto reply = client.call(r);
+      if (!reply || !reply->ok()) return printReply(reply);
+      left = 0;
+      for (const auto& l : reply->state().lanes()) left += l.count();
+      if (left == 0) {
+        std::cout << "synced: outbox empty\n";
+        return kOk;
+      }
+      std::this_thread::sleep_for(100ms);
+    } while (std::chrono::steady_clock::now() < deadline);
+    std::cerr << "mdcctl: not synced after " << timeoutS << " s: " << left << " events still in the outbox\n";
+    return kFailed;
+  }
+  return printReply(client.call(req));
+}

@@ -1,0 +1,95 @@
+#include "agent/state_text.h"
+
+#include <sstream>
+
+#include "agent/store.h"
+#include "shared/clock.h"
+
+namespace mdc::agent {
+
+namespace {
+std::string linkName(v1::LinkState l) {
+  switch (l) {
+    case v1::LINK_STATE_ONLINE: return "online";
+    case v1::LINK_STATE_CONNECTING: return "connecting";
+    case v1::LINK_STATE_OFFLINE: return "offline";
+    default: return "unknown";
+  }
+}
+std::string deliveryName(v1::Delivery d) {
+  switch (d) {
+    case v1::DELIVERY_QUEUED: return "queued";
+    case v1::DELIVERY_DELIVERED: return "delivered";
+    case v1::DELIVERY_REJECTED: return "rejected";
+    default: return "-";
+  }
+}
+std::string age(int64_t nowMs, int64_t atMs) {
+  if (atMs <= 0) return "-";
+  int64_t s = (nowMs - atMs) / 1000;
+  if (s < 120) return std::to_string(s) + " s";
+  if (s < 7200) return std::to_string(s / 60) + " min";
+  return std::to_string(s / 3600) + " h";
+}
+}  // namespace
+
+std::string statusName(v1::UnitStatus s) {
+  std::string n = v1::UnitStatus_Name(s);
+  const std::string prefix = "UNIT_STATUS_";
+  return n.rfind(prefix, 0) == 0 ? n.substr(prefix.size()) : n;
+}
+
+std::string stateLine(const v1::AgentState& s) {
+  std::ostringstream o;
+  int64_t queued = 0;
+  for (const auto& l : s.lanes()) queued += l.count();
+  o << formatIsoUtc(s.now_ms()) << " " << s.unit_id() << " " << statusName(s.status()) << " ("
+    << deliveryName(s.status_delivery()) << ") link " << linkName(s.link()) << " outbox " << queued;
+  if (s.emergency_active()) o << " EMERGENCY(" << deliveryName(s.emergency_delivery()) << ")";
+  o << " gps " << (s.gps().has_fix() ? "fix" : "no-fix");
+  return o.str();
+}
+
+std::string stateText(const v1::AgentState& s) {
+  std::ostringstream o;
+  int64_t now = s.now_ms();
+  o << "device      " << s.device_id() << "  unit " << s.unit_id() << "  agency " << s.agency() << "  agent "
+    << s.agent_version() << "\n";
+  o << "status      " << statusName(s.status()) << " (" << deliveryName(s.status_delivery()) << ")\n";
+  o << "emergency   " << (s.emergency_active() ? "ACTIVE (" + deliveryName(s.emergency_delivery()) + ")" : "off");
+  if (!s.emergency_acknowledged_by().empty()) o << ", acknowledged by " << s.emergency_acknowledged_by();
+  o << "\n";
+  o << "link        " << linkName(s.link()) << " since " << formatIsoUtc(s.link_since_ms()) << " (" << s.broker()
+    << ")\n";
+  if (!s.link_detail().empty()) o << "            " << s.link_detail() << "\n";
+  o << "outbox      ";
+  for (const auto& l : s.lanes())
+    o << laneName(l.lane()) << " " << l.count() << (l.count() ? " (oldest " + age(now, l.oldest_at_ms()) + ")" : "")
+      << "  ";
+  o << "\n            " << s.store_bytes() << " of " << s.store_cap_bytes() << " bytes; dropped AVL " << s.dropped_avl()
+    << "; rejected " << s.rejected_events() << "\n";
+  o << "last ack    " << (s.last_commit_ack_ms() ? formatIsoUtc(s.last_commit_ack_ms()) : "-") << "\n";
+  o << "gps         " << (s.gps().has_fix() ? "fix" : "no fix");
+  if (s.gps().no_fix_since_ms() > 0) o << " since " << formatIsoUtc(s.gps().no_fix_since_ms());
+  if (s.gps().has_last_fix())
+    o << "; last " << s.gps().last_fix().lat() << "," << s.gps().last_fix().lon() << " ("
+      << s.gps().last_fix().satellites() << " sats)";
+  o << " [" << s.gps().source() << (s.gps().detail().empty() ? "" : ": " + s.gps().detail()) << "]\n";
+  for (const auto& a : s.assignments())
+    o << "assignment  " << a.assignment().incident_number() << " " << a.assignment().cfs_type() << " P"
+      << a.assignment().priority() << " " << a.assignment().address() << (a.acknowledged() ? " (acknowledged)" : "")
+      << "\n";
+  int n = 0;
+  for (const auto& a : s.recent_actions()) {
+    if (n++ == 10) break;
+    o << "action      #" << a.seq() << " " << a.kind() << " " << a.summary() << " " << deliveryName(a.delivery())
+      << (a.detail().empty() ? "" : " " + a.detail()) << "\n";
+  }
+  for (const auto& e : s.last_errors()) o << "error       " << e << "\n";
+  o << "counters   ";
+  for (const auto& [k, v] : s.counters()) o << " " << k << "=" << v;
+  o << "\n";
+  return o.str();
+}
+
+}  // namespace mdc::agent

@@ -1,0 +1,16 @@
+#pragma once
+// Human-readable renderings of the agent's state, for mdcctl and logs.
+#include <string>
+
+#include "mdc/v1/local.pb.h"
+
+namespace mdc::agent {
+
+/** A multi-line summary for `mdcctl state`. */
+std::string stateText(const v1::AgentState& s);
+/** One line for `mdcctl watch`. */
+std::string stateLine(const v1::AgentState& s);
+/** "EN_ROUTE" for UNIT_STATUS_EN_ROUTE. */
+std::string statusName(v1::UnitStatus s);
+
+}  // namespace mdc::agent

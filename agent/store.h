@@ -1,0 +1,149 @@
+#pragma once
+// The device's durable state in one SQLite file (WAL): the outbox of events
+// waiting for the backend's commit ack, the history of the responder's
+// actions, the downlink inbox and its cursor, and small device state.
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mdc/v1/local.pb.h"
+#include "mdc/v1/mdc.pb.h"
+#include "shared/clock.h"
+#include "shared/error.h"
+#include "shared/sqlite.h"
+
+namespace mdc::agent {
+
+/** Current schema version (PRAGMA user_version). */
+inline constexpr int kSchemaVersion = 2;
+
+/** Lanes in drain order; index with laneIndex(). */
+inline constexpr std::array<v1::Lane, 4> kLanes = {v1::LANE_EMERGENCY, v1::LANE_STATUS, v1::LANE_MESSAGE,
+                                                   v1::LANE_AVL};
+inline int laneIndex(v1::Lane l) { return int(l) - 1; }
+const char* laneName(v1::Lane l);
+
+/** One event waiting in the outbox. */
+struct OutboxRow {
+  uint64_t seq = 0;
+  v1::Lane lane = v1::LANE_UNSPECIFIED;
+  std::string eventId;
+  int64_t recordedAtMs = 0;
+  std::string payload;  ///< the encoded Envelope, sent as is
+};
+
+struct LaneDepthInfo {
+  int64_t count = 0;
+  int64_t bytes = 0;
+  int64_t oldestRecordedAtMs = 0;  ///< 0 when empty
+  int64_t oldestQueuedAtMs = 0;    ///< 0 when empty
+};
+
+/** What a responder's action is, for the history shown on screen. */
+struct ActionInfo {
+  std::string kind;     ///< "status", "emergency", "cfs", "ack", "message"
+  std::string summary;  ///< "EN_ROUTE", "TRAFFIC_STOP", ...
+};
+
+/** The outcome of a commit ack. */
+struct AckOutcome {
+  int removed = 0;                 ///< events deleted from the outbox
+  std::vector<uint64_t> actions;   ///< seqs of responder actions now delivered
+};
+
+/** Store errors the API reports distinctly. */
+enum class StoreErrorCode { Full = 1, Failed = 2, NotFound = 3, Invalid = 4 };
+
+/** The agent's SQLite store. Thread-safety: one thread (the agent's event loop) only. */
+class Store {
+ public:
+  struct Options {
+    int64_t capBytes = 256LL * 1024 * 1024;
+    int actionHistory = 500;   ///< responder actions kept for the screen
+  };
+
+  /** Opens or creates the file, applies migrations, checks the schema version
+   *  is not newer than this build. Errors name the path. */
+  static Result<std::unique_ptr<Store>> open(const std::string& path, Options options, const Clock& clock);
+
+  /** Commits one non-AVL event durably (synchronous=FULL) before returning:
+   *  assigns env's seq, records the action, applies state updates, all in one
+   *  transaction. Refuses with StoreErrorCode::Full, changing nothing, when the
+   *  non-AVL lanes alone would exceed the cap. */
+  Result<OutboxRow> enqueue(v1::Envelope& env, v1::Lane lane, const ActionInfo& action,
+                            const std::map<std::string, std::string>& stateUpdates = {});
+
+  /** Group-commits AVL reports (assigns their seqs) and thins the oldest AVL
+   *  when the store is over its cap. Returns the number of AVL points dropped. */
+  Result<int64_t> appendAvl(std::vector<v1::Envelope>& batch);
+
+  /** Up to limit events of a lane with seq > afterSeq, in seq order. */
+  std::vector<OutboxRow> pending(v1::Lane lane, uint64_t afterSeq, int limit);
+
+  /** Deletes the acknowledged events and marks their actions delivered, in one transaction. */
+  Result<AckOutcome> applyCommitAck(const v1::CommitAck& ack);
+
+  /** Deletes a refused event and marks its action rejected with the reason. */
+  Result<std::optional<uint64_t>> applyRejection(const v1::Rejection& rejection);
+
+  /** Commits a downlink to the inbox and advances the unit's cursor, with the
+   *  state updates it implies, in one transaction. Only seq == cursor + 1 is accepted. */
+  Status storeDownlink(const v1::Downlink& dl, const std::string& raw,
+                       const std::map<std::string, std::string>& stateUpdates = {});
+
+  uint64_t downlinkCursor(const std::string& unitId);
+  /** Downlinks of a kind for a unit, newest first. */
+  std::vector<std::pair<uint64_t, v1::Downlink>> inbox(const std::string& unitId, const std::string& kind, int limit);
+
+  /** Responder actions, newest first. */
+  std::vector<v1::ActionRecord> recentActions(int limit);
+  /** Finds an action by seq. */
+  std::optional<v1::ActionRecord> action(uint64_t seq);
+  /** Marks an action's detail (e.g. the incident number a CFS got). */
+  Status setActionDetail(uint64_t seq, const std::string& detail);
+  std::optional<uint64_t> actionSeqForEvent(const std::string& eventId);
+
+  LaneDepthInfo laneDepth(v1::Lane lane) const { return lanes_[size_t(laneIndex(lane))]; }
+  int64_t outboxCount() const;
+  int64_t outboxBytes() const;
+  int64_t capBytes() const { return opts_.capBytes; }
+  uint64_t nextSeq() const { return nextSeq_; }
+
+  std::string state(const std::string& key, const std::string& fallback = "") const;
+  int64_t stateInt(const std::string& key, int64_t fallback = 0) const;
+  Status setState(const std::map<std::string, std::string>& updates);
+
+  /** PRAGMA integrity_check plus the lane invariants; a readable report. ok=false on any failure. */
+  struct CheckReport {
+    bool ok = true;
+    std::vector<std::string> lines;
+  };
+  CheckReport check();
+
+  const std::string& path() const { return db_->path(); }
+  sql::Db& db() { return *db_; }
+
+ private:
+  Store(std::unique_ptr<sql::Db> db, Options options, const Clock& clock);
+  void migrate();
+  void loadCounters();
+  void recountLanes();
+  int64_t thinAvl(int64_t bytesToFree);
+  void pruneActions();
+
+  std::unique_ptr<sql::Db> db_;
+  Options opts_;
+  const Clock& clock_;
+  uint64_t nextSeq_ = 1;
+  std::array<LaneDepthInfo, 4> lanes_{};
+  std::map<std::string, std::string> state_;
+};
+
+/** Per-row overhead counted against the cap in addition to the payload. */
+inline constexpr int64_t kRowOverheadBytes = 64;
+
+}  // namespace mdc::agent

@@ -1,0 +1,74 @@
+#pragma once
+// The vehicle's GPS receiver through gpsd (libgps, API 11: gpsd 3.22).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "hw/gps_source.h"
+#include "shared/clock.h"
+
+struct gps_data_t;  // libgps (<gps.h>), kept out of this header: its macros are many
+
+namespace mdc::hw {
+
+struct GpsdOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 2947;
+  /** First retry delay after gpsd is unreachable or drops us; doubles up to maxBackoff. */
+  std::chrono::milliseconds initialBackoff{250};
+  std::chrono::milliseconds maxBackoff{5000};
+  /** Connected to gpsd but no report for this long: the sink hears
+   *  onSourceState(false, "... no reports for 5 s") until reports resume. 0: never. */
+  std::chrono::milliseconds silenceTimeout{5000};
+  /** How long one wait for data may block: bounds how late stop() returns. */
+  std::chrono::milliseconds pollInterval{100};
+};
+
+/** Reads gpsd's TPV reports on its own thread and hands each one to the sink
+ *  as a Fix (every TPV: those without a position come with mode NoFix or
+ *  Unknown and NaN coordinates, so the agent knows the fix was lost).
+ *  Reconnects with exponential backoff when gpsd is absent or dies; the sink
+ *  hears onSourceState(false, "gpsd 127.0.0.1:2947 unreachable (...),
+ *  retrying in 2 s") for every failed attempt and (true, "... connected") once
+ *  per connection. libgps connects with a blocking connect: to a remote gpsd
+ *  that drops packets, stop() waits for that attempt.
+ *  Thread-safety: start/stop/describe from one owning thread; the sink is
+ *  called on the source's thread. */
+class GpsdSource final : public GpsSource {
+ public:
+  /** clock stamps Fix::receivedMonoMs; it must outlive the source. */
+  explicit GpsdSource(GpsdOptions options, const Clock& clock = SystemClock::instance());
+  ~GpsdSource() override;
+  GpsdSource(const GpsdSource&) = delete;
+  GpsdSource& operator=(const GpsdSource&) = delete;
+
+  /** Starts the reader thread (connecting in the background); a second call while running is ignored. */
+  void start(GpsSink& sink) override;
+  /** Stops and joins within about pollInterval; no sink call happens after it returns. */
+  void stop() override;
+  /** "gpsd 127.0.0.1:2947" */
+  std::string describe() const override;
+
+ private:
+  void run(GpsSink& sink);
+  /** Sleeps up to d unless stop() is called; false when stopping. */
+  bool sleepUnlessStopped(std::chrono::milliseconds d);
+
+  const GpsdOptions opts_;
+  const Clock& clock_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+/** Converts the TPV that gps_read (or gps_unpack) just decoded into a Fix,
+ *  honouring its set bits: what the report did not carry stays NaN/Unknown/0.
+ *  For unit tests that feed gps_unpack recorded JSON. */
+Fix fixFromGpsData(const ::gps_data_t& data, int64_t receivedMonoMs);
+
+}  // namespace mdc::hw

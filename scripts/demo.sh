@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole stack on this machine:
+# a local mosquitto, the CAD backend stub on SQLite, and the vehicle's agent.
+# A scripted shift then plays a responder (through mdcctl, the agent's local
+# API) and a dispatcher (through cadctl), including a network outage, and
+# prints what was sent, what the backend committed, and whether they match.
+#   scripts/demo.sh            build and run
+#   MDC_DEMO_KEEP=1 scripts/demo.sh   keep the work directory (logs, stores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+bash scripts/install-deps.sh
+cmake --preset default > /dev/null
+cmake --build --preset default -j "$(nproc)" > /tmp/mdc-demo-build.log 2>&1 || {
+  cat /tmp/mdc-demo-build.log
+  exit 1
+}
+
+bin=$root/build
+work=$(mktemp -d /tmp/mdc-demo-XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
+  wait 2> /dev/null || true
+  if [ -z "${MDC_DEMO_KEEP:-}" ]; then rm -rf "$work"; else echo "work directory kept: $work"; fi
+}
+trap cleanup EXIT
+
+free_port() {
+  local p
+  for _ in $(seq 100); do
+    p=$((20000 + RANDOM % 30000))
+    if ! (exec 3<> "/dev/tcp/127.0.0.1/$p") 2> /dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  echo "demo: no free port found" >&2
+  exit 1
+}
+wait_for() {  # wait_for <what> <command...>
+  local what=$1
+  shift
+  for _ in $(seq 100); do
+    if "$@" > /dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "demo: $what did not come up; logs in $work" >&2
+  MDC_DEMO_KEEP=1
+  exit 1
+}
+
+port=$(free_port)
+cat > "$work/mosquitto.conf" << EOF
+listener $port 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $work/
+autosave_interval 1
+max_inflight_messages 1000
+$( [ "$(id -u)" -eq 0 ] && echo "user root" )
+EOF
+start_broker() {
+  /usr/sbin/mosquitto -c "$work/mosquitto.conf" >> "$work/mosquitto.log" 2>&1 &
+  broker_pid=$!
+  pids+=("$broker_pid")
+  wait_for "mosquitto" bash -c "exec 3<> /dev/tcp/127.0.0.1/$port"
+}
+broker=tcp://127.0.0.1:$port
+device=MDC-0001 unit=E12 agency=FD1
+ctl() { "$bin/agent/mdcctl" --socket "$work/agent.sock" "$@"; }
+cad() { CAD_DISPATCHER=dispatcher.jones "$bin/server-stub/cadctl" --db "$work/cad.db" --agency "$agency" "$@"; }
+now() { date -u +%H:%M:%S; }
+say() { printf '%s  %-10s %s\n' "$(now)" "$1" "$2"; }
+actions=0
+responder() {  # responder <description> <mdcctl args...>
+  local what=$1
+  shift
+  local out
+  out=$(ctl "$@")
+  actions=$((actions + 1))
+  say responder "$what -> ${out%% event*}"
+}
+screen() {
+  local st
+  st=$(ctl state)
+  say screen "$(echo "$st" | sed -n 's/^status *//p'); link $(echo "$st" | sed -n 's/^link *\([a-z]*\).*/\1/p'); outbox $(echo "$st" | sed -n 's/^outbox *//p' | sed 's/  */ /g')"
+}
+
+echo "MDC demo: broker $broker, work directory $work"
+start_broker
+"$bin/server-stub/cad-stub" --db "$work/cad.db" --broker "$broker" > "$work/cad-stub.log" 2>&1 &
+pids+=($!)
+wait_for "cad-stub" bash -c "CAD_DB=$work/cad.db $bin/server-stub/cadctl stats | grep -q '\"ready\": true'"
+say dispatch "$(cad --as fleet.tech devices add $device --unit $unit)"
+"$bin/agent/mdc-agent" --device-id $device --unit-id $unit --agency $agency --broker "$broker" \
+  --store "$work/agent.db" --socket "$work/agent.sock" --set link.backoff_max_ms=2000 > "$work/agent.log" 2>&1 &
+pids+=($!)
+wait_for "mdc-agent" test -S "$work/agent.sock"
+wait_for "the agent's link" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'link *online'"
+
+echo
+echo "--- start of shift"
+responder "in service" status available
+ctl wait-synced --timeout 10 > /dev/null
+incident=$(cad create-cfs --type STRUCTURE_FIRE --priority 1 --address "221 W 42nd St" --lat 40.7566 --lon -73.9882 \
+  --notes "smoke from 3rd floor" | sed -n 's/^created //p')
+say dispatch "created $incident STRUCTURE_FIRE P1, 221 W 42nd St"
+say dispatch "$(cad assign "$incident" $unit)"
+wait_for "the assignment" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'assignment  $incident'"
+say screen "$(ctl state | sed -n 's/^assignment *//p')"
+responder "acknowledge $incident" ack "$incident"
+responder "en route" status en-route
+responder "on scene" status on-scene
+ctl wait-synced --timeout 10 > /dev/null
+screen
+
+echo
+echo "--- the vehicle drives into a dead zone (broker stopped)"
+kill "$broker_pid"
+wait "$broker_pid" 2> /dev/null || true
+wait_for "the agent to notice" bash -c "! $bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'link *online'"
+responder "transporting" status transporting
+responder "message" message "1 patient, smoke inhalation, to Bellevue"
+responder "at hospital" status at-hospital
+screen
+echo "--- back in coverage"
+start_broker
+ctl wait-synced --timeout 30 > /dev/null
+screen
+
+echo
+echo "--- self-initiated and emergency"
+responder "available" status available
+responder "traffic stop" cfs --type TRAFFIC_STOP --lat 40.7484 --lon -73.9857 --address "5th Ave & 34th St" --note "grey sedan NY ABC1234"
+ctl wait-synced --timeout 10 > /dev/null
+wait_for "the incident number" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'cfs TRAFFIC_STOP delivered 20'"
+say screen "$(ctl state | grep 'cfs TRAFFIC_STOP' | sed 's/^action *//')"
+responder "EMERGENCY" emergency
+ctl wait-synced --timeout 10 > /dev/null
+say dispatch "board: $(cad board | awk -v u=$unit '$1==u')"
+say dispatch "$(cad ack-emergency $unit)"
+wait_for "the emergency acknowledgement" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'acknowledged by'"
+say screen "$(ctl state | sed -n 's/^emergency *//p')"
+responder "clear emergency" emergency --clear
+say dispatch "$(cad message $unit 'Backup on scene, resume when clear')"
+responder "available" status available
+ctl wait-synced --timeout 10 > /dev/null
+echo "--- end of shift"
+
+echo
+echo "=== what happened"
+committed=$(cad events --json --limit 1000000 | grep -c "\"actor\": \"device:$device\"" || true)
+presence=$(cad events --json --limit 1000000 | grep -c '"kind": "presence"' || true)
+device_events=$((committed - presence))
+left=$(ctl state | sed -n 's/^outbox *//p')
+echo "responder actions sent:              $actions"
+echo "agent outbox now:                    $left"
+echo "backend events from $device:      $device_events actions (+ $presence presence)"
+if [ "$device_events" -eq "$actions" ]; then
+  echo "match:                               yes, every action committed exactly once"
+else
+  echo "match:                               NO ($actions sent, $device_events committed)"
+  exit 1
+fi
+echo "hash chain:                          $(cad verify)"
+cad replay --into "$work/replay.db" > /dev/null
+live=$(cad digest)
+replayed=$("$bin/server-stub/cadctl" --db "$work/replay.db" digest)
+echo "read models live vs replayed:        $([ "$live" = "$replayed" ] && echo "identical ($live)" || echo "DIFFER")"
+echo
+echo "unit board:"
+cad board
+echo
+echo "response-time KPIs:"
+cad kpi
+echo
+echo "audit trail (cadctl events):"
+cad events | tail -n 25

@@ -1,0 +1,307 @@
+#include "server-stub/cad_service.h"
+
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLocalSocket>
+#include <QPointer>
+
+#include <algorithm>
+#include <sys/stat.h>
+
+#include "shared/clock.h"
+#include "shared/codec.h"
+#include "shared/log.h"
+#include "shared/topics.h"
+
+namespace cad {
+
+namespace log = mdc::log;
+namespace topics = mdc::topics;
+
+class ServiceBridge final : public mdc::mqtt::Handler {
+ public:
+  explicit ServiceBridge(CadService* s) : s_(s) {}
+  void onConnected(bool) override { post([](CadService* s) { s->onConnected(); }); }
+  void onConnectFailed(const std::string& r, int) override { post([r](CadService* s) { s->onConnectFailed(r); }); }
+  void onConnectionLost(const std::string& c) override { post([c](CadService* s) { s->onLost(c); }); }
+  void onSubscribeResult(const std::string& filter, bool ok, int code) override {
+    post([filter, ok, code](CadService* s) { s->onSubscribed(filter, ok, code); });
+  }
+  void onMessage(std::string topic, std::string payload, bool) override {
+    post([t = std::move(topic), p = std::move(payload)](CadService* s) mutable { s->onMessage(t, std::move(p)); });
+  }
+
+ private:
+  template <class F>
+  void post(F f) {
+    QPointer<CadService> t(s_);
+    QMetaObject::invokeMethod(s_, [t, f = std::move(f)]() mutable { if (t) f(t.data()); }, Qt::QueuedConnection);
+  }
+  CadService* s_;
+};
+
+CadService::CadService(ServiceConfig config, EventStore& store, QObject* parent)
+    : QObject(parent), config_(std::move(config)), store_(store) {
+  if (config_.controlPath.empty()) config_.controlPath = config_.dbPath + ".ctl";
+  flushTimer_.setSingleShot(true);
+  connect(&flushTimer_, &QTimer::timeout, this, &CadService::flush);
+  reconnectTimer_.setSingleShot(true);
+  connect(&reconnectTimer_, &QTimer::timeout, this, [this] {
+    if (mdc::Status s = client_->connect(); !s) onConnectFailed(s.error().message);
+  });
+  statsTimer_.setInterval(10000);
+  connect(&statsTimer_, &QTimer::timeout, this, &CadService::logStats);
+}
+
+CadService::~CadService() { client_.reset(); }
+
+mdc::Status CadService::start() {
+  // QLocalServer takes a bare name as one in the temp dir: always give it a path.
+  config_.controlPath = QFileInfo(QString::fromStdString(config_.controlPath)).absoluteFilePath().toStdString();
+  QLocalServer::removeServer(QString::fromStdString(config_.controlPath));
+  control_.setSocketOptions(QLocalServer::UserAccessOption | QLocalServer::GroupAccessOption);
+  if (!control_.listen(QString::fromStdString(config_.controlPath)))
+    return mdc::Error::make("control socket \"" + config_.controlPath + "\": " + control_.errorString().toStdString());
+  connect(&control_, &QLocalServer::newConnection, this, [this] {
+    while (QLocalSocket* s = control_.nextPendingConnection()) {
+      connect(s, &QLocalSocket::disconnected, s, &QObject::deleteLater);
+      connect(s, &QLocalSocket::readyRead, this, [this, s] {
+        while (s->canReadLine()) {
+          QByteArray line = s->readLine(1 << 20).trimmed();
+          std::string reply = handleControl(line.toStdString()) + "\n";
+          s->write(reply.data(), qint64(reply.size()));
+        }
+      });
+    }
+  });
+
+  bridge_ = std::make_unique<ServiceBridge>(this);
+  mdc::mqtt::Options o;
+  o.uri = config_.broker;
+  o.clientId = config_.clientId;
+  o.cleanStart = false;
+  o.maxInflight = 1024;
+  o.caFile = config_.tlsCa;
+  o.certFile = config_.tlsCert;
+  o.keyFile = config_.tlsKey;
+  client_ = std::make_unique<mdc::mqtt::Client>(o, *bridge_);
+  statsTimer_.start();
+  log::info("stub", "store " + config_.dbPath + " at event " + std::to_string(store_.stats().lastPos) +
+                        "; control socket " + config_.controlPath);
+  if (mdc::Status s = client_->connect(); !s) onConnectFailed(s.error().message);
+  return {};
+}
+
+void CadService::stop() {
+  flush();
+  statsTimer_.stop();
+  logStats();
+  if (client_) client_->disconnect(500);
+}
+
+void CadService::onConnected() {
+  online_ = true;
+  backoffMs_ = 0;
+  log::info("stub", "connected to " + config_.broker);
+  auto filter = [&](const std::string& f) {
+    return config_.sharedGroup.empty() ? f : topics::shared(config_.sharedGroup, f);
+  };
+  for (const auto& f : {filter(topics::allUp()), filter(topics::allPresence())})
+    if (mdc::Status s = client_->subscribe(f, 1); !s) log::error("stub", s.error().message);
+}
+
+void CadService::onSubscribed(const std::string& filter, bool ok, int code) {
+  if (!ok) {
+    log::error("stub", "subscription to \"" + filter + "\" refused (reason " + std::to_string(code) + ")");
+    return;
+  }
+  ++subscribed_;
+  log::info("stub", "subscribed to " + filter);
+}
+
+void CadService::onConnectFailed(const std::string& reason) {
+  online_ = false;
+  subscribed_ = 0;
+  backoffMs_ = backoffMs_ == 0 ? 250 : std::min(backoffMs_ * 2, 5000);
+  log::warn("stub", "connect to " + config_.broker + " failed: " + reason + "; retrying in " +
+                        std::to_string(backoffMs_) + " ms");
+  reconnectTimer_.start(backoffMs_);
+}
+
+void CadService::onLost(const std::string& cause) {
+  online_ = false;
+  log::warn("stub", "connection lost: " + cause);
+  onConnectFailed("connection lost");
+}
+
+void CadService::onMessage(const std::string& topic, std::string payload) {
+  ++counters_.received;
+  auto parsed = topics::parse(topic);
+  if (!parsed || parsed->kind == topics::Kind::Down) {
+    ++counters_.refused;
+    ++counters_.refusedByReason["bad_topic"];
+    log::warn("stub", "message on unexpected topic \"" + topic + "\" ignored");
+    return;
+  }
+  pending_.push_back(Incoming{parsed->deviceId, parsed->kind == topics::Kind::Presence, std::move(payload),
+                              mdc::SystemClock::instance().nowMs()});
+  if (int(pending_.size()) >= config_.batchMax) flush();
+  else if (!flushTimer_.isActive()) flushTimer_.start(config_.batchMs);
+}
+
+void CadService::flush() {
+  flushTimer_.stop();
+  if (pending_.empty()) return;
+  std::vector<Incoming> batch;
+  batch.swap(pending_);
+  auto out = store_.ingest(batch);
+  if (!out) {
+    // Nothing was committed and nothing is acked: the devices resend.
+    ++counters_.commitFailures;
+    log::error("stub", out.error().message + " (" + std::to_string(batch.size()) + " messages; devices will resend)");
+    return;
+  }
+  ++counters_.batches;
+  counters_.maxBatch = std::max<uint64_t>(counters_.maxBatch, batch.size());
+  counters_.appended += uint64_t(out->appended);
+  counters_.duplicates += uint64_t(out->duplicates);
+  for (const auto& r : out->refused) {
+    ++counters_.refused;
+    ++counters_.refusedByReason[r.reason];
+    log::warn("stub", "refused from " + r.deviceId + ": " + r.reason + ": " + r.detail);
+  }
+  // Only now, after COMMIT, may anything leave: acks first, then what the
+  // events produced, then resync answers.
+  publishAcks(out->acks);
+  publish(out->downlinks);
+  for (const auto& [device, after] : out->resyncs) handleResync(device, after);
+}
+
+void CadService::publishAcks(const std::map<std::string, std::vector<uint64_t>>& acks) {
+  if (!online_) return;
+  for (const auto& [device, seqsIn] : acks) {
+    std::vector<uint64_t> seqs = seqsIn;
+    std::sort(seqs.begin(), seqs.end());
+    auto unit = unitCache_.find(device);
+    if (unit == unitCache_.end()) unit = unitCache_.emplace(device, store_.unitOfDevice(device).value_or("unknown")).first;
+    mdc::v1::Downlink dl;
+    dl.set_version(mdc::codec::kProtocolVersion);
+    dl.set_unit_id(unit->second);
+    dl.set_seq(0);
+    dl.set_sent_at_ms(mdc::SystemClock::instance().nowMs());
+    auto* ack = dl.mutable_commit_ack();
+    for (size_t i = 0; i < seqs.size();) {
+      size_t j = i;
+      while (j + 1 < seqs.size() && seqs[j + 1] <= seqs[j] + 1) ++j;
+      if (ack->committed_size() == 1024) {
+        // Full: send this one and start another.
+        std::string bytes = dl.SerializeAsString();
+        (void)client_->publish(topics::down(device), bytes, 1, false);
+        ++counters_.acksPublished;
+        ack->clear_committed();
+      }
+      auto* r = ack->add_committed();
+      r->set_first(seqs[i]);
+      r->set_last(seqs[j]);
+      i = j + 1;
+    }
+    if (ack->committed_size() > 0) {
+      auto r = client_->publish(topics::down(device), dl.SerializeAsString(), 1, false);
+      if (!r) log::warn("stub", r.error().message);
+      ++counters_.acksPublished;
+    }
+  }
+}
+
+void CadService::publish(const std::vector<Outgoing>& out) {
+  if (!online_) return;  // kept in the store: the device gets them on resync
+  for (const auto& o : out) {
+    auto bytes = mdc::codec::encodeDownlink(o.downlink);
+    if (!bytes) {
+      log::error("stub", "downlink not sent: " + bytes.error().message);
+      continue;
+    }
+    auto r = client_->publish(topics::down(o.deviceId), *bytes, 1, false);
+    if (!r) log::warn("stub", r.error().message);
+    else ++counters_.downlinksPublished;
+  }
+  // Registry changes move units between devices.
+  unitCache_.clear();
+}
+
+void CadService::handleResync(const std::string& device, uint64_t after) {
+  ++counters_.resyncs;
+  auto unit = store_.unitOfDevice(device);
+  if (!unit) return;
+  auto dls = store_.downlinksAfter(*unit, after);
+  std::vector<Outgoing> out;
+  for (auto& d : dls) out.push_back(Outgoing{device, std::move(d)});
+  if (!out.empty())
+    log::info("stub", "resync " + device + " (unit " + *unit + ") after " + std::to_string(after) + ": " +
+                          std::to_string(out.size()) + " downlinks");
+  publish(out);
+}
+
+std::string CadService::handleControl(const std::string& line) {
+  QJsonParseError perr;
+  QJsonDocument doc = QJsonDocument::fromJson(QByteArray::fromStdString(line), &perr);
+  auto reply = [](bool ok, const std::string& msg) {
+    return QJsonDocument(QJsonObject{{"ok", ok}, {ok ? "result" : "error", QString::fromStdString(msg)}})
+        .toJson(QJsonDocument::Compact)
+        .toStdString();
+  };
+  if (!doc.isObject()) return reply(false, "control: not a JSON object: " + perr.errorString().toStdString());
+  QJsonObject j = doc.object();
+  std::string cmdName = j.value("cmd").toString().toStdString();
+  if (cmdName == "stats") {
+    QJsonObject c{{"received", qint64(counters_.received)},     {"appended", qint64(counters_.appended)},
+                  {"duplicates", qint64(counters_.duplicates)}, {"refused", qint64(counters_.refused)},
+                  {"batches", qint64(counters_.batches)},       {"max_batch", qint64(counters_.maxBatch)},
+                  {"acks_published", qint64(counters_.acksPublished)},
+                  {"downlinks_published", qint64(counters_.downlinksPublished)},
+                  {"resyncs", qint64(counters_.resyncs)},       {"commit_failures", qint64(counters_.commitFailures)},
+                  {"online", online_},
+                  // Ready: both subscriptions acknowledged, so no device message is missed.
+                  {"ready", online_ && subscribed_ >= 2}};
+    QJsonObject reasons;
+    for (const auto& [k, v] : counters_.refusedByReason) reasons[QString::fromStdString(k)] = qint64(v);
+    c["refused_by_reason"] = reasons;
+    return QJsonDocument(QJsonObject{{"ok", true}, {"stats", c}}).toJson(QJsonDocument::Compact).toStdString();
+  }
+  flush();  // a command sees every event received before it
+  Command cmd;
+  cmd.kind = cmdName;
+  cmd.actor = j.value("actor").toString().toStdString();
+  cmd.agency = j.value("agency").toString().toStdString();
+  cmd.incident = j.value("incident").toString().toStdString();
+  cmd.unit = j.value("unit").toString().toStdString();
+  cmd.device = j.value("device").toString().toStdString();
+  cmd.cfsType = j.value("type").toString().toStdString();
+  cmd.priority = j.value("priority").toInt(3);
+  cmd.address = j.value("address").toString().toStdString();
+  cmd.text = j.value("text").toString().toStdString();
+  cmd.force = j.value("force").toBool(false);
+  if (j.contains("lat") || j.contains("lon")) cmd.location = {j.value("lat").toDouble(NAN), j.value("lon").toDouble(NAN)};
+  auto out = store_.execute(cmd, mdc::SystemClock::instance().nowMs());
+  if (!out) {
+    log::warn("stub", "command " + cmd.kind + " by " + cmd.actor + " refused: " + out.error().message);
+    return reply(false, out.error().message);
+  }
+  ++counters_.commands;
+  log::info("stub", "dispatcher " + cmd.actor + " (" + cmd.agency + "): " + out->summary);
+  publish(out->downlinks);
+  return reply(true, out->summary);
+}
+
+void CadService::logStats() {
+  if (counters_.received == loggedReceived_) return;
+  loggedReceived_ = counters_.received;
+  log::info("stub", "received " + std::to_string(counters_.received) + " appended " +
+                        std::to_string(counters_.appended) + " duplicates " + std::to_string(counters_.duplicates) +
+                        " refused " + std::to_string(counters_.refused) + " batches " +
+                        std::to_string(counters_.batches) + " (max " + std::to_string(counters_.maxBatch) + ")");
+}
+
+}  // namespace cad

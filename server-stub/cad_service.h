@@ -1,0 +1,84 @@
+#pragma once
+// The running backend: MQTT ingest with group commit, commit acks and
+// downlinks published only after their transaction commits, resync on request,
+// and a control socket through which cadctl runs dispatcher commands (the
+// service is the store's only writer, so the hash chain has one head).
+#include <QLocalServer>
+#include <QObject>
+#include <QTimer>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server-stub/event_store.h"
+#include "shared/mqtt.h"
+
+namespace cad {
+
+struct ServiceConfig {
+  std::string dbPath = "cad.db";
+  std::string broker = "tcp://127.0.0.1:1883";
+  std::string clientId = "cad-stub-1";
+  std::string sharedGroup;            ///< non-empty: $share/<group>/... (several instances)
+  std::string tlsCa, tlsCert, tlsKey;
+  std::string controlPath;           ///< default: dbPath + ".ctl"
+  int batchMax = 2000;               ///< messages per transaction at most
+  int batchMs = 2;                   ///< longest a message waits for its batch's commit to start
+};
+
+struct ServiceCounters {
+  uint64_t received = 0, appended = 0, duplicates = 0, refused = 0, batches = 0, maxBatch = 0;
+  uint64_t acksPublished = 0, downlinksPublished = 0, resyncs = 0, commands = 0, commitFailures = 0;
+  std::map<std::string, uint64_t> refusedByReason;
+};
+
+class ServiceBridge;
+
+/** Thread-safety: lives on one thread (its event loop); paho's threads post to it. */
+class CadService : public QObject {
+  Q_OBJECT
+
+ public:
+  CadService(ServiceConfig config, EventStore& store, QObject* parent = nullptr);
+  ~CadService() override;
+
+  /** Opens the control socket and starts connecting to the broker. */
+  Status start();
+  void stop();
+  const ServiceCounters& counters() const { return counters_; }
+
+  // Bridge entry points (on this thread).
+  void onConnected();
+  void onConnectFailed(const std::string& reason);
+  void onLost(const std::string& cause);
+  void onMessage(const std::string& topic, std::string payload);
+  void onSubscribed(const std::string& filter, bool ok, int code);
+
+ private:
+  void flush();
+  void publish(const std::vector<Outgoing>& out);
+  void publishAcks(const std::map<std::string, std::vector<uint64_t>>& acks);
+  void handleResync(const std::string& device, uint64_t after);
+  std::string handleControl(const std::string& line);
+  void logStats();
+
+  ServiceConfig config_;
+  EventStore& store_;
+  std::unique_ptr<ServiceBridge> bridge_;
+  std::unique_ptr<mdc::mqtt::Client> client_;
+  std::vector<Incoming> pending_;
+  QTimer flushTimer_;
+  QTimer reconnectTimer_;
+  QTimer statsTimer_;
+  QLocalServer control_;
+  bool online_ = false;
+  int subscribed_ = 0;
+  int backoffMs_ = 0;
+  ServiceCounters counters_;
+  uint64_t loggedReceived_ = 0;
+  std::map<std::string, std::string> unitCache_;
+};
+
+}  // namespace cad

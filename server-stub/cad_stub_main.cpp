@@ -1,0 +1,94 @@
+// cad-stub: the CAD backend stub. Parses arguments, opens the event store,
+// runs the ingest service until SIGTERM/SIGINT.
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QSocketNotifier>
+
+#include <csignal>
+#include <iostream>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server-stub/cad_service.h"
+#include "server-stub/event_store.h"
+#include "shared/log.h"
+
+namespace {
+int sigPipe[2] = {-1, -1};
+void onSignal(int) {
+  char c = 1;
+  [[maybe_unused]] auto n = ::write(sigPipe[1], &c, 1);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  QCoreApplication app(argc, argv);
+  QCoreApplication::setApplicationName("cad-stub");
+  QCoreApplication::setApplicationVersion(MDC_VERSION);
+  QCommandLineParser p;
+  p.setApplicationDescription(
+      "Backend stub of the central CAD: ingests device events over MQTT into an append-only, hash-chained\n"
+      "SQLite event store, acknowledges each event only after its transaction commits, keeps the unit board,\n"
+      "CFS and downlink queues as read models, and runs dispatcher commands from cadctl.");
+  p.addHelpOption();
+  p.addVersionOption();
+  QCommandLineOption db("db", "SQLite event store file (created if missing).", "file", "cad.db");
+  QCommandLineOption broker("broker", "MQTT broker URI.", "uri", "tcp://127.0.0.1:1883");
+  QCommandLineOption clientId("client-id", "MQTT client id of this instance.", "id", "cad-stub-1");
+  QCommandLineOption group("shared-group",
+                           "Share the ingest with other instances through an MQTT shared subscription ($share/NAME/...). "
+                           "Default: a plain persistent subscription, which the broker keeps queueing into while this "
+                           "instance restarts (mosquitto 2.0 does not queue a shared subscription's messages for an "
+                           "offline member).", "name", "");
+  QCommandLineOption ca("tls-ca", "CA file (ssl:// broker).", "file");
+  QCommandLineOption cert("tls-cert", "Client certificate (ssl:// broker).", "file");
+  QCommandLineOption key("tls-key", "Client key (ssl:// broker).", "file");
+  QCommandLineOption control("control", "Control socket for cadctl (default: <db>.ctl).", "path");
+  QCommandLineOption batchMax("batch-max", "Most messages per commit (1-100000).", "n", "2000");
+  QCommandLineOption batchMs("batch-ms", "Longest wait before a batch commits, ms (0-1000).", "ms", "2");
+  p.addOptions({db, broker, clientId, group, ca, cert, key, control, batchMax, batchMs});
+  p.process(app);
+
+  auto fail = [](const std::string& m) {
+    std::cerr << "cad-stub: " << m << "\n";
+    return 2;
+  };
+  cad::ServiceConfig cfg;
+  cfg.dbPath = p.value(db).toStdString();
+  cfg.broker = p.value(broker).toStdString();
+  if (cfg.broker.rfind("tcp://", 0) != 0 && cfg.broker.rfind("ssl://", 0) != 0)
+    return fail("--broker \"" + cfg.broker + "\": scheme must be tcp:// or ssl://");
+  cfg.clientId = p.value(clientId).toStdString();
+  cfg.sharedGroup = p.value(group).toStdString();
+  cfg.tlsCa = p.value(ca).toStdString();
+  cfg.tlsCert = p.value(cert).toStdString();
+  cfg.tlsKey = p.value(key).toStdString();
+  cfg.controlPath = p.value(control).toStdString();
+  bool ok = false;
+  cfg.batchMax = p.value(batchMax).toInt(&ok);
+  if (!ok || cfg.batchMax < 1 || cfg.batchMax > 100000)
+    return fail("--batch-max \"" + p.value(batchMax).toStdString() + "\": out of range 1-100000");
+  cfg.batchMs = p.value(batchMs).toInt(&ok);
+  if (!ok || cfg.batchMs < 0 || cfg.batchMs > 1000)
+    return fail("--batch-ms \"" + p.value(batchMs).toStdString() + "\": out of range 0-1000");
+
+  auto store = cad::EventStore::open(cfg.dbPath);
+  if (!store) return fail(store.error().message);
+  cad::CadService service(cfg, **store);
+  if (mdc::Status s = service.start(); !s) return fail(s.error().message);
+
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sigPipe) != 0) return fail("socketpair failed");
+  QSocketNotifier sn(sigPipe[0], QSocketNotifier::Read);
+  QObject::connect(&sn, &QSocketNotifier::activated, &app, [&] {
+    char c;
+    [[maybe_unused]] auto n = ::read(sigPipe[0], &c, 1);
+    mdc::log::info("stub", "stopping");
+    service.stop();
+    app.quit();
+  });
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  return app.exec();
+}

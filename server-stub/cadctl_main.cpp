@@ -1,0 +1,484 @@
+// cadctl: the dispatcher's and operator's command line against the CAD stub.
+// Reads go straight to the SQLite store (read-only); writes go through the
+// running stub's control socket, so the stub stays the store's only writer.
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mdc/v1/mdc.pb.h"
+#include "server-stub/event_store.h"
+#include "server-stub/kpi.h"
+#include "shared/clock.h"
+
+using namespace cad;
+
+namespace {
+
+constexpr int kOk = 0, kFailed = 1, kUsage = 2, kUnreachable = 3;
+
+const char* kHelp = R"(usage: cadctl [--db FILE] [--agency A] [--as NAME] COMMAND [ARGS]
+
+The store is --db, else $CAD_DB, else ./cad.db. Dispatcher commands act for
+--agency (else $CAD_AGENCY) as --as (else $CAD_DISPATCHER, else $USER) and
+need the stub running (its control socket is <db>.ctl, or --control PATH).
+
+reading (works with the stub stopped):
+  board [--json]                  unit board of the agency (all agencies without --agency)
+  cfs list [--json]               open and closed CFS
+  cfs show N [--json]             one CFS with its units and timeline
+  events [--since POS] [--limit N] [--json]
+                                  the audit trail: who did what, when, from which device
+  verify                          walk the hash chain; report the first broken link
+  digest                          SHA-256 of every read model
+  replay --into FILE              rebuild every read model from the log into a new store
+  kpi [--json]                    response-time KPIs per CFS and averaged
+  devices list [--json]           the device registry
+  refusals [--limit N]            input the stub refused, newest first
+  count                           number of events in the log
+
+dispatching (needs the running stub):
+  create-cfs --type T [--priority 1-9] [--address A] [--lat X --lon Y] [--notes N]
+  assign CFS UNIT [--force]       assign a unit (refused if it is on another open CFS)
+  message UNIT TEXT
+  ack-emergency UNIT
+  close-cfs CFS
+  devices add DEVICE --unit UNIT
+  devices move DEVICE --unit UNIT
+  stats                           the running stub's counters
+
+exit status: 0 ok; 1 refused or check failed; 2 usage error; 3 store or stub unreachable.
+)";
+
+struct Args {
+  std::vector<std::string> pos;
+  std::map<std::string, std::string> opts;
+  std::set<std::string> flags;
+};
+
+int usage(const std::string& why) {
+  std::cerr << "cadctl: " << why << "\n(see cadctl --help)\n";
+  return kUsage;
+}
+
+std::string env(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+std::string iso(int64_t ms) { return ms > 0 ? mdc::formatIsoUtc(ms) : "-"; }
+
+std::string statusName(int s) {
+  std::string n = mdc::v1::UnitStatus_Name(mdc::v1::UnitStatus(s));
+  return n.rfind("UNIT_STATUS_", 0) == 0 ? n.substr(12) : n;
+}
+
+void printJson(const QJsonValue& v) {
+  QJsonDocument d = v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject());
+  std::cout << d.toJson(QJsonDocument::Indented).toStdString();
+}
+
+// One request line to the stub's control socket, one reply line back.
+int control(const std::string& path, const QJsonObject& request, bool printStats = false) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return usage("--control \"" + path + "\": path too long");
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    std::cerr << "cadctl: cannot reach the stub at \"" << path << "\": " << std::strerror(errno)
+              << " (is cad-stub running?)\n";
+    if (fd >= 0) ::close(fd);
+    return kUnreachable;
+  }
+  std::string line = QJsonDocument(request).toJson(QJsonDocument::Compact).toStdString() + "\n";
+  (void)::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+  std::string reply;
+  char buf[4096];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (reply.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 1000) <= 0) continue;
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    reply.append(buf, size_t(n));
+  }
+  ::close(fd);
+  QJsonObject r = QJsonDocument::fromJson(QByteArray::fromStdString(reply)).object();
+  if (r.isEmpty()) {
+    std::cerr << "cadctl: no reply from the stub\n";
+    return kUnreachable;
+  }
+  if (!r.value("ok").toBool()) {
+    std::cerr << "cadctl: refused: " << r.value("error").toString().toStdString() << "\n";
+    return kFailed;
+  }
+  if (printStats) printJson(r.value("stats"));
+  else std::cout << r.value("result").toString().toStdString() << "\n";
+  return kOk;
+}
+
+int board(EventStore& s, const std::string& agency, bool json) {
+  auto st = s.db().prepare(
+      "SELECT unit_id, agency, device_id, status, status_at_ms, lat, lon, pos_at_ms, online, online_changed_ms, "
+      "last_seen_ms, current_cfs, emergency, emergency_active, emergency_ack_by, dropped_avl FROM units "
+      "WHERE (?1='' OR agency=?1) ORDER BY agency, unit_id");
+  st.bind(1, agency);
+  QJsonArray arr;
+  if (!json)
+    std::printf("%-8s %-6s %-14s %-20s %-6s %-24s %-13s %s\n", "UNIT", "AGENCY", "STATUS", "SINCE", "LINK",
+                "POSITION", "CFS", "FLAGS");
+  while (st.step()) {
+    QJsonObject u{{"unit", QString::fromStdString(st.text(0))},
+                  {"agency", QString::fromStdString(st.text(1))},
+                  {"device", QString::fromStdString(st.text(2))},
+                  {"status", QString::fromStdString(statusName(int(st.i64(3))))},
+                  {"status_at_ms", qint64(st.i64(4))},
+                  {"online", st.i64(8) == 1},
+                  {"online_changed_ms", qint64(st.i64(9))},
+                  {"last_seen_ms", qint64(st.i64(10))},
+                  {"cfs", QString::fromStdString(st.text(11))},
+                  {"emergency", st.i64(12) == 1},
+                  {"emergency_active", st.i64(13) == 1},
+                  {"emergency_ack_by", QString::fromStdString(st.text(14))},
+                  {"dropped_avl", qint64(st.i64(15))}};
+    if (!st.isNull(5)) {
+      u["lat"] = st.f64(5);
+      u["lon"] = st.f64(6);
+      u["pos_at_ms"] = qint64(st.i64(7));
+    }
+    arr.append(u);
+    if (!json) {
+      char pos[40] = "-";
+      if (!st.isNull(5)) std::snprintf(pos, sizeof pos, "%.5f,%.5f", st.f64(5), st.f64(6));
+      std::string flags = st.i64(12) == 1 ? "EMERGENCY-UNACKED" : "";
+      if (st.i64(15) > 0) flags += (flags.empty() ? "" : " ") + std::string("avl-gap:") + std::to_string(st.i64(15));
+      std::printf("%-8s %-6s %-14s %-20s %-6s %-24s %-13s %s\n", st.text(0).c_str(), st.text(1).c_str(),
+                  statusName(int(st.i64(3))).c_str(), iso(st.i64(4)).substr(0, 19).c_str(),
+                  st.i64(8) ? "online" : "OFF", pos, st.text(11).empty() ? "-" : st.text(11).c_str(), flags.c_str());
+    }
+  }
+  if (json) printJson(arr);
+  return kOk;
+}
+
+QJsonObject cfsJson(EventStore& s, const std::string& incident) {
+  auto st = s.db().prepare(
+      "SELECT incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, created_at_ms, "
+      "dispatched_at_ms, enroute_at_ms, arrived_at_ms, closed_at_ms FROM cfs WHERE incident_number=?");
+  st.bind(1, incident);
+  if (!st.step()) return {};
+  QJsonObject c{{"incident", QString::fromStdString(st.text(0))}, {"agency", QString::fromStdString(st.text(1))},
+                {"type", QString::fromStdString(st.text(2))},     {"priority", qint64(st.i64(3))},
+                {"address", QString::fromStdString(st.text(4))},  {"notes", QString::fromStdString(st.text(7))},
+                {"state", QString::fromStdString(st.text(8))},    {"source", QString::fromStdString(st.text(9))},
+                {"created_at_ms", qint64(st.i64(10))},            {"dispatched_at_ms", qint64(st.i64(11))},
+                {"enroute_at_ms", qint64(st.i64(12))},            {"arrived_at_ms", qint64(st.i64(13))},
+                {"closed_at_ms", qint64(st.i64(14))}};
+  if (!st.isNull(5)) {
+    c["lat"] = st.f64(5);
+    c["lon"] = st.f64(6);
+  }
+  QJsonArray units;
+  auto us = s.db().prepare(
+      "SELECT unit_id, assigned_at_ms, ack_at_ms, enroute_at_ms, onscene_at_ms, cleared_at_ms FROM cfs_units "
+      "WHERE incident_number=? ORDER BY unit_id");
+  us.bind(1, incident);
+  while (us.step())
+    units.append(QJsonObject{{"unit", QString::fromStdString(us.text(0))}, {"assigned_at_ms", qint64(us.i64(1))},
+                             {"ack_at_ms", qint64(us.i64(2))},           {"enroute_at_ms", qint64(us.i64(3))},
+                             {"onscene_at_ms", qint64(us.i64(4))},       {"cleared_at_ms", qint64(us.i64(5))}});
+  c["units"] = units;
+  QJsonArray tl;
+  auto ts = s.db().prepare("SELECT at_ms, text FROM cfs_timeline WHERE incident_number=? ORDER BY id");
+  ts.bind(1, incident);
+  while (ts.step()) tl.append(QJsonObject{{"at_ms", qint64(ts.i64(0))}, {"text", QString::fromStdString(ts.text(1))}});
+  c["timeline"] = tl;
+  return c;
+}
+
+int cfsCmd(EventStore& s, const Args& a, const std::string& agency, bool json) {
+  if (a.pos.size() < 2) return usage("cfs: list or show N");
+  if (a.pos[1] == "list") {
+    auto st = s.db().prepare(
+        "SELECT incident_number, agency, cfs_type, priority, state, source, address, created_at_ms FROM cfs "
+        "WHERE (?1='' OR agency=?1) ORDER BY incident_number");
+    st.bind(1, agency);
+    QJsonArray arr;
+    while (st.step()) {
+      arr.append(QJsonObject{{"incident", QString::fromStdString(st.text(0))},
+                             {"agency", QString::fromStdString(st.text(1))},
+                             {"type", QString::fromStdString(st.text(2))},
+                             {"priority", qint64(st.i64(3))},
+                             {"state", QString::fromStdString(st.text(4))},
+                             {"source", QString::fromStdString(st.text(5))},
+                             {"address", QString::fromStdString(st.text(6))},
+                             {"created_at_ms", qint64(st.i64(7))}});
+      if (!json)
+        std::printf("%-12s %-6s %-20s P%lld %-6s %-8s %s\n", st.text(0).c_str(), st.text(1).c_str(),
+                    st.text(2).c_str(), static_cast<long long>(st.i64(3)), st.text(4).c_str(), st.text(5).c_str(),
+                    st.text(6).c_str());
+    }
+    if (json) printJson(arr);
+    return kOk;
+  }
+  if (a.pos[1] == "show" && a.pos.size() >= 3) {
+    QJsonObject c = cfsJson(s, a.pos[2]);
+    if (c.isEmpty() || (!agency.empty() && c.value("agency").toString().toStdString() != agency)) {
+      std::cerr << "cadctl: no CFS \"" << a.pos[2] << "\"" << (agency.empty() ? "" : " in agency " + agency) << "\n";
+      return kFailed;
+    }
+    if (json) {
+      printJson(c);
+      return kOk;
+    }
+    std::cout << c.value("incident").toString().toStdString() << "  " << c.value("type").toString().toStdString()
+              << "  P" << c.value("priority").toInt() << "  " << c.value("state").toString().toStdString() << " ("
+              << c.value("source").toString().toStdString() << ")\n"
+              << "address   " << c.value("address").toString().toStdString() << "\n";
+    for (const auto& u : c.value("units").toArray()) {
+      auto o = u.toObject();
+      std::cout << "unit      " << o.value("unit").toString().toStdString() << " assigned "
+                << iso(o.value("assigned_at_ms").toInteger()) << " ack " << iso(o.value("ack_at_ms").toInteger())
+                << " en-route " << iso(o.value("enroute_at_ms").toInteger()) << " on-scene "
+                << iso(o.value("onscene_at_ms").toInteger()) << " cleared " << iso(o.value("cleared_at_ms").toInteger())
+                << "\n";
+    }
+    for (const auto& t : c.value("timeline").toArray())
+      std::cout << "  " << iso(t.toObject().value("at_ms").toInteger()) << "  "
+                << t.toObject().value("text").toString().toStdString() << "\n";
+    return kOk;
+  }
+  return usage("cfs: list or show N");
+}
+
+int events(EventStore& s, const Args& a, const std::string& agency, bool json) {
+  int64_t since = a.opts.count("--since") ? std::atoll(a.opts.at("--since").c_str()) : 0;
+  int64_t limit = a.opts.count("--limit") ? std::atoll(a.opts.at("--limit").c_str()) : 1000;
+  auto st = s.db().prepare(
+      "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
+      "received_at_ms, actor, payload FROM events WHERE pos>? AND (?2='' OR agency=?2) ORDER BY pos LIMIT ?3");
+  st.bind(1, since).bind(2, agency).bind(3, limit);
+  QJsonArray arr;
+  while (st.step()) {
+    std::string kind = st.text(6);
+    std::string what;
+    if (kind.rfind("dispatch.", 0) == 0 || kind.rfind("registry.", 0) == 0) {
+      what = st.text(11);
+    } else {
+      mdc::v1::Envelope env;
+      env.ParseFromString(st.blob(11));
+      if (env.has_status()) what = statusName(env.status().status());
+      else if (env.has_avl()) what = std::to_string(env.avl().position().lat()) + "," +
+                                     std::to_string(env.avl().position().lon()) +
+                                     (env.avl().backfill() ? " backfill" : "");
+      else if (env.has_cfs()) what = env.cfs().cfs_type();
+      else if (env.has_emergency()) what = env.emergency().active() ? "ACTIVATED" : "CLEARED";
+      else if (env.has_assignment_ack()) what = env.assignment_ack().incident_number();
+      else if (env.has_message()) what = env.message().text();
+      else if (env.has_presence()) what = env.presence().online() ? "online" : "offline";
+    }
+    QJsonObject e{{"pos", qint64(st.i64(0))},
+                  {"event_id", QString::fromStdString(st.text(1))},
+                  {"device", st.isNull(2) ? QJsonValue() : QJsonValue(QString::fromStdString(st.text(2)))},
+                  {"device_seq", st.isNull(3) ? QJsonValue() : QJsonValue(qint64(st.i64(3)))},
+                  {"unit", QString::fromStdString(st.text(4))},
+                  {"agency", QString::fromStdString(st.text(5))},
+                  {"kind", QString::fromStdString(kind)},
+                  {"recorded_at_ms", qint64(st.i64(7))},
+                  {"clock_source", QString::fromStdString(st.text(8))},
+                  {"received_at_ms", qint64(st.i64(9))},
+                  {"actor", QString::fromStdString(st.text(10))},
+                  {"what", QString::fromStdString(what)}};
+    arr.append(e);
+    if (!json)
+      std::printf("%6lld %s %-22s %-6s %-5s %-15s %s\n", static_cast<long long>(st.i64(0)),
+                  iso(st.i64(9)).c_str(), st.text(10).c_str(), st.text(4).c_str(), st.text(5).c_str(), kind.c_str(),
+                  what.c_str());
+  }
+  if (json) printJson(arr);
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    static const std::set<std::string> valued = {"--db", "--agency", "--as", "--control", "--since", "--limit",
+                                                 "--into", "--type", "--priority", "--address", "--lat", "--lon",
+                                                 "--notes", "--unit"};
+    if (s == "--help" || s == "-h") {
+      std::cout << kHelp;
+      return kOk;
+    }
+    if (s == "--version") {
+      std::cout << "cadctl " << MDC_VERSION << "\n";
+      return kOk;
+    }
+    if (valued.count(s)) {
+      if (i + 1 >= argc) return usage(s + " needs a value");
+      a.opts[s] = argv[++i];
+    } else if (s.rfind("--", 0) == 0) {
+      a.flags.insert(s);
+    } else {
+      a.pos.push_back(s);
+    }
+  }
+  for (const auto& f : a.flags)
+    if (f != "--json" && f != "--force") return usage("unknown option \"" + f + "\"");
+  if (a.pos.empty()) return usage("a command is required");
+  std::string dbPath = a.opts.count("--db") ? a.opts["--db"] : env("CAD_DB", "cad.db");
+  std::string agency = a.opts.count("--agency") ? a.opts["--agency"] : env("CAD_AGENCY", "");
+  std::string actor = a.opts.count("--as") ? a.opts["--as"] : env("CAD_DISPATCHER", env("USER", "dispatcher"));
+  std::string ctl = a.opts.count("--control") ? a.opts["--control"] : dbPath + ".ctl";
+  bool json = a.flags.count("--json") > 0;
+  const std::string& cmd = a.pos[0];
+
+  auto needAgency = [&]() -> bool { return !agency.empty(); };
+  auto base = [&](const char* kind) {
+    return QJsonObject{{"cmd", kind}, {"agency", QString::fromStdString(agency)}, {"actor", QString::fromStdString(actor)}};
+  };
+
+  if (cmd == "create-cfs") {
+    if (!needAgency()) return usage("create-cfs: --agency (or $CAD_AGENCY) is required");
+    if (!a.opts.count("--type")) return usage("create-cfs: --type is required");
+    QJsonObject r = base("create_cfs");
+    r["type"] = QString::fromStdString(a.opts["--type"]);
+    if (a.opts.count("--priority")) {
+      char* end = nullptr;
+      long p = std::strtol(a.opts["--priority"].c_str(), &end, 10);
+      if (*end || p < 1 || p > 9) return usage("create-cfs: --priority \"" + a.opts["--priority"] + "\": out of range 1-9");
+      r["priority"] = int(p);
+    }
+    if (a.opts.count("--address")) r["address"] = QString::fromStdString(a.opts["--address"]);
+    if (a.opts.count("--notes")) r["text"] = QString::fromStdString(a.opts["--notes"]);
+    if (a.opts.count("--lat") != a.opts.count("--lon")) return usage("create-cfs: --lat and --lon go together");
+    if (a.opts.count("--lat")) {
+      char* e1 = nullptr;
+      char* e2 = nullptr;
+      double lat = std::strtod(a.opts["--lat"].c_str(), &e1), lon = std::strtod(a.opts["--lon"].c_str(), &e2);
+      if (*e1 || *e2) return usage("create-cfs: --lat/--lon must be numbers");
+      r["lat"] = lat;
+      r["lon"] = lon;
+    }
+    return control(ctl, r);
+  }
+  if (cmd == "assign" || cmd == "message") {
+    if (!needAgency()) return usage(cmd + ": --agency (or $CAD_AGENCY) is required");
+    if (a.pos.size() < 3) return usage(cmd == "assign" ? "assign CFS UNIT" : "message UNIT TEXT");
+    QJsonObject r = base(cmd.c_str());
+    if (cmd == "assign") {
+      r["incident"] = QString::fromStdString(a.pos[1]);
+      r["unit"] = QString::fromStdString(a.pos[2]);
+      r["force"] = a.flags.count("--force") > 0;
+    } else {
+      r["unit"] = QString::fromStdString(a.pos[1]);
+      r["text"] = QString::fromStdString(a.pos[2]);
+    }
+    return control(ctl, r);
+  }
+  if (cmd == "ack-emergency" || cmd == "close-cfs") {
+    if (!needAgency()) return usage(cmd + ": --agency (or $CAD_AGENCY) is required");
+    if (a.pos.size() < 2) return usage(cmd + (cmd == "close-cfs" ? " CFS" : " UNIT"));
+    QJsonObject r = base(cmd == "ack-emergency" ? "ack_emergency" : "close_cfs");
+    r[cmd == "close-cfs" ? "incident" : "unit"] = QString::fromStdString(a.pos[1]);
+    return control(ctl, r);
+  }
+  if (cmd == "devices" && a.pos.size() >= 2 && (a.pos[1] == "add" || a.pos[1] == "move")) {
+    if (!needAgency()) return usage("devices " + a.pos[1] + ": --agency (or $CAD_AGENCY) is required");
+    if (a.pos.size() < 3 || !a.opts.count("--unit")) return usage("devices " + a.pos[1] + " DEVICE --unit UNIT");
+    QJsonObject r = base(a.pos[1] == "add" ? "device_add" : "device_move");
+    r["device"] = QString::fromStdString(a.pos[2]);
+    r["unit"] = QString::fromStdString(a.opts["--unit"]);
+    return control(ctl, r);
+  }
+  if (cmd == "stats") return control(ctl, QJsonObject{{"cmd", "stats"}}, true);
+
+  // Read-only commands.
+  auto store = EventStore::open(dbPath, /*readOnly=*/true);
+  if (!store) {
+    std::cerr << "cadctl: " << store.error().message << "\n";
+    return kUnreachable;
+  }
+  EventStore& s = **store;
+  if (cmd == "board") return board(s, agency, json);
+  if (cmd == "cfs") return cfsCmd(s, a, agency, json);
+  if (cmd == "events") return events(s, a, agency, json);
+  if (cmd == "count") {
+    std::cout << s.stats().events << "\n";
+    return kOk;
+  }
+  if (cmd == "verify") {
+    int64_t checked = 0;
+    auto broken = s.verify(&checked);
+    if (broken) {
+      std::cout << "BROKEN after " << checked << " intact events: " << *broken << "\n";
+      return kFailed;
+    }
+    std::cout << "ok: " << checked << " events, chain intact, head " << s.stats().lastHashHex << "\n";
+    return kOk;
+  }
+  if (cmd == "digest") {
+    std::cout << s.digest() << "\n";
+    return kOk;
+  }
+  if (cmd == "replay") {
+    if (!a.opts.count("--into")) return usage("replay --into FILE");
+    auto t0 = std::chrono::steady_clock::now();
+    int64_t n = 0;
+    int64_t total = s.stats().events;
+    if (mdc::Status st = s.replayInto(a.opts["--into"], &n, [&](int64_t done) {
+          std::cerr << "replay: " << done << " / " << total << " events\n";
+        });
+        !st) {
+      std::cerr << "cadctl: " << st.error().message << "\n";
+      return kFailed;
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::cout << "replayed " << n << " events into " << a.opts["--into"] << " in " << secs << " s\n";
+    return kOk;
+  }
+  if (cmd == "kpi") {
+    auto report = computeKpi(s, agency);
+    if (json) printJson(report.toJson());
+    else std::cout << report.toText();
+    return kOk;
+  }
+  if (cmd == "devices" && a.pos.size() >= 2 && a.pos[1] == "list") {
+    auto st = s.db().prepare("SELECT device_id, unit_id, agency FROM devices WHERE (?1='' OR agency=?1) ORDER BY device_id");
+    st.bind(1, agency);
+    QJsonArray arr;
+    while (st.step()) {
+      arr.append(QJsonObject{{"device", QString::fromStdString(st.text(0))},
+                             {"unit", QString::fromStdString(st.text(1))},
+                             {"agency", QString::fromStdString(st.text(2))}});
+      if (!json) std::printf("%-20s %-8s %s\n", st.text(0).c_str(), st.text(1).c_str(), st.text(2).c_str());
+    }
+    if (json) printJson(arr);
+    return kOk;
+  }
+  if (cmd == "refusals") {
+    int64_t limit = a.opts.count("--limit") ? std::atoll(a.opts["--limit"].c_str()) : 50;
+    auto st = s.db().prepare("SELECT received_at_ms, device_id, reason, detail FROM refusals ORDER BY id DESC LIMIT ?");
+    st.bind(1, limit);
+    while (st.step())
+      std::printf("%s %-16s %-14s %s\n", iso(st.i64(0)).c_str(), st.text(1).c_str(), st.text(2).c_str(),
+                  st.text(3).c_str());
+    return kOk;
+  }
+  return usage("unknown command \"" + cmd + "\"");
+}

@@ -1,0 +1,993 @@
+#include "server-stub/event_store.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <openssl/evp.h>
+
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <functional>
+
+#include "shared/codec.h"
+#include "shared/log.h"
+#include "shared/topics.h"
+#include "shared/uuid.h"
+
+namespace cad {
+
+namespace v1 = mdc::v1;
+namespace sql = mdc::sql;
+namespace codec = mdc::codec;
+
+namespace {
+
+const char* kSchema = R"sql(
+-- The log. Append-only: triggers refuse UPDATE and DELETE.
+CREATE TABLE events(
+  pos INTEGER PRIMARY KEY,            -- global position, 1, 2, 3 ...
+  event_id TEXT NOT NULL UNIQUE,      -- UUIDv7 (device's, or the stub's for dispatcher actions)
+  device_id TEXT,                     -- NULL for dispatcher and registry actions
+  device_seq INTEGER,                 -- per-device sequence; NULL when not sequenced (presence, dispatch)
+  unit_id TEXT NOT NULL,
+  agency TEXT NOT NULL,
+  kind TEXT NOT NULL,                 -- status, avl, cfs, emergency, assignment_ack, message, presence, dispatch.*, registry.*
+  recorded_at_ms INTEGER NOT NULL,
+  clock_source TEXT NOT NULL,         -- gps | system
+  received_at_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,                -- device:ID | dispatcher:NAME
+  payload BLOB NOT NULL,              -- device events: mdc.v1.Envelope; dispatcher: canonical JSON
+  prev_hash BLOB NOT NULL,
+  hash BLOB NOT NULL,                 -- SHA-256(prev_hash || canonical event bytes)
+  UNIQUE(device_id, device_seq)
+);
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+  BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE refused'); END;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+  BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE refused'); END;
+
+-- Read models, derived from the log alone.
+CREATE TABLE devices(device_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL, agency TEXT NOT NULL);
+CREATE TABLE units(
+  unit_id TEXT PRIMARY KEY, agency TEXT NOT NULL, device_id TEXT NOT NULL DEFAULT '',
+  status INTEGER NOT NULL DEFAULT 0, status_at_ms INTEGER NOT NULL DEFAULT 0,
+  lat REAL, lon REAL, pos_at_ms INTEGER NOT NULL DEFAULT 0,
+  online INTEGER NOT NULL DEFAULT 0, online_changed_ms INTEGER NOT NULL DEFAULT 0,
+  last_seen_ms INTEGER NOT NULL DEFAULT 0,
+  current_cfs TEXT NOT NULL DEFAULT '',
+  emergency INTEGER NOT NULL DEFAULT 0,          -- flagged until a dispatcher acknowledges
+  emergency_active INTEGER NOT NULL DEFAULT 0,   -- the device's own state
+  emergency_at_ms INTEGER NOT NULL DEFAULT 0,
+  emergency_ack_by TEXT NOT NULL DEFAULT '',
+  dropped_avl INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE cfs(
+  incident_number TEXT PRIMARY KEY, agency TEXT NOT NULL, cfs_type TEXT NOT NULL, priority INTEGER NOT NULL,
+  address TEXT NOT NULL, lat REAL, lon REAL, notes TEXT NOT NULL,
+  state TEXT NOT NULL,                 -- open | closed
+  source TEXT NOT NULL,                -- dispatch | self
+  origin_event_id TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL, dispatched_at_ms INTEGER NOT NULL DEFAULT 0,
+  enroute_at_ms INTEGER NOT NULL DEFAULT 0, arrived_at_ms INTEGER NOT NULL DEFAULT 0,
+  closed_at_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE cfs_units(
+  incident_number TEXT NOT NULL, unit_id TEXT NOT NULL,
+  assigned_at_ms INTEGER NOT NULL, ack_at_ms INTEGER NOT NULL DEFAULT 0,
+  enroute_at_ms INTEGER NOT NULL DEFAULT 0, onscene_at_ms INTEGER NOT NULL DEFAULT 0,
+  cleared_at_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(incident_number, unit_id)
+);
+-- id: insertion order (one event may add several lines); replay inserts in the same order.
+CREATE TABLE cfs_timeline(id INTEGER PRIMARY KEY, incident_number TEXT NOT NULL, pos INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX cfs_timeline_by_incident ON cfs_timeline(incident_number, id);
+CREATE TABLE messages(pos INTEGER PRIMARY KEY, agency TEXT NOT NULL, unit_id TEXT NOT NULL,
+  direction TEXT NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE TABLE downlinks(unit_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, event_pos INTEGER NOT NULL,
+  payload BLOB NOT NULL, PRIMARY KEY(unit_id, seq));
+CREATE TABLE incident_counters(agency TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,
+  PRIMARY KEY(agency, year));
+
+-- Refused input: not events (never in the chain), kept for the operator.
+CREATE TABLE refusals(id INTEGER PRIMARY KEY, received_at_ms INTEGER NOT NULL, device_id TEXT NOT NULL,
+  reason TEXT NOT NULL, detail TEXT NOT NULL);
+)sql";
+
+// Read models in digest order, each with its key order.
+const std::vector<std::pair<const char*, const char*>> kReadModels = {
+    {"devices", "device_id"},
+    {"units", "unit_id"},
+    {"cfs", "incident_number"},
+    {"cfs_units", "incident_number, unit_id"},
+    {"cfs_timeline", "id"},
+    {"messages", "pos"},
+    {"downlinks", "unit_id, seq"},
+    {"incident_counters", "agency, year"},
+};
+
+void putField(std::string& out, const std::string& v) {
+  uint32_t n = uint32_t(v.size());
+  for (int i = 3; i >= 0; --i) out += char((n >> (8 * i)) & 0xff);
+  out += v;
+}
+
+std::string jsonText(const QJsonObject& o) {
+  // QJsonObject keeps keys sorted: the compact form is canonical.
+  return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString();
+}
+
+QJsonObject parseJson(const std::string& s) { return QJsonDocument::fromJson(QByteArray::fromStdString(s)).object(); }
+
+std::string statusName(int s) {
+  std::string n = v1::UnitStatus_Name(v1::UnitStatus(s));
+  return n.rfind("UNIT_STATUS_", 0) == 0 ? n.substr(12) : n;
+}
+
+int yearOf(int64_t ms) {
+  time_t t = time_t(ms / 1000);
+  tm g{};
+  gmtime_r(&t, &g);
+  return g.tm_year + 1900;
+}
+
+Error refuse(const std::string& msg) { return Error::make(msg); }
+
+}  // namespace
+
+std::string sha256(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(md), n);
+}
+
+std::string toHex(const std::string& bytes) {
+  static const char* h = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += h[c >> 4];
+    out += h[c & 15];
+  }
+  return out;
+}
+
+struct EventStore::Row {
+  int64_t pos = 0;
+  std::string eventId;
+  std::string deviceId;  // empty = NULL
+  std::optional<uint64_t> deviceSeq;
+  std::string unitId;
+  std::string agency;
+  std::string kind;
+  int64_t recordedAtMs = 0;
+  std::string clockSource;
+  int64_t receivedAtMs = 0;
+  std::string actor;
+  std::string payload;
+  std::string prevHash;
+  std::string hash;
+
+  std::string canonical() const {
+    std::string c;
+    c.reserve(payload.size() + 200);
+    putField(c, std::to_string(pos));
+    putField(c, eventId);
+    putField(c, deviceId);
+    putField(c, deviceSeq ? std::to_string(*deviceSeq) : "");
+    putField(c, unitId);
+    putField(c, agency);
+    putField(c, kind);
+    putField(c, std::to_string(recordedAtMs));
+    putField(c, clockSource);
+    putField(c, std::to_string(receivedAtMs));
+    putField(c, actor);
+    putField(c, payload);
+    return c;
+  }
+  std::string computeHash() const { return sha256(prevHash + canonical()); }
+};
+
+Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& path, bool readOnly) {
+  try {
+    if (readOnly && !std::filesystem::exists(path))
+      return Error::make("store: \"" + path + "\" does not exist");
+    auto db = std::make_unique<sql::Db>(path, !readOnly, readOnly);
+    if (!readOnly) {
+      db->exec("PRAGMA journal_mode=WAL");
+      db->exec("PRAGMA synchronous=FULL");
+    }
+    std::unique_ptr<EventStore> s(new EventStore(std::move(db)));
+    int64_t v = s->db_->queryInt("PRAGMA user_version");
+    if (v == 0 && !readOnly) s->createSchema();
+    else if (v != kSchemaVersion)
+      return Error::make("store: \"" + path + "\": schema version " + std::to_string(v) + ", this build reads " +
+                         std::to_string(kSchemaVersion));
+    s->loadHead();
+    return s;
+  } catch (const sql::SqliteError& e) {
+    return Error::make(std::string("store: ") + e.what());
+  }
+}
+
+void EventStore::createSchema() {
+  sql::Transaction tx(*db_);
+  db_->exec(kSchema);
+  db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
+  tx.commit();
+}
+
+void EventStore::loadHead() {
+  auto st = db_->prepare("SELECT pos, hash FROM events ORDER BY pos DESC LIMIT 1");
+  if (st.step()) {
+    headPos_ = st.i64(0);
+    headHash_ = st.blob(1);
+  } else {
+    headPos_ = 0;
+    headHash_ = std::string(32, '\0');
+  }
+}
+
+int64_t EventStore::append(Row& row) {
+  row.pos = headPos_ + 1;
+  row.prevHash = headHash_;
+  row.hash = row.computeHash();
+  auto st = db_->prepare(
+      "INSERT INTO events(pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
+      "received_at_ms, actor, payload, prev_hash, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  st.bind(1, row.pos).bind(2, row.eventId);
+  if (row.deviceId.empty()) st.bindNull(3);
+  else st.bind(3, row.deviceId);
+  if (row.deviceSeq) st.bind(4, *row.deviceSeq);
+  else st.bindNull(4);
+  st.bind(5, row.unitId).bind(6, row.agency).bind(7, row.kind).bind(8, row.recordedAtMs).bind(9, row.clockSource)
+      .bind(10, row.receivedAtMs).bind(11, row.actor).bindBlob(12, row.payload).bindBlob(13, row.prevHash)
+      .bindBlob(14, row.hash);
+  st.run();
+  headPos_ = row.pos;
+  headHash_ = row.hash;
+  return row.pos;
+}
+
+std::string EventStore::nextIncidentNumber(const std::string& agency, int64_t atMs) {
+  int year = yearOf(atMs);
+  auto st = db_->prepare(
+      "INSERT INTO incident_counters(agency, year, last) VALUES(?,?,1) "
+      "ON CONFLICT(agency, year) DO UPDATE SET last=last+1 RETURNING last");
+  st.bind(1, agency).bind(2, year);
+  st.step();
+  int64_t n = st.i64(0);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%06lld", year, static_cast<long long>(n));
+  return buf;
+}
+
+uint64_t EventStore::queueDownlink(const std::string& unitId, v1::Downlink& dl, int64_t pos, int64_t atMs,
+                                   std::vector<Outgoing>& out) {
+  auto next = db_->prepare("SELECT COALESCE(MAX(seq),0)+1 FROM downlinks WHERE unit_id=?");
+  next.bind(1, unitId);
+  next.step();
+  uint64_t seq = uint64_t(next.i64(0));
+  dl.set_version(codec::kProtocolVersion);
+  dl.set_unit_id(unitId);
+  dl.set_seq(seq);
+  dl.set_sent_at_ms(atMs);
+  std::string bytes;
+  dl.SerializeToString(&bytes);
+  db_->prepare("INSERT INTO downlinks(unit_id, seq, kind, event_pos, payload) VALUES(?,?,?,?,?)")
+      .bind(1, unitId).bind(2, seq).bind(3, codec::bodyName(dl)).bind(4, pos).bindBlob(5, bytes).run();
+  auto dev = deviceOfUnit(unitId);
+  if (dev && !dev->empty()) out.push_back(Outgoing{*dev, dl});
+  return seq;
+}
+
+std::optional<std::string> EventStore::deviceOfUnit(const std::string& unitId) {
+  auto st = db_->prepare("SELECT device_id FROM units WHERE unit_id=?");
+  st.bind(1, unitId);
+  if (!st.step()) return std::nullopt;
+  return st.text(0);
+}
+
+std::optional<std::string> EventStore::unitOfDevice(const std::string& deviceId) {
+  auto st = db_->prepare("SELECT unit_id FROM devices WHERE device_id=?");
+  st.bind(1, deviceId);
+  if (!st.step()) return std::nullopt;
+  return st.text(0);
+}
+
+// ------------------------------------------------------------------ projection
+
+void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
+  auto timeline = [&](const std::string& incident, const std::string& text) {
+    db_->prepare("INSERT INTO cfs_timeline(incident_number, pos, at_ms, text) VALUES(?,?,?,?)")
+        .bind(1, incident).bind(2, row.pos).bind(3, row.receivedAtMs).bind(4, text).run();
+  };
+  auto cfsOpen = [&](const std::string& incident) {
+    auto st = db_->prepare("SELECT state FROM cfs WHERE incident_number=?");
+    st.bind(1, incident);
+    return st.step() && st.text(0) == "open";
+  };
+  auto currentCfs = [&](const std::string& unit) {
+    auto st = db_->prepare("SELECT current_cfs FROM units WHERE unit_id=?");
+    st.bind(1, unit);
+    return st.step() ? st.text(0) : std::string();
+  };
+  auto clearUnit = [&](const std::string& incident, const std::string& unit) {
+    db_->prepare("UPDATE cfs_units SET cleared_at_ms=? WHERE incident_number=? AND unit_id=? AND cleared_at_ms=0")
+        .bind(1, row.receivedAtMs).bind(2, incident).bind(3, unit).run();
+    db_->prepare("UPDATE units SET current_cfs='' WHERE unit_id=? AND current_cfs=?").bind(1, unit).bind(2, incident).run();
+    auto st = db_->prepare("SELECT COUNT(*) FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0");
+    st.bind(1, incident);
+    st.step();
+    if (st.i64(0) == 0) {
+      db_->prepare("UPDATE cfs SET state='closed', closed_at_ms=? WHERE incident_number=? AND state='open'")
+          .bind(1, row.receivedAtMs).bind(2, incident).run();
+      timeline(incident, "closed: all units cleared");
+    }
+  };
+  auto assignmentFor = [&](const std::string& incident) {
+    v1::Downlink dl;
+    auto* a = dl.mutable_assignment();
+    auto st = db_->prepare(
+        "SELECT cfs_type, priority, address, lat, lon, notes, created_at_ms FROM cfs WHERE incident_number=?");
+    st.bind(1, incident);
+    if (st.step()) {
+      a->set_incident_number(incident);
+      a->set_cfs_type(st.text(0));
+      a->set_priority(uint32_t(st.i64(1)));
+      a->set_address(st.text(2));
+      if (!st.isNull(3)) {
+        auto* p = a->mutable_location();
+        p->set_lat(st.f64(3));
+        p->set_lon(st.f64(4));
+        p->set_mode(v1::FIX_MODE_2D);
+        p->set_alt_m(NAN);
+        p->set_speed_mps(NAN);
+        p->set_track_deg(NAN);
+        p->set_eph_m(NAN);
+      }
+      a->set_notes(st.text(5));
+    }
+    auto us = db_->prepare("SELECT unit_id FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0 ORDER BY unit_id");
+    us.bind(1, incident);
+    while (us.step() && a->units_size() < 64) a->add_units(us.text(0));
+    auto tl = db_->prepare("SELECT at_ms, text FROM cfs_timeline WHERE incident_number=? ORDER BY id DESC LIMIT 256");
+    tl.bind(1, incident);
+    std::vector<std::pair<int64_t, std::string>> entries;
+    while (tl.step()) entries.emplace_back(tl.i64(0), tl.text(1).substr(0, 500));
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+      auto* t = a->add_timeline();
+      t->set_at_ms(it->first);
+      t->set_text(it->second);
+    }
+    a->set_assigned_at_ms(row.receivedAtMs);
+    return dl;
+  };
+  auto attach = [&](const std::string& incident, const std::string& unit) {
+    db_->prepare("INSERT INTO cfs_units(incident_number, unit_id, assigned_at_ms) VALUES(?,?,?) "
+                 "ON CONFLICT(incident_number, unit_id) DO UPDATE SET cleared_at_ms=0")
+        .bind(1, incident).bind(2, unit).bind(3, row.receivedAtMs).run();
+    db_->prepare("UPDATE units SET current_cfs=? WHERE unit_id=?").bind(1, incident).bind(2, unit).run();
+    db_->prepare("UPDATE cfs SET dispatched_at_ms=? WHERE incident_number=? AND dispatched_at_ms=0")
+        .bind(1, row.receivedAtMs).bind(2, incident).run();
+  };
+
+  if (row.kind.rfind("dispatch.", 0) == 0 || row.kind.rfind("registry.", 0) == 0) {
+    QJsonObject j = parseJson(row.payload);
+    std::string unit = j.value("unit").toString().toStdString();
+    std::string incident = j.value("incident").toString().toStdString();
+    std::string actorName = row.actor.substr(row.actor.find(':') + 1);
+    if (row.kind == "registry.device_add") {
+      std::string device = j.value("device").toString().toStdString();
+      db_->prepare("INSERT INTO devices(device_id, unit_id, agency) VALUES(?,?,?)")
+          .bind(1, device).bind(2, unit).bind(3, row.agency).run();
+      db_->prepare("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
+                   "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
+          .bind(1, unit).bind(2, row.agency).bind(3, device).run();
+    } else if (row.kind == "registry.device_move") {
+      std::string device = j.value("device").toString().toStdString();
+      db_->prepare("UPDATE units SET device_id='' WHERE device_id=?").bind(1, device).run();
+      db_->prepare("UPDATE devices SET unit_id=? WHERE device_id=?").bind(1, unit).bind(2, device).run();
+      db_->prepare("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
+                   "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
+          .bind(1, unit).bind(2, row.agency).bind(3, device).run();
+    } else if (row.kind == "dispatch.create_cfs") {
+      std::string number = nextIncidentNumber(row.agency, row.receivedAtMs);
+      auto st = db_->prepare(
+          "INSERT INTO cfs(incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, "
+          "origin_event_id, created_at_ms) VALUES(?,?,?,?,?,?,?,?,'open','dispatch',?,?)");
+      st.bind(1, number).bind(2, row.agency).bind(3, j.value("type").toString().toStdString())
+          .bind(4, j.value("priority").toInt()).bind(5, j.value("address").toString().toStdString());
+      if (j.contains("lat")) st.bind(6, j.value("lat").toDouble()).bind(7, j.value("lon").toDouble());
+      else st.bindNull(6).bindNull(7);
+      st.bind(8, j.value("notes").toString().toStdString()).bind(9, row.eventId).bind(10, row.receivedAtMs).run();
+      timeline(number, "created by " + actorName + ": " + j.value("type").toString().toStdString());
+    } else if (row.kind == "dispatch.assign") {
+      std::string previous = currentCfs(unit);
+      if (!previous.empty() && previous != incident) {
+        timeline(previous, unit + " reassigned to " + incident + " by " + actorName);
+        clearUnit(previous, unit);
+      }
+      attach(incident, unit);
+      timeline(incident, unit + " assigned by " + actorName);
+      v1::Downlink dl = assignmentFor(incident);
+      queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
+    } else if (row.kind == "dispatch.message") {
+      std::string text = j.value("text").toString().toStdString();
+      db_->prepare("INSERT INTO messages(pos, agency, unit_id, direction, author, text, at_ms) VALUES(?,?,?,'out',?,?,?)")
+          .bind(1, row.pos).bind(2, row.agency).bind(3, unit).bind(4, actorName).bind(5, text).bind(6, row.receivedAtMs)
+          .run();
+      v1::Downlink dl;
+      dl.mutable_message()->set_from(actorName);
+      dl.mutable_message()->set_text(text);
+      queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
+    } else if (row.kind == "dispatch.ack_emergency") {
+      db_->prepare("UPDATE units SET emergency=0, emergency_ack_by=? WHERE unit_id=?").bind(1, actorName).bind(2, unit).run();
+      std::string cur = currentCfs(unit);
+      if (!cur.empty()) timeline(cur, "emergency of " + unit + " acknowledged by " + actorName);
+      v1::Downlink dl;
+      dl.mutable_emergency_ack()->set_by(actorName);
+      dl.mutable_emergency_ack()->set_at_ms(row.receivedAtMs);
+      queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
+    } else if (row.kind == "dispatch.close_cfs") {
+      auto us = db_->prepare("SELECT unit_id FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0");
+      us.bind(1, incident);
+      std::vector<std::string> units;
+      while (us.step()) units.push_back(us.text(0));
+      timeline(incident, "closed by " + actorName);
+      for (const auto& u : units) clearUnit(incident, u);
+      db_->prepare("UPDATE cfs SET state='closed', closed_at_ms=? WHERE incident_number=? AND state='open'")
+          .bind(1, row.receivedAtMs).bind(2, incident).run();
+    }
+    return;
+  }
+
+  // Device events.
+  v1::Envelope env;
+  env.ParseFromString(row.payload);
+  const std::string& unit = row.unitId;
+  db_->prepare("UPDATE units SET last_seen_ms=MAX(last_seen_ms, ?) WHERE unit_id=?")
+      .bind(1, row.receivedAtMs).bind(2, unit).run();
+  auto movePosition = [&](const v1::Position& p, int64_t atMs) {
+    // Never backwards: an older report (late, or backfill) does not replace a newer one.
+    db_->prepare("UPDATE units SET lat=?, lon=?, pos_at_ms=? WHERE unit_id=? AND pos_at_ms<=?")
+        .bind(1, p.lat()).bind(2, p.lon()).bind(3, atMs).bind(4, unit).bind(5, atMs).run();
+  };
+  switch (env.body_case()) {
+    case v1::Envelope::kStatus: {
+      int status = env.status().status();
+      db_->prepare("UPDATE units SET status=?, status_at_ms=? WHERE unit_id=?")
+          .bind(1, status).bind(2, row.recordedAtMs).bind(3, unit).run();
+      if (env.status().has_position()) movePosition(env.status().position(), row.recordedAtMs);
+      std::string incident = env.status().incident_number().empty() ? currentCfs(unit) : env.status().incident_number();
+      if (!incident.empty() && cfsOpen(incident)) {
+        timeline(incident, unit + " " + statusName(status));
+        if (status == v1::UNIT_STATUS_EN_ROUTE) {
+          db_->prepare("UPDATE cfs_units SET enroute_at_ms=? WHERE incident_number=? AND unit_id=? AND enroute_at_ms=0")
+              .bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();
+          db_->prepare("UPDATE cfs SET enroute_at_ms=? WHERE incident_number=? AND enroute_at_ms=0")
+              .bind(1, row.recordedAtMs).bind(2, incident).run();
+        } else if (status == v1::UNIT_STATUS_ON_SCENE) {
+          db_->prepare("UPDATE cfs_units SET onscene_at_ms=? WHERE incident_number=? AND unit_id=? AND onscene_at_ms=0")
+              .bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();
+          db_->prepare("UPDATE cfs SET arrived_at_ms=? WHERE incident_number=? AND arrived_at_ms=0")
+              .bind(1, row.recordedAtMs).bind(2, incident).run();
+        } else if (status == v1::UNIT_STATUS_AVAILABLE || status == v1::UNIT_STATUS_OUT_OF_SERVICE) {
+          clearUnit(incident, unit);
+        }
+      }
+      break;
+    }
+    case v1::Envelope::kAvl:
+      if (!env.avl().backfill()) movePosition(env.avl().position(), row.recordedAtMs);
+      break;
+    case v1::Envelope::kCfs: {
+      const auto& c = env.cfs();
+      std::string number = nextIncidentNumber(row.agency, row.receivedAtMs);
+      db_->prepare(
+             "INSERT INTO cfs(incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, "
+             "origin_event_id, created_at_ms) VALUES(?,?,?,?,?,?,?,?,'open','self',?,?)")
+          .bind(1, number).bind(2, row.agency).bind(3, c.cfs_type()).bind(4, 3).bind(5, c.address())
+          .bind(6, c.location().lat()).bind(7, c.location().lon()).bind(8, c.note()).bind(9, row.eventId)
+          .bind(10, row.recordedAtMs).run();
+      timeline(number, "self-initiated by " + unit + ": " + c.cfs_type());
+      std::string busy = currentCfs(unit);
+      v1::Downlink accepted;
+      accepted.mutable_cfs_accepted()->set_event_id(row.eventId);
+      accepted.mutable_cfs_accepted()->set_incident_number(number);
+      if (!busy.empty() && cfsOpen(busy)) {
+        // The store's order decides: the unit was assigned first. The CFS is
+        // kept (it happened), the unit stays on its assignment, and both
+        // sides can see why.
+        timeline(number, unit + " not attached: already assigned to " + busy);
+        queueDownlink(unit, accepted, row.pos, row.receivedAtMs, out);
+        v1::Downlink rej;
+        rej.mutable_rejection()->set_event_id(row.eventId);
+        rej.mutable_rejection()->set_seq(row.deviceSeq.value_or(0));
+        rej.mutable_rejection()->set_reason(v1::REJECT_REASON_CONFLICT);
+        rej.mutable_rejection()->set_detail("self-initiated CFS recorded as " + number + " but " + unit +
+                                            " stays on " + busy + ", assigned before it");
+        queueDownlink(unit, rej, row.pos, row.receivedAtMs, out);
+      } else {
+        attach(number, unit);
+        queueDownlink(unit, accepted, row.pos, row.receivedAtMs, out);
+      }
+      break;
+    }
+    case v1::Envelope::kEmergency:
+      if (env.emergency().active()) {
+        db_->prepare("UPDATE units SET emergency=1, emergency_active=1, emergency_at_ms=?, emergency_ack_by='' "
+                     "WHERE unit_id=?")
+            .bind(1, row.recordedAtMs).bind(2, unit).run();
+        if (env.emergency().has_position()) movePosition(env.emergency().position(), row.recordedAtMs);
+        std::string cur = currentCfs(unit);
+        if (!cur.empty()) timeline(cur, "EMERGENCY raised by " + unit);
+      } else {
+        db_->prepare("UPDATE units SET emergency_active=0 WHERE unit_id=?").bind(1, unit).run();
+      }
+      break;
+    case v1::Envelope::kAssignmentAck: {
+      const std::string& incident = env.assignment_ack().incident_number();
+      db_->prepare("UPDATE cfs_units SET ack_at_ms=? WHERE incident_number=? AND unit_id=? AND ack_at_ms=0")
+          .bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();
+      if (db_->changes() > 0) timeline(incident, unit + " acknowledged the assignment");
+      break;
+    }
+    case v1::Envelope::kMessage:
+      db_->prepare("INSERT INTO messages(pos, agency, unit_id, direction, author, text, at_ms) VALUES(?,?,?,'in',?,?,?)")
+          .bind(1, row.pos).bind(2, row.agency).bind(3, unit).bind(4, unit).bind(5, env.message().text())
+          .bind(6, row.recordedAtMs).run();
+      break;
+    case v1::Envelope::kPresence:
+      db_->prepare("UPDATE units SET online=?, online_changed_ms=?, dropped_avl=MAX(dropped_avl, ?) WHERE unit_id=?")
+          .bind(1, env.presence().online() ? 1 : 0).bind(2, row.receivedAtMs)
+          .bind(3, int64_t(env.presence().dropped_avl())).bind(4, unit).run();
+      break;
+    case v1::Envelope::kResync:
+    case v1::Envelope::BODY_NOT_SET:
+      break;
+  }
+}
+
+// ------------------------------------------------------------------ ingest
+
+Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
+  BatchOutcome out;
+  int64_t savedPos = headPos_;
+  std::string savedHash = headHash_;
+  try {
+    sql::Transaction tx(*db_);
+    auto lookupDevice = db_->prepare("SELECT unit_id, agency FROM devices WHERE device_id=?");
+    auto lookupSeq = db_->prepare("SELECT event_id FROM events WHERE device_id=? AND device_seq=?");
+    auto lookupId = db_->prepare("SELECT 1 FROM events WHERE event_id=?");
+    auto cfsAgency = db_->prepare("SELECT agency FROM cfs WHERE incident_number=?");
+
+    for (const Incoming& in : batch) {
+      auto tell = [&](v1::RejectReason reason, const std::string& code, const std::string& detail,
+                      const std::string& eventId, uint64_t seq, const std::string& unit) {
+        out.refused.push_back(Refusal{in.topicDeviceId, code, detail});
+        db_->prepare("INSERT INTO refusals(received_at_ms, device_id, reason, detail) VALUES(?,?,?,?)")
+            .bind(1, in.receivedAtMs).bind(2, in.topicDeviceId).bind(3, code).bind(4, detail).run();
+        v1::Downlink dl;
+        dl.set_version(codec::kProtocolVersion);
+        dl.set_unit_id(unit.empty() ? "unknown" : unit);
+        dl.set_seq(0);
+        dl.set_sent_at_ms(in.receivedAtMs);
+        auto* r = dl.mutable_rejection();
+        r->set_event_id(eventId);
+        r->set_seq(seq);
+        r->set_reason(reason);
+        r->set_detail(detail.substr(0, 500));
+        out.downlinks.push_back(Outgoing{in.topicDeviceId, dl});
+      };
+
+      lookupDevice.bind(1, in.topicDeviceId);
+      bool known = lookupDevice.step();
+      std::string unit = known ? lookupDevice.text(0) : "";
+      std::string agency = known ? lookupDevice.text(1) : "";
+      lookupDevice.reset();
+
+      auto env = codec::decodeEnvelope(in.payload);
+      if (!env) {
+        // Tell the sender what it can use: the event id and seq, if readable.
+        v1::Envelope partial;
+        bool readable = partial.ParseFromString(in.payload);
+        tell(v1::REJECT_REASON_MALFORMED, codec::reasonName(codec::Reason(env.error().code)), env.error().message,
+             readable ? partial.event_id() : "", readable ? partial.seq() : 0, unit);
+        continue;
+      }
+      if (env->device_id() != in.topicDeviceId) {
+        tell(v1::REJECT_REASON_WRONG_DEVICE, "wrong_device",
+             "envelope.device_id: \"" + env->device_id() + "\" differs from the topic's device \"" + in.topicDeviceId +
+                 "\"",
+             env->event_id(), env->seq(), unit);
+        continue;
+      }
+      if (!known) {
+        tell(v1::REJECT_REASON_UNKNOWN_DEVICE, "unknown_device",
+             "device \"" + in.topicDeviceId + "\" is not registered (cadctl devices add)", env->event_id(), env->seq(),
+             "");
+        continue;
+      }
+      if (in.presenceTopic != env->has_presence()) {
+        tell(v1::REJECT_REASON_MALFORMED, "wrong_topic",
+             std::string("envelope.body: ") + codec::bodyName(*env) + " is not allowed on the " +
+                 (in.presenceTopic ? "presence" : "up") + " topic",
+             env->event_id(), env->seq(), unit);
+        continue;
+      }
+      if (env->has_resync()) {
+        out.resyncs.emplace_back(in.topicDeviceId, env->resync().after_seq());
+        continue;
+      }
+      // Cross-tenant references: a device may only touch its own agency's CFS.
+      std::string ref = env->has_status() ? env->status().incident_number()
+                        : env->has_assignment_ack() ? env->assignment_ack().incident_number() : "";
+      if (!ref.empty()) {
+        cfsAgency.bind(1, ref);
+        bool exists = cfsAgency.step();
+        bool foreign = exists && cfsAgency.text(0) != agency;
+        cfsAgency.reset();
+        if (!exists || foreign) {
+          tell(v1::REJECT_REASON_NOT_PERMITTED, "not_permitted",
+               "incident_number: \"" + ref + "\" is not a CFS of agency " + agency, env->event_id(), env->seq(), unit);
+          continue;
+        }
+      }
+      if (env->seq() > 0) {
+        lookupSeq.bind(1, in.topicDeviceId).bind(2, env->seq());
+        bool stored = lookupSeq.step();
+        std::string storedId = stored ? lookupSeq.text(0) : "";
+        lookupSeq.reset();
+        if (stored) {
+          if (storedId == env->event_id()) {
+            ++out.duplicates;
+            out.acks[in.topicDeviceId].push_back(env->seq());
+          } else {
+            tell(v1::REJECT_REASON_SEQ_CONFLICT, "seq_conflict",
+                 "envelope.seq: " + std::to_string(env->seq()) + " of device " + in.topicDeviceId +
+                     " is already stored as event " + storedId + ", not " + env->event_id(),
+                 env->event_id(), env->seq(), unit);
+          }
+          continue;
+        }
+      }
+      lookupId.bind(1, env->event_id());
+      bool idTaken = lookupId.step();
+      lookupId.reset();
+      if (idTaken) {
+        if (env->seq() == 0) {
+          ++out.duplicates;  // a retained presence seen again
+          continue;
+        }
+        tell(v1::REJECT_REASON_SEQ_CONFLICT, "id_conflict",
+             "envelope.event_id: " + env->event_id() + " is already stored under another seq", env->event_id(),
+             env->seq(), unit);
+        continue;
+      }
+
+      Row row;
+      row.eventId = env->event_id();
+      row.deviceId = in.topicDeviceId;
+      if (env->seq() > 0) row.deviceSeq = env->seq();
+      row.unitId = unit;        // the registry decides the unit, not the device
+      row.agency = agency;
+      row.kind = codec::bodyName(*env);
+      row.recordedAtMs = env->recorded_at_ms();
+      row.clockSource = env->clock_source() == v1::CLOCK_SOURCE_GPS ? "gps" : "system";
+      row.receivedAtMs = in.receivedAtMs;
+      row.actor = "device:" + in.topicDeviceId;
+      google::protobuf::io::StringOutputStream sos(&row.payload);
+      {
+        google::protobuf::io::CodedOutputStream cos(&sos);
+        cos.SetSerializationDeterministic(true);
+        env->SerializeToCodedStream(&cos);
+      }
+      append(row);
+      project(row, out.downlinks);
+      ++out.appended;
+      if (env->seq() > 0) out.acks[in.topicDeviceId].push_back(env->seq());
+    }
+    tx.commit();
+  } catch (const sql::SqliteError& e) {
+    headPos_ = savedPos;
+    headHash_ = savedHash;
+    return Error::make(std::string("store: batch not committed: ") + e.what());
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ commands
+
+Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
+  static mdc::UuidV7Generator ids;
+  if (cmd.agency.empty() || cmd.agency.size() > 32) return refuse("agency: required, 1-32 characters");
+  if (cmd.actor.empty() || cmd.actor.size() > 64) return refuse("actor: the dispatcher's name is required, 1-64 characters");
+  CommandOutcome out;
+  int64_t savedPos = headPos_;
+  std::string savedHash = headHash_;
+  try {
+    sql::Transaction tx(*db_);
+    auto unitAgency = [&](const std::string& unit) -> std::optional<std::string> {
+      auto st = db_->prepare("SELECT agency FROM units WHERE unit_id=?");
+      st.bind(1, unit);
+      if (!st.step()) return std::nullopt;
+      return st.text(0);
+    };
+    auto requireUnit = [&](const std::string& unit) -> Status {
+      auto a = unitAgency(unit);
+      if (!a || *a != cmd.agency) return refuse("unit \"" + unit + "\": no such unit in agency " + cmd.agency);
+      return {};
+    };
+    auto requireCfs = [&](const std::string& incident, bool mustBeOpen) -> Status {
+      auto st = db_->prepare("SELECT agency, state FROM cfs WHERE incident_number=?");
+      st.bind(1, incident);
+      if (!st.step() || st.text(0) != cmd.agency)
+        return refuse("cfs \"" + incident + "\": no such CFS in agency " + cmd.agency);
+      if (mustBeOpen && st.text(1) != "open") return refuse("cfs \"" + incident + "\": is closed");
+      return {};
+    };
+
+    QJsonObject j;
+    std::string unit;
+    if (cmd.kind == "device_add") {
+      if (!mdc::topics::isValidDeviceId(cmd.device))
+        return refuse("device \"" + cmd.device + "\": must be 1-64 characters of A-Z a-z 0-9 . _ -");
+      if (cmd.unit.empty() || cmd.unit.size() > 32) return refuse("unit \"" + cmd.unit + "\": must be 1-32 characters");
+      if (unitOfDevice(cmd.device)) return refuse("device \"" + cmd.device + "\": already registered (use devices move)");
+      if (auto a = unitAgency(cmd.unit); a && *a != cmd.agency)
+        return refuse("unit \"" + cmd.unit + "\": belongs to another agency");
+      j = {{"device", QString::fromStdString(cmd.device)}, {"unit", QString::fromStdString(cmd.unit)}};
+      unit = cmd.unit;
+      out.summary = "device " + cmd.device + " serves unit " + cmd.unit + " of " + cmd.agency;
+    } else if (cmd.kind == "device_move") {
+      auto st = db_->prepare("SELECT agency FROM devices WHERE device_id=?");
+      st.bind(1, cmd.device);
+      if (!st.step() || st.text(0) != cmd.agency)
+        return refuse("device \"" + cmd.device + "\": no such device in agency " + cmd.agency);
+      if (cmd.unit.empty() || cmd.unit.size() > 32) return refuse("unit \"" + cmd.unit + "\": must be 1-32 characters");
+      if (auto a = unitAgency(cmd.unit); a && *a != cmd.agency)
+        return refuse("unit \"" + cmd.unit + "\": belongs to another agency");
+      j = {{"device", QString::fromStdString(cmd.device)}, {"unit", QString::fromStdString(cmd.unit)}};
+      unit = cmd.unit;
+      out.summary = "device " + cmd.device + " now serves unit " + cmd.unit;
+    } else if (cmd.kind == "create_cfs") {
+      if (cmd.cfsType.empty() || cmd.cfsType.size() > 32) return refuse("type \"" + cmd.cfsType + "\": must be 1-32 characters");
+      if (cmd.priority < 1 || cmd.priority > 9) return refuse("priority " + std::to_string(cmd.priority) + ": out of range 1-9");
+      if (cmd.address.size() > 200) return refuse("address: at most 200 characters");
+      if (cmd.text.size() > 4000) return refuse("notes: at most 4000 characters");
+      j = {{"type", QString::fromStdString(cmd.cfsType)},
+           {"priority", cmd.priority},
+           {"address", QString::fromStdString(cmd.address)},
+           {"notes", QString::fromStdString(cmd.text)}};
+      if (cmd.location) {
+        auto [lat, lon] = *cmd.location;
+        if (!(lat >= -90 && lat <= 90)) return refuse("lat " + std::to_string(lat) + ": out of range -90..90");
+        if (!(lon >= -180 && lon <= 180)) return refuse("lon " + std::to_string(lon) + ": out of range -180..180");
+        j["lat"] = lat;
+        j["lon"] = lon;
+      }
+    } else if (cmd.kind == "assign") {
+      if (Status s = requireCfs(cmd.incident, true); !s) return s.error();
+      if (Status s = requireUnit(cmd.unit); !s) return s.error();
+      auto st = db_->prepare("SELECT current_cfs FROM units WHERE unit_id=?");
+      st.bind(1, cmd.unit);
+      st.step();
+      std::string current = st.text(0);
+      if (!current.empty() && current != cmd.incident && !cmd.force) {
+        auto cs = db_->prepare("SELECT state, source FROM cfs WHERE incident_number=?");
+        cs.bind(1, current);
+        if (cs.step() && cs.text(0) == "open")
+          return refuse("conflict: unit " + cmd.unit + " is on " + (cs.text(1) == "self" ? "self-initiated " : "") +
+                        "CFS " + current + " (committed before this assignment); use --force to reassign");
+      }
+      j = {{"incident", QString::fromStdString(cmd.incident)}, {"unit", QString::fromStdString(cmd.unit)},
+           {"force", cmd.force}};
+      unit = cmd.unit;
+      out.summary = "assigned " + cmd.unit + " to " + cmd.incident;
+    } else if (cmd.kind == "message") {
+      if (Status s = requireUnit(cmd.unit); !s) return s.error();
+      if (cmd.text.empty() || cmd.text.size() > 2000) return refuse("text: must be 1-2000 characters");
+      j = {{"unit", QString::fromStdString(cmd.unit)}, {"text", QString::fromStdString(cmd.text)}};
+      unit = cmd.unit;
+      out.summary = "message to " + cmd.unit;
+    } else if (cmd.kind == "ack_emergency") {
+      if (Status s = requireUnit(cmd.unit); !s) return s.error();
+      auto st = db_->prepare("SELECT emergency FROM units WHERE unit_id=?");
+      st.bind(1, cmd.unit);
+      st.step();
+      if (st.i64(0) == 0) return refuse("unit \"" + cmd.unit + "\": has no unacknowledged emergency");
+      j = {{"unit", QString::fromStdString(cmd.unit)}};
+      unit = cmd.unit;
+      out.summary = "emergency of " + cmd.unit + " acknowledged";
+    } else if (cmd.kind == "close_cfs") {
+      if (Status s = requireCfs(cmd.incident, true); !s) return s.error();
+      j = {{"incident", QString::fromStdString(cmd.incident)}};
+      out.summary = "closed " + cmd.incident;
+    } else {
+      return refuse("unknown command \"" + cmd.kind + "\"");
+    }
+
+    Row row;
+    row.eventId = ids.next();
+    row.unitId = unit;
+    row.agency = cmd.agency;
+    row.kind = (cmd.kind.rfind("device_", 0) == 0 ? "registry." : "dispatch.") + cmd.kind;
+    row.recordedAtMs = nowMs;
+    row.clockSource = "system";
+    row.receivedAtMs = nowMs;
+    row.actor = "dispatcher:" + cmd.actor;
+    row.payload = jsonText(j);
+    append(row);
+    project(row, out.downlinks);
+    if (cmd.kind == "create_cfs") {
+      auto st = db_->prepare("SELECT incident_number FROM cfs WHERE origin_event_id=?");
+      st.bind(1, row.eventId);
+      st.step();
+      out.summary = "created " + st.text(0);
+    }
+    tx.commit();
+  } catch (const sql::SqliteError& e) {
+    headPos_ = savedPos;
+    headHash_ = savedHash;
+    return Error::make(std::string("store: command not committed: ") + e.what());
+  }
+  return out;
+}
+
+std::vector<v1::Downlink> EventStore::downlinksAfter(const std::string& unitId, uint64_t afterSeq, int limit) {
+  std::vector<v1::Downlink> out;
+  auto st = db_->prepare("SELECT payload FROM downlinks WHERE unit_id=? AND seq>? ORDER BY seq LIMIT ?");
+  st.bind(1, unitId).bind(2, afterSeq).bind(3, limit);
+  while (st.step()) {
+    v1::Downlink dl;
+    if (dl.ParseFromString(st.blob(0))) out.push_back(std::move(dl));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ audit
+
+std::optional<std::string> EventStore::verify(int64_t* checked) {
+  auto st = db_->prepare(
+      "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
+      "received_at_ms, actor, payload, prev_hash, hash FROM events ORDER BY pos");
+  std::string prev(32, '\0');
+  int64_t expectPos = 1, n = 0;
+  while (st.step()) {
+    Row r;
+    r.pos = st.i64(0);
+    r.eventId = st.text(1);
+    r.deviceId = st.isNull(2) ? "" : st.text(2);
+    if (!st.isNull(3)) r.deviceSeq = uint64_t(st.i64(3));
+    r.unitId = st.text(4);
+    r.agency = st.text(5);
+    r.kind = st.text(6);
+    r.recordedAtMs = st.i64(7);
+    r.clockSource = st.text(8);
+    r.receivedAtMs = st.i64(9);
+    r.actor = st.text(10);
+    r.payload = st.blob(11);
+    r.prevHash = st.blob(12);
+    r.hash = st.blob(13);
+    std::string who = "event " + std::to_string(r.pos) + " (id " + r.eventId +
+                      (r.deviceId.empty() ? ", " + r.actor : ", device " + r.deviceId + " seq " +
+                                                                 std::to_string(r.deviceSeq.value_or(0))) + ")";
+    if (r.pos != expectPos) return "position gap: expected " + std::to_string(expectPos) + ", found " + who;
+    if (r.prevHash != prev) return who + ": previous-hash link does not match event " + std::to_string(r.pos - 1);
+    if (r.computeHash() != r.hash) return who + ": content does not match its stored hash (altered)";
+    prev = r.hash;
+    ++expectPos;
+    ++n;
+    if (checked) *checked = n;
+  }
+  if (checked) *checked = n;
+  return std::nullopt;
+}
+
+std::string EventStore::digest() {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  auto feed = [&](const std::string& s) { EVP_DigestUpdate(ctx, s.data(), s.size()); };
+  for (const auto& [table, key] : kReadModels) {
+    feed(std::string("table ") + table + "\n");
+    auto st = db_->prepare(std::string("SELECT * FROM ") + table + " ORDER BY " + key);
+    while (st.step()) {
+      // Each value with its storage class, so 1 and '1' differ; doubles in
+      // round-trip precision.
+      std::string line;
+      for (int c = 0; c < st.columnCount(); ++c) {
+        switch (st.columnType(c)) {
+          case SQLITE_NULL: line += "N;"; break;
+          case SQLITE_INTEGER: line += "I" + std::to_string(st.i64(c)) + ";"; break;
+          case SQLITE_FLOAT: {
+            char buf[40];
+            std::snprintf(buf, sizeof buf, "F%.17g;", st.f64(c));
+            line += buf;
+            break;
+          }
+          case SQLITE_TEXT: {
+            std::string t = st.text(c);
+            line += "T" + std::to_string(t.size()) + ":" + t + ";";
+            break;
+          }
+          default: {
+            std::string b = st.blob(c);
+            line += "B" + std::to_string(b.size()) + ":" + b + ";";
+          }
+        }
+      }
+      feed(line);
+      feed("\n");
+    }
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx, md, &n);
+  EVP_MD_CTX_free(ctx);
+  return toHex(std::string(reinterpret_cast<char*>(md), n));
+}
+
+StoreStats EventStore::stats() {
+  StoreStats s;
+  s.events = db_->queryInt("SELECT COUNT(*) FROM events");
+  s.lastPos = headPos_;
+  s.lastHashHex = toHex(headHash_);
+  return s;
+}
+
+Status EventStore::replayInto(const std::string& targetPath, int64_t* replayed,
+                              const std::function<void(int64_t)>& progress) {
+  if (std::filesystem::exists(targetPath))
+    return Error::make("replay: target \"" + targetPath + "\" already exists; give a new file");
+  auto target = EventStore::open(targetPath);
+  if (!target) return target.error();
+  EventStore& t = **target;
+  t.db_->exec("PRAGMA synchronous=OFF");  // a rebuild: durability comes from finishing it
+  auto st = db_->prepare(
+      "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
+      "received_at_ms, actor, payload, prev_hash, hash FROM events ORDER BY pos");
+  int64_t n = 0;
+  std::vector<Outgoing> discard;
+  try {
+    auto tx = std::make_unique<sql::Transaction>(*t.db_);
+    while (st.step()) {
+      Row r;
+      r.eventId = st.text(1);
+      r.deviceId = st.isNull(2) ? "" : st.text(2);
+      if (!st.isNull(3)) r.deviceSeq = uint64_t(st.i64(3));
+      r.unitId = st.text(4);
+      r.agency = st.text(5);
+      r.kind = st.text(6);
+      r.recordedAtMs = st.i64(7);
+      r.clockSource = st.text(8);
+      r.receivedAtMs = st.i64(9);
+      r.actor = st.text(10);
+      r.payload = st.blob(11);
+      std::string storedHash = st.blob(13);
+      t.append(r);  // recomputes the chain: a tampered source shows as a mismatch
+      if (r.hash != storedHash)
+        return Error::make("replay: event " + std::to_string(r.pos) + " (id " + r.eventId +
+                           ") does not match its stored hash; run cadctl verify");
+      t.project(r, discard);
+      discard.clear();
+      if (++n % 50000 == 0) {
+        tx->commit();
+        tx = std::make_unique<sql::Transaction>(*t.db_);
+        if (progress) progress(n);
+      }
+    }
+    tx->commit();
+  } catch (const sql::SqliteError& e) {
+    return Error::make(std::string("replay: ") + e.what());
+  }
+  t.db_->exec("PRAGMA synchronous=FULL");
+  if (replayed) *replayed = n;
+  return {};
+}
+
+}  // namespace cad

@@ -1,0 +1,139 @@
+#pragma once
+// The CAD backend's event store: an append-only, hash-chained log of every
+// event (device events and dispatcher actions) plus the read models derived
+// from it (unit board, CFS, assignments, downlink queue), updated in the same
+// transaction as the append. Replaying the log into an empty store yields the
+// same read models, byte for byte (see digest()).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mdc/v1/mdc.pb.h"
+#include "shared/error.h"
+#include "shared/sqlite.h"
+
+namespace cad {
+
+using mdc::Error;
+using mdc::Result;
+using mdc::Status;
+
+inline constexpr int kSchemaVersion = 1;
+
+/** A message from a device, as received on a topic. */
+struct Incoming {
+  std::string topicDeviceId;   ///< the device id in the topic (the broker pinned it to the sender)
+  bool presenceTopic = false;  ///< arrived on .../presence
+  std::string payload;         ///< raw bytes
+  int64_t receivedAtMs = 0;
+};
+
+/** A downlink to publish after the transaction that produced it commits. */
+struct Outgoing {
+  std::string deviceId;
+  mdc::v1::Downlink downlink;
+};
+
+/** Why an input was refused (counted per reason). */
+struct Refusal {
+  std::string deviceId;
+  std::string reason;  ///< short code: malformed, unknown_device, wrong_device, seq_conflict, ...
+  std::string detail;  ///< names the field and the value
+};
+
+/** What one ingest batch did. */
+struct BatchOutcome {
+  int appended = 0;
+  int duplicates = 0;
+  std::vector<Refusal> refused;
+  std::map<std::string, std::vector<uint64_t>> acks;  ///< device -> seqs committed (new or already stored)
+  std::vector<Outgoing> downlinks;                    ///< to publish after commit, in order
+  std::vector<std::pair<std::string, uint64_t>> resyncs;  ///< (device, after seq) requests
+};
+
+/** A dispatcher's (or operator's) command. Fields used depend on kind. */
+struct Command {
+  std::string kind;     ///< create_cfs, assign, message, ack_emergency, close_cfs, device_add, device_move
+  std::string actor;    ///< dispatcher name
+  std::string agency;   ///< the dispatcher's agency (tenant); required
+  std::string incident; ///< assign, close_cfs
+  std::string unit;     ///< assign, message, ack_emergency, device_add, device_move
+  std::string device;   ///< device_add, device_move
+  std::string cfsType;  ///< create_cfs
+  int priority = 3;     ///< create_cfs, 1..9
+  std::string address;  ///< create_cfs
+  std::optional<std::pair<double, double>> location;  ///< create_cfs
+  std::string text;     ///< message text, create_cfs notes
+  bool force = false;   ///< assign: take the unit off its current CFS
+};
+
+struct CommandOutcome {
+  std::string summary;               ///< e.g. "created 2026-000001"
+  std::vector<Outgoing> downlinks;   ///< to publish after commit
+};
+
+/** Totals for `cadctl stats` and the ingest log. */
+struct StoreStats {
+  int64_t events = 0;
+  int64_t lastPos = 0;
+  std::string lastHashHex;
+};
+
+/** The store. Thread-safety: one thread (one Db connection) per object. */
+class EventStore {
+ public:
+  /** Opens or creates the SQLite file and its schema; errors name the path. */
+  static Result<std::unique_ptr<EventStore>> open(const std::string& path, bool readOnly = false);
+
+  /** Validates, de-duplicates and appends a batch in ONE transaction; the
+   *  outcome's acks and downlinks may be published only after this returns. */
+  Result<BatchOutcome> ingest(const std::vector<Incoming>& batch);
+
+  /** Runs a dispatcher command as an event, in one transaction. Errors are
+   *  refusals with a reason (unknown unit, other agency, conflict...). */
+  Result<CommandOutcome> execute(const Command& cmd, int64_t nowMs);
+
+  /** Stored downlinks of a unit after a seq, in order (for resync). */
+  std::vector<mdc::v1::Downlink> downlinksAfter(const std::string& unitId, uint64_t afterSeq, int limit = 10000);
+  /** The device currently serving a unit, if any. */
+  std::optional<std::string> deviceOfUnit(const std::string& unitId);
+  std::optional<std::string> unitOfDevice(const std::string& deviceId);
+
+  /** Walks the hash chain; nullopt when intact, else a description of the first broken link. */
+  std::optional<std::string> verify(int64_t* checked = nullptr);
+  /** SHA-256 over every read model in a canonical order, hex. */
+  std::string digest();
+  /** Copies the log into an empty store at target, re-deriving every read model from the events alone. */
+  Status replayInto(const std::string& targetPath, int64_t* replayed = nullptr,
+                    const std::function<void(int64_t)>& progress = {});
+
+  StoreStats stats();
+  mdc::sql::Db& db() { return *db_; }
+
+ private:
+  explicit EventStore(std::unique_ptr<mdc::sql::Db> db) : db_(std::move(db)) {}
+  void createSchema();
+  void loadHead();
+
+  struct Row;  // one event being appended
+  int64_t append(Row& row);
+  void project(const Row& row, std::vector<Outgoing>& out);
+  uint64_t queueDownlink(const std::string& unitId, mdc::v1::Downlink& dl, int64_t pos, int64_t atMs,
+                         std::vector<Outgoing>& out);
+  std::string nextIncidentNumber(const std::string& agency, int64_t atMs);
+
+  std::unique_ptr<mdc::sql::Db> db_;
+  int64_t headPos_ = 0;
+  std::string headHash_;  // 32 raw bytes; 32 zero bytes for an empty log
+};
+
+/** SHA-256 of data, raw 32 bytes. */
+std::string sha256(const std::string& data);
+std::string toHex(const std::string& bytes);
+
+}  // namespace cad

@@ -1,0 +1,149 @@
+#include "tests/support/stack.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace mdc::test {
+
+namespace {
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+std::string program(const std::string& relative) { return env("MDC_BINARY_DIR") + "/" + relative; }
+
+CommandResult run(const std::vector<std::string>& argv, const TempDir& dir, std::chrono::milliseconds timeout) {
+  static int counter = 0;
+  std::string logPath = dir.file("cmd-" + std::to_string(++counter) + ".log");
+  Process p(argv, logPath);
+  auto code = p.wait(timeout);
+  CommandResult r;
+  if (!code) {
+    p.kill9();
+    r.exitCode = -1;
+  } else {
+    r.exitCode = *code;
+  }
+  r.output = slurp(logPath);
+  return r;
+}
+
+CadStub::CadStub(const TempDir& dir, std::string brokerUri, std::string name, std::vector<std::string> extraArgs)
+    : dir_(dir), broker_(std::move(brokerUri)), name_(std::move(name)), extra_(std::move(extraArgs)) {
+  db_ = dir_.file(name_ + ".db");
+  logPath_ = dir_.file(name_ + ".log");
+}
+
+CadStub::~CadStub() = default;
+
+void CadStub::start() {
+  std::vector<std::string> argv = {program("server-stub/cad-stub"), "--db", db_, "--broker", broker_,
+                                   "--client-id", "cad-stub-" + name_};
+  argv.insert(argv.end(), extra_.begin(), extra_.end());
+  proc_ = std::make_unique<Process>(argv, logPath_);
+  if (!waitUntil([&] { return exists(db_ + ".ctl") || !proc_->alive(); }, std::chrono::seconds(20)) || !proc_->alive())
+    throw std::runtime_error("cad-stub did not start:\n" + log());
+}
+
+bool CadStub::waitReady(std::chrono::milliseconds timeout) {
+  return waitUntil([&] { return cadctl({"stats"}).output.find("\"ready\": true") != std::string::npos; }, timeout);
+}
+
+void CadStub::stop() {
+  if (proc_) proc_->stop();
+}
+void CadStub::kill9() {
+  if (proc_) proc_->kill9();
+  ::unlink((db_ + ".ctl").c_str());
+}
+bool CadStub::running() { return proc_ && proc_->alive(); }
+std::string CadStub::log() const { return slurp(logPath_); }
+
+CommandResult CadStub::cadctl(std::vector<std::string> args) const {
+  std::vector<std::string> argv = {program("server-stub/cadctl"), "--db", db_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, dir_);
+}
+
+void CadStub::addDevice(const std::string& device, const std::string& unit, const std::string& agency) {
+  auto r = cadctl({"--agency", agency, "--as", "fleet", "devices", "add", device, "--unit", unit});
+  if (r.exitCode != 0) throw std::runtime_error("cadctl devices add " + device + " failed: " + r.output);
+}
+
+long long CadStub::eventCount() const {
+  auto r = cadctl({"count"});
+  if (r.exitCode != 0) throw std::runtime_error("cadctl count failed: " + r.output);
+  return std::stoll(r.output);
+}
+
+AgentProcess::AgentProcess(const TempDir& dir, std::string device, std::string unit, std::string agency,
+                           std::string brokerUri, std::vector<std::string> extraArgs)
+    : dir_(dir), device_(std::move(device)), unit_(std::move(unit)), agency_(std::move(agency)),
+      broker_(std::move(brokerUri)), extra_(std::move(extraArgs)) {
+  store_ = dir_.file(device_ + ".db");
+  socket_ = dir_.file(device_ + ".sock");
+  logPath_ = dir_.file(device_ + ".log");
+}
+
+AgentProcess::~AgentProcess() = default;
+
+void AgentProcess::start() {
+  ::unlink(socket_.c_str());
+  std::vector<std::string> argv = {program("agent/mdc-agent"), "--device-id", device_, "--unit-id", unit_,
+                                   "--agency", agency_, "--broker", broker_, "--store", store_, "--socket", socket_,
+                                   "--set", "link.backoff_initial_ms=100", "--set", "link.backoff_max_ms=1000"};
+  argv.insert(argv.end(), extra_.begin(), extra_.end());
+  proc_ = std::make_unique<Process>(argv, logPath_);
+  if (!waitUntil([&] { return exists(socket_) || !proc_->alive(); }, std::chrono::seconds(20)) || !proc_->alive())
+    throw std::runtime_error("mdc-agent did not start:\n" + log());
+}
+
+void AgentProcess::stop() {
+  if (proc_) proc_->stop();
+}
+void AgentProcess::kill9() {
+  if (proc_) proc_->kill9();
+}
+bool AgentProcess::running() { return proc_ && proc_->alive(); }
+std::string AgentProcess::log() const { return slurp(logPath_); }
+
+CommandResult AgentProcess::mdcctl(std::vector<std::string> args) const {
+  std::vector<std::string> argv = {program("agent/mdcctl"), "--socket", socket_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, dir_);
+}
+
+std::unique_ptr<agent::ApiClient> AgentProcess::client() const {
+  auto c = std::make_unique<agent::ApiClient>();
+  if (Status s = c->connect(socket_); !s) throw std::runtime_error(s.error().message);
+  return c;
+}
+
+v1::AgentState AgentProcess::state() const {
+  auto c = client();
+  v1::ApiRequest r;
+  r.mutable_get_state();
+  auto reply = c->call(r);
+  if (!reply || !reply->ok()) throw std::runtime_error("get_state failed");
+  return reply->state();
+}
+
+long long AgentProcess::outboxDepth() const {
+  long long n = 0;
+  const v1::AgentState s = state();
+  for (const auto& l : s.lanes()) n += l.count();
+  return n;
+}
+
+}  // namespace mdc::test

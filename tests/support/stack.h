@@ -1,0 +1,87 @@
+#pragma once
+// The project's own programs as processes, for integration tests: cad-stub
+// (with cadctl) and mdc-agent (with mdcctl and a local API client).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/api_client.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace mdc::test {
+
+/** Output and exit code of a finished command. */
+struct CommandResult {
+  int exitCode = -1;
+  std::string output;  ///< stdout and stderr together
+};
+
+/** Runs a program to completion (at most timeout) and returns what it printed. */
+CommandResult run(const std::vector<std::string>& argv, const TempDir& dir,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+/** Path of a built program: "agent/mdc-agent", "server-stub/cadctl", ... */
+std::string program(const std::string& relative);
+
+/** cad-stub on its own SQLite store in dir. Not thread-safe. */
+class CadStub {
+ public:
+  CadStub(const TempDir& dir, std::string brokerUri, std::string name = "cad", std::vector<std::string> extraArgs = {});
+  ~CadStub();
+
+  /** Starts the process and waits for its control socket. */
+  void start();
+  /** Waits until the stub is connected and subscribed (cadctl stats says ready). */
+  bool waitReady(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  void stop();
+  void kill9();
+  bool running();
+  const std::string& dbPath() const { return db_; }
+  /** cadctl --db <db> args... */
+  CommandResult cadctl(std::vector<std::string> args) const;
+  /** Registers a device for a unit of an agency (throws when refused). */
+  void addDevice(const std::string& device, const std::string& unit, const std::string& agency);
+  /** Number of events in the log (cadctl count). */
+  long long eventCount() const;
+  std::string log() const;
+
+ private:
+  const TempDir& dir_;
+  std::string broker_, name_, db_, logPath_;
+  std::vector<std::string> extra_;
+  std::unique_ptr<Process> proc_;
+};
+
+/** mdc-agent for one device, with its store and socket in dir. Not thread-safe. */
+class AgentProcess {
+ public:
+  AgentProcess(const TempDir& dir, std::string device, std::string unit, std::string agency, std::string brokerUri,
+               std::vector<std::string> extraArgs = {});
+  ~AgentProcess();
+
+  /** Starts the process and waits for its socket. */
+  void start();
+  void stop();
+  void kill9();
+  bool running();
+  const std::string& socketPath() const { return socket_; }
+  const std::string& storePath() const { return store_; }
+  /** mdcctl --socket <socket> args... */
+  CommandResult mdcctl(std::vector<std::string> args) const;
+  /** A fresh connection to the local API (throws when unreachable). */
+  std::unique_ptr<agent::ApiClient> client() const;
+  /** The agent's state (throws on failure). */
+  v1::AgentState state() const;
+  /** Total events in the outbox, from the state. */
+  long long outboxDepth() const;
+  std::string log() const;
+
+ private:
+  const TempDir& dir_;
+  std::string device_, unit_, agency_, broker_, store_, socket_, logPath_;
+  std::vector<std::string> extra_;
+  std::unique_ptr<Process> proc_;
+};
+
+}  // namespace mdc::test
