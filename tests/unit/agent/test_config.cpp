@@ -1,0 +1,76 @@
+// The agent's configuration: every key checked, errors name key and value.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "agent/config.h"
+#include "tests/support/temp_dir.h"
+
+using namespace mdc::agent;
+
+TEST_CASE("config errors name the key and the value", "[config]") {
+  AgentConfig c;
+  struct Case {
+    const char* key;
+    const char* value;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"broker", "mqtts://x:99999", "config: broker \"mqtts://x:99999\": scheme must be tcp:// or ssl://"},
+      {"broker", "tcp://x:99999", "config: broker \"tcp://x:99999\": port out of range 1-65535"},
+      {"broker", "tcp://x", "config: broker \"tcp://x\": expected host:port"},
+      {"link.window", "0", "config: link.window \"0\": out of range 1-4096"},
+      {"link.window", "12x", "config: link.window \"12x\": not a whole number"},
+      {"store.cap_bytes", "1000", "config: store.cap_bytes \"1000\": out of range 65536-1099511627776"},
+      {"device_id", "car/7", "config: device_id \"car/7\": must be 1-64 characters of A-Z a-z 0-9 . _ -"},
+      {"gps.source", "glonass", "config: gps.source \"glonass\": must be none or gpsd"},
+      {"log_level", "loud", "config: log_level \"loud\": must be debug, info, warn or error"},
+      {"no.such", "1", "config: unknown key \"no.such\""},
+  };
+  for (const auto& k : cases) {
+    INFO(k.key << "=" << k.value);
+    AgentConfig before = c;
+    auto s = c.set(k.key, k.value);
+    REQUIRE_FALSE(s.ok());
+    CHECK_THAT(s.error().message, Catch::StartsWith(k.expect));
+    CHECK(c.toJson() == before.toJson());  // nothing changed
+  }
+}
+
+TEST_CASE("required keys and cross-field rules are checked at start", "[config]") {
+  AgentConfig c;
+  CHECK_THAT(c.validate().error().message, Catch::Contains("device_id is required"));
+  REQUIRE(c.set("device_id", "MDC-1").ok());
+  REQUIRE(c.set("unit_id", "E12").ok());
+  REQUIRE(c.set("agency", "FD1").ok());
+  CHECK(c.validate().ok());
+  REQUIRE(c.set("broker", "ssl://cad.example:8883").ok());
+  CHECK_THAT(c.validate().error().message, Catch::Contains("tls.ca") && Catch::Contains("ssl://"));
+  REQUIRE(c.set("broker", "tcp://cad.example:1883").ok());
+  REQUIRE(c.set("link.backoff_initial_ms", "5000").ok());
+  REQUIRE(c.set("link.backoff_max_ms", "1000").ok());
+  CHECK_THAT(c.validate().error().message, Catch::Contains("link.backoff_max_ms \"1000\""));
+}
+
+TEST_CASE("a config file is read, nested keys flattened, and a bad value names the file", "[config]") {
+  mdc::test::TempDir dir;
+  std::string path = dir.file("agent.json");
+  std::ofstream(path) << R"({"device_id": "MDC-9", "unit_id": "M3", "agency": "EMS",
+    "store": {"path": "/tmp/x.db", "cap_bytes": 1048576}, "link": {"window": 128}})";
+  AgentConfig c;
+  REQUIRE(loadConfigFile(path, c).ok());
+  CHECK(c.deviceId == "MDC-9");
+  CHECK(c.storePath == "/tmp/x.db");
+  CHECK(c.storeCapBytes == 1048576);
+  CHECK(c.window == 128);
+  CHECK(c.validate().ok());
+
+  std::ofstream(path) << R"({"link": {"window": 1.5}})";
+  auto s = loadConfigFile(path, c);
+  REQUIRE_FALSE(s.ok());
+  CHECK_THAT(s.error().message, Catch::Contains("link.window") && Catch::Contains("not a whole number") &&
+                                    Catch::Contains(path));
+  std::ofstream(path) << "{not json";
+  CHECK_THAT(loadConfigFile(path, c).error().message, Catch::Contains("not valid JSON"));
+  CHECK_THAT(loadConfigFile(dir.file("missing.json"), c).error().message, Catch::Contains("missing.json"));
+}

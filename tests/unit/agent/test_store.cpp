@@ -1,0 +1,286 @@
+// The agent's SQLite store: what is queued survives, the cap thins AVL and
+// never drops a status, acks and rejections leave the outbox, the downlink
+// cursor only moves forward by one, and older schemas are migrated.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "agent/store.h"
+#include "shared/codec.h"
+#include "shared/uuid.h"
+#include "tests/support/temp_dir.h"
+#include "tests/unit/shared/wire_samples.h"
+
+using namespace mdc;
+using namespace mdc::agent;
+using mdc::test::TempDir;
+
+namespace {
+
+struct Events {
+  ManualClock clock{1'767'256'200'000};
+  UuidV7Generator ids{clock};
+
+  v1::Envelope base() {
+    v1::Envelope e = test::samples::envelopeHeader(1);
+    e.set_event_id(ids.next());
+    e.set_seq(0);
+    e.set_recorded_at_ms(clock.nowMs());
+    return e;
+  }
+  v1::Envelope status(v1::UnitStatus s = v1::UNIT_STATUS_EN_ROUTE) {
+    v1::Envelope e = base();
+    e.mutable_status()->set_status(s);
+    return e;
+  }
+  v1::Envelope avl(int64_t atMs) {
+    v1::Envelope e = base();
+    e.set_recorded_at_ms(atMs);
+    *e.mutable_avl()->mutable_position() = test::samples::position3d();
+    e.mutable_avl()->set_trigger(v1::AVL_TRIGGER_INTERVAL);
+    return e;
+  }
+};
+
+std::unique_ptr<Store> openStore(const std::string& path, int64_t cap, const Clock& clock) {
+  auto s = Store::open(path, {cap, 500}, clock);
+  REQUIRE(s.ok());
+  return std::move(*s);
+}
+
+v1::CommitAck ack(uint64_t first, uint64_t last) {
+  v1::CommitAck a;
+  auto* r = a.add_committed();
+  r->set_first(first);
+  r->set_last(last);
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("a queued event, its action and the next seq survive reopening the store", "[store]") {
+  TempDir dir;
+  Events ev;
+  uint64_t seq = 0;
+  std::string id;
+  {
+    auto store = openStore(dir.file("a.db"), 1 << 20, ev.clock);
+    auto e = ev.status();
+    auto row = store->enqueue(e, v1::LANE_STATUS, {"status", "EN_ROUTE"}, {{"status", "2"}});
+    REQUIRE(row.ok());
+    seq = row->seq;
+    id = row->eventId;
+    CHECK(seq == 1);
+  }  // closed without any shutdown step: the commit was already durable
+  auto store = openStore(dir.file("a.db"), 1 << 20, ev.clock);
+  CHECK(store->nextSeq() == 2);
+  CHECK(store->laneDepth(v1::LANE_STATUS).count == 1);
+  CHECK(store->state("status") == "2");
+  auto rows = store->pending(v1::LANE_STATUS, 0, 10);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].eventId == id);
+  auto env = codec::decodeEnvelope(rows[0].payload);
+  REQUIRE(env.ok());
+  CHECK(env->seq() == seq);
+  auto a = store->action(seq);
+  REQUIRE(a);
+  CHECK(a->delivery() == v1::DELIVERY_QUEUED);
+  CHECK(store->check().ok);
+}
+
+TEST_CASE("lanes drain in seq order and a commit ack removes exactly the acknowledged events", "[store]") {
+  TempDir dir;
+  Events ev;
+  auto store = openStore(dir.file("a.db"), 1 << 20, ev.clock);
+  for (int i = 0; i < 5; ++i) {
+    auto e = ev.status();
+    REQUIRE(store->enqueue(e, v1::LANE_STATUS, {"status", "EN_ROUTE"}).ok());
+  }
+  auto rows = store->pending(v1::LANE_STATUS, 0, 10);
+  REQUIRE(rows.size() == 5);
+  for (size_t i = 0; i < rows.size(); ++i) CHECK(rows[i].seq == i + 1);
+  CHECK(store->pending(v1::LANE_STATUS, 3, 10).size() == 2);
+
+  auto out = store->applyCommitAck(ack(2, 3));
+  REQUIRE(out.ok());
+  CHECK(out->removed == 2);
+  CHECK(out->actions == std::vector<uint64_t>{2, 3});
+  CHECK(store->laneDepth(v1::LANE_STATUS).count == 3);
+  CHECK(store->action(2)->delivery() == v1::DELIVERY_DELIVERED);
+  CHECK(store->action(1)->delivery() == v1::DELIVERY_QUEUED);
+  // A repeated ack changes nothing.
+  auto again = store->applyCommitAck(ack(2, 3));
+  REQUIRE(again.ok());
+  CHECK(again->removed == 0);
+  CHECK(again->actions.empty());
+}
+
+TEST_CASE("at the cap AVL is thinned oldest first to one point per 30 s, statuses are never dropped", "[store][cap]") {
+  TempDir dir;
+  Events ev;
+  const int64_t cap = 64 * 1024;
+  auto store = openStore(dir.file("a.db"), cap, ev.clock);
+  for (int i = 0; i < 20; ++i) {
+    auto e = ev.status();
+    REQUIRE(store->enqueue(e, v1::LANE_STATUS, {"status", "EN_ROUTE"}).ok());
+  }
+  // A long outage: one AVL point per second for an hour.
+  int64_t t0 = ev.clock.nowMs();
+  int64_t dropped = 0;
+  for (int batch = 0; batch < 60; ++batch) {
+    std::vector<v1::Envelope> b;
+    for (int s = 0; s < 60; ++s) b.push_back(ev.avl(t0 + (batch * 60 + s) * 1000));
+    auto d = store->appendAvl(b);
+    REQUIRE(d.ok());
+    dropped += *d;
+  }
+  INFO("outbox " << store->outboxBytes() << " bytes, cap " << cap);
+  CHECK(store->outboxBytes() <= cap);
+  CHECK(dropped > 0);
+  CHECK(store->laneDepth(v1::LANE_STATUS).count == 20);
+  CHECK(store->stateInt("dropped_avl") == dropped);
+  CHECK(store->laneDepth(v1::LANE_AVL).count + dropped == 3600);
+  // The oldest part of the trail is kept at 30 s spacing, the newest whole.
+  auto rows = store->pending(v1::LANE_AVL, 0, 5000);
+  REQUIRE(rows.size() >= 3);
+  CHECK(rows[1].recordedAtMs - rows[0].recordedAtMs >= 30'000);
+  CHECK(rows.back().recordedAtMs == t0 + 3599 * 1000);
+  CHECK(rows[rows.size() - 1].recordedAtMs - rows[rows.size() - 2].recordedAtMs == 1000);
+  CHECK(store->check().ok);
+}
+
+TEST_CASE("when non-AVL events alone reach the cap a new action is refused and nothing changes", "[store][cap]") {
+  TempDir dir;
+  Events ev;
+  const int64_t cap = 64 * 1024;
+  auto store = openStore(dir.file("a.db"), cap, ev.clock);
+  int queued = 0;
+  for (;;) {
+    auto e = ev.status();
+    auto r = store->enqueue(e, v1::LANE_STATUS, {"status", "EN_ROUTE"});
+    if (!r.ok()) {
+      CHECK(r.error().code == int(StoreErrorCode::Full));
+      CHECK_THAT(r.error().message, Catch::Contains("store full") && Catch::Contains("nothing was queued") &&
+                                        Catch::Contains(std::to_string(cap)));
+      break;
+    }
+    ++queued;
+    REQUIRE(queued < 10000);
+  }
+  CHECK(queued > 100);
+  uint64_t next = store->nextSeq();
+  CHECK(store->laneDepth(v1::LANE_STATUS).count == queued);
+  // Nothing half-written: the refused event left no row, no action, no seq.
+  CHECK(store->recentActions(100000).size() == size_t(queued));
+  auto e = ev.status();
+  CHECK_FALSE(store->enqueue(e, v1::LANE_EMERGENCY, {"emergency", "ACTIVATED"}).ok());
+  CHECK(store->nextSeq() == next);
+  CHECK(store->check().ok);
+}
+
+TEST_CASE("a rejection removes the event, marks its action rejected with the reason and counts it", "[store]") {
+  TempDir dir;
+  Events ev;
+  auto store = openStore(dir.file("a.db"), 1 << 20, ev.clock);
+  auto e = ev.status();
+  auto row = store->enqueue(e, v1::LANE_STATUS, {"status", "EN_ROUTE"});
+  REQUIRE(row.ok());
+  v1::Rejection rej;
+  rej.set_event_id(row->eventId);
+  rej.set_seq(row->seq);
+  rej.set_reason(v1::REJECT_REASON_NOT_PERMITTED);
+  rej.set_detail("incident_number: \"2026-000001\" is not a CFS of agency MFD");
+  auto r = store->applyRejection(rej);
+  REQUIRE(r.ok());
+  CHECK(r->value_or(0) == row->seq);
+  CHECK(store->outboxCount() == 0);
+  auto a = store->action(row->seq);
+  CHECK(a->delivery() == v1::DELIVERY_REJECTED);
+  CHECK_THAT(a->detail(), Catch::Contains("not a CFS of agency MFD"));
+  CHECK(store->stateInt("rejected_events") == 1);
+}
+
+TEST_CASE("the downlink cursor accepts only the next seq and keeps what it commits", "[store][downlink]") {
+  TempDir dir;
+  Events ev;
+  auto store = openStore(dir.file("a.db"), 1 << 20, ev.clock);
+  auto dl = test::samples::validAssignmentDownlink();
+  dl.set_seq(1);
+  CHECK(store->storeDownlink(dl, dl.SerializeAsString()).ok());
+  dl.set_seq(3);  // a gap: refused, cursor stays
+  CHECK_FALSE(store->storeDownlink(dl, dl.SerializeAsString()).ok());
+  CHECK(store->downlinkCursor(dl.unit_id()) == 1);
+  dl.set_seq(2);
+  CHECK(store->storeDownlink(dl, dl.SerializeAsString()).ok());
+  CHECK(store->downlinkCursor(dl.unit_id()) == 2);
+  CHECK(store->inbox(dl.unit_id(), "assignment", 10).size() == 2);
+  CHECK(store->downlinkCursor("another-unit") == 0);
+}
+
+TEST_CASE("a store of schema 1 is migrated to the current schema with its outbox intact", "[store][migration]") {
+  TempDir dir;
+  std::string path = dir.file("old.db");
+  Events ev;
+  auto e = ev.status();
+  e.set_seq(7);
+  auto bytes = codec::encodeEnvelope(e);
+  REQUIRE(bytes.ok());
+  {
+    // What a device running schema 1 left behind (the exact v1 DDL).
+    sql::Db db(path);
+    db.exec(R"sql(
+CREATE TABLE outbox(seq INTEGER PRIMARY KEY, lane INTEGER NOT NULL, event_id TEXT NOT NULL UNIQUE,
+  recorded_at_ms INTEGER NOT NULL, queued_at_ms INTEGER NOT NULL, payload BLOB NOT NULL);
+CREATE INDEX outbox_by_lane ON outbox(lane, seq);
+CREATE TABLE inbox(unit_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, received_at_ms INTEGER NOT NULL,
+  payload BLOB NOT NULL, PRIMARY KEY(unit_id, seq));
+CREATE TABLE state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+PRAGMA user_version=1;
+)sql");
+    db.prepare("INSERT INTO outbox VALUES(7, 2, ?, ?, ?, ?)")
+        .bind(1, e.event_id()).bind(2, e.recorded_at_ms()).bind(3, e.recorded_at_ms()).bindBlob(4, *bytes).run();
+    db.exec("INSERT INTO state VALUES('next_seq', '8')");
+  }
+  auto store = openStore(path, 1 << 20, ev.clock);
+  CHECK(store->db().queryInt("PRAGMA user_version") == kSchemaVersion);
+  CHECK(store->nextSeq() == 8);
+  auto rows = store->pending(v1::LANE_STATUS, 0, 10);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].eventId == e.event_id());
+  // Schema 2's action history works on the migrated file.
+  auto next = ev.status();
+  auto row = store->enqueue(next, v1::LANE_STATUS, {"status", "ON_SCENE"});
+  REQUIRE(row.ok());
+  CHECK(row->seq == 8);
+  CHECK(store->action(8)->summary() == "ON_SCENE");
+}
+
+TEST_CASE("a store written by a newer agent is refused, untouched", "[store][migration]") {
+  TempDir dir;
+  std::string path = dir.file("new.db");
+  {
+    sql::Db db(path);
+    db.exec("PRAGMA user_version=99");
+  }
+  ManualClock clock;
+  auto s = Store::open(path, {1 << 20, 500}, clock);
+  REQUIRE_FALSE(s.ok());
+  CHECK_THAT(s.error().message, Catch::Contains("schema version 99 is newer"));
+  sql::Db db(path);
+  CHECK(db.queryInt("PRAGMA user_version") == 99);
+}
+
+TEST_CASE("check() reports an outbox payload that does not match its row", "[store]") {
+  TempDir dir;
+  Events ev;
+  auto store = openStore(dir.file("a.db"), 1 << 20, ev.clock);
+  auto e = ev.status();
+  REQUIRE(store->enqueue(e, v1::LANE_STATUS, {"status", "EN_ROUTE"}).ok());
+  CHECK(store->check().ok);
+  store->db().exec("UPDATE outbox SET lane=4");
+  auto report = store->check();
+  CHECK_FALSE(report.ok);
+  bool named = false;
+  for (const auto& l : report.lines) named |= l.find("disagrees with its row") != std::string::npos;
+  CHECK(named);
+}
