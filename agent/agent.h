@@ -59,6 +59,8 @@ class Agent : public QObject {
   /** The state the UI shows. */
   v1::AgentState snapshot();
   const AgentCounters& counters() const { return counters_; }
+  /** Counts a local request that could not even be decoded (the API replied with the error). */
+  void countBadRequest() { ++counters_.badRequests; }
   Store& store() { return store_; }
   const AgentConfig& config() const { return config_; }
 

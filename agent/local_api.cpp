@@ -67,6 +67,7 @@ void LocalApiServer::onReadyRead(Conn* c) {
     auto next = c->reader.next(frame);
     if (next == frame::Reader::Next::NeedMore) return;
     if (next == frame::Reader::Next::TooLarge) {
+      agent_.countBadRequest();
       log::warn("api", "client sent a frame over " + std::to_string(frame::kMaxFrameBytes) + " bytes; closing it");
       v1::AgentMessage m;
       auto* r = m.mutable_reply();
@@ -81,6 +82,7 @@ void LocalApiServer::onReadyRead(Conn* c) {
     v1::AgentMessage m;
     auto req = codec::decodeApiRequest(frame);
     if (!req) {
+      agent_.countBadRequest();
       log::warn("api", "bad request: " + req.error().message);
       auto* r = m.mutable_reply();
       // Echo the id when the bytes parse but fail validation.

@@ -293,14 +293,21 @@ std::vector<OutboxRow> Store::pending(v1::Lane lane, uint64_t afterSeq, int limi
 Result<AckOutcome> Store::applyCommitAck(const v1::CommitAck& ack) {
   AckOutcome out;
   int64_t now = clock_.nowMs();
+  std::array<LaneDepthInfo, 4> removed{};
   try {
     sql::Transaction tx(*db_);
-    auto del = db_->prepare("DELETE FROM outbox WHERE seq BETWEEN ? AND ?");
+    auto del = db_->prepare("DELETE FROM outbox WHERE seq BETWEEN ? AND ? RETURNING lane, LENGTH(payload)");
     auto mark = db_->prepare(
         "UPDATE actions SET delivery=?, delivered_at_ms=? WHERE seq BETWEEN ? AND ? AND delivery=? RETURNING seq");
     for (const auto& r : ack.committed()) {
-      del.bind(1, r.first()).bind(2, r.last()).run();
-      out.removed += db_->changes();
+      del.bind(1, r.first()).bind(2, r.last());
+      while (del.step()) {
+        int lane = int(del.i64(0));
+        if (lane < 1 || lane > 4) continue;
+        ++removed[size_t(lane - 1)].count;
+        removed[size_t(lane - 1)].bytes += del.i64(1) + kRowOverheadBytes;
+        ++out.removed;
+      }
       del.reset();
       mark.bind(1, int(v1::DELIVERY_DELIVERED)).bind(2, now).bind(3, r.first()).bind(4, r.last())
           .bind(5, int(v1::DELIVERY_QUEUED));
@@ -311,8 +318,28 @@ Result<AckOutcome> Store::applyCommitAck(const v1::CommitAck& ack) {
   } catch (const sql::SqliteError& e) {
     return storeError(StoreErrorCode::Failed, std::string("store: commit ack not applied: ") + e.what());
   }
-  if (out.removed > 0) recountLanes();
+  for (size_t i = 0; i < lanes_.size(); ++i) {
+    if (removed[i].count == 0) continue;
+    lanes_[i].count -= removed[i].count;
+    lanes_[i].bytes -= removed[i].bytes;
+    refreshOldest(kLanes[i]);
+  }
   return out;
+}
+
+// The oldest event of a lane is its first in FIFO order: an index lookup, not a scan.
+void Store::refreshOldest(v1::Lane lane) {
+  auto& d = lanes_[size_t(laneIndex(lane))];
+  if (d.count <= 0) {
+    d = LaneDepthInfo{};
+    return;
+  }
+  auto st = db_->prepare("SELECT recorded_at_ms, queued_at_ms FROM outbox WHERE lane=? ORDER BY seq LIMIT 1");
+  st.bind(1, int(lane));
+  if (st.step()) {
+    d.oldestRecordedAtMs = st.i64(0);
+    d.oldestQueuedAtMs = st.i64(1);
+  }
 }
 
 Result<std::optional<uint64_t>> Store::applyRejection(const v1::Rejection& rej) {

@@ -132,6 +132,7 @@ class Store {
   void migrate();
   void loadCounters();
   void recountLanes();
+  void refreshOldest(v1::Lane lane);
   int64_t thinAvl(int64_t bytesToFree);
   void pruneActions();
 

@@ -67,6 +67,8 @@ class AgentProcess {
   bool running();
   const std::string& socketPath() const { return socket_; }
   const std::string& storePath() const { return store_; }
+  /** The running process's pid (-1 when not started). */
+  pid_t pid() const { return proc_ ? proc_->pid() : -1; }
   /** mdcctl --socket <socket> args... */
   CommandResult mdcctl(std::vector<std::string> args) const;
   /** A fresh connection to the local API (throws when unreachable). */

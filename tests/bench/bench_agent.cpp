@@ -1,0 +1,282 @@
+// Agent benchmarks, each next to the real limit measured in the same run:
+//  1. enqueue latency of a status change through the local API (p50/p99)
+//     vs a raw SQLite commit with synchronous=FULL in the same directory;
+//  2. drain of a backlog (28,800 AVL = 8 h at 1 Hz, + 500 status changes) to a
+//     committing backend vs raw mosquitto QoS 1 throughput over one connection
+//     with a window in flight;
+//  3. the agent's resident memory and CPU while idle online and while draining.
+// Prints the figures and writes JSON with --json FILE. Not a test.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/api_client.h"
+#include "agent/store.h"
+#include "shared/mqtt.h"
+#include "shared/sqlite.h"
+#include "shared/uuid.h"
+#include "tests/support/mosquitto.h"
+#include "tests/support/stack.h"
+
+using namespace mdc;
+using namespace mdc::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = size_t(p / 100.0 * double(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+// /proc/<pid>/stat: utime+stime in clock ticks; /proc/<pid>/status: VmRSS in kB.
+struct ProcUsage {
+  double cpuSeconds = 0;
+  long rssKb = 0;
+};
+ProcUsage usageOf(pid_t pid) {
+  ProcUsage u;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), {});
+  auto close = content.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream rest(content.substr(close + 2));
+    std::string field;
+    std::vector<std::string> f;
+    while (rest >> field) f.push_back(field);
+    if (f.size() > 13) u.cpuSeconds = double(std::stol(f[11]) + std::stol(f[12])) / double(sysconf(_SC_CLK_TCK));
+  }
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) u.rssKb = std::stol(line.substr(6));
+  return u;
+}
+
+// Raw SQLite: one row per transaction, synchronous=FULL, WAL, same disk.
+std::vector<double> rawSqliteCommits(const std::string& path, int n) {
+  sql::Db db(path);
+  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)");
+  auto ins = db.prepare("INSERT INTO t(b) VALUES(?)");
+  std::string blob(90, 'x');
+  std::vector<double> lat;
+  for (int i = 0; i < n; ++i) {
+    auto t0 = Clock::now();
+    db.exec("BEGIN IMMEDIATE");
+    ins.bindBlob(1, blob).run();
+    ins.reset();
+    db.exec("COMMIT");
+    lat.push_back(ms(Clock::now() - t0));
+  }
+  return lat;
+}
+
+// Raw mosquitto QoS 1: one publisher, window of `window` un-PUBACKed messages,
+// one subscriber counting arrivals; messages/s from first send to last arrival.
+class Counter final : public mqtt::Handler {
+ public:
+  std::atomic<int> acks{0}, arrived{0};
+  std::atomic<bool> connected{false};
+  void onConnected(bool) override { connected = true; }
+  void onConnectFailed(const std::string&, int) override {}
+  void onConnectionLost(const std::string&) override {}
+  void onMessage(std::string, std::string, bool) override { ++arrived; }
+  void onPublishResult(int, bool, int) override { ++acks; }
+  void onSubscribeResult(const std::string&, bool, int) override { subscribed = true; }
+  std::atomic<bool> subscribed{false};
+};
+
+double rawMosquittoRate(const std::string& uri, int n, int window) {
+  Counter pubH, subH;
+  mqtt::Options po{.uri = uri, .clientId = "bench-pub"};
+  po.cleanStart = true;
+  po.maxInflight = window;
+  mqtt::Options so{.uri = uri, .clientId = "bench-sub"};
+  so.cleanStart = true;
+  mqtt::Client pub(po, pubH), sub(so, subH);
+  (void)pub.connect();
+  (void)sub.connect();
+  waitUntil([&] { return pubH.connected && subH.connected; }, std::chrono::seconds(10));
+  (void)sub.subscribe("bench/raw", 1);
+  waitUntil([&] { return subH.subscribed.load(); }, std::chrono::seconds(10));
+  std::string payload(90, 'x');
+  auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    while (i - pubH.acks >= window) std::this_thread::yield();
+    (void)pub.publish("bench/raw", payload, 1, false);
+  }
+  waitUntil([&] { return subH.arrived >= n; }, std::chrono::seconds(120));
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  return double(subH.arrived) / secs;
+}
+
+void prepopulate(const std::string& path, int statuses, int avl) {
+  auto store = agent::Store::open(path, {1LL << 32, 500}, SystemClock::instance());
+  if (!store) throw std::runtime_error(store.error().message);
+  UuidV7Generator ids;
+  auto header = [&] {
+    v1::Envelope e;
+    e.set_version(1);
+    e.set_event_id(ids.next());
+    e.set_device_id("MDC-BENCH");
+    e.set_unit_id("B1");
+    e.set_agency("FD1");
+    e.set_clock_source(v1::CLOCK_SOURCE_GPS);
+    e.set_recorded_at_ms(SystemClock::instance().nowMs());
+    return e;
+  };
+  std::vector<v1::Envelope> batch;
+  int64_t t0 = SystemClock::instance().nowMs() - int64_t(avl) * 1000;
+  for (int i = 0; i < avl; ++i) {
+    auto e = header();
+    e.set_recorded_at_ms(t0 + int64_t(i) * 1000);
+    auto* p = e.mutable_avl()->mutable_position();
+    p->set_lat(40.70 + i * 1e-6);
+    p->set_lon(-74.0);
+    p->set_mode(v1::FIX_MODE_3D);
+    p->set_alt_m(10);
+    p->set_speed_mps(12);
+    p->set_track_deg(90);
+    p->set_eph_m(5);
+    p->set_satellites(9);
+    p->set_fix_time_ms(t0 + int64_t(i) * 1000);
+    e.mutable_avl()->set_trigger(v1::AVL_TRIGGER_INTERVAL);
+    batch.push_back(std::move(e));
+    if (batch.size() == 5000) {
+      (void)(*store)->appendAvl(batch);
+      batch.clear();
+    }
+  }
+  (void)(*store)->appendAvl(batch);
+  for (int i = 0; i < statuses; ++i) {
+    auto e = header();
+    e.mutable_status()->set_status(i % 2 ? v1::UNIT_STATUS_EN_ROUTE : v1::UNIT_STATUS_ON_SCENE);
+    (void)(*store)->enqueue(e, v1::LANE_STATUS, {"status", "X"});
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string jsonPath;
+  int enqueueN = 2000, avl = 28800, statuses = 500, window = 64;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--json") jsonPath = next();
+    else if (a == "--enqueue") enqueueN = std::stoi(next());
+    else if (a == "--avl") avl = std::stoi(next());
+    else if (a == "--statuses") statuses = std::stoi(next());
+    else if (a == "--window") window = std::stoi(next());
+    else {
+      std::cout << "usage: bench_agent [--json FILE] [--enqueue N] [--avl N] [--statuses N] [--window N]\n"
+                   "Measures enqueue latency, drain throughput and agent CPU/RSS next to raw SQLite and raw\n"
+                   "mosquitto QoS 1 measured in the same run. Needs the built mdc-agent and cad-stub.\n";
+      return a == "--help" ? 0 : 2;
+    }
+  }
+  setenv("MDC_LOG_LEVEL", "warn", 1);
+  TempDir dir("mdc-bench");
+
+  // 1. Enqueue latency through the local API vs raw SQLite commits.
+  std::cerr << "bench: raw SQLite commits (" << enqueueN << ")...\n";
+  auto raw = rawSqliteCommits(dir.file("raw.db"), enqueueN);
+  std::cerr << "bench: enqueue through the local API (" << enqueueN << ")...\n";
+  AgentProcess lone(dir, "MDC-LAT", "L1", "FD1", "tcp://127.0.0.1:1");
+  lone.start();
+  auto c = lone.client();
+  std::vector<double> enq;
+  for (int i = 0; i < enqueueN; ++i) {
+    v1::ApiRequest r;
+    r.mutable_set_status()->set_status(i % 2 ? v1::UNIT_STATUS_EN_ROUTE : v1::UNIT_STATUS_ON_SCENE);
+    auto t0 = Clock::now();
+    auto reply = c->call(r);
+    enq.push_back(ms(Clock::now() - t0));
+    if (!reply || !reply->ok()) throw std::runtime_error("enqueue failed");
+  }
+  lone.stop();
+
+  // 2. Drain vs raw mosquitto.
+  MosquittoOptions mo;
+  mo.maxQueuedMessages = 1000000;
+  Mosquitto broker(dir, mo);
+  std::cerr << "bench: raw mosquitto QoS 1, window " << window << " (" << (avl + statuses) << " messages)...\n";
+  double rawRate = rawMosquittoRate(broker.uri(), avl + statuses, window);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  stub.waitReady();
+  stub.addDevice("MDC-BENCH", "B1", "FD1");
+  AgentProcess agent(dir, "MDC-BENCH", "B1", "FD1", broker.uri(),
+                     {"--set", "link.window=" + std::to_string(window)});
+  std::cerr << "bench: backlog of " << avl << " AVL + " << statuses << " statuses...\n";
+  prepopulate(agent.storePath(), statuses, avl);
+  broker.stop();
+  agent.start();
+  broker.start();
+  const pid_t agentPid = agent.pid();
+  auto before = usageOf(agentPid);
+  auto t0 = Clock::now();
+  long peakRss = 0;
+  long long depth = avl + statuses;
+  while (depth > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    depth = agent.outboxDepth();
+    peakRss = std::max(peakRss, usageOf(agentPid).rssKb);
+    if (std::chrono::duration<double>(Clock::now() - t0).count() > 600) throw std::runtime_error("drain timed out");
+  }
+  double drainSecs = std::chrono::duration<double>(Clock::now() - t0).count();
+  auto after = usageOf(agentPid);
+  double drainRate = double(avl + statuses) / drainSecs;
+  long long stored = stub.eventCount();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto idle0 = usageOf(agentPid);
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  auto idle1 = usageOf(agentPid);
+
+  double p50 = percentile(enq, 50), p99 = percentile(enq, 99);
+  double rp50 = percentile(raw, 50), rp99 = percentile(raw, 99);
+  std::printf("\nenqueue latency (status through the local API, committed with synchronous=FULL)\n");
+  std::printf("  agent:      p50 %.3f ms   p99 %.3f ms   (%d requests)\n", p50, p99, enqueueN);
+  std::printf("  raw SQLite: p50 %.3f ms   p99 %.3f ms   (one-row FULL commits, same disk)\n", rp50, rp99);
+  std::printf("drain of %d AVL + %d statuses to a committing backend (window %d)\n", avl, statuses, window);
+  std::printf("  agent:      %.2f s, %.0f events/s  (backend stored %lld events)\n", drainSecs, drainRate, stored);
+  std::printf("  raw mosquitto QoS 1, one connection: %.0f messages/s   ratio %.2f\n", rawRate, drainRate / rawRate);
+  std::printf("agent resources\n");
+  std::printf("  draining:   CPU %.2f s for %.2f s (%.0f%% of one core), peak RSS %.1f MB\n",
+              after.cpuSeconds - before.cpuSeconds, drainSecs, 100 * (after.cpuSeconds - before.cpuSeconds) / drainSecs,
+              double(peakRss) / 1024);
+  std::printf("  idle online: CPU %.3f s in 5 s (%.2f%%), RSS %.1f MB\n", idle1.cpuSeconds - idle0.cpuSeconds,
+              100 * (idle1.cpuSeconds - idle0.cpuSeconds) / 5, double(idle1.rssKb) / 1024);
+
+  if (!jsonPath.empty()) {
+    std::ofstream j(jsonPath);
+    j << "{\n"
+      << "  \"enqueue_p50_ms\": " << p50 << ",\n  \"enqueue_p99_ms\": " << p99 << ",\n"
+      << "  \"raw_sqlite_commit_p50_ms\": " << rp50 << ",\n  \"raw_sqlite_commit_p99_ms\": " << rp99 << ",\n"
+      << "  \"drain_events\": " << (avl + statuses) << ",\n  \"drain_seconds\": " << drainSecs << ",\n"
+      << "  \"drain_events_per_s\": " << drainRate << ",\n  \"raw_mosquitto_qos1_per_s\": " << rawRate << ",\n"
+      << "  \"drain_ratio_to_raw\": " << drainRate / rawRate << ",\n  \"window\": " << window << ",\n"
+      << "  \"drain_cpu_s\": " << (after.cpuSeconds - before.cpuSeconds) << ",\n"
+      << "  \"drain_peak_rss_kb\": " << peakRss << ",\n"
+      << "  \"idle_cpu_percent\": " << 100 * (idle1.cpuSeconds - idle0.cpuSeconds) / 5 << ",\n"
+      << "  \"idle_rss_kb\": " << idle1.rssKb << "\n}\n";
+    std::cerr << "bench: wrote " << jsonPath << "\n";
+  }
+  return 0;
+}

@@ -1,0 +1,414 @@
+// mdc-agent through real processes: crash safety, broker restarts, the DUP
+// resend, priority over a backlog, downlinks beyond the broker's queue, and
+// bad local requests.
+#include <catch2/catch.hpp>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "agent/store.h"
+#include "shared/codec.h"
+#include "shared/frame.h"
+#include "shared/uuid.h"
+#include "tests/integration/agent/fake_broker.h"
+#include "tests/support/mosquitto.h"
+#include "tests/support/stack.h"
+
+using namespace mdc;
+using namespace mdc::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct BackendEvent {
+  long long pos;
+  std::string eventId;
+  std::string kind;
+  std::string what;
+};
+
+std::vector<BackendEvent> backendEvents(const CadStub& stub) {
+  auto r = stub.cadctl({"events", "--json", "--limit", "10000000"});
+  REQUIRE(r.exitCode == 0);
+  auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(r.output));
+  REQUIRE(doc.isArray());
+  std::vector<BackendEvent> out;
+  for (const auto& v : doc.array()) {
+    auto o = v.toObject();
+    out.push_back({o.value("pos").toInteger(), o.value("event_id").toString().toStdString(),
+                   o.value("kind").toString().toStdString(), o.value("what").toString().toStdString()});
+  }
+  return out;
+}
+
+v1::ApiRequest mixedRequest(int i) {
+  v1::ApiRequest r;
+  switch (i % 5) {
+    case 0:
+    case 1:
+      r.mutable_set_status()->set_status(i % 2 ? v1::UNIT_STATUS_EN_ROUTE : v1::UNIT_STATUS_ON_SCENE);
+      break;
+    case 2:
+      r.mutable_send_message()->set_text("message " + std::to_string(i));
+      break;
+    case 3: {
+      auto* c = r.mutable_create_cfs();
+      c->set_cfs_type("TRAFFIC_STOP");
+      c->mutable_location()->set_lat(40.75 + i * 1e-5);
+      c->mutable_location()->set_lon(-73.99);
+      c->mutable_location()->set_mode(v1::FIX_MODE_2D);
+      break;
+    }
+    default:
+      r.mutable_set_emergency()->set_active(i % 2 == 0);
+      r.mutable_set_emergency()->set_source(v1::EMERGENCY_SOURCE_SCREEN);
+  }
+  return r;
+}
+
+// Fills an agent's store as a long outage would have: statuses and AVL,
+// through the store's own API (the agent is not running yet).
+void prepopulate(const std::string& path, const std::string& device, const std::string& unit,
+                 const std::string& agency, int statuses, int avl) {
+  auto store = agent::Store::open(path, {1LL << 30, 500}, SystemClock::instance());
+  REQUIRE(store.ok());
+  UuidV7Generator ids;
+  auto header = [&] {
+    v1::Envelope e;
+    e.set_version(1);
+    e.set_event_id(ids.next());
+    e.set_device_id(device);
+    e.set_unit_id(unit);
+    e.set_agency(agency);
+    e.set_clock_source(v1::CLOCK_SOURCE_SYSTEM);
+    e.set_recorded_at_ms(SystemClock::instance().nowMs());
+    return e;
+  };
+  for (int i = 0; i < statuses; ++i) {
+    auto e = header();
+    e.mutable_status()->set_status(i % 2 ? v1::UNIT_STATUS_EN_ROUTE : v1::UNIT_STATUS_ON_SCENE);
+    REQUIRE((*store)->enqueue(e, v1::LANE_STATUS, {"status", "X"}).ok());
+  }
+  std::vector<v1::Envelope> batch;
+  int64_t t0 = SystemClock::instance().nowMs() - int64_t(avl) * 1000;
+  for (int i = 0; i < avl; ++i) {
+    auto e = header();
+    e.set_recorded_at_ms(t0 + int64_t(i) * 1000);
+    auto* p = e.mutable_avl()->mutable_position();
+    p->set_lat(40.70 + i * 1e-6);
+    p->set_lon(-74.0);
+    p->set_mode(v1::FIX_MODE_3D);
+    p->set_alt_m(10);
+    p->set_speed_mps(12);
+    p->set_track_deg(90);
+    p->set_eph_m(5);
+    p->set_satellites(9);
+    e.mutable_avl()->set_trigger(v1::AVL_TRIGGER_INTERVAL);
+    batch.push_back(std::move(e));
+    if (batch.size() == 5000) {
+      REQUIRE((*store)->appendAvl(batch).ok());
+      batch.clear();
+    }
+  }
+  REQUIRE((*store)->appendAvl(batch).ok());
+}
+
+}  // namespace
+
+TEST_CASE("a PUBLISH lost with the connection is sent again with DUP set, then acknowledged", "[agent][link]") {
+  std::string statusEventId;
+  FakeBroker broker([&](const FakePublish& p) {
+    if (p.topic == "cad/v1/dev/MDC-D/up" && p.connection == 1) {
+      v1::Envelope e;
+      if (e.ParseFromString(p.payload) && e.has_status()) return FakeBroker::Action::DropConnection;
+    }
+    return FakeBroker::Action::Ack;
+  });
+  TempDir dir;
+  AgentProcess agent(dir, "MDC-D", "E1", "FD1", broker.uri());
+  agent.start();
+  REQUIRE(waitUntil([&] { return broker.connections() >= 1 && agent.state().link() == v1::LINK_STATE_ONLINE; }, 10s));
+  auto c = agent.client();
+  v1::ApiRequest r;
+  r.mutable_set_status()->set_status(v1::UNIT_STATUS_ON_SCENE);
+  auto reply = c->call(r);
+  REQUIRE(reply.ok());
+  REQUIRE(reply->ok());
+  const std::string id = reply->queued().event_id();
+
+  auto isOurs = [&](const FakePublish& p) {
+    v1::Envelope e;
+    return p.topic == "cad/v1/dev/MDC-D/up" && e.ParseFromString(p.payload) && e.event_id() == id;
+  };
+  // The broker dropped the connection right after the first PUBLISH; after the
+  // reconnect the same PUBLISH (same packet id) comes again with DUP set.
+  REQUIRE(broker.waitFor(
+      [&](const std::vector<FakePublish>& all) {
+        for (const auto& p : all)
+          if (isOurs(p) && p.connection >= 2 && p.dup) return true;
+        return false;
+      },
+      15000));
+  auto all = broker.publishes();
+  const FakePublish* first = nullptr;
+  const FakePublish* resent = nullptr;
+  for (const auto& p : all) {
+    if (!isOurs(p)) continue;
+    if (p.connection == 1 && !first) first = &p;
+    if (p.connection >= 2 && p.dup && !resent) resent = &p;
+  }
+  REQUIRE(first);
+  REQUIRE(resent);
+  CHECK_FALSE(first->dup);
+  CHECK(resent->packetId == first->packetId);
+  CHECK(resent->payload == first->payload);
+  CHECK(broker.connections() >= 2);
+  // PUBACK is not delivery: without the backend's commit ack the event stays queued.
+  CHECK(agent.outboxDepth() == 1);
+}
+
+TEST_CASE("kill -9 while 10000 actions are queued offline loses none and duplicates none", "[agent][fault]") {
+  TempDir dir;
+  MosquittoOptions o;
+  o.persistence = true;
+  o.maxQueuedMessages = 100000;
+  Mosquitto broker(dir, o);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-K", "E9", "FD1");
+  stub.stop();
+  broker.stop();  // no network for the whole enqueue
+
+  AgentProcess agent(dir, "MDC-K", "E9", "FD1", broker.uri());
+  agent.start();
+  const int kTotal = 10000;
+  std::mt19937 rng(Catch::rngSeed());
+  const int killAt = std::uniform_int_distribution<int>(2000, 8000)(rng);
+  std::set<std::string> answered;  // event ids the API answered "queued" for
+  std::string inFlightUnanswered;
+  auto c = agent.client();
+  for (int i = 0; int(answered.size()) < kTotal; ++i) {
+    if (i == killAt) {
+      // A request on the wire, then SIGKILL before (or after) its reply.
+      v1::ApiRequest r = mixedRequest(i);
+      r.set_request_id(999999);
+      REQUIRE(c->sendFrame(r.SerializeAsString()).ok());
+      agent.kill9();
+      agent.start();
+      c = agent.client();
+      continue;
+    }
+    auto reply = c->call(mixedRequest(i));
+    REQUIRE(reply.ok());
+    REQUIRE(reply->ok());
+    answered.insert(reply->queued().event_id());
+  }
+  REQUIRE(answered.size() == size_t(kTotal));
+  CHECK(agent.outboxDepth() >= kTotal);
+
+  broker.start();
+  stub.start();
+  REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 120s));
+
+  std::map<std::string, int> seen;
+  int deviceEvents = 0;
+  for (const auto& e : backendEvents(stub)) {
+    if (e.kind == "presence" || e.kind.find('.') != std::string::npos) continue;
+    ++seen[e.eventId];
+    ++deviceEvents;
+  }
+  int missing = 0, twice = 0;
+  for (const auto& id : answered) {
+    if (seen[id] == 0) ++missing;
+    if (seen[id] > 1) ++twice;
+  }
+  INFO("killed after " << killAt << " requests; backend holds " << deviceEvents << " device events");
+  CHECK(missing == 0);
+  CHECK(twice == 0);
+  // At most one more: the request in flight at the kill, if it was committed.
+  CHECK(deviceEvents >= kTotal);
+  CHECK(deviceEvents <= kTotal + 1);
+  CHECK(int(seen.size()) == deviceEvents);
+  CHECK(stub.cadctl({"verify"}).exitCode == 0);
+  CHECK(run({program("agent/mdc-agent"), "--store", agent.storePath(), "--check-store"}, dir).exitCode == 0);
+}
+
+TEST_CASE("a broker restart in the middle of a 20000-event drain loses nothing and stores nothing twice",
+          "[agent][fault]") {
+  TempDir dir;
+  MosquittoOptions o;
+  o.persistence = true;
+  o.maxQueuedMessages = 100000;
+  Mosquitto broker(dir, o);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-R", "E3", "FD1");
+  AgentProcess agent(dir, "MDC-R", "E3", "FD1", broker.uri());
+  prepopulate(agent.storePath(), "MDC-R", "E3", "FD1", 20000, 0);
+  agent.start();
+
+  REQUIRE(waitUntil([&] { return stub.eventCount() > 5000; }, 60s));
+  broker.kill9();
+  broker.start();
+  REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 120s));
+
+  std::map<std::string, int> seen;
+  int statuses = 0;
+  for (const auto& e : backendEvents(stub))
+    if (e.kind == "status") {
+      ++seen[e.eventId];
+      ++statuses;
+    }
+  CHECK(statuses == 20000);
+  CHECK(seen.size() == 20000);
+  CHECK(stub.cadctl({"verify"}).exitCode == 0);
+}
+
+TEST_CASE("with 50000 AVL backlogged a status made after reconnect is stored before the 1000th backlog AVL",
+          "[agent][priority]") {
+  TempDir dir;
+  MosquittoOptions o;
+  o.persistence = true;
+  o.maxQueuedMessages = 100000;
+  Mosquitto broker(dir, o);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-P", "E5", "FD1");
+  broker.stop();
+
+  AgentProcess agent(dir, "MDC-P", "E5", "FD1", broker.uri());
+  prepopulate(agent.storePath(), "MDC-P", "E5", "FD1", 0, 50000);
+  agent.start();
+  auto watch = agent.client();
+  v1::ApiRequest sub;
+  sub.mutable_subscribe();
+  REQUIRE(watch->call(sub).ok());
+
+  broker.start();
+  // The responder taps a status as soon as the screen shows the link back.
+  bool online = false;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!online && std::chrono::steady_clock::now() < deadline) {
+    auto m = watch->next(1s);
+    online = m && m->has_state() && m->state().link() == v1::LINK_STATE_ONLINE;
+  }
+  REQUIRE(online);
+  auto c = agent.client();
+  v1::ApiRequest r;
+  r.mutable_set_status()->set_status(v1::UNIT_STATUS_EN_ROUTE);
+  auto reply = c->call(r);
+  REQUIRE(reply.ok());
+  REQUIRE(reply->ok());
+  const std::string id = reply->queued().event_id();
+
+  REQUIRE(waitUntil([&] {
+    for (const auto& e : backendEvents(stub))
+      if (e.eventId == id) return true;
+    return false;
+  }, 60s));
+  int avlBefore = 0, backfill = 0;
+  for (const auto& e : backendEvents(stub)) {
+    if (e.eventId == id) break;
+    if (e.kind == "avl") {
+      ++avlBefore;
+      backfill += e.what.find("backfill") != std::string::npos;
+    }
+  }
+  INFO("backlog AVL stored before the status: " << avlBefore);
+  CHECK(avlBefore < 1000);
+  CHECK(backfill == avlBefore);  // everything from the backlog is flagged as backfill
+}
+
+TEST_CASE("downlinks sent while the device is away longer than the broker's queue all arrive, in order",
+          "[agent][downlink]") {
+  TempDir dir;
+  MosquittoOptions o;
+  o.maxQueuedMessages = 5;  // the broker drops beyond this for an offline client
+  Mosquitto broker(dir, o);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-L", "E7", "FD1");
+  AgentProcess agent(dir, "MDC-L", "E7", "FD1", broker.uri());
+  agent.start();
+  REQUIRE(waitUntil([&] { return agent.state().link() == v1::LINK_STATE_ONLINE; }, 10s));
+  agent.stop();  // persistent session stays on the broker, with its 5-message queue
+
+  const int kMessages = 30;
+  for (int i = 1; i <= kMessages; ++i)
+    REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "disp", "message", "E7", "msg " + std::to_string(i)}).exitCode == 0);
+
+  agent.start();
+  REQUIRE(waitUntil([&] { return agent.state().downlink_cursor() == uint64_t(kMessages); }, 20s));
+  auto st = agent.state();
+  REQUIRE(st.messages_size() == kMessages);
+  // Newest first on screen: seq 30 .. 1, each text matching its seq.
+  for (int i = 0; i < kMessages; ++i) {
+    CHECK(st.messages(i).downlink_seq() == uint64_t(kMessages - i));
+    CHECK(st.messages(i).text() == "msg " + std::to_string(kMessages - i));
+  }
+  // The broker really dropped most of them: they came from the backend's store.
+  CHECK_THAT(broker.log(), Catch::Contains("dropped", Catch::CaseSensitive::No));
+}
+
+TEST_CASE("bad local requests get an error reply and leave the store unchanged", "[agent][api]") {
+  TempDir dir;
+  AgentProcess agent(dir, "MDC-B", "E2", "FD1", "tcp://127.0.0.1:1");  // no broker needed
+  agent.start();
+  auto before = agent.state();
+
+  auto expectError = [&](agent::ApiClient& c, const std::string& contains) {
+    auto m = c.next(5s);
+    REQUIRE(m);
+    REQUIRE(m->has_reply());
+    CHECK_FALSE(m->reply().ok());
+    CHECK(m->reply().error_code() == v1::API_ERROR_BAD_REQUEST);
+    CHECK_THAT(m->reply().error(), Catch::Contains(contains));
+  };
+  {
+    auto c = agent.client();
+    REQUIRE(c->sendFrame(std::string("\xff\xfe garbage \x01\x02", 14)).ok());
+    expectError(*c, "not a valid mdc.v1.ApiRequest");
+    v1::ApiRequest r;
+    r.set_request_id(5);
+    r.mutable_set_status()->set_status(v1::UnitStatus(99));
+    REQUIRE(c->sendFrame(r.SerializeAsString()).ok());
+    auto m = c->next(5s);
+    REQUIRE(m);
+    CHECK(m->reply().request_id() == 5);
+    CHECK_THAT(m->reply().error(), Catch::Contains("set_status.status: 99 is not a known value"));
+    v1::ApiRequest empty;
+    empty.set_request_id(6);
+    REQUIRE(c->sendFrame(empty.SerializeAsString()).ok());
+    expectError(*c, "request.body: required");
+    v1::ApiRequest longText;
+    longText.mutable_send_message()->set_text(std::string(2001, 'x'));
+    REQUIRE(c->sendFrame(longText.SerializeAsString()).ok());
+    expectError(*c, "send_message.text: 2001 characters, at most 2000 allowed");
+  }
+  {
+    // A frame announcing 16 MB: refused and the connection closed.
+    auto c = agent.client();
+    REQUIRE(c->sendRaw(std::string("\x01\x00\x00\x00", 4)).ok());
+    expectError(*c, "frame longer than 65536 bytes");
+    CHECK_FALSE(c->next(2s));
+    CHECK_FALSE(c->connected());
+  }
+  auto after = agent.state();
+  CHECK(after.next_seq() == before.next_seq());
+  CHECK(after.recent_actions_size() == 0);
+  long long depth = 0;
+  for (const auto& l : after.lanes()) depth += l.count();
+  CHECK(depth == 0);
+  CHECK(after.counters().at("bad_requests") >= 3);
+  // The agent is still serving.
+  CHECK(agent.mdcctl({"status", "available"}).exitCode == 0);
+}
