@@ -8,6 +8,8 @@
 
 #include "agent/state_text.h"
 #include "hw/gpsd_source.h"
+#include "hw/log_replay_source.h"
+#include "hw/route_simulator.h"
 #include "shared/codec.h"
 #include "shared/log.h"
 #include "shared/topics.h"
@@ -70,6 +72,23 @@ class GpsBridge final : public hw::GpsSink {
   Agent* agent_;
 };
 
+class InputsBridge final : public hw::VehicleInputsSink {
+ public:
+  explicit InputsBridge(Agent* agent) : agent_(agent) {}
+  void onInput(const hw::VehicleInputEvent& e) override {
+    QPointer<Agent> t(agent_);
+    QMetaObject::invokeMethod(agent_, [t, e] { if (t) t->vehicleInput(e); }, Qt::QueuedConnection);
+  }
+  void onInputsState(bool connected, const std::string& detail) override {
+    QPointer<Agent> t(agent_);
+    QMetaObject::invokeMethod(agent_, [t, connected, detail] { if (t) t->vehicleInputsState(connected, detail); },
+                              Qt::QueuedConnection);
+  }
+
+ private:
+  Agent* agent_;
+};
+
 namespace {
 
 v1::ApiReply errorReply(uint64_t requestId, v1::ApiErrorCode code, const std::string& message) {
@@ -98,11 +117,14 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
     checkAckTimeouts();
     pump();
   });
+  backfillTimer_.setSingleShot(true);
+  connect(&backfillTimer_, &QTimer::timeout, this, [this] { pump(); });
   avlTimer_.setInterval(config_.avlCommitMs);
   connect(&avlTimer_, &QTimer::timeout, this, [this] { flushAvl(); });
 }
 
 Agent::~Agent() {
+  if (inputs_) inputs_->stop();
   if (gps_) gps_->stop();
   client_.reset();  // joins paho's threads before the bridge goes
 }
@@ -120,14 +142,43 @@ void Agent::start() {
   o.keyFile = config_.tlsKey;
   o.will = mqtt::Will{topics::presence(config_.deviceId), presencePayload(false), true, 1};
   client_ = std::make_unique<mqtt::Client>(o, *bridge_);
+  hw::AvlPolicyConfig avl;
+  avl.movingIntervalMs = int64_t(config_.avlMovingIntervalS) * 1000;
+  avl.stationaryIntervalMs = int64_t(config_.avlStationaryIntervalS) * 1000;
+  avl.distanceM = config_.avlDistanceM;
+  avl.headingDeg = config_.avlHeadingDeg;
+  avl.maxEphM = config_.avlMaxEphM;
+  avl_ = std::make_unique<hw::AvlPolicy>(avl);  // throws "config: avl...." on a bad combination (start-up error)
   if (config_.gpsSource == "gpsd") {
     hw::GpsdOptions g;
     g.host = config_.gpsdHost;
     g.port = uint16_t(config_.gpsdPort);
     gps_ = std::make_unique<hw::GpsdSource>(g, clock_);
+  } else if (config_.gpsSource == "simulator") {
+    hw::RouteSimulatorOptions o;
+    o.seed = uint64_t(config_.simSeed);
+    o.speedup = config_.simSpeedup;
+    gps_ = std::make_unique<hw::RouteSimulator>(o, clock_);
+  } else if (config_.gpsSource == "replay") {
+    hw::LogReplayOptions o;
+    o.path = config_.replayFile;
+    o.speedup = config_.replaySpeedup;
+    o.loop = config_.replayLoop;
+    o.rebaseToNow = true;  // a replayed drive happens now
+    gps_ = std::make_unique<hw::LogReplaySource>(o, clock_);
+  }
+  if (gps_) {
     gpsBridge_ = std::make_unique<GpsBridge>(this);
-    gpsDetail_ = "connecting to " + gps_->describe();
+    gpsDetail_ = "starting " + gps_->describe();
     gps_->start(*gpsBridge_);
+  }
+  if (config_.inputsSource == "evdev") {
+    hw::EvdevOptions e;
+    e.device = config_.inputsDevice;
+    e.emergency = *hw::parseInputCode(config_.inputsEmergencyCode);
+    inputs_ = std::make_unique<hw::EvdevVehicleInputs>(e, clock_);
+    inputsBridge_ = std::make_unique<InputsBridge>(this);
+    inputs_->start(*inputsBridge_);
   }
   housekeeping_.start();
   avlTimer_.start();
@@ -146,6 +197,7 @@ void Agent::stop() {
     publishPresence(false);
     client_->disconnect(1000);
   }
+  if (inputs_) inputs_->stop();
   if (gps_) gps_->stop();
 }
 
@@ -184,7 +236,7 @@ void Agent::linkConnected(bool sessionPresent) {
   if (Status s = client_->subscribe(topics::down(config_.deviceId), 1); !s) noteError(s.error().message);
   publishPresence(true);
   publishResync();
-  flushAvl();
+  commitPendingAvl();
   // Everything not yet acknowledged goes again (the backend keeps each once).
   // AVL recorded before this moment is backlog: sent after the live traffic,
   // flagged as backfill, at a bounded rate.
@@ -192,7 +244,14 @@ void Agent::linkConnected(bool sessionPresent) {
   backlogBoundary_ = store_.nextSeq();
   backfillTokens_ = 0;
   backfillRefillMonoMs_ = clock_.monotonicMs();
-  if (lastFix_ && lastFix_->hasPosition()) recordAvl(*lastFix_, v1::AVL_TRIGGER_CONNECT), flushAvl();
+  // The live position goes first: the current fix, if fresh, is reported at
+  // once (CONNECT) as live AVL ahead of the backlog; otherwise the next fix is.
+  firstFixAfterConnect_ = true;
+  if (lastFix_ && lastFix_->hasPosition() && clock_.monotonicMs() - lastFix_->receivedMonoMs < 5000) {
+    recordAvl(*lastFix_, v1::AVL_TRIGGER_CONNECT);
+    flushAvl();
+    firstFixAfterConnect_ = false;
+  }
   pump();
 }
 
@@ -262,39 +321,48 @@ void Agent::publishResync() {
   } else log::info("link", "asked for downlinks after seq " + std::to_string(env.resync().after_seq()));
 }
 
-// Fills the window: emergency, then status/CFS/acks, then messages, then live
-// AVL, then the AVL backlog (rate-limited). Within a lane, seq order.
+// Fills the window in priority order: emergency, status/CFS/acks, messages,
+// live AVL (recorded since this connection began), then the AVL backlog as
+// backfill at a bounded rate. Within each, seq order. A few window slots are
+// never given to AVL, so a status is never stuck behind a backlog.
 void Agent::pump() {
   if (link_ != v1::LINK_STATE_ONLINE || !client_) return;
-  if (clock_.monotonicMs() < backendAbsentUntilMono_) return;
   const int window = config_.window;
   int64_t mono = clock_.monotonicMs();
   double refill = double(mono - backfillRefillMonoMs_) * config_.backfillPerSecond / 1000.0;
   backfillTokens_ = std::min(backfillTokens_ + refill, double(std::max(config_.backfillPerSecond / 10, 1)));
   backfillRefillMonoMs_ = mono;
 
-  for (auto lane : kLanes) {
-    size_t li = size_t(laneIndex(lane));
+  for (size_t q = 0; q < kSendQueues; ++q) {
+    const bool avl = q >= kAvlLive;
+    const v1::Lane lane = avl ? v1::LANE_AVL : kLanes[q];
     for (;;) {
       int inflight = int(inflight_.size());
       if (inflight >= window) return;
-      bool avl = lane == v1::LANE_AVL;
       if (avl && inflight >= std::max(1, window - kReservedForPriority)) break;
-      if (ready_[li].empty()) {
-        auto rows = store_.pending(lane, sentUpTo_[li], kLoadBatch);
-        for (auto& r : rows) {
-          sentUpTo_[li] = r.seq;
-          if (!inflight_.count(r.seq)) ready_[li].push_back(std::move(r));
+      if (ready_[q].empty()) {
+        uint64_t after = sentUpTo_[q];
+        if (q == kAvlLive && backlogBoundary_ > 0) after = std::max(after, backlogBoundary_ - 1);
+        for (auto& r : store_.pending(lane, after, kLoadBatch)) {
+          if (q == kAvlBacklog && r.seq >= backlogBoundary_) break;  // the live queue has those
+          sentUpTo_[q] = r.seq;
+          if (!inflight_.count(r.seq)) ready_[q].push_back(std::move(r));
         }
-        if (ready_[li].empty()) break;
+        if (ready_[q].empty()) break;
       }
-      const OutboxRow& row = ready_[li].front();
-      if (avl && row.seq < backlogBoundary_) {
-        if (backfillTokens_ < 1) break;
+      const OutboxRow& row = ready_[q].front();
+      if (q == kAvlBacklog) {
+        if (backfillTokens_ < 1) {
+          // Throttled: come back when the next token is due, not at the next
+          // ack or housekeeping tick (the window may be empty by then).
+          if (!backfillTimer_.isActive())
+            backfillTimer_.start(std::max(1, int(1000.0 * (1.0 - backfillTokens_) / config_.backfillPerSecond)));
+          break;
+        }
         backfillTokens_ -= 1;
       }
       if (!publishRow(row)) return;
-      ready_[li].pop_front();
+      ready_[q].pop_front();
     }
   }
 }
@@ -326,49 +394,44 @@ bool Agent::publishRow(const OutboxRow& row) {
 
 void Agent::linkPublishResult(int token, bool ok, int reasonCode) {
   auto it = tokenToSeq_.find(token);
+  if (log::level() <= log::Level::Debug)
+    log::debug("link", "PUBACK token " + std::to_string(token) + (ok ? " ok" : " failed") + " reason " +
+                           std::to_string(reasonCode) + (it == tokenToSeq_.end() ? " (untracked)" : ""));
   if (it == tokenToSeq_.end()) return;
   uint64_t seq = it->second;
   tokenToSeq_.erase(it);
-  if (ok && reasonCode == 0x10) {
-    // PUBACK "no matching subscribers": the broker accepted it but nobody (no
-    // backend) received it. Not delivered: send it again once the backend is
-    // back, without waiting for the commit-ack timeout.
-    if (inflight_.erase(seq)) {
-      int64_t now = clock_.monotonicMs();
-      if (now >= backendAbsentUntilMono_) {
-        absentBackoffMs_ = absentBackoffMs_ == 0 ? 250 : std::min(absentBackoffMs_ * 2, 5000);
-        backendAbsentUntilMono_ = now + absentBackoffMs_;
-        log::warn("link", "no backend subscribed on the broker; sending again in " + std::to_string(absentBackoffMs_) +
-                              " ms");
-        QTimer::singleShot(absentBackoffMs_, this, [this] { pump(); });
-      }
-      resetSendCursors();
-    }
-    return;
-  }
-  if (ok) {
-    absentBackoffMs_ = 0;
-    return;
-  }
+  if (ok) return;
   // The broker refused it (e.g. not authorised for this topic): it cannot be
   // delivered as it is; keep it in the outbox and say so.
   log::error("link", "broker refused event seq " + std::to_string(seq) + " (reason " + std::to_string(reasonCode) + ")");
   noteError("broker refused event seq " + std::to_string(seq) + " (MQTT reason " + std::to_string(reasonCode) + ")");
 }
 
+// Events in flight without a commit ack for longer than the retransmission
+// timeout go again. The timeout follows the measured commit-ack round trip
+// (like TCP's RTO: 4 x smoothed RTT + 1 s, at least 2 s, at most
+// link.ack_timeout_s), so a backend that missed them (its subscription was
+// not yet back after a broker restart) costs seconds, not the ceiling.
 void Agent::checkAckTimeouts() {
   if (inflight_.empty()) return;
   int64_t now = clock_.monotonicMs();
-  int64_t limit = int64_t(config_.ackTimeoutS) * 1000;
+  int64_t limit = retransmitTimeoutMs();
   bool expired = false;
   for (const auto& [seq, f] : inflight_)
     if (now - f.sentMonoMs > limit) { expired = true; break; }
   if (!expired) return;
-  log::warn("link", "no commit ack within " + std::to_string(config_.ackTimeoutS) + " s for " +
-                        std::to_string(inflight_.size()) + " events; sending them again");
+  log::warn("link", "no commit ack within " + std::to_string(limit) + " ms for " + std::to_string(inflight_.size()) +
+                        " events; sending them again");
   counters_.resent += inflight_.size();
   inflight_.clear();
   resetSendCursors();
+  srttMs_ = std::min<double>(srttMs_ * 2, double(config_.ackTimeoutS) * 1000);  // back off like TCP
+}
+
+int64_t Agent::retransmitTimeoutMs() const {
+  int64_t ceiling = int64_t(config_.ackTimeoutS) * 1000;
+  if (srttMs_ <= 0) return std::min<int64_t>(ceiling, 5000);
+  return std::clamp<int64_t>(int64_t(4 * srttMs_) + 1000, std::min<int64_t>(2000, ceiling), ceiling);
 }
 
 // ------------------------------------------------------------------ downlink
@@ -466,11 +529,19 @@ void Agent::applyTransient(const v1::Downlink& dl) {
       noteError(out.error().message);
       return;
     }
+    int64_t now = clock_.monotonicMs();
     for (const auto& r : dl.commit_ack().committed())
-      for (auto it = inflight_.lower_bound(r.first()); it != inflight_.end() && it->first <= r.last();)
+      for (auto it = inflight_.lower_bound(r.first()); it != inflight_.end() && it->first <= r.last();) {
+        double sample = double(now - it->second.sentMonoMs);
+        srttMs_ = srttMs_ <= 0 ? sample : 0.875 * srttMs_ + 0.125 * sample;
         it = inflight_.erase(it);
+      }
     counters_.committed += uint64_t(out->removed);
     lastCommitAckMs_ = clock_.nowMs();
+    if (log::level() <= log::Level::Debug)
+      log::debug("link", "commit ack: " + std::to_string(out->removed) + " removed, " +
+                             std::to_string(inflight_.size()) + " in flight, outbox " +
+                             std::to_string(store_.outboxCount()));
     if (out->removed > 0) emit stateChanged();
     pump();
     return;
@@ -541,8 +612,6 @@ v1::ApiReply Agent::queue(uint64_t requestId, v1::Envelope env, v1::Lane lane, c
   reply.mutable_queued()->set_event_id(row->eventId);
   reply.mutable_queued()->set_seq(row->seq);
   reply.mutable_queued()->set_lane(lane);
-  auto& q = ready_[size_t(laneIndex(lane))];
-  (void)q;  // the next pump() loads it from the store
   emit stateChanged();
   pump();
   return reply;
@@ -566,7 +635,7 @@ v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
                          {{"status", std::to_string(int(req.set_status().status()))}});
       if (reply.ok()) {
         (void)store_.setState({{"status_seq", std::to_string(reply.queued().seq())}});
-        if (lastFix_ && lastFix_->hasPosition()) recordAvl(*lastFix_, v1::AVL_TRIGGER_STATUS);
+        statusChangedSinceFix_ = true;  // the next fix is reported with the STATUS trigger
       }
       return reply;
     }
@@ -635,6 +704,20 @@ v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
 // ------------------------------------------------------------------ GPS / AVL
 
 void Agent::gpsFix(const hw::Fix& fix) {
+  // The reporting policy decides; a filtered fix (too inaccurate, an
+  // impossible jump) is neither reported nor shown as the current position.
+  hw::AvlVehicleState vs{store_.stateInt("emergency_active", 0) == 1, statusChangedSinceFix_, firstFixAfterConnect_};
+  hw::AvlDecision d = avl_ ? avl_->offer(fix, vs, clock_.monotonicMs()) : hw::AvlDecision{};
+  if (fix.hasPosition() && d.filtered != hw::AvlFilterReason::None) {
+    log::debug("gps", std::string("fix filtered: ") + hw::toString(d.filtered));
+    return;
+  }
+  if (d.report) {
+    recordAvl(fix, v1::AvlTrigger(int(d.trigger)));
+    statusChangedSinceFix_ = false;
+    firstFixAfterConnect_ = false;
+    if (d.trigger == hw::AvlTrigger::Connect || d.trigger == hw::AvlTrigger::Emergency) flushAvl();
+  }
   if (fix.hasPosition()) {
     bool had = lastFix_ && lastFix_->hasPosition();
     lastFix_ = fix;
@@ -655,6 +738,24 @@ void Agent::gpsSourceState(bool connected, const std::string& detail) {
   emit stateChanged();
 }
 
+// The hardware emergency switch takes the same path as the screen's button,
+// without the UI: committed to the emergency lane, sent first. Releasing the
+// switch does not clear an emergency (only the responder does, on purpose).
+void Agent::vehicleInput(const hw::VehicleInputEvent& e) {
+  if (e.input != hw::VehicleInput::EmergencySwitch || !e.active) return;
+  log::warn("inputs", "emergency switch pressed");
+  v1::ApiRequest r;
+  r.mutable_set_emergency()->set_active(true);
+  r.mutable_set_emergency()->set_source(v1::EMERGENCY_SOURCE_SWITCH);
+  auto reply = handle(r);
+  if (!reply.ok()) log::error("inputs", "emergency from the switch not queued: " + reply.error());
+}
+
+void Agent::vehicleInputsState(bool connected, const std::string& detail) {
+  (connected ? log::info : log::warn)("inputs", detail);
+  if (!connected) noteError("vehicle inputs: " + detail);
+}
+
 void Agent::recordAvl(const hw::Fix& fix, v1::AvlTrigger trigger) {
   if (!fix.hasPosition()) return;
   v1::Envelope env = newEnvelope();
@@ -669,16 +770,20 @@ void Agent::recordAvl(const hw::Fix& fix, v1::AvlTrigger trigger) {
 }
 
 void Agent::flushAvl() {
-  if (avlPending_.empty()) return;
+  if (commitPendingAvl()) pump();
+}
+
+bool Agent::commitPendingAvl() {
+  if (avlPending_.empty()) return false;
   std::vector<v1::Envelope> batch;
   batch.swap(avlPending_);
   auto dropped = store_.appendAvl(batch);
   if (!dropped) {
     noteError(dropped.error().message);
     log::error("store", dropped.error().message);
-    return;
+    return false;
   }
-  pump();
+  return true;
 }
 
 // ------------------------------------------------------------------ state
@@ -747,6 +852,8 @@ v1::AgentState Agent::snapshot() {
   c["resent"] = counters_.resent;
   c["committed"] = counters_.committed;
   c["inflight"] = inflight_.size();
+  c["ack_rtt_ms"] = uint64_t(srttMs_);
+  c["retransmit_timeout_ms"] = uint64_t(retransmitTimeoutMs());
   c["downlinks_applied"] = counters_.downlinksApplied;
   c["downlink_duplicates"] = counters_.downlinkDuplicates;
   c["downlink_gaps"] = counters_.downlinkGaps;
@@ -754,6 +861,14 @@ v1::AgentState Agent::snapshot() {
   c["connects"] = counters_.connects;
   c["connect_failures"] = counters_.connectFailures;
   c["bad_requests"] = counters_.badRequests;
+  if (avl_) {
+    const hw::AvlCounters a = avl_->counters();
+    c["avl_fixes"] = a.offered;
+    c["avl_reports"] = a.reports;
+    for (int r = 1; r < int(hw::kAvlFilterReasonCount); ++r)
+      if (a.byFilter[size_t(r)] > 0)
+        c[std::string("avl_filtered_") + hw::toString(hw::AvlFilterReason(r))] = a.byFilter[size_t(r)];
+  }
   return s;
 }
 

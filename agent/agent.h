@@ -15,7 +15,9 @@
 
 #include "agent/config.h"
 #include "agent/store.h"
+#include "hw/avl_policy.h"
 #include "hw/gps_source.h"
+#include "hw/vehicle_inputs.h"
 #include "mdc/v1/local.pb.h"
 #include "shared/clock.h"
 #include "shared/mqtt.h"
@@ -25,6 +27,7 @@ namespace mdc::agent {
 
 class LinkBridge;
 class GpsBridge;
+class InputsBridge;
 
 /** Counters readable through `mdcctl state --json`. */
 struct AgentCounters {
@@ -72,6 +75,8 @@ class Agent : public QObject {
   void linkPublishResult(int token, bool ok, int reasonCode);
   void gpsFix(const hw::Fix& fix);
   void gpsSourceState(bool connected, const std::string& detail);
+  void vehicleInput(const hw::VehicleInputEvent& event);
+  void vehicleInputsState(bool connected, const std::string& detail);
 
   /** Records an AVL report for group commit (the reporting policy calls this). */
   void recordAvl(const hw::Fix& fix, v1::AvlTrigger trigger);
@@ -99,7 +104,9 @@ class Agent : public QObject {
   bool publishRow(const OutboxRow& row);
   void resetSendCursors();
   void checkAckTimeouts();
+  int64_t retransmitTimeoutMs() const;
   void flushAvl();
+  bool commitPendingAvl();
   void applyDownlink(const v1::Downlink& dl, const std::string& raw);
   void applyTransient(const v1::Downlink& dl);
   void noteError(const std::string& error);
@@ -113,6 +120,11 @@ class Agent : public QObject {
   std::unique_ptr<mqtt::Client> client_;
   std::unique_ptr<GpsBridge> gpsBridge_;
   std::unique_ptr<hw::GpsSource> gps_;
+  std::unique_ptr<InputsBridge> inputsBridge_;
+  std::unique_ptr<hw::VehicleInputs> inputs_;
+  std::unique_ptr<hw::AvlPolicy> avl_;
+  bool statusChangedSinceFix_ = false;  ///< the next reported fix carries the STATUS trigger
+  bool firstFixAfterConnect_ = false;   ///< the next fix after a reconnect is reported at once
 
   v1::LinkState link_ = v1::LINK_STATE_OFFLINE;
   int64_t linkSinceMs_ = 0;
@@ -122,20 +134,23 @@ class Agent : public QObject {
   QTimer reconnectTimer_;
   QTimer housekeeping_;
   QTimer avlTimer_;
+  QTimer backfillTimer_;
 
   // Send side: per-lane cursor of the highest seq published on this connection,
   // and the events published but not yet acknowledged as committed.
   std::map<uint64_t, Inflight> inflight_;
-  std::array<uint64_t, 4> sentUpTo_{};
-  std::array<std::deque<OutboxRow>, 4> ready_{};
+  // Send queues in priority order: the three non-AVL lanes, then AVL split in
+  // live (recorded on this connection) and backlog (sent as backfill).
+  static constexpr size_t kAvlLive = 3, kAvlBacklog = 4, kSendQueues = 5;
+  std::array<uint64_t, kSendQueues> sentUpTo_{};
+  std::array<std::deque<OutboxRow>, kSendQueues> ready_{};
   uint64_t backlogBoundary_ = 0;   ///< AVL with seq below this is backfill on this connection
   double backfillTokens_ = 0;
   int64_t backfillRefillMonoMs_ = 0;
   std::map<int, uint64_t> tokenToSeq_;
   int64_t lastCommitAckMs_ = 0;
   int64_t lastResyncMonoMs_ = -100000;
-  int64_t backendAbsentUntilMono_ = 0;  ///< after PUBACK 0x10 (no subscriber), hold sends until then
-  int absentBackoffMs_ = 0;
+  double srttMs_ = 0;  ///< smoothed publish -> commit-ack round trip (0: no sample yet)
 
   std::vector<v1::Envelope> avlPending_;
   std::optional<hw::Fix> lastFix_;

@@ -7,6 +7,7 @@
 
 #include "shared/files.h"
 #include "shared/log.h"
+#include "hw/vehicle_inputs.h"
 #include "shared/topics.h"
 
 namespace mdc::agent {
@@ -33,6 +34,22 @@ Status setInt(const std::string& key, const std::string& value, int64_t lo, int6
   return {};
 }
 
+Status parseDouble(const std::string& key, const std::string& value, double lo, double hi, double& out) {
+  char* end = nullptr;
+  double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0') return bad(key, value, "not a number");
+  if (!(v >= lo && v <= hi)) return bad(key, value, "out of range " + std::to_string(lo) + "-" + std::to_string(hi));
+  out = v;
+  return {};
+}
+
+Status parseBool(const std::string& key, const std::string& value, bool& out) {
+  if (value == "true" || value == "1") out = true;
+  else if (value == "false" || value == "0") out = false;
+  else return bad(key, value, "must be true or false");
+  return {};
+}
+
 Status checkBrokerUri(const std::string& key, const std::string& uri) {
   std::string rest;
   if (uri.rfind("tcp://", 0) == 0) rest = uri.substr(6);
@@ -54,7 +71,9 @@ std::vector<std::string> AgentConfig::keys() {
   return {"device_id", "unit_id", "agency", "broker", "tls.ca", "tls.cert", "tls.key", "store.path",
           "store.cap_bytes", "store.avl_commit_ms", "socket.path", "link.window", "link.keepalive_s",
           "link.backoff_initial_ms", "link.backoff_max_ms", "link.ack_timeout_s", "link.backfill_per_s",
-          "gps.source", "gps.host", "gps.port", "log_level"};
+          "gps.source", "gps.host", "gps.port", "gps.replay_file", "gps.replay_speedup", "gps.replay_loop",
+          "gps.sim_seed", "gps.sim_speedup", "avl.moving_interval_s", "avl.stationary_interval_s", "avl.distance_m",
+          "avl.heading_deg", "avl.max_eph_m", "inputs.source", "inputs.device", "inputs.emergency_code", "log_level"};
 }
 
 Status AgentConfig::set(const std::string& key, const std::string& v) {
@@ -86,8 +105,28 @@ Status AgentConfig::set(const std::string& key, const std::string& v) {
   else if (key == "link.ack_timeout_s") return setInt(key, v, 1, 3600, ackTimeoutS);
   else if (key == "link.backfill_per_s") return setInt(key, v, 1, 100000, backfillPerSecond);
   else if (key == "gps.source") {
-    if (v != "none" && v != "gpsd") return bad(key, v, "must be none or gpsd");
+    if (v != "none" && v != "gpsd" && v != "simulator" && v != "replay")
+      return bad(key, v, "must be none, gpsd, simulator or replay");
     gpsSource = v;
+  } else if (key == "gps.replay_file") replayFile = v;
+  else if (key == "gps.replay_speedup") return parseDouble(key, v, 0, 1000, replaySpeedup);
+  else if (key == "gps.replay_loop") return parseBool(key, v, replayLoop);
+  else if (key == "gps.sim_seed") return setInt(key, v, 0, 1 << 30, simSeed);
+  else if (key == "gps.sim_speedup") return parseDouble(key, v, 0.1, 1000, simSpeedup);
+  else if (key == "avl.moving_interval_s") return setInt(key, v, 1, 3600, avlMovingIntervalS);
+  else if (key == "avl.stationary_interval_s") return setInt(key, v, 1, 3600, avlStationaryIntervalS);
+  else if (key == "avl.distance_m") return parseDouble(key, v, 1, 10000, avlDistanceM);
+  else if (key == "avl.heading_deg") return parseDouble(key, v, 1, 180, avlHeadingDeg);
+  else if (key == "avl.max_eph_m") return parseDouble(key, v, 1, 10000, avlMaxEphM);
+  else if (key == "inputs.source") {
+    if (v != "none" && v != "evdev") return bad(key, v, "must be none or evdev");
+    inputsSource = v;
+  } else if (key == "inputs.device") {
+    if (v.empty()) return bad(key, v, "must not be empty");
+    inputsDevice = v;
+  } else if (key == "inputs.emergency_code") {
+    if (!hw::parseInputCode(v)) return bad(key, v, "not a key or switch code (e.g. KEY_F24, BTN_0, SW_1, or a number)");
+    inputsEmergencyCode = v;
   } else if (key == "gps.host") {
     if (v.empty()) return bad(key, v, "must not be empty");
     gpsdHost = v;
@@ -98,7 +137,7 @@ Status AgentConfig::set(const std::string& key, const std::string& v) {
     logLevel = v;
   } else {
     return Error::make("config: unknown key \"" + key + "\" (known: device_id, unit_id, agency, broker, tls.*, "
-                       "store.*, socket.path, link.*, gps.*, log_level)");
+                       "store.*, socket.path, link.*, gps.*, avl.*, inputs.*, log_level)");
   }
   return {};
 }
@@ -107,6 +146,8 @@ Status AgentConfig::validate() const {
   if (deviceId.empty()) return Error::make("config: device_id is required (e.g. \"MDC-0001\")");
   if (unitId.empty()) return Error::make("config: unit_id is required (e.g. \"E12\")");
   if (agency.empty()) return Error::make("config: agency is required (e.g. \"FD1\")");
+  if (gpsSource == "replay" && replayFile.empty())
+    return bad("gps.replay_file", "", "required with gps.source replay");
   if (backoffMaxMs < backoffInitialMs)
     return bad("link.backoff_max_ms", std::to_string(backoffMaxMs),
                "must be >= link.backoff_initial_ms (" + std::to_string(backoffInitialMs) + ")");
@@ -133,7 +174,20 @@ std::string AgentConfig::toJson() const {
                    {"backfill_per_s", backfillPerSecond}};
   QJsonObject gps{{"source", QString::fromStdString(gpsSource)},
                   {"host", QString::fromStdString(gpsdHost)},
-                  {"port", gpsdPort}};
+                  {"port", gpsdPort},
+                  {"replay_file", QString::fromStdString(replayFile)},
+                  {"replay_speedup", replaySpeedup},
+                  {"replay_loop", replayLoop},
+                  {"sim_seed", simSeed},
+                  {"sim_speedup", simSpeedup}};
+  QJsonObject avl{{"moving_interval_s", avlMovingIntervalS},
+                  {"stationary_interval_s", avlStationaryIntervalS},
+                  {"distance_m", avlDistanceM},
+                  {"heading_deg", avlHeadingDeg},
+                  {"max_eph_m", avlMaxEphM}};
+  QJsonObject inputs{{"source", QString::fromStdString(inputsSource)},
+                     {"device", QString::fromStdString(inputsDevice)},
+                     {"emergency_code", QString::fromStdString(inputsEmergencyCode)}};
   QJsonObject root{{"device_id", QString::fromStdString(deviceId)},
                    {"unit_id", QString::fromStdString(unitId)},
                    {"agency", QString::fromStdString(agency)},
@@ -143,6 +197,8 @@ std::string AgentConfig::toJson() const {
                    {"socket", QJsonObject{{"path", QString::fromStdString(socketPath)}}},
                    {"link", link},
                    {"gps", gps},
+                   {"avl", avl},
+                   {"inputs", inputs},
                    {"log_level", QString::fromStdString(logLevel)}};
   return QJsonDocument(root).toJson(QJsonDocument::Indented).toStdString();
 }
@@ -173,8 +229,11 @@ Status loadConfigFile(const std::string& path, AgentConfig& cfg) {
     if (value.isString()) text = value.toString().toStdString();
     else if (value.isDouble()) {
       double d = value.toDouble();
-      if (d != double(qint64(d))) return Error::make("config: " + key + " \"" + std::to_string(d) + "\": not a whole number (in \"" + path + "\")");
-      text = std::to_string(qint64(d));
+      bool fractional = key == "gps.replay_speedup" || key == "gps.sim_speedup" || key == "avl.distance_m" ||
+                        key == "avl.heading_deg" || key == "avl.max_eph_m";
+      if (fractional) text = std::to_string(d);
+      else if (d != double(qint64(d))) return Error::make("config: " + key + " \"" + std::to_string(d) + "\": not a whole number (in \"" + path + "\")");
+      else text = std::to_string(qint64(d));
     }
     else if (value.isBool()) text = value.toBool() ? "true" : "false";
     else return Error::make("config: " + key + ": expected a string or a number in \"" + path + "\"");

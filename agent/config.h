@@ -21,15 +21,28 @@ struct AgentConfig {
   int64_t storeCapBytes = 256LL * 1024 * 1024;       ///< store.cap_bytes: outbox size cap (>= 64 KiB)
   int avlCommitMs = 1000;               ///< store.avl_commit_ms: AVL group-commit period (10..10000)
   std::string socketPath = "/run/mdc/agent.sock";    ///< socket.path: local API socket
-  int window = 64;                      ///< link.window: events in flight awaiting commit ack (1..4096)
+  int window = 256;                     ///< link.window: events in flight awaiting commit ack (1..4096)
   int keepAliveS = 5;                   ///< link.keepalive_s: MQTT keepalive (2..300)
   int backoffInitialMs = 500;           ///< link.backoff_initial_ms (50..60000)
   int backoffMaxMs = 30000;             ///< link.backoff_max_ms (>= initial, <= 600000)
-  int ackTimeoutS = 20;                 ///< link.ack_timeout_s: resend when no commit ack (1..3600)
-  int backfillPerSecond = 2000;         ///< link.backfill_per_s: AVL backlog rate cap after reconnect (1..100000)
-  std::string gpsSource = "none";       ///< gps.source: none | gpsd
+  int ackTimeoutS = 20;                 ///< link.ack_timeout_s: longest wait for a commit ack before resending (1..3600); the actual timeout adapts to the measured round trip
+  int backfillPerSecond = 20000;        ///< link.backfill_per_s: AVL backlog rate cap after reconnect (1..100000); the window keeps live traffic ahead of it
+  std::string gpsSource = "none";       ///< gps.source: none | gpsd | simulator | replay
   std::string gpsdHost = "127.0.0.1";   ///< gps.host
   int gpsdPort = 2947;                  ///< gps.port (1..65535)
+  std::string replayFile;               ///< gps.replay_file: NMEA log for gps.source=replay
+  double replaySpeedup = 1.0;           ///< gps.replay_speedup: log seconds per wall second (0..1000; 0 = no pauses)
+  bool replayLoop = true;               ///< gps.replay_loop: start again at the end
+  int simSeed = 1;                      ///< gps.sim_seed: the route simulator's drive (>= 0)
+  double simSpeedup = 1.0;              ///< gps.sim_speedup: simulated seconds per wall second (0.1..1000)
+  int avlMovingIntervalS = 15;          ///< avl.moving_interval_s (1..3600)
+  int avlStationaryIntervalS = 60;      ///< avl.stationary_interval_s (1..3600)
+  double avlDistanceM = 50;             ///< avl.distance_m (1..10000)
+  double avlHeadingDeg = 15;            ///< avl.heading_deg (1..180)
+  double avlMaxEphM = 50;               ///< avl.max_eph_m: fixes less accurate than this are not reported (1..10000)
+  std::string inputsSource = "none";    ///< inputs.source: none | evdev
+  std::string inputsDevice = "/dev/input/event0";  ///< inputs.device: evdev device of the dash switches
+  std::string inputsEmergencyCode = "KEY_F24";     ///< inputs.emergency_code: key/switch code of the emergency switch
   std::string logLevel = "info";        ///< log_level: debug | info | warn | error
 
   /** Sets one key (dotted name as in the file, value as text); the error names the key and the value. */

@@ -3,6 +3,10 @@
 #include <gps.h>
 
 #include <algorithm>
+#include <cctype>
+#include <initializer_list>
+#include <string_view>
+#include <vector>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -27,14 +31,186 @@ std::string seconds(std::chrono::milliseconds d) {
 
 double finiteOrNaN(double v) { return std::isfinite(v) ? v : kNaN; }
 
-// gps_read hands back the raw JSON line; only TPV (and SKY) are reports.
-bool isClass(const char* msg, const char* cls) {
-  char tag[32];
-  std::snprintf(tag, sizeof tag, "\"class\":\"%s\"", cls);
-  return std::strstr(msg, tag) != nullptr;
+// A minimal JSON reader for one gpsd line: syntax, and the kind of each
+// top-level value. Distinguishes "cut short" (ran out of input) from "not JSON".
+class JsonLine {
+ public:
+  enum class Kind { String, Number, Other };
+  enum class Result { Ok, Truncated, Invalid };
+
+  explicit JsonLine(std::string_view s) : s_(s) {}
+
+  Result parse() {
+    ws();
+    if (eof() || s_[i_] != '{') return Result::Invalid;
+    Result r = object(true);
+    if (r != Result::Ok) return r;
+    ws();
+    return eof() ? Result::Ok : Result::Invalid;
+  }
+  /** The top-level keys with the kind and (for strings) the text of their values. */
+  struct Member {
+    std::string_view key;
+    Kind kind;
+    std::string_view text;
+  };
+  const std::vector<Member>& members() const { return members_; }
+
+ private:
+  bool eof() const { return i_ >= s_.size(); }
+  void ws() {
+    while (!eof() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\r' || s_[i_] == '\n')) ++i_;
+  }
+  Result fail() const { return eof() ? Result::Truncated : Result::Invalid; }
+  Result string(std::string_view* out) {
+    size_t start = ++i_;  // past the quote
+    while (!eof() && s_[i_] != '"') {
+      if (s_[i_] == '\\') ++i_;
+      else if (static_cast<unsigned char>(s_[i_]) < 0x20) return Result::Invalid;
+      ++i_;
+    }
+    if (eof()) return Result::Truncated;
+    if (out) *out = s_.substr(start, i_ - start);
+    ++i_;
+    return Result::Ok;
+  }
+  Result number() {
+    size_t start = i_;
+    if (s_[i_] == '-') ++i_;
+    while (!eof() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.' || s_[i_] == 'e' ||
+                      s_[i_] == 'E' || s_[i_] == '+' || s_[i_] == '-'))
+      ++i_;
+    if (eof()) return Result::Truncated;
+    char* end = nullptr;
+    std::string text(s_.substr(start, i_ - start));
+    std::strtod(text.c_str(), &end);
+    return (!text.empty() && end == text.c_str() + text.size()) ? Result::Ok : Result::Invalid;
+  }
+  Result literal(std::string_view word) {
+    for (char c : word) {
+      if (eof()) return Result::Truncated;
+      if (s_[i_++] != c) return Result::Invalid;
+    }
+    return Result::Ok;
+  }
+  Result value(Kind* kind, std::string_view* text, int depth) {
+    if (depth > 16) return Result::Invalid;
+    ws();
+    if (eof()) return Result::Truncated;
+    char c = s_[i_];
+    *kind = Kind::Other;
+    if (c == '"') {
+      *kind = Kind::String;
+      return string(text);
+    }
+    if (c == '{') return object(false, depth + 1);
+    if (c == '[') {
+      ++i_;
+      ws();
+      if (!eof() && s_[i_] == ']') {
+        ++i_;
+        return Result::Ok;
+      }
+      for (;;) {
+        Kind k;
+        std::string_view t;
+        Result r = value(&k, &t, depth + 1);
+        if (r != Result::Ok) return r;
+        ws();
+        if (eof()) return Result::Truncated;
+        if (s_[i_] == ']') {
+          ++i_;
+          return Result::Ok;
+        }
+        if (s_[i_++] != ',') return Result::Invalid;
+      }
+    }
+    if (c == '-' || std::isdigit(static_cast<unsigned char>(c))) {
+      *kind = Kind::Number;
+      return number();
+    }
+    if (c == 't') return literal("true");
+    if (c == 'f') return literal("false");
+    if (c == 'n') return literal("null");
+    return Result::Invalid;
+  }
+  Result object(bool top, int depth = 0) {
+    ++i_;  // '{'
+    ws();
+    if (!eof() && s_[i_] == '}') {
+      ++i_;
+      return Result::Ok;
+    }
+    for (;;) {
+      ws();
+      if (eof()) return Result::Truncated;
+      if (s_[i_] != '"') return Result::Invalid;
+      std::string_view key;
+      Result r = string(&key);
+      if (r != Result::Ok) return r;
+      ws();
+      if (eof()) return Result::Truncated;
+      if (s_[i_++] != ':') return Result::Invalid;
+      Kind kind;
+      std::string_view text;
+      r = value(&kind, &text, depth);
+      if (r != Result::Ok) return r;
+      if (top) members_.push_back({key, kind, text});
+      ws();
+      if (eof()) return Result::Truncated;
+      if (s_[i_] == '}') {
+        ++i_;
+        return Result::Ok;
+      }
+      if (s_[i_++] != ',') return Result::Invalid;
+    }
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+  std::vector<Member> members_;
+};
+
+bool isOneOf(std::string_view v, std::initializer_list<std::string_view> set) {
+  return std::find(set.begin(), set.end(), v) != set.end();
 }
 
 }  // namespace
+
+GpsdLine classifyGpsdLine(std::string_view line) {
+  JsonLine json(line);
+  switch (json.parse()) {
+    case JsonLine::Result::Truncated: return GpsdLine::Truncated;
+    case JsonLine::Result::Invalid: return GpsdLine::NotJson;
+    case JsonLine::Result::Ok: break;
+  }
+  std::string_view cls;
+  bool haveClass = false;
+  for (auto& m : json.members())
+    if (m.key == "class" && m.kind == JsonLine::Kind::String) {
+      cls = m.text;
+      haveClass = true;
+    }
+  if (!haveClass) return GpsdLine::UnknownClass;
+  const bool tpv = cls == "TPV", sky = cls == "SKY";
+  if (!tpv && !sky) {
+    // Every class gpsd 3.22 sends to a JSON watcher (gpsd_json.5).
+    return isOneOf(cls, {"VERSION", "DEVICES", "DEVICE", "WATCH", "ERROR", "GST", "ATT", "TOFF", "PPS", "OSC",
+                         "POLL", "RAW", "AIS", "SUBFRAME", "RTCM2", "RTCM3", "IMU", "LOG", "NOISE"})
+               ? GpsdLine::OtherClass
+               : GpsdLine::UnknownClass;
+  }
+  for (auto& m : json.members()) {
+    bool numeric = tpv ? isOneOf(m.key, {"mode", "status", "lat", "lon", "alt", "altHAE", "altMSL", "speed", "track",
+                                         "climb", "eph", "epx", "epy", "epv", "ept", "eps", "epd", "epc", "geoidSep",
+                                         "leapseconds", "magtrack", "magvar"})
+                       : isOneOf(m.key, {"nSat", "uSat", "hdop", "vdop", "pdop", "gdop", "tdop", "xdop", "ydop"});
+    bool text = isOneOf(m.key, {"device", "time"});
+    if ((numeric && m.kind != JsonLine::Kind::Number) || (text && m.kind != JsonLine::Kind::String))
+      return GpsdLine::WrongType;
+  }
+  return tpv ? GpsdLine::Tpv : GpsdLine::Sky;
+}
 
 Fix fixFromGpsData(const ::gps_data_t& d, int64_t receivedMonoMs) {
   Fix f;
@@ -84,6 +260,16 @@ GpsdSource::GpsdSource(GpsdOptions options, const Clock& clock) : opts_(std::mov
 
 GpsdSource::~GpsdSource() { stop(); }
 
+GpsdCounters GpsdSource::counters() const {
+  std::lock_guard lock(countersMu_);
+  return counters_;
+}
+
+void GpsdSource::count(uint64_t GpsdCounters::*field) {
+  std::lock_guard lock(countersMu_);
+  ++(counters_.*field);
+}
+
 std::string GpsdSource::describe() const { return "gpsd " + opts_.host + ":" + std::to_string(opts_.port); }
 
 void GpsdSource::start(GpsSink& sink) {
@@ -122,6 +308,7 @@ void GpsdSource::run(GpsSink& sink) {
       if (!everFailed) log::warn(kLog, detail);
       else log::debug(kLog, detail);
       everFailed = true;
+      count(&GpsdCounters::connectFailures);
       sink.onSourceState(false, detail);
       if (!sleepUnlessStopped(backoff)) break;
       backoff = std::min(backoff * 2, opts_.maxBackoff);
@@ -131,6 +318,7 @@ void GpsdSource::run(GpsSink& sink) {
       std::string detail = name + " refused the WATCH request, retrying in " + seconds(backoff);
       log::warn(kLog, detail);
       gps_close(data.get());
+      count(&GpsdCounters::connectFailures);
       sink.onSourceState(false, detail);
       if (!sleepUnlessStopped(backoff)) break;
       backoff = std::min(backoff * 2, opts_.maxBackoff);
@@ -138,6 +326,7 @@ void GpsdSource::run(GpsSink& sink) {
     }
     backoff = opts_.initialBackoff;
     everFailed = false;
+    count(&GpsdCounters::connects);
     log::info(kLog, name + " connected");
     sink.onSourceState(true, name + " connected");
 
@@ -162,18 +351,50 @@ void GpsdSource::run(GpsSink& sink) {
       int n = gps_read(data.get(), msg, int(sizeof msg));
       if (n < 0) {
         lost = errno > 0 ? std::strerror(errno) : "gpsd closed it";
+        count(&GpsdCounters::connectionsLost);
         break;
       }
       if (n == 0) continue;
-      bool tpv = isClass(msg, "TPV");
-      if (!tpv && !isClass(msg, "SKY")) continue;
+      count(&GpsdCounters::lines);
+      // libgps has already parsed the line (leniently): decide whether to trust it.
+      GpsdLine kind = classifyGpsdLine(msg);
+      if (kind != GpsdLine::Tpv && kind != GpsdLine::Sky) {
+        if (kind == GpsdLine::OtherClass) {
+          count(&GpsdCounters::otherClass);
+          continue;
+        }
+        auto field = kind == GpsdLine::Truncated      ? &GpsdCounters::skippedTruncated
+                     : kind == GpsdLine::UnknownClass ? &GpsdCounters::skippedUnknownClass
+                     : kind == GpsdLine::WrongType    ? &GpsdCounters::skippedWrongType
+                                                      : &GpsdCounters::skippedNotJson;
+        count(field);
+        log::debug(kLog, name + ": skipped line: " + std::string(msg, strnlen(msg, 200)));
+        continue;
+      }
+      const bool tpv = kind == GpsdLine::Tpv;
+      if (tpv && (data->set & MODE_SET) && (data->fix.mode < MODE_NOT_SEEN || data->fix.mode > MODE_3D)) {
+        count(&GpsdCounters::skippedOutOfRange);
+        continue;
+      }
+      Fix fix;
+      if (tpv) {
+        fix = fixFromGpsData(*data, clock_.monotonicMs());
+        if (fix.hasPosition() && (std::fabs(fix.lat) > 90 || std::fabs(fix.lon) > 180)) {
+          count(&GpsdCounters::skippedOutOfRange);
+          continue;
+        }
+      }
+      count(tpv ? &GpsdCounters::tpv : &GpsdCounters::sky);
       lastReportMs = clock_.monotonicMs();
       if (silent) {
         silent = false;
         log::info(kLog, name + ": reports again");
         sink.onSourceState(true, name + ": reports again");
       }
-      if (tpv) sink.onFix(fixFromGpsData(*data, lastReportMs));
+      if (tpv) {
+        fix.receivedMonoMs = lastReportMs;
+        sink.onFix(fix);
+      }
     }
     gps_close(data.get());
     if (stopping_) break;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "hw/gps_source.h"
@@ -28,15 +29,48 @@ struct GpsdOptions {
   std::chrono::milliseconds pollInterval{100};
 };
 
+/** What GpsdSource read and skipped, by reason. Plain values. */
+struct GpsdCounters {
+  uint64_t connects = 0;            ///< WATCH accepted
+  uint64_t connectFailures = 0;     ///< gpsd unreachable or refused the WATCH
+  uint64_t connectionsLost = 0;     ///< gps_read failed on a live connection
+  uint64_t lines = 0;               ///< lines gps_read returned
+  uint64_t tpv = 0;                 ///< TPV reports delivered as fixes
+  uint64_t sky = 0;                 ///< SKY reports (satellites used)
+  uint64_t otherClass = 0;          ///< VERSION, DEVICES, WATCH, ERROR, ...: read and not needed
+  uint64_t skippedNotJson = 0;      ///< not a JSON object at all, or garbage after it
+  uint64_t skippedTruncated = 0;    ///< a JSON object cut short
+  uint64_t skippedUnknownClass = 0; ///< no "class", or one gpsd 3.22 never sends
+  uint64_t skippedWrongType = 0;    ///< a TPV/SKY field of the wrong JSON type ("lat":"north")
+  uint64_t skippedOutOfRange = 0;   ///< a TPV with mode outside 0-3 or lat/lon outside the globe
+  uint64_t skipped() const {
+    return skippedNotJson + skippedTruncated + skippedUnknownClass + skippedWrongType + skippedOutOfRange;
+  }
+};
+
+/** How one line from gpsd is handled. */
+enum class GpsdLine { Tpv, Sky, OtherClass, NotJson, Truncated, UnknownClass, WrongType };
+
+/** Classifies one raw line as gps_read copied it (pure; checks the JSON syntax
+ *  and the types of the TPV/SKY fields GpsdSource uses). libgps itself accepts
+ *  all of these: gps_read returns the line's length, parses a truncated object
+ *  up to the cut and sets what it got, and turns "mode":"three" into no mode
+ *  and stops there. So GpsdSource must look at the line before trusting it. */
+GpsdLine classifyGpsdLine(std::string_view line);
+
 /** Reads gpsd's TPV reports on its own thread and hands each one to the sink
  *  as a Fix (every TPV: those without a position come with mode NoFix or
  *  Unknown and NaN coordinates, so the agent knows the fix was lost).
  *  Reconnects with exponential backoff when gpsd is absent or dies; the sink
  *  hears onSourceState(false, "gpsd 127.0.0.1:2947 unreachable (...),
  *  retrying in 2 s") for every failed attempt and (true, "... connected") once
- *  per connection. libgps connects with a blocking connect: to a remote gpsd
- *  that drops packets, stop() waits for that attempt.
- *  Thread-safety: start/stop/describe from one owning thread; the sink is
+ *  per connection. Lines that are not well-formed gpsd JSON (truncated,
+ *  unknown class, wrong field types, impossible values) are skipped and counted
+ *  by reason (counters()); the good reports around them still arrive.
+ *  libgps connects with a blocking connect: to a remote gpsd that drops
+ *  packets, stop() waits for that attempt.
+ *  Thread-safety: start/stop/describe from one owning thread, counters()
+ *  from any; the sink is
  *  called on the source's thread. */
 class GpsdSource final : public GpsSource {
  public:
@@ -52,8 +86,11 @@ class GpsdSource final : public GpsSource {
   void stop() override;
   /** "gpsd 127.0.0.1:2947" */
   std::string describe() const override;
+  /** A snapshot of what was read and skipped; any thread. */
+  GpsdCounters counters() const;
 
  private:
+  void count(uint64_t GpsdCounters::*field);
   void run(GpsSink& sink);
   /** Sleeps up to d unless stop() is called; false when stopping. */
   bool sleepUnlessStopped(std::chrono::milliseconds d);
@@ -64,6 +101,8 @@ class GpsdSource final : public GpsSource {
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::condition_variable cv_;
+  mutable std::mutex countersMu_;
+  GpsdCounters counters_;
 };
 
 /** Converts the TPV that gps_read (or gps_unpack) just decoded into a Fix,

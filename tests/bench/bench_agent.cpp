@@ -32,11 +32,11 @@
 
 using namespace mdc;
 using namespace mdc::test;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 namespace {
 
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -70,22 +70,24 @@ ProcUsage usageOf(pid_t pid) {
 }
 
 // Raw SQLite: one row per transaction, synchronous=FULL, WAL, same disk.
-std::vector<double> rawSqliteCommits(const std::string& path, int n) {
-  sql::Db db(path);
-  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)");
-  auto ins = db.prepare("INSERT INTO t(b) VALUES(?)");
-  std::string blob(90, 'x');
-  std::vector<double> lat;
-  for (int i = 0; i < n; ++i) {
-    auto t0 = Clock::now();
-    db.exec("BEGIN IMMEDIATE");
-    ins.bindBlob(1, blob).run();
-    ins.reset();
-    db.exec("COMMIT");
-    lat.push_back(ms(Clock::now() - t0));
+class RawCommitter {
+ public:
+  explicit RawCommitter(const std::string& path) : db_(path) {
+    db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)");
   }
-  return lat;
-}
+  double commitOne() {
+    auto ins = db_.prepare("INSERT INTO t(b) VALUES(?)");
+    auto t0 = Steady::now();
+    db_.exec("BEGIN IMMEDIATE");
+    ins.bindBlob(1, blob_).run();
+    db_.exec("COMMIT");
+    return ms(Steady::now() - t0);
+  }
+
+ private:
+  sql::Db db_;
+  std::string blob_ = std::string(90, 'x');
+};
 
 // Raw mosquitto QoS 1: one publisher, window of `window` un-PUBACKed messages,
 // one subscriber counting arrivals; messages/s from first send to last arrival.
@@ -104,10 +106,14 @@ class Counter final : public mqtt::Handler {
 
 double rawMosquittoRate(const std::string& uri, int n, int window) {
   Counter pubH, subH;
-  mqtt::Options po{.uri = uri, .clientId = "bench-pub"};
+  mqtt::Options po;
+  po.uri = uri;
+  po.clientId = "bench-pub";
   po.cleanStart = true;
   po.maxInflight = window;
-  mqtt::Options so{.uri = uri, .clientId = "bench-sub"};
+  mqtt::Options so;
+  so.uri = uri;
+  so.clientId = "bench-sub";
   so.cleanStart = true;
   mqtt::Client pub(po, pubH), sub(so, subH);
   (void)pub.connect();
@@ -116,13 +122,13 @@ double rawMosquittoRate(const std::string& uri, int n, int window) {
   (void)sub.subscribe("bench/raw", 1);
   waitUntil([&] { return subH.subscribed.load(); }, std::chrono::seconds(10));
   std::string payload(90, 'x');
-  auto t0 = Clock::now();
+  auto t0 = Steady::now();
   for (int i = 0; i < n; ++i) {
     while (i - pubH.acks >= window) std::this_thread::yield();
     (void)pub.publish("bench/raw", payload, 1, false);
   }
   waitUntil([&] { return subH.arrived >= n; }, std::chrono::seconds(120));
-  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  double secs = std::chrono::duration<double>(Steady::now() - t0).count();
   return double(subH.arrived) / secs;
 }
 
@@ -191,23 +197,24 @@ int main(int argc, char** argv) {
       return a == "--help" ? 0 : 2;
     }
   }
-  setenv("MDC_LOG_LEVEL", "warn", 1);
+  setenv("MDC_LOG_LEVEL", "warn", 0);  // quiet children unless asked
   TempDir dir("mdc-bench");
 
-  // 1. Enqueue latency through the local API vs raw SQLite commits.
-  std::cerr << "bench: raw SQLite commits (" << enqueueN << ")...\n";
-  auto raw = rawSqliteCommits(dir.file("raw.db"), enqueueN);
-  std::cerr << "bench: enqueue through the local API (" << enqueueN << ")...\n";
+  // 1. Enqueue latency through the local API vs raw SQLite commits, interleaved
+  //    so both see the same disk and the same machine load.
+  std::cerr << "bench: enqueue through the local API vs raw SQLite commits (" << enqueueN << " each)...\n";
   AgentProcess lone(dir, "MDC-LAT", "L1", "FD1", "tcp://127.0.0.1:1");
   lone.start();
   auto c = lone.client();
-  std::vector<double> enq;
+  RawCommitter rawDb(dir.file("raw.db"));
+  std::vector<double> enq, raw;
   for (int i = 0; i < enqueueN; ++i) {
+    raw.push_back(rawDb.commitOne());
     v1::ApiRequest r;
     r.mutable_set_status()->set_status(i % 2 ? v1::UNIT_STATUS_EN_ROUTE : v1::UNIT_STATUS_ON_SCENE);
-    auto t0 = Clock::now();
+    auto t0 = Steady::now();
     auto reply = c->call(r);
-    enq.push_back(ms(Clock::now() - t0));
+    enq.push_back(ms(Steady::now() - t0));
     if (!reply || !reply->ok()) throw std::runtime_error("enqueue failed");
   }
   lone.stop();
@@ -215,6 +222,8 @@ int main(int argc, char** argv) {
   // 2. Drain vs raw mosquitto.
   MosquittoOptions mo;
   mo.maxQueuedMessages = 1000000;
+  mo.persistence = true;  // as deployed: the backend's session outlives a broker restart
+  mo.verboseLog = getenv("BENCH_VERBOSE") != nullptr;
   Mosquitto broker(dir, mo);
   std::cerr << "bench: raw mosquitto QoS 1, window " << window << " (" << (avl + statuses) << " messages)...\n";
   double rawRate = rawMosquittoRate(broker.uri(), avl + statuses, window);
@@ -231,16 +240,16 @@ int main(int argc, char** argv) {
   broker.start();
   const pid_t agentPid = agent.pid();
   auto before = usageOf(agentPid);
-  auto t0 = Clock::now();
+  auto t0 = Steady::now();
   long peakRss = 0;
   long long depth = avl + statuses;
   while (depth > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     depth = agent.outboxDepth();
     peakRss = std::max(peakRss, usageOf(agentPid).rssKb);
-    if (std::chrono::duration<double>(Clock::now() - t0).count() > 600) throw std::runtime_error("drain timed out");
+    if (std::chrono::duration<double>(Steady::now() - t0).count() > 600) throw std::runtime_error("drain timed out");
   }
-  double drainSecs = std::chrono::duration<double>(Clock::now() - t0).count();
+  double drainSecs = std::chrono::duration<double>(Steady::now() - t0).count();
   auto after = usageOf(agentPid);
   double drainRate = double(avl + statuses) / drainSecs;
   long long stored = stub.eventCount();

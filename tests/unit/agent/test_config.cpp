@@ -23,7 +23,9 @@ TEST_CASE("config errors name the key and the value", "[config]") {
       {"link.window", "12x", "config: link.window \"12x\": not a whole number"},
       {"store.cap_bytes", "1000", "config: store.cap_bytes \"1000\": out of range 65536-1099511627776"},
       {"device_id", "car/7", "config: device_id \"car/7\": must be 1-64 characters of A-Z a-z 0-9 . _ -"},
-      {"gps.source", "glonass", "config: gps.source \"glonass\": must be none or gpsd"},
+      {"gps.source", "glonass", "config: gps.source \"glonass\": must be none, gpsd, simulator or replay"},
+      {"avl.distance_m", "0.5", "config: avl.distance_m \"0.5\": out of range"},
+      {"inputs.emergency_code", "KEY_NOPE", "config: inputs.emergency_code \"KEY_NOPE\": not a key or switch code"},
       {"log_level", "loud", "config: log_level \"loud\": must be debug, info, warn or error"},
       {"no.such", "1", "config: unknown key \"no.such\""},
   };

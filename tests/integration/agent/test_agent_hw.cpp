@@ -1,0 +1,121 @@
+// The agent with its hardware: the route simulator's fixes become AVL under
+// the reporting policy, and the dash emergency switch (an evdev device) reaches
+// the backend without the UI.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <linux/input.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <algorithm>
+
+#include "shared/sqlite.h"
+#include "tests/support/mosquitto.h"
+#include "tests/support/stack.h"
+
+using namespace mdc;
+using namespace mdc::test;
+using namespace std::chrono_literals;
+
+namespace {
+QJsonArray json(const CommandResult& r) { return QJsonDocument::fromJson(QByteArray::fromStdString(r.output)).array(); }
+}  // namespace
+
+// Triggers of the AVL reports the backend stored, in store order.
+std::vector<v1::AvlTrigger> storedAvlTriggers(const CadStub& stub) {
+  sql::Db db(stub.dbPath(), false, true);
+  auto st = db.prepare("SELECT payload FROM events WHERE kind='avl' ORDER BY pos");
+  std::vector<v1::AvlTrigger> out;
+  while (st.step()) {
+    v1::Envelope e;
+    if (e.ParseFromString(st.blob(0))) out.push_back(e.avl().trigger());
+  }
+  return out;
+}
+
+TEST_CASE("simulated drive: the policy's AVL reaches the board and a status change is reported with it",
+          "[agent][avl]") {
+  TempDir dir;
+  Mosquitto broker(dir);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-S", "E4", "FD1");
+  // 20x: a minute of driving every 3 s.
+  AgentProcess agent(dir, "MDC-S", "E4", "FD1", broker.uri(),
+                     {"--set", "gps.source=simulator", "--set", "gps.sim_speedup=20", "--set", "gps.sim_seed=7",
+                      "--set", "store.avl_commit_ms=100"});
+  agent.start();
+  REQUIRE(waitUntil([&] { return storedAvlTriggers(stub).size() >= 3; }, 30s));
+  auto triggers = storedAvlTriggers(stub);
+  // The first report after connecting is the live position, sent at once.
+  CHECK(triggers.front() == v1::AVL_TRIGGER_CONNECT);
+  auto unit = json(stub.cadctl({"board", "--json"}))[0].toObject();
+  REQUIRE(unit.contains("lat"));
+  CHECK(unit.value("lat").toDouble() == Approx(40.75).margin(0.05));
+  CHECK(unit.value("lon").toDouble() == Approx(-73.99).margin(0.05));
+
+  // A status change: the next fix is reported with the STATUS trigger.
+  size_t before = triggers.size();
+  REQUIRE(agent.mdcctl({"status", "en-route"}).exitCode == 0);
+  REQUIRE(waitUntil([&] {
+    auto t = storedAvlTriggers(stub);
+    return std::find(t.begin() + long(before), t.end(), v1::AVL_TRIGGER_STATUS) != t.end();
+  }, 20s));
+  auto st = agent.state();
+  std::string counters;
+  for (const auto& [k, v] : st.counters()) counters += k + "=" + std::to_string(v) + " ";
+  INFO("agent counters: " << counters);
+  CHECK(st.gps().has_fix());
+  CHECK(st.gps().last_fix().satellites() > 0);
+  // The policy saw many more fixes than it reported (20 fixes per wall second).
+  CHECK(st.counters().at("avl_fixes") > 2 * st.counters().at("avl_reports"));
+  CHECK(st.dropped_avl() == 0);
+}
+
+TEST_CASE("the dash emergency switch raises the emergency without the UI", "[agent][inputs]") {
+  TempDir dir;
+  Mosquitto broker(dir);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-E", "P9", "PD1");
+  // The switch is an evdev device; here a FIFO carrying the same input_event records.
+  std::string dev = dir.file("event-dash");
+  REQUIRE(::mkfifo(dev.c_str(), 0600) == 0);
+  AgentProcess agent(dir, "MDC-E", "P9", "PD1", broker.uri(),
+                     {"--set", "inputs.source=evdev", "--set", "inputs.device=" + dev, "--set",
+                      "inputs.emergency_code=KEY_F24"});
+  agent.start();
+  int fd = ::open(dev.c_str(), O_WRONLY);
+  REQUIRE(fd >= 0);
+  auto key = [&](int value) {
+    input_event ev[2]{};
+    ev[0].type = EV_KEY;
+    ev[0].code = KEY_F24;
+    ev[0].value = value;
+    ev[1].type = EV_SYN;
+    ev[1].code = SYN_REPORT;
+    REQUIRE(::write(fd, ev, sizeof ev) == ssize_t(sizeof ev));
+  };
+  key(1);
+  std::this_thread::sleep_for(100ms);
+  key(0);
+  REQUIRE(waitUntil([&] {
+    auto b = json(stub.cadctl({"board", "--json"}));
+    return !b.isEmpty() && b[0].toObject().value("emergency").toBool();
+  }, 15s));
+  auto events = json(stub.cadctl({"events", "--json"}));
+  int emergencies = 0;
+  for (const auto& e : events) emergencies += e.toObject().value("kind").toString() == "emergency";
+  CHECK(emergencies == 1);  // one press, one emergency; the release does not clear it
+  // The screen turns "delivered" when the backend's commit ack arrives.
+  CHECK(waitUntil([&] { return agent.state().emergency_delivery() == v1::DELIVERY_DELIVERED; }, 10s));
+  CHECK(agent.state().emergency_active());
+  ::close(fd);
+}
