@@ -227,8 +227,6 @@ void CadService::publish(const std::vector<Outgoing>& out) {
     if (!r) log::warn("stub", r.error().message);
     else ++counters_.downlinksPublished;
   }
-  // Registry changes move units between devices.
-  unitCache_.clear();
 }
 
 void CadService::handleResync(const std::string& device, uint64_t after) {
@@ -290,6 +288,9 @@ std::string CadService::handleControl(const std::string& line) {
     return reply(false, out.error().message);
   }
   ++counters_.commands;
+  // Only registry commands move devices between units: keep the cache (one
+  // lookup per device, not one per device per batch) until one does.
+  if (cmd.kind == "device_add" || cmd.kind == "device_move") unitCache_.clear();
   log::info("stub", "dispatcher " + cmd.actor + " (" + cmd.agency + "): " + out->summary);
   publish(out->downlinks);
   return reply(true, out->summary);

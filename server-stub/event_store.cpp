@@ -89,8 +89,10 @@ CREATE TABLE messages(pos INTEGER PRIMARY KEY, agency TEXT NOT NULL, unit_id TEX
   direction TEXT NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL, at_ms INTEGER NOT NULL);
 CREATE TABLE downlinks(unit_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, event_pos INTEGER NOT NULL,
   payload BLOB NOT NULL, PRIMARY KEY(unit_id, seq));
-CREATE TABLE incident_counters(agency TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,
-  PRIMARY KEY(agency, year));
+-- One sequence per year for all agencies: incident numbers are the CFS's key
+-- (cfs.incident_number, status and acknowledgement references), so two
+-- agencies must never draw the same one.
+CREATE TABLE incident_counters(year INTEGER PRIMARY KEY, last INTEGER NOT NULL);
 
 -- Refused input: not events (never in the chain), kept for the operator.
 CREATE TABLE refusals(id INTEGER PRIMARY KEY, received_at_ms INTEGER NOT NULL, device_id TEXT NOT NULL,
@@ -106,7 +108,7 @@ const std::vector<std::pair<const char*, const char*>> kReadModels = {
     {"cfs_timeline", "id"},
     {"messages", "pos"},
     {"downlinks", "unit_id, seq"},
-    {"incident_counters", "agency, year"},
+    {"incident_counters", "year"},
 };
 
 void putField(std::string& out, const std::string& v) {
@@ -135,6 +137,20 @@ int yearOf(int64_t ms) {
 }
 
 Error refuse(const std::string& msg) { return Error::make(msg); }
+
+// An error caused by the event being applied (the same event would fail the
+// same way again), as opposed to one of the database or the machine.
+bool isEventError(const sql::SqliteError& e) {
+  switch (e.primary()) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+      return true;
+    default:
+      return false;
+  }
+}
 
 }  // namespace
 
@@ -200,6 +216,12 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& path, bo
     if (!readOnly) {
       db->exec("PRAGMA journal_mode=WAL");
       db->exec("PRAGMA synchronous=FULL");
+      // Ingest touches the events indexes and every unit's row all the time:
+      // keep them in SQLite's own cache (64 MiB) instead of re-reading pages
+      // from the OS, and checkpoint the WAL in larger steps (~32 MiB).
+      db->exec("PRAGMA cache_size=-65536");
+      db->exec("PRAGMA wal_autocheckpoint=8192");
+      db->exec("PRAGMA temp_store=MEMORY");  // per-event savepoints' journals
     }
     std::unique_ptr<EventStore> s(new EventStore(std::move(db)));
     int64_t v = s->db_->queryInt("PRAGMA user_version");
@@ -232,35 +254,44 @@ void EventStore::loadHead() {
   }
 }
 
+EventStore::CachedStmt EventStore::cached(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end())
+    it = cache_.emplace(sql, CacheEntry{std::make_unique<sql::Stmt>(db_->prepare(sql)), false}).first;
+  if (it->second.busy) return CachedStmt(nullptr, nullptr, std::make_unique<sql::Stmt>(db_->prepare(sql)));
+  it->second.busy = true;
+  return CachedStmt(it->second.stmt.get(), &it->second.busy, nullptr);
+}
+
 int64_t EventStore::append(Row& row) {
   row.pos = headPos_ + 1;
   row.prevHash = headHash_;
   row.hash = row.computeHash();
-  auto st = db_->prepare(
+  auto st = cached(
       "INSERT INTO events(pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
       "received_at_ms, actor, payload, prev_hash, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  st.bind(1, row.pos).bind(2, row.eventId);
-  if (row.deviceId.empty()) st.bindNull(3);
-  else st.bind(3, row.deviceId);
-  if (row.deviceSeq) st.bind(4, *row.deviceSeq);
-  else st.bindNull(4);
-  st.bind(5, row.unitId).bind(6, row.agency).bind(7, row.kind).bind(8, row.recordedAtMs).bind(9, row.clockSource)
+  st->bind(1, row.pos).bind(2, row.eventId);
+  if (row.deviceId.empty()) st->bindNull(3);
+  else st->bind(3, row.deviceId);
+  if (row.deviceSeq) st->bind(4, *row.deviceSeq);
+  else st->bindNull(4);
+  st->bind(5, row.unitId).bind(6, row.agency).bind(7, row.kind).bind(8, row.recordedAtMs).bind(9, row.clockSource)
       .bind(10, row.receivedAtMs).bind(11, row.actor).bindBlob(12, row.payload).bindBlob(13, row.prevHash)
       .bindBlob(14, row.hash);
-  st.run();
+  st->run();
   headPos_ = row.pos;
   headHash_ = row.hash;
   return row.pos;
 }
 
-std::string EventStore::nextIncidentNumber(const std::string& agency, int64_t atMs) {
+std::string EventStore::nextIncidentNumber(int64_t atMs) {
   int year = yearOf(atMs);
-  auto st = db_->prepare(
-      "INSERT INTO incident_counters(agency, year, last) VALUES(?,?,1) "
-      "ON CONFLICT(agency, year) DO UPDATE SET last=last+1 RETURNING last");
-  st.bind(1, agency).bind(2, year);
-  st.step();
-  int64_t n = st.i64(0);
+  auto st = cached(
+      "INSERT INTO incident_counters(year, last) VALUES(?,1) "
+      "ON CONFLICT(year) DO UPDATE SET last=last+1 RETURNING last");
+  st->bind(1, year);
+  st->step();
+  int64_t n = st->i64(0);
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d-%06lld", year, static_cast<long long>(n));
   return buf;
@@ -268,97 +299,97 @@ std::string EventStore::nextIncidentNumber(const std::string& agency, int64_t at
 
 uint64_t EventStore::queueDownlink(const std::string& unitId, v1::Downlink& dl, int64_t pos, int64_t atMs,
                                    std::vector<Outgoing>& out) {
-  auto next = db_->prepare("SELECT COALESCE(MAX(seq),0)+1 FROM downlinks WHERE unit_id=?");
-  next.bind(1, unitId);
-  next.step();
-  uint64_t seq = uint64_t(next.i64(0));
+  auto next = cached("SELECT COALESCE(MAX(seq),0)+1 FROM downlinks WHERE unit_id=?");
+  next->bind(1, unitId);
+  next->step();
+  uint64_t seq = uint64_t(next->i64(0));
   dl.set_version(codec::kProtocolVersion);
   dl.set_unit_id(unitId);
   dl.set_seq(seq);
   dl.set_sent_at_ms(atMs);
   std::string bytes;
   dl.SerializeToString(&bytes);
-  db_->prepare("INSERT INTO downlinks(unit_id, seq, kind, event_pos, payload) VALUES(?,?,?,?,?)")
-      .bind(1, unitId).bind(2, seq).bind(3, codec::bodyName(dl)).bind(4, pos).bindBlob(5, bytes).run();
+  cached("INSERT INTO downlinks(unit_id, seq, kind, event_pos, payload) VALUES(?,?,?,?,?)")
+      ->bind(1, unitId).bind(2, seq).bind(3, codec::bodyName(dl)).bind(4, pos).bindBlob(5, bytes).run();
   auto dev = deviceOfUnit(unitId);
   if (dev && !dev->empty()) out.push_back(Outgoing{*dev, dl});
   return seq;
 }
 
 std::optional<std::string> EventStore::deviceOfUnit(const std::string& unitId) {
-  auto st = db_->prepare("SELECT device_id FROM units WHERE unit_id=?");
-  st.bind(1, unitId);
-  if (!st.step()) return std::nullopt;
-  return st.text(0);
+  auto st = cached("SELECT device_id FROM units WHERE unit_id=?");
+  st->bind(1, unitId);
+  if (!st->step()) return std::nullopt;
+  return st->text(0);
 }
 
 std::optional<std::string> EventStore::unitOfDevice(const std::string& deviceId) {
-  auto st = db_->prepare("SELECT unit_id FROM devices WHERE device_id=?");
-  st.bind(1, deviceId);
-  if (!st.step()) return std::nullopt;
-  return st.text(0);
+  auto st = cached("SELECT unit_id FROM devices WHERE device_id=?");
+  st->bind(1, deviceId);
+  if (!st->step()) return std::nullopt;
+  return st->text(0);
 }
 
 // ------------------------------------------------------------------ projection
 
 void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
   auto timeline = [&](const std::string& incident, const std::string& text) {
-    db_->prepare("INSERT INTO cfs_timeline(incident_number, pos, at_ms, text) VALUES(?,?,?,?)")
-        .bind(1, incident).bind(2, row.pos).bind(3, row.receivedAtMs).bind(4, text).run();
+    cached("INSERT INTO cfs_timeline(incident_number, pos, at_ms, text) VALUES(?,?,?,?)")
+        ->bind(1, incident).bind(2, row.pos).bind(3, row.receivedAtMs).bind(4, text).run();
   };
   auto cfsOpen = [&](const std::string& incident) {
-    auto st = db_->prepare("SELECT state FROM cfs WHERE incident_number=?");
-    st.bind(1, incident);
-    return st.step() && st.text(0) == "open";
+    auto st = cached("SELECT state FROM cfs WHERE incident_number=?");
+    st->bind(1, incident);
+    return st->step() && st->text(0) == "open";
   };
   auto currentCfs = [&](const std::string& unit) {
-    auto st = db_->prepare("SELECT current_cfs FROM units WHERE unit_id=?");
-    st.bind(1, unit);
-    return st.step() ? st.text(0) : std::string();
+    auto st = cached("SELECT current_cfs FROM units WHERE unit_id=?");
+    st->bind(1, unit);
+    return st->step() ? st->text(0) : std::string();
   };
   auto clearUnit = [&](const std::string& incident, const std::string& unit) {
-    db_->prepare("UPDATE cfs_units SET cleared_at_ms=? WHERE incident_number=? AND unit_id=? AND cleared_at_ms=0")
-        .bind(1, row.receivedAtMs).bind(2, incident).bind(3, unit).run();
-    db_->prepare("UPDATE units SET current_cfs='' WHERE unit_id=? AND current_cfs=?").bind(1, unit).bind(2, incident).run();
-    auto st = db_->prepare("SELECT COUNT(*) FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0");
-    st.bind(1, incident);
-    st.step();
-    if (st.i64(0) == 0) {
-      db_->prepare("UPDATE cfs SET state='closed', closed_at_ms=? WHERE incident_number=? AND state='open'")
-          .bind(1, row.receivedAtMs).bind(2, incident).run();
+    cached("UPDATE cfs_units SET cleared_at_ms=? WHERE incident_number=? AND unit_id=? AND cleared_at_ms=0")
+        ->bind(1, row.receivedAtMs).bind(2, incident).bind(3, unit).run();
+    cached("UPDATE units SET current_cfs='' WHERE unit_id=? AND current_cfs=?")->bind(1, unit).bind(2, incident).run();
+    auto st = cached("SELECT COUNT(*) FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0");
+    st->bind(1, incident);
+    st->step();
+    if (st->i64(0) == 0) {
+      cached("UPDATE cfs SET state='closed', closed_at_ms=? WHERE incident_number=? AND state='open'")
+          ->bind(1, row.receivedAtMs).bind(2, incident).run();
       timeline(incident, "closed: all units cleared");
     }
   };
   auto assignmentFor = [&](const std::string& incident) {
     v1::Downlink dl;
     auto* a = dl.mutable_assignment();
-    auto st = db_->prepare(
+    auto st = cached(
         "SELECT cfs_type, priority, address, lat, lon, notes, created_at_ms FROM cfs WHERE incident_number=?");
-    st.bind(1, incident);
-    if (st.step()) {
+    st->bind(1, incident);
+    if (st->step()) {
       a->set_incident_number(incident);
-      a->set_cfs_type(st.text(0));
-      a->set_priority(uint32_t(st.i64(1)));
-      a->set_address(st.text(2));
-      if (!st.isNull(3)) {
+      a->set_cfs_type(st->text(0));
+      a->set_priority(uint32_t(st->i64(1)));
+      a->set_address(st->text(2));
+      if (!st->isNull(3)) {
         auto* p = a->mutable_location();
-        p->set_lat(st.f64(3));
-        p->set_lon(st.f64(4));
+        p->set_lat(st->f64(3));
+        p->set_lon(st->f64(4));
         p->set_mode(v1::FIX_MODE_2D);
         p->set_alt_m(NAN);
         p->set_speed_mps(NAN);
         p->set_track_deg(NAN);
         p->set_eph_m(NAN);
       }
-      a->set_notes(st.text(5));
+      a->set_notes(st->text(5));
     }
-    auto us = db_->prepare("SELECT unit_id FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0 ORDER BY unit_id");
-    us.bind(1, incident);
-    while (us.step() && a->units_size() < 64) a->add_units(us.text(0));
-    auto tl = db_->prepare("SELECT at_ms, text FROM cfs_timeline WHERE incident_number=? ORDER BY id DESC LIMIT 256");
-    tl.bind(1, incident);
+    auto us = cached("SELECT unit_id FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0 ORDER BY unit_id");
+    us->bind(1, incident);
+    while (us->step() && a->units_size() < 64) a->add_units(us->text(0));
+    auto tl = cached("SELECT at_ms, text FROM cfs_timeline WHERE incident_number=? ORDER BY id DESC LIMIT 256");
+    tl->bind(1, incident);
     std::vector<std::pair<int64_t, std::string>> entries;
-    while (tl.step()) entries.emplace_back(tl.i64(0), tl.text(1).substr(0, 500));
+    while (tl->step()) entries.emplace_back(tl->i64(0), tl->text(1).substr(0, 500));
     for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
       auto* t = a->add_timeline();
       t->set_at_ms(it->first);
@@ -368,12 +399,12 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
     return dl;
   };
   auto attach = [&](const std::string& incident, const std::string& unit) {
-    db_->prepare("INSERT INTO cfs_units(incident_number, unit_id, assigned_at_ms) VALUES(?,?,?) "
+    cached("INSERT INTO cfs_units(incident_number, unit_id, assigned_at_ms) VALUES(?,?,?) "
                  "ON CONFLICT(incident_number, unit_id) DO UPDATE SET cleared_at_ms=0")
-        .bind(1, incident).bind(2, unit).bind(3, row.receivedAtMs).run();
-    db_->prepare("UPDATE units SET current_cfs=? WHERE unit_id=?").bind(1, incident).bind(2, unit).run();
-    db_->prepare("UPDATE cfs SET dispatched_at_ms=? WHERE incident_number=? AND dispatched_at_ms=0")
-        .bind(1, row.receivedAtMs).bind(2, incident).run();
+        ->bind(1, incident).bind(2, unit).bind(3, row.receivedAtMs).run();
+    cached("UPDATE units SET current_cfs=? WHERE unit_id=?")->bind(1, incident).bind(2, unit).run();
+    cached("UPDATE cfs SET dispatched_at_ms=? WHERE incident_number=? AND dispatched_at_ms=0")
+        ->bind(1, row.receivedAtMs).bind(2, incident).run();
   };
 
   if (row.kind.rfind("dispatch.", 0) == 0 || row.kind.rfind("registry.", 0) == 0) {
@@ -383,28 +414,28 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
     std::string actorName = row.actor.substr(row.actor.find(':') + 1);
     if (row.kind == "registry.device_add") {
       std::string device = j.value("device").toString().toStdString();
-      db_->prepare("INSERT INTO devices(device_id, unit_id, agency) VALUES(?,?,?)")
-          .bind(1, device).bind(2, unit).bind(3, row.agency).run();
-      db_->prepare("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
+      cached("INSERT INTO devices(device_id, unit_id, agency) VALUES(?,?,?)")
+          ->bind(1, device).bind(2, unit).bind(3, row.agency).run();
+      cached("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
                    "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
-          .bind(1, unit).bind(2, row.agency).bind(3, device).run();
+          ->bind(1, unit).bind(2, row.agency).bind(3, device).run();
     } else if (row.kind == "registry.device_move") {
       std::string device = j.value("device").toString().toStdString();
-      db_->prepare("UPDATE units SET device_id='' WHERE device_id=?").bind(1, device).run();
-      db_->prepare("UPDATE devices SET unit_id=? WHERE device_id=?").bind(1, unit).bind(2, device).run();
-      db_->prepare("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
+      cached("UPDATE units SET device_id='' WHERE device_id=?")->bind(1, device).run();
+      cached("UPDATE devices SET unit_id=? WHERE device_id=?")->bind(1, unit).bind(2, device).run();
+      cached("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
                    "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
-          .bind(1, unit).bind(2, row.agency).bind(3, device).run();
+          ->bind(1, unit).bind(2, row.agency).bind(3, device).run();
     } else if (row.kind == "dispatch.create_cfs") {
-      std::string number = nextIncidentNumber(row.agency, row.receivedAtMs);
-      auto st = db_->prepare(
+      std::string number = nextIncidentNumber(row.receivedAtMs);
+      auto st = cached(
           "INSERT INTO cfs(incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, "
           "origin_event_id, created_at_ms) VALUES(?,?,?,?,?,?,?,?,'open','dispatch',?,?)");
-      st.bind(1, number).bind(2, row.agency).bind(3, j.value("type").toString().toStdString())
+      st->bind(1, number).bind(2, row.agency).bind(3, j.value("type").toString().toStdString())
           .bind(4, j.value("priority").toInt()).bind(5, j.value("address").toString().toStdString());
-      if (j.contains("lat")) st.bind(6, j.value("lat").toDouble()).bind(7, j.value("lon").toDouble());
-      else st.bindNull(6).bindNull(7);
-      st.bind(8, j.value("notes").toString().toStdString()).bind(9, row.eventId).bind(10, row.receivedAtMs).run();
+      if (j.contains("lat")) st->bind(6, j.value("lat").toDouble()).bind(7, j.value("lon").toDouble());
+      else st->bindNull(6).bindNull(7);
+      st->bind(8, j.value("notes").toString().toStdString()).bind(9, row.eventId).bind(10, row.receivedAtMs).run();
       timeline(number, "created by " + actorName + ": " + j.value("type").toString().toStdString());
     } else if (row.kind == "dispatch.assign") {
       std::string previous = currentCfs(unit);
@@ -418,15 +449,15 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
       queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
     } else if (row.kind == "dispatch.message") {
       std::string text = j.value("text").toString().toStdString();
-      db_->prepare("INSERT INTO messages(pos, agency, unit_id, direction, author, text, at_ms) VALUES(?,?,?,'out',?,?,?)")
-          .bind(1, row.pos).bind(2, row.agency).bind(3, unit).bind(4, actorName).bind(5, text).bind(6, row.receivedAtMs)
+      cached("INSERT INTO messages(pos, agency, unit_id, direction, author, text, at_ms) VALUES(?,?,?,'out',?,?,?)")
+          ->bind(1, row.pos).bind(2, row.agency).bind(3, unit).bind(4, actorName).bind(5, text).bind(6, row.receivedAtMs)
           .run();
       v1::Downlink dl;
       dl.mutable_message()->set_from(actorName);
       dl.mutable_message()->set_text(text);
       queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
     } else if (row.kind == "dispatch.ack_emergency") {
-      db_->prepare("UPDATE units SET emergency=0, emergency_ack_by=? WHERE unit_id=?").bind(1, actorName).bind(2, unit).run();
+      cached("UPDATE units SET emergency=0, emergency_ack_by=? WHERE unit_id=?")->bind(1, actorName).bind(2, unit).run();
       std::string cur = currentCfs(unit);
       if (!cur.empty()) timeline(cur, "emergency of " + unit + " acknowledged by " + actorName);
       v1::Downlink dl;
@@ -434,14 +465,14 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
       dl.mutable_emergency_ack()->set_at_ms(row.receivedAtMs);
       queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
     } else if (row.kind == "dispatch.close_cfs") {
-      auto us = db_->prepare("SELECT unit_id FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0");
-      us.bind(1, incident);
+      auto us = cached("SELECT unit_id FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0");
+      us->bind(1, incident);
       std::vector<std::string> units;
-      while (us.step()) units.push_back(us.text(0));
+      while (us->step()) units.push_back(us->text(0));
       timeline(incident, "closed by " + actorName);
       for (const auto& u : units) clearUnit(incident, u);
-      db_->prepare("UPDATE cfs SET state='closed', closed_at_ms=? WHERE incident_number=? AND state='open'")
-          .bind(1, row.receivedAtMs).bind(2, incident).run();
+      cached("UPDATE cfs SET state='closed', closed_at_ms=? WHERE incident_number=? AND state='open'")
+          ->bind(1, row.receivedAtMs).bind(2, incident).run();
     }
     return;
   }
@@ -450,32 +481,32 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
   v1::Envelope env;
   env.ParseFromString(row.payload);
   const std::string& unit = row.unitId;
-  db_->prepare("UPDATE units SET last_seen_ms=MAX(last_seen_ms, ?) WHERE unit_id=?")
-      .bind(1, row.receivedAtMs).bind(2, unit).run();
+  cached("UPDATE units SET last_seen_ms=MAX(last_seen_ms, ?) WHERE unit_id=?")
+      ->bind(1, row.receivedAtMs).bind(2, unit).run();
   auto movePosition = [&](const v1::Position& p, int64_t atMs) {
     // Never backwards: an older report (late, or backfill) does not replace a newer one.
-    db_->prepare("UPDATE units SET lat=?, lon=?, pos_at_ms=? WHERE unit_id=? AND pos_at_ms<=?")
-        .bind(1, p.lat()).bind(2, p.lon()).bind(3, atMs).bind(4, unit).bind(5, atMs).run();
+    cached("UPDATE units SET lat=?, lon=?, pos_at_ms=? WHERE unit_id=? AND pos_at_ms<=?")
+        ->bind(1, p.lat()).bind(2, p.lon()).bind(3, atMs).bind(4, unit).bind(5, atMs).run();
   };
   switch (env.body_case()) {
     case v1::Envelope::kStatus: {
       int status = env.status().status();
-      db_->prepare("UPDATE units SET status=?, status_at_ms=? WHERE unit_id=?")
-          .bind(1, status).bind(2, row.recordedAtMs).bind(3, unit).run();
+      cached("UPDATE units SET status=?, status_at_ms=? WHERE unit_id=?")
+          ->bind(1, status).bind(2, row.recordedAtMs).bind(3, unit).run();
       if (env.status().has_position()) movePosition(env.status().position(), row.recordedAtMs);
       std::string incident = env.status().incident_number().empty() ? currentCfs(unit) : env.status().incident_number();
       if (!incident.empty() && cfsOpen(incident)) {
         timeline(incident, unit + " " + statusName(status));
         if (status == v1::UNIT_STATUS_EN_ROUTE) {
-          db_->prepare("UPDATE cfs_units SET enroute_at_ms=? WHERE incident_number=? AND unit_id=? AND enroute_at_ms=0")
-              .bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();
-          db_->prepare("UPDATE cfs SET enroute_at_ms=? WHERE incident_number=? AND enroute_at_ms=0")
-              .bind(1, row.recordedAtMs).bind(2, incident).run();
+          cached("UPDATE cfs_units SET enroute_at_ms=? WHERE incident_number=? AND unit_id=? AND enroute_at_ms=0")
+              ->bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();
+          cached("UPDATE cfs SET enroute_at_ms=? WHERE incident_number=? AND enroute_at_ms=0")
+              ->bind(1, row.recordedAtMs).bind(2, incident).run();
         } else if (status == v1::UNIT_STATUS_ON_SCENE) {
-          db_->prepare("UPDATE cfs_units SET onscene_at_ms=? WHERE incident_number=? AND unit_id=? AND onscene_at_ms=0")
-              .bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();
-          db_->prepare("UPDATE cfs SET arrived_at_ms=? WHERE incident_number=? AND arrived_at_ms=0")
-              .bind(1, row.recordedAtMs).bind(2, incident).run();
+          cached("UPDATE cfs_units SET onscene_at_ms=? WHERE incident_number=? AND unit_id=? AND onscene_at_ms=0")
+              ->bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();
+          cached("UPDATE cfs SET arrived_at_ms=? WHERE incident_number=? AND arrived_at_ms=0")
+              ->bind(1, row.recordedAtMs).bind(2, incident).run();
         } else if (status == v1::UNIT_STATUS_AVAILABLE || status == v1::UNIT_STATUS_OUT_OF_SERVICE) {
           clearUnit(incident, unit);
         }
@@ -487,11 +518,11 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
       break;
     case v1::Envelope::kCfs: {
       const auto& c = env.cfs();
-      std::string number = nextIncidentNumber(row.agency, row.receivedAtMs);
-      db_->prepare(
+      std::string number = nextIncidentNumber(row.receivedAtMs);
+      cached(
              "INSERT INTO cfs(incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, "
              "origin_event_id, created_at_ms) VALUES(?,?,?,?,?,?,?,?,'open','self',?,?)")
-          .bind(1, number).bind(2, row.agency).bind(3, c.cfs_type()).bind(4, 3).bind(5, c.address())
+          ->bind(1, number).bind(2, row.agency).bind(3, c.cfs_type()).bind(4, 3).bind(5, c.address())
           .bind(6, c.location().lat()).bind(7, c.location().lon()).bind(8, c.note()).bind(9, row.eventId)
           .bind(10, row.recordedAtMs).run();
       timeline(number, "self-initiated by " + unit + ": " + c.cfs_type());
@@ -520,31 +551,31 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
     }
     case v1::Envelope::kEmergency:
       if (env.emergency().active()) {
-        db_->prepare("UPDATE units SET emergency=1, emergency_active=1, emergency_at_ms=?, emergency_ack_by='' "
+        cached("UPDATE units SET emergency=1, emergency_active=1, emergency_at_ms=?, emergency_ack_by='' "
                      "WHERE unit_id=?")
-            .bind(1, row.recordedAtMs).bind(2, unit).run();
+            ->bind(1, row.recordedAtMs).bind(2, unit).run();
         if (env.emergency().has_position()) movePosition(env.emergency().position(), row.recordedAtMs);
         std::string cur = currentCfs(unit);
         if (!cur.empty()) timeline(cur, "EMERGENCY raised by " + unit);
       } else {
-        db_->prepare("UPDATE units SET emergency_active=0 WHERE unit_id=?").bind(1, unit).run();
+        cached("UPDATE units SET emergency_active=0 WHERE unit_id=?")->bind(1, unit).run();
       }
       break;
     case v1::Envelope::kAssignmentAck: {
       const std::string& incident = env.assignment_ack().incident_number();
-      db_->prepare("UPDATE cfs_units SET ack_at_ms=? WHERE incident_number=? AND unit_id=? AND ack_at_ms=0")
-          .bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();
+      cached("UPDATE cfs_units SET ack_at_ms=? WHERE incident_number=? AND unit_id=? AND ack_at_ms=0")
+          ->bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();
       if (db_->changes() > 0) timeline(incident, unit + " acknowledged the assignment");
       break;
     }
     case v1::Envelope::kMessage:
-      db_->prepare("INSERT INTO messages(pos, agency, unit_id, direction, author, text, at_ms) VALUES(?,?,?,'in',?,?,?)")
-          .bind(1, row.pos).bind(2, row.agency).bind(3, unit).bind(4, unit).bind(5, env.message().text())
+      cached("INSERT INTO messages(pos, agency, unit_id, direction, author, text, at_ms) VALUES(?,?,?,'in',?,?,?)")
+          ->bind(1, row.pos).bind(2, row.agency).bind(3, unit).bind(4, unit).bind(5, env.message().text())
           .bind(6, row.recordedAtMs).run();
       break;
     case v1::Envelope::kPresence:
-      db_->prepare("UPDATE units SET online=?, online_changed_ms=?, dropped_avl=MAX(dropped_avl, ?) WHERE unit_id=?")
-          .bind(1, env.presence().online() ? 1 : 0).bind(2, row.receivedAtMs)
+      cached("UPDATE units SET online=?, online_changed_ms=?, dropped_avl=MAX(dropped_avl, ?) WHERE unit_id=?")
+          ->bind(1, env.presence().online() ? 1 : 0).bind(2, row.receivedAtMs)
           .bind(3, int64_t(env.presence().dropped_avl())).bind(4, unit).run();
       break;
     case v1::Envelope::kResync:
@@ -561,17 +592,20 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
   std::string savedHash = headHash_;
   try {
     sql::Transaction tx(*db_);
-    auto lookupDevice = db_->prepare("SELECT unit_id, agency FROM devices WHERE device_id=?");
-    auto lookupSeq = db_->prepare("SELECT event_id FROM events WHERE device_id=? AND device_seq=?");
-    auto lookupId = db_->prepare("SELECT 1 FROM events WHERE event_id=?");
-    auto cfsAgency = db_->prepare("SELECT agency FROM cfs WHERE incident_number=?");
+    auto lookupDevice = cached("SELECT unit_id, agency FROM devices WHERE device_id=?");
+    auto lookupSeq = cached("SELECT event_id FROM events WHERE device_id=? AND device_seq=?");
+    auto lookupId = cached("SELECT 1 FROM events WHERE event_id=?");
+    auto cfsAgency = cached("SELECT agency FROM cfs WHERE incident_number=?");
+    auto savepoint = cached("SAVEPOINT event");
+    auto release = cached("RELEASE event");
+    auto rollbackTo = cached("ROLLBACK TO event");
 
     for (const Incoming& in : batch) {
       auto tell = [&](v1::RejectReason reason, const std::string& code, const std::string& detail,
                       const std::string& eventId, uint64_t seq, const std::string& unit) {
         out.refused.push_back(Refusal{in.topicDeviceId, code, detail});
-        db_->prepare("INSERT INTO refusals(received_at_ms, device_id, reason, detail) VALUES(?,?,?,?)")
-            .bind(1, in.receivedAtMs).bind(2, in.topicDeviceId).bind(3, code).bind(4, detail).run();
+        cached("INSERT INTO refusals(received_at_ms, device_id, reason, detail) VALUES(?,?,?,?)")
+            ->bind(1, in.receivedAtMs).bind(2, in.topicDeviceId).bind(3, code).bind(4, detail).run();
         v1::Downlink dl;
         dl.set_version(codec::kProtocolVersion);
         dl.set_unit_id(unit.empty() ? "unknown" : unit);
@@ -585,11 +619,11 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
         out.downlinks.push_back(Outgoing{in.topicDeviceId, dl});
       };
 
-      lookupDevice.bind(1, in.topicDeviceId);
-      bool known = lookupDevice.step();
-      std::string unit = known ? lookupDevice.text(0) : "";
-      std::string agency = known ? lookupDevice.text(1) : "";
-      lookupDevice.reset();
+      lookupDevice->bind(1, in.topicDeviceId);
+      bool known = lookupDevice->step();
+      std::string unit = known ? lookupDevice->text(0) : "";
+      std::string agency = known ? lookupDevice->text(1) : "";
+      lookupDevice->reset();
 
       auto env = codec::decodeEnvelope(in.payload);
       if (!env) {
@@ -628,10 +662,10 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
       std::string ref = env->has_status() ? env->status().incident_number()
                         : env->has_assignment_ack() ? env->assignment_ack().incident_number() : "";
       if (!ref.empty()) {
-        cfsAgency.bind(1, ref);
-        bool exists = cfsAgency.step();
-        bool foreign = exists && cfsAgency.text(0) != agency;
-        cfsAgency.reset();
+        cfsAgency->bind(1, ref);
+        bool exists = cfsAgency->step();
+        bool foreign = exists && cfsAgency->text(0) != agency;
+        cfsAgency->reset();
         if (!exists || foreign) {
           tell(v1::REJECT_REASON_NOT_PERMITTED, "not_permitted",
                "incident_number: \"" + ref + "\" is not a CFS of agency " + agency, env->event_id(), env->seq(), unit);
@@ -639,10 +673,10 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
         }
       }
       if (env->seq() > 0) {
-        lookupSeq.bind(1, in.topicDeviceId).bind(2, env->seq());
-        bool stored = lookupSeq.step();
-        std::string storedId = stored ? lookupSeq.text(0) : "";
-        lookupSeq.reset();
+        lookupSeq->bind(1, in.topicDeviceId).bind(2, env->seq());
+        bool stored = lookupSeq->step();
+        std::string storedId = stored ? lookupSeq->text(0) : "";
+        lookupSeq->reset();
         if (stored) {
           if (storedId == env->event_id()) {
             ++out.duplicates;
@@ -656,9 +690,9 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
           continue;
         }
       }
-      lookupId.bind(1, env->event_id());
-      bool idTaken = lookupId.step();
-      lookupId.reset();
+      lookupId->bind(1, env->event_id());
+      bool idTaken = lookupId->step();
+      lookupId->reset();
       if (idTaken) {
         if (env->seq() == 0) {
           ++out.duplicates;  // a retained presence seen again
@@ -687,8 +721,40 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
         cos.SetSerializationDeterministic(true);
         env->SerializeToCodedStream(&cos);
       }
-      append(row);
-      project(row, out.downlinks);
+      // Each event in its own savepoint: an event the projection cannot
+      // apply (a bug, or a constraint the read models break) is set aside
+      // without taking the rest of the batch down with it, batch after batch.
+      // It is neither stored nor acked nor rejected: the device keeps it and
+      // resends, and the operator sees it in refusals. Errors of the database
+      // itself (I/O, full, busy) still abort the whole batch.
+      const int64_t posBefore = headPos_;
+      const std::string hashBefore = headHash_;
+      std::vector<Outgoing> produced;
+      savepoint->run();
+      savepoint->reset();
+      try {
+        append(row);
+        project(row, produced);
+        release->run();
+        release->reset();
+      } catch (const sql::SqliteError& e) {
+        if (!isEventError(e)) throw;
+        rollbackTo->reset();
+        rollbackTo->run();
+        rollbackTo->reset();
+        release->reset();
+        release->run();
+        release->reset();
+        headPos_ = posBefore;
+        headHash_ = hashBefore;
+        std::string detail = std::string("event ") + env->event_id() + " seq " + std::to_string(env->seq()) +
+                             " could not be applied and was not stored (the device keeps it): " + e.what();
+        out.refused.push_back(Refusal{in.topicDeviceId, "store_error", detail});
+        cached("INSERT INTO refusals(received_at_ms, device_id, reason, detail) VALUES(?,?,?,?)")
+            ->bind(1, in.receivedAtMs).bind(2, in.topicDeviceId).bind(3, "store_error").bind(4, detail).run();
+        continue;
+      }
+      for (auto& o : produced) out.downlinks.push_back(std::move(o));
       ++out.appended;
       if (env->seq() > 0) out.acks[in.topicDeviceId].push_back(env->seq());
     }
@@ -713,10 +779,10 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
   try {
     sql::Transaction tx(*db_);
     auto unitAgency = [&](const std::string& unit) -> std::optional<std::string> {
-      auto st = db_->prepare("SELECT agency FROM units WHERE unit_id=?");
-      st.bind(1, unit);
-      if (!st.step()) return std::nullopt;
-      return st.text(0);
+      auto st = cached("SELECT agency FROM units WHERE unit_id=?");
+      st->bind(1, unit);
+      if (!st->step()) return std::nullopt;
+      return st->text(0);
     };
     auto requireUnit = [&](const std::string& unit) -> Status {
       auto a = unitAgency(unit);
@@ -724,11 +790,11 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
       return {};
     };
     auto requireCfs = [&](const std::string& incident, bool mustBeOpen) -> Status {
-      auto st = db_->prepare("SELECT agency, state FROM cfs WHERE incident_number=?");
-      st.bind(1, incident);
-      if (!st.step() || st.text(0) != cmd.agency)
+      auto st = cached("SELECT agency, state FROM cfs WHERE incident_number=?");
+      st->bind(1, incident);
+      if (!st->step() || st->text(0) != cmd.agency)
         return refuse("cfs \"" + incident + "\": no such CFS in agency " + cmd.agency);
-      if (mustBeOpen && st.text(1) != "open") return refuse("cfs \"" + incident + "\": is closed");
+      if (mustBeOpen && st->text(1) != "open") return refuse("cfs \"" + incident + "\": is closed");
       return {};
     };
 
@@ -745,9 +811,9 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
       unit = cmd.unit;
       out.summary = "device " + cmd.device + " serves unit " + cmd.unit + " of " + cmd.agency;
     } else if (cmd.kind == "device_move") {
-      auto st = db_->prepare("SELECT agency FROM devices WHERE device_id=?");
-      st.bind(1, cmd.device);
-      if (!st.step() || st.text(0) != cmd.agency)
+      auto st = cached("SELECT agency FROM devices WHERE device_id=?");
+      st->bind(1, cmd.device);
+      if (!st->step() || st->text(0) != cmd.agency)
         return refuse("device \"" + cmd.device + "\": no such device in agency " + cmd.agency);
       if (cmd.unit.empty() || cmd.unit.size() > 32) return refuse("unit \"" + cmd.unit + "\": must be 1-32 characters");
       if (auto a = unitAgency(cmd.unit); a && *a != cmd.agency)
@@ -774,15 +840,15 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
     } else if (cmd.kind == "assign") {
       if (Status s = requireCfs(cmd.incident, true); !s) return s.error();
       if (Status s = requireUnit(cmd.unit); !s) return s.error();
-      auto st = db_->prepare("SELECT current_cfs FROM units WHERE unit_id=?");
-      st.bind(1, cmd.unit);
-      st.step();
-      std::string current = st.text(0);
+      auto st = cached("SELECT current_cfs FROM units WHERE unit_id=?");
+      st->bind(1, cmd.unit);
+      st->step();
+      std::string current = st->text(0);
       if (!current.empty() && current != cmd.incident && !cmd.force) {
-        auto cs = db_->prepare("SELECT state, source FROM cfs WHERE incident_number=?");
-        cs.bind(1, current);
-        if (cs.step() && cs.text(0) == "open")
-          return refuse("conflict: unit " + cmd.unit + " is on " + (cs.text(1) == "self" ? "self-initiated " : "") +
+        auto cs = cached("SELECT state, source FROM cfs WHERE incident_number=?");
+        cs->bind(1, current);
+        if (cs->step() && cs->text(0) == "open")
+          return refuse("conflict: unit " + cmd.unit + " is on " + (cs->text(1) == "self" ? "self-initiated " : "") +
                         "CFS " + current + " (committed before this assignment); use --force to reassign");
       }
       j = {{"incident", QString::fromStdString(cmd.incident)}, {"unit", QString::fromStdString(cmd.unit)},
@@ -797,10 +863,10 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
       out.summary = "message to " + cmd.unit;
     } else if (cmd.kind == "ack_emergency") {
       if (Status s = requireUnit(cmd.unit); !s) return s.error();
-      auto st = db_->prepare("SELECT emergency FROM units WHERE unit_id=?");
-      st.bind(1, cmd.unit);
-      st.step();
-      if (st.i64(0) == 0) return refuse("unit \"" + cmd.unit + "\": has no unacknowledged emergency");
+      auto st = cached("SELECT emergency FROM units WHERE unit_id=?");
+      st->bind(1, cmd.unit);
+      st->step();
+      if (st->i64(0) == 0) return refuse("unit \"" + cmd.unit + "\": has no unacknowledged emergency");
       j = {{"unit", QString::fromStdString(cmd.unit)}};
       unit = cmd.unit;
       out.summary = "emergency of " + cmd.unit + " acknowledged";
@@ -825,10 +891,10 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
     append(row);
     project(row, out.downlinks);
     if (cmd.kind == "create_cfs") {
-      auto st = db_->prepare("SELECT incident_number FROM cfs WHERE origin_event_id=?");
-      st.bind(1, row.eventId);
-      st.step();
-      out.summary = "created " + st.text(0);
+      auto st = cached("SELECT incident_number FROM cfs WHERE origin_event_id=?");
+      st->bind(1, row.eventId);
+      st->step();
+      out.summary = "created " + st->text(0);
     }
     tx.commit();
   } catch (const sql::SqliteError& e) {
@@ -841,11 +907,11 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
 
 std::vector<v1::Downlink> EventStore::downlinksAfter(const std::string& unitId, uint64_t afterSeq, int limit) {
   std::vector<v1::Downlink> out;
-  auto st = db_->prepare("SELECT payload FROM downlinks WHERE unit_id=? AND seq>? ORDER BY seq LIMIT ?");
-  st.bind(1, unitId).bind(2, afterSeq).bind(3, limit);
-  while (st.step()) {
+  auto st = cached("SELECT payload FROM downlinks WHERE unit_id=? AND seq>? ORDER BY seq LIMIT ?");
+  st->bind(1, unitId).bind(2, afterSeq).bind(3, limit);
+  while (st->step()) {
     v1::Downlink dl;
-    if (dl.ParseFromString(st.blob(0))) out.push_back(std::move(dl));
+    if (dl.ParseFromString(st->blob(0))) out.push_back(std::move(dl));
   }
   return out;
 }

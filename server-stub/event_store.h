@@ -23,7 +23,8 @@ using mdc::Error;
 using mdc::Result;
 using mdc::Status;
 
-inline constexpr int kSchemaVersion = 1;
+// 2: incident_counters has one sequence per year for all agencies.
+inline constexpr int kSchemaVersion = 2;
 
 /** A message from a device, as received on a topic. */
 struct Incoming {
@@ -42,7 +43,7 @@ struct Outgoing {
 /** Why an input was refused (counted per reason). */
 struct Refusal {
   std::string deviceId;
-  std::string reason;  ///< short code: malformed, unknown_device, wrong_device, seq_conflict, ...
+  std::string reason;  ///< short code: malformed, unknown_device, wrong_device, seq_conflict, store_error, ...
   std::string detail;  ///< names the field and the value
 };
 
@@ -125,9 +126,37 @@ class EventStore {
   void project(const Row& row, std::vector<Outgoing>& out);
   uint64_t queueDownlink(const std::string& unitId, mdc::v1::Downlink& dl, int64_t pos, int64_t atMs,
                          std::vector<Outgoing>& out);
-  std::string nextIncidentNumber(const std::string& agency, int64_t atMs);
+  /** The next "YYYY-NNNNNN" of the year of atMs, unique across agencies. */
+  std::string nextIncidentNumber(int64_t atMs);
+
+  /** A prepared statement from the cache, reset when the guard goes. Parsing
+   *  the same few statements for every event cost more than running them. A
+   *  statement already in use (a nested use of the same SQL) is prepared anew. */
+  class CachedStmt {
+   public:
+    CachedStmt(mdc::sql::Stmt* shared, bool* busy, std::unique_ptr<mdc::sql::Stmt> own)
+        : st_(shared ? shared : own.get()), busy_(busy), own_(std::move(own)) {}
+    ~CachedStmt() {
+      st_->reset();
+      if (busy_) *busy_ = false;
+    }
+    CachedStmt(const CachedStmt&) = delete;
+    CachedStmt& operator=(const CachedStmt&) = delete;
+    mdc::sql::Stmt* operator->() { return st_; }
+
+   private:
+    mdc::sql::Stmt* st_;
+    bool* busy_;
+    std::unique_ptr<mdc::sql::Stmt> own_;
+  };
+  CachedStmt cached(const char* sql);
 
   std::unique_ptr<mdc::sql::Db> db_;
+  struct CacheEntry {
+    std::unique_ptr<mdc::sql::Stmt> stmt;
+    bool busy = false;
+  };
+  std::map<std::string, CacheEntry> cache_;  // after db_: finalized before the connection closes
   int64_t headPos_ = 0;
   std::string headHash_;  // 32 raw bytes; 32 zero bytes for an empty log
 };

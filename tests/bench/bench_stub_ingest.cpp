@@ -1,0 +1,337 @@
+// bench_stub_ingest: the CAD stub's ingest through a real mosquitto, next to
+// the limits measured in the same run.
+//   1. raw SQLite: rows/s inserted in WAL, synchronous=FULL, batches of --batch-max
+//   2. raw mosquitto: QoS 1 messages/s from the same publishers to one subscriber
+//   3. cad-stub: committed events/s, each acknowledged by a commit ack
+//   4. latency: status publish -> commit ack at the device -> visible in the board,
+//      p50/p99, under a background AVL load (--load-rate per second)
+// Prints the figures and writes them as JSON (--json FILE).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server-stub/event_store.h"
+#include "shared/clock.h"
+#include "shared/mqtt.h"
+#include "shared/sqlite.h"
+#include "tests/integration/stub/wire_fleet.h"
+#include "tests/support/mosquitto.h"
+#include "tests/support/stack.h"
+#include "tests/unit/stub/stub_wire.h"
+
+using namespace cad;
+using namespace cad::test;
+using namespace mdc::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  int devices = 1000;
+  int perDevice = 40;
+  int connections = 1000;
+  int batchMax = 2000;
+  int batchMs = 2;
+  int latencySamples = 300;
+  int loadRate = 2400;
+  std::string json;
+};
+
+const char* kHelp = R"(usage: bench_stub_ingest [options]
+  --devices N          simulated devices (default 1000)
+  --per-device N       events each device publishes in the ingest run (default 40)
+  --connections N      MQTT connections the devices share (default 1000: one each)
+  --batch-max N        cad-stub --batch-max, also the raw SQLite batch (default 2000)
+  --batch-ms MS        cad-stub --batch-ms (default 2)
+  --latency-samples N  status changes timed one by one (default 300)
+  --load-rate N        background AVL reports/s during the latency run (default 2400, NYC peak)
+  --json FILE          write the figures as JSON
+)";
+
+double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  size_t i = size_t(p / 100.0 * double(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+std::string deviceName(int i) {
+  char b[24];
+  std::snprintf(b, sizeof b, "BENCH-%04d", i);
+  return b;
+}
+
+/** Counts what arrives on a subscription. */
+class Counter final : public mdc::mqtt::Handler {
+ public:
+  std::atomic<int> connected{0}, subscribed{0};
+  std::atomic<size_t> received{0};
+  void onConnected(bool) override { connected = 1; }
+  void onConnectFailed(const std::string& r, int) override {
+    std::cerr << "subscriber: " << r << "\n";
+    connected = -1;
+  }
+  void onConnectionLost(const std::string&) override {}
+  void onMessage(std::string, std::string, bool) override { ++received; }
+  void onSubscribeResult(const std::string&, bool ok, int) override { subscribed = ok ? 1 : -1; }
+};
+
+template <class Pred>
+bool waitFor(Pred p, double seconds) {
+  auto t0 = Clock::now();
+  while (!p()) {
+    if (secondsSince(t0) > seconds) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << a << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::cout << kHelp;
+      return 0;
+    } else if (a == "--devices") o.devices = std::stoi(next());
+    else if (a == "--per-device") o.perDevice = std::stoi(next());
+    else if (a == "--connections") o.connections = std::stoi(next());
+    else if (a == "--batch-max") o.batchMax = std::stoi(next());
+    else if (a == "--batch-ms") o.batchMs = std::stoi(next());
+    else if (a == "--latency-samples") o.latencySamples = std::stoi(next());
+    else if (a == "--load-rate") o.loadRate = std::stoi(next());
+    else if (a == "--json") o.json = next();
+    else {
+      std::cerr << "bench_stub_ingest: unknown option \"" << a << "\"\n" << kHelp;
+      return 2;
+    }
+  }
+  if (o.devices < 2 || o.devices > 4000 || o.perDevice < 1 || o.connections < 1) {
+    std::cerr << "bench_stub_ingest: --devices 2..4000, --per-device >= 1, --connections >= 1\n";
+    return 2;
+  }
+  o.connections = std::min(o.connections, o.devices);
+  const size_t total = size_t(o.devices) * size_t(o.perDevice);
+
+  TempDir dir("bench-stub");
+  MosquittoOptions mo;
+  mo.maxQueuedMessages = 1000000;
+  Mosquitto broker(dir, mo);
+
+  std::vector<Device> devices;
+  std::vector<std::string> names;
+  for (int i = 0; i < o.devices; ++i) {
+    devices.push_back(Device{deviceName(i), "U" + std::to_string(i), i % 4 ? "FD1" : "PD1", uint32_t(i)});
+    names.push_back(devices.back().id);
+  }
+  // One device's events, round-robin over devices; one status per ten reports.
+  std::vector<std::pair<int, std::string>> events;
+  events.reserve(total);
+  for (int k = 1; k <= o.perDevice; ++k)
+    for (int d = 0; d < o.devices; ++d) {
+      int64_t at = kShiftStartMs + int64_t(k) * 1000;
+      events.emplace_back(d, encode(k % 10 == 0 ? statusEnv(devices[size_t(d)], uint64_t(k), at, v1::UNIT_STATUS_EN_ROUTE)
+                                                : avlEnv(devices[size_t(d)], uint64_t(k), at, 40.7 + k * 1e-4, -74.0)));
+    }
+  size_t payloadBytes = 0;
+  for (const auto& e : events) payloadBytes += e.second.size();
+  std::printf("bench_stub_ingest: %d devices over %d connections, %zu events (%.0f bytes each on average)\n",
+              o.devices, o.connections, total, double(payloadBytes) / double(total));
+
+  // 1. Raw SQLite: the same number of rows of the same size, batched, fsynced.
+  double sqliteRate = 0;
+  {
+    mdc::sql::Db db(dir.file("raw.db"));
+    db.exec("PRAGMA journal_mode=WAL");
+    db.exec("PRAGMA synchronous=FULL");
+    db.exec("CREATE TABLE t(pos INTEGER PRIMARY KEY, event_id TEXT UNIQUE, device_id TEXT, seq INTEGER, payload BLOB, "
+            "hash BLOB, UNIQUE(device_id, seq))");
+    auto t0 = Clock::now();
+    size_t i = 0;
+    while (i < total) {
+      mdc::sql::Transaction tx(db);
+      auto st = db.prepare("INSERT INTO t(event_id, device_id, seq, payload, hash) VALUES(?,?,?,?,?)");
+      for (size_t n = 0; n < size_t(o.batchMax) && i < total; ++n, ++i) {
+        const auto& d = devices[size_t(events[i].first)];
+        st.bind(1, eventIdFor(d.index, i)).bind(2, d.id).bind(3, int64_t(i)).bindBlob(4, events[i].second)
+            .bindBlob(5, sha256(events[i].second));
+        st.run();
+        st.reset();
+      }
+      tx.commit();
+    }
+    sqliteRate = double(total) / secondsSince(t0);
+    std::printf("raw SQLite (WAL, synchronous=FULL, %d rows per commit): %.0f rows/s\n", o.batchMax, sqliteRate);
+  }
+
+  // 2. Raw mosquitto: the same publishers, QoS 1, to one subscriber (as the stub is one).
+  double rawRate = 0;
+  {
+    Counter c;
+    mdc::mqtt::Options so;
+    so.uri = broker.uri();
+    so.clientId = "bench-raw-sub";
+    so.cleanStart = true;
+    so.maxInflight = 1000;
+    mdc::mqtt::Client sub(so, c);
+    (void)sub.connect();
+    if (!waitFor([&] { return c.connected != 0; }, 20) || c.connected != 1) return 3;
+    (void)sub.subscribe("bench/raw/#", 1);
+    if (!waitFor([&] { return c.subscribed != 0; }, 20)) return 3;
+    WireFleet pubs(broker.uri(), "bench-raw", o.connections);
+    if (!pubs.connect(names, std::chrono::seconds(60))) {
+      std::cerr << "raw publishers did not connect\n";
+      return 3;
+    }
+    auto t0 = Clock::now();
+    for (const auto& [d, bytes] : events) pubs.publishTopic(size_t(d) % size_t(o.connections), "bench/raw/" + names[size_t(d)], bytes);
+    if (!waitFor([&] { return c.received >= total; }, 300)) std::cerr << "raw: only " << c.received << " arrived\n";
+    rawRate = double(c.received) / secondsSince(t0);
+    std::printf("raw mosquitto QoS 1, %d publishers -> 1 subscriber: %.0f messages/s\n", o.connections, rawRate);
+    sub.disconnect(200);
+  }
+
+  // 3. The stub: committed and acknowledged events/s.
+  {
+    auto s = EventStore::open(dir.file("cad.db"));
+    if (!s) return 3;
+    for (const auto& d : devices) {
+      Command c;
+      c.kind = "device_add";
+      c.agency = d.agency;
+      c.device = d.id;
+      c.unit = d.unit;
+      c.actor = "bench";
+      if (!(*s)->execute(c, kShiftStartMs)) return 3;
+    }
+  }
+  CadStub stub(dir, broker.uri(), "cad",
+               {"--batch-max", std::to_string(o.batchMax), "--batch-ms", std::to_string(o.batchMs)});
+  stub.start();
+  if (!stub.waitReady()) {
+    std::cerr << "cad-stub not ready:\n" << stub.log();
+    return 3;
+  }
+  double stubRate = 0;
+  std::string stubStats;
+  {
+    WireFleet fleet(broker.uri(), "bench-dev", o.connections);
+    if (!fleet.connect(names, std::chrono::seconds(60))) return 3;
+    auto t0 = Clock::now();
+    for (const auto& [d, bytes] : events) fleet.publish(names[size_t(d)], bytes);
+    double publishS = secondsSince(t0);
+    if (!fleet.waitAcked(total, std::chrono::seconds(600))) std::cerr << "stub: only " << fleet.ackedCount() << " acked\n";
+    double s = secondsSince(t0);
+    stubRate = double(fleet.ackedCount()) / s;
+    stubStats = stub.cadctl({"stats"}).output;
+    std::printf("cad-stub: %zu events committed and acked in %.2f s (published in %.2f s): %.0f events/s\n",
+                fleet.ackedCount(), s, publishS, stubRate);
+  }
+
+  // 4. Latency under load.
+  std::vector<double> ackMs, boardMs;
+  {
+    WireFleet load(broker.uri(), "bench-load", std::min(o.connections, 100));
+    std::vector<std::string> loadNames(names.begin() + 1, names.end());
+    if (!load.connect(loadNames, std::chrono::seconds(60))) return 3;
+    WireFleet probe(broker.uri(), "bench-probe", 1);
+    if (!probe.connect({names[0]})) return 3;
+    std::atomic<bool> stop{false};
+    std::atomic<size_t> loadSent{0};
+    std::thread loader([&] {
+      uint64_t k = uint64_t(o.perDevice) + 1;
+      size_t d = 1;
+      auto tick = Clock::now();
+      while (!stop) {
+        tick += std::chrono::milliseconds(10);
+        int n = o.loadRate / 100;
+        for (int i = 0; i < n; ++i) {
+          const auto& dev = devices[d];
+          load.publish(dev.id, encode(avlEnv(dev, k, kShiftStartMs + int64_t(k) * 1000, 40.7, -74.0)));
+          ++loadSent;
+          if (++d == devices.size()) {
+            d = 1;
+            ++k;
+          }
+        }
+        std::this_thread::sleep_until(tick);
+      }
+    });
+    auto board = EventStore::open(stub.dbPath(), true);
+    if (!board) return 3;
+    auto q = (*board)->db().prepare("SELECT status_at_ms FROM units WHERE unit_id=?");
+    const Device& dev = devices[0];
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // load under way
+    for (int i = 0; i < o.latencySamples; ++i) {
+      uint64_t seq = uint64_t(o.perDevice) + 1 + uint64_t(i);
+      int64_t at = kShiftStartMs + 10'000'000 + i;
+      std::string bytes = encode(statusEnv(dev, seq, at, i % 2 ? v1::UNIT_STATUS_ON_SCENE : v1::UNIT_STATUS_EN_ROUTE));
+      auto t0 = Clock::now();
+      probe.publish(dev.id, bytes);
+      bool seen = false;
+      double boardAt = -1;
+      while (secondsSince(t0) < 10) {
+        if (!seen) {
+          q.bind(1, dev.unit);
+          if (q.step() && q.i64(0) == at) {
+            seen = true;
+            boardAt = secondsSince(t0) * 1000;
+          }
+          q.reset();
+        }
+        if (seen && probe.ackTime(dev.id, seq)) break;
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      }
+      auto ackT = probe.ackTime(dev.id, seq);
+      if (ackT) ackMs.push_back(std::chrono::duration<double, std::milli>(*ackT - t0).count());
+      if (seen) boardMs.push_back(boardAt);
+    }
+    stop = true;
+    loader.join();
+    std::printf("latency under %d AVL/s (%zu load events): status -> commit ack p50 %.2f ms p99 %.2f ms; "
+                "-> visible in board p50 %.2f ms p99 %.2f ms (%zu/%d samples)\n",
+                o.loadRate, loadSent.load(), percentile(ackMs, 50), percentile(ackMs, 99), percentile(boardMs, 50),
+                percentile(boardMs, 99), ackMs.size(), o.latencySamples);
+  }
+  stub.stop();
+
+  std::printf("\nsummary: stub %.0f events/s = %.0f%% of raw mosquitto (%.0f msg/s), %.0f%% of raw SQLite (%.0f rows/s); "
+              "target 20000/s, NYC peak 2400 GPS/s\n",
+              stubRate, 100 * stubRate / rawRate, rawRate, 100 * stubRate / sqliteRate, sqliteRate);
+  if (!o.json.empty()) {
+    std::ofstream j(o.json);
+    char buf[2048];
+    std::snprintf(buf, sizeof buf,
+                  "{\n  \"devices\": %d,\n  \"connections\": %d,\n  \"events\": %zu,\n  \"batch_max\": %d,\n"
+                  "  \"batch_ms\": %d,\n  \"raw_sqlite_rows_per_s\": %.0f,\n  \"raw_mosquitto_qos1_msgs_per_s\": %.0f,\n"
+                  "  \"stub_committed_acked_events_per_s\": %.0f,\n  \"latency_load_avl_per_s\": %d,\n"
+                  "  \"status_to_ack_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"samples\": %zu},\n"
+                  "  \"status_to_board_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"samples\": %zu},\n  \"stub_stats\": ",
+                  o.devices, o.connections, total, o.batchMax, o.batchMs, sqliteRate, rawRate, stubRate, o.loadRate,
+                  percentile(ackMs, 50), percentile(ackMs, 99), ackMs.size(), percentile(boardMs, 50),
+                  percentile(boardMs, 99), boardMs.size());
+    std::string stats = stubStats.empty() ? "null" : stubStats;
+    while (!stats.empty() && (stats.back() == '\n' || stats.back() == ' ')) stats.pop_back();
+    j << buf << stats << "\n}\n";
+    std::printf("wrote %s\n", o.json.c_str());
+  }
+  return 0;
+}

@@ -1,0 +1,714 @@
+// EventStore on real SQLite files: the append-only log, de-duplication,
+// refusals, and each projection rule the dispatcher relies on.
+#include <catch2/catch.hpp>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <random>
+#include <regex>
+
+#include "server-stub/event_store.h"
+#include "server-stub/kpi.h"
+#include "shared/codec.h"
+#include "tests/support/stack.h"
+#include "tests/support/temp_dir.h"
+#include "tests/unit/stub/stub_wire.h"
+
+using namespace cad;
+using namespace cad::test;
+using mdc::test::TempDir;
+
+namespace {
+
+const Device kE12{"MDC-E12", "E12", "FD1", 1};
+const Device kE14{"MDC-E14", "E14", "FD1", 2};
+const Device kP7{"MDC-P7", "P7", "PD1", 3};
+constexpr int64_t T0 = kShiftStartMs;
+constexpr int64_t kMin = 60'000;
+
+std::unique_ptr<EventStore> openStore(const TempDir& dir, const std::string& name = "cad.db") {
+  auto s = EventStore::open(dir.file(name));
+  REQUIRE(s);
+  return std::move(*s);
+}
+
+CommandOutcome exec(EventStore& s, Command c, int64_t at) {
+  if (c.actor.empty()) c.actor = "alice";
+  auto r = s.execute(c, at);
+  INFO(c.kind << ": " << (r ? "" : r.error().message));
+  REQUIRE(r);
+  return *r;
+}
+
+void addDevice(EventStore& s, const Device& d, int64_t at = T0 - 10 * kMin) {
+  Command c;
+  c.kind = "device_add";
+  c.agency = d.agency;
+  c.device = d.id;
+  c.unit = d.unit;
+  c.actor = "fleet";
+  exec(s, c, at);
+}
+
+BatchOutcome ingest(EventStore& s, std::vector<Incoming> batch) {
+  auto r = s.ingest(batch);
+  INFO((r ? "" : r.error().message));
+  REQUIRE(r);
+  return *r;
+}
+
+BatchOutcome ingestOne(EventStore& s, const v1::Envelope& e, int64_t receivedAt = 0) {
+  return ingest(s, {incoming(e, receivedAt ? receivedAt : e.recorded_at_ms() + 300)});
+}
+
+std::string createCfs(EventStore& s, const std::string& agency, int64_t at, const std::string& actor = "alice") {
+  Command c;
+  c.kind = "create_cfs";
+  c.agency = agency;
+  c.actor = actor;
+  c.cfsType = "STRUCTURE_FIRE";
+  c.priority = 1;
+  c.address = "12 Main St";
+  auto out = exec(s, c, at);
+  REQUIRE(out.summary.rfind("created ", 0) == 0);
+  return out.summary.substr(8);
+}
+
+mdc::Result<CommandOutcome> assign(EventStore& s, const std::string& agency, const std::string& incident,
+                                   const std::string& unit, int64_t at, bool force = false) {
+  Command c;
+  c.kind = "assign";
+  c.agency = agency;
+  c.actor = "alice";
+  c.incident = incident;
+  c.unit = unit;
+  c.force = force;
+  return s.execute(c, at);
+}
+
+int64_t count(EventStore& s, const std::string& sql) { return s.db().queryInt(sql); }
+int64_t events(EventStore& s) { return count(s, "SELECT COUNT(*) FROM events"); }
+int64_t refusals(EventStore& s) { return count(s, "SELECT COUNT(*) FROM refusals"); }
+
+struct UnitRow {
+  int status = 0;
+  double lat = 0, lon = 0;
+  int64_t posAt = 0;
+  bool online = false;
+  int64_t onlineChanged = 0;
+  std::string cfs;
+  bool emergency = false, emergencyActive = false;
+  std::string ackBy;
+  std::string device;
+};
+
+UnitRow unitRow(EventStore& s, const std::string& unit) {
+  auto st = s.db().prepare(
+      "SELECT status, lat, lon, pos_at_ms, online, online_changed_ms, current_cfs, emergency, emergency_active, "
+      "emergency_ack_by, device_id FROM units WHERE unit_id=?");
+  st.bind(1, unit);
+  REQUIRE(st.step());
+  UnitRow u;
+  u.status = int(st.i64(0));
+  u.lat = st.isNull(1) ? 0 : st.f64(1);
+  u.lon = st.isNull(2) ? 0 : st.f64(2);
+  u.posAt = st.i64(3);
+  u.online = st.i64(4) == 1;
+  u.onlineChanged = st.i64(5);
+  u.cfs = st.text(6);
+  u.emergency = st.i64(7) == 1;
+  u.emergencyActive = st.i64(8) == 1;
+  u.ackBy = st.text(9);
+  u.device = st.text(10);
+  return u;
+}
+
+std::vector<const v1::Downlink*> downlinksOf(const std::vector<Outgoing>& out, const std::string& device,
+                                             v1::Downlink::BodyCase body) {
+  std::vector<const v1::Downlink*> r;
+  for (const auto& o : out)
+    if (o.deviceId == device && o.downlink.body_case() == body) r.push_back(&o.downlink);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("events are append-only: the triggers refuse UPDATE and DELETE", "[store]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  ingestOne(*s, statusEnv(kE12, 1, T0, v1::UNIT_STATUS_EN_ROUTE));
+  REQUIRE(events(*s) == 2);
+  std::string before = s->db().queryText("SELECT hex(payload) FROM events WHERE pos=2");
+
+  for (const char* sql : {"UPDATE events SET payload=x'00' WHERE pos=2", "UPDATE events SET actor='dispatcher:x'",
+                          "DELETE FROM events WHERE pos=2", "DELETE FROM events"}) {
+    INFO(sql);
+    try {
+      s->db().exec(sql);
+      FAIL("the statement was accepted");
+    } catch (const mdc::sql::SqliteError& e) {
+      CHECK(std::string(e.what()).find("append-only") != std::string::npos);
+    }
+  }
+  CHECK(events(*s) == 2);
+  CHECK(s->db().queryText("SELECT hex(payload) FROM events WHERE pos=2") == before);
+  CHECK_FALSE(s->verify());
+}
+
+TEST_CASE("a repeated (device, seq) is acked again and stored once, re-used with other content it is refused",
+          "[store]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  std::vector<Incoming> batch;
+  for (uint64_t seq = 1; seq <= 50; ++seq) batch.push_back(incoming(avlEnv(kE12, seq, T0 + int64_t(seq) * 1000, 40.7, -74.0), T0));
+  auto first = ingest(*s, batch);
+  CHECK(first.appended == 50);
+  CHECK(first.duplicates == 0);
+
+  // The same 50 twice more, in one batch (the second copy meets the first in
+  // the same transaction's view).
+  std::vector<Incoming> again = batch;
+  again.insert(again.end(), batch.begin(), batch.end());
+  auto second = ingest(*s, again);
+  CHECK(second.appended == 0);
+  CHECK(second.duplicates == 100);
+  REQUIRE(second.acks.count(kE12.id) == 1);
+  CHECK(second.acks[kE12.id].size() == 100);  // every copy acked again: the device may have missed the first ack
+  CHECK(events(*s) == 51);
+
+  // Within one batch, the first copy is stored and the second acked as a duplicate.
+  auto inBatch = ingest(*s, {incoming(avlEnv(kE12, 51, T0, 40.7, -74.0), T0), incoming(avlEnv(kE12, 51, T0, 40.7, -74.0), T0)});
+  CHECK(inBatch.appended == 1);
+  CHECK(inBatch.duplicates == 1);
+
+  // seq 7 again but another event id (a device that lost its store and re-used seqs).
+  v1::Envelope conflict = statusEnv(kE12, 7, T0, v1::UNIT_STATUS_BUSY);
+  conflict.set_event_id(eventIdFor(kE12.index, 7, 9));
+  auto out = ingestOne(*s, conflict);
+  CHECK(out.appended == 0);
+  REQUIRE(out.refused.size() == 1);
+  CHECK(out.refused[0].reason == "seq_conflict");
+  CHECK(out.refused[0].detail.find(conflict.event_id()) != std::string::npos);
+  CHECK(out.acks.empty());
+  auto rej = downlinksOf(out.downlinks, kE12.id, v1::Downlink::kRejection);
+  REQUIRE(rej.size() == 1);
+  CHECK(rej[0]->rejection().reason() == v1::REJECT_REASON_SEQ_CONFLICT);
+  CHECK(rej[0]->rejection().seq() == 7);
+  CHECK(events(*s) == 52);
+  CHECK(count(*s, "SELECT COUNT(*) FROM refusals WHERE reason='seq_conflict' AND device_id='MDC-E12'") == 1);
+  // The stored event 7 is unchanged: still the AVL report.
+  CHECK(s->db().queryText("SELECT kind FROM events WHERE device_id='MDC-E12' AND device_seq=7") == "avl");
+  CHECK_FALSE(s->verify());
+}
+
+TEST_CASE("bad input is refused with a reason, recorded, and stores nothing", "[store][bad-input]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  addDevice(*s, kE14);
+  ingestOne(*s, statusEnv(kE12, 1, T0, v1::UNIT_STATUS_AVAILABLE));
+  const int64_t eventsBefore = events(*s);
+  const std::string digestBefore = s->digest();
+
+  std::mt19937 rng(42);
+  std::string randomBytes(300, '\0');
+  for (auto& c : randomBytes) c = char(rng() & 0xff);
+  std::string good = encode(statusEnv(kE12, 2, T0, v1::UNIT_STATUS_EN_ROUTE));
+  v1::Envelope wrongVersion = statusEnv(kE12, 3, T0, v1::UNIT_STATUS_EN_ROUTE);
+  wrongVersion.set_version(2);
+  v1::Envelope big = messageEnv(kE12, 4, T0, "x");
+  big.mutable_message()->set_text(std::string(20000, 'x'));
+  v1::Envelope farAway = avlEnv(kE12, 5, T0, 91.5, -74.0);
+  v1::Envelope asOther = statusEnv(kE14, 6, T0, v1::UNIT_STATUS_ON_SCENE);  // E14's envelope on E12's topic
+  v1::Envelope unknown = statusEnv(Device{"MDC-GHOST", "X1", "FD1", 9}, 1, T0, v1::UNIT_STATUS_BUSY);
+  v1::Envelope avlOnPresence = avlEnv(kE12, 8, T0, 40.7, -74.0);
+
+  struct Case {
+    const char* name;
+    Incoming in;
+    std::string reason;
+    v1::RejectReason wire;
+    std::string detailHas;
+  };
+  std::vector<Case> cases = {
+      {"random bytes", incomingRaw(kE12.id, randomBytes, T0), "malformed", v1::REJECT_REASON_MALFORMED, "envelope"},
+      {"truncated protobuf", incomingRaw(kE12.id, good.substr(0, good.size() - 5), T0), "malformed",
+       v1::REJECT_REASON_MALFORMED, "envelope"},
+      {"wrong version", incomingRaw(kE12.id, wrongVersion.SerializeAsString(), T0), "unsupported_version",
+       v1::REJECT_REASON_MALFORMED, "version"},
+      {"oversized payload", incomingRaw(kE12.id, big.SerializeAsString(), T0), "too_large",
+       v1::REJECT_REASON_MALFORMED, "16384"},
+      {"latitude out of range", incomingRaw(kE12.id, farAway.SerializeAsString(), T0), "out_of_range",
+       v1::REJECT_REASON_MALFORMED, "envelope.avl.position.lat: 91.5"},
+      {"another device's envelope on this device's topic", incomingRaw(kE12.id, encode(asOther), T0), "wrong_device",
+       v1::REJECT_REASON_WRONG_DEVICE, "MDC-E14"},
+      {"unknown device", incoming(unknown, T0), "unknown_device", v1::REJECT_REASON_UNKNOWN_DEVICE, "MDC-GHOST"},
+      {"an event on the presence topic", incomingRaw(kE12.id, encode(avlOnPresence), T0, true), "wrong_topic",
+       v1::REJECT_REASON_MALFORMED, "presence"},
+      {"empty payload", incomingRaw(kE12.id, "", T0), "malformed", v1::REJECT_REASON_MALFORMED, "envelope"},
+  };
+  int64_t refusedSoFar = refusals(*s);
+  for (const auto& c : cases) {
+    INFO(c.name);
+    auto out = ingest(*s, {c.in});
+    CHECK(out.appended == 0);
+    CHECK(out.acks.empty());
+    REQUIRE(out.refused.size() == 1);
+    CHECK(out.refused[0].reason == c.reason);
+    CHECK_THAT(out.refused[0].detail, Catch::Contains(c.detailHas));
+    auto rej = downlinksOf(out.downlinks, c.in.topicDeviceId, v1::Downlink::kRejection);
+    REQUIRE(rej.size() == 1);
+    CHECK(rej[0]->rejection().reason() == c.wire);
+    CHECK(rej[0]->seq() == 0);  // not stored, not replayed
+    CHECK(mdc::codec::validate(*rej[0]));
+    CHECK(events(*s) == eventsBefore);
+    CHECK(refusals(*s) == ++refusedSoFar);
+    CHECK(count(*s, "SELECT COUNT(*) FROM refusals WHERE id=(SELECT MAX(id) FROM refusals) AND reason='" + c.reason +
+                        "' AND device_id='" + c.in.topicDeviceId + "'") == 1);
+  }
+  CHECK(s->digest() == digestBefore);  // no read model moved
+
+  // All of them in one batch with one good event: the good one is stored, each
+  // bad one refused, nothing half-written.
+  std::vector<Incoming> mixed;
+  for (const auto& c : cases) mixed.push_back(c.in);
+  mixed.push_back(incomingRaw(kE12.id, good, T0));
+  auto out = ingest(*s, mixed);
+  CHECK(out.appended == 1);
+  CHECK(out.refused.size() == cases.size());
+  CHECK(events(*s) == eventsBefore + 1);
+  CHECK(unitRow(*s, "E12").status == v1::UNIT_STATUS_EN_ROUTE);
+  CHECK_FALSE(s->verify());
+}
+
+TEST_CASE("AVL backfill never moves the live position backwards, a later live report does", "[store][avl]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  ingestOne(*s, avlEnv(kE12, 1, T0 + 10 * kMin, 40.75, -73.99));  // live, after the outage
+  auto u = unitRow(*s, "E12");
+  CHECK(u.lat == 40.75);
+  CHECK(u.posAt == T0 + 10 * kMin);
+
+  // The backlog from the outage arrives after it, flagged backfill.
+  std::vector<Incoming> backlog;
+  for (int i = 0; i < 20; ++i)
+    backlog.push_back(incoming(avlEnv(kE12, 2 + i, T0 + i * 20'000, 40.70 + i * 0.001, -74.0, true), T0 + 11 * kMin));
+  CHECK(ingest(*s, backlog).appended == 20);
+  u = unitRow(*s, "E12");
+  CHECK(u.lat == 40.75);
+  CHECK(u.lon == -73.99);
+  CHECK(u.posAt == T0 + 10 * kMin);
+
+  // Even a backfill point newer than the live one does not move it (backfill
+  // is history), nor does a late live report older than the board's.
+  ingestOne(*s, avlEnv(kE12, 30, T0 + 12 * kMin, 41.0, -74.5, true));
+  ingestOne(*s, avlEnv(kE12, 31, T0 + 5 * kMin, 41.1, -74.6, false));
+  u = unitRow(*s, "E12");
+  CHECK(u.lat == 40.75);
+  CHECK(u.posAt == T0 + 10 * kMin);
+
+  // A later live report moves it.
+  ingestOne(*s, avlEnv(kE12, 32, T0 + 13 * kMin, 40.80, -73.95));
+  u = unitRow(*s, "E12");
+  CHECK(u.lat == 40.80);
+  CHECK(u.lon == -73.95);
+  CHECK(u.posAt == T0 + 13 * kMin);
+  CHECK(events(*s) == 1 + 1 + 20 + 3);  // every point is in the trail, backfill included
+}
+
+TEST_CASE("a self-initiated CFS gets an incident number, the unit is attached, the device is told", "[store][cfs]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  v1::Envelope cfs = cfsEnv(kE12, 1, T0, "TRAFFIC_STOP");
+  auto out = ingestOne(*s, cfs);
+  CHECK(out.appended == 1);
+  auto acc = downlinksOf(out.downlinks, kE12.id, v1::Downlink::kCfsAccepted);
+  REQUIRE(acc.size() == 1);
+  std::string number = acc[0]->cfs_accepted().incident_number();
+  CHECK(std::regex_match(number, std::regex("2026-[0-9]{6}")));
+  CHECK(number == "2026-000001");
+  CHECK(acc[0]->cfs_accepted().event_id() == cfs.event_id());
+  CHECK(acc[0]->seq() == 1);  // kept for resync
+  CHECK(mdc::codec::validate(*acc[0]));
+  CHECK(downlinksOf(out.downlinks, kE12.id, v1::Downlink::kRejection).empty());
+  CHECK(unitRow(*s, "E12").cfs == number);
+  CHECK(count(*s, "SELECT COUNT(*) FROM cfs WHERE incident_number='" + number + "' AND source='self' AND state='open' "
+                  "AND agency='FD1' AND origin_event_id='" + cfs.event_id() + "'") == 1);
+  CHECK(count(*s, "SELECT COUNT(*) FROM cfs_units WHERE incident_number='" + number + "' AND unit_id='E12'") == 1);
+  CHECK(s->downlinksAfter("E12", 0).size() == 1);
+
+  // The next one of the year gets the next number.
+  ingestOne(*s, statusEnv(kE12, 2, T0 + kMin, v1::UNIT_STATUS_AVAILABLE));
+  auto out2 = ingestOne(*s, cfsEnv(kE12, 3, T0 + 2 * kMin, "PEDESTRIAN_STOP"));
+  auto acc2 = downlinksOf(out2.downlinks, kE12.id, v1::Downlink::kCfsAccepted);
+  REQUIRE(acc2.size() == 1);
+  CHECK(acc2[0]->cfs_accepted().incident_number() == "2026-000002");
+}
+
+TEST_CASE("a unit assigned by dispatch first, then self-initiating: CFS recorded without it, device told CONFLICT",
+          "[store][cfs]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  std::string fire = createCfs(*s, "FD1", T0);
+  REQUIRE(assign(*s, "FD1", fire, "E12", T0 + kMin));
+  auto out = ingestOne(*s, cfsEnv(kE12, 1, T0 + 2 * kMin, "TRAFFIC_STOP"), T0 + 2 * kMin + 100);
+  CHECK(out.appended == 1);
+  auto acc = downlinksOf(out.downlinks, kE12.id, v1::Downlink::kCfsAccepted);
+  auto rej = downlinksOf(out.downlinks, kE12.id, v1::Downlink::kRejection);
+  REQUIRE(acc.size() == 1);
+  REQUIRE(rej.size() == 1);
+  std::string number = acc[0]->cfs_accepted().incident_number();
+  CHECK(number != fire);
+  CHECK(rej[0]->rejection().reason() == v1::REJECT_REASON_CONFLICT);
+  CHECK(rej[0]->rejection().seq() == 1);
+  CHECK_THAT(rej[0]->rejection().detail(), Catch::Contains(number) && Catch::Contains(fire));
+  CHECK(rej[0]->seq() > acc[0]->seq());  // both kept, in order, for resync
+  CHECK(unitRow(*s, "E12").cfs == fire);
+  CHECK(count(*s, "SELECT COUNT(*) FROM cfs WHERE incident_number='" + number + "'") == 1);
+  CHECK(count(*s, "SELECT COUNT(*) FROM cfs_units WHERE incident_number='" + number + "'") == 0);
+}
+
+TEST_CASE("a unit on a self-initiated CFS is not assigned elsewhere unless forced", "[store][cfs]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  auto out = ingestOne(*s, cfsEnv(kE12, 1, T0, "TRAFFIC_STOP"));
+  std::string stop = downlinksOf(out.downlinks, kE12.id, v1::Downlink::kCfsAccepted).at(0)->cfs_accepted().incident_number();
+  std::string fire = createCfs(*s, "FD1", T0 + kMin);
+  const int64_t before = events(*s);
+  auto refused = assign(*s, "FD1", fire, "E12", T0 + 2 * kMin);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().message, Catch::Contains("self-initiated") && Catch::Contains(stop) &&
+                                          Catch::Contains("--force"));
+  CHECK(events(*s) == before);
+  CHECK(unitRow(*s, "E12").cfs == stop);
+
+  auto forced = assign(*s, "FD1", fire, "E12", T0 + 3 * kMin, true);
+  REQUIRE(forced);
+  CHECK(unitRow(*s, "E12").cfs == fire);
+  CHECK(count(*s, "SELECT cleared_at_ms FROM cfs_units WHERE incident_number='" + stop + "' AND unit_id='E12'") ==
+        T0 + 3 * kMin);
+  auto dl = downlinksOf(forced->downlinks, kE12.id, v1::Downlink::kAssignment);
+  REQUIRE(dl.size() == 1);
+  CHECK(dl[0]->assignment().incident_number() == fire);
+}
+
+TEST_CASE("an emergency stays flagged until a dispatcher acknowledges it, even if the device clears it",
+          "[store][emergency]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  ingestOne(*s, emergencyEnv(kE12, 1, T0, true));
+  auto u = unitRow(*s, "E12");
+  CHECK(u.emergency);
+  CHECK(u.emergencyActive);
+  ingestOne(*s, emergencyEnv(kE12, 2, T0 + 5000, false));  // the responder cleared it
+  u = unitRow(*s, "E12");
+  CHECK(u.emergency);  // still flagged for dispatch
+  CHECK_FALSE(u.emergencyActive);
+
+  Command ack;
+  ack.kind = "ack_emergency";
+  ack.agency = "FD1";
+  ack.unit = "E12";
+  ack.actor = "bob";
+  auto out = exec(*s, ack, T0 + 9000);
+  u = unitRow(*s, "E12");
+  CHECK_FALSE(u.emergency);
+  CHECK(u.ackBy == "bob");
+  auto dl = downlinksOf(out.downlinks, kE12.id, v1::Downlink::kEmergencyAck);
+  REQUIRE(dl.size() == 1);
+  CHECK(dl[0]->emergency_ack().by() == "bob");
+  // A second acknowledgement has nothing to acknowledge.
+  CHECK_FALSE(s->execute(ack, T0 + 10000));
+}
+
+TEST_CASE("presence birth and last will put the unit online and offline with times", "[store][presence]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  CHECK_FALSE(unitRow(*s, "E12").online);
+  ingestOne(*s, presenceEnv(kE12, 1, T0, true), T0 + 40);
+  auto u = unitRow(*s, "E12");
+  CHECK(u.online);
+  CHECK(u.onlineChanged == T0 + 40);
+  ingestOne(*s, presenceEnv(kE12, 2, T0 + kMin, false), T0 + kMin + 70);
+  u = unitRow(*s, "E12");
+  CHECK_FALSE(u.online);
+  CHECK(u.onlineChanged == T0 + kMin + 70);
+  // The retained birth seen again (the stub re-subscribed) is a duplicate, not a change.
+  auto again = ingestOne(*s, presenceEnv(kE12, 1, T0, true), T0 + 2 * kMin);
+  CHECK(again.appended == 0);
+  CHECK(again.duplicates == 1);
+  CHECK_FALSE(unitRow(*s, "E12").online);
+  CHECK(events(*s) == 3);
+}
+
+TEST_CASE("an unknown device is refused and recorded, a moved device's later events land on its new unit",
+          "[store][registry]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  Device ghost{"MDC-GHOST", "X9", "FD1", 7};
+  auto out = ingestOne(*s, statusEnv(ghost, 1, T0, v1::UNIT_STATUS_AVAILABLE));
+  REQUIRE(out.refused.size() == 1);
+  CHECK(out.refused[0].reason == "unknown_device");
+  CHECK(events(*s) == 0);
+  CHECK(count(*s, "SELECT COUNT(*) FROM refusals WHERE device_id='MDC-GHOST' AND reason='unknown_device'") == 1);
+  CHECK(count(*s, "SELECT COUNT(*) FROM units") == 0);
+
+  addDevice(*s, kE12);
+  ingestOne(*s, statusEnv(kE12, 1, T0, v1::UNIT_STATUS_EN_ROUTE));
+  Command move;
+  move.kind = "device_move";
+  move.agency = "FD1";
+  move.device = kE12.id;
+  move.unit = "E99";
+  move.actor = "fleet";
+  exec(*s, move, T0 + kMin);
+  // The device still believes it is E12 (no re-provisioning): the registry decides.
+  ingestOne(*s, statusEnv(kE12, 2, T0 + 2 * kMin, v1::UNIT_STATUS_ON_SCENE));
+  CHECK(unitRow(*s, "E99").status == v1::UNIT_STATUS_ON_SCENE);
+  CHECK(unitRow(*s, "E99").device == kE12.id);
+  CHECK(unitRow(*s, "E12").status == v1::UNIT_STATUS_EN_ROUTE);
+  CHECK(unitRow(*s, "E12").device == "");
+  CHECK(s->db().queryText("SELECT unit_id FROM events WHERE device_id='MDC-E12' AND device_seq=2") == "E99");
+  CHECK(s->db().queryText("SELECT unit_id FROM events WHERE device_id='MDC-E12' AND device_seq=1") == "E12");
+  CHECK(*s->unitOfDevice(kE12.id) == "E99");
+  // Downlinks for E99 now reach the device.
+  Command msg;
+  msg.kind = "message";
+  msg.agency = "FD1";
+  msg.unit = "E99";
+  msg.text = "welcome to E99";
+  msg.actor = "alice";
+  auto m = exec(*s, msg, T0 + 3 * kMin);
+  CHECK(downlinksOf(m.downlinks, kE12.id, v1::Downlink::kMessage).size() == 1);
+}
+
+TEST_CASE("resync: a device asking after seq N gets exactly the downlinks after N, in order", "[store][resync]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  for (int i = 1; i <= 12; ++i) {
+    Command msg;
+    msg.kind = "message";
+    msg.agency = "FD1";
+    msg.unit = "E12";
+    msg.text = "message " + std::to_string(i);
+    msg.actor = "alice";
+    exec(*s, msg, T0 + i * 1000);
+  }
+  for (uint64_t after : {0, 1, 7, 11, 12, 40}) {
+    INFO("after " << after);
+    auto dls = s->downlinksAfter("E12", after);
+    REQUIRE(dls.size() == (after >= 12 ? 0 : 12 - after));
+    for (size_t i = 0; i < dls.size(); ++i) {
+      CHECK(dls[i].seq() == after + 1 + i);
+      CHECK(dls[i].message().text() == "message " + std::to_string(after + 1 + i));
+      CHECK(mdc::codec::validate(dls[i]));
+    }
+  }
+  // The resync request itself is not an event; it comes back as a request.
+  auto out = ingestOne(*s, resyncEnv(kE12, 1, T0, 7));
+  CHECK(out.appended == 0);
+  REQUIRE(out.resyncs.size() == 1);
+  CHECK(out.resyncs[0] == std::make_pair(kE12.id, uint64_t(7)));
+  CHECK(events(*s) == 13);
+}
+
+TEST_CASE("cadctl kpi gives the intervals of a scripted CFS", "[store][kpi]") {
+  TempDir dir;
+  {
+    auto s = openStore(dir);
+    addDevice(*s, kE12);
+    // create 08:30:00 -> assign +45 s -> en route +2 min -> on scene +9 min -> available +40 min
+    std::string fire = createCfs(*s, "FD1", T0);
+    REQUIRE(assign(*s, "FD1", fire, "E12", T0 + 45'000));
+    // Received late (the unit was offline): the KPI counts when it happened.
+    ingestOne(*s, statusEnv(kE12, 1, T0 + 45'000 + 2 * kMin, v1::UNIT_STATUS_EN_ROUTE), T0 + 30 * kMin);
+    ingestOne(*s, statusEnv(kE12, 2, T0 + 9 * kMin, v1::UNIT_STATUS_ON_SCENE), T0 + 31 * kMin);
+    ingestOne(*s, statusEnv(kE12, 3, T0 + 49 * kMin, v1::UNIT_STATUS_AVAILABLE), T0 + 49 * kMin + 500);
+  }
+  auto r = mdc::test::run({mdc::test::program("server-stub/cadctl"), "--db", dir.file("cad.db"), "--agency", "FD1",
+                           "kpi", "--json"},
+                          dir);
+  INFO(r.output);
+  REQUIRE(r.exitCode == 0);
+  QJsonObject k = QJsonDocument::fromJson(QByteArray::fromStdString(r.output)).object();
+  REQUIRE(k.value("cfs").toArray().size() == 1);
+  QJsonObject c = k.value("cfs").toArray()[0].toObject();
+  CHECK(c.value("to_dispatch_s").toDouble() == 45.0);
+  CHECK(c.value("to_enroute_s").toDouble() == 120.0);
+  CHECK(c.value("to_arrival_s").toDouble() == 540.0);
+  CHECK(c.value("on_scene_s").toDouble() == 2400.0);
+  CHECK(k.value("average").toObject().value("to_arrival_s").toDouble() == 540.0);
+  CHECK(k.value("counted").toObject().value("on_scene").toInt() == 1);
+}
+
+TEST_CASE("dispatcher actions are recorded with the dispatcher's name as actor", "[store][audit]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  std::string fire = createCfs(*s, "FD1", T0, "carol");
+  Command a;
+  a.kind = "assign";
+  a.agency = "FD1";
+  a.incident = fire;
+  a.unit = "E12";
+  a.actor = "dave";
+  exec(*s, a, T0 + 1000);
+  Command c;
+  c.kind = "close_cfs";
+  c.agency = "FD1";
+  c.incident = fire;
+  c.actor = "erin";
+  exec(*s, c, T0 + 2000);
+  auto st = s->db().prepare("SELECT kind, actor, agency FROM events ORDER BY pos");
+  std::vector<std::string> trail;
+  while (st.step()) trail.push_back(st.text(0) + " " + st.text(1) + " " + st.text(2));
+  CHECK(trail == std::vector<std::string>{"registry.device_add dispatcher:fleet FD1", "dispatch.create_cfs dispatcher:carol FD1",
+                                          "dispatch.assign dispatcher:dave FD1", "dispatch.close_cfs dispatcher:erin FD1"});
+  Command anonymous = c;
+  anonymous.actor = "";
+  CHECK_FALSE(s->execute(anonymous, T0 + 3000));
+}
+
+TEST_CASE("two agencies: each gets its own incident numbers, neither can touch the other's CFS or units",
+          "[store][tenant]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  addDevice(*s, kP7);
+  // Both agencies open their first CFS of the year, one from dispatch, one
+  // self-initiated: the numbers must not collide.
+  std::string fire = createCfs(*s, "FD1", T0);
+  auto out = ingestOne(*s, cfsEnv(kP7, 1, T0 + 1000, "TRAFFIC_STOP"));
+  REQUIRE(out.refused.empty());
+  REQUIRE(out.appended == 1);
+  std::string stop = downlinksOf(out.downlinks, kP7.id, v1::Downlink::kCfsAccepted).at(0)->cfs_accepted().incident_number();
+  CHECK(stop != fire);
+  std::string police = createCfs(*s, "PD1", T0 + 2000);
+  CHECK(police != fire);
+  CHECK(police != stop);
+
+  // A PD1 device cannot send a status or an acknowledgement for an FD1 CFS.
+  const int64_t before = events(*s);
+  auto bad = ingest(*s, {incoming(statusEnv(kP7, 2, T0 + 3000, v1::UNIT_STATUS_EN_ROUTE, fire), T0 + 3000),
+                         incoming(assignmentAckEnv(kP7, 3, T0 + 3000, fire, 1), T0 + 3000)});
+  CHECK(bad.appended == 0);
+  REQUIRE(bad.refused.size() == 2);
+  for (const auto& r : bad.refused) CHECK(r.reason == "not_permitted");
+  CHECK(events(*s) == before);
+  CHECK(count(*s, "SELECT enroute_at_ms FROM cfs WHERE incident_number='" + fire + "'") == 0);
+
+  // A PD1 dispatcher cannot assign an FD1 unit, nor an FD1 CFS, nor message an FD1 unit.
+  CHECK_FALSE(assign(*s, "PD1", police, "E12", T0 + 4000));
+  CHECK_FALSE(assign(*s, "PD1", fire, "P7", T0 + 4000));
+  Command msg;
+  msg.kind = "message";
+  msg.agency = "PD1";
+  msg.unit = "E12";
+  msg.text = "hi";
+  msg.actor = "mallory";
+  CHECK_FALSE(s->execute(msg, T0 + 5000));
+  CHECK(events(*s) == before);
+  CHECK_FALSE(s->verify());
+}
+
+TEST_CASE("replaying the log reproduces every read model, an altered event fails verify and replay",
+          "[store][replay]") {
+  TempDir dir;
+  std::string live = dir.file("cad.db");
+  {
+    auto s = openStore(dir);
+    addDevice(*s, kE12);
+    addDevice(*s, kE14);
+    addDevice(*s, kP7);
+    std::string fire = createCfs(*s, "FD1", T0);
+    REQUIRE(assign(*s, "FD1", fire, "E12", T0 + 1000));
+    REQUIRE(assign(*s, "FD1", fire, "E14", T0 + 1500));
+    ingest(*s, {incoming(presenceEnv(kE12, 1, T0, true), T0 + 10), incoming(presenceEnv(kP7, 1, T0, true), T0 + 12),
+                incoming(assignmentAckEnv(kE12, 1, T0 + 2000, fire, 1), T0 + 2100),
+                incoming(statusEnv(kE12, 2, T0 + 3000, v1::UNIT_STATUS_EN_ROUTE, fire), T0 + 3100),
+                incoming(cfsEnv(kP7, 1, T0 + 3500, "TRAFFIC_STOP"), T0 + 3600)});
+    for (uint64_t i = 0; i < 100; ++i)
+      ingestOne(*s, avlEnv(kE12, 3 + i, T0 + 4000 + int64_t(i) * 1000, 40.7 + double(i) * 1e-4, -74.0, i % 3 == 0));
+    ingestOne(*s, statusEnv(kE12, 200, T0 + kMin * 5, v1::UNIT_STATUS_ON_SCENE));
+    ingestOne(*s, emergencyEnv(kE14, 1, T0 + kMin * 6, true));
+    ingestOne(*s, messageEnv(kE14, 2, T0 + kMin * 6, "need backup"));
+    Command ack;
+    ack.kind = "ack_emergency";
+    ack.agency = "FD1";
+    ack.unit = "E14";
+    exec(*s, ack, T0 + kMin * 7);
+    ingestOne(*s, statusEnv(kE12, 201, T0 + kMin * 30, v1::UNIT_STATUS_AVAILABLE));
+    ingestOne(*s, statusEnv(kE14, 3, T0 + kMin * 31, v1::UNIT_STATUS_AVAILABLE));
+    ingestOne(*s, presenceEnv(kP7, 2, T0 + kMin * 40, false));
+    REQUIRE(s->stats().events == 3 + 3 + 5 + 100 + 7);
+
+    int64_t n = 0;
+    REQUIRE(s->replayInto(dir.file("replay.db"), &n));
+    CHECK(n == s->stats().events);
+    auto r = EventStore::open(dir.file("replay.db"), true);
+    REQUIRE(r);
+    CHECK((*r)->digest() == s->digest());
+    CHECK((*r)->stats().lastHashHex == s->stats().lastHashHex);
+    CHECK_FALSE(s->replayInto(dir.file("replay.db")));  // never into an existing file
+  }
+  // Alter one byte of event 9's payload behind the store's back.
+  {
+    mdc::sql::Db raw(live);
+    raw.exec("DROP TRIGGER events_append_only_update");
+    raw.exec("UPDATE events SET payload=CAST(substr(payload,1,20) || x'5a' || substr(payload,22) AS BLOB) WHERE pos=9");
+  }
+  auto s = EventStore::open(live, true);
+  REQUIRE(s);
+  int64_t intact = 0;
+  auto broken = (*s)->verify(&intact);
+  REQUIRE(broken);
+  CHECK(intact == 8);
+  CHECK_THAT(*broken, Catch::StartsWith("event 9 ") && Catch::Contains("altered"));
+  auto replay = (*s)->replayInto(dir.file("replay2.db"));
+  REQUIRE_FALSE(replay);
+  CHECK_THAT(replay.error().message, Catch::Contains("event 9"));
+}
+
+TEST_CASE("an event the projection cannot apply is set aside, the rest of its batch commits and the chain holds",
+          "[store][poison]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  addDevice(*s, kE14);
+  // Stand-in for a projection bug: the read model refuses one message.
+  s->db().exec("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.text='boom' BEGIN SELECT RAISE(ABORT, 'boom'); END");
+  auto out = ingest(*s, {incoming(statusEnv(kE12, 1, T0, v1::UNIT_STATUS_EN_ROUTE), T0),
+                         incoming(messageEnv(kE14, 1, T0, "boom"), T0),
+                         incoming(statusEnv(kE14, 2, T0, v1::UNIT_STATUS_ON_SCENE), T0),
+                         incoming(messageEnv(kE12, 2, T0, "fine"), T0)});
+  CHECK(out.appended == 3);
+  REQUIRE(out.refused.size() == 1);
+  CHECK(out.refused[0].reason == "store_error");
+  CHECK_THAT(out.refused[0].detail, Catch::Contains("boom") && Catch::Contains(eventIdFor(kE14.index, 1)));
+  // Not acked and not rejected: the device keeps it and sends it again.
+  CHECK(out.acks[kE14.id] == std::vector<uint64_t>{2});
+  CHECK(out.acks[kE12.id] == std::vector<uint64_t>{1, 2});
+  CHECK(downlinksOf(out.downlinks, kE14.id, v1::Downlink::kRejection).empty());
+  CHECK(events(*s) == 2 + 3);
+  CHECK(count(*s, "SELECT COUNT(*) FROM events WHERE device_id='MDC-E14' AND device_seq=1") == 0);
+  CHECK(count(*s, "SELECT COUNT(*) FROM refusals WHERE reason='store_error'") == 1);
+  CHECK(unitRow(*s, "E14").status == v1::UNIT_STATUS_ON_SCENE);
+  CHECK_FALSE(s->verify());
+  // Once the cause is gone, the resent event is stored.
+  s->db().exec("DROP TRIGGER boom");
+  CHECK(ingestOne(*s, messageEnv(kE14, 1, T0, "boom")).appended == 1);
+  CHECK_FALSE(s->verify());
+  REQUIRE(s->replayInto(dir.file("replay.db")));
+  CHECK(EventStore::open(dir.file("replay.db"), true).value()->digest() == s->digest());
+}
