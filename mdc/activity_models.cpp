@@ -1,0 +1,146 @@
+#include "mdc/activity_models.h"
+
+#include <QPointer>
+#include <algorithm>
+
+#include "mdc/labels.h"
+
+namespace mdc::ui {
+
+
+ActionsModel::ActionsModel(AgentConnection& agent, QObject* parent) : QAbstractListModel(parent), agent_(agent) {
+  connect(&agent_, &AgentConnection::snapshotChanged, this, &ActionsModel::refresh);
+  refresh();
+}
+
+void ActionsModel::refresh() {
+  if (!agent_.hasSnapshot()) return;
+  QList<Entry> next;
+  for (const auto& a : agent_.snapshot().recent_actions())
+    next.append({qulonglong(a.seq()), QString::fromStdString(a.kind()), QString::fromStdString(a.summary()),
+                 deliveryKey(a.delivery()), QString::fromStdString(a.detail()), a.queued_at_ms()});
+  if (next == entries_) return;
+  const bool countDiffers = next.size() != entries_.size();
+  beginResetModel();
+  entries_ = std::move(next);
+  endResetModel();
+  if (countDiffers) emit countChanged();
+}
+
+const ActionsModel::Entry* ActionsModel::find(qulonglong seq) const {
+  for (const auto& e : entries_)
+    if (e.seq == seq) return &e;
+  return nullptr;
+}
+
+int ActionsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(entries_.size()); }
+
+QVariant ActionsModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() || index.row() >= entries_.size()) return {};
+  const auto& e = entries_[index.row()];
+  switch (role) {
+    case SeqRole: return e.seq;
+    case KindRole: return e.kind;
+    case Qt::DisplayRole:
+    case SummaryRole: {
+      if (e.kind == QLatin1String("status")) {
+        const auto s = v1::UnitStatus_descriptor()->FindValueByName("UNIT_STATUS_" + e.summary.toStdString());
+        if (s) return statusLabel(v1::UnitStatus(s->number()));
+      }
+      return e.summary;
+    }
+    case DeliveryRole: return e.delivery;
+    case DetailRole: return e.detail;
+    case TimeRole: return clockText(e.atMs);
+    default: return {};
+  }
+}
+
+QHash<int, QByteArray> ActionsModel::roleNames() const {
+  return {{SeqRole, "seq"},           {KindRole, "kind"},     {SummaryRole, "summary"},
+          {DeliveryRole, "delivery"}, {DetailRole, "detail"}, {TimeRole, "time"}};
+}
+
+MessagesModel::MessagesModel(AgentConnection& agent, QObject* parent) : QAbstractListModel(parent), agent_(agent) {
+  connect(&agent_, &AgentConnection::snapshotChanged, this, &MessagesModel::refresh);
+  refresh();
+}
+
+void MessagesModel::refresh() {
+  if (!agent_.hasSnapshot()) return;
+  const auto& s = agent_.snapshot();
+  QList<Entry> next;
+  for (const auto& m : s.messages())
+    next.append({m.outgoing(), QString::fromStdString(m.from()), QString::fromStdString(m.text()),
+                 m.outgoing() ? deliveryKey(m.delivery()) : QString(), m.at_ms()});
+  // Outgoing messages are actions; the agent keeps their first 40 characters.
+  for (const auto& a : s.recent_actions())
+    if (a.kind() == "message")
+      next.append({true, tr("This unit"), QString::fromStdString(a.summary()), deliveryKey(a.delivery()),
+                   a.queued_at_ms()});
+  std::stable_sort(next.begin(), next.end(), [](const Entry& a, const Entry& b) { return a.atMs > b.atMs; });
+  if (next == entries_) return;
+  const bool countDiffers = next.size() != entries_.size();
+  beginResetModel();
+  entries_ = std::move(next);
+  endResetModel();
+  if (countDiffers) emit countChanged();
+}
+
+int MessagesModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(entries_.size()); }
+
+QVariant MessagesModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() || index.row() >= entries_.size()) return {};
+  const auto& e = entries_[index.row()];
+  switch (role) {
+    case OutgoingRole: return e.outgoing;
+    case FromRole: return e.from;
+    case Qt::DisplayRole:
+    case TextRole: return e.text;
+    case TimeRole: return clockText(e.atMs);
+    case DeliveryRole: return e.delivery;
+    default: return {};
+  }
+}
+
+QHash<int, QByteArray> MessagesModel::roleNames() const {
+  return {{OutgoingRole, "outgoing"}, {FromRole, "from"}, {TextRole, "text"}, {TimeRole, "time"},
+          {DeliveryRole, "delivery"}};
+}
+
+MessageController::MessageController(AgentConnection& agent, QObject* parent)
+    : QObject(parent), agent_(agent), messages_(agent) {}
+
+QStringList MessageController::quickReplies() const {
+  return {tr("Copy"), tr("En route"), tr("Call me"), tr("Need backup"), tr("Delayed 10 min")};
+}
+
+bool MessageController::send(const QString& text) {
+  const QString t = text.trimmed();
+  if (t.isEmpty() || t.size() > 2000) {
+    lastError_ = t.isEmpty() ? tr("Type a message first") : tr("Message: at most 2000 characters (%1)").arg(t.size());
+    emit changed();
+    emit failed(lastError_);
+    return false;
+  }
+  sending_ = true;
+  lastError_.clear();
+  emit changed();
+  v1::ApiRequest r;
+  r.mutable_send_message()->set_text(t.toStdString());
+  agent_.send(std::move(r), [this, guard = QPointer(this)](const v1::ApiReply& reply) {
+    if (!guard) return;
+    sending_ = false;
+    if (reply.ok()) {
+      emit changed();
+      emit queued(qulonglong(reply.queued().seq()));
+    } else {
+      lastError_ = tr("Message not sent: %1").arg(QString::fromStdString(reply.error()));
+      emit changed();
+      emit failed(lastError_);
+    }
+  });
+  return true;
+}
+
+}  // namespace mdc::ui

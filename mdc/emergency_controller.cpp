@@ -1,0 +1,48 @@
+#include "mdc/emergency_controller.h"
+
+#include <QPointer>
+
+#include "mdc/labels.h"
+
+namespace mdc::ui {
+
+EmergencyController::EmergencyController(AgentConnection& agent, QObject* parent) : QObject(parent), agent_(agent) {
+  connect(&agent_, &AgentConnection::snapshotChanged, this, &EmergencyController::refresh);
+  refresh();
+}
+
+void EmergencyController::activate() { request(true); }
+void EmergencyController::clear() { request(false); }
+
+void EmergencyController::request(bool active) {
+  sending_ = true;
+  lastError_.clear();
+  emit changed();
+  v1::ApiRequest r;
+  r.mutable_set_emergency()->set_active(active);
+  r.mutable_set_emergency()->set_source(v1::EMERGENCY_SOURCE_SCREEN);
+  agent_.send(std::move(r), [this, guard = QPointer(this)](const v1::ApiReply& reply) {
+    if (!guard) return;
+    sending_ = false;
+    if (!reply.ok()) lastError_ = tr("Emergency not sent: %1").arg(QString::fromStdString(reply.error()));
+    emit changed();
+  });
+}
+
+void EmergencyController::refresh() {
+  bool active = false;
+  QString delivery, by;
+  if (agent_.hasSnapshot()) {
+    const auto& s = agent_.snapshot();
+    active = s.emergency_active();
+    delivery = deliveryKey(s.emergency_delivery());
+    by = QString::fromStdString(s.emergency_acknowledged_by());
+  }
+  if (active == active_ && delivery == delivery_ && by == ackBy_) return;
+  active_ = active;
+  delivery_ = delivery;
+  ackBy_ = by;
+  emit changed();
+}
+
+}  // namespace mdc::ui

@@ -1,0 +1,103 @@
+// mdc: the responder's screen. Parses arguments and wires the objects; the
+// work is in mdc_ui (see screen.h, headless_shift.h, self_test.h).
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QGuiApplication>
+#include <QQmlApplicationEngine>
+#include <QQuickWindow>
+#include <QTextStream>
+
+#include <cstdio>
+#include <memory>
+
+#include "mdc/headless_shift.h"
+#include "mdc/screen.h"
+#include "mdc/self_test.h"
+
+using namespace mdc::ui;
+
+namespace {
+QString defaultSocket() {
+  const QByteArray env = qgetenv("MDC_SOCKET");
+  return env.isEmpty() ? QStringLiteral("/run/mdc/agent.sock") : QString::fromLocal8Bit(env);
+}
+bool hasArg(int argc, char** argv, const char* name) {
+  for (int i = 1; i < argc; ++i)
+    if (qstrcmp(argv[i], name) == 0) return true;
+  return false;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool headless = hasArg(argc, argv, "--headless-shift");
+  const bool selfTest = hasArg(argc, argv, "--self-test");
+  if (selfTest && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+  // The headless shift, --help and --version need no display at all.
+  const bool noGui = headless || hasArg(argc, argv, "--help") || hasArg(argc, argv, "-h") ||
+                     hasArg(argc, argv, "--version") || hasArg(argc, argv, "-v");
+  std::unique_ptr<QCoreApplication> app(noGui ? new QCoreApplication(argc, argv) : new QGuiApplication(argc, argv));
+  QCoreApplication::setApplicationName(QStringLiteral("mdc"));
+  QCoreApplication::setApplicationVersion(QStringLiteral(MDC_VERSION));
+
+  QCommandLineParser p;
+  p.setApplicationDescription(QCoreApplication::translate(
+      "main", "The responder's screen (Mobile Data Computer). Talks only to the local mdc-agent."));
+  p.addHelpOption();
+  p.addVersionOption();
+  QCommandLineOption socket(QStringLiteral("socket"),
+                            QCoreApplication::translate("main", "The agent's socket (default $MDC_SOCKET, else %1).")
+                                .arg(QStringLiteral("/run/mdc/agent.sock")),
+                            QStringLiteral("path"), defaultSocket());
+  QCommandLineOption selfTestOpt(QStringLiteral("self-test"),
+                                 QCoreApplication::translate("main", "Load every page offscreen; exit 1 on any QML error."));
+  QCommandLineOption headlessOpt(QStringLiteral("headless-shift"),
+                                 QCoreApplication::translate(
+                                     "main", "Play a short scripted shift without a window; exit 0 when every action "
+                                             "was delivered, 1 when not, 2 when the agent is unreachable."));
+  QCommandLineOption stepTimeout(QStringLiteral("step-timeout"),
+                                 QCoreApplication::translate("main", "Headless shift: seconds to wait for each delivery (30)."),
+                                 QStringLiteral("s"), QStringLiteral("30"));
+  QCommandLineOption theme(QStringLiteral("theme"), QCoreApplication::translate("main", "auto (default), day or night."),
+                           QStringLiteral("mode"), QStringLiteral("auto"));
+  QCommandLineOption fullscreen(QStringLiteral("fullscreen"), QCoreApplication::translate("main", "Fill the screen (in the vehicle)."));
+  QCommandLineOption sound(QStringLiteral("sound"), QCoreApplication::translate("main", "Request the new-assignment alert sound (no audio backend is wired yet: QtMultimedia is not installed)."));
+  p.addOptions({socket, selfTestOpt, headlessOpt, stepTimeout, theme, fullscreen, sound});
+  p.process(*app);
+
+  QTextStream out(stdout), err(stderr);
+  AgentConnection agent(p.value(socket));
+  ScreenControllers controllers(agent);
+  controllers.assignment.setSoundEnabled(p.isSet(sound));
+  const QString t = p.value(theme);
+  if (t == QLatin1String("day")) controllers.theme.setMode(ThemeController::Day);
+  else if (t == QLatin1String("night")) controllers.theme.setMode(ThemeController::Night);
+  else if (t != QLatin1String("auto")) {
+    err << "mdc: --theme \"" << t << "\": expected auto, day or night" << Qt::endl;
+    return 2;
+  }
+
+  if (headless) {
+    HeadlessShift::Options o;
+    bool ok = false;
+    o.stepTimeoutMs = int(p.value(stepTimeout).toDouble(&ok) * 1000);
+    if (!ok || o.stepTimeoutMs <= 0) {
+      err << "mdc: --step-timeout \"" << p.value(stepTimeout) << "\": expected seconds > 0" << Qt::endl;
+      return 2;
+    }
+    HeadlessShift shift(controllers, out, o);
+    QObject::connect(&shift, &HeadlessShift::finished, app.get(), [](int code) { QCoreApplication::exit(code); });
+    shift.start();
+    return app->exec();
+  }
+
+  QQmlApplicationEngine engine;
+  if (selfTest) return runSelfTest(controllers, engine, err);
+
+  agent.start();
+  const QStringList problems = loadScreen(engine, controllers);
+  for (const auto& pr : problems) err << "mdc: " << pr << Qt::endl;
+  if (engine.rootObjects().isEmpty()) return 1;
+  if (p.isSet(fullscreen))
+    if (auto* w = qobject_cast<QQuickWindow*>(engine.rootObjects().first())) w->showFullScreen();
+  return app->exec();
+}

@@ -1,0 +1,91 @@
+#include "mdc/status_controller.h"
+
+#include <QPointer>
+
+#include "mdc/labels.h"
+
+namespace mdc::ui {
+
+StatusOptionsModel::StatusOptionsModel(QObject* parent) : QAbstractListModel(parent) {}
+
+void StatusOptionsModel::setStatuses(const QList<int>& statuses) {
+  beginResetModel();
+  statuses_ = statuses.mid(0, 10);
+  endResetModel();
+}
+
+int StatusOptionsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(statuses_.size()); }
+
+QVariant StatusOptionsModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() || index.row() >= statuses_.size()) return {};
+  const int s = statuses_[index.row()];
+  switch (role) {
+    case StatusRole: return s;
+    case Qt::DisplayRole:
+    case LabelRole: return statusLabel(v1::UnitStatus(s));
+    case FunctionKeyRole: return QStringLiteral("F%1").arg(index.row() + 1);
+    default: return {};
+  }
+}
+
+QHash<int, QByteArray> StatusOptionsModel::roleNames() const {
+  return {{StatusRole, "status"}, {LabelRole, "label"}, {FunctionKeyRole, "functionKey"}};
+}
+
+StatusController::StatusController(AgentConnection& agent, QObject* parent) : QObject(parent), agent_(agent) {
+  options_.setStatuses(defaultStatuses());
+  connect(&agent_, &AgentConnection::snapshotChanged, this, &StatusController::refresh);
+  refresh();
+}
+
+QString StatusController::currentLabel() const { return statusLabel(v1::UnitStatus(current_)); }
+
+QString StatusController::label(int status) const { return statusLabel(v1::UnitStatus(status)); }
+
+void StatusController::refresh() {
+  int cur = 0;
+  QString del;
+  if (agent_.hasSnapshot()) {
+    cur = int(agent_.snapshot().status());
+    del = deliveryKey(agent_.snapshot().status_delivery());
+  }
+  if (cur == current_ && del == delivery_) return;
+  current_ = cur;
+  delivery_ = del;
+  emit changed();
+}
+
+void StatusController::setStatus(int status) {
+  if (!v1::UnitStatus_IsValid(status) || status == v1::UNIT_STATUS_UNSPECIFIED) {
+    lastError_ = tr("status %1: not a status").arg(status);
+    emit changed();
+    return;
+  }
+  requested_ = status;
+  lastError_.clear();
+  emit changed();
+  v1::ApiRequest r;
+  r.mutable_set_status()->set_status(v1::UnitStatus(status));
+  agent_.send(std::move(r), [this, guard = QPointer(this), status](const v1::ApiReply& reply) {
+    if (!guard) return;
+    if (requested_ == status) requested_ = 0;
+    if (reply.ok()) {
+      lastError_.clear();
+      emit changed();
+      emit queued(status, qulonglong(reply.queued().seq()));
+    } else {
+      lastError_ = tr("%1 not sent: %2").arg(statusLabel(v1::UnitStatus(status)), QString::fromStdString(reply.error()));
+      emit changed();
+      emit failed(status, lastError_);
+    }
+  });
+}
+
+bool StatusController::pressFunctionKey(int n) {
+  const auto& list = options_.statuses();
+  if (n < 1 || n > list.size()) return false;
+  setStatus(list[n - 1]);
+  return true;
+}
+
+}  // namespace mdc::ui

@@ -1,0 +1,33 @@
+import QtQuick
+import Mdc
+
+// Where an action stands: sending (not yet committed by the agent), queued
+// (committed in the vehicle, dispatch does not have it yet), delivered
+// (dispatch's system committed it), rejected.
+Rectangle {
+    id: badge
+    property string delivery: ""      // "", "sending", "queued", "delivered", "rejected"
+    property bool onColour: false     // drawn on an accent-filled button
+    property int fontSize: Theme.fontSmall
+
+    visible: delivery !== ""
+    implicitWidth: label.implicitWidth + 20
+    implicitHeight: label.implicitHeight + 8
+    radius: height / 2
+    color: delivery === "sending" ? Theme.surfaceAlt : Theme.deliveryColor(delivery)
+    border.width: onColour ? 2 : 0
+    border.color: Theme.textOnAccent
+
+    Text {
+        id: label
+        anchors.centerIn: parent
+        font.family: Theme.family
+        font.pixelSize: badge.fontSize
+        font.bold: true
+        color: badge.delivery === "sending" ? Theme.text : Theme.textOnAccent
+        text: badge.delivery === "delivered" ? qsTr("✓ DELIVERED")
+            : badge.delivery === "queued" ? qsTr("● QUEUED")
+            : badge.delivery === "rejected" ? qsTr("✗ REJECTED")
+            : badge.delivery === "sending" ? qsTr("… SENDING") : ""
+    }
+}

@@ -1,0 +1,150 @@
+import QtQuick
+import Mdc
+import QtQuick.Layouts
+
+// For fleet technicians: identities, versions, link, outbox per lane, drops,
+// GPS details, counters and the agent's last errors. "—" where the agent
+// does not report a value.
+Item {
+    id: page
+    property DiagnosticsController diagnostics
+    readonly property var d: diagnostics
+
+    component Pair: RowLayout {
+        id: pair
+        property string name
+        property string value
+        spacing: 12
+        Layout.fillWidth: true
+        Text {
+            text: pair.name
+            font.family: Theme.family; font.pixelSize: Theme.fontSmall + 1
+            color: Theme.textDim
+            Layout.preferredWidth: 190
+        }
+        Text {
+            text: pair.value === "" ? "—" : pair.value
+            font.family: Theme.family; font.pixelSize: Theme.fontSmall + 1; font.bold: true
+            color: Theme.text
+            elide: Text.ElideMiddle
+            Layout.fillWidth: true
+        }
+    }
+    component Card: Rectangle {
+        id: card
+        default property alias content: inner.data
+        property string title
+        radius: Theme.radius
+        color: Theme.surface
+        border.color: Theme.border
+        implicitHeight: inner.implicitHeight + 2 * Theme.gap
+        Layout.fillWidth: true
+        ColumnLayout {
+            id: inner
+            anchors { left: parent.left; right: parent.right; top: parent.top; margins: Theme.gap }
+            spacing: 4
+            FieldLabel { text: card.title }
+        }
+    }
+
+    RowLayout {
+        anchors.fill: parent
+        anchors.margins: Theme.gap + 4
+        spacing: Theme.gap + 4
+
+        ColumnLayout {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            Layout.preferredWidth: 1
+            spacing: Theme.gap
+            Card {
+                title: qsTr("Device")
+                Pair { name: qsTr("Unit / agency"); value: page.d ? page.d.unitId + " / " + page.d.agency : "" }
+                Pair { objectName: "diagDevice"; name: qsTr("Device id"); value: page.d ? page.d.deviceId : "" }
+                Pair { objectName: "diagAgentVersion"; name: qsTr("Agent version"); value: page.d ? page.d.agentVersion : "" }
+                Pair { name: qsTr("App version"); value: page.d ? page.d.appVersion : "" }
+                Pair { name: qsTr("Agent socket"); value: page.d ? page.d.socketPath : "" }
+                Pair { objectName: "diagCertificate"; name: qsTr("Certificate expiry"); value: page.d ? page.d.certificateExpiry : "" }
+            }
+            Card {
+                title: qsTr("Link")
+                Pair { objectName: "diagBroker"; name: qsTr("Broker"); value: page.d ? page.d.broker : "" }
+                Pair { name: qsTr("Detail"); value: page.d ? page.d.linkDetail : "" }
+                Pair { name: qsTr("Last commit ack"); value: page.d ? page.d.lastCommitAck : "" }
+            }
+            Card {
+                title: qsTr("GPS")
+                Pair { name: qsTr("Source"); value: page.d ? page.d.gpsSource : "" }
+                Pair { name: qsTr("Fix"); value: page.d ? page.d.gpsFix : "" }
+                Pair { name: qsTr("Satellites"); value: page.d ? page.d.gpsSatellites : "" }
+                Pair { name: qsTr("Error estimate"); value: page.d ? page.d.gpsErrorEstimate : "" }
+                Pair { name: qsTr("Detail"); value: page.d ? page.d.gpsDetail : "" }
+            }
+            Item { Layout.fillHeight: true }
+        }
+
+        ColumnLayout {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            Layout.preferredWidth: 1
+            spacing: Theme.gap
+            Card {
+                title: qsTr("Outbox per lane")
+                Repeater {
+                    model: page.d ? page.d.lanes : null
+                    delegate: Pair {
+                        required property var model
+                        name: model.name
+                        value: model.count === 0 ? qsTr("empty") : qsTr("%1 · oldest %2").arg(model.count).arg(model.oldest)
+                    }
+                }
+                Pair { name: qsTr("Store"); value: page.d ? page.d.store : "" }
+                Pair { objectName: "diagDropped"; name: qsTr("Dropped positions"); value: page.d ? page.d.droppedAvl : "" }
+                Pair { name: qsTr("Rejected events"); value: page.d ? page.d.rejectedEvents : "" }
+            }
+            Card {
+                title: qsTr("Counters")
+                Text {
+                    Layout.fillWidth: true
+                    text: page.d ? page.d.counters.join("   ·   ") : ""
+                    wrapMode: Text.WordWrap
+                    font.family: Theme.family; font.pixelSize: Theme.fontSmall
+                    color: Theme.text
+                }
+            }
+            Rectangle {
+                Layout.fillWidth: true
+                Layout.fillHeight: true
+                radius: Theme.radius
+                color: Theme.surface
+                border.color: Theme.border
+                clip: true
+                ColumnLayout {
+                    anchors { fill: parent; margins: Theme.gap }
+                    FieldLabel { text: qsTr("Last errors") }
+                    ListView {
+                        id: errors
+                        Layout.fillWidth: true
+                        Layout.fillHeight: true
+                        clip: true
+                        model: page.d ? page.d.lastErrors : []
+                        delegate: Text {
+                            required property string modelData
+                            width: errors.width
+                            text: modelData
+                            wrapMode: Text.WrapAnywhere
+                            font.family: Theme.family; font.pixelSize: Theme.fontSmall
+                            color: Theme.warnText
+                        }
+                        Text {
+                            visible: errors.count === 0
+                            text: qsTr("none")
+                            font.family: Theme.family; font.pixelSize: Theme.fontSmall + 1
+                            color: Theme.textDim
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import QtQuick
+import Mdc
+import QtQuick.Layouts
+
+// Page navigation (Alt+1..5), the theme switch and the emergency button.
+Rectangle {
+    id: rail
+    property string page: "status"
+    property AssignmentController assignment
+    property MessageController messaging
+    property EmergencyController emergency
+    property ThemeController theme
+    signal navigate(string page)
+
+    implicitWidth: 176
+    color: Theme.surface
+
+    component NavButton: BigButton {
+        id: nb
+        property string target
+        property bool attention: false
+        Layout.fillWidth: true
+        Layout.preferredHeight: 78
+        checkable: false
+        checked: rail.page === target
+        fontSize: Theme.fontBody
+        onClicked: rail.navigate(target)
+        Rectangle {
+            visible: nb.attention
+            width: 18; height: 18; radius: 9
+            color: Theme.dangerText
+            anchors { right: parent.right; top: parent.top; margins: 8 }
+        }
+    }
+
+    ColumnLayout {
+        anchors.fill: parent
+        anchors.margins: 10
+        spacing: 10
+
+        NavButton {
+            objectName: "navStatus"
+            target: "status"
+            text: qsTr("Status")
+        }
+        NavButton {
+            objectName: "navAssignment"
+            target: "assignment"
+            text: qsTr("Call")
+            sublabel: rail.assignment && rail.assignment.hasAssignment ? rail.assignment.incidentNumber : qsTr("none")
+            attention: rail.assignment ? (rail.assignment.hasAssignment && !rail.assignment.acknowledged) : false
+        }
+        NavButton {
+            objectName: "navCfs"
+            target: "cfs"
+            text: qsTr("Self-init")
+        }
+        NavButton {
+            objectName: "navMessages"
+            target: "messages"
+            text: qsTr("Messages")
+            sublabel: rail.messaging ? String(rail.messaging.messages.count) : ""
+        }
+        NavButton {
+            objectName: "navDiagnostics"
+            target: "diagnostics"
+            text: qsTr("Tech")
+        }
+        Item { Layout.fillHeight: true }
+        BigButton {
+            objectName: "themeButton"
+            Layout.fillWidth: true
+            Layout.preferredHeight: Theme.touch
+            fontSize: Theme.fontSmall + 1
+            text: !rail.theme ? "" : rail.theme.mode === ThemeController.Auto
+                  ? (rail.theme.night ? qsTr("Auto · night") : qsTr("Auto · day"))
+                  : rail.theme.mode === ThemeController.Day ? qsTr("Day") : qsTr("Night")
+            caption: ""
+            onClicked: if (rail.theme) rail.theme.cycle()
+        }
+        EmergencyButton {
+            objectName: "emergencyButton"
+            emergency: rail.emergency
+            Layout.fillWidth: true
+            Layout.preferredHeight: 120
+        }
+    }
+}

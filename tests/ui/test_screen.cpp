@@ -1,0 +1,316 @@
+// The responder's screen against the real agent, a real broker and the CAD
+// stub: taps on the rendered QML go through the agent to the backend, and the
+// backend's answers come back on screen.
+#include <catch2/catch.hpp>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTest>
+
+#include <regex>
+
+#include "tests/support/mosquitto.h"
+#include "tests/support/stack.h"
+#include "mdc/self_test.h"
+#include "tests/ui/screen_harness.h"
+
+using namespace mdc;
+using namespace mdc::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Broker, backend stub and one vehicle's agent, all real processes.
+struct Stack {
+  explicit Stack(MosquittoOptions o = {}, std::string device = "MDC-0101", std::string unit = "E12",
+                 std::string agency = "FD1")
+      : broker(dir, o), stub(dir, broker.uri()), device(device), unit(unit), agency(agency),
+        agent(dir, device, unit, agency, broker.uri()) {
+    stub.start();
+    REQUIRE(stub.waitReady());
+    stub.addDevice(device, unit, agency);
+    agent.start();
+  }
+  QJsonObject boardUnit() const {
+    auto r = stub.cadctl({"board", "--json"});
+    for (const auto& u : QJsonDocument::fromJson(QByteArray::fromStdString(r.output)).array())
+      if (u.toObject().value("unit").toString().toStdString() == unit) return u.toObject();
+    return {};
+  }
+  QJsonObject cfs(const std::string& incident) const {
+    auto r = stub.cadctl({"cfs", "show", incident, "--json"});
+    return QJsonDocument::fromJson(QByteArray::fromStdString(r.output)).object();
+  }
+  /** Creates a CFS as a dispatcher and assigns this unit; returns its incident number. */
+  std::string dispatch(const std::string& type, const std::string& address, const std::string& notes) {
+    auto r = stub.cadctl({"--agency", agency, "--as", "disp-7", "create-cfs", "--type", type, "--priority", "1",
+                          "--address", address, "--lat", "40.75800", "--lon", "-73.98550", "--notes", notes});
+    INFO(r.output);
+    REQUIRE(r.exitCode == 0);
+    std::smatch m;
+    REQUIRE(std::regex_search(r.output, m, std::regex("[0-9]{4}-[0-9]+")));
+    const std::string incident = m.str();
+    auto a = stub.cadctl({"--agency", agency, "--as", "disp-7", "assign", incident, unit, "--force"});
+    INFO(a.output);
+    REQUIRE(a.exitCode == 0);
+    return incident;
+  }
+
+  TempDir dir;
+  Mosquitto broker;
+  CadStub stub;
+  std::string device, unit, agency;
+  AgentProcess agent;
+};
+
+}  // namespace
+
+TEST_CASE("tapping en route reaches the backend's board and the screen shows it delivered", "[ui][screen]") {
+  Stack s;
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  CHECK(screen.text("headerUnit") == "E12");
+  CHECK_FALSE(screen.visible("agentDown"));
+
+  REQUIRE(screen.tap("status_2"));  // En route
+  REQUIRE(uiWaitUntil([&] { return screen.c.status.current() == v1::UNIT_STATUS_EN_ROUTE; }, 5s));
+  REQUIRE(uiWaitUntil([&] { return screen.text("headerStatusDelivery", "delivery") == "delivered"; }, 20s));
+  CHECK(screen.text("headerStatus") == "En route");
+  CHECK(s.boardUnit().value("status").toString() == "EN_ROUTE");
+  CHECK(screen.c.header.unsentActions() == 0);
+
+  // F3 is the third button: on scene.
+  QTest::keyClick(screen.window(), Qt::Key_F3);
+  REQUIRE(uiWaitUntil([&] { return screen.c.status.current() == v1::UNIT_STATUS_ON_SCENE &&
+                                   screen.c.status.delivery() == "delivered"; }, 20s));
+  CHECK(s.boardUnit().value("status").toString() == "ON_SCENE");
+  CHECK(screen.qmlWarnings().isEmpty());
+}
+
+TEST_CASE("a dispatcher's assignment alerts on screen and acknowledging it reaches the backend", "[ui][screen]") {
+  Stack s;
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  const std::string incident = s.dispatch("STRUCTURE_FIRE", "450 W 42nd St", "Smoke from 3rd floor");
+
+  REQUIRE(uiWaitUntil([&] { return screen.visible("assignmentAlert"); }, 20s));
+  CHECK(screen.c.assignment.incidentNumber().toStdString() == incident);
+  CHECK(screen.c.assignment.address() == "450 W 42nd St");
+  REQUIRE(screen.tap("alertAcknowledge"));
+  CHECK(screen.window()->property("page").toString() == "assignment");
+  REQUIRE(uiWaitUntil([&] { return screen.c.assignment.ackDelivery() == "delivered"; }, 20s));
+  CHECK_FALSE(screen.visible("assignmentAlert"));
+  CHECK(screen.text("assignmentAddress") == "450 W 42nd St");
+  CHECK(screen.text("assignmentIncident").contains(QString::fromStdString(incident)));
+
+  auto cfs = s.cfs(incident);
+  bool acked = false;
+  for (const auto& u : cfs.value("units").toArray())
+    if (u.toObject().value("unit").toString() == "E12") acked = u.toObject().value("ack_at_ms").toInteger() > 0;
+  CHECK(acked);
+  CHECK(screen.qmlWarnings().isEmpty());
+}
+
+TEST_CASE("a self-initiated CFS gets its incident number on screen", "[ui][screen]") {
+  Stack s;
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  REQUIRE(screen.tap("navCfs"));
+  REQUIRE(screen.tap("cfsType_TRAFFIC_STOP"));
+  // The agent has no GPS here: the responder types the location.
+  screen.item("cfsLat")->setProperty("text", "40.71280");
+  screen.item("cfsLon")->setProperty("text", "-74.00600");
+  screen.item("cfsAddress")->setProperty("text", "Broadway & Chambers");
+  REQUIRE(screen.tap("cfsCreate"));
+  REQUIRE(uiWaitUntil([&] { return !screen.c.cfs.lastIncidentNumber().isEmpty(); }, 20s));
+  const QString incident = screen.c.cfs.lastIncidentNumber();
+  CHECK(screen.text("cfsIncident") == QStringLiteral("Incident %1").arg(incident));
+  CHECK(screen.c.cfs.lastDelivery() == "delivered");
+  auto cfs = s.cfs(incident.toStdString());
+  CHECK(cfs.value("type").toString() == "TRAFFIC_STOP");
+  CHECK(cfs.value("address").toString() == "Broadway & Chambers");
+  CHECK(screen.qmlWarnings().isEmpty());
+}
+
+TEST_CASE("the emergency needs a hold and once held the backend flags it and the dispatcher ack shows", "[ui][screen]") {
+  Stack s;
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+
+  // A brush of the button does nothing.
+  REQUIRE(screen.hold("emergencyButton", 300));
+  pump(500);
+  CHECK_FALSE(screen.c.emergency.active());
+  CHECK(s.agent.state().emergency_active() == false);
+
+  REQUIRE(screen.hold("emergencyButton", screen.c.emergency.holdMs() + 400));
+  REQUIRE(uiWaitUntil([&] { return screen.c.emergency.active(); }, 5s));
+  CHECK(screen.visible("emergencyBanner"));
+  REQUIRE(uiWaitUntil([&] { return screen.c.emergency.delivery() == "delivered"; }, 20s));
+  CHECK(s.boardUnit().value("emergency_active").toBool());
+
+  auto r = s.stub.cadctl({"--agency", "FD1", "--as", "disp-7", "ack-emergency", "E12"});
+  REQUIRE(r.exitCode == 0);
+  REQUIRE(uiWaitUntil([&] { return !screen.c.emergency.acknowledgedBy().isEmpty(); }, 20s));
+  CHECK(screen.text("emergencyAck").startsWith("Acknowledged by"));
+  CHECK(screen.qmlWarnings().isEmpty());
+}
+
+TEST_CASE("messages from and to dispatch", "[ui][screen]") {
+  Stack s;
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  REQUIRE(s.stub.cadctl({"--agency", "FD1", "--as", "disp-7", "message", "E12", "Call dispatch on TAC 2"}).exitCode == 0);
+  REQUIRE(uiWaitUntil([&] { return screen.c.messages.messages()->count() == 1; }, 20s));
+  REQUIRE(screen.tap("navMessages"));
+  screen.item("messageInput")->setProperty("text", "Copy, switching to TAC 2");
+  REQUIRE(screen.tap("messageSend"));
+  REQUIRE(uiWaitUntil([&] {
+    auto* m = screen.c.messages.messages();
+    for (int i = 0; i < m->rowCount(); ++i)
+      if (m->data(m->index(i), ui::MessagesModel::OutgoingRole).toBool() &&
+          m->data(m->index(i), ui::MessagesModel::DeliveryRole).toString() == "delivered")
+        return true;
+    return false;
+  }, 20s));
+  CHECK(screen.text("messageInput").isEmpty());
+  CHECK(screen.qmlWarnings().isEmpty());
+}
+
+TEST_CASE("offline taps show queued with the outbox rising and turn delivered when the broker returns", "[ui][screen]") {
+  MosquittoOptions o;
+  o.persistence = true;  // the stub's subscription survives the outage
+  Stack s(o);
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  REQUIRE(uiWaitUntil([&] { return screen.c.header.link() == ui::HeaderState::Online; }, 20s));
+
+  s.broker.stop();  // a tunnel
+  REQUIRE(uiWaitUntil([&] { return screen.c.header.link() != ui::HeaderState::Online; }, 20s));
+  int expected = 0;
+  for (const char* button : {"status_2", "status_3", "status_4"}) {
+    REQUIRE(screen.tap(button));
+    ++expected;
+    REQUIRE(uiWaitUntil([&] { return screen.c.header.unsentActions() == expected; }, 5s));
+    CHECK(screen.text("headerStatusDelivery", "delivery") == "queued");
+  }
+  CHECK(screen.c.status.current() == v1::UNIT_STATUS_TRANSPORTING);
+  CHECK(screen.text("headerOutbox", "value").startsWith("3"));
+  CHECK(screen.c.header.link() != ui::HeaderState::Online);  // offline, or connecting again
+  screen.screenshot("offline-queued-day");
+
+  s.broker.start();
+  REQUIRE(uiWaitUntil([&] { return screen.c.header.unsentActions() == 0; }, 30s));
+  REQUIRE(uiWaitUntil([&] { return screen.text("headerStatusDelivery", "delivery") == "delivered"; }, 5s));
+  int delivered = 0;
+  for (int i = 0; i < screen.c.actions.rowCount(); ++i)
+    delivered += screen.c.actions.data(screen.c.actions.index(i), ui::ActionsModel::DeliveryRole) == "delivered";
+  CHECK(delivered == 3);
+  CHECK(s.boardUnit().value("status").toString() == "TRANSPORTING");
+  CHECK(screen.qmlWarnings().isEmpty());
+}
+
+TEST_CASE("without the agent the screen says so and reconnects when it starts", "[ui][screen]") {
+  TempDir dir;
+  Mosquitto broker(dir);
+  AgentProcess agent(dir, "MDC-0102", "M7", "EMS", broker.uri());
+  ScreenUnderTest screen(agent.socketPath());
+  pump(400);
+  CHECK(screen.visible("agentDown"));
+  CHECK(screen.text("agentDownTitle") == "The MDC agent is not running");
+  screen.c.theme.setMode(ui::ThemeController::Night);
+  screen.screenshot("agent-down-night");
+  screen.c.theme.setMode(ui::ThemeController::Day);
+  screen.screenshot("agent-down-day");
+
+  agent.start();
+  REQUIRE(screen.waitConnected(15s));
+  REQUIRE(uiWaitUntil([&] { return !screen.visible("agentDown"); }, 5s));
+  CHECK(screen.text("headerUnit") == "M7");
+
+  agent.kill9();  // and again, while the screen runs
+  REQUIRE(uiWaitUntil([&] { return screen.visible("agentDown"); }, 10s));
+  agent.start();
+  REQUIRE(uiWaitUntil([&] { return !screen.visible("agentDown"); }, 15s));
+  CHECK(screen.qmlWarnings().isEmpty());
+}
+
+TEST_CASE("screenshots of every screen in day and night at 1280x800 and 1024x768", "[ui][screenshots]") {
+  Stack s;
+  // Something on every page: a delivered status, a dispatched call with its
+  // timeline, a self-initiated call, messages both ways.
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  screen.c.status.setStatus(v1::UNIT_STATUS_EN_ROUTE);
+  screen.c.messages.send("Responding from station 12");
+  screen.c.cfs.create("TRAFFIC_STOP", 40.7128, -74.0060, "Broadway & Chambers", "Grey sedan, NY plate KXT 4471");
+  REQUIRE(uiWaitUntil([&] { return !screen.c.cfs.lastIncidentNumber().isEmpty(); }, 20s));
+  REQUIRE(s.stub.cadctl({"--agency", "FD1", "--as", "disp-7", "message", "E12",
+                         "Hydrant at the NE corner is out of service, use Broadway side"}).exitCode == 0);
+  const std::string incident = s.dispatch("STRUCTURE_FIRE", "450 W 42nd St, Manhattan",
+                                          "Smoke showing from 3rd floor. Caller reports one occupant may be inside. "
+                                          "Knox box at the main entrance.");
+  REQUIRE(uiWaitUntil([&] { return screen.c.assignment.alerting(); }, 20s));
+
+  std::vector<std::string> shots;
+  for (bool night : {false, true}) {
+    const std::string theme = night ? "night" : "day";
+    screen.c.theme.setMode(night ? ui::ThemeController::Night : ui::ThemeController::Day);
+    screen.showPage("status");
+    shots.push_back(screen.screenshot("new-assignment-alert-" + theme));
+  }
+  screen.c.assignment.dismissAlert();
+  REQUIRE(uiWaitUntil([&] { return screen.c.status.delivery() == "delivered" && screen.c.header.unsentActions() == 0; }, 20s));
+  for (bool night : {false, true}) {
+    const std::string theme = night ? "night" : "day";
+    screen.c.theme.setMode(night ? ui::ThemeController::Night : ui::ThemeController::Day);
+    for (const auto& page : ui::screenPages()) {
+      screen.showPage(page);
+      shots.push_back(screen.screenshot(page.toStdString() + "-" + theme));
+    }
+  }
+  screen.c.emergency.activate();
+  REQUIRE(uiWaitUntil([&] { return screen.c.emergency.active(); }, 5s));
+  for (bool night : {false, true}) {
+    screen.c.theme.setMode(night ? ui::ThemeController::Night : ui::ThemeController::Day);
+    screen.showPage("status");
+    shots.push_back(screen.screenshot(std::string("emergency-") + (night ? "night" : "day")));
+  }
+  screen.c.emergency.clear();
+  REQUIRE(uiWaitUntil([&] { return !screen.c.emergency.active(); }, 5s));
+
+  // The smaller panel: the layout must still hold.
+  screen.window()->resize(1024, 768);
+  screen.c.theme.setMode(ui::ThemeController::Day);
+  for (const auto& page : ui::screenPages()) {
+    screen.showPage(page);
+    shots.push_back(screen.screenshot(page.toStdString() + "-day-1024x768"));
+  }
+  for (const auto& p : shots) {
+    QImage img(QString::fromStdString(p));
+    CHECK_FALSE(img.isNull());
+  }
+  CHECK(screen.qmlWarnings().isEmpty());
+  (void)incident;
+}
+
+TEST_CASE("mdc --headless-shift plays the shift through the real stack and exits 0 when all is delivered", "[ui][headless]") {
+  Stack s;
+  const std::string incident = s.dispatch("MEDICAL", "12 Pine St", "Fall, conscious");
+  REQUIRE(waitUntil([&] { return s.agent.state().assignments_size() == 1; }, 20s));
+  auto r = run({program("mdc/mdc"), "--headless-shift", "--socket", s.agent.socketPath(), "--step-timeout", "20"},
+               s.dir, 120s);
+  INFO(r.output);
+  CHECK(r.exitCode == 0);
+  CHECK(r.output.find("acknowledge assignment " + incident + ": queued") != std::string::npos);
+  CHECK(r.output.find("incident 20") != std::string::npos);
+  CHECK(r.output.find("shift OK: 7 actions, 7 delivered") != std::string::npos);
+  CHECK(s.boardUnit().value("status").toString() == "AVAILABLE");
+
+  // Without an agent: a clear line and exit code 2.
+  auto down = run({program("mdc/mdc"), "--headless-shift", "--socket", s.dir.file("nobody.sock")}, s.dir, 60s);
+  INFO(down.output);
+  CHECK(down.exitCode == 2);
+  CHECK(down.output.find("not reachable") != std::string::npos);
+}
