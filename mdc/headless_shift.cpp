@@ -18,9 +18,8 @@ HeadlessShift::HeadlessShift(ScreenControllers& controllers, QTextStream& out, O
   auto status = [this](v1::UnitStatus s) {
     return Step{tr("status %1").arg(c_.status.label(s)), [this, s] { c_.status.setStatus(s); }};
   };
-  steps_.push_back(status(v1::UNIT_STATUS_AVAILABLE));
-  steps_.push_back(status(v1::UNIT_STATUS_EN_ROUTE));
-  steps_.push_back(status(v1::UNIT_STATUS_ON_SCENE));
+  // A responder's order: take the call, go, arrive, clear; then a stop of
+  // their own and a note to dispatch.
   steps_.push_back({tr("acknowledge assignment"), [this] {
                       if (!c_.assignment.hasAssignment()) return skip(tr("no assignment"));
                       if (c_.assignment.acknowledged())
@@ -28,6 +27,9 @@ HeadlessShift::HeadlessShift(ScreenControllers& controllers, QTextStream& out, O
                       out_ << tr(" %1").arg(c_.assignment.incidentNumber());
                       c_.assignment.acknowledge();
                     }});
+  steps_.push_back(status(v1::UNIT_STATUS_EN_ROUTE));
+  steps_.push_back(status(v1::UNIT_STATUS_ON_SCENE));
+  steps_.push_back(status(v1::UNIT_STATUS_AVAILABLE));
   steps_.push_back({tr("self-initiated CFS TRAFFIC_STOP"),
                     [this] {
                       const bool fix = c_.cfs.gpsFix();

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole stack on this machine:
-# a local mosquitto, the CAD backend stub on SQLite, and the vehicle's agent.
-# A scripted shift then plays a responder (through mdcctl, the agent's local
-# API) and a dispatcher (through cadctl), including a network outage, and
-# prints what was sent, what the backend committed, and whether they match.
+# a local mosquitto, the CAD backend stub on SQLite, the vehicle's agent fed by
+# the route simulator (a drive through Midtown, 10x real time, reported under
+# the AVL policy), and the MDC app in its headless mode. A scripted shift plays
+# a responder (through mdcctl and the MDC app's own controllers) and a
+# dispatcher (through cadctl), including a network outage, and prints what was
+# sent, what the backend committed, and whether they match.
 #   scripts/demo.sh            build and run
 #   MDC_DEMO_KEEP=1 scripts/demo.sh   keep the work directory (logs, stores)
 set -euo pipefail
@@ -96,7 +98,8 @@ pids+=($!)
 wait_for "cad-stub" bash -c "CAD_DB=$work/cad.db $bin/server-stub/cadctl stats | grep -q '\"ready\": true'"
 say dispatch "$(cad --as fleet.tech devices add $device --unit $unit)"
 "$bin/agent/mdc-agent" --device-id $device --unit-id $unit --agency $agency --broker "$broker" \
-  --store "$work/agent.db" --socket "$work/agent.sock" --set link.backoff_max_ms=2000 > "$work/agent.log" 2>&1 &
+  --store "$work/agent.db" --socket "$work/agent.sock" --set link.backoff_max_ms=2000 \
+  --set gps.source=simulator --set gps.sim_speedup=10 > "$work/agent.log" 2>&1 &
 pids+=($!)
 wait_for "mdc-agent" test -S "$work/agent.sock"
 wait_for "the agent's link" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'link *online'"
@@ -148,17 +151,34 @@ responder "clear emergency" emergency --clear
 say dispatch "$(cad message $unit 'Backup on scene, resume when clear')"
 responder "available" status available
 ctl wait-synced --timeout 10 > /dev/null
+
+echo
+echo "--- the MDC app takes over (headless: the screen's own controllers, no window)"
+incident=$(cad create-cfs --type MEDICAL --priority 2 --address "Penn Station, 7th Ave" --lat 40.7506 --lon -73.9935 \
+  --notes "adult male, chest pain" | sed -n 's/^created //p')
+say dispatch "created $incident MEDICAL P2; $(cad assign "$incident" $unit)"
+wait_for "the assignment" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'assignment  $incident'"
+mdc_out=$(QT_QPA_PLATFORM=offscreen "$bin/mdc/mdc" --socket "$work/agent.sock" --headless-shift 2>&1) || {
+  echo "$mdc_out"
+  echo "demo: the MDC app's headless shift did not deliver every action" >&2
+  exit 1
+}
+echo "$mdc_out" | sed 's/^/          mdc        /'
+mdc_actions=$(echo "$mdc_out" | sed -n 's/^shift OK: \([0-9]*\) actions.*/\1/p')
+actions=$((actions + ${mdc_actions:-0}))
+ctl wait-synced --timeout 10 > /dev/null
 echo "--- end of shift"
 
 echo
 echo "=== what happened"
-committed=$(cad events --json --limit 1000000 | grep -c "\"actor\": \"device:$device\"" || true)
-presence=$(cad events --json --limit 1000000 | grep -c '"kind": "presence"' || true)
-device_events=$((committed - presence))
+events=$(cad events --limit 1000000)
+count_kind() { echo "$events" | awk -v a="device:$device" -v k="$1" '$3==a && $6==k' | wc -l; }
+device_events=0
+for k in status cfs emergency message assignment_ack; do device_events=$((device_events + $(count_kind $k))); done
 left=$(ctl state | sed -n 's/^outbox *//p')
-echo "responder actions sent:              $actions"
+echo "responder actions sent:              $actions (mdcctl and the MDC app)"
 echo "agent outbox now:                    $left"
-echo "backend events from $device:      $device_events actions (+ $presence presence)"
+echo "backend events from $device:      $device_events actions, $(count_kind avl) AVL reports from the drive, $(count_kind presence) presence"
 if [ "$device_events" -eq "$actions" ]; then
   echo "match:                               yes, every action committed exactly once"
 else
@@ -177,5 +197,5 @@ echo
 echo "response-time KPIs:"
 cad kpi
 echo
-echo "audit trail (cadctl events):"
-cad events | tail -n 25
+echo "audit trail (cadctl events, without AVL):"
+echo "$events" | awk '$6!="avl"' | tail -n 30

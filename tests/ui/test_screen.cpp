@@ -307,6 +307,16 @@ TEST_CASE("mdc --headless-shift plays the shift through the real stack and exits
   CHECK(r.output.find("incident 20") != std::string::npos);
   CHECK(r.output.find("shift OK: 7 actions, 7 delivered") != std::string::npos);
   CHECK(s.boardUnit().value("status").toString() == "AVAILABLE");
+  // In a responder's order: the dispatched call got its en route and on scene
+  // before the unit cleared it.
+  auto cfs = QJsonDocument::fromJson(QByteArray::fromStdString(
+                                         s.stub.cadctl({"cfs", "show", incident, "--json"}).output))
+                 .object();
+  REQUIRE(cfs.value("units").toArray().size() == 1);
+  auto unit = cfs.value("units").toArray()[0].toObject();
+  CHECK(unit.value("enroute_at_ms").toInteger() > 0);
+  CHECK(unit.value("onscene_at_ms").toInteger() >= unit.value("enroute_at_ms").toInteger());
+  CHECK(unit.value("cleared_at_ms").toInteger() >= unit.value("onscene_at_ms").toInteger());
 
   // Without an agent: a clear line and exit code 2.
   auto down = run({program("mdc/mdc"), "--headless-shift", "--socket", s.dir.file("nobody.sock")}, s.dir, 60s);
