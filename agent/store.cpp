@@ -431,32 +431,11 @@ std::vector<std::pair<uint64_t, v1::Downlink>> Store::inbox(const std::string& u
   return out;
 }
 
-std::vector<v1::ActionRecord> Store::recentActions(int limit) {
-  std::vector<v1::ActionRecord> out;
-  auto st = db_->prepare(
-      "SELECT seq, event_id, kind, summary, delivery, queued_at_ms, delivered_at_ms, detail FROM actions "
-      "ORDER BY seq DESC LIMIT ?");
-  st.bind(1, limit);
-  while (st.step()) {
-    v1::ActionRecord a;
-    a.set_seq(uint64_t(st.i64(0)));
-    a.set_event_id(st.text(1));
-    a.set_kind(st.text(2));
-    a.set_summary(st.text(3));
-    a.set_delivery(v1::Delivery(st.i64(4)));
-    a.set_queued_at_ms(st.i64(5));
-    a.set_delivered_at_ms(st.i64(6));
-    a.set_detail(st.text(7));
-    out.push_back(std::move(a));
-  }
-  return out;
-}
+namespace {
+constexpr const char* kActionColumns =
+    "SELECT seq, event_id, kind, summary, delivery, queued_at_ms, delivered_at_ms, detail FROM actions ";
 
-std::optional<v1::ActionRecord> Store::action(uint64_t seq) {
-  auto st = db_->prepare(
-      "SELECT seq, event_id, kind, summary, delivery, queued_at_ms, delivered_at_ms, detail FROM actions WHERE seq=?");
-  st.bind(1, seq);
-  if (!st.step()) return std::nullopt;
+v1::ActionRecord actionFromRow(const sql::Stmt& st) {
   v1::ActionRecord a;
   a.set_seq(uint64_t(st.i64(0)));
   a.set_event_id(st.text(1));
@@ -467,6 +446,22 @@ std::optional<v1::ActionRecord> Store::action(uint64_t seq) {
   a.set_delivered_at_ms(st.i64(6));
   a.set_detail(st.text(7));
   return a;
+}
+}  // namespace
+
+std::vector<v1::ActionRecord> Store::recentActions(int limit) {
+  std::vector<v1::ActionRecord> out;
+  auto st = db_->prepare(std::string(kActionColumns) + "ORDER BY seq DESC LIMIT ?");
+  st.bind(1, limit);
+  while (st.step()) out.push_back(actionFromRow(st));
+  return out;
+}
+
+std::optional<v1::ActionRecord> Store::action(uint64_t seq) {
+  auto st = db_->prepare(std::string(kActionColumns) + "WHERE seq=?");
+  st.bind(1, seq);
+  if (!st.step()) return std::nullopt;
+  return actionFromRow(st);
 }
 
 std::optional<uint64_t> Store::actionSeqForEvent(const std::string& eventId) {

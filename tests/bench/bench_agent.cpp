@@ -132,51 +132,6 @@ double rawMosquittoRate(const std::string& uri, int n, int window) {
   return double(subH.arrived) / secs;
 }
 
-void prepopulate(const std::string& path, int statuses, int avl) {
-  auto store = agent::Store::open(path, {1LL << 32, 500}, SystemClock::instance());
-  if (!store) throw std::runtime_error(store.error().message);
-  UuidV7Generator ids;
-  auto header = [&] {
-    v1::Envelope e;
-    e.set_version(1);
-    e.set_event_id(ids.next());
-    e.set_device_id("MDC-BENCH");
-    e.set_unit_id("B1");
-    e.set_agency("FD1");
-    e.set_clock_source(v1::CLOCK_SOURCE_GPS);
-    e.set_recorded_at_ms(SystemClock::instance().nowMs());
-    return e;
-  };
-  std::vector<v1::Envelope> batch;
-  int64_t t0 = SystemClock::instance().nowMs() - int64_t(avl) * 1000;
-  for (int i = 0; i < avl; ++i) {
-    auto e = header();
-    e.set_recorded_at_ms(t0 + int64_t(i) * 1000);
-    auto* p = e.mutable_avl()->mutable_position();
-    p->set_lat(40.70 + i * 1e-6);
-    p->set_lon(-74.0);
-    p->set_mode(v1::FIX_MODE_3D);
-    p->set_alt_m(10);
-    p->set_speed_mps(12);
-    p->set_track_deg(90);
-    p->set_eph_m(5);
-    p->set_satellites(9);
-    p->set_fix_time_ms(t0 + int64_t(i) * 1000);
-    e.mutable_avl()->set_trigger(v1::AVL_TRIGGER_INTERVAL);
-    batch.push_back(std::move(e));
-    if (batch.size() == 5000) {
-      (void)(*store)->appendAvl(batch);
-      batch.clear();
-    }
-  }
-  (void)(*store)->appendAvl(batch);
-  for (int i = 0; i < statuses; ++i) {
-    auto e = header();
-    e.mutable_status()->set_status(i % 2 ? v1::UNIT_STATUS_EN_ROUTE : v1::UNIT_STATUS_ON_SCENE);
-    (void)(*store)->enqueue(e, v1::LANE_STATUS, {"status", "X"});
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -234,7 +189,7 @@ int main(int argc, char** argv) {
   AgentProcess agent(dir, "MDC-BENCH", "B1", "FD1", broker.uri(),
                      {"--set", "link.window=" + std::to_string(window)});
   std::cerr << "bench: backlog of " << avl << " AVL + " << statuses << " statuses...\n";
-  prepopulate(agent.storePath(), statuses, avl);
+  prefillOutbox(agent.storePath(), "MDC-BENCH", "B1", "FD1", statuses, avl);
   broker.stop();
   agent.start();
   broker.start();

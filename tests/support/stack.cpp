@@ -1,5 +1,8 @@
 #include "tests/support/stack.h"
 
+#include "agent/store.h"
+#include "shared/uuid.h"
+
 #include <sys/stat.h>
 
 #include <fstream>
@@ -22,6 +25,51 @@ std::string slurp(const std::string& path) {
 }  // namespace
 
 std::string program(const std::string& relative) { return env("MDC_BINARY_DIR") + "/" + relative; }
+
+void prefillOutbox(const std::string& storePath, const std::string& device, const std::string& unit,
+                   const std::string& agency, int statuses, int avl) {
+  auto store = agent::Store::open(storePath, {1LL << 32, 500}, SystemClock::instance());
+  if (!store) throw std::runtime_error(store.error().message);
+  UuidV7Generator ids;
+  const int64_t now = SystemClock::instance().nowMs();
+  auto header = [&](int64_t at) {
+    v1::Envelope e;
+    e.set_version(1);
+    e.set_event_id(ids.next());
+    e.set_device_id(device);
+    e.set_unit_id(unit);
+    e.set_agency(agency);
+    e.set_clock_source(v1::CLOCK_SOURCE_GPS);
+    e.set_recorded_at_ms(at);
+    return e;
+  };
+  std::vector<v1::Envelope> batch;
+  const int64_t t0 = now - int64_t(avl) * 1000;
+  for (int i = 0; i < avl; ++i) {
+    auto e = header(t0 + int64_t(i) * 1000);
+    auto* p = e.mutable_avl()->mutable_position();
+    p->set_lat(40.70 + i * 1e-6);
+    p->set_lon(-74.0);
+    p->set_mode(v1::FIX_MODE_3D);
+    p->set_alt_m(10);
+    p->set_speed_mps(12);
+    p->set_track_deg(90);
+    p->set_eph_m(5);
+    p->set_satellites(9);
+    p->set_fix_time_ms(e.recorded_at_ms());
+    e.mutable_avl()->set_trigger(v1::AVL_TRIGGER_INTERVAL);
+    batch.push_back(std::move(e));
+    if (batch.size() == 5000 || i + 1 == avl) {
+      if (auto r = (*store)->appendAvl(batch); !r) throw std::runtime_error(r.error().message);
+      batch.clear();
+    }
+  }
+  for (int i = 0; i < statuses; ++i) {
+    auto e = header(now);
+    e.mutable_status()->set_status(i % 2 ? v1::UNIT_STATUS_EN_ROUTE : v1::UNIT_STATUS_ON_SCENE);
+    if (auto r = (*store)->enqueue(e, v1::LANE_STATUS, {"status", "X"}); !r) throw std::runtime_error(r.error().message);
+  }
+}
 
 CommandResult run(const std::vector<std::string>& argv, const TempDir& dir, std::chrono::milliseconds timeout) {
   static int counter = 0;

@@ -24,6 +24,12 @@ CommandResult run(const std::vector<std::string>& argv, const TempDir& dir,
 /** Path of a built program: "agent/mdc-agent", "server-stub/cadctl", ... */
 std::string program(const std::string& relative);
 
+/** Fills an agent's store (agent not running) as a long outage would have,
+ *  through the store's own API: `avl` AVL reports one second apart ending now,
+ *  then `statuses` status changes. Throws on failure. */
+void prefillOutbox(const std::string& storePath, const std::string& device, const std::string& unit,
+                   const std::string& agency, int statuses, int avl);
+
 /** cad-stub on its own SQLite store in dir. Not thread-safe. */
 class CadStub {
  public:

@@ -71,53 +71,6 @@ v1::ApiRequest mixedRequest(int i) {
   return r;
 }
 
-// Fills an agent's store as a long outage would have: statuses and AVL,
-// through the store's own API (the agent is not running yet).
-void prepopulate(const std::string& path, const std::string& device, const std::string& unit,
-                 const std::string& agency, int statuses, int avl) {
-  auto store = agent::Store::open(path, {1LL << 30, 500}, SystemClock::instance());
-  REQUIRE(store.ok());
-  UuidV7Generator ids;
-  auto header = [&] {
-    v1::Envelope e;
-    e.set_version(1);
-    e.set_event_id(ids.next());
-    e.set_device_id(device);
-    e.set_unit_id(unit);
-    e.set_agency(agency);
-    e.set_clock_source(v1::CLOCK_SOURCE_SYSTEM);
-    e.set_recorded_at_ms(SystemClock::instance().nowMs());
-    return e;
-  };
-  for (int i = 0; i < statuses; ++i) {
-    auto e = header();
-    e.mutable_status()->set_status(i % 2 ? v1::UNIT_STATUS_EN_ROUTE : v1::UNIT_STATUS_ON_SCENE);
-    REQUIRE((*store)->enqueue(e, v1::LANE_STATUS, {"status", "X"}).ok());
-  }
-  std::vector<v1::Envelope> batch;
-  int64_t t0 = SystemClock::instance().nowMs() - int64_t(avl) * 1000;
-  for (int i = 0; i < avl; ++i) {
-    auto e = header();
-    e.set_recorded_at_ms(t0 + int64_t(i) * 1000);
-    auto* p = e.mutable_avl()->mutable_position();
-    p->set_lat(40.70 + i * 1e-6);
-    p->set_lon(-74.0);
-    p->set_mode(v1::FIX_MODE_3D);
-    p->set_alt_m(10);
-    p->set_speed_mps(12);
-    p->set_track_deg(90);
-    p->set_eph_m(5);
-    p->set_satellites(9);
-    e.mutable_avl()->set_trigger(v1::AVL_TRIGGER_INTERVAL);
-    batch.push_back(std::move(e));
-    if (batch.size() == 5000) {
-      REQUIRE((*store)->appendAvl(batch).ok());
-      batch.clear();
-    }
-  }
-  REQUIRE((*store)->appendAvl(batch).ok());
-}
-
 }  // namespace
 
 TEST_CASE("a PUBLISH lost with the connection is sent again with DUP set, then acknowledged", "[agent][link]") {
@@ -251,7 +204,7 @@ TEST_CASE("a broker restart in the middle of a 20000-event drain loses nothing a
   REQUIRE(stub.waitReady());
   stub.addDevice("MDC-R", "E3", "FD1");
   AgentProcess agent(dir, "MDC-R", "E3", "FD1", broker.uri());
-  prepopulate(agent.storePath(), "MDC-R", "E3", "FD1", 20000, 0);
+  prefillOutbox(agent.storePath(), "MDC-R", "E3", "FD1", 20000, 0);
   agent.start();
 
   REQUIRE(waitUntil([&] { return stub.eventCount() > 5000; }, 60s));
@@ -285,7 +238,7 @@ TEST_CASE("with 50000 AVL backlogged a status made after reconnect is stored bef
   broker.stop();
 
   AgentProcess agent(dir, "MDC-P", "E5", "FD1", broker.uri());
-  prepopulate(agent.storePath(), "MDC-P", "E5", "FD1", 0, 50000);
+  prefillOutbox(agent.storePath(), "MDC-P", "E5", "FD1", 0, 50000);
   agent.start();
   auto watch = agent.client();
   v1::ApiRequest sub;
