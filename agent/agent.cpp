@@ -333,6 +333,16 @@ void Agent::pump() {
   backfillTokens_ = std::min(backfillTokens_ + refill, double(std::max(config_.backfillPerSecond / 10, 1)));
   backfillRefillMonoMs_ = mono;
 
+  int pumped = 0;
+  struct Trace {
+    int& n;
+    int64_t t0;
+    const Clock& clock;
+    ~Trace() {
+      if (n > 0 && log::level() <= log::Level::Debug)
+        log::debug("link", "published " + std::to_string(n) + " in " + std::to_string(clock.monotonicMs() - t0) + " ms");
+    }
+  } trace{pumped, mono, clock_};
   for (size_t q = 0; q < kSendQueues; ++q) {
     const bool avl = q >= kAvlLive;
     const v1::Lane lane = avl ? v1::LANE_AVL : kLanes[q];
@@ -362,6 +372,7 @@ void Agent::pump() {
         backfillTokens_ -= 1;
       }
       if (!publishRow(row)) return;
+      ++pumped;
       ready_[q].pop_front();
     }
   }

@@ -62,6 +62,7 @@ persistence true
 persistence_location $work/
 autosave_interval 1
 max_inflight_messages 1000
+set_tcp_nodelay true
 $( [ "$(id -u)" -eq 0 ] && echo "user root" )
 EOF
 start_broker() {

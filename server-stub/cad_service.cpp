@@ -156,7 +156,12 @@ void CadService::flush() {
   if (pending_.empty()) return;
   std::vector<Incoming> batch;
   batch.swap(pending_);
+  const int64_t t0 = mdc::SystemClock::instance().monotonicMs();
   auto out = store_.ingest(batch);
+  if (log::level() <= log::Level::Debug)
+    log::debug("stub", "batch of " + std::to_string(batch.size()) + " committed in " +
+                           std::to_string(mdc::SystemClock::instance().monotonicMs() - t0) + " ms, first received " +
+                           std::to_string(mdc::SystemClock::instance().nowMs() - batch.front().receivedAtMs) + " ms ago");
   if (!out) {
     // Nothing was committed and nothing is acked: the devices resend.
     ++counters_.commitFailures;

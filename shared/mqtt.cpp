@@ -5,6 +5,10 @@
 
 #include <stdexcept>
 
+namespace mdc::net {
+bool tcpNoDelayInstalled();  // shared/tcp_nodelay.cpp
+}
+
 namespace mdc::mqtt {
 
 namespace {
@@ -22,6 +26,7 @@ std::string errorText(int code) {
 }
 
 Client::Client(Options options, Handler& handler) : opts_(std::move(options)), handler_(handler) {
+  (void)net::tcpNoDelayInstalled();  // small QoS 1 packets must not wait for Nagle (see tcp_nodelay.cpp)
   MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
   co.MQTTVersion = MQTTVERSION_5;
   co.sendWhileDisconnected = 0;   // the caller's own outbox holds what waits for the network

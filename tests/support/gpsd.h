@@ -18,7 +18,7 @@
 namespace mdc::test {
 
 /** The recorded GPS logs: $MDC_GPS_DATA_DIR (set by CTest), else the
- *  repository's ../shared/data/gps as configured at build time. */
+ *  ../shared/data/gps beside the repository, else tests/data/gps (chosen at configure time). */
 std::string gpsDataDir();
 
 /** Reads an NMEA log: sentences only (lines starting with '$' or '!'), with

@@ -81,6 +81,9 @@ void Mosquitto::writeConfig() {
   } else {
     c << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n";
   }
+  // Small QoS 1 packets must not wait for Nagle against the peer's delayed ACK
+  // (40 ms a hop on Linux); deployments set the same (see README).
+  c << "set_tcp_nodelay true\n";
   c << "max_inflight_messages " << opts_.maxInflightMessages << "\n"
     << "max_queued_messages " << opts_.maxQueuedMessages << "\n";
   if (opts_.persistence) {

@@ -35,7 +35,7 @@ std::string env(const char* name) {
   if (n == "MDC_SOURCE_DIR") return MDC_SOURCE_DIR_DEFAULT;
   if (n == "MDC_BINARY_DIR") return MDC_BINARY_DIR_DEFAULT;
   if (n == "MDC_TEST_DATA_DIR") return std::string(MDC_SOURCE_DIR_DEFAULT) + "/tests/data";
-  if (n == "MDC_GPS_DATA_DIR") return std::string(MDC_SOURCE_DIR_DEFAULT) + "/../shared/data/gps";
+  if (n == "MDC_GPS_DATA_DIR") return MDC_GPS_DATA_DIR_DEFAULT;
   throw std::runtime_error(std::string("test environment: ") + name + " is not set");
 }
 
