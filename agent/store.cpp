@@ -154,6 +154,7 @@ Result<OutboxRow> Store::enqueue(v1::Envelope& env, v1::Lane lane, const ActionI
                       " bytes; nothing was queued. Restore the network link so the outbox can drain.");
   int64_t now = clock_.nowMs();
   OutboxRow row{env.seq(), lane, env.event_id(), env.recorded_at_ms(), std::move(*encoded)};
+  bool thinned = false;
   try {
     sql::Transaction tx(*db_);
     db_->prepare("INSERT INTO outbox(seq, lane, event_id, recorded_at_ms, queued_at_ms, payload) VALUES(?,?,?,?,?,?)")
@@ -162,9 +163,16 @@ Result<OutboxRow> Store::enqueue(v1::Envelope& env, v1::Lane lane, const ActionI
     db_->prepare("INSERT INTO actions(seq, event_id, kind, summary, delivery, queued_at_ms) VALUES(?,?,?,?,?,?)")
         .bind(1, row.seq).bind(2, row.eventId).bind(3, action.kind).bind(4, action.summary)
         .bind(5, int(v1::DELIVERY_QUEUED)).bind(6, now).run();
-    auto upsert = db_->prepare("INSERT INTO state(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
     std::map<std::string, std::string> updates = stateUpdates;
     updates["next_seq"] = std::to_string(row.seq + 1);
+    // At the cap, AVL makes room for the responder's action (oldest first).
+    if (int64_t over = outboxBytes() + rowBytes - opts_.capBytes; over > 0) {
+      if (int64_t dropped = thinAvl(over); dropped > 0) {
+        updates["dropped_avl"] = std::to_string(stateInt("dropped_avl") + dropped);
+        thinned = true;
+      }
+    }
+    auto upsert = db_->prepare("INSERT INTO state(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
     for (const auto& [k, v] : updates) {
       upsert.bind(1, k).bind(2, v).run();
       upsert.reset();
@@ -172,6 +180,7 @@ Result<OutboxRow> Store::enqueue(v1::Envelope& env, v1::Lane lane, const ActionI
     tx.commit();
     for (const auto& [k, v] : updates) state_[k] = v;
   } catch (const sql::SqliteError& e) {
+    if (thinned) recountLanes();  // the rollback restored the thinned rows
     return storeError(e.primary() == SQLITE_FULL ? StoreErrorCode::Full : StoreErrorCode::Failed,
                       std::string("store: could not commit: ") + e.what());
   }
@@ -183,6 +192,7 @@ Result<OutboxRow> Store::enqueue(v1::Envelope& env, v1::Lane lane, const ActionI
   }
   ++d.count;
   d.bytes += rowBytes;
+  if (thinned) recountLanes();
   pruneActions();
   return row;
 }

@@ -27,8 +27,8 @@ std::string slurp(const std::string& path) {
 std::string program(const std::string& relative) { return env("MDC_BINARY_DIR") + "/" + relative; }
 
 void prefillOutbox(const std::string& storePath, const std::string& device, const std::string& unit,
-                   const std::string& agency, int statuses, int avl) {
-  auto store = agent::Store::open(storePath, {1LL << 32, 500}, SystemClock::instance());
+                   const std::string& agency, int statuses, int avl, int64_t capBytes) {
+  auto store = agent::Store::open(storePath, {capBytes, 500}, SystemClock::instance());
   if (!store) throw std::runtime_error(store.error().message);
   UuidV7Generator ids;
   const int64_t now = SystemClock::instance().nowMs();

@@ -26,9 +26,10 @@ std::string program(const std::string& relative);
 
 /** Fills an agent's store (agent not running) as a long outage would have,
  *  through the store's own API: `avl` AVL reports one second apart ending now,
- *  then `statuses` status changes. Throws on failure. */
+ *  then `statuses` status changes, under the store cap capBytes (AVL is
+ *  thinned as the agent would). Throws on failure. */
 void prefillOutbox(const std::string& storePath, const std::string& device, const std::string& unit,
-                   const std::string& agency, int statuses, int avl);
+                   const std::string& agency, int statuses, int avl, int64_t capBytes = int64_t(1) << 32);
 
 /** cad-stub on its own SQLite store in dir. Not thread-safe. */
 class CadStub {

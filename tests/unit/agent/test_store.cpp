@@ -284,3 +284,27 @@ TEST_CASE("check() reports an outbox payload that does not match its row", "[sto
   for (const auto& l : report.lines) named |= l.find("disagrees with its row") != std::string::npos;
   CHECK(named);
 }
+
+TEST_CASE("a status arriving at the cap makes room by thinning AVL, in the same transaction", "[store][cap]") {
+  TempDir dir;
+  Events ev;
+  const int64_t cap = 64 * 1024;
+  auto store = openStore(dir.file("a.db"), cap, ev.clock);
+  int64_t t0 = ev.clock.nowMs();
+  std::vector<v1::Envelope> b;
+  for (int s = 0; s < 3600; ++s) b.push_back(ev.avl(t0 + s * 1000));
+  REQUIRE(store->appendAvl(b).ok());
+  REQUIRE(store->outboxBytes() <= cap);
+  const int64_t droppedBefore = store->stateInt("dropped_avl");
+  const int64_t avlBefore = store->laneDepth(v1::LANE_AVL).count;
+  for (int i = 0; i < 50; ++i) {
+    auto e = ev.status();
+    REQUIRE(store->enqueue(e, v1::LANE_STATUS, {"status", "EN_ROUTE"}).ok());
+    REQUIRE(store->outboxBytes() <= cap);
+  }
+  CHECK(store->laneDepth(v1::LANE_STATUS).count == 50);
+  const int64_t thinned = avlBefore - store->laneDepth(v1::LANE_AVL).count;
+  CHECK(thinned > 0);
+  CHECK(store->stateInt("dropped_avl") == droppedBefore + thinned);
+  CHECK(store->check().ok);
+}
