@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: avl_rate [--seed N] [--seeds K] [--hours H] [--rate-hz HZ] "
                    "[--bad-fix-rate P] [--json FILE]\n");
-      return 2;
+      return a == "--help" || a == "-h" ? 0 : 2;
     }
   }
   if (seeds < 1 || hours <= 0 || rateHz <= 0 || rateHz > 50 || bad < 0 || bad > 1) {

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
       json = argv[++i];
     else {
       std::fprintf(stderr, "usage: gps_10hz [--seconds N] [--log NAME] [--json FILE]\n");
-      return 2;
+      return a == "--help" || a == "-h" ? 0 : 2;
     }
   }
   if (seconds < 1) {
