@@ -45,30 +45,6 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
-// /proc/<pid>/stat: utime+stime in clock ticks; /proc/<pid>/status: VmRSS in kB.
-struct ProcUsage {
-  double cpuSeconds = 0;
-  long rssKb = 0;
-};
-ProcUsage usageOf(pid_t pid) {
-  ProcUsage u;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string content((std::istreambuf_iterator<char>(stat)), {});
-  auto close = content.rfind(')');
-  if (close != std::string::npos) {
-    std::istringstream rest(content.substr(close + 2));
-    std::string field;
-    std::vector<std::string> f;
-    while (rest >> field) f.push_back(field);
-    if (f.size() > 13) u.cpuSeconds = double(std::stol(f[11]) + std::stol(f[12])) / double(sysconf(_SC_CLK_TCK));
-  }
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) u.rssKb = std::stol(line.substr(6));
-  return u;
-}
-
 // Raw SQLite: one row per transaction, synchronous=FULL, WAL, same disk.
 class RawCommitter {
  public:
@@ -194,24 +170,24 @@ int main(int argc, char** argv) {
   agent.start();
   broker.start();
   const pid_t agentPid = agent.pid();
-  auto before = usageOf(agentPid);
+  auto before = processUsage(agentPid);
   auto t0 = Steady::now();
   long peakRss = 0;
   long long depth = avl + statuses;
   while (depth > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     depth = agent.outboxDepth();
-    peakRss = std::max(peakRss, usageOf(agentPid).rssKb);
+    peakRss = std::max(peakRss, processUsage(agentPid).rssKb);
     if (std::chrono::duration<double>(Steady::now() - t0).count() > 600) throw std::runtime_error("drain timed out");
   }
   double drainSecs = std::chrono::duration<double>(Steady::now() - t0).count();
-  auto after = usageOf(agentPid);
+  auto after = processUsage(agentPid);
   double drainRate = double(avl + statuses) / drainSecs;
   long long stored = stub.eventCount();
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  auto idle0 = usageOf(agentPid);
+  auto idle0 = processUsage(agentPid);
   std::this_thread::sleep_for(std::chrono::seconds(5));
-  auto idle1 = usageOf(agentPid);
+  auto idle1 = processUsage(agentPid);
 
   double p50 = percentile(enq, 50), p99 = percentile(enq, 99);
   double rp50 = percentile(raw, 50), rp99 = percentile(raw, 99);

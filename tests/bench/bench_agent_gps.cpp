@@ -19,30 +19,6 @@
 using namespace mdc;
 using namespace mdc::test;
 
-namespace {
-struct Usage {
-  double cpuS = 0;
-  long rssKb = 0;
-};
-Usage usageOf(pid_t pid) {
-  Usage u;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string content((std::istreambuf_iterator<char>(stat)), {});
-  auto close = content.rfind(')');
-  if (close != std::string::npos) {
-    std::istringstream rest(content.substr(close + 2));
-    std::vector<std::string> f;
-    std::string x;
-    while (rest >> x) f.push_back(x);
-    if (f.size() > 13) u.cpuS = double(std::stol(f[11]) + std::stol(f[12])) / double(sysconf(_SC_CLK_TCK));
-  }
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) u.rssKb = std::stol(line.substr(6));
-  return u;
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   int seconds = 600;
@@ -75,17 +51,17 @@ int main(int argc, char** argv) {
   agent.start();
   std::this_thread::sleep_for(std::chrono::seconds(2));  // start-up is not the figure
   const pid_t pid = agent.pid();
-  Usage u0 = usageOf(pid);
+  ProcessUsage u0 = processUsage(pid);
   auto s0 = agent.state();
   long peakRss = u0.rssKb;
   auto t0 = std::chrono::steady_clock::now();
   for (int s = 0; s < seconds; ++s) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    peakRss = std::max(peakRss, usageOf(pid).rssKb);
+    peakRss = std::max(peakRss, processUsage(pid).rssKb);
     if (s % 60 == 59) std::cerr << "bench: " << (s + 1) << " / " << seconds << " s\n";
   }
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  Usage u1 = usageOf(pid);
+  ProcessUsage u1 = processUsage(pid);
   auto s1 = agent.state();
   auto counter = [](const v1::AgentState& st, const char* k) {
     auto it = st.counters().find(k);
@@ -93,7 +69,7 @@ int main(int argc, char** argv) {
   };
   uint64_t fixes = counter(s1, "avl_fixes") - counter(s0, "avl_fixes");
   uint64_t reports = counter(s1, "avl_reports") - counter(s0, "avl_reports");
-  double cpu = u1.cpuS - u0.cpuS;
+  double cpu = u1.cpuSeconds - u0.cpuSeconds;
   std::printf("\nmdc-agent with a 10 Hz receiver (real gpsd, bu353s4.log looped), %.0f s\n", wall);
   std::printf("  fixes received %llu (%.1f/s), AVL reported %llu, committed by the backend %llu\n",
               static_cast<unsigned long long>(fixes), double(fixes) / wall, static_cast<unsigned long long>(reports),

@@ -4,6 +4,9 @@
 #include "shared/uuid.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <QJsonDocument>
 
 #include <fstream>
 #include <sstream>
@@ -23,6 +26,28 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 }  // namespace
+
+QJsonArray jsonArray(const CommandResult& r) {
+  return QJsonDocument::fromJson(QByteArray::fromStdString(r.output)).array();
+}
+
+ProcessUsage processUsage(pid_t pid) {
+  ProcessUsage u;
+  std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');  // the command name may contain spaces
+  if (close != std::string::npos) {
+    std::istringstream rest(stat.substr(close + 2));
+    std::vector<std::string> f;
+    std::string x;
+    while (rest >> x) f.push_back(x);
+    if (f.size() > 13) u.cpuSeconds = double(std::stol(f[11]) + std::stol(f[12])) / double(sysconf(_SC_CLK_TCK));
+  }
+  std::istringstream status(slurp("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) u.rssKb = std::stol(line.substr(6));
+  return u;
+}
 
 std::string program(const std::string& relative) { return env("MDC_BINARY_DIR") + "/" + relative; }
 

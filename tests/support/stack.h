@@ -1,6 +1,8 @@
 #pragma once
 // The project's own programs as processes, for integration tests: cad-stub
 // (with cadctl) and mdc-agent (with mdcctl and a local API client).
+#include <QJsonArray>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +18,16 @@ struct CommandResult {
   int exitCode = -1;
   std::string output;  ///< stdout and stderr together
 };
+
+/** A command's output parsed as a JSON array (empty when it is not one). */
+QJsonArray jsonArray(const CommandResult& r);
+
+/** CPU time (user + system) and resident memory of a running process, from /proc. */
+struct ProcessUsage {
+  double cpuSeconds = 0;
+  long rssKb = 0;
+};
+ProcessUsage processUsage(pid_t pid);
 
 /** Runs a program to completion (at most timeout) and returns what it printed. */
 CommandResult run(const std::vector<std::string>& argv, const TempDir& dir,

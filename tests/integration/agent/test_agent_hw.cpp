@@ -22,9 +22,6 @@ using namespace mdc;
 using namespace mdc::test;
 using namespace std::chrono_literals;
 
-namespace {
-QJsonArray json(const CommandResult& r) { return QJsonDocument::fromJson(QByteArray::fromStdString(r.output)).array(); }
-}  // namespace
 
 // Triggers of the AVL reports the backend stored, in store order.
 std::vector<v1::AvlTrigger> storedAvlTriggers(const CadStub& stub) {
@@ -55,7 +52,7 @@ TEST_CASE("simulated drive: the policy's AVL reaches the board and a status chan
   auto triggers = storedAvlTriggers(stub);
   // The first report after connecting is the live position, sent at once.
   CHECK(triggers.front() == v1::AVL_TRIGGER_CONNECT);
-  auto unit = json(stub.cadctl({"board", "--json"}))[0].toObject();
+  auto unit = jsonArray(stub.cadctl({"board", "--json"}))[0].toObject();
   REQUIRE(unit.contains("lat"));
   CHECK(unit.value("lat").toDouble() == Approx(40.75).margin(0.05));
   CHECK(unit.value("lon").toDouble() == Approx(-73.99).margin(0.05));
@@ -107,10 +104,10 @@ TEST_CASE("the dash emergency switch raises the emergency without the UI", "[age
   std::this_thread::sleep_for(100ms);
   key(0);
   REQUIRE(waitUntil([&] {
-    auto b = json(stub.cadctl({"board", "--json"}));
+    auto b = jsonArray(stub.cadctl({"board", "--json"}));
     return !b.isEmpty() && b[0].toObject().value("emergency").toBool();
   }, 15s));
-  auto events = json(stub.cadctl({"events", "--json"}));
+  auto events = jsonArray(stub.cadctl({"events", "--json"}));
   int emergencies = 0;
   for (const auto& e : events) emergencies += e.toObject().value("kind").toString() == "emergency";
   CHECK(emergencies == 1);  // one press, one emergency; the release does not clear it

@@ -15,9 +15,6 @@ using namespace mdc;
 using namespace mdc::test;
 using namespace std::chrono_literals;
 
-namespace {
-QJsonArray json(const CommandResult& r) { return QJsonDocument::fromJson(QByteArray::fromStdString(r.output)).array(); }
-}  // namespace
 
 TEST_CASE("the agent syncs over ssl:// with its client certificate against require_certificate", "[agent][tls]") {
   TempDir dir;
@@ -43,7 +40,7 @@ TEST_CASE("the agent syncs over ssl:// with its client certificate against requi
   auto st = agent.state();
   CHECK(st.status_delivery() == v1::DELIVERY_DELIVERED);
   CHECK(st.counters().at("committed") == 3);
-  auto board = json(stub.cadctl({"board", "--json"}));
+  auto board = jsonArray(stub.cadctl({"board", "--json"}));
   REQUIRE(board.size() == 1);
   CHECK(board[0].toObject().value("status").toString() == "AVAILABLE");
   CHECK(board[0].toObject().value("online").toBool());
@@ -107,7 +104,7 @@ TEST_CASE("a long outage over a small cap thins AVL, keeps every status, and the
   broker.start();
   REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 60s));
   int statuses = 0, avl = 0;
-  for (const auto& e : json(stub.cadctl({"events", "--json", "--limit", "100000"}))) {
+  for (const auto& e : jsonArray(stub.cadctl({"events", "--json", "--limit", "100000"}))) {
     statuses += e.toObject().value("kind").toString() == "status";
     avl += e.toObject().value("kind").toString() == "avl";
   }
@@ -115,7 +112,7 @@ TEST_CASE("a long outage over a small cap thins AVL, keeps every status, and the
   CHECK(uint64_t(avl) + dropped == 7200);
   // The birth presence after the outage carried the count to the board.
   REQUIRE(waitUntil([&] {
-    auto b = json(stub.cadctl({"board", "--json"}));
+    auto b = jsonArray(stub.cadctl({"board", "--json"}));
     return !b.isEmpty() && b[0].toObject().value("dropped_avl").toInteger() == qint64(dropped);
   }, 10s));
 }
