@@ -364,6 +364,7 @@ Status wipe(const DeviceFiles& f, bool force, std::ostream& out) {
   std::vector<std::string> gone = {f.key(), f.csr(), f.cert(), f.ca(), f.config(), f.pending()};
   if (haveConfig) {
     for (const char* suffix : {"", "-wal", "-shm", ".key"}) gone.push_back(cfg.storePath + suffix);
+    if (!cfg.storeKeyPath.empty()) gone.push_back(cfg.storeKeyPath);
     if (!cfg.tlsKey.empty()) gone.push_back(cfg.tlsKey);
     if (!cfg.tlsCert.empty()) gone.push_back(cfg.tlsCert);
   }
@@ -645,6 +646,7 @@ std::vector<Check> selfTest(const DeviceFiles& f, const SelfTestOptions& o) {
   } else {
     agent::Store::Options so;
     so.capBytes = cfg.storeCapBytes;
+    so.keyPath = cfg.storeKeyPath;
     auto store = agent::Store::open(cfg.storePath, so, SystemClock::instance());
     if (!store) {
       add("store", Level::Fail, store.error().message);
