@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   if (!std::getenv("MDC_LOG_LEVEL")) log::setLevel(level);
 
   if (p.isSet(checkOpt)) {
-    auto store = agent::Store::open(cfg.storePath, {cfg.storeCapBytes, 500}, SystemClock::instance());
+    auto store = agent::Store::open(cfg.storePath, {cfg.storeCapBytes, 500, cfg.storeKeyPath}, SystemClock::instance());
     if (!store) return fail(store.error().message);
     auto report = (*store)->check();
     std::cout << "store " << cfg.storePath << "\n";
@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
 
   if (Status s = cfg.validate(); !s) return fail(s.error().message);
 
-  auto store = agent::Store::open(cfg.storePath, {cfg.storeCapBytes, 500}, SystemClock::instance());
+  auto store = agent::Store::open(cfg.storePath, {cfg.storeCapBytes, 500, cfg.storeKeyPath}, SystemClock::instance());
   if (!store) return fail(store.error().message);
 
   agent::Agent agentCore(cfg, **store, SystemClock::instance());

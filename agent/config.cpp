@@ -69,7 +69,7 @@ Status checkBrokerUri(const std::string& key, const std::string& uri) {
 
 std::vector<std::string> AgentConfig::keys() {
   return {"device_id", "unit_id", "agency", "broker", "tls.ca", "tls.cert", "tls.key", "store.path",
-          "store.cap_bytes", "store.avl_commit_ms", "socket.path", "link.window", "link.keepalive_s",
+          "store.key_path", "store.cap_bytes", "store.avl_commit_ms", "socket.path", "link.window", "link.keepalive_s",
           "link.backoff_initial_ms", "link.backoff_max_ms", "link.ack_timeout_s", "link.backfill_per_s",
           "gps.source", "gps.host", "gps.port", "gps.replay_file", "gps.replay_speedup", "gps.replay_loop",
           "gps.sim_seed", "gps.sim_speedup", "avl.moving_interval_s", "avl.stationary_interval_s", "avl.distance_m",
@@ -92,6 +92,8 @@ Status AgentConfig::set(const std::string& key, const std::string& v) {
   else if (key == "store.path") {
     if (v.empty()) return bad(key, v, "must not be empty");
     storePath = v;
+  } else if (key == "store.key_path") {
+    storeKeyPath = v;
   } else if (key == "store.cap_bytes") {
     return parseInt(key, v, 64 * 1024, int64_t(1) << 40, storeCapBytes);
   } else if (key == "store.avl_commit_ms") return setInt(key, v, 10, 10000, avlCommitMs);
@@ -164,6 +166,7 @@ std::string AgentConfig::toJson() const {
                   {"cert", QString::fromStdString(tlsCert)},
                   {"key", QString::fromStdString(tlsKey)}};
   QJsonObject store{{"path", QString::fromStdString(storePath)},
+                    {"key_path", QString::fromStdString(storeKeyPath)},
                     {"cap_bytes", qint64(storeCapBytes)},
                     {"avl_commit_ms", avlCommitMs}};
   QJsonObject link{{"window", window},

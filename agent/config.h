@@ -18,6 +18,7 @@ struct AgentConfig {
   std::string tlsCert;                  ///< tls.cert: this device's certificate
   std::string tlsKey;                   ///< tls.key: this device's private key
   std::string storePath = "/var/lib/mdc/agent.db";  ///< store.path: the SQLite file
+  std::string storeKeyPath;             ///< store.key_path: at-rest key (0600); empty: <store.path>.key
   int64_t storeCapBytes = 256LL * 1024 * 1024;       ///< store.cap_bytes: outbox size cap (>= 64 KiB)
   int avlCommitMs = 1000;               ///< store.avl_commit_ms: AVL group-commit period (10..10000)
   std::string socketPath = "/run/mdc/agent.sock";    ///< socket.path: local API socket

@@ -1,6 +1,7 @@
 #include "agent/store.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "shared/codec.h"
 #include "shared/log.h"
@@ -48,6 +49,9 @@ CREATE TABLE actions(
 );
 CREATE INDEX actions_by_event ON actions(event_id);
 )sql",
+    // 2 -> 3: outbox and inbox payloads encrypted at rest (AES-256-GCM). No DDL:
+    // Store::encryptPlaintextRows seals the existing rows in the same transaction.
+    "SELECT 1;",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -68,13 +72,74 @@ const char* laneName(v1::Lane l) {
 Store::Store(std::unique_ptr<sql::Db> db, Options options, const Clock& clock)
     : db_(std::move(db)), opts_(options), clock_(clock) {}
 
+// The additional data binds a payload to its row: an edited or swapped row fails.
+std::string Store::sealOutbox(uint64_t seq, int lane, const std::string& eventId, const std::string& plain) const {
+  return cipher_.seal(plain, "outbox/" + std::to_string(seq) + "/" + std::to_string(lane) + "/" + eventId);
+}
+
+std::optional<std::string> Store::openOutbox(uint64_t seq, int lane, const std::string& eventId,
+                                             const std::string& sealed) {
+  auto plain = cipher_.open(sealed, "outbox/" + std::to_string(seq) + "/" + std::to_string(lane) + "/" + eventId);
+  if (!plain && tampered_.insert("outbox:" + std::to_string(seq)).second)
+    log::error("store", "outbox seq " + std::to_string(seq) +
+                            ": stored payload fails authentication (tampered); it will not be sent");
+  return plain;
+}
+
+std::string Store::inboxAad(const std::string& unitId, uint64_t seq, const std::string& kind) const {
+  return "inbox/" + unitId + "/" + std::to_string(seq) + "/" + kind;
+}
+
+void Store::encryptPlaintextRows() {
+  std::vector<std::tuple<int64_t, int, std::string, std::string>> out;
+  {
+    auto st = db_->prepare("SELECT seq, lane, event_id, payload FROM outbox");
+    while (st.step()) out.emplace_back(st.i64(0), int(st.i64(1)), st.text(2), st.blob(3));
+  }
+  auto upd = db_->prepare("UPDATE outbox SET payload=? WHERE seq=?");
+  for (const auto& [seq, lane, id, plain] : out) {
+    upd.bindBlob(1, sealOutbox(uint64_t(seq), lane, id, plain)).bind(2, seq).run();
+    upd.reset();
+  }
+  std::vector<std::tuple<std::string, int64_t, std::string, std::string>> in;
+  {
+    auto st = db_->prepare("SELECT unit_id, seq, kind, payload FROM inbox");
+    while (st.step()) in.emplace_back(st.text(0), st.i64(1), st.text(2), st.blob(3));
+  }
+  auto updIn = db_->prepare("UPDATE inbox SET payload=? WHERE unit_id=? AND seq=?");
+  for (const auto& [unit, seq, kind, plain] : in) {
+    updIn.bindBlob(1, cipher_.seal(plain, inboxAad(unit, uint64_t(seq), kind))).bind(2, unit).bind(3, seq).run();
+    updIn.reset();
+  }
+  if (!out.empty() || !in.empty())
+    log::info("store", "encrypted " + std::to_string(out.size()) + " outbox and " + std::to_string(in.size()) +
+                           " inbox payloads at rest");
+}
+
 Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options options, const Clock& clock) {
   try {
     auto db = std::make_unique<sql::Db>(path);
     db->exec("PRAGMA journal_mode=WAL");
     db->exec("PRAGMA synchronous=FULL");
     db->exec("PRAGMA foreign_keys=ON");
+    // The at-rest key: beside the store unless configured; an in-memory store
+    // gets a key that lives as long as it does.
+    bool memory = path.empty() || path == ":memory:" || path.rfind("file::memory:", 0) == 0;
+    std::string keyPath = options.keyPath.empty() ? path + ".key" : options.keyPath;
+    int64_t version = db->queryInt("PRAGMA user_version");
+    int64_t rows = version >= 3 && version <= kSchemaVersion ? db->queryInt("SELECT (SELECT COUNT(*) FROM outbox) + (SELECT COUNT(*) FROM inbox)") : 0;
+    PayloadCipher cipher = PayloadCipher::ephemeral();
+    if (!memory && version <= kSchemaVersion) {  // a newer schema is refused untouched by migrate()
+      // A missing key with encrypted rows present is not replaced silently: those rows would be lost.
+      auto loaded = PayloadCipher::loadOrCreate(keyPath, /*create=*/rows == 0);
+      if (!loaded)
+        return storeError(StoreErrorCode::Failed,
+                          "store \"" + path + "\": " + loaded.error().message + " (" + std::to_string(rows) +
+                              " encrypted payloads cannot be read without it)");
+      cipher = *loaded;
+    }
     std::unique_ptr<Store> s(new Store(std::move(db), options, clock));
+    s->cipher_ = cipher;
     s->migrate();
     s->loadCounters();
     return s;
@@ -93,6 +158,7 @@ void Store::migrate() {
   for (int64_t v = version; v < kSchemaVersion; ++v) {
     sql::Transaction tx(*db_);
     db_->exec(kMigrations[v]);
+    if (v + 1 == 3) encryptPlaintextRows();
     db_->exec("PRAGMA user_version=" + std::to_string(v + 1));
     tx.commit();
     log::info("store", "migrated \"" + db_->path() + "\" to schema " + std::to_string(v + 1));
@@ -145,7 +211,8 @@ Result<OutboxRow> Store::enqueue(v1::Envelope& env, v1::Lane lane, const ActionI
   env.set_seq(nextSeq_);
   auto encoded = codec::encodeEnvelope(env);
   if (!encoded) return storeError(StoreErrorCode::Invalid, encoded.error().message);
-  int64_t rowBytes = int64_t(encoded->size()) + kRowOverheadBytes;
+  std::string sealed = sealOutbox(env.seq(), int(lane), env.event_id(), *encoded);
+  int64_t rowBytes = int64_t(sealed.size()) + kRowOverheadBytes;
   int64_t nonAvl = outboxBytes() - laneDepth(v1::LANE_AVL).bytes;
   if (nonAvl + rowBytes > opts_.capBytes)
     return storeError(StoreErrorCode::Full,
@@ -159,7 +226,7 @@ Result<OutboxRow> Store::enqueue(v1::Envelope& env, v1::Lane lane, const ActionI
     sql::Transaction tx(*db_);
     db_->prepare("INSERT INTO outbox(seq, lane, event_id, recorded_at_ms, queued_at_ms, payload) VALUES(?,?,?,?,?,?)")
         .bind(1, row.seq).bind(2, int(lane)).bind(3, row.eventId).bind(4, row.recordedAtMs).bind(5, now)
-        .bindBlob(6, row.payload).run();
+        .bindBlob(6, sealed).run();
     db_->prepare("INSERT INTO actions(seq, event_id, kind, summary, delivery, queued_at_ms) VALUES(?,?,?,?,?,?)")
         .bind(1, row.seq).bind(2, row.eventId).bind(3, action.kind).bind(4, action.summary)
         .bind(5, int(v1::DELIVERY_QUEUED)).bind(6, now).run();
@@ -213,8 +280,9 @@ Result<int64_t> Store::appendAvl(std::vector<v1::Envelope>& batch) {
         log::warn("store", "AVL report not stored: " + encoded.error().message);
         continue;
       }
+      std::string sealed = sealOutbox(nextSeq_, int(v1::LANE_AVL), env.event_id(), *encoded);
       ins.bind(1, nextSeq_).bind(2, int(v1::LANE_AVL)).bind(3, env.event_id()).bind(4, env.recorded_at_ms())
-          .bind(5, now).bindBlob(6, *encoded).run();
+          .bind(5, now).bindBlob(6, sealed).run();
       ins.reset();
       ++nextSeq_;
       if (d.count == 0) {
@@ -222,7 +290,7 @@ Result<int64_t> Store::appendAvl(std::vector<v1::Envelope>& batch) {
         d.oldestQueuedAtMs = now;
       }
       ++d.count;
-      d.bytes += int64_t(encoded->size()) + kRowOverheadBytes;
+      d.bytes += int64_t(sealed.size()) + kRowOverheadBytes;
     }
     int64_t over = outboxBytes() - opts_.capBytes;
     if (over > 0) dropped = thinAvl(over);
@@ -296,7 +364,12 @@ std::vector<OutboxRow> Store::pending(v1::Lane lane, uint64_t afterSeq, int limi
   auto st = db_->prepare(
       "SELECT seq, event_id, recorded_at_ms, payload FROM outbox WHERE lane=? AND seq>? ORDER BY seq LIMIT ?");
   st.bind(1, int(lane)).bind(2, afterSeq).bind(3, limit);
-  while (st.step()) rows.push_back(OutboxRow{uint64_t(st.i64(0)), lane, st.text(1), st.i64(2), st.blob(3)});
+  while (st.step()) {
+    uint64_t seq = uint64_t(st.i64(0));
+    std::string id = st.text(1);
+    auto plain = openOutbox(seq, int(lane), id, st.blob(3));
+    if (plain) rows.push_back(OutboxRow{seq, lane, std::move(id), st.i64(2), std::move(*plain)});
+  }
   return rows;
 }
 
@@ -407,7 +480,7 @@ Status Store::storeDownlink(const v1::Downlink& dl, const std::string& raw,
     if (dl.body_case() != v1::Downlink::kCommitAck) {
       db_->prepare("INSERT INTO inbox(unit_id, seq, kind, received_at_ms, payload) VALUES(?,?,?,?,?)")
           .bind(1, dl.unit_id()).bind(2, dl.seq()).bind(3, codec::bodyName(dl)).bind(4, clock_.nowMs())
-          .bindBlob(5, raw).run();
+          .bindBlob(5, cipher_.seal(raw, inboxAad(dl.unit_id(), dl.seq(), codec::bodyName(dl)))).run();
     }
     std::map<std::string, std::string> updates = stateUpdates;
     updates["downlink_cursor:" + dl.unit_id()] = std::to_string(dl.seq());
@@ -435,8 +508,15 @@ std::vector<std::pair<uint64_t, v1::Downlink>> Store::inbox(const std::string& u
   st.bind(1, unitId).bind(2, kind).bind(3, limit);
   while (st.step()) {
     v1::Downlink dl;
-    std::string raw = st.blob(1);
-    if (dl.ParseFromString(raw)) out.emplace_back(uint64_t(st.i64(0)), std::move(dl));
+    uint64_t seq = uint64_t(st.i64(0));
+    auto raw = cipher_.open(st.blob(1), inboxAad(unitId, seq, kind));
+    if (!raw) {
+      if (tampered_.insert("inbox:" + unitId + ":" + std::to_string(seq)).second)
+        log::error("store", "inbox " + unitId + " seq " + std::to_string(seq) +
+                                ": stored payload fails authentication (tampered); not shown");
+      continue;
+    }
+    if (dl.ParseFromString(*raw)) out.emplace_back(seq, std::move(dl));
   }
   return out;
 }
@@ -555,9 +635,15 @@ Store::CheckReport Store::check() {
       r.lines.push_back("ok   sequence: next seq " + std::to_string(nextSeq_));
     // Every outbox payload must decode, and carry the seq and event id of its row.
     auto st = db_->prepare("SELECT seq, lane, event_id, payload FROM outbox ORDER BY seq");
-    int64_t undecodable = 0, mismatched = 0;
+    int64_t undecodable = 0, mismatched = 0, tamperedRows = 0;
     while (st.step()) {
-      auto env = codec::decodeEnvelope(st.blob(3));
+      auto plain = openOutbox(uint64_t(st.i64(0)), int(st.i64(1)), st.text(2), st.blob(3));
+      if (!plain) {
+        if (++tamperedRows <= 10)
+          fail("outbox seq " + std::to_string(st.i64(0)) + ": stored payload fails authentication (tampered)");
+        continue;
+      }
+      auto env = codec::decodeEnvelope(*plain);
       if (!env) {
         if (++undecodable <= 3) fail("outbox seq " + std::to_string(st.i64(0)) + ": " + env.error().message);
         continue;
@@ -567,7 +653,18 @@ Store::CheckReport Store::check() {
       if (avl != (st.i64(1) == 4)) ++mismatched;
     }
     if (mismatched) fail(std::to_string(mismatched) + " outbox rows whose payload disagrees with its row (seq, id or lane)");
-    if (!undecodable && !mismatched) r.lines.push_back("ok   every outbox payload decodes and matches its row");
+    if (tamperedRows > 10) fail(std::to_string(tamperedRows) + " outbox payloads fail authentication in all");
+    if (!undecodable && !mismatched && !tamperedRows)
+      r.lines.push_back("ok   every outbox payload decodes and matches its row");
+    int64_t tamperedInbox = 0;
+    auto in = db_->prepare("SELECT unit_id, seq, kind, payload FROM inbox ORDER BY unit_id, seq");
+    while (in.step()) {
+      if (cipher_.open(in.blob(3), inboxAad(in.text(0), uint64_t(in.i64(1)), in.text(2)))) continue;
+      if (++tamperedInbox <= 10)
+        fail("inbox " + in.text(0) + " seq " + std::to_string(in.i64(1)) +
+             ": stored payload fails authentication (tampered)");
+    }
+    if (!tamperedInbox) r.lines.push_back("ok   every inbox payload authenticates");
     int64_t orphanActions = db_->queryInt(
         "SELECT COUNT(*) FROM outbox o WHERE o.lane != 4 AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.seq=o.seq)");
     if (orphanActions) fail(std::to_string(orphanActions) + " queued non-AVL events without an action record");

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,11 +16,12 @@
 #include "shared/clock.h"
 #include "shared/error.h"
 #include "shared/sqlite.h"
+#include "agent/payload_cipher.h"
 
 namespace mdc::agent {
 
 /** Current schema version (PRAGMA user_version). */
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 /** Lanes in drain order; index with laneIndex(). */
 inline constexpr std::array<v1::Lane, 4> kLanes = {v1::LANE_EMERGENCY, v1::LANE_STATUS, v1::LANE_MESSAGE,
@@ -62,8 +64,12 @@ enum class StoreErrorCode { Full = 1, Failed = 2, NotFound = 3, Invalid = 4 };
 class Store {
  public:
   struct Options {
-    int64_t capBytes = 256LL * 1024 * 1024;
-    int actionHistory = 500;   ///< responder actions kept for the screen
+    // A constructor, so {cap, history} keeps working without naming keyPath.
+    Options(int64_t cap = 256LL * 1024 * 1024, int history = 500, std::string key = {})
+        : capBytes(cap), actionHistory(history), keyPath(std::move(key)) {}
+    int64_t capBytes;
+    int actionHistory;         ///< responder actions kept for the screen
+    std::string keyPath;       ///< at-rest key file; empty: <path>.key (created 0600 on first open)
   };
 
   /** Opens or creates the file, applies migrations, checks the schema version
@@ -81,7 +87,9 @@ class Store {
    *  when the store is over its cap. Returns the number of AVL points dropped. */
   Result<int64_t> appendAvl(std::vector<v1::Envelope>& batch);
 
-  /** Up to limit events of a lane with seq > afterSeq, in seq order. */
+  /** Up to limit events of a lane with seq > afterSeq, in seq order. A row whose
+   *  stored payload fails authentication (edited on disk) is skipped, logged
+   *  once and counted in tamperedPayloads(): it is never sent. */
   std::vector<OutboxRow> pending(v1::Lane lane, uint64_t afterSeq, int limit);
 
   /** Deletes the acknowledged events and marks their actions delivered, in one transaction. */
@@ -96,7 +104,7 @@ class Store {
                        const std::map<std::string, std::string>& stateUpdates = {});
 
   uint64_t downlinkCursor(const std::string& unitId);
-  /** Downlinks of a kind for a unit, newest first. */
+  /** Downlinks of a kind for a unit, newest first (tampered rows skipped and counted). */
   std::vector<std::pair<uint64_t, v1::Downlink>> inbox(const std::string& unitId, const std::string& kind, int limit);
 
   /** Responder actions, newest first. */
@@ -124,6 +132,9 @@ class Store {
   };
   CheckReport check();
 
+  /** Stored payloads found altered since open (outbox and inbox, each row once). */
+  int64_t tamperedPayloads() const { return int64_t(tampered_.size()); }
+
   const std::string& path() const { return db_->path(); }
   sql::Db& db() { return *db_; }
 
@@ -135,6 +146,10 @@ class Store {
   void refreshOldest(v1::Lane lane);
   int64_t thinAvl(int64_t bytesToFree);
   void pruneActions();
+  void encryptPlaintextRows();
+  std::string sealOutbox(uint64_t seq, int lane, const std::string& eventId, const std::string& plain) const;
+  std::optional<std::string> openOutbox(uint64_t seq, int lane, const std::string& eventId, const std::string& sealed);
+  std::string inboxAad(const std::string& unitId, uint64_t seq, const std::string& kind) const;
 
   std::unique_ptr<sql::Db> db_;
   Options opts_;
@@ -142,6 +157,8 @@ class Store {
   uint64_t nextSeq_ = 1;
   std::array<LaneDepthInfo, 4> lanes_{};
   std::map<std::string, std::string> state_;
+  PayloadCipher cipher_;
+  std::set<std::string> tampered_;  // "outbox:SEQ" / "inbox:UNIT:SEQ", reported once
 };
 
 /** Per-row overhead counted against the cap in addition to the payload. */

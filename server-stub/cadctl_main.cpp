@@ -19,9 +19,11 @@
 #include <vector>
 
 #include "mdc/v1/mdc.pb.h"
+#include "server-stub/broker_config.h"
 #include "server-stub/event_store.h"
 #include "server-stub/kpi.h"
 #include "shared/clock.h"
+#include "shared/pki.h"
 
 using namespace cad;
 
@@ -58,6 +60,15 @@ dispatching (needs the running stub):
   devices add DEVICE --unit UNIT
   devices move DEVICE --unit UNIT
   stats                           the running stub's counters
+
+fleet CA and broker (files only; the CA is --ca-dir, else <db>.ca/):
+  ca init [--name NAME] [--days N]
+                                  a new fleet CA (EC P-256, 5 years) for a test or demo deployment
+  ca sign CSR [--out CERT] [--days N]
+                                  sign a device CSR (CN = device id, N days, default 365)
+  ca revoke DEVICE|SERIAL         revoke its certificates and rewrite the CRL
+  broker-config --out FILE [--port N] [--bind ADDR] [--log FILE]
+                                  mosquitto.conf + ACL + broker and stub (CN=cad-stub) certificates
 
 exit status: 0 ok; 1 refused or check failed; 2 usage error; 3 store or stub unreachable.
 )";
@@ -128,6 +139,80 @@ int control(const std::string& path, const QJsonObject& request, bool printStats
   if (printStats) printJson(r.value("stats"));
   else std::cout << r.value("result").toString().toStdString() << "\n";
   return kOk;
+}
+
+// Parses a positive day count or port; -1 when invalid.
+long positive(const std::string& v, long max) {
+  char* end = nullptr;
+  long n = std::strtol(v.c_str(), &end, 10);
+  return (*end || v.empty() || n < 1 || n > max) ? -1 : n;
+}
+
+// ca init|sign|revoke and broker-config: files only, no stub needed.
+int fleetCommand(Args& a, const std::string& dbPath) {
+  std::string caDir = a.opts.count("--ca-dir") ? a.opts["--ca-dir"] : dbPath + ".ca";
+  const std::string& cmd = a.pos[0];
+  auto fail = [](const std::string& msg) {
+    std::cerr << "cadctl: " << msg << "\n";
+    return kFailed;
+  };
+  if (cmd == "broker-config") {
+    if (!a.opts.count("--out")) return usage("broker-config --out FILE [--port N] [--ca-dir D]");
+    cad::BrokerConfigOptions o;
+    o.outFile = a.opts["--out"];
+    o.caDir = caDir;
+    if (a.opts.count("--port")) {
+      long p = positive(a.opts["--port"], 65535);
+      if (p < 0) return usage("--port \"" + a.opts["--port"] + "\": out of range 1-65535");
+      o.port = uint16_t(p);
+    }
+    if (a.opts.count("--bind")) o.bind = a.opts["--bind"];
+    if (a.opts.count("--log")) o.logFile = a.opts["--log"];
+    auto r = cad::writeBrokerConfig(o);
+    if (!r) return fail(r.error().message);
+    std::cout << "wrote " << r->config << " (acl " << r->acl << ", broker " << r->serverCert << ", stub "
+              << r->stubCert << ")\n";
+    return kOk;
+  }
+  if (a.pos.size() < 2) return usage("ca init|sign CSR|revoke DEVICE");
+  int days = 0;
+  if (a.opts.count("--days")) {
+    long d = positive(a.opts["--days"], 36500);
+    if (d < 0) return usage("--days \"" + a.opts["--days"] + "\": out of range 1-36500");
+    days = int(d);
+  }
+  if (a.pos[1] == "init") {
+    std::string name = a.opts.count("--name") ? a.opts["--name"] : "MDC fleet CA";
+    auto ca = mdc::pki::FleetCa::init(caDir, name, days ? days : 5 * 365);
+    if (!ca) return fail(ca.error().message);
+    std::cout << "fleet CA \"" << name << "\" in " << caDir << " (certificate " << ca->caFile() << ")\n";
+    return kOk;
+  }
+  auto ca = mdc::pki::FleetCa::open(caDir);
+  if (!ca) return fail(ca.error().message);
+  if (a.pos[1] == "sign") {
+    if (a.pos.size() < 3) return usage("ca sign CSR [--out CERT] [--days N]");
+    std::string csr = a.pos[2];
+    std::string out = a.opts.count("--out") ? a.opts["--out"]
+                      : (csr.size() > 4 && csr.substr(csr.size() - 4) == ".csr" ? csr.substr(0, csr.size() - 4) : csr) +
+                            ".pem";
+    mdc::pki::SignOptions so;
+    so.validDays = days ? days : 365;
+    auto info = ca->sign(csr, out, so);
+    if (!info) return fail(info.error().message);
+    std::cout << "signed CN=" << info->subjectCn << " serial " << info->serialHex << " valid until "
+              << mdc::pki::formatTime(info->notAfter) << ": " << out << " (chain: " << ca->caFile() << ")\n";
+    return kOk;
+  }
+  if (a.pos[1] == "revoke") {
+    if (a.pos.size() < 3) return usage("ca revoke DEVICE|SERIAL");
+    auto r = ca->revoke(a.pos[2]);
+    if (!r) return fail(r.error().message);
+    for (const auto& s : *r) std::cout << "revoked serial " << s << "\n";
+    std::cout << "CRL rewritten: " << ca->crlFile() << " (a running mosquitto reads it at start: restart it)\n";
+    return kOk;
+  }
+  return usage("unknown ca command \"" + a.pos[1] + "\"");
 }
 
 int board(EventStore& s, const std::string& agency, bool json) {
@@ -320,7 +405,8 @@ int main(int argc, char** argv) {
     std::string s = argv[i];
     static const std::set<std::string> valued = {"--db", "--agency", "--as", "--control", "--since", "--limit",
                                                  "--into", "--type", "--priority", "--address", "--lat", "--lon",
-                                                 "--notes", "--unit"};
+                                                 "--notes", "--unit", "--ca-dir", "--out", "--port", "--days",
+                                                 "--name", "--bind", "--log"};
     if (s == "--help" || s == "-h") {
       std::cout << kHelp;
       return kOk;
@@ -407,6 +493,7 @@ int main(int argc, char** argv) {
     return control(ctl, r);
   }
   if (cmd == "stats") return control(ctl, QJsonObject{{"cmd", "stats"}}, true);
+  if (cmd == "ca" || cmd == "broker-config") return fleetCommand(a, dbPath);
 
   // Read-only commands.
   auto store = EventStore::open(dbPath, /*readOnly=*/true);

@@ -2,6 +2,9 @@
 // never drops a status, acks and rejections leave the outbox, the downlink
 // cursor only moves forward by one, and older schemas are migrated.
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
+
+#include <cstdio>
 
 #include <cmath>
 
@@ -244,6 +247,9 @@ PRAGMA user_version=1;
   auto store = openStore(path, 1 << 20, ev.clock);
   CHECK(store->db().queryInt("PRAGMA user_version") == kSchemaVersion);
   CHECK(store->nextSeq() == 8);
+  // Schema 3 encrypted the plaintext row in place.
+  CHECK(store->db().queryInt("SELECT length(payload) FROM outbox WHERE seq=7") ==
+        int64_t(bytes->size() + PayloadCipher::kOverhead));
   auto rows = store->pending(v1::LANE_STATUS, 0, 10);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].eventId == e.event_id());
@@ -277,11 +283,13 @@ TEST_CASE("check() reports an outbox payload that does not match its row", "[sto
   auto e = ev.status();
   REQUIRE(store->enqueue(e, v1::LANE_STATUS, {"status", "EN_ROUTE"}).ok());
   CHECK(store->check().ok);
+  // The lane is part of the payload's authenticated data (schema 3): moving a
+  // row to another lane is caught as tampering before the payload is even read.
   store->db().exec("UPDATE outbox SET lane=4");
   auto report = store->check();
   CHECK_FALSE(report.ok);
   bool named = false;
-  for (const auto& l : report.lines) named |= l.find("disagrees with its row") != std::string::npos;
+  for (const auto& l : report.lines) named |= l.find("outbox seq 1: stored payload fails authentication") != std::string::npos;
   CHECK(named);
 }
 
@@ -307,4 +315,54 @@ TEST_CASE("a status arriving at the cap makes room by thinning AVL, in the same 
   CHECK(thinned > 0);
   CHECK(store->stateInt("dropped_avl") == droppedBefore + thinned);
   CHECK(store->check().ok);
+}
+
+TEST_CASE("payloads are encrypted at rest under a 0600 key; an edited payload is reported, never sent", "[store][atrest]") {
+  TempDir dir;
+  Events ev;
+  std::string path = dir.file("a.db");
+  auto store = openStore(path, 1 << 20, ev.clock);
+  auto e = ev.status();
+  e.mutable_status()->set_incident_number("SECRET-INCIDENT-42");
+  REQUIRE(store->enqueue(e, v1::LANE_STATUS, {"status", "EN_ROUTE"}).ok());
+  auto e2 = ev.status();
+  REQUIRE(store->enqueue(e2, v1::LANE_STATUS, {"status", "ON_SCENE"}).ok());
+  struct stat st {};
+  REQUIRE(::stat((path + ".key").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(st.st_size == 32);
+  // Nothing readable in the column.
+  CHECK(store->db().queryInt("SELECT instr(payload, CAST('SECRET-INCIDENT-42' AS BLOB)) FROM outbox WHERE seq=1") == 0);
+  auto rows = store->pending(v1::LANE_STATUS, 0, 10);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].payload.find("SECRET-INCIDENT-42") != std::string::npos);
+
+  SECTION("one byte changed: seq 1 skipped and reported, seq 2 still sent") {
+    store->db().exec("UPDATE outbox SET payload = substr(payload,1,20) || X'00' || substr(payload,22) WHERE seq=1");
+    rows = store->pending(v1::LANE_STATUS, 0, 10);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].seq == 2);
+    CHECK(store->tamperedPayloads() == 1);
+    auto report = store->check();
+    CHECK_FALSE(report.ok);
+    bool named = false;
+    for (const auto& l : report.lines) named |= l.find("outbox seq 1: stored payload fails authentication (tampered)") != std::string::npos;
+    CHECK(named);
+  }
+  SECTION("rows swapped: both fail") {
+    store->db().exec("UPDATE outbox SET payload = (SELECT payload FROM outbox WHERE seq=2) WHERE seq=1");
+    rows = store->pending(v1::LANE_STATUS, 0, 10);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].seq == 2);
+  }
+  SECTION("reopened with the key: still readable; without it: refused") {
+    store.reset();
+    store = openStore(path, 1 << 20, ev.clock);
+    CHECK(store->pending(v1::LANE_STATUS, 0, 10).size() == 2);
+    store.reset();
+    std::remove((path + ".key").c_str());
+    auto s = Store::open(path, {1 << 20, 500}, ev.clock);
+    REQUIRE_FALSE(s.ok());
+    CHECK_THAT(s.error().message, Catch::Contains("cannot be read without it"));
+  }
 }

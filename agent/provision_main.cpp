@@ -1,0 +1,127 @@
+// mdc-provision: the fleet technician's command line at the vehicle. Parses
+// arguments and calls agent/provision.cpp.
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/provision.h"
+
+using namespace mdc;
+
+namespace {
+
+const char* kHelp = R"(usage: mdc-provision [--dir DIR] [--config FILE] COMMAND [ARGS]
+
+The device's identity lives in --dir (default /etc/mdc): device.key (0600),
+device.csr, device.pem, ca.pem; the agent's config is --config (default
+DIR/agent.json).
+
+  enroll --device-id ID --agency A --broker URL [--unit-id U] [--store FILE]
+         [--socket PATH] [--set key=value ...]
+                     generate the device key here, write the CSR; keep the config pending
+  install-cert CERT CHAIN
+                     install the signed certificate and the fleet CA chain, write the config
+  show               identity, unit, agency, certificate subject and expiry, broker
+  self-test [--json] [--min-free-mb N] [--timeout-s N] [--crl FILE]
+                     PASS/WARN/FAIL checklist; exit 1 on any FAIL
+  wipe [--force]     remove key, certificate, config and store; refuses while
+                     unsent events remain unless --force
+
+exit status: 0 ok; 1 failed (or a self-test FAIL); 2 usage error.
+)";
+
+int usage(const std::string& why) {
+  std::cerr << "mdc-provision: " << why << "\n(see mdc-provision --help)\n";
+  return 2;
+}
+
+long number(const std::string& v, long min, long max) {
+  char* end = nullptr;
+  long n = std::strtol(v.c_str(), &end, 10);
+  return (v.empty() || *end || n < min || n > max) ? -1 : n;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> pos;
+  std::map<std::string, std::string> opts;
+  std::vector<std::pair<std::string, std::string>> sets;
+  bool json = false, force = false;
+  static const std::map<std::string, std::string> aliases = {
+      {"--device-id", "device_id"}, {"--agency", "agency"},     {"--broker", "broker"},
+      {"--unit-id", "unit_id"},     {"--store", "store.path"}, {"--socket", "socket.path"}};
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    auto needValue = [&]() -> bool { return i + 1 < argc; };
+    if (s == "--help" || s == "-h") {
+      std::cout << kHelp;
+      return 0;
+    } else if (s == "--json") {
+      json = true;
+    } else if (s == "--force") {
+      force = true;
+    } else if (aliases.count(s)) {
+      if (!needValue()) return usage(s + " needs a value");
+      sets.emplace_back(aliases.at(s), argv[++i]);
+    } else if (s == "--set") {
+      if (!needValue()) return usage("--set needs key=value");
+      std::string kv = argv[++i];
+      auto eq = kv.find('=');
+      if (eq == std::string::npos) return usage("--set \"" + kv + "\": expected key=value");
+      sets.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    } else if (s == "--dir" || s == "--config" || s == "--min-free-mb" || s == "--timeout-s" || s == "--crl") {
+      if (!needValue()) return usage(s + " needs a value");
+      opts[s] = argv[++i];
+    } else if (s.rfind("--", 0) == 0) {
+      return usage("unknown option \"" + s + "\"");
+    } else {
+      pos.push_back(s);
+    }
+  }
+  if (pos.empty()) return usage("a command is required");
+  provision::DeviceFiles files;
+  if (opts.count("--dir")) files.dir = opts["--dir"];
+  if (opts.count("--config")) files.configPath = opts["--config"];
+  const std::string& cmd = pos[0];
+  auto done = [](const Status& st) {
+    if (st) return 0;
+    std::cerr << "mdc-provision: " << st.error().message << "\n";
+    return 1;
+  };
+
+  if (cmd == "enroll") {
+    agent::AgentConfig cfg;
+    for (const auto& [k, v] : sets)
+      if (Status st = cfg.set(k, v); !st) return usage(st.error().message);
+    return done(provision::enroll(files, cfg, std::cout));
+  }
+  if (!sets.empty()) return usage("configuration options only go with enroll");
+  if (cmd == "install-cert") {
+    if (pos.size() != 3) return usage("install-cert CERT CHAIN");
+    return done(provision::installCert(files, pos[1], pos[2], std::cout));
+  }
+  if (cmd == "show") return done(provision::show(files, std::cout));
+  if (cmd == "wipe") return done(provision::wipe(files, force, std::cout));
+  if (cmd == "self-test") {
+    provision::SelfTestOptions o;
+    if (opts.count("--min-free-mb")) {
+      o.minFreeMb = number(opts["--min-free-mb"], 0, 1L << 40);
+      if (o.minFreeMb < 0) return usage("--min-free-mb \"" + opts["--min-free-mb"] + "\": not a number of MiB");
+    }
+    if (opts.count("--timeout-s")) {
+      o.timeoutS = int(number(opts["--timeout-s"], 1, 600));
+      if (o.timeoutS < 0) return usage("--timeout-s \"" + opts["--timeout-s"] + "\": out of range 1-600");
+    }
+    if (opts.count("--crl")) o.crlPath = opts["--crl"];
+    auto checks = provision::selfTest(files, o);
+    if (json) std::cout << provision::checksJson(checks);
+    else provision::printChecks(checks, std::cout);
+    for (const auto& c : checks)
+      if (c.level == provision::Level::Fail) return 1;
+    return 0;
+  }
+  return usage("unknown command \"" + cmd + "\"");
+}

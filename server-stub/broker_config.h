@@ -1,0 +1,35 @@
+#pragma once
+// The deployment's mosquitto configuration, generated from the fleet CA: a TLS
+// listener that requires a client certificate, takes the user name from its CN,
+// checks the fleet CRL, and an ACL that pins each device to its own topics.
+#include <cstdint>
+#include <string>
+
+#include "shared/error.h"
+
+namespace cad {
+
+struct BrokerConfigOptions {
+  std::string outFile;       ///< mosquitto.conf; acl, broker and stub certificates go beside it
+  uint16_t port = 8883;
+  std::string bind;          ///< listener address; empty: all interfaces
+  std::string caDir;         ///< the fleet CA (cadctl ca init)
+  std::string serverSan = "IP:127.0.0.1,DNS:localhost";
+  std::string logFile;       ///< empty: log to stderr
+};
+
+/** What broker-config wrote. */
+struct BrokerConfigFiles {
+  std::string config, acl, serverCert, serverKey, stubCert, stubKey;
+};
+
+/** Writes mosquitto.conf and its ACL, issues the broker's server certificate and
+ *  the stub's client certificate (CN=cad-stub) from the fleet CA, and refreshes
+ *  the CRL. Running as root, the config says `user root` (mosquitto would
+ *  otherwise drop to its own user and fail to read the 0600 keys). */
+mdc::Result<BrokerConfigFiles> writeBrokerConfig(const BrokerConfigOptions& options);
+
+/** The ACL: devices readwrite cad/v1/dev/%u/#, the stub (user cad-stub) cad/v1/#. */
+std::string brokerAcl();
+
+}  // namespace cad

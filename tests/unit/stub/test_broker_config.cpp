@@ -1,0 +1,56 @@
+// cadctl broker-config's files: what mosquitto is told, and who may read what.
+#include <catch2/catch.hpp>
+#include <sys/stat.h>
+
+#include "server-stub/broker_config.h"
+#include "shared/files.h"
+#include "shared/pki.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+unsigned modeOf(const std::string& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_mode & 0777;
+}
+}  // namespace
+
+TEST_CASE("broker-config writes TLS with client certificates, identity as user name, CRL and a per-device ACL") {
+  mdc::test::TempDir dir;
+  REQUIRE(mdc::pki::FleetCa::init(dir.file("ca"), "T fleet").ok());
+  cad::BrokerConfigOptions o;
+  o.outFile = dir.file("broker/mosquitto.conf");
+  o.port = 18999;
+  o.bind = "127.0.0.1";
+  o.caDir = dir.file("ca");
+  auto f = cad::writeBrokerConfig(o);
+  REQUIRE(f.ok());
+  auto conf = mdc::files::read(f->config);
+  REQUIRE(conf.ok());
+  for (const char* want : {"listener 18999 127.0.0.1\n", "require_certificate true\n",
+                           "use_identity_as_username true\n", "allow_anonymous false\n", "crlfile ", "acl_file "})
+    CHECK_THAT(*conf, Catch::Contains(want));
+  auto acl = mdc::files::read(f->acl);
+  REQUIRE(acl.ok());
+  CHECK_THAT(*acl, Catch::Contains("pattern readwrite cad/v1/dev/%u/#"));
+  CHECK_THAT(*acl, Catch::Contains("user cad-stub\ntopic readwrite cad/v1/#"));
+  CHECK(modeOf(f->serverCert) == 0644);
+  CHECK(modeOf(f->serverKey) == 0600);
+  CHECK(modeOf(dir.file("broker")) == 0755);
+  auto stub = mdc::pki::readCert(f->stubCert);
+  REQUIRE(stub.ok());
+  CHECK(stub->subjectCn == "cad-stub");
+  auto chain = mdc::pki::verifyChain(f->stubCert, dir.file("ca/ca.pem"), dir.file("ca/crl.pem"));
+  REQUIRE(chain.ok());
+  CHECK(chain->verdict == mdc::pki::ChainVerdict::Ok);
+}
+
+TEST_CASE("broker-config without a CA says how to make one") {
+  mdc::test::TempDir dir;
+  cad::BrokerConfigOptions o;
+  o.outFile = dir.file("mosquitto.conf");
+  o.caDir = dir.file("none");
+  auto f = cad::writeBrokerConfig(o);
+  REQUIRE_FALSE(f.ok());
+  CHECK_THAT(f.error().message, Catch::Contains("cadctl ca init"));
+}
