@@ -3,6 +3,7 @@
 // programs), and the loopback-port helpers that let tests run in parallel.
 #include <sys/types.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -74,13 +75,17 @@ std::string readFileFrom(const std::string& path, uint64_t offset);
 /** path's size in bytes, 0 when missing. */
 uint64_t fileSize(const std::string& path);
 
-/** Polls pred every few milliseconds until it is true; false after timeout. */
+/** Polls pred until it is true; false after timeout. Polls every 5 ms at
+ *  first, backing off to 100 ms: a predicate that asks a process (a state
+ *  request, a cadctl run) must not load the process it is waiting for. */
 template <class Pred>
 bool waitUntil(Pred pred, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto pause = std::chrono::milliseconds(5);
   while (!pred()) {
     if (std::chrono::steady_clock::now() >= deadline) return pred();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 3 / 2 + std::chrono::milliseconds(1), std::chrono::milliseconds(100));
   }
   return true;
 }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace mdc::test {
 
@@ -204,12 +205,25 @@ std::unique_ptr<agent::ApiClient> AgentProcess::client() const {
 }
 
 v1::AgentState AgentProcess::state() const {
-  auto c = client();
-  v1::ApiRequest r;
-  r.mutable_get_state();
-  auto reply = c->call(r);
-  if (!reply || !reply->ok()) throw std::runtime_error("get_state failed");
-  return reply->state();
+  // A busy agent (a sanitizer build draining a backlog) may answer late: try
+  // three times before calling it a failure, and then show what it logged.
+  std::string why;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    agent::ApiClient c;
+    if (Status s = c.connect(socket_); !s) {
+      why = s.error().message;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    v1::ApiRequest r;
+    r.mutable_get_state();
+    auto reply = c.call(r, std::chrono::seconds(20));
+    if (reply && reply->ok()) return reply->state();
+    why = reply ? reply->error() : reply.error().message;
+  }
+  std::string tail = log();
+  if (tail.size() > 3000) tail = tail.substr(tail.size() - 3000);
+  throw std::runtime_error("get_state failed: " + why + "\n--- mdc-agent log (tail) ---\n" + tail);
 }
 
 long long AgentProcess::outboxDepth() const {
