@@ -641,7 +641,7 @@ v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
       s->set_status(req.set_status().status());
       s->set_incident_number(req.set_status().incident_number());
       if (lastFix_ && lastFix_->hasPosition()) fillPosition(s->mutable_position(), *lastFix_);
-      std::string name = statusName(req.set_status().status());
+      std::string name = codec::statusName(req.set_status().status());
       auto reply = queue(id, std::move(env), v1::LANE_STATUS, {"status", name},
                          {{"status", std::to_string(int(req.set_status().status()))}});
       if (reply.ok()) {

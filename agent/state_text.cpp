@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "agent/store.h"
+#include "shared/codec.h"
 #include "shared/clock.h"
 
 namespace mdc::agent {
@@ -33,17 +34,11 @@ std::string age(int64_t nowMs, int64_t atMs) {
 }
 }  // namespace
 
-std::string statusName(v1::UnitStatus s) {
-  std::string n = v1::UnitStatus_Name(s);
-  const std::string prefix = "UNIT_STATUS_";
-  return n.rfind(prefix, 0) == 0 ? n.substr(prefix.size()) : n;
-}
-
 std::string stateLine(const v1::AgentState& s) {
   std::ostringstream o;
   int64_t queued = 0;
   for (const auto& l : s.lanes()) queued += l.count();
-  o << formatIsoUtc(s.now_ms()) << " " << s.unit_id() << " " << statusName(s.status()) << " ("
+  o << formatIsoUtc(s.now_ms()) << " " << s.unit_id() << " " << codec::statusName(s.status()) << " ("
     << deliveryName(s.status_delivery()) << ") link " << linkName(s.link()) << " outbox " << queued;
   if (s.emergency_active()) o << " EMERGENCY(" << deliveryName(s.emergency_delivery()) << ")";
   o << " gps " << (s.gps().has_fix() ? "fix" : "no-fix");
@@ -55,7 +50,7 @@ std::string stateText(const v1::AgentState& s) {
   int64_t now = s.now_ms();
   o << "device      " << s.device_id() << "  unit " << s.unit_id() << "  agency " << s.agency() << "  agent "
     << s.agent_version() << "\n";
-  o << "status      " << statusName(s.status()) << " (" << deliveryName(s.status_delivery()) << ")\n";
+  o << "status      " << codec::statusName(s.status()) << " (" << deliveryName(s.status_delivery()) << ")\n";
   o << "emergency   " << (s.emergency_active() ? "ACTIVE (" + deliveryName(s.emergency_delivery()) + ")" : "off");
   if (!s.emergency_acknowledged_by().empty()) o << ", acknowledged by " << s.emergency_acknowledged_by();
   o << "\n";

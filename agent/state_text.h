@@ -10,7 +10,5 @@ namespace mdc::agent {
 std::string stateText(const v1::AgentState& s);
 /** One line for `mdcctl watch`. */
 std::string stateLine(const v1::AgentState& s);
-/** "EN_ROUTE" for UNIT_STATUS_EN_ROUTE. */
-std::string statusName(v1::UnitStatus s);
 
 }  // namespace mdc::agent

@@ -22,6 +22,7 @@
 #include "server-stub/broker_config.h"
 #include "server-stub/event_store.h"
 #include "server-stub/kpi.h"
+#include "shared/codec.h"
 #include "shared/clock.h"
 #include "shared/pki.h"
 
@@ -90,11 +91,6 @@ std::string env(const char* name, const std::string& fallback) {
 }
 
 std::string iso(int64_t ms) { return ms > 0 ? mdc::formatIsoUtc(ms) : "-"; }
-
-std::string statusName(int s) {
-  std::string n = mdc::v1::UnitStatus_Name(mdc::v1::UnitStatus(s));
-  return n.rfind("UNIT_STATUS_", 0) == 0 ? n.substr(12) : n;
-}
 
 void printJson(const QJsonValue& v) {
   QJsonDocument d = v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject());
@@ -229,7 +225,7 @@ int board(EventStore& s, const std::string& agency, bool json) {
     QJsonObject u{{"unit", QString::fromStdString(st.text(0))},
                   {"agency", QString::fromStdString(st.text(1))},
                   {"device", QString::fromStdString(st.text(2))},
-                  {"status", QString::fromStdString(statusName(int(st.i64(3))))},
+                  {"status", QString::fromStdString(mdc::codec::statusName(int(st.i64(3))))},
                   {"status_at_ms", qint64(st.i64(4))},
                   {"online", st.i64(8) == 1},
                   {"online_changed_ms", qint64(st.i64(9))},
@@ -251,7 +247,7 @@ int board(EventStore& s, const std::string& agency, bool json) {
       std::string flags = st.i64(12) == 1 ? "EMERGENCY-UNACKED" : "";
       if (st.i64(15) > 0) flags += (flags.empty() ? "" : " ") + std::string("avl-gap:") + std::to_string(st.i64(15));
       std::printf("%-8s %-6s %-14s %-20s %-6s %-24s %-13s %s\n", st.text(0).c_str(), st.text(1).c_str(),
-                  statusName(int(st.i64(3))).c_str(), iso(st.i64(4)).substr(0, 19).c_str(),
+                  mdc::codec::statusName(int(st.i64(3))).c_str(), iso(st.i64(4)).substr(0, 19).c_str(),
                   st.i64(8) ? "online" : "OFF", pos, st.text(11).empty() ? "-" : st.text(11).c_str(), flags.c_str());
     }
   }
@@ -365,7 +361,7 @@ int events(EventStore& s, const Args& a, const std::string& agency, bool json) {
     } else {
       mdc::v1::Envelope env;
       env.ParseFromString(st.blob(11));
-      if (env.has_status()) what = statusName(env.status().status());
+      if (env.has_status()) what = mdc::codec::statusName(env.status().status());
       else if (env.has_avl()) what = std::to_string(env.avl().position().lat()) + "," +
                                      std::to_string(env.avl().position().lon()) +
                                      (env.avl().backfill() ? " backfill" : "");

@@ -124,11 +124,6 @@ std::string jsonText(const QJsonObject& o) {
 
 QJsonObject parseJson(const std::string& s) { return QJsonDocument::fromJson(QByteArray::fromStdString(s)).object(); }
 
-std::string statusName(int s) {
-  std::string n = v1::UnitStatus_Name(v1::UnitStatus(s));
-  return n.rfind("UNIT_STATUS_", 0) == 0 ? n.substr(12) : n;
-}
-
 int yearOf(int64_t ms) {
   time_t t = time_t(ms / 1000);
   tm g{};
@@ -496,7 +491,7 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
       if (env.status().has_position()) movePosition(env.status().position(), row.recordedAtMs);
       std::string incident = env.status().incident_number().empty() ? currentCfs(unit) : env.status().incident_number();
       if (!incident.empty() && cfsOpen(incident)) {
-        timeline(incident, unit + " " + statusName(status));
+        timeline(incident, unit + " " + codec::statusName(status));
         if (status == v1::UNIT_STATUS_EN_ROUTE) {
           cached("UPDATE cfs_units SET enroute_at_ms=? WHERE incident_number=? AND unit_id=? AND enroute_at_ms=0")
               ->bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();

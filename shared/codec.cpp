@@ -427,6 +427,12 @@ Result<v1::ApiRequest> decodeApiRequest(std::string_view bytes) {
   return r;
 }
 
+std::string statusName(int status) {
+  std::string n = v1::UnitStatus_Name(v1::UnitStatus(status));
+  const std::string_view prefix = "UNIT_STATUS_";
+  return n.rfind(prefix, 0) == 0 ? n.substr(prefix.size()) : n;
+}
+
 const char* bodyName(const Envelope& e) {
   switch (e.body_case()) {
     case Envelope::kStatus: return "status";

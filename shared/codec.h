@@ -55,6 +55,10 @@ Status validate(const v1::ApiRequest& req);
 /** Number of Unicode code points in UTF-8 text (protobuf has checked it is UTF-8). */
 size_t utf8Length(std::string_view s);
 
+/** A unit status without its enum prefix: "EN_ROUTE" for UNIT_STATUS_EN_ROUTE
+ *  (a number outside the enum gives protobuf's empty name). */
+std::string statusName(int status);
+
 /** The envelope body's name ("status", "avl", ...) or "none". */
 const char* bodyName(const v1::Envelope& env);
 const char* bodyName(const v1::Downlink& dl);
