@@ -201,6 +201,30 @@ struct EventStore::Row {
     return c;
   }
   std::string computeHash() const { return sha256(prevHash + canonical()); }
+
+  /** The columns read() expects, in order. */
+  static constexpr const char* kSelect =
+      "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
+      "received_at_ms, actor, payload, prev_hash, hash FROM events ";
+  /** One events row as selected by kSelect. */
+  static Row read(const sql::Stmt& st) {
+    Row r;
+    r.pos = st.i64(0);
+    r.eventId = st.text(1);
+    r.deviceId = st.isNull(2) ? "" : st.text(2);
+    if (!st.isNull(3)) r.deviceSeq = uint64_t(st.i64(3));
+    r.unitId = st.text(4);
+    r.agency = st.text(5);
+    r.kind = st.text(6);
+    r.recordedAtMs = st.i64(7);
+    r.clockSource = st.text(8);
+    r.receivedAtMs = st.i64(9);
+    r.actor = st.text(10);
+    r.payload = st.blob(11);
+    r.prevHash = st.blob(12);
+    r.hash = st.blob(13);
+    return r;
+  }
 };
 
 Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& path, bool readOnly) {
@@ -915,26 +939,11 @@ std::vector<v1::Downlink> EventStore::downlinksAfter(const std::string& unitId, 
 
 std::optional<std::string> EventStore::verify(int64_t* checked) {
   auto st = db_->prepare(
-      "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
-      "received_at_ms, actor, payload, prev_hash, hash FROM events ORDER BY pos");
+      std::string(Row::kSelect) + "ORDER BY pos");
   std::string prev(32, '\0');
   int64_t expectPos = 1, n = 0;
   while (st.step()) {
-    Row r;
-    r.pos = st.i64(0);
-    r.eventId = st.text(1);
-    r.deviceId = st.isNull(2) ? "" : st.text(2);
-    if (!st.isNull(3)) r.deviceSeq = uint64_t(st.i64(3));
-    r.unitId = st.text(4);
-    r.agency = st.text(5);
-    r.kind = st.text(6);
-    r.recordedAtMs = st.i64(7);
-    r.clockSource = st.text(8);
-    r.receivedAtMs = st.i64(9);
-    r.actor = st.text(10);
-    r.payload = st.blob(11);
-    r.prevHash = st.blob(12);
-    r.hash = st.blob(13);
+    Row r = Row::read(st);
     std::string who = "event " + std::to_string(r.pos) + " (id " + r.eventId +
                       (r.deviceId.empty() ? ", " + r.actor : ", device " + r.deviceId + " seq " +
                                                                  std::to_string(r.deviceSeq.value_or(0))) + ")";
@@ -1010,26 +1019,19 @@ Status EventStore::replayInto(const std::string& targetPath, int64_t* replayed,
   EventStore& t = **target;
   t.db_->exec("PRAGMA synchronous=OFF");  // a rebuild: durability comes from finishing it
   auto st = db_->prepare(
-      "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
-      "received_at_ms, actor, payload, prev_hash, hash FROM events ORDER BY pos");
+      std::string(Row::kSelect) + "ORDER BY pos");
   int64_t n = 0;
   std::vector<Outgoing> discard;
   try {
     auto tx = std::make_unique<sql::Transaction>(*t.db_);
     while (st.step()) {
-      Row r;
-      r.eventId = st.text(1);
-      r.deviceId = st.isNull(2) ? "" : st.text(2);
-      if (!st.isNull(3)) r.deviceSeq = uint64_t(st.i64(3));
-      r.unitId = st.text(4);
-      r.agency = st.text(5);
-      r.kind = st.text(6);
-      r.recordedAtMs = st.i64(7);
-      r.clockSource = st.text(8);
-      r.receivedAtMs = st.i64(9);
-      r.actor = st.text(10);
-      r.payload = st.blob(11);
-      std::string storedHash = st.blob(13);
+      // Appending recomputes position, previous hash and hash from the content.
+      const Row stored = Row::read(st);
+      Row r = stored;
+      r.pos = 0;
+      r.prevHash.clear();
+      r.hash.clear();
+      const std::string& storedHash = stored.hash;
       t.append(r);  // recomputes the chain: a tampered source shows as a mismatch
       if (r.hash != storedHash)
         return Error::make("replay: event " + std::to_string(r.pos) + " (id " + r.eventId +
