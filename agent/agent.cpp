@@ -12,6 +12,7 @@
 #include "hw/route_simulator.h"
 #include "shared/codec.h"
 #include "shared/log.h"
+#include "shared/pki.h"
 #include "shared/topics.h"
 
 namespace mdc::agent {
@@ -149,6 +150,8 @@ void Agent::start() {
   avl.headingDeg = config_.avlHeadingDeg;
   avl.maxEphM = config_.avlMaxEphM;
   avl_ = std::make_unique<hw::AvlPolicy>(avl);  // throws "config: avl...." on a bad combination (start-up error)
+  applyAgencyConfiguration();
+  readCertificate();
   if (config_.gpsSource == "gpsd") {
     hw::GpsdOptions g;
     g.host = config_.gpsdHost;
@@ -514,9 +517,15 @@ void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
       log::info("link", "message from " + dl.message().from());
       break;
     case v1::Downlink::kConfiguration: {
+      const auto& c = dl.configuration();
       std::string statuses;
-      for (int s : dl.configuration().statuses()) statuses += (statuses.empty() ? "" : ",") + std::to_string(s);
+      for (int s : c.statuses()) statuses += (statuses.empty() ? "" : ",") + std::to_string(s);
       updates["config_statuses"] = statuses;
+      updates["config_avl_moving_s"] = std::to_string(c.avl_moving_interval_s());
+      updates["config_avl_stationary_s"] = std::to_string(c.avl_stationary_interval_s());
+      log::info("link", "agency configuration: " + std::to_string(c.statuses_size()) + " status buttons, AVL moving " +
+                            std::to_string(c.avl_moving_interval_s()) + " s, stationary " +
+                            std::to_string(c.avl_stationary_interval_s()) + " s (0: this device's own)");
       break;
     }
     case v1::Downlink::BODY_NOT_SET:
@@ -527,8 +536,36 @@ void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
     return;
   }
   ++counters_.downlinksApplied;
+  if (dl.has_configuration()) applyAgencyConfiguration();
   emit stateChanged();
   pump();
+}
+
+void Agent::applyAgencyConfiguration() {
+  if (!avl_) return;
+  int64_t moving = store_.stateInt("config_avl_moving_s", 0), stationary = store_.stateInt("config_avl_stationary_s", 0);
+  int64_t movingMs = (moving > 0 ? moving : config_.avlMovingIntervalS) * 1000;
+  int64_t stationaryMs = (stationary > 0 ? stationary : config_.avlStationaryIntervalS) * 1000;
+  if (auto err = avl_->setIntervals(movingMs, stationaryMs)) {
+    log::warn("agent", "agency AVL intervals not applied: " + *err);
+    noteError("agency AVL intervals not applied: " + *err);
+  }
+}
+
+void Agent::readCertificate() {
+  if (config_.tlsCert.empty()) return;
+  auto info = pki::readCert(config_.tlsCert);
+  if (!info) {
+    certDetail_ = info.error().message;
+    log::warn("agent", "device certificate: " + certDetail_);
+    return;
+  }
+  certSubject_ = "CN=" + info->subjectCn;
+  certNotAfterMs_ = int64_t(info->notAfter) * 1000;
+  int64_t daysLeft = (certNotAfterMs_ - clock_.nowMs()) / 86'400'000;
+  if (daysLeft < 30)
+    log::warn("agent", "device certificate " + certSubject_ + " expires " + pki::formatTime(info->notAfter) +
+                           (daysLeft < 0 ? " (expired)" : " (in " + std::to_string(daysLeft) + " days)"));
 }
 
 // Commit acks and rejections: applied at once, idempotent, not part of the
@@ -835,6 +872,20 @@ v1::AgentState Agent::snapshot() {
   g->set_detail(gpsDetail_);
   s.set_dropped_avl(uint64_t(store_.stateInt("dropped_avl")));
   s.set_rejected_events(uint64_t(store_.stateInt("rejected_events")));
+  {
+    const std::string list = store_.state("config_statuses");
+    for (size_t at = 0; at < list.size();) {
+      size_t comma = list.find(',', at);
+      if (comma == std::string::npos) comma = list.size();
+      int status = std::atoi(list.substr(at, comma - at).c_str());
+      if (v1::UnitStatus_IsValid(status) && status != v1::UNIT_STATUS_UNSPECIFIED)
+        s.add_statuses(v1::UnitStatus(status));
+      at = comma + 1;
+    }
+  }
+  s.set_cert_subject(certSubject_);
+  s.set_cert_not_after_ms(certNotAfterMs_);
+  s.set_cert_detail(certDetail_);
   for (auto& a : store_.recentActions(50)) *s.add_recent_actions() = std::move(a);
   for (auto& [seq, dl] : store_.inbox(config_.unitId, "assignment", 20)) {
     auto* ra = s.add_assignments();
@@ -876,6 +927,9 @@ v1::AgentState Agent::snapshot() {
     const hw::AvlCounters a = avl_->counters();
     c["avl_fixes"] = a.offered;
     c["avl_reports"] = a.reports;
+    // The intervals in force (the agency's, else this device's): for technicians.
+    c["avl_moving_interval_s"] = uint64_t(avl_->config().movingIntervalMs / 1000);
+    c["avl_stationary_interval_s"] = uint64_t(avl_->config().stationaryIntervalMs / 1000);
     for (int r = 1; r < int(hw::kAvlFilterReasonCount); ++r)
       if (a.byFilter[size_t(r)] > 0)
         c[std::string("avl_filtered_") + hw::toString(hw::AvlFilterReason(r))] = a.byFilter[size_t(r)];

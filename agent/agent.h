@@ -110,6 +110,11 @@ class Agent : public QObject {
   void applyDownlink(const v1::Downlink& dl, const std::string& raw);
   void applyTransient(const v1::Downlink& dl);
   void noteError(const std::string& error);
+  /** Applies the agency's AVL intervals from the last committed Configuration
+   *  (0: the device's own value from its config file). */
+  void applyAgencyConfiguration();
+  /** Reads the device certificate's subject and expiry for the diagnostics. */
+  void readCertificate();
   std::string presencePayload(bool online);
 
   AgentConfig config_;
@@ -158,6 +163,10 @@ class Agent : public QObject {
   int64_t noFixSinceMs_ = 0;
   bool gpsConnected_ = false;
   std::string gpsDetail_ = "no GPS source configured";
+
+  std::string certSubject_;
+  int64_t certNotAfterMs_ = 0;
+  std::string certDetail_;
 
   std::deque<std::string> lastErrors_;
   AgentCounters counters_;

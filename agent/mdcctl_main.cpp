@@ -13,6 +13,7 @@
 #include "agent/api_client.h"
 #include "agent/state_text.h"
 #include "shared/clock.h"
+#include "shared/codec.h"
 
 using namespace mdc;
 using namespace std::chrono_literals;
@@ -33,7 +34,8 @@ Talks to the local mdc-agent (socket: --socket, else $MDC_SOCKET, else
 commands:
   status CODE [--incident N]   change the unit's status; CODE is one of
                                available, en-route, on-scene, transporting,
-                               at-hospital, busy, out-of-service
+                               at-hospital, busy, out-of-service, at-station,
+                               returning, staged
   emergency [--clear]          raise (or clear) the emergency
   cfs --type T [--note N] [--address A] [--lat X --lon Y]
                                self-initiate a call for service (location
@@ -52,11 +54,6 @@ int usage(const std::string& why) {
   return kUsage;
 }
 
-bool parseStatus(std::string code, v1::UnitStatus& out) {
-  for (auto& ch : code) ch = ch == '-' ? '_' : char(std::toupper(static_cast<unsigned char>(ch)));
-  if (code.rfind("UNIT_STATUS_", 0) != 0) code = "UNIT_STATUS_" + code;
-  return v1::UnitStatus_Parse(code, &out) && out != v1::UNIT_STATUS_UNSPECIFIED;
-}
 
 std::string toJson(const google::protobuf::Message& m) {
   std::string out;
@@ -121,11 +118,9 @@ int main(int argc, char** argv) {
   v1::ApiRequest req;
   if (cmd == "status") {
     if (args.empty()) return usage("status: a status code is required");
-    v1::UnitStatus st;
-    if (!parseStatus(args[0], st))
-      return usage("status: \"" + args[0] + "\" is not a status (available, en-route, on-scene, transporting, "
-                   "at-hospital, busy, out-of-service)");
-    req.mutable_set_status()->set_status(st);
+    auto st = codec::statusFromName(args[0]);
+    if (!st) return usage("status: \"" + args[0] + "\" is not a status (" + codec::statusNamesForHumans() + ")");
+    req.mutable_set_status()->set_status(*st);
     if (auto n = opt("--incident")) req.mutable_set_status()->set_incident_number(*n);
   } else if (cmd == "emergency") {
     req.mutable_set_emergency()->set_active(!flag("--clear"));

@@ -51,6 +51,15 @@ std::string stateText(const v1::AgentState& s) {
   o << "device      " << s.device_id() << "  unit " << s.unit_id() << "  agency " << s.agency() << "  agent "
     << s.agent_version() << "\n";
   o << "status      " << codec::statusName(s.status()) << " (" << deliveryName(s.status_delivery()) << ")\n";
+  o << "buttons     ";
+  if (s.statuses().empty()) o << "the common set (no agency configuration)";
+  for (int i = 0; i < s.statuses_size(); ++i) o << (i ? "  " : "") << "F" << i + 1 << " " << codec::statusName(s.statuses(i));
+  o << "\n";
+  if (s.cert_not_after_ms() > 0)
+    o << "certificate " << s.cert_subject() << " until " << formatIsoUtc(s.cert_not_after_ms())
+      << (s.cert_not_after_ms() <= now ? " (EXPIRED)" : "") << "\n";
+  else if (!s.cert_detail().empty())
+    o << "certificate unreadable: " << s.cert_detail() << "\n";
   o << "emergency   " << (s.emergency_active() ? "ACTIVE (" + deliveryName(s.emergency_delivery()) + ")" : "off");
   if (!s.emergency_acknowledged_by().empty()) o << ", acknowledged by " << s.emergency_acknowledged_by();
   o << "\n";

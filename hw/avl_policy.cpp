@@ -206,6 +206,15 @@ void AvlPolicy::reset() {
   consistentJumps_ = 0;
 }
 
+std::optional<std::string> AvlPolicy::setIntervals(int64_t movingIntervalMs, int64_t stationaryIntervalMs) {
+  AvlPolicyConfig next = config_;
+  next.movingIntervalMs = movingIntervalMs;
+  next.stationaryIntervalMs = stationaryIntervalMs;
+  if (auto err = next.validate()) return err;
+  config_ = next;
+  return std::nullopt;
+}
+
 AvlDecision AvlPolicy::offer(const Fix& fix, const AvlVehicleState& state, int64_t nowMonoMs) {
   ++counters_.offered;
   AvlDecision d = decideAvl(config_, lastReport_, fix, state, nowMonoMs, lastAccepted_);

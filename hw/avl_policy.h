@@ -154,6 +154,10 @@ class AvlPolicy {
   AvlCounters counters() const { return counters_; }
   /** Forgets the baseline (e.g. the GPS source was replaced); counters stay. */
   void reset();
+  /** Replaces the moving interval and stationary heartbeat (the agency's
+   *  configuration); the baseline stays. Returns validate()'s message and
+   *  changes nothing when the result would be unusable. */
+  std::optional<std::string> setIntervals(int64_t movingIntervalMs, int64_t stationaryIntervalMs);
 
  private:
   AvlPolicyConfig config_;

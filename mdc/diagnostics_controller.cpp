@@ -68,6 +68,23 @@ void DiagnosticsController::refresh() {
   n.lastCommitAck = s.last_commit_ack_ms() > 0
                         ? tr("%1 (%2 ago)").arg(clockText(s.last_commit_ack_ms()), ageText(now - s.last_commit_ack_ms()))
                         : dash;
+  if (s.cert_not_after_ms() > 0) {
+    const QString date = QDateTime::fromMSecsSinceEpoch(s.cert_not_after_ms()).toUTC().toString(QStringLiteral("yyyy-MM-dd"));
+    const qint64 daysLeft = (s.cert_not_after_ms() - now) / 86'400'000;
+    const QString subject = QString::fromStdString(s.cert_subject());
+    if (s.cert_not_after_ms() <= now) {
+      n.certificateExpiry = tr("EXPIRED %1 · %2").arg(date, subject);
+      n.certificateSeverity = QStringLiteral("expired");
+    } else {
+      const QString left = daysLeft == 1 ? tr("1 day left") : tr("%1 days left").arg(daysLeft);
+      n.certificateExpiry = tr("%1 (%2) · %3").arg(date, left, subject);
+      n.certificateSeverity = daysLeft < 30 ? QStringLiteral("warn") : QStringLiteral("ok");
+    }
+  } else {
+    n.certificateExpiry = s.cert_detail().empty() ? tr("no certificate (plain connection)")
+                                                  : tr("unreadable: %1").arg(QString::fromStdString(s.cert_detail()));
+    n.certificateSeverity = s.cert_detail().empty() ? QString() : QStringLiteral("expired");
+  }
   n.droppedAvl = QString::number(s.dropped_avl());
   n.rejectedEvents = QString::number(s.rejected_events());
   n.store = s.store_cap_bytes() > 0 ? tr("%1 of %2 (%3 %)")

@@ -49,6 +49,7 @@ class DiagnosticsController : public QObject {
   Q_PROPERTY(QString broker READ broker NOTIFY changed)
   Q_PROPERTY(QString linkDetail READ linkDetail NOTIFY changed)
   Q_PROPERTY(QString certificateExpiry READ certificateExpiry NOTIFY changed)
+  Q_PROPERTY(QString certificateSeverity READ certificateSeverity NOTIFY changed)
   Q_PROPERTY(QString lastCommitAck READ lastCommitAck NOTIFY changed)
   Q_PROPERTY(LaneModel* lanes READ lanes CONSTANT)
   Q_PROPERTY(QString droppedAvl READ droppedAvl NOTIFY changed)
@@ -73,8 +74,10 @@ class DiagnosticsController : public QObject {
   QString agency() const { return v_.agency; }
   QString broker() const { return v_.broker; }
   QString linkDetail() const { return v_.linkDetail; }
-  /** Not in the agent's state yet (requested): always "—". */
-  QString certificateExpiry() const { return QStringLiteral("—"); }
+  /** "2027-12-01 (365 days left) · CN=MDC-0001", "EXPIRED 2026-11-30", or "—" without a certificate. */
+  QString certificateExpiry() const { return v_.certificateExpiry; }
+  /** "ok", "warn" (under 30 days left), "expired", or "" without a certificate. */
+  QString certificateSeverity() const { return v_.certificateSeverity; }
   QString lastCommitAck() const { return v_.lastCommitAck; }
   LaneModel* lanes() { return &lanes_; }
   QString droppedAvl() const { return v_.droppedAvl; }
@@ -97,7 +100,7 @@ class DiagnosticsController : public QObject {
  private:
   struct Values {
     QString agentVersion, deviceId, unitId, agency, broker, linkDetail, lastCommitAck, droppedAvl, rejectedEvents,
-        store, gpsSource, gpsFix, gpsSatellites, gpsErrorEstimate, gpsDetail;
+        store, gpsSource, gpsFix, gpsSatellites, gpsErrorEstimate, gpsDetail, certificateExpiry, certificateSeverity;
     QStringList lastErrors, counters;
     bool operator==(const Values&) const = default;
   };

@@ -18,6 +18,9 @@ QString statusLabel(v1::UnitStatus s) {
     case v1::UNIT_STATUS_AT_HOSPITAL: return tr("At hospital");
     case v1::UNIT_STATUS_BUSY: return tr("Busy");
     case v1::UNIT_STATUS_OUT_OF_SERVICE: return tr("Out of service");
+    case v1::UNIT_STATUS_AT_STATION: return tr("At station");
+    case v1::UNIT_STATUS_RETURNING: return tr("Returning");
+    case v1::UNIT_STATUS_STAGED: return tr("Staged");
     default: return QStringLiteral("—");
   }
 }

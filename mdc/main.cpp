@@ -60,14 +60,26 @@ int main(int argc, char** argv) {
   QCommandLineOption theme(QStringLiteral("theme"), QCoreApplication::translate("main", "auto (default), day or night."),
                            QStringLiteral("mode"), QStringLiteral("auto"));
   QCommandLineOption fullscreen(QStringLiteral("fullscreen"), QCoreApplication::translate("main", "Fill the screen (in the vehicle)."));
-  QCommandLineOption sound(QStringLiteral("sound"), QCoreApplication::translate("main", "Request the new-assignment alert sound (no audio backend is wired yet: QtMultimedia is not installed)."));
-  p.addOptions({socket, selfTestOpt, headlessOpt, stepTimeout, theme, fullscreen, sound});
+  QCommandLineOption sound(QStringLiteral("sound"),
+                           QCoreApplication::translate("main", "New-assignment chime: on (default) or off."),
+                           QStringLiteral("on|off"), QStringLiteral("on"));
+  QCommandLineOption soundDevice(QStringLiteral("sound-device"),
+                                 QCoreApplication::translate("main", "ALSA device for the chime (default)."),
+                                 QStringLiteral("pcm"), QStringLiteral("default"));
+  p.addOptions({socket, selfTestOpt, headlessOpt, stepTimeout, theme, fullscreen, sound, soundDevice});
   p.process(*app);
 
   QTextStream out(stdout), err(stderr);
   AgentConnection agent(p.value(socket));
   ScreenControllers controllers(agent);
-  controllers.assignment.setSoundEnabled(p.isSet(sound));
+  const QString soundMode = p.value(sound);
+  if (soundMode != QLatin1String("on") && soundMode != QLatin1String("off")) {
+    err << "mdc: --sound \"" << soundMode << "\": expected on or off" << Qt::endl;
+    return 2;
+  }
+  // The headless shift and the self-test never sound.
+  controllers.assignment.setSoundEnabled(soundMode == QLatin1String("on") && !headless && !selfTest);
+  controllers.alertTone.setDevice(p.value(soundDevice));
   const QString t = p.value(theme);
   if (t == QLatin1String("day")) controllers.theme.setMode(ThemeController::Day);
   else if (t == QLatin1String("night")) controllers.theme.setMode(ThemeController::Night);

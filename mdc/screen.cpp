@@ -13,7 +13,13 @@ ScreenControllers::ScreenControllers(AgentConnection& a)
       cfs(a),
       messages(a),
       actions(a),
-      diagnostics(a) {}
+      diagnostics(a) {
+  // A new assignment sounds when the app has the sound on (off by default and in tests).
+  QObject::connect(&assignment, &AssignmentController::alertSound, &alertTone, &AlertTone::play);
+  QObject::connect(&alertTone, &AlertTone::played, &alertTone, [](bool ok, const QString& detail) {
+    if (!ok) qWarning("%s", qPrintable(detail));
+  });
+}
 
 QVariantMap ScreenControllers::properties() {
   return {{QStringLiteral("agent"), QVariant::fromValue(&agent)},

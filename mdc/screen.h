@@ -6,6 +6,7 @@
 #include <QVariantMap>
 
 #include "mdc/activity_models.h"
+#include "mdc/alert_tone.h"
 #include "mdc/agent_connection.h"
 #include "mdc/assignment_controller.h"
 #include "mdc/cfs_controller.h"
@@ -32,6 +33,7 @@ struct ScreenControllers {
   ActionsModel actions;
   DiagnosticsController diagnostics;
   ThemeController theme;
+  AlertTone alertTone;  ///< plays when assignment.alertSound() fires
 
   /** Main.qml's required properties. */
   QVariantMap properties();

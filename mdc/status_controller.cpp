@@ -9,9 +9,11 @@ namespace mdc::ui {
 StatusOptionsModel::StatusOptionsModel(QObject* parent) : QAbstractListModel(parent) {}
 
 void StatusOptionsModel::setStatuses(const QList<int>& statuses) {
+  const int before = count();
   beginResetModel();
   statuses_ = statuses.mid(0, 10);
   endResetModel();
+  if (count() != before) emit countChanged();
 }
 
 int StatusOptionsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(statuses_.size()); }
@@ -48,6 +50,11 @@ void StatusController::refresh() {
   if (agent_.hasSnapshot()) {
     cur = int(agent_.snapshot().status());
     del = deliveryKey(agent_.snapshot().status_delivery());
+    // The agency's buttons when the backend configured them, else the common set.
+    QList<int> statuses;
+    for (int s : agent_.snapshot().statuses()) statuses.append(s);
+    if (statuses.isEmpty()) statuses = defaultStatuses();
+    if (statuses != options_.statuses()) options_.setStatuses(statuses);
   }
   if (cur == current_ && del == delivery_) return;
   current_ = cur;

@@ -14,6 +14,7 @@ class StatusOptionsModel : public QAbstractListModel {
   Q_OBJECT
   QML_ELEMENT
   QML_UNCREATABLE("owned by StatusController")
+  Q_PROPERTY(int count READ count NOTIFY countChanged)
 
  public:
   enum Role { StatusRole = Qt::UserRole + 1, LabelRole, FunctionKeyRole };
@@ -23,10 +24,14 @@ class StatusOptionsModel : public QAbstractListModel {
   /** Replaces the list (at most 10: one per function key). */
   void setStatuses(const QList<int>& statuses);
   const QList<int>& statuses() const { return statuses_; }
+  int count() const { return int(statuses_.size()); }
 
   int rowCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role) const override;
   QHash<int, QByteArray> roleNames() const override;
+
+ signals:
+  void countChanged();
 
  private:
   QList<int> statuses_;

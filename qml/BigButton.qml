@@ -14,7 +14,8 @@ AbstractButton {
     property int fontSize: Theme.fontLarge
     property alias badge: badgeItem.delivery
 
-    implicitWidth: Math.max(160, labelText.implicitWidth + 32)
+    // From the label at full size, not the shown (possibly shrunk) one: no binding loop.
+    implicitWidth: Math.max(160, fullLabel.advanceWidth + 32)
     implicitHeight: Math.max(Theme.touch, column.implicitHeight + 20)
     focusPolicy: Qt.StrongFocus
     Keys.onReturnPressed: clicked()
@@ -41,6 +42,19 @@ AbstractButton {
             font.bold: true
             color: control.checked ? Theme.textOnAccent : Theme.textDim
         }
+        TextMetrics {
+            id: fullLabel
+            font: longestWord.font
+            text: control.text
+        }
+        // The widest word of the label at full size: the label shrinks only if it would not fit.
+        TextMetrics {
+            id: longestWord
+            font.family: Theme.family
+            font.pixelSize: control.fontSize
+            font.bold: true
+            text: control.text.split(" ").reduce((a, b) => b.length > a.length ? b : a, "")
+        }
         Column {
             id: column
             anchors.centerIn: parent
@@ -48,12 +62,16 @@ AbstractButton {
             spacing: 6
             Text {
                 id: labelText
-                width: parent.width
+                // Inside the rounded edge; a word too long for a narrow button
+                // ("Transporting" at 1024 px, five across) shrinks rather than clips.
+                x: 8
+                width: parent.width - 16
                 horizontalAlignment: Text.AlignHCenter
                 text: control.text
                 wrapMode: Text.WordWrap
                 font.family: Theme.family
-                font.pixelSize: control.fontSize
+                font.pixelSize: Math.max(Theme.fontSmall, Math.min(control.fontSize,
+                                         Math.floor(control.fontSize * width / Math.max(1, longestWord.advanceWidth))))
                 font.bold: true
                 color: control.enabled ? control.labelColor : Theme.textDim
             }

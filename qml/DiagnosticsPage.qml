@@ -14,6 +14,7 @@ Item {
         id: pair
         property string name
         property string value
+        property color valueColor: Theme.text
         spacing: 12
         Layout.fillWidth: true
         Text {
@@ -25,7 +26,7 @@ Item {
         Text {
             text: pair.value === "" ? "—" : pair.value
             font.family: Theme.family; font.pixelSize: Theme.fontSmall + 1; font.bold: true
-            color: Theme.text
+            color: pair.valueColor
             elide: Text.ElideMiddle
             Layout.fillWidth: true
         }
@@ -64,7 +65,14 @@ Item {
                 Pair { objectName: "diagAgentVersion"; name: qsTr("Agent version"); value: page.d ? page.d.agentVersion : "" }
                 Pair { name: qsTr("App version"); value: page.d ? page.d.appVersion : "" }
                 Pair { name: qsTr("Agent socket"); value: page.d ? page.d.socketPath : "" }
-                Pair { objectName: "diagCertificate"; name: qsTr("Certificate expiry"); value: page.d ? page.d.certificateExpiry : "" }
+                Pair {
+                    objectName: "diagCertificate"
+                    name: qsTr("Certificate expiry")
+                    value: page.d ? page.d.certificateExpiry : ""
+                    valueColor: !page.d ? Theme.text
+                              : page.d.certificateSeverity === "expired" ? Theme.dangerText
+                              : page.d.certificateSeverity === "warn" ? Theme.warnText : Theme.text
+                }
             }
             Card {
                 title: qsTr("Link")

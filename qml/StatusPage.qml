@@ -18,7 +18,8 @@ Item {
         GridLayout {
             id: grid
             Layout.fillWidth: true
-            columns: 4
+            // Up to eight buttons in two rows of four; nine or ten in two rows of five.
+            columns: page.statusCtl && page.statusCtl.options.count > 8 ? 5 : 4
             rowSpacing: Theme.gap
             columnSpacing: Theme.gap
             Repeater {

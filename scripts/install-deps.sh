@@ -11,6 +11,9 @@ packages=(
   qt6-base-dev qt6-declarative-dev
   libpaho-mqtt-dev libsqlite3-dev libgps-dev libssl-dev
   libprotobuf-dev protobuf-compiler catch2
+  # the MDC app's new-assignment chime (ALSA; a few hundred kB, where
+  # QtMultimedia would pull in ~100 MB of ffmpeg and GStreamer)
+  libasound2-dev
   # QML runtime modules (the -dev packages do not pull these in)
   qml6-module-qtqml qml6-module-qtqml-models qml6-module-qtqml-workerscript
   qml6-module-qtquick qml6-module-qtquick-controls qml6-module-qtquick-layouts

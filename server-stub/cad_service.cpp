@@ -286,6 +286,9 @@ std::string CadService::handleControl(const std::string& line) {
   cmd.address = j.value("address").toString().toStdString();
   cmd.text = j.value("text").toString().toStdString();
   cmd.force = j.value("force").toBool(false);
+  for (const auto& v : j.value("statuses").toArray()) cmd.statuses.push_back(v.toString().toStdString());
+  cmd.avlMovingS = j.value("avl_moving_s").toInt(0);
+  cmd.avlStationaryS = j.value("avl_stationary_s").toInt(0);
   if (j.contains("lat") || j.contains("lon")) cmd.location = {j.value("lat").toDouble(NAN), j.value("lon").toDouble(NAN)};
   auto out = store_.execute(cmd, mdc::SystemClock::instance().nowMs());
   if (!out) {

@@ -49,6 +49,7 @@ reading (works with the stub stopped):
   replay --into FILE              rebuild every read model from the log into a new store
   kpi [--json]                    response-time KPIs per CFS and averaged
   devices list [--json]           the device registry
+  config show [--json]            what each agency pushes to its units
   refusals [--limit N]            input the stub refused, newest first
   count                           number of events in the log
 
@@ -60,6 +61,11 @@ dispatching (needs the running stub):
   close-cfs CFS
   devices add DEVICE --unit UNIT
   devices move DEVICE --unit UNIT
+  config set --statuses S1,S2,... [--avl-moving SEC] [--avl-stationary SEC]
+                                  the agency's status buttons (F1..F10, at most 10;
+                                  "default" for the device's own set) and AVL
+                                  intervals (0 keeps the device's value), sent to
+                                  every unit of the agency
   stats                           the running stub's counters
 
 fleet CA and broker (files only; the CA is --ca-dir, else <db>.ca/):
@@ -402,7 +408,8 @@ int main(int argc, char** argv) {
     static const std::set<std::string> valued = {"--db", "--agency", "--as", "--control", "--since", "--limit",
                                                  "--into", "--type", "--priority", "--address", "--lat", "--lon",
                                                  "--notes", "--unit", "--ca-dir", "--out", "--port", "--days",
-                                                 "--name", "--bind", "--log"};
+                                                 "--name", "--bind", "--log", "--statuses", "--avl-moving",
+                                                 "--avl-stationary"};
     if (s == "--help" || s == "-h") {
       std::cout << kHelp;
       return kOk;
@@ -488,6 +495,30 @@ int main(int argc, char** argv) {
     r["unit"] = QString::fromStdString(a.opts["--unit"]);
     return control(ctl, r);
   }
+  if (cmd == "config" && a.pos.size() >= 2 && a.pos[1] == "set") {
+    if (!needAgency()) return usage("config set: --agency (or $CAD_AGENCY) is required");
+    if (!a.opts.count("--statuses")) return usage("config set --statuses S1,S2,... [--avl-moving SEC] [--avl-stationary SEC]");
+    QJsonObject r = base("agency_config");
+    QJsonArray statuses;
+    const std::string& list = a.opts["--statuses"];
+    if (list != "default")
+      for (size_t at = 0; at <= list.size();) {
+        size_t comma = list.find(',', at);
+        if (comma == std::string::npos) comma = list.size();
+        statuses.append(QString::fromStdString(list.substr(at, comma - at)));
+        at = comma + 1;
+      }
+    r["statuses"] = statuses;
+    for (auto [opt, key] : {std::pair{"--avl-moving", "avl_moving_s"}, std::pair{"--avl-stationary", "avl_stationary_s"}}) {
+      if (!a.opts.count(opt)) continue;
+      char* end = nullptr;
+      long v = std::strtol(a.opts[opt].c_str(), &end, 10);
+      if (*end || a.opts[opt].empty() || v < 0 || v > 3600)
+        return usage(std::string("config set: ") + opt + " \"" + a.opts[opt] + "\": out of range 0-3600 seconds");
+      r[key] = int(v);
+    }
+    return control(ctl, r);
+  }
   if (cmd == "stats") return control(ctl, QJsonObject{{"cmd", "stats"}}, true);
   if (cmd == "ca" || cmd == "broker-config") return fleetCommand(a, dbPath);
 
@@ -552,6 +583,32 @@ int main(int argc, char** argv) {
       if (!json) std::printf("%-20s %-8s %s\n", st.text(0).c_str(), st.text(1).c_str(), st.text(2).c_str());
     }
     if (json) printJson(arr);
+    return kOk;
+  }
+  if (cmd == "config" && a.pos.size() >= 2 && a.pos[1] == "show") {
+    auto st = s.db().prepare(
+        "SELECT agency, statuses, avl_moving_s, avl_stationary_s, updated_at_ms, updated_by FROM agency_config "
+        "WHERE (?1='' OR agency=?1) ORDER BY agency");
+    st.bind(1, agency);
+    QJsonArray arr;
+    while (st.step()) {
+      QJsonArray names;
+      for (const auto& n : QString::fromStdString(st.text(1)).split(',', Qt::SkipEmptyParts)) names.append(n);
+      arr.append(QJsonObject{{"agency", QString::fromStdString(st.text(0))},
+                             {"statuses", names},
+                             {"avl_moving_s", qint64(st.i64(2))},
+                             {"avl_stationary_s", qint64(st.i64(3))},
+                             {"updated_at_ms", qint64(st.i64(4))},
+                             {"updated_by", QString::fromStdString(st.text(5))}});
+      if (!json)
+        std::printf("%-6s statuses %s; AVL moving %s, stationary %s; set %s by %s\n", st.text(0).c_str(),
+                    st.text(1).empty() ? "(device default)" : st.text(1).c_str(),
+                    st.i64(2) ? (std::to_string(st.i64(2)) + " s").c_str() : "(device)",
+                    st.i64(3) ? (std::to_string(st.i64(3)) + " s").c_str() : "(device)", iso(st.i64(4)).c_str(),
+                    st.text(5).c_str());
+    }
+    if (json) printJson(arr);
+    else if (arr.isEmpty()) std::cout << "no agency configuration set (devices use their own defaults)\n";
     return kOk;
   }
   if (cmd == "refusals") {

@@ -4,6 +4,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <openssl/evp.h>
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -109,7 +110,19 @@ const std::vector<std::pair<const char*, const char*>> kReadModels = {
     {"messages", "pos"},
     {"downlinks", "unit_id, seq"},
     {"incident_counters", "year"},
+    {"agency_config", "agency"},
 };
+
+// Schema changes after version 2 (kSchema), applied in order by createSchema()
+// to a new store and by migrate() to an older one.
+const char* kMigrationTo3 = R"sql(
+-- What each agency pushes to its units: the status buttons (names in button
+-- order, comma separated; '' = the device's default set) and the AVL
+-- intervals (0 = the device's own value).
+CREATE TABLE agency_config(agency TEXT PRIMARY KEY, statuses TEXT NOT NULL,
+  avl_moving_s INTEGER NOT NULL, avl_stationary_s INTEGER NOT NULL,
+  pos INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL, updated_by TEXT NOT NULL);
+)sql";
 
 void putField(std::string& out, const std::string& v) {
   uint32_t n = uint32_t(v.size());
@@ -245,6 +258,7 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& path, bo
     std::unique_ptr<EventStore> s(new EventStore(std::move(db)));
     int64_t v = s->db_->queryInt("PRAGMA user_version");
     if (v == 0 && !readOnly) s->createSchema();
+    else if (v >= 2 && v < kSchemaVersion && !readOnly) s->migrate(v);
     else if (v != kSchemaVersion)
       return Error::make("store: \"" + path + "\": schema version " + std::to_string(v) + ", this build reads " +
                          std::to_string(kSchemaVersion));
@@ -258,6 +272,14 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& path, bo
 void EventStore::createSchema() {
   sql::Transaction tx(*db_);
   db_->exec(kSchema);
+  db_->exec(kMigrationTo3);
+  db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
+  tx.commit();
+}
+
+void EventStore::migrate(int64_t fromVersion) {
+  sql::Transaction tx(*db_);
+  if (fromVersion < 3) db_->exec(kMigrationTo3);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }
@@ -333,6 +355,24 @@ uint64_t EventStore::queueDownlink(const std::string& unitId, v1::Downlink& dl, 
   auto dev = deviceOfUnit(unitId);
   if (dev && !dev->empty()) out.push_back(Outgoing{*dev, dl});
   return seq;
+}
+
+std::optional<v1::Downlink> EventStore::agencyConfiguration(const std::string& agency) {
+  auto st = cached("SELECT statuses, avl_moving_s, avl_stationary_s FROM agency_config WHERE agency=?");
+  st->bind(1, agency);
+  if (!st->step()) return std::nullopt;
+  v1::Downlink dl;
+  auto* c = dl.mutable_configuration();
+  std::string names = st->text(0);
+  for (size_t at = 0; at < names.size();) {
+    size_t comma = names.find(',', at);
+    if (comma == std::string::npos) comma = names.size();
+    if (auto status = codec::statusFromName(names.substr(at, comma - at))) c->add_statuses(*status);
+    at = comma + 1;
+  }
+  c->set_avl_moving_interval_s(uint32_t(st->i64(1)));
+  c->set_avl_stationary_interval_s(uint32_t(st->i64(2)));
+  return dl;
 }
 
 std::optional<std::string> EventStore::deviceOfUnit(const std::string& unitId) {
@@ -438,6 +478,7 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
       cached("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
                    "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
           ->bind(1, unit).bind(2, row.agency).bind(3, device).run();
+      if (auto dl = agencyConfiguration(row.agency)) queueDownlink(unit, *dl, row.pos, row.receivedAtMs, out);
     } else if (row.kind == "registry.device_move") {
       std::string device = j.value("device").toString().toStdString();
       cached("UPDATE units SET device_id='' WHERE device_id=?")->bind(1, device).run();
@@ -445,6 +486,25 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
       cached("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
                    "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
           ->bind(1, unit).bind(2, row.agency).bind(3, device).run();
+      if (auto dl = agencyConfiguration(row.agency)) queueDownlink(unit, *dl, row.pos, row.receivedAtMs, out);
+    } else if (row.kind == "registry.agency_config") {
+      std::string names;
+      for (const auto& n : j.value("statuses").toArray()) names += (names.empty() ? "" : ",") + n.toString().toStdString();
+      cached("INSERT INTO agency_config(agency, statuses, avl_moving_s, avl_stationary_s, pos, updated_at_ms, updated_by) "
+             "VALUES(?,?,?,?,?,?,?) ON CONFLICT(agency) DO UPDATE SET statuses=excluded.statuses, "
+             "avl_moving_s=excluded.avl_moving_s, avl_stationary_s=excluded.avl_stationary_s, pos=excluded.pos, "
+             "updated_at_ms=excluded.updated_at_ms, updated_by=excluded.updated_by")
+          ->bind(1, row.agency).bind(2, names).bind(3, j.value("avl_moving_s").toInt())
+          .bind(4, j.value("avl_stationary_s").toInt()).bind(5, row.pos).bind(6, row.receivedAtMs).bind(7, actorName)
+          .run();
+      std::vector<std::string> units;
+      {
+        auto us = cached("SELECT unit_id FROM units WHERE agency=? ORDER BY unit_id");
+        us->bind(1, row.agency);
+        while (us->step()) units.push_back(us->text(0));
+      }
+      for (const auto& u : units)
+        if (auto dl = agencyConfiguration(row.agency)) queueDownlink(u, *dl, row.pos, row.receivedAtMs, out);
     } else if (row.kind == "dispatch.create_cfs") {
       std::string number = nextIncidentNumber(row.receivedAtMs);
       auto st = cached(
@@ -526,7 +586,7 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
               ->bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();
           cached("UPDATE cfs SET arrived_at_ms=? WHERE incident_number=? AND arrived_at_ms=0")
               ->bind(1, row.recordedAtMs).bind(2, incident).run();
-        } else if (status == v1::UNIT_STATUS_AVAILABLE || status == v1::UNIT_STATUS_OUT_OF_SERVICE) {
+        } else if (codec::statusEndsAssignment(status)) {
           clearUnit(incident, unit);
         }
       }
@@ -840,6 +900,25 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
       j = {{"device", QString::fromStdString(cmd.device)}, {"unit", QString::fromStdString(cmd.unit)}};
       unit = cmd.unit;
       out.summary = "device " + cmd.device + " now serves unit " + cmd.unit;
+    } else if (cmd.kind == "agency_config") {
+      if (cmd.statuses.size() > 10)
+        return refuse("statuses: " + std::to_string(cmd.statuses.size()) + " given, at most 10 (one per function key)");
+      QJsonArray names;
+      std::set<int> seen;
+      for (const auto& name : cmd.statuses) {
+        auto status = codec::statusFromName(name);
+        if (!status) return refuse("statuses: \"" + name + "\" is not a status (" + codec::statusNamesForHumans() + ")");
+        if (!seen.insert(*status).second) return refuse("statuses: \"" + name + "\" is listed twice");
+        names.append(QString::fromStdString(codec::statusName(*status)));
+      }
+      for (auto [key, value] : {std::pair{"avl_moving_s", cmd.avlMovingS}, std::pair{"avl_stationary_s", cmd.avlStationaryS}})
+        if (value < 0 || value > 3600)
+          return refuse(std::string(key) + " " + std::to_string(value) + ": out of range 1-3600 (0 keeps the device's value)");
+      j = {{"statuses", names}, {"avl_moving_s", cmd.avlMovingS}, {"avl_stationary_s", cmd.avlStationaryS}};
+      auto count = cached("SELECT COUNT(*) FROM units WHERE agency=?");
+      count->bind(1, cmd.agency);
+      count->step();
+      out.summary = "configuration of " + cmd.agency + " sent to " + std::to_string(count->i64(0)) + " units";
     } else if (cmd.kind == "create_cfs") {
       if (cmd.cfsType.empty() || cmd.cfsType.size() > 32) return refuse("type \"" + cmd.cfsType + "\": must be 1-32 characters");
       if (cmd.priority < 1 || cmd.priority > 9) return refuse("priority " + std::to_string(cmd.priority) + ": out of range 1-9");
@@ -901,7 +980,7 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
     row.eventId = ids.next();
     row.unitId = unit;
     row.agency = cmd.agency;
-    row.kind = (cmd.kind.rfind("device_", 0) == 0 ? "registry." : "dispatch.") + cmd.kind;
+    row.kind = (cmd.kind.rfind("device_", 0) == 0 || cmd.kind == "agency_config" ? "registry." : "dispatch.") + cmd.kind;
     row.recordedAtMs = nowMs;
     row.clockSource = "system";
     row.receivedAtMs = nowMs;

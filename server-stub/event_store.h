@@ -24,7 +24,8 @@ using mdc::Result;
 using mdc::Status;
 
 // 2: incident_counters has one sequence per year for all agencies.
-inline constexpr int kSchemaVersion = 2;
+// 3: agency_config (status buttons and AVL intervals pushed to the units).
+inline constexpr int kSchemaVersion = 3;
 
 /** A message from a device, as received on a topic. */
 struct Incoming {
@@ -59,7 +60,7 @@ struct BatchOutcome {
 
 /** A dispatcher's (or operator's) command. Fields used depend on kind. */
 struct Command {
-  std::string kind;     ///< create_cfs, assign, message, ack_emergency, close_cfs, device_add, device_move
+  std::string kind;     ///< create_cfs, assign, message, ack_emergency, close_cfs, device_add, device_move, agency_config
   std::string actor;    ///< dispatcher name
   std::string agency;   ///< the dispatcher's agency (tenant); required
   std::string incident; ///< assign, close_cfs
@@ -71,6 +72,9 @@ struct Command {
   std::optional<std::pair<double, double>> location;  ///< create_cfs
   std::string text;     ///< message text, create_cfs notes
   bool force = false;   ///< assign: take the unit off its current CFS
+  std::vector<std::string> statuses;  ///< agency_config: status names in button order (empty: the device default)
+  int avlMovingS = 0;       ///< agency_config: 0 = the device's own value, else 1..3600
+  int avlStationaryS = 0;   ///< agency_config: 0 = the device's own value, else 1..3600
 };
 
 struct CommandOutcome {
@@ -119,6 +123,8 @@ class EventStore {
  private:
   explicit EventStore(std::unique_ptr<mdc::sql::Db> db) : db_(std::move(db)) {}
   void createSchema();
+  /** Brings an older schema up to kSchemaVersion in one transaction. */
+  void migrate(int64_t fromVersion);
   void loadHead();
 
   struct Row;  // one event being appended
@@ -126,6 +132,8 @@ class EventStore {
   void project(const Row& row, std::vector<Outgoing>& out);
   uint64_t queueDownlink(const std::string& unitId, mdc::v1::Downlink& dl, int64_t pos, int64_t atMs,
                          std::vector<Outgoing>& out);
+  /** The agency's current Configuration downlink, if a dispatcher set one. */
+  std::optional<mdc::v1::Downlink> agencyConfiguration(const std::string& agency);
   /** The next "YYYY-NNNNNN" of the year of atMs, unique across agencies. */
   std::string nextIncidentNumber(int64_t atMs);
 

@@ -8,6 +8,7 @@
 
 #include "mdc/v1/mdc.pb.h"
 #include "shared/clock.h"
+#include "shared/codec.h"
 
 namespace cad {
 
@@ -86,7 +87,7 @@ KpiReport computeKpi(EventStore& store, const std::string& agency) {
       auto s = env.status().status();
       if (s == v1::UNIT_STATUS_EN_ROUTE && k.enrouteAtMs == 0) k.enrouteAtMs = recorded;
       if (s == v1::UNIT_STATUS_ON_SCENE && k.arrivedAtMs == 0) k.arrivedAtMs = recorded;
-      if (s == v1::UNIT_STATUS_AVAILABLE || s == v1::UNIT_STATUS_OUT_OF_SERVICE) clear(incident, unit, recorded);
+      if (mdc::codec::statusEndsAssignment(s)) clear(incident, unit, recorded);
     }
   }
   double sums[4] = {0, 0, 0, 0};

@@ -1,5 +1,6 @@
 #include "shared/codec.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -253,8 +254,14 @@ Status validateDownlinkBody(const Downlink& d) {
       if (c.statuses_size() > 10)
         return fail(Reason::TooLong, "downlink.configuration.statuses: " + std::to_string(c.statuses_size()) +
                                          " entries, at most 10 allowed");
-      for (int i = 0; i < c.statuses_size(); ++i)
+      for (int i = 0; i < c.statuses_size(); ++i) {
         MDC_TRY(s.enumValue("statuses[" + std::to_string(i) + "]", c.statuses(i), v1::UnitStatus_IsValid));
+        for (int k = 0; k < i; ++k)
+          if (c.statuses(k) == c.statuses(i))
+            return fail(Reason::OutOfRange, "downlink.configuration.statuses[" + std::to_string(i) + "]: " +
+                                                statusName(c.statuses(i)) + " repeats statuses[" + std::to_string(k) +
+                                                "]");
+      }
       if (c.avl_moving_interval_s() != 0) MDC_TRY(s.range("avl_moving_interval_s", c.avl_moving_interval_s(), 1, 3600, false));
       if (c.avl_stationary_interval_s() != 0)
         MDC_TRY(s.range("avl_stationary_interval_s", c.avl_stationary_interval_s(), 1, 3600, false));
@@ -431,6 +438,37 @@ std::string statusName(int status) {
   std::string n = v1::UnitStatus_Name(v1::UnitStatus(status));
   const std::string_view prefix = "UNIT_STATUS_";
   return n.rfind(prefix, 0) == 0 ? n.substr(prefix.size()) : n;
+}
+
+std::optional<v1::UnitStatus> statusFromName(std::string code) {
+  for (auto& ch : code) ch = ch == '-' ? '_' : char(std::toupper(static_cast<unsigned char>(ch)));
+  if (code.rfind("UNIT_STATUS_", 0) != 0) code = "UNIT_STATUS_" + code;
+  v1::UnitStatus out{};
+  if (!v1::UnitStatus_Parse(code, &out) || out == v1::UNIT_STATUS_UNSPECIFIED) return std::nullopt;
+  return out;
+}
+
+bool statusEndsAssignment(int status) {
+  switch (status) {
+    case v1::UNIT_STATUS_AVAILABLE:
+    case v1::UNIT_STATUS_AT_STATION:
+    case v1::UNIT_STATUS_RETURNING:
+    case v1::UNIT_STATUS_OUT_OF_SERVICE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string statusNamesForHumans() {
+  std::string out;
+  for (int s = v1::UnitStatus_MIN + 1; s <= v1::UnitStatus_MAX; ++s) {
+    if (!v1::UnitStatus_IsValid(s)) continue;
+    std::string n = statusName(s);
+    for (auto& ch : n) ch = ch == '_' ? '-' : char(std::tolower(static_cast<unsigned char>(ch)));
+    out += (out.empty() ? "" : ", ") + n;
+  }
+  return out;
 }
 
 const char* bodyName(const Envelope& e) {

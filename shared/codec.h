@@ -4,6 +4,7 @@
 // Error whose code is a CodecReason and whose message names the field and the
 // value ("envelope.avl.position.lat: 91.5 out of range -90..90").
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -58,6 +59,14 @@ size_t utf8Length(std::string_view s);
 /** A unit status without its enum prefix: "EN_ROUTE" for UNIT_STATUS_EN_ROUTE
  *  (a number outside the enum gives protobuf's empty name). */
 std::string statusName(int status);
+/** The status named by code, case-insensitive, '-' for '_', with or without
+ *  the enum prefix ("en-route", "EN_ROUTE"); nullopt for anything else. */
+std::optional<v1::UnitStatus> statusFromName(std::string code);
+/** True for the statuses that end a unit's part in its CFS: the available
+ *  ones (AVAILABLE, AT_STATION, RETURNING) and OUT_OF_SERVICE. */
+bool statusEndsAssignment(int status);
+/** Every status a unit can have, in enum order, as "available, en-route, ..." (for help and errors). */
+std::string statusNamesForHumans();
 
 /** The envelope body's name ("status", "avl", ...) or "none". */
 const char* bodyName(const v1::Envelope& env);

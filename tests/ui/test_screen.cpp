@@ -8,6 +8,8 @@
 #include <QJsonObject>
 #include <QTest>
 
+#include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "tests/support/mosquitto.h"
@@ -109,6 +111,77 @@ TEST_CASE("a dispatcher's assignment alerts on screen and acknowledging it reach
   for (const auto& u : cfs.value("units").toArray())
     if (u.toObject().value("unit").toString() == "E12") acked = u.toObject().value("ack_at_ms").toInteger() > 0;
   CHECK(acked);
+  CHECK(screen.qmlWarnings().isEmpty());
+}
+
+TEST_CASE("a new assignment sounds the chime when the sound is on, and is silent by default", "[ui][screen][sound]") {
+  Stack s;
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  // ALSA's file PCM: the samples the responder would hear, written to a file.
+  const std::string raw = s.dir.file("chime.raw");
+  screen.c.alertTone.setDevice(QString::fromStdString("file:FILE=" + raw));
+  QList<bool> outcomes;
+  QObject::connect(&screen.c.alertTone, &ui::AlertTone::played, [&](bool ok, const QString&) { outcomes << ok; });
+
+  CHECK_FALSE(screen.c.assignment.soundEnabled());
+  s.dispatch("MEDICAL", "12 Pine St", "Fall, conscious");
+  REQUIRE(uiWaitUntil([&] { return screen.visible("assignmentAlert"); }, 20s));
+  pump(300);
+  CHECK_FALSE(std::filesystem::exists(raw));
+  CHECK(outcomes.isEmpty());
+  screen.c.assignment.dismissAlert();
+
+  screen.c.assignment.setSoundEnabled(true);
+  s.dispatch("STRUCTURE_FIRE", "450 W 42nd St", "Smoke from 3rd floor");
+  REQUIRE(uiWaitUntil([&] { return outcomes.size() == 1; }, 20s));
+  CHECK(outcomes.first());
+  CHECK(screen.visible("assignmentAlert"));
+  // Every sample of the chime reached the device, in order.
+  const std::vector<int16_t> chime = ui::AlertTone::chime();
+  REQUIRE(std::filesystem::file_size(raw) == chime.size() * sizeof(int16_t));
+  std::ifstream in(raw, std::ios::binary);
+  std::vector<int16_t> written(chime.size());
+  in.read(reinterpret_cast<char*>(written.data()), std::streamsize(written.size() * sizeof(int16_t)));
+  CHECK(written == chime);
+}
+
+TEST_CASE("the agency's status buttons from cadctl replace the common set on screen, F1 to F10 in order",
+          "[ui][screen][config]") {
+  Stack s;
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  CHECK(screen.c.status.options()->rowCount() == 7);
+  CHECK_FALSE(screen.visible("status_8"));
+  auto r = s.stub.cadctl({"--agency", "FD1", "--as", "ops.lee", "config", "set", "--statuses",
+                          "available,en-route,on-scene,transporting,at-hospital,returning,at-station,staged,busy,"
+                          "out-of-service"});
+  INFO(r.output);
+  REQUIRE(r.exitCode == 0);
+  REQUIRE(uiWaitUntil([&] { return screen.c.status.options()->rowCount() == 10; }, 20s));
+  pump(100);
+  for (int st : {8, 9, 10}) CHECK(screen.visible(QStringLiteral("status_%1").arg(st)));
+  const auto* options = screen.c.status.options();
+  CHECK(options->data(options->index(7), ui::StatusOptionsModel::LabelRole).toString() == "Staged");
+  CHECK(options->data(options->index(9), ui::StatusOptionsModel::FunctionKeyRole).toString() == "F10");
+
+  // F8 is the eighth button of the agency's list: staged.
+  QTest::keyClick(screen.window(), Qt::Key_F8);
+  REQUIRE(uiWaitUntil([&] { return screen.c.status.current() == v1::UNIT_STATUS_STAGED &&
+                                   screen.c.status.delivery() == "delivered"; }, 20s));
+  CHECK(s.boardUnit().value("status").toString() == "STAGED");
+  REQUIRE(screen.tap("status_8"));  // At station
+  REQUIRE(uiWaitUntil([&] { return screen.c.status.current() == v1::UNIT_STATUS_AT_STATION &&
+                                   screen.c.status.delivery() == "delivered"; }, 20s));
+  CHECK(s.boardUnit().value("status").toString() == "AT_STATION");
+  for (bool night : {false, true}) {
+    screen.c.theme.setMode(night ? ui::ThemeController::Night : ui::ThemeController::Day);
+    screen.showPage("status");
+    screen.screenshot(std::string("status-agency-buttons-") + (night ? "night" : "day"));
+  }
+  screen.window()->resize(1024, 768);
+  screen.c.theme.setMode(ui::ThemeController::Day);
+  screen.screenshot("status-agency-buttons-day-1024x768");
   CHECK(screen.qmlWarnings().isEmpty());
 }
 

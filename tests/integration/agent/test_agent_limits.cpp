@@ -7,6 +7,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include "shared/clock.h"
+#include "shared/pki.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
 #include "tests/support/test_pki.h"
@@ -44,6 +46,15 @@ TEST_CASE("the agent syncs over ssl:// with its client certificate against requi
   REQUIRE(board.size() == 1);
   CHECK(board[0].toObject().value("status").toString() == "AVAILABLE");
   CHECK(board[0].toObject().value("online").toBool());
+  // The technician's diagnostics show the certificate the agent connected with.
+  auto info = pki::readCert(cert.certFile);
+  REQUIRE(info);
+  CHECK(st.cert_subject() == "CN=MDC-T");
+  CHECK(st.cert_not_after_ms() == int64_t(info->notAfter) * 1000);
+  CHECK(st.cert_detail().empty());
+  auto text = agent.mdcctl({"state"});
+  CHECK(text.output.find("certificate CN=MDC-T until " + formatIsoUtc(int64_t(info->notAfter) * 1000)) !=
+        std::string::npos);
 }
 
 TEST_CASE("at the store cap the API refuses new actions with a clear error and keeps every queued one",

@@ -252,6 +252,10 @@ std::vector<InvalidFile> invalidFiles() {
                 for (int i = 0; i < 7; ++i) d.mutable_configuration()->add_statuses(v1::UNIT_STATUS_BUSY);
               }),
        Reason::TooLong, "downlink.configuration.statuses: 11 entries, at most 10 allowed"},
+      {"downlink-configuration-repeated-status.pb", "configuration with the same status button twice",
+       broken(validConfigurationDownlink(),
+              [](D& d) { d.mutable_configuration()->add_statuses(v1::UNIT_STATUS_AVAILABLE); }),
+       Reason::OutOfRange, "downlink.configuration.statuses[4]: AVAILABLE repeats statuses[0]"},
       {"downlink-emergency-ack-no-by.pb", "emergency acknowledged by nobody",
        broken(validEmergencyAckDownlink(), [](D& d) { d.mutable_emergency_ack()->clear_by(); }), Reason::MissingField,
        "downlink.emergency_ack.by: required, is empty"},

@@ -381,10 +381,14 @@ TEST_CASE("codec: configuration rules", "[codec][downlink]") {
        "downlink.configuration.avl_moving_interval_s: 3601 out of range 1..3600"},
       {"stationary interval 3601 s", [&](auto& d) { c(d)->set_avl_stationary_interval_s(3601); },
        Reason::OutOfRange, "downlink.configuration.avl_stationary_interval_s: 3601 out of range 1..3600"},
+      {"en route listed twice", [&](auto& d) { c(d)->add_statuses(v1::UNIT_STATUS_EN_ROUTE); }, Reason::OutOfRange,
+       "downlink.configuration.statuses[4]: EN_ROUTE repeats statuses[1]"},
   });
-  SECTION("10 statuses, intervals 0 (keep the device's) and 3600") {
+  SECTION("10 statuses (every status once), intervals 0 (keep the device's) and 3600") {
     v1::Downlink d = validConfigurationDownlink();
-    for (int i = 0; i < 6; ++i) c(d)->add_statuses(v1::UNIT_STATUS_BUSY);
+    for (auto s : {v1::UNIT_STATUS_TRANSPORTING, v1::UNIT_STATUS_AT_HOSPITAL, v1::UNIT_STATUS_BUSY,
+                   v1::UNIT_STATUS_AT_STATION, v1::UNIT_STATUS_RETURNING, v1::UNIT_STATUS_STAGED})
+      c(d)->add_statuses(s);
     c(d)->set_avl_moving_interval_s(0);
     c(d)->set_avl_stationary_interval_s(3600);
     requireAccepted(d);

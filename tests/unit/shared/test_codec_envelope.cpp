@@ -421,8 +421,8 @@ TEST_CASE("codec: status body rules", "[codec][envelope]") {
   requireAllRejected(validStatusEnvelope, {
       {"status unspecified", [](auto& e) { e.mutable_status()->set_status(v1::UNIT_STATUS_UNSPECIFIED); },
        Reason::MissingField, "envelope.status.status: required, is unspecified (0)"},
-      {"status 8 (unknown)", [](auto& e) { setEnumNumber(*e.mutable_status(), "status", 8); }, Reason::OutOfRange,
-       "envelope.status.status: 8 is not a known value"},
+      {"status 11 (unknown)", [](auto& e) { setEnumNumber(*e.mutable_status(), "status", 11); }, Reason::OutOfRange,
+       "envelope.status.status: 11 is not a known value"},
       {"incident number 33 characters",
        [](auto& e) { e.mutable_status()->set_incident_number(std::string(33, '1')); }, Reason::TooLong,
        "envelope.status.incident_number: 33 characters, at most 32 allowed"},

@@ -712,3 +712,153 @@ TEST_CASE("an event the projection cannot apply is set aside, the rest of its ba
   REQUIRE(s->replayInto(dir.file("replay.db")));
   CHECK(EventStore::open(dir.file("replay.db"), true).value()->digest() == s->digest());
 }
+
+namespace {
+Command agencyConfig(const std::string& agency, std::vector<std::string> statuses, int moving = 0, int stationary = 0) {
+  Command c;
+  c.kind = "agency_config";
+  c.agency = agency;
+  c.actor = "ops.lee";
+  c.statuses = std::move(statuses);
+  c.avlMovingS = moving;
+  c.avlStationaryS = stationary;
+  return c;
+}
+std::vector<int> statusesOf(const v1::Downlink& dl) {
+  return {dl.configuration().statuses().begin(), dl.configuration().statuses().end()};
+}
+}  // namespace
+
+TEST_CASE("an agency's configuration reaches every unit of the agency, in the store's order, and new devices get it",
+          "[store][config]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  addDevice(*s, kE14);
+  addDevice(*s, kP7);
+
+  auto out = exec(*s,
+                  agencyConfig("FD1", {"available", "en-route", "ON_SCENE", "transporting", "at-hospital", "returning",
+                                       "at-station", "staged", "busy", "out-of-service"},
+                               10, 120),
+                  T0);
+  CHECK(out.summary == "configuration of FD1 sent to 2 units");
+  // One sequenced downlink per unit of FD1, none to PD1's P7.
+  REQUIRE(out.downlinks.size() == 2);
+  const std::vector<int> expected = {v1::UNIT_STATUS_AVAILABLE,  v1::UNIT_STATUS_EN_ROUTE,   v1::UNIT_STATUS_ON_SCENE,
+                                     v1::UNIT_STATUS_TRANSPORTING, v1::UNIT_STATUS_AT_HOSPITAL, v1::UNIT_STATUS_RETURNING,
+                                     v1::UNIT_STATUS_AT_STATION, v1::UNIT_STATUS_STAGED,     v1::UNIT_STATUS_BUSY,
+                                     v1::UNIT_STATUS_OUT_OF_SERVICE};
+  for (const auto& o : out.downlinks) {
+    CHECK((o.deviceId == kE12.id || o.deviceId == kE14.id));
+    CHECK(o.downlink.seq() == 1);
+    CHECK(statusesOf(o.downlink) == expected);
+    CHECK(o.downlink.configuration().avl_moving_interval_s() == 10);
+    CHECK(o.downlink.configuration().avl_stationary_interval_s() == 120);
+    CHECK(mdc::codec::validate(o.downlink));
+  }
+  // Kept for resync like every other downlink.
+  auto kept = s->downlinksAfter("E12", 0);
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0].has_configuration());
+  CHECK(s->downlinksAfter("P7", 0).empty());
+
+  // A device registered later gets the current configuration at once.
+  const Device e16{"MDC-E16", "E16", "FD1", 4};
+  Command add;
+  add.kind = "device_add";
+  add.agency = "FD1";
+  add.device = e16.id;
+  add.unit = e16.unit;
+  add.actor = "fleet";
+  auto added = exec(*s, add, T0 + kMin);
+  REQUIRE(added.downlinks.size() == 1);
+  CHECK(added.downlinks[0].deviceId == e16.id);
+  CHECK(statusesOf(added.downlinks[0].downlink) == expected);
+
+  // A later change replaces it; "default" (no statuses) means the device's own set.
+  auto second = exec(*s, agencyConfig("FD1", {}), T0 + 2 * kMin);
+  REQUIRE(second.downlinks.size() == 3);
+  for (const auto& o : second.downlinks) CHECK(o.downlink.configuration().statuses_size() == 0);
+  CHECK(s->downlinksAfter("E12", 0).size() == 2);
+
+  // The audit trail has who set it.
+  auto st = s->db().prepare("SELECT actor, payload FROM events WHERE kind='registry.agency_config' ORDER BY pos");
+  REQUIRE(st.step());
+  CHECK(st.text(0) == "dispatcher:ops.lee");
+  CHECK(st.text(1).find("\"AT_STATION\"") != std::string::npos);
+
+  // Replaying the log gives the same read models, agency_config included.
+  int64_t n = 0;
+  REQUIRE(s->replayInto(dir.file("replayed.db"), &n));
+  auto r = EventStore::open(dir.file("replayed.db"), true);
+  REQUIRE(r);
+  CHECK((*r)->digest() == s->digest());
+}
+
+TEST_CASE("a bad agency configuration is refused with the value named and changes nothing", "[store][config]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  const auto before = events(*s);
+  struct Case {
+    Command cmd;
+    std::string error;
+  };
+  std::vector<Case> cases = {
+      {agencyConfig("FD1", {"available", "lunch"}), "statuses: \"lunch\" is not a status (available, en-route, on-scene,"},
+      {agencyConfig("FD1", {"available", "en-route", "AVAILABLE"}), "statuses: \"AVAILABLE\" is listed twice"},
+      {agencyConfig("FD1", {"available", "en-route", "on-scene", "transporting", "at-hospital", "busy",
+                            "out-of-service", "at-station", "returning", "staged", "available"}),
+       "statuses: 11 given, at most 10 (one per function key)"},
+      {agencyConfig("FD1", {"available"}, 3601), "avl_moving_s 3601: out of range 1-3600 (0 keeps the device's value)"},
+      {agencyConfig("FD1", {"available"}, 10, -1), "avl_stationary_s -1: out of range 1-3600"},
+  };
+  for (const auto& c : cases) {
+    auto r = s->execute(c.cmd, T0);
+    REQUIRE_FALSE(r);
+    INFO(r.error().message);
+    CHECK(r.error().message.rfind(c.error, 0) == 0);
+  }
+  CHECK(events(*s) == before);
+  CHECK(s->db().queryInt("SELECT COUNT(*) FROM agency_config") == 0);
+  CHECK(s->downlinksAfter("E12", 0).empty());
+}
+
+TEST_CASE("a schema 2 store is migrated to schema 3 when opened, its log untouched", "[store][config]") {
+  TempDir dir;
+  std::string digestBefore;
+  {
+    auto s = openStore(dir);
+    addDevice(*s, kE12);
+    ingestOne(*s, statusEnv(kE12, 1, T0, v1::UNIT_STATUS_EN_ROUTE));
+    // Back to what a schema 2 store looked like: no agency_config table.
+    s->db().exec("DROP TABLE agency_config");
+    s->db().exec("PRAGMA user_version=2");
+  }
+  auto s = openStore(dir);
+  CHECK(s->db().queryInt("PRAGMA user_version") == kSchemaVersion);
+  CHECK(s->db().queryInt("SELECT COUNT(*) FROM agency_config") == 0);
+  CHECK_FALSE(s->verify());
+  exec(*s, agencyConfig("FD1", {"available", "busy"}), T0 + kMin);
+  CHECK(s->downlinksAfter("E12", 0).size() == 1);
+}
+
+TEST_CASE("available, at station and returning clear a unit from its CFS, staged does not", "[store][status]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  uint64_t seq = 0;
+  for (auto [status, clears] : {std::pair{v1::UNIT_STATUS_STAGED, false}, std::pair{v1::UNIT_STATUS_AT_STATION, true},
+                                std::pair{v1::UNIT_STATUS_RETURNING, true}, std::pair{v1::UNIT_STATUS_AVAILABLE, true}}) {
+    INFO(mdc::codec::statusName(status));
+    const int64_t at = T0 + int64_t(seq) * kMin;
+    std::string incident = createCfs(*s, "FD1", at);
+    REQUIRE(assign(*s, "FD1", incident, "E12", at + 1000));
+    ingestOne(*s, statusEnv(kE12, ++seq, at + 2000, status));
+    auto st = s->db().prepare("SELECT current_cfs FROM units WHERE unit_id='E12'");
+    REQUIRE(st.step());
+    CHECK((st.text(0).empty()) == clears);
+    if (!clears) ingestOne(*s, statusEnv(kE12, ++seq, at + 3000, v1::UNIT_STATUS_AVAILABLE));
+  }
+}
