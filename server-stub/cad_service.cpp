@@ -8,6 +8,7 @@
 #include <QPointer>
 
 #include <algorithm>
+#include <mutex>
 #include <sys/stat.h>
 
 #include "shared/clock.h"
@@ -29,11 +30,30 @@ class ServiceBridge final : public mdc::mqtt::Handler {
   void onSubscribeResult(const std::string& filter, bool ok, int code) override {
     post([filter, ok, code](CadService* s) { s->onSubscribed(filter, ok, code); });
   }
+  // Messages arrive on paho's thread one by one; posting each as its own
+  // queued call cost more than storing it. They are collected here and handed
+  // over in one call per wake-up of the service's loop, in arrival order.
   void onMessage(std::string topic, std::string payload, bool) override {
-    post([t = std::move(topic), p = std::move(payload)](CadService* s) mutable { s->onMessage(t, std::move(p)); });
+    bool wake = false;
+    {
+      std::lock_guard lock(mu_);
+      wake = arrived_.empty();
+      arrived_.emplace_back(std::move(topic), std::move(payload));
+    }
+    if (wake)
+      post([this](CadService* s) {
+        std::vector<std::pair<std::string, std::string>> batch;
+        {
+          std::lock_guard lock(mu_);
+          batch.swap(arrived_);
+        }
+        for (auto& [t, p] : batch) s->onMessage(t, std::move(p));
+      });
   }
 
  private:
+  std::mutex mu_;
+  std::vector<std::pair<std::string, std::string>> arrived_;  // guarded by mu_
   template <class F>
   void post(F f) {
     QPointer<CadService> t(s_);
