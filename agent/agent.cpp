@@ -111,6 +111,11 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
     : QObject(parent), config_(std::move(config)), store_(store), clock_(clock), ids_(clock) {
   linkSinceMs_ = clock_.nowMs();
   noFixSinceMs_ = clock_.nowMs();
+  // The backend may have moved this device to another unit (cadctl devices
+  // move): that holds until the device is provisioned for another unit.
+  configuredUnitId_ = config_.unitId;
+  if (store_.state("unit_configured") == config_.unitId && !store_.state("unit_assigned").empty())
+    config_.unitId = store_.state("unit_assigned");
   reconnectTimer_.setSingleShot(true);
   connect(&reconnectTimer_, &QTimer::timeout, this, [this] { connectNow(); });
   housekeeping_.setInterval(1000);
@@ -467,15 +472,25 @@ void Agent::linkMessage(const std::string& topic, const std::string& payload) {
 }
 
 void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
-  if (dl.unit_id() != config_.unitId) {
-    log::warn("link", "downlink for unit " + dl.unit_id() + " ignored: this device serves " + config_.unitId);
-    return;
-  }
-  uint64_t cursor = store_.downlinkCursor(dl.unit_id());
+  // Commit acks and rejections name events by this device's seq: they apply
+  // whatever unit the backend now files the device under.
   if (dl.seq() == 0) {
     applyTransient(dl);
     return;
   }
+  if (dl.unit_id() != config_.unitId) {
+    // Only the backend writes this device's down topic (the broker's ACL), and
+    // it sends sequenced downlinks for the unit it has the device serving: a
+    // dispatcher moved this vehicle's device to another unit.
+    log::warn("link", "the backend moved this device from unit " + config_.unitId + " to unit " + dl.unit_id());
+    if (Status st = store_.setState({{"unit_configured", configuredUnitId_}, {"unit_assigned", dl.unit_id()}}); !st) {
+      noteError(st.error().message);
+      return;
+    }
+    config_.unitId = dl.unit_id();
+    emit stateChanged();
+  }
+  uint64_t cursor = store_.downlinkCursor(dl.unit_id());
   if (dl.seq() <= cursor) {
     ++counters_.downlinkDuplicates;
     return;

@@ -117,7 +117,8 @@ class Agent : public QObject {
   void readCertificate();
   std::string presencePayload(bool online);
 
-  AgentConfig config_;
+  AgentConfig config_;             ///< unitId: the unit served now (the backend's, after a move)
+  std::string configuredUnitId_;   ///< the unit of the configuration file
   Store& store_;
   const Clock& clock_;
   UuidV7Generator ids_;

@@ -486,7 +486,11 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
       cached("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
                    "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
           ->bind(1, unit).bind(2, row.agency).bind(3, device).run();
-      if (auto dl = agencyConfiguration(row.agency)) queueDownlink(unit, *dl, row.pos, row.receivedAtMs, out);
+      // The device learns its new unit from this first downlink addressed to
+      // it (the agency's configuration, or an empty one: its own defaults).
+      v1::Downlink dl = agencyConfiguration(row.agency).value_or(v1::Downlink{});
+      if (!dl.has_configuration()) dl.mutable_configuration();
+      queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
     } else if (row.kind == "registry.agency_config") {
       std::string names;
       for (const auto& n : j.value("statuses").toArray()) names += (names.empty() ? "" : ",") + n.toString().toStdString();
@@ -734,7 +738,10 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
         continue;
       }
       if (env->has_resync()) {
-        out.resyncs.emplace_back(in.topicDeviceId, env->resync().after_seq());
+        // A device that still believes it serves another unit (it was moved
+        // while away) counts its cursor in that unit's sequence: it gets the
+        // new unit's downlinks from the start, which also tells it the move.
+        out.resyncs.emplace_back(in.topicDeviceId, env->unit_id() == unit ? env->resync().after_seq() : 0);
         continue;
       }
       // Cross-tenant references: a device may only touch its own agency's CFS.

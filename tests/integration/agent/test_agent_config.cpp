@@ -98,3 +98,52 @@ TEST_CASE("cadctl config set refuses a bad list with the value named and sends n
   CHECK(stub.eventCount() == before);
   CHECK(stub.cadctl({"config", "show"}).output.find("no agency configuration set") != std::string::npos);
 }
+
+TEST_CASE("a device moved to another unit by cadctl follows it without re-provisioning, also across a restart",
+          "[agent][registry]") {
+  TempDir dir;
+  Mosquitto broker(dir);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-M1", "E12", "FD1");
+  AgentProcess agent(dir, "MDC-M1", "E12", "FD1", broker.uri());
+  agent.start();
+  REQUIRE(waitUntil([&] { return agent.state().link() == v1::LINK_STATE_ONLINE; }, 20s));
+  REQUIRE(agent.mdcctl({"status", "available"}).exitCode == 0);
+  REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 20s));
+
+  // Moved while online: the agent takes the new unit from the backend.
+  auto r = stub.cadctl({"--agency", "FD1", "--as", "fleet", "devices", "move", "MDC-M1", "--unit", "E14"});
+  INFO(r.output);
+  REQUIRE(r.exitCode == 0);
+  REQUIRE(waitUntil([&] { return agent.state().unit_id() == "E14"; }, 20s));
+  // Its events go on being committed (the commit acks now name E14) and reach E14's row.
+  REQUIRE(agent.mdcctl({"status", "en-route"}).exitCode == 0);
+  REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 20s));
+  QJsonObject e14;
+  for (const auto& u : jsonArray(stub.cadctl({"board", "--json"})))
+    if (u.toObject().value("unit").toString() == "E14") e14 = u.toObject();
+  CHECK(e14.value("status").toString() == "EN_ROUTE");
+  CHECK(e14.value("device").toString() == "MDC-M1");
+  REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "disp-2", "message", "E14", "you are E14 now"}).exitCode == 0);
+  REQUIRE(waitUntil([&] { return agent.state().messages_size() == 1; }, 20s));
+  CHECK(agent.state().messages(0).text() == "you are E14 now");
+
+  // Moved again while the vehicle is off: it learns on reconnect, and keeps it after a restart.
+  agent.stop();
+  REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "fleet", "devices", "move", "MDC-M1", "--unit", "E16"}).exitCode == 0);
+  agent.start();
+  REQUIRE(waitUntil([&] { return agent.state().unit_id() == "E16"; }, 20s));
+  REQUIRE(agent.mdcctl({"status", "on-scene"}).exitCode == 0);
+  REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 20s));
+  agent.stop();
+  agent.start();
+  CHECK(agent.state().unit_id() == "E16");
+  CHECK(agent.state().counters().at("committed") == 0);  // nothing left to send after the restart
+  auto count = stub.cadctl({"events", "--json"});
+  int stored = 0;
+  for (const auto& e : jsonArray(count))
+    if (e.toObject().value("kind").toString() == "status") ++stored;
+  CHECK(stored == 3);  // each status once
+}

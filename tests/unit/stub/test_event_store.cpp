@@ -471,7 +471,17 @@ TEST_CASE("an unknown device is refused and recorded, a moved device's later eve
   move.device = kE12.id;
   move.unit = "E99";
   move.actor = "fleet";
-  exec(*s, move, T0 + kMin);
+  auto moved = exec(*s, move, T0 + kMin);
+  // The device learns the move from the first downlink of its new unit.
+  REQUIRE(moved.downlinks.size() == 1);
+  CHECK(moved.downlinks[0].deviceId == kE12.id);
+  CHECK(moved.downlinks[0].downlink.unit_id() == "E99");
+  CHECK(moved.downlinks[0].downlink.seq() == 1);
+  CHECK(moved.downlinks[0].downlink.has_configuration());
+  // Away during the move, it asks after its old unit's cursor: it gets E99's from the start.
+  auto rs = ingestOne(*s, resyncEnv(kE12, 1, T0 + kMin + 500, 5));
+  REQUIRE(rs.resyncs.size() == 1);
+  CHECK(rs.resyncs[0] == std::make_pair(kE12.id, uint64_t(0)));
   // The device still believes it is E12 (no re-provisioning): the registry decides.
   ingestOne(*s, statusEnv(kE12, 2, T0 + 2 * kMin, v1::UNIT_STATUS_ON_SCENE));
   CHECK(unitRow(*s, "E99").status == v1::UNIT_STATUS_ON_SCENE);
