@@ -101,7 +101,9 @@ int main(int argc, char** argv) {
 
   if (Status s = cfg.validate(); !s) return fail(s.error().message);
 
-  auto store = agent::Store::open(cfg.storePath, {cfg.storeCapBytes, 500, cfg.storeKeyPath}, SystemClock::instance());
+  agent::Store::Options storeOptions{cfg.storeCapBytes, 500, cfg.storeKeyPath};
+  storeOptions.seqFromCreationTime = true;
+  auto store = agent::Store::open(cfg.storePath, storeOptions, SystemClock::instance());
   if (!store) return fail(store.error().message);
 
   agent::Agent agentCore(cfg, **store, SystemClock::instance());

@@ -142,12 +142,24 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options opti
     s->cipher_ = cipher;
     s->migrate();
     s->loadCounters();
+    if (version == 0 && options.seqFromCreationTime && s->nextSeq_ == 1) {
+      s->nextSeq_ = seqOrigin(clock.nowMs());
+      if (Status st = s->setState({{"next_seq", std::to_string(s->nextSeq_)}}); !st) return st.error();
+    }
     return s;
   } catch (const sql::SqliteError& e) {
     return storeError(StoreErrorCode::Failed, std::string("store: ") + e.what());
   } catch (const std::runtime_error& e) {
     return storeError(StoreErrorCode::Failed, std::string("store: \"") + path + "\": " + e.what());
   }
+}
+
+uint64_t Store::seqOrigin(int64_t unixMs) {
+  // A clock before 2020 (no RTC, no GPS yet) still starts above any store
+  // made in 2020 or before; a thousand seqs per millisecond is far more than
+  // one vehicle produces, so a later store always starts above an earlier one.
+  constexpr int64_t k2020 = 1'577'836'800'000;
+  return uint64_t(std::max(unixMs, k2020)) * 1000;
 }
 
 void Store::migrate() {

@@ -70,11 +70,19 @@ class Store {
     int64_t capBytes;
     int actionHistory;         ///< responder actions kept for the screen
     std::string keyPath;       ///< at-rest key file; empty: <path>.key (created 0600 on first open)
+    /** A new store numbers its events from its creation time (Unix ms × 1000)
+     *  instead of 1, so a device wiped and enrolled again under the same id
+     *  continues above every seq the backend holds for it (the agent sets
+     *  this; tests of the store itself start at 1). */
+    bool seqFromCreationTime = false;
   };
 
   /** Opens or creates the file, applies migrations, checks the schema version
    *  is not newer than this build. Errors name the path. */
   static Result<std::unique_ptr<Store>> open(const std::string& path, Options options, const Clock& clock);
+
+  /** The first seq of a store created at unixMs with seqFromCreationTime. */
+  static uint64_t seqOrigin(int64_t unixMs);
 
   /** Commits one non-AVL event durably (synchronous=FULL) before returning:
    *  assigns env's seq, records the action, applies state updates, all in one

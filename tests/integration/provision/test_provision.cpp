@@ -5,6 +5,8 @@
 
 #include <sys/stat.h>
 
+#include <QJsonObject>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -419,28 +421,71 @@ TEST_CASE("provision: a stored payload changed with the sqlite3 shell is detecte
     storePath = agentProc.storePath();
     agentProc.stop();
   }
+  // The first event (EN_ROUTE): the store numbers from its creation time.
+  auto first = run({"/usr/bin/sqlite3", storePath, "SELECT MIN(seq) FROM outbox;"}, dir);
+  REQUIRE(first.exitCode == 0);
+  const std::string seq1 = first.output.substr(0, first.output.find('\n'));
+  const std::string tampered = "outbox seq " + seq1 + ": stored payload fails authentication (tampered)";
   auto r = run({"/usr/bin/sqlite3", storePath,
-                "UPDATE outbox SET payload = substr(payload,1,30) || X'5A' || substr(payload,32) WHERE seq=1;"},
+                "UPDATE outbox SET payload = substr(payload,1,30) || X'5A' || substr(payload,32) WHERE seq=" + seq1 +
+                    ";"},
                dir);
   INFO(r.output);
   REQUIRE(r.exitCode == 0);
   r = run({program("agent/mdc-agent"), "--config", dev + "/agent.json", "--store", storePath, "--check-store"}, dir);
   INFO(r.output);
   CHECK(r.exitCode == 1);
-  CHECK(contains(r.output, "outbox seq 1: stored payload fails authentication (tampered)"));
+  CHECK(contains(r.output, tampered));
 
-  // Started with the stub, the agent delivers seq 2 and never seq 1.
+  // Started with the stub, the agent delivers the second event and never the first.
   fleet.startStub();
   fleet.stub->addDevice("MDC-0001", "E12", "FD1");
   AgentProcess agentProc(dir, "MDC-0001", "E12", "FD1", fleet.uri(), {"--config", dev + "/agent.json"});
   agentProc.start();
   REQUIRE(waitUntil([&] { return contains(fleet.stub->cadctl({"board"}).output, "ON_SCENE"); }, 20s));
   std::this_thread::sleep_for(1s);
-  // seq 2 (ON_SCENE) was delivered; the edited seq 1 (EN_ROUTE) never left the device.
+  // The second (ON_SCENE) was delivered; the edited first (EN_ROUTE) never left the device.
   auto events = fleet.stub->cadctl({"events"});
   INFO(events.output);
   CHECK(contains(events.output, "ON_SCENE"));
   CHECK_FALSE(contains(events.output, "EN_ROUTE"));
   CHECK(agentProc.outboxDepth() == 1);
-  CHECK(contains(agentProc.log(), "outbox seq 1: stored payload fails authentication (tampered)"));
+  CHECK(contains(agentProc.log(), tampered));
+}
+
+TEST_CASE("provision: a device wiped and enrolled again under the same id goes on syncing, nothing refused",
+          "[provision]") {
+  TempDir dir;
+  Fleet fleet(dir);
+  fleet.startStub();
+  fleet.stub->addDevice("MDC-0001", "E12", "FD1");
+  std::string dev = fleet.enroll("MDC-0001", "E12");
+  auto shift = [&](const std::vector<const char*>& statuses) {
+    AgentProcess agentProc(dir, "MDC-0001", "E12", "FD1", fleet.uri(), {"--config", dev + "/agent.json"});
+    agentProc.start();
+    for (const char* s : statuses) REQUIRE(agentProc.mdcctl({"status", s}).exitCode == 0);
+    auto synced = agentProc.mdcctl({"wait-synced", "--timeout", "20"});
+    INFO(synced.output << agentProc.log());
+    REQUIRE(synced.exitCode == 0);
+    auto st = agentProc.state();
+    CHECK(st.rejected_events() == 0);
+    agentProc.stop();
+    setConfig(dev + "/agent.json", "store.path", agentProc.storePath());
+  };
+  shift({"en-route", "on-scene", "available"});
+  // The technician replaces the unit's MDC image: wipe, enrol again, same id.
+  auto w = fleet.provision(dev, {"wipe"});
+  INFO(w.output);
+  REQUIRE(w.exitCode == 0);
+  dev = fleet.enroll("MDC-0001", "E12");
+  shift({"en-route", "on-scene", "transporting"});
+
+  // Every status of both stores is in the log once, none refused as a seq conflict.
+  int statuses = 0;
+  for (const auto& e : jsonArray(fleet.stub->cadctl({"events", "--json"})))
+    if (e.toObject().value("kind").toString() == "status") ++statuses;
+  CHECK(statuses == 6);
+  auto refusals = fleet.stub->cadctl({"refusals"});
+  CHECK_FALSE(contains(refusals.output, "seq_conflict"));
+  CHECK(contains(fleet.stub->cadctl({"board"}).output, "TRANSPORTING"));
 }

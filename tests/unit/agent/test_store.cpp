@@ -2,6 +2,8 @@
 // never drops a status, acks and rejections leave the outbox, the downlink
 // cursor only moves forward by one, and older schemas are migrated.
 #include <catch2/catch.hpp>
+
+#include <filesystem>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -179,6 +181,44 @@ TEST_CASE("when non-AVL events alone reach the cap a new action is refused and n
   CHECK_FALSE(store->enqueue(e, v1::LANE_EMERGENCY, {"emergency", "ACTIVATED"}).ok());
   CHECK(store->nextSeq() == next);
   CHECK(store->check().ok);
+}
+
+TEST_CASE("a new store numbers from its creation time, so a wiped device enrolled again continues above its old seqs",
+          "[store]") {
+  TempDir dir;
+  Events ev;
+  Store::Options o{1 << 20, 500};
+  o.seqFromCreationTime = true;
+  uint64_t firstStoreLast = 0;
+  {
+    auto store = Store::open(dir.file("a.db"), o, ev.clock);
+    REQUIRE(store.ok());
+    CHECK((*store)->nextSeq() == uint64_t(ev.clock.nowMs()) * 1000);
+    for (int i = 0; i < 5000; ++i) {
+      auto e = ev.status();
+      auto row = (*store)->enqueue(e, v1::LANE_STATUS, {"status", "EN_ROUTE"});
+      REQUIRE(row.ok());
+      firstStoreLast = row->seq;
+    }
+  }
+  // Reopened: carries on where it was, not from the clock.
+  ev.clock.advance(60'000);
+  {
+    auto store = Store::open(dir.file("a.db"), o, ev.clock);
+    REQUIRE(store.ok());
+    CHECK((*store)->nextSeq() == firstStoreLast + 1);
+  }
+  // Wiped (file gone) and made again a minute later: above everything the old one sent.
+  for (const char* suffix : {"", "-wal", "-shm", ".key"}) std::filesystem::remove(dir.file("a.db") + suffix);
+  auto store = Store::open(dir.file("a.db"), o, ev.clock);
+  REQUIRE(store.ok());
+  CHECK((*store)->nextSeq() > firstStoreLast);
+  // A clock that does not know the date yet (before 2020) still gives a valid origin.
+  CHECK(Store::seqOrigin(0) == uint64_t(1'577'836'800'000) * 1000);
+  // The default (the store's own tests, and stores made by tools) starts at 1.
+  auto plain = Store::open(dir.file("b.db"), {1 << 20, 500}, ev.clock);
+  REQUIRE(plain.ok());
+  CHECK((*plain)->nextSeq() == 1);
 }
 
 TEST_CASE("a rejection removes the event, marks its action rejected with the reason and counts it", "[store]") {
