@@ -105,6 +105,11 @@ pids+=($!)
 wait_for "mdc-agent" test -S "$work/agent.sock"
 wait_for "the agent's link" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'link *online'"
 
+say dispatch "$(cad --as ops.lee config set --avl-moving 10 --statuses \
+  available,en-route,on-scene,transporting,at-hospital,returning,at-station,busy,out-of-service)"
+wait_for "the agency's buttons" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'F9 OUT_OF_SERVICE'"
+say mdc "$("$bin/agent/mdcctl" --socket "$work/agent.sock" state | grep '^buttons' | sed 's/^buttons *//')"
+
 echo
 echo "--- start of shift"
 responder "in service" status available
