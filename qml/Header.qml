@@ -32,12 +32,23 @@ Rectangle {
                 anchors.verticalCenter: parent.verticalCenter
                 color: chip.dot
             }
+            // On a narrow panel a long value ("No fix since 14:02") takes two
+            // lines rather than losing its time to an ellipsis.
             Text {
                 text: chip.value
-                font.family: Theme.family; font.pixelSize: Theme.fontBody; font.bold: true
+                font.family: Theme.family; font.bold: true
+                font.pixelSize: fullValue.advanceWidth + 2 > chip.width - 22 ? Theme.fontBody - 4 : Theme.fontBody
+                lineHeight: 0.9
                 color: chip.valueColor
+                wrapMode: Text.WordWrap
+                maximumLineCount: 2
                 elide: Text.ElideRight
-                width: Math.min(implicitWidth, chip.width - 22)
+                width: Math.min(fullValue.advanceWidth + 2, chip.width - 22)
+                TextMetrics {
+                    id: fullValue
+                    font.family: Theme.family; font.bold: true; font.pixelSize: Theme.fontBody
+                    text: chip.value
+                }
             }
         }
     }
