@@ -87,10 +87,12 @@ void DiagnosticsController::refresh() {
   }
   n.droppedAvl = QString::number(s.dropped_avl());
   n.rejectedEvents = QString::number(s.rejected_events());
-  n.store = s.store_cap_bytes() > 0 ? tr("%1 of %2 (%3 %)")
-                                          .arg(mib(s.store_bytes()), mib(s.store_cap_bytes()))
-                                          .arg(100.0 * double(s.store_bytes()) / double(s.store_cap_bytes()), 0, 'f', 1)
-                                    : mib(s.store_bytes());
+  // "1.2 of 256 MiB": the used part with a decimal, the cap as configured.
+  n.store = s.store_cap_bytes() > 0
+                ? tr("%1 of %2 MiB")
+                      .arg(QString::number(double(s.store_bytes()) / (1024.0 * 1024.0), 'f', 1),
+                           QString::number(double(s.store_cap_bytes()) / (1024.0 * 1024.0), 'g', 6))
+                : mib(s.store_bytes());
   const auto& g = s.gps();
   n.gpsSource = orDash(g.source());
   n.gpsDetail = orDash(g.detail());

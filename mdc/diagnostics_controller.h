@@ -82,7 +82,7 @@ class DiagnosticsController : public QObject {
   LaneModel* lanes() { return &lanes_; }
   QString droppedAvl() const { return v_.droppedAvl; }
   QString rejectedEvents() const { return v_.rejectedEvents; }
-  /** "1.2 MiB of 256 MiB (0.5 %)". */
+  /** "1.2 of 256 MiB". */
   QString store() const { return v_.store; }
   QString gpsSource() const { return v_.gpsSource; }
   QString gpsFix() const { return v_.gpsFix; }

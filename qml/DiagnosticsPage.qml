@@ -21,14 +21,20 @@ Item {
             text: pair.name
             font.family: Theme.family; font.pixelSize: Theme.fontSmall + 1
             color: Theme.textDim
-            Layout.preferredWidth: 190
+            Layout.preferredWidth: 170
+            Layout.alignment: Qt.AlignTop
         }
+        // A technician needs the whole value (a path, a broker address, a
+        // reason): it wraps rather than losing its middle to an ellipsis.
         Text {
             text: pair.value === "" ? "—" : pair.value
             font.family: Theme.family; font.pixelSize: Theme.fontSmall + 1; font.bold: true
             color: pair.valueColor
-            elide: Text.ElideMiddle
+            wrapMode: Text.Wrap
+            maximumLineCount: 3
+            elide: Text.ElideRight
             Layout.fillWidth: true
+            Layout.preferredWidth: 1
         }
     }
     component Card: Rectangle {
@@ -40,6 +46,7 @@ Item {
         border.color: Theme.border
         implicitHeight: inner.implicitHeight + 2 * Theme.gap
         Layout.fillWidth: true
+        Layout.minimumHeight: implicitHeight  // the last-errors box gives way, never a card
         ColumnLayout {
             id: inner
             anchors { left: parent.left; right: parent.right; top: parent.top; margins: Theme.gap }
@@ -112,17 +119,41 @@ Item {
             }
             Card {
                 title: qsTr("Counters")
-                Text {
+                // Two columns of one-line entries: a height the layout can know.
+                GridLayout {
+                    objectName: "diagCounters"
                     Layout.fillWidth: true
-                    text: page.d ? page.d.counters.join("   ·   ") : ""
-                    wrapMode: Text.WordWrap
-                    font.family: Theme.family; font.pixelSize: Theme.fontSmall
-                    color: Theme.text
+                    columns: 2
+                    columnSpacing: Theme.gap
+                    rowSpacing: 0
+                    Repeater {
+                        model: page.d ? page.d.counters : []
+                        // "published 12": the name gives way, never the number.
+                        delegate: RowLayout {
+                            required property string modelData
+                            Layout.fillWidth: true
+                            Layout.preferredWidth: 1
+                            spacing: 6
+                            Text {
+                                text: parent.modelData.slice(0, parent.modelData.lastIndexOf(" "))
+                                elide: Text.ElideMiddle
+                                Layout.fillWidth: true
+                                font.family: Theme.family; font.pixelSize: Theme.fontSmall - 2
+                                color: Theme.textDim
+                            }
+                            Text {
+                                text: parent.modelData.slice(parent.modelData.lastIndexOf(" ") + 1)
+                                font.family: Theme.family; font.pixelSize: Theme.fontSmall - 2; font.bold: true
+                                color: Theme.text
+                            }
+                        }
+                    }
                 }
             }
             Rectangle {
                 Layout.fillWidth: true
                 Layout.fillHeight: true
+                Layout.minimumHeight: 80
                 radius: Theme.radius
                 color: Theme.surface
                 border.color: Theme.border
