@@ -7,8 +7,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
-#include "tests/support/mosquitto.h"
-#include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -20,15 +19,10 @@ std::vector<int> buttons(const v1::AgentState& s) { return {s.statuses().begin()
 
 TEST_CASE("an agency's status buttons and AVL intervals reach the agent, also after an outage and a restart",
           "[agent][config]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-C1", "M4", "EMS1");
-  AgentProcess agent(dir, "MDC-C1", "M4", "EMS1", broker.uri());
-  agent.start();
-  REQUIRE(waitUntil([&] { return agent.state().link() == v1::LINK_STATE_ONLINE; }, 20s));
+  VehicleStack v("MDC-C1", "M4", "EMS1");
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
+  v.startAgentOnline();
   CHECK(agent.state().statuses_size() == 0);  // nothing configured: the screen shows the common set
   CHECK(agent.state().counters().at("avl_moving_interval_s") == 15);
 
@@ -82,12 +76,8 @@ TEST_CASE("an agency's status buttons and AVL intervals reach the agent, also af
 }
 
 TEST_CASE("cadctl config set refuses a bad list with the value named and sends nothing", "[agent][config]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-C2", "M5", "EMS1");
+  VehicleStack v("MDC-C2", "M5", "EMS1");
+  auto& stub = v.stub;
   auto before = stub.eventCount();
   auto r = stub.cadctl({"--agency", "EMS1", "config", "set", "--statuses", "available,coffee"});
   CHECK(r.exitCode == 1);
@@ -101,15 +91,10 @@ TEST_CASE("cadctl config set refuses a bad list with the value named and sends n
 
 TEST_CASE("a device moved to another unit by cadctl follows it without re-provisioning, also across a restart",
           "[agent][registry]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-M1", "E12", "FD1");
-  AgentProcess agent(dir, "MDC-M1", "E12", "FD1", broker.uri());
-  agent.start();
-  REQUIRE(waitUntil([&] { return agent.state().link() == v1::LINK_STATE_ONLINE; }, 20s));
+  VehicleStack v("MDC-M1", "E12", "FD1");
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
+  v.startAgentOnline();
   REQUIRE(agent.mdcctl({"status", "available"}).exitCode == 0);
   REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 20s));
 

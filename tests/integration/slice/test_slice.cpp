@@ -10,6 +10,7 @@
 
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -43,13 +44,8 @@ std::map<std::string, int> backendEventIds(const CadStub& stub) {
 }  // namespace
 
 TEST_CASE("an action travels agent -> broker -> stub and comes back delivered", "[slice]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-0001", "E12", "FD1");
-  AgentProcess agent(dir, "MDC-0001", "E12", "FD1", broker.uri());
+  VehicleStack v("MDC-0001", "E12", "FD1");
+  auto& [dir, broker, stub, agent] = v;
   agent.start();
 
   auto c = agent.client();
