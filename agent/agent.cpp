@@ -124,6 +124,7 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
     pump();
   });
   backfillTimer_.setSingleShot(true);
+  backfillTimer_.setTimerType(Qt::PreciseTimer);  // it paces the backfill rate
   connect(&backfillTimer_, &QTimer::timeout, this, [this] { pump(); });
   avlTimer_.setInterval(config_.avlCommitMs);
   connect(&avlTimer_, &QTimer::timeout, this, [this] { flushAvl(); });
@@ -371,10 +372,13 @@ void Agent::pump() {
       const OutboxRow& row = ready_[q].front();
       if (q == kAvlBacklog) {
         if (backfillTokens_ < 1) {
-          // Throttled: come back when the next token is due, not at the next
-          // ack or housekeeping tick (the window may be empty by then).
+          // Throttled: come back when a few milliseconds' worth of tokens
+          // are due (a handful of events per wake-up, not one: a pump per
+          // token cost more than the rate allowed), not at the next ack or
+          // housekeeping tick (the window may be empty by then).
+          const double chunk = std::max(1.0, config_.backfillPerSecond / 250.0);
           if (!backfillTimer_.isActive())
-            backfillTimer_.start(std::max(1, int(1000.0 * (1.0 - backfillTokens_) / config_.backfillPerSecond)));
+            backfillTimer_.start(std::max(1, int(std::ceil(1000.0 * (chunk - backfillTokens_) / config_.backfillPerSecond))));
           break;
         }
         backfillTokens_ -= 1;
