@@ -10,7 +10,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cmath>
 #include <cstring>
 #include <iostream>
@@ -141,6 +143,21 @@ int control(const std::string& path, const QJsonObject& request, bool printStats
   if (printStats) printJson(r.value("stats"));
   else std::cout << r.value("result").toString().toStdString() << "\n";
   return kOk;
+}
+
+// A whole-number option in min..max, or its default when absent; nullopt
+// (after saying why) when it is not one.
+std::optional<int64_t> countOption(const Args& a, const std::string& name, int64_t fallback, int64_t min, int64_t max) {
+  auto it = a.opts.find(name);
+  if (it == a.opts.end()) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end || errno == ERANGE || v < min || v > max) {
+    usage(name + " \"" + it->second + "\": expected a whole number " + std::to_string(min) + "-" + std::to_string(max));
+    return std::nullopt;
+  }
+  return v;
 }
 
 // Parses a positive day count or port; -1 when invalid.
@@ -352,12 +369,13 @@ int cfsCmd(EventStore& s, const Args& a, const std::string& agency, bool json) {
 }
 
 int events(EventStore& s, const Args& a, const std::string& agency, bool json) {
-  int64_t since = a.opts.count("--since") ? std::atoll(a.opts.at("--since").c_str()) : 0;
-  int64_t limit = a.opts.count("--limit") ? std::atoll(a.opts.at("--limit").c_str()) : 1000;
+  auto since = countOption(a, "--since", 0, 0, INT64_MAX);
+  auto limit = countOption(a, "--limit", 1000, 1, 10'000'000);
+  if (!since || !limit) return kUsage;
   auto st = s.db().prepare(
       "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
       "received_at_ms, actor, payload FROM events WHERE pos>? AND (?2='' OR agency=?2) ORDER BY pos LIMIT ?3");
-  st.bind(1, since).bind(2, agency).bind(3, limit);
+  st.bind(1, *since).bind(2, agency).bind(3, *limit);
   QJsonArray arr;
   while (st.step()) {
     std::string kind = st.text(6);
@@ -612,9 +630,10 @@ int main(int argc, char** argv) {
     return kOk;
   }
   if (cmd == "refusals") {
-    int64_t limit = a.opts.count("--limit") ? std::atoll(a.opts["--limit"].c_str()) : 50;
+    auto limit = countOption(a, "--limit", 50, 1, 10'000'000);
+    if (!limit) return kUsage;
     auto st = s.db().prepare("SELECT received_at_ms, device_id, reason, detail FROM refusals ORDER BY id DESC LIMIT ?");
-    st.bind(1, limit);
+    st.bind(1, *limit);
     while (st.step())
       std::printf("%s %-16s %-14s %s\n", iso(st.i64(0)).c_str(), st.text(1).c_str(), st.text(2).c_str(),
                   st.text(3).c_str());

@@ -872,3 +872,30 @@ TEST_CASE("available, at station and returning clear a unit from its CFS, staged
     if (!clears) ingestOne(*s, statusEnv(kE12, ++seq, at + 3000, v1::UNIT_STATUS_AVAILABLE));
   }
 }
+
+TEST_CASE("cadctl refuses a count option that is not a whole number in range, naming it and the value",
+          "[store][cadctl]") {
+  TempDir dir;
+  { auto s = openStore(dir); }
+  const std::string db = dir.file("cad.db");
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  for (const auto& c : std::vector<Case>{
+           {{"events", "--since", "abc"}, "--since \"abc\": expected a whole number 0-9223372036854775807"},
+           {{"events", "--since", "-1"}, "--since \"-1\": expected a whole number 0-"},
+           {{"events", "--limit", "0"}, "--limit \"0\": expected a whole number 1-10000000"},
+           {{"refusals", "--limit", "5x"}, "--limit \"5x\": expected a whole number 1-10000000"},
+       }) {
+    std::vector<std::string> argv = {mdc::test::program("server-stub/cadctl"), "--db", db};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto r = mdc::test::run(argv, dir);
+    INFO(r.output);
+    CHECK(r.exitCode == 2);
+    CHECK(r.output.find(c.error) != std::string::npos);
+  }
+  auto ok = mdc::test::run({mdc::test::program("server-stub/cadctl"), "--db", db, "events", "--since", "0", "--limit", "5"},
+                           dir);
+  CHECK(ok.exitCode == 0);
+}
