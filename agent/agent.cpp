@@ -531,7 +531,14 @@ void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
       break;
     case v1::Downlink::kAssignment:
       log::info("link", "assignment " + dl.assignment().incident_number() + " (" + dl.assignment().cfs_type() + ")");
+      updates["cleared:" + dl.assignment().incident_number()] = "";  // assigned (again): current
       break;
+    case v1::Downlink::kAssignmentCleared: {
+      const auto& c = dl.assignment_cleared();
+      log::info("link", "off " + c.incident_number() + ": " + c.reason());
+      updates["cleared:" + c.incident_number()] = c.reason().empty() ? "cleared" : c.reason();
+      break;
+    }
     case v1::Downlink::kMessage:
       log::info("link", "message from " + dl.message().from());
       break;
@@ -912,6 +919,9 @@ v1::AgentState Agent::snapshot() {
     ra->set_downlink_seq(seq);
     ra->set_acknowledged(store_.state("ack:" + dl.assignment().incident_number()) == "1");
     ra->set_received_at_ms(dl.sent_at_ms());
+    const std::string cleared = store_.state("cleared:" + dl.assignment().incident_number());
+    ra->set_cleared(!cleared.empty());
+    ra->set_cleared_reason(cleared);
   }
   for (auto& [seq, dl] : store_.inbox(config_.unitId, "message", 50)) {
     auto* m = s.add_messages();

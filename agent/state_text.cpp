@@ -82,7 +82,7 @@ std::string stateText(const v1::AgentState& s) {
   for (const auto& a : s.assignments())
     o << "assignment  " << a.assignment().incident_number() << " " << a.assignment().cfs_type() << " P"
       << a.assignment().priority() << " " << a.assignment().address() << (a.acknowledged() ? " (acknowledged)" : "")
-      << "\n";
+      << (a.cleared() ? " (over: " + a.cleared_reason() + ")" : "") << "\n";
   int n = 0;
   for (const auto& a : s.recent_actions()) {
     if (n++ == 10) break;

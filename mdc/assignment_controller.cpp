@@ -47,8 +47,15 @@ void AssignmentController::refresh() {
   QStringList units;
   QList<TimelineModel::Entry> timeline;
   bool acknowledged = false;
-  // The agent lists assignments newest first: the first is the current one.
-  if (s.assignments_size() > 0) {
+  QString lastCleared;
+  // The agent lists assignments newest first: the first is the current one,
+  // unless the unit is already off it (closed, reassigned, cleared).
+  if (s.assignments_size() > 0 && s.assignments(0).cleared()) {
+    const auto& a = s.assignments(0).assignment();
+    lastCleared = tr("%1 %2: %3")
+                      .arg(QString::fromStdString(a.incident_number()), QString::fromStdString(a.cfs_type()),
+                           QString::fromStdString(s.assignments(0).cleared_reason()));
+  } else if (s.assignments_size() > 0) {
     const auto& ra = s.assignments(0);
     const auto& a = ra.assignment();
     incident = QString::fromStdString(a.incident_number());
@@ -73,8 +80,9 @@ void AssignmentController::refresh() {
   bool alerting = !incident.isEmpty() && !acknowledged && (fresh || alerting_);
   if (incident == incident_ && type == type_ && priority == priority_ && address == address_ && location == location_ &&
       notes == notes_ && units == units_ && assignedAt == assignedAt_ && acknowledged == acknowledged_ &&
-      ackDelivery == ackDelivery_ && alerting == alerting_)
+      ackDelivery == ackDelivery_ && alerting == alerting_ && lastCleared == lastCleared_)
     return;
+  lastCleared_ = lastCleared;
   incident_ = incident;
   type_ = type;
   priority_ = priority;

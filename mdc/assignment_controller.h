@@ -58,11 +58,14 @@ class AssignmentController : public QObject {
   Q_PROPERTY(bool soundEnabled READ soundEnabled WRITE setSoundEnabled NOTIFY soundEnabledChanged)
   Q_PROPERTY(bool sending READ sending NOTIFY changed)
   Q_PROPERTY(QString lastError READ lastError NOTIFY changed)
+  Q_PROPERTY(QString lastCleared READ lastCleared NOTIFY changed)
 
  public:
   explicit AssignmentController(AgentConnection& agent, QObject* parent = nullptr);
 
   bool hasAssignment() const { return !incident_.isEmpty(); }
+  /** When the unit's latest call is over: "2026-000002 STRUCTURE_FIRE: closed by disp-7" ("" otherwise). */
+  QString lastCleared() const { return lastCleared_; }
   QString incidentNumber() const { return incident_; }
   QString cfsType() const { return type_; }
   /** 1 (highest) .. 9; 0 without an assignment. */
@@ -109,6 +112,7 @@ class AssignmentController : public QObject {
   QString incident_, type_, address_, location_, notes_, assignedAt_, ackDelivery_, lastError_;
   int priority_ = 0;
   QStringList units_;
+  QString lastCleared_;
   bool acknowledged_ = false, alerting_ = false, sound_ = false, sending_ = false;
   QString seenIncident_;
 };

@@ -9,12 +9,24 @@ Item {
     property AssignmentController assignment
     readonly property bool has: assignment ? assignment.hasAssignment : false
 
-    Text {
+    Column {
         anchors.centerIn: parent
         visible: !page.has
-        text: qsTr("No current assignment")
-        font.family: Theme.family; font.pixelSize: Theme.fontXL
-        color: Theme.textDim
+        spacing: Theme.gap
+        Text {
+            anchors.horizontalCenter: parent.horizontalCenter
+            text: qsTr("No current assignment")
+            font.family: Theme.family; font.pixelSize: Theme.fontXL
+            color: Theme.textDim
+        }
+        Text {
+            objectName: "assignmentLastCleared"
+            anchors.horizontalCenter: parent.horizontalCenter
+            visible: text !== ""
+            text: page.assignment ? page.assignment.lastCleared : ""
+            font.family: Theme.family; font.pixelSize: Theme.fontBody
+            color: Theme.textDim
+        }
     }
 
     RowLayout {

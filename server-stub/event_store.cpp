@@ -406,9 +406,17 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
     st->bind(1, unit);
     return st->step() ? st->text(0) : std::string();
   };
-  auto clearUnit = [&](const std::string& incident, const std::string& unit) {
+  // Takes the unit off the CFS and tells it why (its screen stops showing
+  // the call as current); closes the CFS when no unit is left on it.
+  auto clearUnit = [&](const std::string& incident, const std::string& unit, const std::string& reason) {
     cached("UPDATE cfs_units SET cleared_at_ms=? WHERE incident_number=? AND unit_id=? AND cleared_at_ms=0")
         ->bind(1, row.receivedAtMs).bind(2, incident).bind(3, unit).run();
+    if (db_->changes() > 0) {
+      v1::Downlink dl;
+      dl.mutable_assignment_cleared()->set_incident_number(incident);
+      dl.mutable_assignment_cleared()->set_reason(reason.substr(0, 200));
+      queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
+    }
     cached("UPDATE units SET current_cfs='' WHERE unit_id=? AND current_cfs=?")->bind(1, unit).bind(2, incident).run();
     auto st = cached("SELECT COUNT(*) FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0");
     st->bind(1, incident);
@@ -524,7 +532,7 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
       std::string previous = currentCfs(unit);
       if (!previous.empty() && previous != incident) {
         timeline(previous, unit + " reassigned to " + incident + " by " + actorName);
-        clearUnit(previous, unit);
+        clearUnit(previous, unit, "reassigned to " + incident + " by " + actorName);
       }
       attach(incident, unit);
       timeline(incident, unit + " assigned by " + actorName);
@@ -553,7 +561,7 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
       std::vector<std::string> units;
       while (us->step()) units.push_back(us->text(0));
       timeline(incident, "closed by " + actorName);
-      for (const auto& u : units) clearUnit(incident, u);
+      for (const auto& u : units) clearUnit(incident, u, "closed by " + actorName);
       cached("UPDATE cfs SET state='closed', closed_at_ms=? WHERE incident_number=? AND state='open'")
           ->bind(1, row.receivedAtMs).bind(2, incident).run();
     }
@@ -591,7 +599,7 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
           cached("UPDATE cfs SET arrived_at_ms=? WHERE incident_number=? AND arrived_at_ms=0")
               ->bind(1, row.recordedAtMs).bind(2, incident).run();
         } else if (codec::statusEndsAssignment(status)) {
-          clearUnit(incident, unit);
+          clearUnit(incident, unit, "cleared by " + unit + " " + codec::statusName(status));
         }
       }
       break;

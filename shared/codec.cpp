@@ -267,6 +267,11 @@ Status validateDownlinkBody(const Downlink& d) {
         MDC_TRY(s.range("avl_stationary_interval_s", c.avl_stationary_interval_s(), 1, 3600, false));
       return {};
     }
+    case Downlink::kAssignmentCleared: {
+      Check s{"downlink.assignment_cleared"};
+      MDC_TRY(s.text("incident_number", d.assignment_cleared().incident_number(), 1, 32));
+      return s.text("reason", d.assignment_cleared().reason(), 0, 200);
+    }
     case Downlink::kEmergencyAck: {
       Check s{"downlink.emergency_ack"};
       MDC_TRY(s.text("by", d.emergency_ack().by(), 1, 64));
@@ -495,6 +500,7 @@ const char* bodyName(const Downlink& d) {
     case Downlink::kRejection: return "rejection";
     case Downlink::kConfiguration: return "configuration";
     case Downlink::kEmergencyAck: return "emergency_ack";
+    case Downlink::kAssignmentCleared: return "assignment_cleared";
     case Downlink::BODY_NOT_SET: break;
   }
   return "none";

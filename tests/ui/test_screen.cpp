@@ -114,6 +114,28 @@ TEST_CASE("a dispatcher's assignment alerts on screen and acknowledging it reach
   CHECK(screen.qmlWarnings().isEmpty());
 }
 
+TEST_CASE("when the dispatcher closes the call the screen stops showing it as current and says why",
+          "[ui][screen]") {
+  Stack s;
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  const std::string incident = s.dispatch("STRUCTURE_FIRE", "450 W 42nd St", "Smoke from 3rd floor");
+  REQUIRE(uiWaitUntil([&] { return screen.c.assignment.hasAssignment(); }, 20s));
+  REQUIRE(screen.tap("alertAcknowledge"));
+  REQUIRE(uiWaitUntil([&] { return screen.c.assignment.ackDelivery() == "delivered"; }, 20s));
+
+  auto r = s.stub.cadctl({"--agency", "FD1", "--as", "disp-7", "close-cfs", incident});
+  INFO(r.output);
+  REQUIRE(r.exitCode == 0);
+  REQUIRE(uiWaitUntil([&] { return !screen.c.assignment.hasAssignment(); }, 20s));
+  screen.showPage("assignment");
+  CHECK(screen.visible("assignmentLastCleared"));
+  CHECK(screen.text("assignmentLastCleared") == QString::fromStdString(incident + " STRUCTURE_FIRE: closed by disp-7"));
+  CHECK_FALSE(screen.visible("assignmentAlert"));
+  screen.screenshot("assignment-closed-day");
+  CHECK(screen.qmlWarnings().isEmpty());
+}
+
 TEST_CASE("a new assignment sounds the chime when the sound is on, and is silent by default", "[ui][screen][sound]") {
   Stack s;
   ScreenUnderTest screen(s.agent.socketPath());

@@ -465,19 +465,23 @@ TEST_CASE("two agencies: neither sees the other's units, a device of one cannot 
   CHECK(last.value("kind").toString() == "dispatch.assign");
   CHECK(last.value("actor").toString() == "dispatcher:dave");
 
-  // Resync through the running stub: P7 has downlinks 1 (CFS accepted) and 2
-  // (the forced assignment); a message makes 3. Asking after 1 gives 2 and 3.
+  // Resync through the running stub: P7 has downlinks 1 (CFS accepted), 2
+  // (off its stop: the forced reassignment) and 3 (the burglary); a message
+  // makes 4. Asking after 1 gives 2, 3 and 4.
   REQUIRE(stub.cadctl({"--agency", "PD1", "--as", "dave", "message", "P7", "call me"}).exitCode == 0);
-  REQUIRE(fleet.waitDownlinks(p7.id, 5, 10s));  // 1 accepted + 2 rejections + assignment + message
+  REQUIRE(fleet.waitDownlinks(p7.id, 6, 10s));  // accepted + 2 rejections + cleared + assignment + message
   REQUIRE(fleet.publish(p7.id, encode(resyncEnv(p7, 1, T0 + 5000, 1))));
-  REQUIRE(fleet.waitDownlinks(p7.id, 7, 10s));
+  REQUIRE(fleet.waitDownlinks(p7.id, 9, 10s));
   std::this_thread::sleep_for(300ms);  // nothing more may come
   auto all = fleet.downlinks(p7.id);
-  REQUIRE(all.size() == 7);
-  CHECK(all[5].seq() == 2);
-  CHECK(all[5].has_assignment());
-  CHECK(all[5].assignment().incident_number() == burglary);
-  CHECK(all[6].seq() == 3);
-  CHECK(all[6].message().text() == "call me");
+  REQUIRE(all.size() == 9);
+  CHECK(all[6].seq() == 2);
+  CHECK(all[6].assignment_cleared().incident_number() == stop);
+  CHECK(all[6].assignment_cleared().reason() == "reassigned to " + burglary + " by dave");
+  CHECK(all[7].seq() == 3);
+  CHECK(all[7].has_assignment());
+  CHECK(all[7].assignment().incident_number() == burglary);
+  CHECK(all[8].seq() == 4);
+  CHECK(all[8].message().text() == "call me");
   CHECK(stub.cadctl({"verify"}).exitCode == 0);
 }

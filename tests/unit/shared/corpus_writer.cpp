@@ -110,6 +110,8 @@ std::vector<ValidFile> validFiles() {
        validConfigurationDownlink().SerializeAsString()},
       {"downlink-emergency-ack.pb", "dispatcher acknowledged the emergency",
        validEmergencyAckDownlink().SerializeAsString()},
+      {"downlink-assignment-cleared.pb", "the unit is off 2026-000123: closed by the dispatcher",
+       validAssignmentClearedDownlink().SerializeAsString()},
   };
 }
 
@@ -256,6 +258,9 @@ std::vector<InvalidFile> invalidFiles() {
        broken(validConfigurationDownlink(),
               [](D& d) { d.mutable_configuration()->add_statuses(v1::UNIT_STATUS_AVAILABLE); }),
        Reason::OutOfRange, "downlink.configuration.statuses[4]: AVAILABLE repeats statuses[0]"},
+      {"downlink-assignment-cleared-no-incident.pb", "assignment cleared without naming the CFS",
+       broken(validAssignmentClearedDownlink(), [](D& d) { d.mutable_assignment_cleared()->clear_incident_number(); }),
+       Reason::MissingField, "downlink.assignment_cleared.incident_number: required, is empty"},
       {"downlink-emergency-ack-no-by.pb", "emergency acknowledged by nobody",
        broken(validEmergencyAckDownlink(), [](D& d) { d.mutable_emergency_ack()->clear_by(); }), Reason::MissingField,
        "downlink.emergency_ack.by: required, is empty"},

@@ -74,7 +74,7 @@ TEST_CASE("codec: every downlink body round-trips byte for byte", "[codec][downl
       {"commit_ack", validCommitAckDownlink},       {"assignment", validAssignmentDownlink},
       {"message", validDispatchMessageDownlink},    {"cfs_accepted", validCfsAcceptedDownlink},
       {"rejection", validRejectionDownlink},        {"configuration", validConfigurationDownlink},
-      {"emergency_ack", validEmergencyAckDownlink},
+      {"emergency_ack", validEmergencyAckDownlink},  {"assignment_cleared", validAssignmentClearedDownlink},
   };
   for (const auto& s : samples) {
     INFO(s.body);
@@ -201,7 +201,7 @@ TEST_CASE("codec: downlink header rules", "[codec][downlink]") {
 TEST_CASE("codec: downlink sequence rules depend on the body", "[codec][downlink]") {
   SECTION("bodies the backend keeps and replays need seq >= 1") {
     for (auto make : {validAssignmentDownlink, validDispatchMessageDownlink, validCfsAcceptedDownlink,
-                      validConfigurationDownlink, validEmergencyAckDownlink}) {
+                      validConfigurationDownlink, validEmergencyAckDownlink, validAssignmentClearedDownlink}) {
       v1::Downlink d = make();
       const std::string body = codec::bodyName(d);
       INFO(body);
@@ -410,6 +410,20 @@ TEST_CASE("codec: emergency acknowledged rules", "[codec][downlink]") {
       {"at 0", [](auto& d) { d.mutable_emergency_ack()->set_at_ms(0); }, Reason::OutOfRange,
        "downlink.emergency_ack.at_ms: 0" + kTimeRange},
   });
+}
+
+TEST_CASE("codec: assignment cleared rules", "[codec][downlink]") {
+  requireAllRejected(validAssignmentClearedDownlink, {
+      {"incident empty", [](auto& d) { d.mutable_assignment_cleared()->clear_incident_number(); },
+       Reason::MissingField, "downlink.assignment_cleared.incident_number: required, is empty"},
+      {"incident 33", [](auto& d) { d.mutable_assignment_cleared()->set_incident_number(std::string(33, '7')); },
+       Reason::TooLong, "downlink.assignment_cleared.incident_number: 33 characters, at most 32 allowed"},
+      {"reason 201", [](auto& d) { d.mutable_assignment_cleared()->set_reason(repeat("ñ", 201)); }, Reason::TooLong,
+       "downlink.assignment_cleared.reason: 201 characters, at most 200 allowed"},
+  });
+  v1::Downlink noReason = validAssignmentClearedDownlink();
+  noReason.mutable_assignment_cleared()->clear_reason();
+  requireAccepted(noReason);
 }
 
 TEST_CASE("codec: every local API request body round-trips", "[codec][local]") {

@@ -208,6 +208,13 @@ v1::Downlink validConfigurationDownlink() {
   return d;
 }
 
+v1::Downlink validAssignmentClearedDownlink() {
+  v1::Downlink d = downlinkHeader(24);
+  d.mutable_assignment_cleared()->set_incident_number("2026-000123");
+  d.mutable_assignment_cleared()->set_reason("closed by Dispatcher Rivera");
+  return d;
+}
+
 v1::Downlink validEmergencyAckDownlink() {
   v1::Downlink d = downlinkHeader(23);
   d.mutable_emergency_ack()->set_by("Dispatcher Rivera");

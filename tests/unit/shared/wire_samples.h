@@ -51,6 +51,7 @@ v1::Downlink validCfsAcceptedDownlink();    ///< for the event of validCfsEnvelo
 v1::Downlink validRejectionDownlink();      ///< event seq 9 refused as malformed; downlink seq 0
 v1::Downlink validConfigurationDownlink();  ///< four status buttons, 5 s / 60 s AVL
 v1::Downlink validEmergencyAckDownlink();
+v1::Downlink validAssignmentClearedDownlink();
 
 v1::ApiRequest validSetStatusRequest();
 v1::ApiRequest validSetEmergencyRequest();

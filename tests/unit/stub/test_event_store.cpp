@@ -899,3 +899,52 @@ TEST_CASE("cadctl refuses a count option that is not a whole number in range, na
                            dir);
   CHECK(ok.exitCode == 0);
 }
+
+TEST_CASE("a unit taken off its CFS is told, whether the dispatcher closed it, reassigned it or it cleared itself",
+          "[store][cfs]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  addDevice(*s, kE14);
+  auto cleared = [](const std::vector<Outgoing>& out, const std::string& device) {
+    std::vector<std::pair<std::string, std::string>> got;
+    for (const auto* d : downlinksOf(out, device, v1::Downlink::kAssignmentCleared)) {
+      CHECK(d->seq() > 0);  // kept and replayed like the assignment itself
+      got.emplace_back(d->assignment_cleared().incident_number(), d->assignment_cleared().reason());
+    }
+    return got;
+  };
+  // Closed by the dispatcher: both units hear it.
+  std::string fire = createCfs(*s, "FD1", T0);
+  REQUIRE(assign(*s, "FD1", fire, "E12", T0 + 1000));
+  REQUIRE(assign(*s, "FD1", fire, "E14", T0 + 2000));
+  Command close;
+  close.kind = "close_cfs";
+  close.agency = "FD1";
+  close.incident = fire;
+  close.actor = "erin";
+  auto closed = exec(*s, close, T0 + kMin);
+  using Got = std::vector<std::pair<std::string, std::string>>;
+  CHECK(cleared(closed.downlinks, kE12.id) == Got{{fire, "closed by erin"}});
+  CHECK(cleared(closed.downlinks, kE14.id) == Got{{fire, "closed by erin"}});
+
+  // Reassigned: the old call is over for the unit, the new one is current.
+  std::string a = createCfs(*s, "FD1", T0 + 2 * kMin);
+  std::string b = createCfs(*s, "FD1", T0 + 3 * kMin);
+  REQUIRE(assign(*s, "FD1", a, "E12", T0 + 4 * kMin));
+  auto moved = assign(*s, "FD1", b, "E12", T0 + 5 * kMin, /*force=*/true);
+  REQUIRE(moved);
+  CHECK(cleared(moved->downlinks, kE12.id) == Got{{a, "reassigned to " + b + " by alice"}});
+  CHECK(downlinksOf(moved->downlinks, kE12.id, v1::Downlink::kAssignment).size() == 1);
+
+  // The unit's own status: available clears it (and the last unit out closes the CFS).
+  auto out = ingestOne(*s, statusEnv(kE12, 1, T0 + 6 * kMin, v1::UNIT_STATUS_AVAILABLE));
+  CHECK(cleared(out.downlinks, kE12.id) == Got{{b, "cleared by E12 AVAILABLE"}});
+  CHECK(s->db().queryText("SELECT state FROM cfs WHERE incident_number='" + b + "'") == "closed");
+
+  // Replay reproduces the downlink queue with them.
+  REQUIRE(s->replayInto(dir.file("replayed.db")));
+  auto r = EventStore::open(dir.file("replayed.db"), true);
+  REQUIRE(r);
+  CHECK((*r)->digest() == s->digest());
+}

@@ -1,0 +1,1 @@
+E12 œ²¶Å·3Šclosed by Dispatcher Rivera
