@@ -564,6 +564,10 @@ std::vector<Check> selfTest(const DeviceFiles& f, const SelfTestOptions& o) {
         }
       }
       client->disconnect(500);
+      // Freed only once the disconnect is done: paho destroyed with its
+      // disconnect still queued could leave work behind it (seen as a
+      // sanitizer abort of this short-lived probe on a loaded machine).
+      for (int i = 0; i < 150 && client->isConnected(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
 
