@@ -2,6 +2,7 @@
 
 #include <QMetaObject>
 #include <QPointer>
+#include <QString>
 
 #include <chrono>
 #include <cmath>
@@ -589,7 +590,7 @@ void Agent::readCertificate() {
   certSubject_ = "CN=" + info->subjectCn;
   certNotAfterMs_ = int64_t(info->notAfter) * 1000;
   int64_t daysLeft = (certNotAfterMs_ - clock_.nowMs()) / 86'400'000;
-  if (daysLeft < 30)
+  if (daysLeft < pki::kCertificateWarnDays)
     log::warn("agent", "device certificate " + certSubject_ + " expires " + pki::formatTime(info->notAfter) +
                            (daysLeft < 0 ? " (expired)" : " (in " + std::to_string(daysLeft) + " days)"));
 }
@@ -898,17 +899,9 @@ v1::AgentState Agent::snapshot() {
   g->set_detail(gpsDetail_);
   s.set_dropped_avl(uint64_t(store_.stateInt("dropped_avl")));
   s.set_rejected_events(uint64_t(store_.stateInt("rejected_events")));
-  {
-    const std::string list = store_.state("config_statuses");
-    for (size_t at = 0; at < list.size();) {
-      size_t comma = list.find(',', at);
-      if (comma == std::string::npos) comma = list.size();
-      int status = std::atoi(list.substr(at, comma - at).c_str());
-      if (v1::UnitStatus_IsValid(status) && status != v1::UNIT_STATUS_UNSPECIFIED)
-        s.add_statuses(v1::UnitStatus(status));
-      at = comma + 1;
-    }
-  }
+  for (const auto& item : QString::fromStdString(store_.state("config_statuses")).split(',', Qt::SkipEmptyParts))
+    if (int status = item.toInt(); v1::UnitStatus_IsValid(status) && status != v1::UNIT_STATUS_UNSPECIFIED)
+      s.add_statuses(v1::UnitStatus(status));
   s.set_cert_subject(certSubject_);
   s.set_cert_not_after_ms(certNotAfterMs_);
   s.set_cert_detail(certDetail_);

@@ -9,6 +9,7 @@
 
 #include "agent/config.h"
 #include "shared/error.h"
+#include "shared/pki.h"
 
 namespace mdc::provision {
 
@@ -60,7 +61,7 @@ struct SelfTestOptions {
   int64_t minFreeMb = 64;   ///< free space below this on the store's filesystem is a FAIL
   int timeoutS = 5;         ///< per network check (broker, backend, gpsd)
   std::string crlPath;      ///< optional fleet CRL to check the certificate against
-  int certWarnDays = 30;    ///< a certificate expiring sooner is a WARN
+  int certWarnDays = pki::kCertificateWarnDays;  ///< a certificate expiring sooner is a WARN
 };
 
 /** Runs every check in order; never throws. Checks that depend on an earlier

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "mdc/labels.h"
+#include "shared/pki.h"
 
 namespace mdc::ui {
 
@@ -78,7 +79,7 @@ void DiagnosticsController::refresh() {
     } else {
       const QString left = daysLeft == 1 ? tr("1 day left") : tr("%1 days left").arg(daysLeft);
       n.certificateExpiry = tr("%1 (%2) · %3").arg(date, left, subject);
-      n.certificateSeverity = daysLeft < 30 ? QStringLiteral("warn") : QStringLiteral("ok");
+      n.certificateSeverity = daysLeft < pki::kCertificateWarnDays ? QStringLiteral("warn") : QStringLiteral("ok");
     }
   } else {
     n.certificateExpiry = s.cert_detail().empty() ? tr("no certificate (plain connection)")

@@ -517,23 +517,13 @@ int main(int argc, char** argv) {
     if (!needAgency()) return usage("config set: --agency (or $CAD_AGENCY) is required");
     if (!a.opts.count("--statuses")) return usage("config set --statuses S1,S2,... [--avl-moving SEC] [--avl-stationary SEC]");
     QJsonObject r = base("agency_config");
-    QJsonArray statuses;
-    const std::string& list = a.opts["--statuses"];
-    if (list != "default")
-      for (size_t at = 0; at <= list.size();) {
-        size_t comma = list.find(',', at);
-        if (comma == std::string::npos) comma = list.size();
-        statuses.append(QString::fromStdString(list.substr(at, comma - at)));
-        at = comma + 1;
-      }
-    r["statuses"] = statuses;
+    const QString list = QString::fromStdString(a.opts["--statuses"]);
+    // Empty names are kept: the stub refuses them with the value named.
+    r["statuses"] = list == "default" ? QJsonArray() : QJsonArray::fromStringList(list.split(','));
     for (auto [opt, key] : {std::pair{"--avl-moving", "avl_moving_s"}, std::pair{"--avl-stationary", "avl_stationary_s"}}) {
-      if (!a.opts.count(opt)) continue;
-      char* end = nullptr;
-      long v = std::strtol(a.opts[opt].c_str(), &end, 10);
-      if (*end || a.opts[opt].empty() || v < 0 || v > 3600)
-        return usage(std::string("config set: ") + opt + " \"" + a.opts[opt] + "\": out of range 0-3600 seconds");
-      r[key] = int(v);
+      auto seconds = countOption(a, opt, 0, 0, 3600);
+      if (!seconds) return kUsage;
+      if (a.opts.count(opt)) r[key] = int(*seconds);
     }
     return control(ctl, r);
   }

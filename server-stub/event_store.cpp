@@ -363,13 +363,8 @@ std::optional<v1::Downlink> EventStore::agencyConfiguration(const std::string& a
   if (!st->step()) return std::nullopt;
   v1::Downlink dl;
   auto* c = dl.mutable_configuration();
-  std::string names = st->text(0);
-  for (size_t at = 0; at < names.size();) {
-    size_t comma = names.find(',', at);
-    if (comma == std::string::npos) comma = names.size();
-    if (auto status = codec::statusFromName(names.substr(at, comma - at))) c->add_statuses(*status);
-    at = comma + 1;
-  }
+  for (const auto& name : QString::fromStdString(st->text(0)).split(',', Qt::SkipEmptyParts))
+    if (auto status = codec::statusFromName(name.toStdString())) c->add_statuses(*status);
   c->set_avl_moving_interval_s(uint32_t(st->i64(1)));
   c->set_avl_stationary_interval_s(uint32_t(st->i64(2)));
   return dl;
@@ -515,8 +510,11 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
         us->bind(1, row.agency);
         while (us->step()) units.push_back(us->text(0));
       }
-      for (const auto& u : units)
-        if (auto dl = agencyConfiguration(row.agency)) queueDownlink(u, *dl, row.pos, row.receivedAtMs, out);
+      const v1::Downlink config = agencyConfiguration(row.agency).value_or(v1::Downlink{});
+      for (const auto& u : units) {
+        v1::Downlink dl = config;  // queueDownlink addresses and numbers its copy
+        queueDownlink(u, dl, row.pos, row.receivedAtMs, out);
+      }
     } else if (row.kind == "dispatch.create_cfs") {
       std::string number = nextIncidentNumber(row.receivedAtMs);
       auto st = cached(
@@ -930,10 +928,6 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
         if (value < 0 || value > 3600)
           return refuse(std::string(key) + " " + std::to_string(value) + ": out of range 1-3600 (0 keeps the device's value)");
       j = {{"statuses", names}, {"avl_moving_s", cmd.avlMovingS}, {"avl_stationary_s", cmd.avlStationaryS}};
-      auto count = cached("SELECT COUNT(*) FROM units WHERE agency=?");
-      count->bind(1, cmd.agency);
-      count->step();
-      out.summary = "configuration of " + cmd.agency + " sent to " + std::to_string(count->i64(0)) + " units";
     } else if (cmd.kind == "create_cfs") {
       if (cmd.cfsType.empty() || cmd.cfsType.size() > 32) return refuse("type \"" + cmd.cfsType + "\": must be 1-32 characters");
       if (cmd.priority < 1 || cmd.priority > 9) return refuse("priority " + std::to_string(cmd.priority) + ": out of range 1-9");
@@ -1003,6 +997,8 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
     row.payload = jsonText(j);
     append(row);
     project(row, out.downlinks);
+    if (cmd.kind == "agency_config")  // one Configuration downlink per unit of the agency
+      out.summary = "configuration of " + cmd.agency + " sent to " + std::to_string(out.downlinks.size()) + " units";
     if (cmd.kind == "create_cfs") {
       auto st = cached("SELECT incident_number FROM cfs WHERE origin_event_id=?");
       st->bind(1, row.eventId);

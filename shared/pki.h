@@ -14,6 +14,10 @@
 
 namespace mdc::pki {
 
+/** A device certificate expiring sooner than this is flagged: a WARN in the
+ *  self-test, a warning in the agent's log, amber on the diagnostics page. */
+inline constexpr int kCertificateWarnDays = 30;
+
 /** Generates a new EC P-256 private key on this machine and writes it (PEM,
  *  PKCS#8) to keyPath with the given mode, atomically. */
 Status generateKey(const std::string& keyPath, unsigned mode = 0600);

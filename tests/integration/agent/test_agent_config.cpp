@@ -84,7 +84,7 @@ TEST_CASE("cadctl config set refuses a bad list with the value named and sends n
   CHECK(r.output.find("statuses: \"coffee\" is not a status (available, en-route,") != std::string::npos);
   r = stub.cadctl({"--agency", "EMS1", "config", "set", "--statuses", "available", "--avl-moving", "fast"});
   CHECK(r.exitCode == 2);
-  CHECK(r.output.find("--avl-moving \"fast\": out of range 0-3600 seconds") != std::string::npos);
+  CHECK(r.output.find("--avl-moving \"fast\": expected a whole number 0-3600") != std::string::npos);
   CHECK(stub.eventCount() == before);
   CHECK(stub.cadctl({"config", "show"}).output.find("no agency configuration set") != std::string::npos);
 }
