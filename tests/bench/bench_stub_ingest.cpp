@@ -71,21 +71,6 @@ std::string deviceName(int i) {
   return b;
 }
 
-/** Counts what arrives on a subscription. */
-class Counter final : public mdc::mqtt::Handler {
- public:
-  std::atomic<int> connected{0}, subscribed{0};
-  std::atomic<size_t> received{0};
-  void onConnected(bool) override { connected = 1; }
-  void onConnectFailed(const std::string& r, int) override {
-    std::cerr << "subscriber: " << r << "\n";
-    connected = -1;
-  }
-  void onConnectionLost(const std::string&) override {}
-  void onMessage(std::string, std::string, bool) override { ++received; }
-  void onSubscribeResult(const std::string&, bool ok, int) override { subscribed = ok ? 1 : -1; }
-};
-
 template <class Pred>
 bool waitFor(Pred p, double seconds) {
   auto t0 = Clock::now();
