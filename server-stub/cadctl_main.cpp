@@ -267,7 +267,10 @@ int board(EventStore& s, const std::string& agency, bool json) {
     if (!json) {
       char pos[40] = "-";
       if (!st.isNull(5)) std::snprintf(pos, sizeof pos, "%.5f,%.5f", st.f64(5), st.f64(6));
-      std::string flags = st.i64(12) == 1 ? "EMERGENCY-UNACKED" : "";
+      // The device's state (active or cleared) and the dispatcher's (to acknowledge or not).
+      const bool flagged = st.i64(12) == 1, active = st.i64(13) == 1;
+      std::string flags = flagged ? (active ? "EMERGENCY-UNACKED" : "EMERGENCY-CLEARED-UNACKED")
+                                  : (active ? "EMERGENCY-ACKED" : "");
       if (st.i64(15) > 0) flags += (flags.empty() ? "" : " ") + std::string("avl-gap:") + std::to_string(st.i64(15));
       std::printf("%-8s %-6s %-14s %-20s %-6s %-24s %-13s %s\n", st.text(0).c_str(), st.text(1).c_str(),
                   mdc::codec::statusName(int(st.i64(3))).c_str(), iso(st.i64(4)).substr(0, 19).c_str(),
@@ -306,9 +309,13 @@ QJsonObject cfsJson(EventStore& s, const std::string& incident) {
                              {"onscene_at_ms", qint64(us.i64(4))},       {"cleared_at_ms", qint64(us.i64(5))}});
   c["units"] = units;
   QJsonArray tl;
-  auto ts = s.db().prepare("SELECT at_ms, text FROM cfs_timeline WHERE incident_number=? ORDER BY id");
+  // In the order things happened; a line of an event that arrived after a
+  // newer one of its unit is marked late.
+  auto ts = s.db().prepare("SELECT at_ms, text, late FROM cfs_timeline WHERE incident_number=? ORDER BY at_ms, id");
   ts.bind(1, incident);
-  while (ts.step()) tl.append(QJsonObject{{"at_ms", qint64(ts.i64(0))}, {"text", QString::fromStdString(ts.text(1))}});
+  while (ts.step())
+    tl.append(QJsonObject{{"at_ms", qint64(ts.i64(0))}, {"text", QString::fromStdString(ts.text(1))},
+                          {"late", ts.i64(2) == 1}});
   c["timeline"] = tl;
   return c;
 }
@@ -362,6 +369,7 @@ int cfsCmd(EventStore& s, const Args& a, const std::string& agency, bool json) {
     }
     for (const auto& t : c.value("timeline").toArray())
       std::cout << "  " << iso(t.toObject().value("at_ms").toInteger()) << "  "
+                << (t.toObject().value("late").toBool() ? "(late) " : "")
                 << t.toObject().value("text").toString().toStdString() << "\n";
     return kOk;
   }

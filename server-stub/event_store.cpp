@@ -17,6 +17,7 @@
 #include "shared/log.h"
 #include "shared/topics.h"
 #include "shared/uuid.h"
+#include "server-stub/event_row.h"
 
 namespace cad {
 
@@ -111,6 +112,8 @@ const std::vector<std::pair<const char*, const char*>> kReadModels = {
     {"downlinks", "unit_id, seq"},
     {"incident_counters", "year"},
     {"agency_config", "agency"},
+    {"membership_facts", "unit_id, stamp"},
+    {"device_units", "device_id, pos"},
 };
 
 // Schema changes after version 2 (kSchema), applied in order by createSchema()
@@ -124,18 +127,11 @@ CREATE TABLE agency_config(agency TEXT PRIMARY KEY, statuses TEXT NOT NULL,
   pos INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL, updated_by TEXT NOT NULL);
 )sql";
 
-void putField(std::string& out, const std::string& v) {
-  uint32_t n = uint32_t(v.size());
-  for (int i = 3; i >= 0; --i) out += char((n >> (8 * i)) & 0xff);
-  out += v;
-}
-
 std::string jsonText(const QJsonObject& o) {
   // QJsonObject keeps keys sorted: the compact form is canonical.
   return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString();
 }
 
-QJsonObject parseJson(const std::string& s) { return QJsonDocument::fromJson(QByteArray::fromStdString(s)).object(); }
 
 int yearOf(int64_t ms) {
   time_t t = time_t(ms / 1000);
@@ -180,66 +176,6 @@ std::string toHex(const std::string& bytes) {
   return out;
 }
 
-struct EventStore::Row {
-  int64_t pos = 0;
-  std::string eventId;
-  std::string deviceId;  // empty = NULL
-  std::optional<uint64_t> deviceSeq;
-  std::string unitId;
-  std::string agency;
-  std::string kind;
-  int64_t recordedAtMs = 0;
-  std::string clockSource;
-  int64_t receivedAtMs = 0;
-  std::string actor;
-  std::string payload;
-  std::string prevHash;
-  std::string hash;
-
-  std::string canonical() const {
-    std::string c;
-    c.reserve(payload.size() + 200);
-    putField(c, std::to_string(pos));
-    putField(c, eventId);
-    putField(c, deviceId);
-    putField(c, deviceSeq ? std::to_string(*deviceSeq) : "");
-    putField(c, unitId);
-    putField(c, agency);
-    putField(c, kind);
-    putField(c, std::to_string(recordedAtMs));
-    putField(c, clockSource);
-    putField(c, std::to_string(receivedAtMs));
-    putField(c, actor);
-    putField(c, payload);
-    return c;
-  }
-  std::string computeHash() const { return sha256(prevHash + canonical()); }
-
-  /** The columns read() expects, in order. */
-  static constexpr const char* kSelect =
-      "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
-      "received_at_ms, actor, payload, prev_hash, hash FROM events ";
-  /** One events row as selected by kSelect. */
-  static Row read(const sql::Stmt& st) {
-    Row r;
-    r.pos = st.i64(0);
-    r.eventId = st.text(1);
-    r.deviceId = st.isNull(2) ? "" : st.text(2);
-    if (!st.isNull(3)) r.deviceSeq = uint64_t(st.i64(3));
-    r.unitId = st.text(4);
-    r.agency = st.text(5);
-    r.kind = st.text(6);
-    r.recordedAtMs = st.i64(7);
-    r.clockSource = st.text(8);
-    r.receivedAtMs = st.i64(9);
-    r.actor = st.text(10);
-    r.payload = st.blob(11);
-    r.prevHash = st.blob(12);
-    r.hash = st.blob(13);
-    return r;
-  }
-};
-
 Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& path, bool readOnly) {
   try {
     if (readOnly && !std::filesystem::exists(path))
@@ -269,10 +205,50 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& path, bo
   }
 }
 
+// The ordering rule (ordering.h): each field of the board remembers the stamp
+// of the event it shows; a unit's calls are the fold of its membership facts.
+// A store of version 3 gets stamps made of its times alone (sorting before any
+// event of the same millisecond) and one fact per spell it shows; `cadctl
+// replay` into a new file derives the exact ones from the log.
+const char* kMigrationTo4 = R"sql(
+ALTER TABLE units ADD COLUMN status_stamp TEXT NOT NULL DEFAULT '';
+ALTER TABLE units ADD COLUMN pos_stamp TEXT NOT NULL DEFAULT '';
+ALTER TABLE units ADD COLUMN emergency_stamp TEXT NOT NULL DEFAULT '';         -- latest activation or clear
+ALTER TABLE units ADD COLUMN emergency_raised_stamp TEXT NOT NULL DEFAULT '';  -- latest activation
+ALTER TABLE units ADD COLUMN emergency_acked_stamp TEXT NOT NULL DEFAULT '';   -- the activation a dispatcher acknowledged
+ALTER TABLE units ADD COLUMN latest_stamp TEXT NOT NULL DEFAULT '';            -- newest event of the unit applied
+ALTER TABLE units ADD COLUMN late_events INTEGER NOT NULL DEFAULT 0;           -- device events older than latest_stamp on arrival
+ALTER TABLE cfs_units ADD COLUMN attach_stamp TEXT NOT NULL DEFAULT '';
+ALTER TABLE cfs_units ADD COLUMN clear_stamp TEXT NOT NULL DEFAULT '';
+ALTER TABLE cfs_units ADD COLUMN clear_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE cfs_timeline ADD COLUMN late INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cfs ADD COLUMN closed_by TEXT NOT NULL DEFAULT '';                -- a dispatcher, or 'units' (all cleared)
+CREATE INDEX cfs_units_by_unit ON cfs_units(unit_id);
+-- What decides which calls a unit is on: assign (a dispatcher), self (a
+-- self-initiated CFS), clear (incident '' = every call), by stamp.
+-- Which unit a device served from when (registry.device_add and _move).
+CREATE TABLE device_units(device_id TEXT NOT NULL, pos INTEGER NOT NULL, at_ms INTEGER NOT NULL,
+  unit_id TEXT NOT NULL, PRIMARY KEY(device_id, pos));
+CREATE TABLE membership_facts(unit_id TEXT NOT NULL, stamp TEXT NOT NULL, kind TEXT NOT NULL,
+  incident TEXT NOT NULL, reason TEXT NOT NULL, actor TEXT NOT NULL, PRIMARY KEY(unit_id, stamp));
+
+INSERT INTO device_units SELECT device_id, 0, 0, unit_id FROM devices;
+UPDATE units SET status_stamp = printf('%013d ', status_at_ms), pos_stamp = printf('%013d ', pos_at_ms),
+  emergency_stamp = printf('%013d ', emergency_at_ms), emergency_raised_stamp = printf('%013d ', emergency_at_ms),
+  emergency_acked_stamp = CASE WHEN emergency = 0 THEN printf('%013d ', emergency_at_ms) ELSE '' END;
+UPDATE units SET latest_stamp = MAX(status_stamp, pos_stamp, emergency_stamp);
+UPDATE cfs_units SET attach_stamp = printf('%013d ~migrated %020d', assigned_at_ms, rowid),
+  clear_stamp = CASE WHEN cleared_at_ms = 0 THEN '' ELSE printf('%013d ~migrated %020d', cleared_at_ms, rowid) END;
+INSERT INTO membership_facts SELECT unit_id, attach_stamp, 'assign', incident_number, '', 'migrated' FROM cfs_units;
+INSERT INTO membership_facts SELECT unit_id, clear_stamp, 'clear', incident_number, 'cleared', '' FROM cfs_units
+  WHERE clear_stamp <> '';
+)sql";
+
 void EventStore::createSchema() {
   sql::Transaction tx(*db_);
   db_->exec(kSchema);
   db_->exec(kMigrationTo3);
+  db_->exec(kMigrationTo4);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }
@@ -280,6 +256,7 @@ void EventStore::createSchema() {
 void EventStore::migrate(int64_t fromVersion) {
   sql::Transaction tx(*db_);
   if (fromVersion < 3) db_->exec(kMigrationTo3);
+  if (fromVersion < 4) db_->exec(kMigrationTo4);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }
@@ -384,295 +361,6 @@ std::optional<std::string> EventStore::unitOfDevice(const std::string& deviceId)
   return st->text(0);
 }
 
-// ------------------------------------------------------------------ projection
-
-void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
-  auto timeline = [&](const std::string& incident, const std::string& text) {
-    cached("INSERT INTO cfs_timeline(incident_number, pos, at_ms, text) VALUES(?,?,?,?)")
-        ->bind(1, incident).bind(2, row.pos).bind(3, row.receivedAtMs).bind(4, text).run();
-  };
-  auto cfsOpen = [&](const std::string& incident) {
-    auto st = cached("SELECT state FROM cfs WHERE incident_number=?");
-    st->bind(1, incident);
-    return st->step() && st->text(0) == "open";
-  };
-  auto currentCfs = [&](const std::string& unit) {
-    auto st = cached("SELECT current_cfs FROM units WHERE unit_id=?");
-    st->bind(1, unit);
-    return st->step() ? st->text(0) : std::string();
-  };
-  // Takes the unit off the CFS and tells it why (its screen stops showing
-  // the call as current); closes the CFS when no unit is left on it.
-  auto clearUnit = [&](const std::string& incident, const std::string& unit, const std::string& reason) {
-    cached("UPDATE cfs_units SET cleared_at_ms=? WHERE incident_number=? AND unit_id=? AND cleared_at_ms=0")
-        ->bind(1, row.receivedAtMs).bind(2, incident).bind(3, unit).run();
-    if (db_->changes() > 0) {
-      v1::Downlink dl;
-      dl.mutable_assignment_cleared()->set_incident_number(incident);
-      dl.mutable_assignment_cleared()->set_reason(reason.substr(0, 200));
-      queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
-    }
-    cached("UPDATE units SET current_cfs='' WHERE unit_id=? AND current_cfs=?")->bind(1, unit).bind(2, incident).run();
-    auto st = cached("SELECT COUNT(*) FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0");
-    st->bind(1, incident);
-    st->step();
-    if (st->i64(0) == 0) {
-      cached("UPDATE cfs SET state='closed', closed_at_ms=? WHERE incident_number=? AND state='open'")
-          ->bind(1, row.receivedAtMs).bind(2, incident).run();
-      timeline(incident, "closed: all units cleared");
-    }
-  };
-  auto assignmentFor = [&](const std::string& incident) {
-    v1::Downlink dl;
-    auto* a = dl.mutable_assignment();
-    auto st = cached(
-        "SELECT cfs_type, priority, address, lat, lon, notes, created_at_ms FROM cfs WHERE incident_number=?");
-    st->bind(1, incident);
-    if (st->step()) {
-      a->set_incident_number(incident);
-      a->set_cfs_type(st->text(0));
-      a->set_priority(uint32_t(st->i64(1)));
-      a->set_address(st->text(2));
-      if (!st->isNull(3)) {
-        auto* p = a->mutable_location();
-        p->set_lat(st->f64(3));
-        p->set_lon(st->f64(4));
-        p->set_mode(v1::FIX_MODE_2D);
-        p->set_alt_m(NAN);
-        p->set_speed_mps(NAN);
-        p->set_track_deg(NAN);
-        p->set_eph_m(NAN);
-      }
-      a->set_notes(st->text(5));
-    }
-    auto us = cached("SELECT unit_id FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0 ORDER BY unit_id");
-    us->bind(1, incident);
-    while (us->step() && a->units_size() < 64) a->add_units(us->text(0));
-    auto tl = cached("SELECT at_ms, text FROM cfs_timeline WHERE incident_number=? ORDER BY id DESC LIMIT 256");
-    tl->bind(1, incident);
-    std::vector<std::pair<int64_t, std::string>> entries;
-    while (tl->step()) entries.emplace_back(tl->i64(0), tl->text(1).substr(0, 500));
-    for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-      auto* t = a->add_timeline();
-      t->set_at_ms(it->first);
-      t->set_text(it->second);
-    }
-    a->set_assigned_at_ms(row.receivedAtMs);
-    return dl;
-  };
-  auto attach = [&](const std::string& incident, const std::string& unit) {
-    cached("INSERT INTO cfs_units(incident_number, unit_id, assigned_at_ms) VALUES(?,?,?) "
-                 "ON CONFLICT(incident_number, unit_id) DO UPDATE SET cleared_at_ms=0")
-        ->bind(1, incident).bind(2, unit).bind(3, row.receivedAtMs).run();
-    cached("UPDATE units SET current_cfs=? WHERE unit_id=?")->bind(1, incident).bind(2, unit).run();
-    cached("UPDATE cfs SET dispatched_at_ms=? WHERE incident_number=? AND dispatched_at_ms=0")
-        ->bind(1, row.receivedAtMs).bind(2, incident).run();
-  };
-
-  if (row.kind.rfind("dispatch.", 0) == 0 || row.kind.rfind("registry.", 0) == 0) {
-    QJsonObject j = parseJson(row.payload);
-    std::string unit = j.value("unit").toString().toStdString();
-    std::string incident = j.value("incident").toString().toStdString();
-    std::string actorName = row.actor.substr(row.actor.find(':') + 1);
-    if (row.kind == "registry.device_add") {
-      std::string device = j.value("device").toString().toStdString();
-      cached("INSERT INTO devices(device_id, unit_id, agency) VALUES(?,?,?)")
-          ->bind(1, device).bind(2, unit).bind(3, row.agency).run();
-      cached("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
-                   "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
-          ->bind(1, unit).bind(2, row.agency).bind(3, device).run();
-      if (auto dl = agencyConfiguration(row.agency)) queueDownlink(unit, *dl, row.pos, row.receivedAtMs, out);
-    } else if (row.kind == "registry.device_move") {
-      std::string device = j.value("device").toString().toStdString();
-      cached("UPDATE units SET device_id='' WHERE device_id=?")->bind(1, device).run();
-      cached("UPDATE devices SET unit_id=? WHERE device_id=?")->bind(1, unit).bind(2, device).run();
-      cached("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
-                   "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
-          ->bind(1, unit).bind(2, row.agency).bind(3, device).run();
-      // The device learns its new unit from this first downlink addressed to
-      // it (the agency's configuration, or an empty one: its own defaults).
-      v1::Downlink dl = agencyConfiguration(row.agency).value_or(v1::Downlink{});
-      if (!dl.has_configuration()) dl.mutable_configuration();
-      queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
-    } else if (row.kind == "registry.agency_config") {
-      std::string names;
-      for (const auto& n : j.value("statuses").toArray()) names += (names.empty() ? "" : ",") + n.toString().toStdString();
-      cached("INSERT INTO agency_config(agency, statuses, avl_moving_s, avl_stationary_s, pos, updated_at_ms, updated_by) "
-             "VALUES(?,?,?,?,?,?,?) ON CONFLICT(agency) DO UPDATE SET statuses=excluded.statuses, "
-             "avl_moving_s=excluded.avl_moving_s, avl_stationary_s=excluded.avl_stationary_s, pos=excluded.pos, "
-             "updated_at_ms=excluded.updated_at_ms, updated_by=excluded.updated_by")
-          ->bind(1, row.agency).bind(2, names).bind(3, j.value("avl_moving_s").toInt())
-          .bind(4, j.value("avl_stationary_s").toInt()).bind(5, row.pos).bind(6, row.receivedAtMs).bind(7, actorName)
-          .run();
-      std::vector<std::string> units;
-      {
-        auto us = cached("SELECT unit_id FROM units WHERE agency=? ORDER BY unit_id");
-        us->bind(1, row.agency);
-        while (us->step()) units.push_back(us->text(0));
-      }
-      const v1::Downlink config = agencyConfiguration(row.agency).value_or(v1::Downlink{});
-      for (const auto& u : units) {
-        v1::Downlink dl = config;  // queueDownlink addresses and numbers its copy
-        queueDownlink(u, dl, row.pos, row.receivedAtMs, out);
-      }
-    } else if (row.kind == "dispatch.create_cfs") {
-      std::string number = nextIncidentNumber(row.receivedAtMs);
-      auto st = cached(
-          "INSERT INTO cfs(incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, "
-          "origin_event_id, created_at_ms) VALUES(?,?,?,?,?,?,?,?,'open','dispatch',?,?)");
-      st->bind(1, number).bind(2, row.agency).bind(3, j.value("type").toString().toStdString())
-          .bind(4, j.value("priority").toInt()).bind(5, j.value("address").toString().toStdString());
-      if (j.contains("lat")) st->bind(6, j.value("lat").toDouble()).bind(7, j.value("lon").toDouble());
-      else st->bindNull(6).bindNull(7);
-      st->bind(8, j.value("notes").toString().toStdString()).bind(9, row.eventId).bind(10, row.receivedAtMs).run();
-      timeline(number, "created by " + actorName + ": " + j.value("type").toString().toStdString());
-    } else if (row.kind == "dispatch.assign") {
-      std::string previous = currentCfs(unit);
-      if (!previous.empty() && previous != incident) {
-        timeline(previous, unit + " reassigned to " + incident + " by " + actorName);
-        clearUnit(previous, unit, "reassigned to " + incident + " by " + actorName);
-      }
-      attach(incident, unit);
-      timeline(incident, unit + " assigned by " + actorName);
-      v1::Downlink dl = assignmentFor(incident);
-      queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
-    } else if (row.kind == "dispatch.message") {
-      std::string text = j.value("text").toString().toStdString();
-      cached("INSERT INTO messages(pos, agency, unit_id, direction, author, text, at_ms) VALUES(?,?,?,'out',?,?,?)")
-          ->bind(1, row.pos).bind(2, row.agency).bind(3, unit).bind(4, actorName).bind(5, text).bind(6, row.receivedAtMs)
-          .run();
-      v1::Downlink dl;
-      dl.mutable_message()->set_from(actorName);
-      dl.mutable_message()->set_text(text);
-      queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
-    } else if (row.kind == "dispatch.ack_emergency") {
-      cached("UPDATE units SET emergency=0, emergency_ack_by=? WHERE unit_id=?")->bind(1, actorName).bind(2, unit).run();
-      std::string cur = currentCfs(unit);
-      if (!cur.empty()) timeline(cur, "emergency of " + unit + " acknowledged by " + actorName);
-      v1::Downlink dl;
-      dl.mutable_emergency_ack()->set_by(actorName);
-      dl.mutable_emergency_ack()->set_at_ms(row.receivedAtMs);
-      queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
-    } else if (row.kind == "dispatch.close_cfs") {
-      auto us = cached("SELECT unit_id FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0");
-      us->bind(1, incident);
-      std::vector<std::string> units;
-      while (us->step()) units.push_back(us->text(0));
-      timeline(incident, "closed by " + actorName);
-      for (const auto& u : units) clearUnit(incident, u, "closed by " + actorName);
-      cached("UPDATE cfs SET state='closed', closed_at_ms=? WHERE incident_number=? AND state='open'")
-          ->bind(1, row.receivedAtMs).bind(2, incident).run();
-    }
-    return;
-  }
-
-  // Device events.
-  v1::Envelope env;
-  env.ParseFromString(row.payload);
-  const std::string& unit = row.unitId;
-  cached("UPDATE units SET last_seen_ms=MAX(last_seen_ms, ?) WHERE unit_id=?")
-      ->bind(1, row.receivedAtMs).bind(2, unit).run();
-  auto movePosition = [&](const v1::Position& p, int64_t atMs) {
-    // Never backwards: an older report (late, or backfill) does not replace a newer one.
-    cached("UPDATE units SET lat=?, lon=?, pos_at_ms=? WHERE unit_id=? AND pos_at_ms<=?")
-        ->bind(1, p.lat()).bind(2, p.lon()).bind(3, atMs).bind(4, unit).bind(5, atMs).run();
-  };
-  switch (env.body_case()) {
-    case v1::Envelope::kStatus: {
-      int status = env.status().status();
-      cached("UPDATE units SET status=?, status_at_ms=? WHERE unit_id=?")
-          ->bind(1, status).bind(2, row.recordedAtMs).bind(3, unit).run();
-      if (env.status().has_position()) movePosition(env.status().position(), row.recordedAtMs);
-      std::string incident = env.status().incident_number().empty() ? currentCfs(unit) : env.status().incident_number();
-      if (!incident.empty() && cfsOpen(incident)) {
-        timeline(incident, unit + " " + codec::statusName(status));
-        if (status == v1::UNIT_STATUS_EN_ROUTE) {
-          cached("UPDATE cfs_units SET enroute_at_ms=? WHERE incident_number=? AND unit_id=? AND enroute_at_ms=0")
-              ->bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();
-          cached("UPDATE cfs SET enroute_at_ms=? WHERE incident_number=? AND enroute_at_ms=0")
-              ->bind(1, row.recordedAtMs).bind(2, incident).run();
-        } else if (status == v1::UNIT_STATUS_ON_SCENE) {
-          cached("UPDATE cfs_units SET onscene_at_ms=? WHERE incident_number=? AND unit_id=? AND onscene_at_ms=0")
-              ->bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();
-          cached("UPDATE cfs SET arrived_at_ms=? WHERE incident_number=? AND arrived_at_ms=0")
-              ->bind(1, row.recordedAtMs).bind(2, incident).run();
-        } else if (codec::statusEndsAssignment(status)) {
-          clearUnit(incident, unit, "cleared by " + unit + " " + codec::statusName(status));
-        }
-      }
-      break;
-    }
-    case v1::Envelope::kAvl:
-      if (!env.avl().backfill()) movePosition(env.avl().position(), row.recordedAtMs);
-      break;
-    case v1::Envelope::kCfs: {
-      const auto& c = env.cfs();
-      std::string number = nextIncidentNumber(row.receivedAtMs);
-      cached(
-             "INSERT INTO cfs(incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, "
-             "origin_event_id, created_at_ms) VALUES(?,?,?,?,?,?,?,?,'open','self',?,?)")
-          ->bind(1, number).bind(2, row.agency).bind(3, c.cfs_type()).bind(4, 3).bind(5, c.address())
-          .bind(6, c.location().lat()).bind(7, c.location().lon()).bind(8, c.note()).bind(9, row.eventId)
-          .bind(10, row.recordedAtMs).run();
-      timeline(number, "self-initiated by " + unit + ": " + c.cfs_type());
-      std::string busy = currentCfs(unit);
-      v1::Downlink accepted;
-      accepted.mutable_cfs_accepted()->set_event_id(row.eventId);
-      accepted.mutable_cfs_accepted()->set_incident_number(number);
-      if (!busy.empty() && cfsOpen(busy)) {
-        // The store's order decides: the unit was assigned first. The CFS is
-        // kept (it happened), the unit stays on its assignment, and both
-        // sides can see why.
-        timeline(number, unit + " not attached: already assigned to " + busy);
-        queueDownlink(unit, accepted, row.pos, row.receivedAtMs, out);
-        v1::Downlink rej;
-        rej.mutable_rejection()->set_event_id(row.eventId);
-        rej.mutable_rejection()->set_seq(row.deviceSeq.value_or(0));
-        rej.mutable_rejection()->set_reason(v1::REJECT_REASON_CONFLICT);
-        rej.mutable_rejection()->set_detail("self-initiated CFS recorded as " + number + " but " + unit +
-                                            " stays on " + busy + ", assigned before it");
-        queueDownlink(unit, rej, row.pos, row.receivedAtMs, out);
-      } else {
-        attach(number, unit);
-        queueDownlink(unit, accepted, row.pos, row.receivedAtMs, out);
-      }
-      break;
-    }
-    case v1::Envelope::kEmergency:
-      if (env.emergency().active()) {
-        cached("UPDATE units SET emergency=1, emergency_active=1, emergency_at_ms=?, emergency_ack_by='' "
-                     "WHERE unit_id=?")
-            ->bind(1, row.recordedAtMs).bind(2, unit).run();
-        if (env.emergency().has_position()) movePosition(env.emergency().position(), row.recordedAtMs);
-        std::string cur = currentCfs(unit);
-        if (!cur.empty()) timeline(cur, "EMERGENCY raised by " + unit);
-      } else {
-        cached("UPDATE units SET emergency_active=0 WHERE unit_id=?")->bind(1, unit).run();
-      }
-      break;
-    case v1::Envelope::kAssignmentAck: {
-      const std::string& incident = env.assignment_ack().incident_number();
-      cached("UPDATE cfs_units SET ack_at_ms=? WHERE incident_number=? AND unit_id=? AND ack_at_ms=0")
-          ->bind(1, row.recordedAtMs).bind(2, incident).bind(3, unit).run();
-      if (db_->changes() > 0) timeline(incident, unit + " acknowledged the assignment");
-      break;
-    }
-    case v1::Envelope::kMessage:
-      cached("INSERT INTO messages(pos, agency, unit_id, direction, author, text, at_ms) VALUES(?,?,?,'in',?,?,?)")
-          ->bind(1, row.pos).bind(2, row.agency).bind(3, unit).bind(4, unit).bind(5, env.message().text())
-          .bind(6, row.recordedAtMs).run();
-      break;
-    case v1::Envelope::kPresence:
-      cached("UPDATE units SET online=?, online_changed_ms=?, dropped_avl=MAX(dropped_avl, ?) WHERE unit_id=?")
-          ->bind(1, env.presence().online() ? 1 : 0).bind(2, row.receivedAtMs)
-          .bind(3, int64_t(env.presence().dropped_avl())).bind(4, unit).run();
-      break;
-    case v1::Envelope::kResync:
-    case v1::Envelope::BODY_NOT_SET:
-      break;
-  }
-}
-
 // ------------------------------------------------------------------ ingest
 
 Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
@@ -685,6 +373,9 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
     auto lookupSeq = cached("SELECT event_id FROM events WHERE device_id=? AND device_seq=?");
     auto lookupId = cached("SELECT 1 FROM events WHERE event_id=?");
     auto cfsAgency = cached("SELECT agency FROM cfs WHERE incident_number=?");
+    auto unitAt = cached(
+        "SELECT unit_id FROM device_units WHERE device_id=?1 ORDER BY at_ms<=?2 DESC, "
+        "CASE WHEN at_ms<=?2 THEN -at_ms ELSE at_ms END, CASE WHEN at_ms<=?2 THEN -pos ELSE pos END LIMIT 1");
     auto savepoint = cached("SAVEPOINT event");
     auto release = cached("RELEASE event");
     auto rollbackTo = cached("ROLLBACK TO event");
@@ -800,7 +491,15 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
       row.eventId = env->event_id();
       row.deviceId = in.topicDeviceId;
       if (env->seq() > 0) row.deviceSeq = env->seq();
-      row.unitId = unit;        // the registry decides the unit, not the device
+      // The registry decides the unit, not the device: the unit the device
+      // served when the event was recorded (a late event of a device moved
+      // since then belongs to its old unit).
+      row.unitId = unit;
+      if (!env->has_presence()) {
+        unitAt->bind(1, in.topicDeviceId).bind(2, env->recorded_at_ms());
+        if (unitAt->step()) row.unitId = unitAt->text(0);
+        unitAt->reset();
+      }
       row.agency = agency;
       row.kind = codec::bodyName(*env);
       row.recordedAtMs = env->recorded_at_ms();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mdc/v1/mdc.pb.h"
+#include "server-stub/ordering.h"
 #include "shared/error.h"
 #include "shared/sqlite.h"
 
@@ -25,7 +26,9 @@ using mdc::Status;
 
 // 2: incident_counters has one sequence per year for all agencies.
 // 3: agency_config (status buttons and AVL intervals pushed to the units).
-inline constexpr int kSchemaVersion = 3;
+// 4: the ordering rule: per-field stamps on units, membership facts and
+//    spells (cfs_units), late timeline lines.
+inline constexpr int kSchemaVersion = 4;
 
 /** A message from a device, as received on a topic. */
 struct Incoming {
@@ -127,9 +130,34 @@ class EventStore {
   void migrate(int64_t fromVersion);
   void loadHead();
 
-  struct Row;  // one event being appended
+  struct Row;  // one event being appended (event_row.h)
   int64_t append(Row& row);
+
+  // The read models (projection.cpp), updated by the ordering rule of ordering.h.
+  /** Applies one appended event to every read model; downlinks it produces go to out. */
   void project(const Row& row, std::vector<Outgoing>& out);
+  void projectRegistry(const Row& row, std::vector<Outgoing>& out);
+  void projectDispatch(const Row& row, std::vector<Outgoing>& out);
+  void projectDevice(const Row& row, std::vector<Outgoing>& out);
+  /** Records a membership fact of a unit and brings its calls (cfs_units,
+   *  current_cfs, calls left with no unit) to the fold of all its facts; the
+   *  unit is told of each call it leaves or joins other than by this fact.
+   *  Returns a SelfInitiate fact's verdict (see ordering::apply). */
+  std::optional<std::string> addMembershipFact(const std::string& unit, const ordering::MembershipFact& fact,
+                                               const Row& row, std::vector<Outgoing>& out);
+  ordering::Membership loadMembership(const std::string& unit);
+  /** A line on a CFS's timeline at atMs; late: the event arrived after a newer one of its unit. */
+  void timeline(const std::string& incident, const Row& row, int64_t atMs, const std::string& text, bool late = false);
+  /** The Assignment downlink of a CFS as it stands (units on it, latest timeline). */
+  mdc::v1::Downlink assignmentFor(const std::string& incident, int64_t atMs);
+  /** Closes a CFS that has no unit left on it ("closed: all units cleared"),
+   *  at the time the last of them left. */
+  void closeIfNoUnitLeft(const std::string& incident, const Row& row);
+  /** The stamp of an event: a device's by its recorded time and seq, a
+   *  dispatcher's by the time it was executed and its log position. */
+  static std::string stampOf(const Row& row);
+  /** Raises the unit's latest stamp; true when the event is older than it (late). */
+  bool noteStamp(const std::string& unit, const std::string& stamp);
   uint64_t queueDownlink(const std::string& unitId, mdc::v1::Downlink& dl, int64_t pos, int64_t atMs,
                          std::vector<Outgoing>& out);
   /** The agency's current Configuration downlink, if a dispatcher set one. */

@@ -835,23 +835,52 @@ TEST_CASE("a bad agency configuration is refused with the value named and change
   CHECK(s->downlinksAfter("E12", 0).empty());
 }
 
-TEST_CASE("a schema 2 store is migrated to schema 3 when opened, its log untouched", "[store][config]") {
+namespace {
+/** Takes a store back to what an older schema looked like (its log as it is). */
+void downgrade(EventStore& s, int version) {
+  for (const char* sql : {"DROP TABLE membership_facts", "DROP TABLE device_units", "DROP INDEX cfs_units_by_unit",
+                          "ALTER TABLE units DROP COLUMN status_stamp", "ALTER TABLE units DROP COLUMN pos_stamp",
+                          "ALTER TABLE units DROP COLUMN emergency_stamp",
+                          "ALTER TABLE units DROP COLUMN emergency_raised_stamp",
+                          "ALTER TABLE units DROP COLUMN emergency_acked_stamp",
+                          "ALTER TABLE units DROP COLUMN latest_stamp", "ALTER TABLE units DROP COLUMN late_events",
+                          "ALTER TABLE cfs_units DROP COLUMN attach_stamp", "ALTER TABLE cfs_units DROP COLUMN clear_stamp",
+                          "ALTER TABLE cfs_units DROP COLUMN clear_reason", "ALTER TABLE cfs_timeline DROP COLUMN late",
+                          "ALTER TABLE cfs DROP COLUMN closed_by"})
+    s.db().exec(sql);
+  if (version < 3) s.db().exec("DROP TABLE agency_config");
+  s.db().exec("PRAGMA user_version=" + std::to_string(version));
+}
+}  // namespace
+
+TEST_CASE("a schema 2 or 3 store is migrated when opened, its log untouched, its calls kept", "[store][config]") {
+  const int from = GENERATE(2, 3);
+  INFO("schema " << from);
   TempDir dir;
-  std::string digestBefore;
+  std::string fire;
   {
     auto s = openStore(dir);
     addDevice(*s, kE12);
-    ingestOne(*s, statusEnv(kE12, 1, T0, v1::UNIT_STATUS_EN_ROUTE));
-    // Back to what a schema 2 store looked like: no agency_config table.
-    s->db().exec("DROP TABLE agency_config");
-    s->db().exec("PRAGMA user_version=2");
+    fire = createCfs(*s, "FD1", T0);
+    REQUIRE(assign(*s, "FD1", fire, "E12", T0 + kMin));
+    ingestOne(*s, statusEnv(kE12, 1, T0 + 2 * kMin, v1::UNIT_STATUS_EN_ROUTE));
+    downgrade(*s, from);
   }
   auto s = openStore(dir);
   CHECK(s->db().queryInt("PRAGMA user_version") == kSchemaVersion);
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM agency_config") == 0);
   CHECK_FALSE(s->verify());
-  exec(*s, agencyConfig("FD1", {"available", "busy"}), T0 + kMin);
-  CHECK(s->downlinksAfter("E12", 0).size() == 1);
+  CHECK(unitRow(*s, "E12").cfs == fire);
+  CHECK(unitRow(*s, "E12").status == v1::UNIT_STATUS_EN_ROUTE);
+  // The board keeps its ordering after the migration: an older status moves nothing, a newer one does.
+  ingestOne(*s, statusEnv(kE12, 2, T0 + 30'000, v1::UNIT_STATUS_AVAILABLE), T0 + 5 * kMin);
+  CHECK(unitRow(*s, "E12").status == v1::UNIT_STATUS_EN_ROUTE);
+  CHECK(unitRow(*s, "E12").cfs == fire);
+  ingestOne(*s, statusEnv(kE12, 3, T0 + 6 * kMin, v1::UNIT_STATUS_AVAILABLE));
+  CHECK(unitRow(*s, "E12").status == v1::UNIT_STATUS_AVAILABLE);
+  CHECK(unitRow(*s, "E12").cfs == "");
+  exec(*s, agencyConfig("FD1", {"available", "busy"}), T0 + 7 * kMin);
+  CHECK(s->downlinksAfter("E12", 0).size() == 3);  // assignment, assignment cleared, configuration
 }
 
 TEST_CASE("available, at station and returning clear a unit from its CFS, staged does not", "[store][status]") {

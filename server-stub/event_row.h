@@ -1,0 +1,80 @@
+#pragma once
+// One row of the event log as the store appends, hashes and reads it.
+// Private to the event store's implementation files.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "server-stub/event_store.h"
+#include "shared/sqlite.h"
+
+namespace cad {
+
+/** A length-prefixed field of an event's canonical bytes. */
+inline void putField(std::string& out, const std::string& v) {
+  uint32_t n = uint32_t(v.size());
+  for (int i = 3; i >= 0; --i) out += char((n >> (8 * i)) & 0xff);
+  out += v;
+}
+
+struct EventStore::Row {
+  int64_t pos = 0;
+  std::string eventId;
+  std::string deviceId;  // empty = NULL
+  std::optional<uint64_t> deviceSeq;
+  std::string unitId;
+  std::string agency;
+  std::string kind;
+  int64_t recordedAtMs = 0;
+  std::string clockSource;
+  int64_t receivedAtMs = 0;
+  std::string actor;
+  std::string payload;
+  std::string prevHash;
+  std::string hash;
+
+  std::string canonical() const {
+    std::string c;
+    c.reserve(payload.size() + 200);
+    putField(c, std::to_string(pos));
+    putField(c, eventId);
+    putField(c, deviceId);
+    putField(c, deviceSeq ? std::to_string(*deviceSeq) : "");
+    putField(c, unitId);
+    putField(c, agency);
+    putField(c, kind);
+    putField(c, std::to_string(recordedAtMs));
+    putField(c, clockSource);
+    putField(c, std::to_string(receivedAtMs));
+    putField(c, actor);
+    putField(c, payload);
+    return c;
+  }
+  std::string computeHash() const { return sha256(prevHash + canonical()); }
+
+  /** The columns read() expects, in order. */
+  static constexpr const char* kSelect =
+      "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
+      "received_at_ms, actor, payload, prev_hash, hash FROM events ";
+  /** One events row as selected by kSelect. */
+  static Row read(const mdc::sql::Stmt& st) {
+    Row r;
+    r.pos = st.i64(0);
+    r.eventId = st.text(1);
+    r.deviceId = st.isNull(2) ? "" : st.text(2);
+    if (!st.isNull(3)) r.deviceSeq = uint64_t(st.i64(3));
+    r.unitId = st.text(4);
+    r.agency = st.text(5);
+    r.kind = st.text(6);
+    r.recordedAtMs = st.i64(7);
+    r.clockSource = st.text(8);
+    r.receivedAtMs = st.i64(9);
+    r.actor = st.text(10);
+    r.payload = st.blob(11);
+    r.prevHash = st.blob(12);
+    r.hash = st.blob(13);
+    return r;
+  }
+};
+
+}  // namespace cad
