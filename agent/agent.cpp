@@ -122,6 +122,7 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
   housekeeping_.setInterval(1000);
   connect(&housekeeping_, &QTimer::timeout, this, [this] {
     checkAckTimeouts();
+    exchangeDownlinkCursor();
     pump();
   });
   backfillTimer_.setSingleShot(true);
@@ -317,10 +318,32 @@ void Agent::publishPresence(bool online) {
   if (!r) noteError(r.error().message);
 }
 
+// The backend sends each downlink again until the device says it holds it
+// (a ResyncRequest carries the cursor), and answers every request with the
+// unit's head: a connected vehicle missing a tail asks for it at once,
+// without waiting for a reconnect. Called every second.
+void Agent::exchangeDownlinkCursor() {
+  if (link_ != v1::LINK_STATE_ONLINE || !client_) return;
+  const uint64_t cursor = store_.downlinkCursor(config_.unitId);
+  const int64_t now = clock_.monotonicMs(), sinceLast = now - lastResyncMonoMs_;
+  // A gap that lasts a second is not a downlink still on its way.
+  bool missing = false;
+  if (knownHead_ <= cursor) gapSinceMonoMs_ = 0;
+  else if (gapSinceMonoMs_ == 0) gapSinceMonoMs_ = now;
+  else missing = now - gapSinceMonoMs_ >= 1000 && sinceLast > 2000;
+  if (missing) {
+    ++counters_.downlinkGaps;
+    log::warn("link", "the backend holds downlinks up to seq " + std::to_string(knownHead_) + ", this device up to " +
+                          std::to_string(cursor) + "; asking for the rest");
+  }
+  if (cursor != reportedCursor_ || missing || sinceLast >= int64_t(config_.downlinkCheckS) * 1000) publishResync();
+}
+
 void Agent::publishResync() {
   v1::Envelope env = newEnvelope();
   env.set_seq(0);
   env.mutable_resync()->set_after_seq(store_.downlinkCursor(config_.unitId));
+  reportedCursor_ = env.resync().after_seq();
   auto bytes = codec::encodeEnvelope(env);
   if (!bytes) return;
   lastResyncMonoMs_ = clock_.monotonicMs();
@@ -493,6 +516,8 @@ void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
       return;
     }
     config_.unitId = dl.unit_id();
+    knownHead_ = 0;  // the old unit's
+    gapSinceMonoMs_ = 0;
     emit stateChanged();
   }
   uint64_t cursor = store_.downlinkCursor(dl.unit_id());
@@ -598,6 +623,9 @@ void Agent::readCertificate() {
 // Commit acks and rejections: applied at once, idempotent, not part of the
 // downlink sequence (see mdc.proto, Downlink.seq).
 void Agent::applyTransient(const v1::Downlink& dl) {
+  if (dl.has_commit_ack() && dl.commit_ack().downlink_head() > 0 && dl.unit_id() == config_.unitId)
+    knownHead_ = dl.commit_ack().downlink_head();  // a tail still missing in a second is asked for
+  if (dl.has_commit_ack() && dl.commit_ack().committed_size() == 0) return;  // a head report only
   if (dl.has_commit_ack()) {
     auto out = store_.applyCommitAck(dl.commit_ack());
     if (!out) {

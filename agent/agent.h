@@ -100,6 +100,7 @@ class Agent : public QObject {
   void setLink(v1::LinkState state, const std::string& detail = {});
   void publishPresence(bool online);
   void publishResync();
+  void exchangeDownlinkCursor();
   void pump();
   bool publishRow(const OutboxRow& row);
   void resetSendCursors();
@@ -156,6 +157,9 @@ class Agent : public QObject {
   std::map<int, uint64_t> tokenToSeq_;
   int64_t lastCommitAckMs_ = 0;
   int64_t lastResyncMonoMs_ = -100000;
+  uint64_t reportedCursor_ = 0;   // the downlink cursor last told to the backend (ResyncRequest)
+  uint64_t knownHead_ = 0;        // the unit's downlink head the backend last told (CommitAck)
+  int64_t gapSinceMonoMs_ = 0;    // since when knownHead_ is above the cursor (0: it is not)
   double srttMs_ = 0;  ///< smoothed publish -> commit-ack round trip (0: no sample yet)
 
   std::vector<v1::Envelope> avlPending_;

@@ -71,6 +71,7 @@ std::vector<std::string> AgentConfig::keys() {
   return {"device_id", "unit_id", "agency", "broker", "tls.ca", "tls.cert", "tls.key", "store.path",
           "store.key_path", "store.cap_bytes", "store.avl_commit_ms", "socket.path", "link.window", "link.keepalive_s",
           "link.backoff_initial_ms", "link.backoff_max_ms", "link.ack_timeout_s", "link.backfill_per_s",
+          "link.downlink_check_s",
           "gps.source", "gps.host", "gps.port", "gps.replay_file", "gps.replay_speedup", "gps.replay_loop",
           "gps.sim_seed", "gps.sim_speedup", "avl.moving_interval_s", "avl.stationary_interval_s", "avl.distance_m",
           "avl.heading_deg", "avl.max_eph_m", "inputs.source", "inputs.device", "inputs.emergency_code", "log_level"};
@@ -106,6 +107,7 @@ Status AgentConfig::set(const std::string& key, const std::string& v) {
   else if (key == "link.backoff_max_ms") return setInt(key, v, 50, 600000, backoffMaxMs);
   else if (key == "link.ack_timeout_s") return setInt(key, v, 1, 3600, ackTimeoutS);
   else if (key == "link.backfill_per_s") return setInt(key, v, 1, 100000, backfillPerSecond);
+  else if (key == "link.downlink_check_s") return setInt(key, v, 5, 3600, downlinkCheckS);
   else if (key == "gps.source") {
     if (v != "none" && v != "gpsd" && v != "simulator" && v != "replay")
       return bad(key, v, "must be none, gpsd, simulator or replay");
@@ -174,7 +176,8 @@ std::string AgentConfig::toJson() const {
                    {"backoff_initial_ms", backoffInitialMs},
                    {"backoff_max_ms", backoffMaxMs},
                    {"ack_timeout_s", ackTimeoutS},
-                   {"backfill_per_s", backfillPerSecond}};
+                   {"backfill_per_s", backfillPerSecond},
+                   {"downlink_check_s", downlinkCheckS}};
   QJsonObject gps{{"source", QString::fromStdString(gpsSource)},
                   {"host", QString::fromStdString(gpsdHost)},
                   {"port", gpsdPort},

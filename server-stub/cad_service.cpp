@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <mutex>
+#include <csignal>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "shared/clock.h"
 #include "shared/codec.h"
@@ -71,6 +73,8 @@ CadService::CadService(ServiceConfig config, EventStore& store, QObject* parent)
   connect(&reconnectTimer_, &QTimer::timeout, this, [this] {
     if (mdc::Status s = client_->connect(); !s) onConnectFailed(s.error().message);
   });
+  downlinkTimer_.setInterval(1000);
+  connect(&downlinkTimer_, &QTimer::timeout, this, &CadService::pumpDownlinks);
   statsTimer_.setInterval(10000);
   connect(&statsTimer_, &QTimer::timeout, this, &CadService::logStats);
 }
@@ -108,6 +112,7 @@ mdc::Status CadService::start() {
   o.keyFile = config_.tlsKey;
   client_ = std::make_unique<mdc::mqtt::Client>(o, *bridge_);
   statsTimer_.start();
+  downlinkTimer_.start();
   log::info("stub", "store " + config_.dbPath + " at event " + std::to_string(store_.stats().lastPos) +
                         "; control socket " + config_.controlPath);
   if (mdc::Status s = client_->connect(); !s) onConnectFailed(s.error().message);
@@ -124,6 +129,7 @@ void CadService::stop() {
 void CadService::onConnected() {
   online_ = true;
   backoffMs_ = 0;
+  lastResendMonoMs_.clear();  // whatever was sent before may be lost: the outbox goes again once subscribed
   log::info("stub", "connected to " + config_.broker);
   auto filter = [&](const std::string& f) {
     return config_.sharedGroup.empty() ? f : topics::shared(config_.sharedGroup, f);
@@ -139,6 +145,7 @@ void CadService::onSubscribed(const std::string& filter, bool ok, int code) {
   }
   ++subscribed_;
   log::info("stub", "subscribed to " + filter);
+  if (subscribed_ >= 2) pumpDownlinks();
 }
 
 void CadService::onConnectFailed(const std::string& reason) {
@@ -217,6 +224,7 @@ void CadService::publishAcks(const std::map<std::string, std::vector<uint64_t>>&
     dl.set_seq(0);
     dl.set_sent_at_ms(mdc::SystemClock::instance().nowMs());
     auto* ack = dl.mutable_commit_ack();
+    ack->set_downlink_head(headOf(unit->second));  // a device missing a tail asks for it
     for (size_t i = 0; i < seqs.size();) {
       size_t j = i;
       while (j + 1 < seqs.size() && seqs[j + 1] <= seqs[j] + 1) ++j;
@@ -241,7 +249,14 @@ void CadService::publishAcks(const std::map<std::string, std::vector<uint64_t>>&
 }
 
 void CadService::publish(const std::vector<Outgoing>& out) {
-  if (!online_) return;  // kept in the store: the device gets them on resync
+  for (const auto& o : out)
+    if (o.downlink.seq() > 0) {
+      uint64_t& head = headCache_[o.downlink.unit_id()];
+      head = std::max(head, o.downlink.seq());
+    }
+  // Offline, or refused by the client: kept in the store, the outbox sends
+  // them again once the link is back (pumpDownlinks).
+  if (!online_) return;
   for (const auto& o : out) {
     auto bytes = mdc::codec::encodeDownlink(o.downlink);
     if (!bytes) {
@@ -249,8 +264,37 @@ void CadService::publish(const std::vector<Outgoing>& out) {
       continue;
     }
     auto r = client_->publish(topics::down(o.deviceId), *bytes, 1, false);
-    if (!r) log::warn("stub", r.error().message);
-    else ++counters_.downlinksPublished;
+    if (!r) {
+      ++counters_.publishFailures;
+      log::warn("stub", "downlink " + std::to_string(o.downlink.seq()) + " to " + o.deviceId +
+                            " not sent (sent again from the outbox): " + r.error().message);
+    } else {
+      ++counters_.downlinksPublished;
+    }
+  }
+}
+
+uint64_t CadService::headOf(const std::string& unit) {
+  auto it = headCache_.find(unit);
+  if (it == headCache_.end()) it = headCache_.emplace(unit, store_.downlinkHead(unit)).first;
+  return it->second;
+}
+
+void CadService::pumpDownlinks() {
+  if (!online_ || subscribed_ < 2) return;
+  const int64_t now = mdc::SystemClock::instance().monotonicMs();
+  for (const auto& lag : store_.laggingDevices()) {
+    auto last = lastResendMonoMs_.find(lag.deviceId);
+    if (last != lastResendMonoMs_.end() && now - last->second < config_.resendMs) continue;
+    lastResendMonoMs_[lag.deviceId] = now;
+    auto dls = store_.downlinksAfter(lag.unitId, lag.holds, 256);
+    log::info("stub", "downlinks to " + lag.deviceId + " (unit " + lag.unitId + "): it holds up to seq " +
+                          std::to_string(lag.holds) + " of " + std::to_string(lag.head) + "; sending " +
+                          std::to_string(dls.size()) + " again");
+    std::vector<Outgoing> out;
+    for (auto& d : dls) out.push_back(Outgoing{lag.deviceId, std::move(d)});
+    counters_.downlinksResent += out.size();
+    publish(out);
   }
 }
 
@@ -265,6 +309,19 @@ void CadService::handleResync(const std::string& device, uint64_t after) {
     log::info("stub", "resync " + device + " (unit " + *unit + ") after " + std::to_string(after) + ": " +
                           std::to_string(out.size()) + " downlinks");
   publish(out);
+  lastResendMonoMs_[device] = mdc::SystemClock::instance().monotonicMs();
+  // The answer to every request: the unit's head, so the device knows what it holds is all.
+  if (!online_ || headOf(*unit) == 0) return;
+  mdc::v1::Downlink dl;
+  dl.set_version(mdc::codec::kProtocolVersion);
+  dl.set_unit_id(*unit);
+  dl.set_seq(0);
+  dl.set_sent_at_ms(mdc::SystemClock::instance().nowMs());
+  dl.mutable_commit_ack()->set_downlink_head(headOf(*unit));
+  if (auto r = client_->publish(topics::down(device), dl.SerializeAsString(), 1, false); !r) {
+    ++counters_.publishFailures;
+    log::warn("stub", r.error().message);
+  }
 }
 
 std::string CadService::handleControl(const std::string& line) {
@@ -285,6 +342,8 @@ std::string CadService::handleControl(const std::string& line) {
                   {"acks_published", qint64(counters_.acksPublished)},
                   {"downlinks_published", qint64(counters_.downlinksPublished)},
                   {"resyncs", qint64(counters_.resyncs)},       {"commit_failures", qint64(counters_.commitFailures)},
+                  {"publish_failures", qint64(counters_.publishFailures)},
+                  {"downlinks_resent", qint64(counters_.downlinksResent)},
                   {"online", online_},
                   // Ready: both subscriptions acknowledged, so no device message is missed.
                   {"ready", online_ && subscribed_ >= 2}};
@@ -316,9 +375,16 @@ std::string CadService::handleControl(const std::string& line) {
     return reply(false, out.error().message);
   }
   ++counters_.commands;
+  if (config_.faultKillAfterCommit) {
+    log::error("stub", "CAD_STUB_FAULT=kill-after-commit: killed after committing " + cmd.kind + ", before publishing");
+    ::kill(::getpid(), SIGKILL);
+  }
   // Only registry commands move devices between units: keep the cache (one
   // lookup per device, not one per device per batch) until one does.
-  if (cmd.kind == "device_add" || cmd.kind == "device_move") unitCache_.clear();
+  if (cmd.kind == "device_add" || cmd.kind == "device_move") {
+    unitCache_.clear();
+    headCache_.clear();  // downlinks of a unit without a device were not published
+  }
   log::info("stub", "dispatcher " + cmd.actor + " (" + cmd.agency + "): " + out->summary);
   publish(out->downlinks);
   return reply(true, out->summary);

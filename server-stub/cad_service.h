@@ -26,11 +26,15 @@ struct ServiceConfig {
   std::string controlPath;           ///< default: dbPath + ".ctl"
   int batchMax = 2000;               ///< messages per transaction at most
   int batchMs = 2;                   ///< longest a message waits for its batch's commit to start
+  bool faultKillAfterCommit = false; ///< test hook (CAD_STUB_FAULT=kill-after-commit): SIGKILL itself between a command's commit and its publish
+  int resendMs = 3000;               ///< a connected device that has not confirmed its downlinks gets them again after this
 };
 
 struct ServiceCounters {
   uint64_t received = 0, appended = 0, duplicates = 0, refused = 0, batches = 0, maxBatch = 0;
   uint64_t acksPublished = 0, downlinksPublished = 0, resyncs = 0, commands = 0, commitFailures = 0;
+  uint64_t publishFailures = 0;   ///< downlinks the client refused to send (they go again from the outbox)
+  uint64_t downlinksResent = 0;   ///< sent again from the outbox to a device that had not confirmed them
   std::map<std::string, uint64_t> refusedByReason;
 };
 
@@ -61,6 +65,10 @@ class CadService : public QObject {
   void publish(const std::vector<Outgoing>& out);
   void publishAcks(const std::map<std::string, std::vector<uint64_t>>& acks);
   void handleResync(const std::string& device, uint64_t after);
+  /** The downlink outbox: sends each connected device what it has not yet
+   *  confirmed holding (every second; at once when the broker link is back). */
+  void pumpDownlinks();
+  uint64_t headOf(const std::string& unit);
   std::string handleControl(const std::string& line);
   void logStats();
 
@@ -79,6 +87,9 @@ class CadService : public QObject {
   ServiceCounters counters_;
   uint64_t loggedReceived_ = 0;
   std::map<std::string, std::string> unitCache_;
+  std::map<std::string, uint64_t> headCache_;        // unit -> latest downlink seq (this service is the only writer)
+  std::map<std::string, int64_t> lastResendMonoMs_;  // device -> when the outbox last sent it its tail
+  QTimer downlinkTimer_;
 };
 
 }  // namespace cad

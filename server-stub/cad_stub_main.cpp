@@ -5,6 +5,7 @@
 #include <QSocketNotifier>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -71,6 +72,13 @@ int main(int argc, char** argv) {
   cfg.batchMs = p.value(batchMs).toInt(&ok);
   if (!ok || cfg.batchMs < 0 || cfg.batchMs > 1000)
     return fail("--batch-ms \"" + p.value(batchMs).toStdString() + "\": out of range 0-1000");
+
+  // Fault injection for the tests that prove the downlink outbox.
+  if (const char* fault = std::getenv("CAD_STUB_FAULT"); fault && *fault) {
+    if (std::string(fault) != "kill-after-commit")
+      return fail("CAD_STUB_FAULT \"" + std::string(fault) + "\": unknown (known: kill-after-commit)");
+    cfg.faultKillAfterCommit = true;
+  }
 
   auto store = cad::EventStore::open(cfg.dbPath);
   if (!store) return fail(store.error().message);

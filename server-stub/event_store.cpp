@@ -226,6 +226,11 @@ ALTER TABLE cfs ADD COLUMN closed_by TEXT NOT NULL DEFAULT '';                --
 CREATE INDEX cfs_units_by_unit ON cfs_units(unit_id);
 -- What decides which calls a unit is on: assign (a dispatcher), self (a
 -- self-initiated CFS), clear (incident '' = every call), by stamp.
+-- What each device last said it holds of its unit's downlinks (its
+-- ResyncRequest): the stub sends a connected device the rest until it does.
+-- Operational, not a read model: not derived from the log, not in the digest.
+CREATE TABLE downlink_cursors(device_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL, after_seq INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL);
 -- Which unit a device served from when (registry.device_add and _move).
 CREATE TABLE device_units(device_id TEXT NOT NULL, pos INTEGER NOT NULL, at_ms INTEGER NOT NULL,
   unit_id TEXT NOT NULL, PRIMARY KEY(device_id, pos));
@@ -438,7 +443,12 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
         // A device that still believes it serves another unit (it was moved
         // while away) counts its cursor in that unit's sequence: it gets the
         // new unit's downlinks from the start, which also tells it the move.
-        out.resyncs.emplace_back(in.topicDeviceId, env->unit_id() == unit ? env->resync().after_seq() : 0);
+        const uint64_t after = env->unit_id() == unit ? env->resync().after_seq() : 0;
+        out.resyncs.emplace_back(in.topicDeviceId, after);
+        cached("INSERT INTO downlink_cursors(device_id, unit_id, after_seq, at_ms) VALUES(?,?,?,?) "
+               "ON CONFLICT(device_id) DO UPDATE SET unit_id=excluded.unit_id, after_seq=excluded.after_seq, "
+               "at_ms=excluded.at_ms")
+            ->bind(1, in.topicDeviceId).bind(2, unit).bind(3, after).bind(4, in.receivedAtMs).run();
         continue;
       }
       // Cross-tenant references: a device may only touch its own agency's CFS.
@@ -721,6 +731,25 @@ std::vector<v1::Downlink> EventStore::downlinksAfter(const std::string& unitId, 
     v1::Downlink dl;
     if (dl.ParseFromString(st->blob(0))) out.push_back(std::move(dl));
   }
+  return out;
+}
+
+uint64_t EventStore::downlinkHead(const std::string& unitId) {
+  auto st = cached("SELECT COALESCE(MAX(seq), 0) FROM downlinks WHERE unit_id=?");
+  st->bind(1, unitId);
+  st->step();
+  return uint64_t(st->i64(0));
+}
+
+std::vector<DownlinkLag> EventStore::laggingDevices() {
+  std::vector<DownlinkLag> out;
+  auto st = cached(
+      "SELECT c.device_id, c.unit_id, c.after_seq, h.head FROM downlink_cursors c "
+      "JOIN units u ON u.unit_id=c.unit_id AND u.device_id=c.device_id AND u.online=1 "
+      "JOIN (SELECT unit_id, MAX(seq) AS head FROM downlinks GROUP BY unit_id) h ON h.unit_id=c.unit_id "
+      "WHERE h.head > c.after_seq ORDER BY c.device_id");
+  while (st->step())
+    out.push_back(DownlinkLag{st->text(0), st->text(1), uint64_t(st->i64(2)), uint64_t(st->i64(3))});
   return out;
 }
 

@@ -61,6 +61,14 @@ struct BatchOutcome {
   std::vector<std::pair<std::string, uint64_t>> resyncs;  ///< (device, after seq) requests
 };
 
+/** A connected device that does not yet hold every downlink of its unit. */
+struct DownlinkLag {
+  std::string deviceId;
+  std::string unitId;
+  uint64_t holds = 0;  ///< the cursor the device last reported
+  uint64_t head = 0;   ///< the unit's latest downlink seq
+};
+
 /** A dispatcher's (or operator's) command. Fields used depend on kind. */
 struct Command {
   std::string kind;     ///< create_cfs, assign, message, ack_emergency, close_cfs, device_add, device_move, agency_config
@@ -108,6 +116,11 @@ class EventStore {
 
   /** Stored downlinks of a unit after a seq, in order (for resync). */
   std::vector<mdc::v1::Downlink> downlinksAfter(const std::string& unitId, uint64_t afterSeq, int limit = 10000);
+  /** The unit's latest downlink seq (0: none yet). */
+  uint64_t downlinkHead(const std::string& unitId);
+  /** Devices online (by their presence) whose reported cursor is below their
+   *  unit's head: the backend's downlink outbox, to send again. */
+  std::vector<DownlinkLag> laggingDevices();
   /** The device currently serving a unit, if any. */
   std::optional<std::string> deviceOfUnit(const std::string& unitId);
   std::optional<std::string> unitOfDevice(const std::string& deviceId);

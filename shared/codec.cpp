@@ -192,7 +192,7 @@ Status validateDownlinkBody(const Downlink& d) {
   switch (d.body_case()) {
     case Downlink::kCommitAck: {
       const auto& a = d.commit_ack();
-      if (a.committed_size() < 1)
+      if (a.committed_size() < 1 && a.downlink_head() == 0)
         return fail(Reason::MissingField, "downlink.commit_ack.committed: required, is empty");
       if (a.committed_size() > 1024)
         return fail(Reason::TooLong, "downlink.commit_ack.committed: " + std::to_string(a.committed_size()) +

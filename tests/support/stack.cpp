@@ -125,7 +125,7 @@ void CadStub::start() {
   std::vector<std::string> argv = {program("server-stub/cad-stub"), "--db", db_, "--broker", broker_,
                                    "--client-id", "cad-stub-" + name_};
   argv.insert(argv.end(), extra_.begin(), extra_.end());
-  proc_ = std::make_unique<Process>(argv, logPath_);
+  proc_ = std::make_unique<Process>(argv, logPath_, env);
   if (!waitUntil([&] { return exists(db_ + ".ctl") || !proc_->alive(); }, std::chrono::seconds(20)) || !proc_->alive())
     throw std::runtime_error("cad-stub did not start:\n" + log());
 }

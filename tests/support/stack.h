@@ -57,6 +57,8 @@ class CadStub {
   void kill9();
   bool running();
   const std::string& dbPath() const { return db_; }
+  /** Environment of the next start() (e.g. CAD_STUB_FAULT). */
+  std::vector<std::pair<std::string, std::string>> env;
   /** cadctl --db <db> args... */
   CommandResult cadctl(std::vector<std::string> args) const;
   /** Registers a device for a unit of an agency (throws when refused). */

@@ -248,6 +248,11 @@ TEST_CASE("codec: commit ack rules", "[codec][downlink]") {
   addRanges(most, 1022);
   REQUIRE(most.commit_ack().committed_size() == 1024);
   requireAccepted(most);
+  // A head report (the answer to a resync request) carries no range.
+  v1::Downlink head = validCommitAckDownlink();
+  head.mutable_commit_ack()->clear_committed();
+  head.mutable_commit_ack()->set_downlink_head(42);
+  requireAccepted(head);
 }
 
 TEST_CASE("codec: assignment rules", "[codec][downlink]") {

@@ -838,7 +838,8 @@ TEST_CASE("a bad agency configuration is refused with the value named and change
 namespace {
 /** Takes a store back to what an older schema looked like (its log as it is). */
 void downgrade(EventStore& s, int version) {
-  for (const char* sql : {"DROP TABLE membership_facts", "DROP TABLE device_units", "DROP INDEX cfs_units_by_unit",
+  for (const char* sql : {"DROP TABLE membership_facts", "DROP TABLE device_units", "DROP TABLE downlink_cursors",
+                          "DROP INDEX cfs_units_by_unit",
                           "ALTER TABLE units DROP COLUMN status_stamp", "ALTER TABLE units DROP COLUMN pos_stamp",
                           "ALTER TABLE units DROP COLUMN emergency_stamp",
                           "ALTER TABLE units DROP COLUMN emergency_raised_stamp",

@@ -1,0 +1,134 @@
+#include "tests/support/tcp_proxy.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace mdc::test {
+
+namespace {
+
+int connectTo(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/** Copies what is readable from one socket to the other; false at EOF or error. */
+bool pipeOnce(int from, int to) {
+  char buf[16384];
+  ssize_t n = ::read(from, buf, sizeof buf);
+  if (n <= 0) return false;
+  for (ssize_t off = 0; off < n;) {
+    ssize_t w = ::write(to, buf + off, size_t(n - off));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    off += w;
+  }
+  return true;
+}
+
+}  // namespace
+
+TcpProxy::TcpProxy(uint16_t targetPort) : target_(targetPort) {
+  listenFd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = 0;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (listenFd_ < 0 || ::bind(listenFd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::listen(listenFd_, 64) != 0 || ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
+      ::pipe2(wakeFd_, O_CLOEXEC | O_NONBLOCK) != 0)
+    throw std::runtime_error(std::string("tcp proxy: cannot listen on loopback: ") + std::strerror(errno));
+  port_ = ntohs(a.sin_port);
+  thread_ = std::thread([this] { run(); });
+}
+
+TcpProxy::~TcpProxy() {
+  stop_ = true;
+  (void)!::write(wakeFd_[1], "x", 1);
+  thread_.join();
+  ::close(listenFd_);
+  ::close(wakeFd_[0]);
+  ::close(wakeFd_[1]);
+}
+
+std::string TcpProxy::uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+
+void TcpProxy::setUp(bool up) {
+  up_ = up;
+  (void)!::write(wakeFd_[1], "x", 1);
+}
+
+void TcpProxy::run() {
+  std::vector<std::pair<int, int>> pairs;  // (accepted, upstream)
+  auto closeAll = [&] {
+    for (auto [a, b] : pairs) {
+      ::close(a);
+      ::close(b);
+    }
+    pairs.clear();
+  };
+  while (!stop_) {
+    if (!up_) closeAll();
+    std::vector<pollfd> fds{{listenFd_, POLLIN, 0}, {wakeFd_[0], POLLIN, 0}};
+    for (auto [a, b] : pairs) {
+      fds.push_back({a, POLLIN, 0});
+      fds.push_back({b, POLLIN, 0});
+    }
+    if (::poll(fds.data(), fds.size(), 200) < 0 && errno != EINTR) break;
+    if (fds[1].revents & POLLIN) {
+      char drain[64];
+      while (::read(wakeFd_[0], drain, sizeof drain) > 0) {
+      }
+    }
+    if (fds[0].revents & POLLIN) {
+      int c = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c >= 0) {
+        int u = up_ ? connectTo(target_) : -1;
+        if (u < 0) ::close(c);
+        else {
+          pairs.emplace_back(c, u);
+          ++forwarded_;
+        }
+      }
+    }
+    std::vector<std::pair<int, int>> keep;
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      auto [a, b] = pairs[i];
+      const pollfd& pa = fds[2 + 2 * i];
+      const pollfd& pb = fds[3 + 2 * i];
+      bool ok = true;
+      if (pa.revents & (POLLIN | POLLHUP | POLLERR)) ok = pipeOnce(a, b);
+      if (ok && (pb.revents & (POLLIN | POLLHUP | POLLERR))) ok = pipeOnce(b, a);
+      if (ok) keep.emplace_back(a, b);
+      else {
+        ::close(a);
+        ::close(b);
+      }
+    }
+    pairs.swap(keep);
+  }
+  closeAll();
+}
+
+}  // namespace mdc::test
