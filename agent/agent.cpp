@@ -123,6 +123,10 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
   connect(&housekeeping_, &QTimer::timeout, this, [this] {
     checkAckTimeouts();
     exchangeDownlinkCursor();
+    if (store_.releaseHeld(false) > 0) {
+      resetSendCursors();  // the released events are behind the send cursors
+      emit stateChanged();
+    }
     pump();
   });
   backfillTimer_.setSingleShot(true);
@@ -589,6 +593,12 @@ void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
   }
   ++counters_.downlinksApplied;
   if (dl.has_configuration()) applyAgencyConfiguration();
+  // A sequenced downlink: the backend knows this device now (the registry may
+  // have changed), so what it held back goes again.
+  if (int n = store_.releaseHeld(true); n > 0) {
+    log::info("link", std::to_string(n) + " held events sent again: the backend knows this device now");
+    resetSendCursors();
+  }
   emit stateChanged();
   pump();
 }
@@ -650,12 +660,22 @@ void Agent::applyTransient(const v1::Downlink& dl) {
     return;
   }
   if (dl.has_rejection()) {
-    auto seq = store_.applyRejection(dl.rejection());
+    bool held = false;
+    auto seq = store_.applyRejection(dl.rejection(), &held);
     if (!seq) {
       noteError(seq.error().message);
       return;
     }
     if (*seq) inflight_.erase(**seq);
+    if (held) {
+      ++counters_.held;
+      log::warn("link", "backend refused event " + dl.rejection().event_id() + " for a cause that can be fixed (" +
+                            v1::RejectReason_Name(dl.rejection().reason()) + " " + dl.rejection().detail() +
+                            "): held, sent again later");
+      noteError("held by the backend: " + dl.rejection().detail());
+      emit stateChanged();
+      return;
+    }
     log::warn("link", "backend rejected event " + dl.rejection().event_id() + ": " +
                           v1::RejectReason_Name(dl.rejection().reason()) + " " + dl.rejection().detail());
     noteError("backend rejected an event: " + dl.rejection().detail());
@@ -969,6 +989,8 @@ v1::AgentState Agent::snapshot() {
   c["downlinks_applied"] = counters_.downlinksApplied;
   c["downlink_duplicates"] = counters_.downlinkDuplicates;
   c["downlink_gaps"] = counters_.downlinkGaps;
+  c["held"] = counters_.held;
+  c["held_now"] = uint64_t(store_.heldCount());
   c["downlink_invalid"] = counters_.downlinkInvalid;
   c["connects"] = counters_.connects;
   c["connect_failures"] = counters_.connectFailures;

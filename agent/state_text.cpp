@@ -22,6 +22,7 @@ std::string deliveryName(v1::Delivery d) {
     case v1::DELIVERY_QUEUED: return "queued";
     case v1::DELIVERY_DELIVERED: return "delivered";
     case v1::DELIVERY_REJECTED: return "rejected";
+    case v1::DELIVERY_HELD: return "held";
     default: return "-";
   }
 }

@@ -52,6 +52,12 @@ CREATE INDEX actions_by_event ON actions(event_id);
     // 2 -> 3: outbox and inbox payloads encrypted at rest (AES-256-GCM). No DDL:
     // Store::encryptPlaintextRows seals the existing rows in the same transaction.
     "SELECT 1;",
+    // 3 -> 4: events the backend refused for a cause that can be fixed are
+    // held (not sent) until held_until_ms, then sent again; held_count backs off.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN held_until_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN held_count INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -374,7 +380,8 @@ int64_t Store::thinAvl(int64_t bytesToFree) {
 std::vector<OutboxRow> Store::pending(v1::Lane lane, uint64_t afterSeq, int limit) {
   std::vector<OutboxRow> rows;
   auto st = db_->prepare(
-      "SELECT seq, event_id, recorded_at_ms, payload FROM outbox WHERE lane=? AND seq>? ORDER BY seq LIMIT ?");
+      "SELECT seq, event_id, recorded_at_ms, payload FROM outbox WHERE lane=? AND seq>? AND held_until_ms=0 "
+      "ORDER BY seq LIMIT ?");
   st.bind(1, int(lane)).bind(2, afterSeq).bind(3, limit);
   while (st.step()) {
     uint64_t seq = uint64_t(st.i64(0));
@@ -407,7 +414,8 @@ Result<AckOutcome> Store::applyCommitAck(const v1::CommitAck& ack) {
     sql::Transaction tx(*db_);
     auto del = db_->prepare("DELETE FROM outbox WHERE seq BETWEEN ? AND ? RETURNING lane, LENGTH(payload)");
     auto mark = db_->prepare(
-        "UPDATE actions SET delivery=?, delivered_at_ms=? WHERE seq BETWEEN ? AND ? AND delivery=? RETURNING seq");
+        "UPDATE actions SET delivery=?, delivered_at_ms=? WHERE seq BETWEEN ? AND ? AND delivery IN (?, ?) "
+        "RETURNING seq");
     for (const auto& r : ack.committed()) {
       del.bind(1, r.first()).bind(2, r.last());
       while (del.step()) {
@@ -419,7 +427,7 @@ Result<AckOutcome> Store::applyCommitAck(const v1::CommitAck& ack) {
       }
       del.reset();
       mark.bind(1, int(v1::DELIVERY_DELIVERED)).bind(2, now).bind(3, r.first()).bind(4, r.last())
-          .bind(5, int(v1::DELIVERY_QUEUED));
+          .bind(5, int(v1::DELIVERY_QUEUED)).bind(6, int(v1::DELIVERY_HELD));
       while (mark.step()) out.actions.push_back(uint64_t(mark.i64(0)));
       mark.reset();
     }
@@ -451,8 +459,38 @@ void Store::refreshOldest(v1::Lane lane) {
   }
 }
 
-Result<std::optional<uint64_t>> Store::applyRejection(const v1::Rejection& rej) {
+bool Store::isFixable(v1::RejectReason reason) {
+  return reason == v1::REJECT_REASON_UNKNOWN_DEVICE || reason == v1::REJECT_REASON_NOT_PERMITTED;
+}
+
+int Store::releaseHeld(bool all) {
+  try {
+    sql::Transaction tx(*db_);
+    auto st = db_->prepare(
+        "UPDATE outbox SET held_until_ms=0 WHERE held_until_ms>0 AND (? OR held_until_ms<=?) RETURNING seq");
+    st.bind(1, all ? 1 : 0).bind(2, clock_.nowMs());
+    std::vector<int64_t> seqs;
+    while (st.step()) seqs.push_back(st.i64(0));
+    auto mark = db_->prepare("UPDATE actions SET delivery=?, detail='' WHERE seq=? AND delivery=?");
+    for (int64_t s : seqs) {
+      mark.bind(1, int(v1::DELIVERY_QUEUED)).bind(2, s).bind(3, int(v1::DELIVERY_HELD)).run();
+      mark.reset();
+    }
+    tx.commit();
+    return int(seqs.size());
+  } catch (const sql::SqliteError& e) {
+    log::error("store", std::string("held events not released: ") + e.what());
+    return 0;
+  }
+}
+
+int64_t Store::heldCount() const {
+  return db_->queryInt("SELECT COUNT(*) FROM outbox WHERE held_until_ms>0");
+}
+
+Result<std::optional<uint64_t>> Store::applyRejection(const v1::Rejection& rej, bool* heldOut) {
   std::optional<uint64_t> seq;
+  if (heldOut) *heldOut = false;
   try {
     sql::Transaction tx(*db_);
     if (!rej.event_id().empty()) {
@@ -461,6 +499,26 @@ Result<std::optional<uint64_t>> Store::applyRejection(const v1::Rejection& rej) 
       if (st.step()) seq = uint64_t(st.i64(0));
     }
     if (!seq && rej.seq() > 0) seq = rej.seq();
+    if (seq && isFixable(rej.reason())) {
+      // Not the event's fault: hold it, and send it again later (5 s, doubling to 5 min) or when
+      // the registry changes (releaseHeld). It stays in the outbox: nothing is lost.
+      auto st = db_->prepare("SELECT held_count FROM outbox WHERE seq=?");
+      st.bind(1, *seq);
+      if (st.step()) {
+        const int64_t count = st.i64(0);
+        const int64_t waitMs = std::min<int64_t>(5000LL << std::min<int64_t>(count, 6), 300'000);
+        db_->prepare("UPDATE outbox SET held_until_ms=?, held_count=held_count+1 WHERE seq=?")
+            .bind(1, clock_.nowMs() + waitMs).bind(2, *seq).run();
+        const std::string why = rej.detail().empty() ? v1::RejectReason_Name(rej.reason()) : rej.detail();
+        db_->prepare("UPDATE actions SET delivery=?, detail=? WHERE seq=?")
+            .bind(1, int(v1::DELIVERY_HELD))
+            .bind(2, "held: " + why + " (sent again in " + std::to_string(waitMs / 1000) + " s, or when the registry changes)")
+            .bind(3, *seq).run();
+        if (heldOut) *heldOut = true;
+      }
+      tx.commit();
+      return seq;
+    }
     if (seq) {
       db_->prepare("DELETE FROM outbox WHERE seq=?").bind(1, *seq).run();
       std::string detail = rej.detail().empty() ? v1::RejectReason_Name(rej.reason()) : rej.detail();

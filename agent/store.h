@@ -21,7 +21,7 @@
 namespace mdc::agent {
 
 /** Current schema version (PRAGMA user_version). */
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 /** Lanes in drain order; index with laneIndex(). */
 inline constexpr std::array<v1::Lane, 4> kLanes = {v1::LANE_EMERGENCY, v1::LANE_STATUS, v1::LANE_MESSAGE,
@@ -95,7 +95,7 @@ class Store {
    *  when the store is over its cap. Returns the number of AVL points dropped. */
   Result<int64_t> appendAvl(std::vector<v1::Envelope>& batch);
 
-  /** Up to limit events of a lane with seq > afterSeq, in seq order. A row whose
+  /** Up to limit events of a lane with seq > afterSeq, in seq order, held ones left out. A row whose
    *  stored payload fails authentication (edited on disk) is skipped, logged
    *  once and counted in tamperedPayloads(): it is never sent. */
   std::vector<OutboxRow> pending(v1::Lane lane, uint64_t afterSeq, int limit);
@@ -103,8 +103,18 @@ class Store {
   /** Deletes the acknowledged events and marks their actions delivered, in one transaction. */
   Result<AckOutcome> applyCommitAck(const v1::CommitAck& ack);
 
-  /** Deletes a refused event and marks its action rejected with the reason. */
-  Result<std::optional<uint64_t>> applyRejection(const v1::Rejection& rejection);
+  /** A refused event: for good (deleted, its action rejected with the
+   *  reason) or, when the cause can be fixed, held (kept, not sent until its
+   *  wait is over; *held says which). Returns its seq, if it is this device's. */
+  Result<std::optional<uint64_t>> applyRejection(const v1::Rejection& rejection, bool* held = nullptr);
+  /** A refusal the device can outlive (not registered yet, a registry
+   *  mistake): the event is held, not dropped. */
+  static bool isFixable(v1::RejectReason reason);
+  /** Sends held events again: those whose wait is over, or all (the registry
+   *  may have changed). Returns how many; their actions read queued again. */
+  int releaseHeld(bool all);
+  /** Events held after a fixable refusal. */
+  int64_t heldCount() const;
 
   /** Commits a downlink to the inbox and advances the unit's cursor, with the
    *  state updates it implies, in one transaction. Only seq == cursor + 1 is accepted. */

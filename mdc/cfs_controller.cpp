@@ -98,14 +98,15 @@ void CfsController::refresh() {
   const QString type = QString::fromStdString(last->summary());
   const QString delivery = deliveryKey(last->delivery());
   // The agent writes the incident number into the detail once the backend accepted it.
-  const QString incident =
-      last->delivery() == v1::DELIVERY_REJECTED ? QString() : QString::fromStdString(last->detail());
+  const bool refused = last->delivery() == v1::DELIVERY_REJECTED || last->delivery() == v1::DELIVERY_HELD;
+  const QString incident = refused ? QString() : QString::fromStdString(last->detail());
   if (type == lastType_ && delivery == lastDelivery_ && incident == lastIncident_ && lastSeq_ == last->seq()) return;
   lastSeq_ = last->seq();
   lastType_ = type;
   lastDelivery_ = delivery;
   lastIncident_ = incident;
   if (last->delivery() == v1::DELIVERY_REJECTED) lastError_ = tr("Rejected: %1").arg(QString::fromStdString(last->detail()));
+  else if (last->delivery() == v1::DELIVERY_HELD) lastError_ = tr("Not accepted yet: %1").arg(QString::fromStdString(last->detail()));
   emit changed();
 }
 

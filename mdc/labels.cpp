@@ -30,6 +30,7 @@ QString deliveryKey(v1::Delivery d) {
     case v1::DELIVERY_QUEUED: return QStringLiteral("queued");
     case v1::DELIVERY_DELIVERED: return QStringLiteral("delivered");
     case v1::DELIVERY_REJECTED: return QStringLiteral("rejected");
+    case v1::DELIVERY_HELD: return QStringLiteral("held");
     default: return {};
   }
 }

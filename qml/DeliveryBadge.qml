@@ -3,10 +3,11 @@ import Mdc
 
 // Where an action stands: sending (not yet committed by the agent), queued
 // (committed in the vehicle, dispatch does not have it yet), delivered
-// (dispatch's system committed it), rejected.
+// (dispatch's system committed it), held (refused for a cause that can be
+// fixed: kept and sent again), rejected (refused for good).
 Rectangle {
     id: badge
-    property string delivery: ""      // "", "sending", "queued", "delivered", "rejected"
+    property string delivery: ""      // "", "sending", "queued", "delivered", "held", "rejected"
     property bool onColour: false     // drawn on an accent-filled button
     property int fontSize: Theme.fontSmall
 
@@ -28,6 +29,7 @@ Rectangle {
         text: badge.delivery === "delivered" ? qsTr("✓ DELIVERED")
             : badge.delivery === "queued" ? qsTr("● QUEUED")
             : badge.delivery === "rejected" ? qsTr("✗ REJECTED")
+            : badge.delivery === "held" ? qsTr("‖ HELD")
             : badge.delivery === "sending" ? qsTr("… SENDING") : ""
     }
 }

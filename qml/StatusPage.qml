@@ -106,7 +106,8 @@ Item {
                             Text {
                                 text: entry.summary + (entry.kind === "cfs" && entry.detail !== "" && entry.delivery !== "rejected"
                                                        ? qsTr("  →  incident %1").arg(entry.detail)
-                                                       : entry.delivery === "rejected" && entry.detail !== "" ? "  —  " + entry.detail : "")
+                                                       : (entry.delivery === "rejected" || entry.delivery === "held") && entry.detail !== ""
+                                                         ? "  —  " + entry.detail : "")
                                 font.family: Theme.family; font.pixelSize: Theme.fontBody; font.bold: true
                                 color: Theme.text
                                 elide: Text.ElideRight

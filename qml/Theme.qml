@@ -40,9 +40,9 @@ QtObject {
     readonly property string family: "DejaVu Sans"
 
     function deliveryColor(d) {
-        return d === "delivered" ? ok : d === "rejected" ? danger : d === "queued" ? warn : border
+        return d === "delivered" ? ok : d === "rejected" || d === "held" ? danger : d === "queued" ? warn : border
     }
     function deliveryTextColor(d) {
-        return d === "delivered" ? okText : d === "rejected" ? dangerText : d === "queued" ? warnText : textDim
+        return d === "delivered" ? okText : d === "rejected" || d === "held" ? dangerText : d === "queued" ? warnText : textDim
     }
 }

@@ -140,3 +140,48 @@ TEST_CASE("actions queued while the backend is unreachable are all delivered onc
   CHECK(stub.cadctl({"verify"}).exitCode == 0);
   CHECK(agent.mdcctl({"wait-synced", "--timeout", "1"}).exitCode == 0);
 }
+
+TEST_CASE("an emergency raised before the device is registered is held, then arrives once when it is registered",
+          "[slice][held]") {
+  TempDir dir;
+  Mosquitto broker(dir);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  AgentProcess agent(dir, "MDC-NEW1", "E31", "FD1", broker.uri());
+  agent.start();
+  REQUIRE(waitUntil([&] { return agent.state().link() == v1::LINK_STATE_ONLINE; }, 20s));
+
+  REQUIRE(agent.mdcctl({"emergency"}).exitCode == 0);
+  REQUIRE(agent.mdcctl({"status", "en-route"}).exitCode == 0);
+  // Refused (not registered): held, visible with the reason, nothing lost.
+  auto heldNow = [&] {
+    const v1::AgentState st = agent.state();
+    auto it = st.counters().find("held_now");
+    return it == st.counters().end() ? uint64_t(0) : it->second;
+  };
+  REQUIRE(waitUntil([&] { return heldNow() == 2; }, 10s));
+  auto text = agent.mdcctl({"state"});
+  CHECK_THAT(text.output, Catch::Contains("held") && Catch::Contains("is not registered"));
+  CHECK(agent.outboxDepth() == 2);
+  CHECK(stub.eventCount() == 0);
+  std::this_thread::sleep_for(6s);  // its first retry is refused again: still held, still there
+  CHECK(agent.outboxDepth() == 2);
+
+  stub.addDevice("MDC-NEW1", "E31", "FD1");
+  REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 20s));
+  auto events = stub.cadctl({"events", "--json", "--limit", "100"});
+  auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(events.output));
+  int emergencies = 0, statuses = 0;
+  for (const auto& e : doc.array()) {
+    const auto kind = e.toObject().value("kind").toString();
+    emergencies += kind == "emergency";
+    statuses += kind == "status";
+  }
+  CHECK(emergencies == 1);
+  CHECK(statuses == 1);
+  auto board = stub.cadctl({"board"});
+  CHECK_THAT(board.output, Catch::Contains("EMERGENCY-UNACKED") && Catch::Contains("EN_ROUTE"));
+  const v1::AgentState st = agent.state();
+  for (const auto& a : st.recent_actions()) CHECK(a.delivery() == v1::DELIVERY_DELIVERED);
+}

@@ -38,6 +38,12 @@ struct Events {
     e.mutable_status()->set_status(s);
     return e;
   }
+  v1::Envelope emergency(bool active) {
+    v1::Envelope e = base();
+    e.mutable_emergency()->set_active(active);
+    e.mutable_emergency()->set_source(v1::EMERGENCY_SOURCE_SCREEN);
+    return e;
+  }
   v1::Envelope avl(int64_t atMs) {
     v1::Envelope e = base();
     e.set_recorded_at_ms(atMs);
@@ -221,7 +227,8 @@ TEST_CASE("a new store numbers from its creation time, so a wiped device enrolle
   CHECK((*plain)->nextSeq() == 1);
 }
 
-TEST_CASE("a rejection removes the event, marks its action rejected with the reason and counts it", "[store]") {
+TEST_CASE("a rejection for good removes the event, marks its action rejected with the reason and counts it",
+          "[store]") {
   TempDir dir;
   Events ev;
   auto store = openStore(dir.file("a.db"), 1 << 20, ev.clock);
@@ -231,16 +238,66 @@ TEST_CASE("a rejection removes the event, marks its action rejected with the rea
   v1::Rejection rej;
   rej.set_event_id(row->eventId);
   rej.set_seq(row->seq);
-  rej.set_reason(v1::REJECT_REASON_NOT_PERMITTED);
-  rej.set_detail("incident_number: \"2026-000001\" is not a CFS of agency MFD");
-  auto r = store->applyRejection(rej);
+  rej.set_reason(v1::REJECT_REASON_MALFORMED);
+  rej.set_detail("envelope.status.status: 0 is not a status");
+  bool held = true;
+  auto r = store->applyRejection(rej, &held);
   REQUIRE(r.ok());
+  CHECK_FALSE(held);
   CHECK(r->value_or(0) == row->seq);
   CHECK(store->outboxCount() == 0);
   auto a = store->action(row->seq);
   CHECK(a->delivery() == v1::DELIVERY_REJECTED);
-  CHECK_THAT(a->detail(), Catch::Contains("not a CFS of agency MFD"));
+  CHECK_THAT(a->detail(), Catch::Contains("is not a status"));
   CHECK(store->stateInt("rejected_events") == 1);
+}
+
+TEST_CASE("a refusal for a cause that can be fixed holds the event, backs off, and releases it", "[store][held]") {
+  const auto reason = GENERATE(v1::REJECT_REASON_UNKNOWN_DEVICE, v1::REJECT_REASON_NOT_PERMITTED);
+  TempDir dir;
+  Events ev;
+  auto store = openStore(dir.file("a.db"), 1 << 20, ev.clock);
+  auto e = ev.emergency(true);
+  auto row = store->enqueue(e, v1::LANE_EMERGENCY, {"emergency", "EMERGENCY"});
+  REQUIRE(row.ok());
+  v1::Rejection rej;
+  rej.set_event_id(row->eventId);
+  rej.set_seq(row->seq);
+  rej.set_reason(reason);
+  rej.set_detail("device \"MDC-0001\" is not registered (cadctl devices add)");
+  bool held = false;
+  REQUIRE(store->applyRejection(rej, &held).ok());
+  CHECK(held);
+  // Kept (nothing lost), counted as unsent, not sent while held.
+  CHECK(store->outboxCount() == 1);
+  CHECK(store->laneDepth(v1::LANE_EMERGENCY).count == 1);
+  CHECK(store->pending(v1::LANE_EMERGENCY, 0, 10).empty());
+  CHECK(store->heldCount() == 1);
+  auto a = store->action(row->seq);
+  CHECK(a->delivery() == v1::DELIVERY_HELD);
+  CHECK_THAT(a->detail(), Catch::StartsWith("held: device \"MDC-0001\" is not registered") &&
+                              Catch::Contains("sent again in 5 s"));
+  CHECK(store->stateInt("rejected_events") == 0);
+  // Its wait: 5 s, then it goes again.
+  ev.clock.advance(4000);
+  CHECK(store->releaseHeld(false) == 0);
+  ev.clock.advance(1000);
+  CHECK(store->releaseHeld(false) == 1);
+  CHECK(store->pending(v1::LANE_EMERGENCY, 0, 10).size() == 1);
+  CHECK(store->action(row->seq)->delivery() == v1::DELIVERY_QUEUED);
+  // Refused again: twice as long; the registry changing releases it at once.
+  REQUIRE(store->applyRejection(rej, &held).ok());
+  CHECK_THAT(store->action(row->seq)->detail(), Catch::Contains("sent again in 10 s"));
+  CHECK(store->releaseHeld(false) == 0);
+  CHECK(store->releaseHeld(true) == 1);
+  // Then committed: delivered, gone from the outbox.
+  v1::CommitAck ack;
+  auto* range = ack.add_committed();
+  range->set_first(row->seq);
+  range->set_last(row->seq);
+  REQUIRE(store->applyCommitAck(ack).ok());
+  CHECK(store->outboxCount() == 0);
+  CHECK(store->action(row->seq)->delivery() == v1::DELIVERY_DELIVERED);
 }
 
 TEST_CASE("the downlink cursor accepts only the next seq and keeps what it commits", "[store][downlink]") {
