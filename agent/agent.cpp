@@ -754,12 +754,12 @@ v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
       s->set_incident_number(req.set_status().incident_number());
       if (lastFix_ && lastFix_->hasPosition()) fillPosition(s->mutable_position(), *lastFix_);
       std::string name = codec::statusName(req.set_status().status());
+      // The status and which event carries it, in the enqueue's own transaction
+      // (this loop is the store's only writer: the event gets nextSeq()).
       auto reply = queue(id, std::move(env), v1::LANE_STATUS, {"status", name},
-                         {{"status", std::to_string(int(req.set_status().status()))}});
-      if (reply.ok()) {
-        (void)store_.setState({{"status_seq", std::to_string(reply.queued().seq())}});
-        statusChangedSinceFix_ = true;  // the next fix is reported with the STATUS trigger
-      }
+                         {{"status", std::to_string(int(req.set_status().status()))},
+                          {"status_seq", std::to_string(store_.nextSeq())}});
+      if (reply.ok()) statusChangedSinceFix_ = true;  // the next fix is reported with the STATUS trigger
       return reply;
     }
     case v1::ApiRequest::kSetEmergency: {
@@ -806,7 +806,9 @@ v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
     case v1::ApiRequest::kSendMessage: {
       v1::Envelope env = newEnvelope();
       env.mutable_message()->set_text(req.send_message().text());
-      std::string summary = req.send_message().text().substr(0, 40);
+      // The text itself is only in the outbox, encrypted: the action history
+      // (plaintext metadata, see the README's "Data at rest") says its length.
+      std::string summary = std::to_string(QString::fromStdString(req.send_message().text()).size()) + " characters";
       return queue(id, std::move(env), v1::LANE_MESSAGE, {"message", summary}, {});
     }
     case v1::ApiRequest::kGetState:
@@ -902,8 +904,19 @@ bool Agent::commitPendingAvl() {
   batch.swap(avlPending_);
   auto dropped = store_.appendAvl(batch);
   if (!dropped) {
+    // Kept for the next group commit (a busy or briefly full disk loses
+    // nothing), up to ten hours of reports at 1 Hz; beyond, the oldest go
+    // and are counted as dropped, as the store's cap would.
     noteError(dropped.error().message);
-    log::error("store", dropped.error().message);
+    log::error("store", dropped.error().message + "; " + std::to_string(batch.size()) + " reports kept for the next commit");
+    batch.insert(batch.end(), std::make_move_iterator(avlPending_.begin()), std::make_move_iterator(avlPending_.end()));
+    avlPending_.swap(batch);
+    constexpr size_t kMaxPendingAvl = 36'000;
+    if (avlPending_.size() > kMaxPendingAvl) {
+      const size_t over = avlPending_.size() - kMaxPendingAvl;
+      avlPending_.erase(avlPending_.begin(), avlPending_.begin() + std::ptrdiff_t(over));
+      counters_.avlDroppedUncommitted += over;
+    }
     return false;
   }
   return true;
@@ -990,6 +1003,7 @@ v1::AgentState Agent::snapshot() {
   c["downlink_duplicates"] = counters_.downlinkDuplicates;
   c["downlink_gaps"] = counters_.downlinkGaps;
   c["held"] = counters_.held;
+  c["avl_dropped_uncommitted"] = counters_.avlDroppedUncommitted;
   c["held_now"] = uint64_t(store_.heldCount());
   c["downlink_invalid"] = counters_.downlinkInvalid;
   c["connects"] = counters_.connects;

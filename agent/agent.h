@@ -37,6 +37,7 @@ struct AgentCounters {
   uint64_t downlinksApplied = 0;
   uint64_t downlinkDuplicates = 0;
   uint64_t downlinkGaps = 0;
+  uint64_t avlDroppedUncommitted = 0;  ///< AVL reports lost because group commits kept failing (beyond 10 h held in memory)
   uint64_t held = 0;  ///< refusals for a cause that can be fixed: the event was held, not dropped
   uint64_t downlinkInvalid = 0;
   uint64_t connects = 0;

@@ -2,6 +2,7 @@
 // wires the agent to its local API, runs the event loop.
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QFileInfo>
 #include <QSocketNotifier>
 
 #include <csignal>
@@ -90,6 +91,10 @@ int main(int argc, char** argv) {
   if (!std::getenv("MDC_LOG_LEVEL")) log::setLevel(level);
 
   if (p.isSet(checkOpt)) {
+    // A check reads what is there: it never creates a store (a new one is
+    // made by the agent itself, with its seq origin).
+    if (!QFileInfo::exists(QString::fromStdString(cfg.storePath)))
+      return fail("--check-store: store \"" + cfg.storePath + "\" does not exist (nothing was created)");
     auto store = agent::Store::open(cfg.storePath, {cfg.storeCapBytes, 500, cfg.storeKeyPath}, SystemClock::instance());
     if (!store) return fail(store.error().message);
     auto report = (*store)->check();

@@ -222,8 +222,23 @@ int64_t Store::outboxBytes() const {
   return n;
 }
 
+Status Store::requireDurable() {
+  if (durabilityError_.empty()) return {};
+  try {
+    db_->exec("PRAGMA synchronous=FULL");
+    log::info("store", "synchronous=FULL restored; queueing again");
+    durabilityError_.clear();
+    return {};
+  } catch (const sql::SqliteError& e) {
+    return storeError(StoreErrorCode::Failed,
+                      "store: nothing queued: the store cannot commit durably (synchronous=FULL could not be "
+                      "restored: " + std::string(e.what()) + ")");
+  }
+}
+
 Result<OutboxRow> Store::enqueue(v1::Envelope& env, v1::Lane lane, const ActionInfo& action,
                                  const std::map<std::string, std::string>& stateUpdates) {
+  if (Status s = requireDurable(); !s) return s.error();
   if (lane == v1::LANE_AVL || lane == v1::LANE_UNSPECIFIED)
     return storeError(StoreErrorCode::Invalid, "store: enqueue is for non-AVL lanes");
   env.set_seq(nextSeq_);
@@ -283,6 +298,7 @@ Result<OutboxRow> Store::enqueue(v1::Envelope& env, v1::Lane lane, const ActionI
 }
 
 Result<int64_t> Store::appendAvl(std::vector<v1::Envelope>& batch) {
+  if (Status s = requireDurable(); !s) return s.error();
   if (batch.empty()) return int64_t(0);
   int64_t now = clock_.nowMs();
   int64_t dropped = 0;
@@ -400,16 +416,21 @@ Result<AckOutcome> Store::applyCommitAck(const v1::CommitAck& ack) {
   // before the WAL reaches it, the events come back and are sent again, and
   // the backend acknowledges a duplicate without storing it twice. Saving the
   // fsync here keeps acks from throttling the drain.
+  // If FULL cannot be restored, nothing more is queued until it is (see
+  // requireDurable): a "queued" answer must mean the event is on the disk.
   struct Relaxed {
-    sql::Db& db;
-    explicit Relaxed(sql::Db& d) : db(d) { db.exec("PRAGMA synchronous=NORMAL"); }
+    Store& store;
+    explicit Relaxed(Store& s) : store(s) { store.db_->exec("PRAGMA synchronous=NORMAL"); }
     ~Relaxed() {
       try {
-        db.exec("PRAGMA synchronous=FULL");
-      } catch (...) {
+        store.db_->exec("PRAGMA synchronous=FULL");
+      } catch (const std::exception& e) {
+        store.durabilityError_ = e.what();
+        log::error("store", std::string("synchronous=FULL not restored after a commit ack: ") + e.what() +
+                                "; no event is queued until it is");
       }
     }
-  } relaxed(*db_);
+  } relaxed(*this);
   try {
     sql::Transaction tx(*db_);
     auto del = db_->prepare("DELETE FROM outbox WHERE seq BETWEEN ? AND ? RETURNING lane, LENGTH(payload)");

@@ -138,6 +138,8 @@ class Store {
   int64_t outboxBytes() const;
   int64_t capBytes() const { return opts_.capBytes; }
   uint64_t nextSeq() const { return nextSeq_; }
+  /** Empty while every commit is durable; else why enqueues are refused. */
+  const std::string& durabilityError() const { return durabilityError_; }
 
   std::string state(const std::string& key, const std::string& fallback = "") const;
   int64_t stateInt(const std::string& key, int64_t fallback = 0) const;
@@ -170,6 +172,9 @@ class Store {
   std::string inboxAad(const std::string& unitId, uint64_t seq, const std::string& kind) const;
 
   std::unique_ptr<sql::Db> db_;
+  std::string durabilityError_;  // set when synchronous=FULL could not be restored: enqueues refused
+  /** Restores synchronous=FULL after a failure to; an error while it cannot. */
+  Status requireDurable();
   Options opts_;
   const Clock& clock_;
   uint64_t nextSeq_ = 1;

@@ -7,9 +7,12 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "agent/store.h"
 #include "shared/codec.h"
@@ -188,6 +191,77 @@ TEST_CASE("kill -9 while 10000 actions are queued offline loses none and duplica
   CHECK(deviceEvents >= kTotal);
   CHECK(deviceEvents <= kTotal + 1);
   CHECK(int(seen.size()) == deviceEvents);
+  CHECK(stub.cadctl({"verify"}).exitCode == 0);
+  CHECK(run({program("agent/mdc-agent"), "--store", agent.storePath(), "--check-store"}, dir).exitCode == 0);
+}
+
+TEST_CASE("kill -9 at random moments while two writers keep acting: every queued action reaches the backend once",
+          "[agent][fault]") {
+  TempDir dir;
+  Mosquitto broker(dir);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-W", "E7", "FD1");
+  AgentProcess agent(dir, "MDC-W", "E7", "FD1", broker.uri());
+  agent.start();
+
+  std::mutex mu;
+  std::set<std::string> answered;  // event ids the API answered "queued" for
+  std::atomic<bool> stop{false};
+  std::atomic<int> writes{0};
+  const std::string socket = agent.socketPath();
+  auto writer = [&](int which) {
+    std::unique_ptr<agent::ApiClient> c;
+    for (int i = 0; !stop; ++i) {
+      if (!c || !c->connected()) {
+        c = std::make_unique<agent::ApiClient>();
+        if (!c->connect(socket).ok()) {
+          c.reset();
+          std::this_thread::sleep_for(20ms);
+          continue;
+        }
+      }
+      auto reply = c->call(mixedRequest(which * 1'000'000 + i), 5s);
+      if (!reply.ok()) {  // the agent died under this request: connect again
+        c.reset();
+        continue;
+      }
+      if (reply->ok()) {
+        std::lock_guard lock(mu);
+        answered.insert(reply->queued().event_id());
+        ++writes;
+      }
+    }
+  };
+  std::thread w1(writer, 1), w2(writer, 2);
+  std::mt19937 rng(Catch::rngSeed());
+  const int kills = 5;
+  for (int k = 0; k < kills; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(150, 900)(rng)));
+    agent.kill9();
+    agent.start();
+  }
+  std::this_thread::sleep_for(300ms);
+  stop = true;
+  w1.join();
+  w2.join();
+  INFO(answered.size() << " actions answered queued across " << kills << " kills");
+  REQUIRE(answered.size() > 50);
+  REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 120s));
+
+  std::map<std::string, int> seen;
+  for (const auto& e : backendEvents(stub)) {
+    if (e.kind == "presence" || e.kind.find('.') != std::string::npos) continue;
+    ++seen[e.eventId];
+  }
+  int missing = 0, twice = 0;
+  for (const auto& id : answered) {
+    if (seen[id] == 0) ++missing;
+    if (seen[id] > 1) ++twice;
+  }
+  CHECK(missing == 0);
+  CHECK(twice == 0);
   CHECK(stub.cadctl({"verify"}).exitCode == 0);
   CHECK(run({program("agent/mdc-agent"), "--store", agent.storePath(), "--check-store"}, dir).exitCode == 0);
 }
