@@ -17,8 +17,12 @@ std::string brokerAcl() {
          "topic readwrite cad/v1/#\n"
          "\n"
          "# Every other client is a device, its user name is its certificate's CN\n"
-         "# (use_identity_as_username): only its own topics.\n"
-         "pattern readwrite cad/v1/dev/%u/#\n";
+         "# (use_identity_as_username; the fleet CA signs only device ids, never\n"
+         "# cad-stub): it writes its own up and presence topics and reads its own\n"
+         "# down topic, nothing else (not even its own down topic to write).\n"
+         "pattern write cad/v1/dev/%u/up\n"
+         "pattern write cad/v1/dev/%u/presence\n"
+         "pattern read cad/v1/dev/%u/down\n";
 }
 
 mdc::Result<BrokerConfigFiles> writeBrokerConfig(const BrokerConfigOptions& o) {
@@ -59,6 +63,10 @@ mdc::Result<BrokerConfigFiles> writeBrokerConfig(const BrokerConfigOptions& o) {
     << "persistence false\n"
     << "max_inflight_messages 1000\n"
     << "max_queued_messages 10000\n"
+    // The codec's largest message (a downlink) plus the MQTT header; mosquitto
+    // disconnects a client that sends a bigger packet. One limit for all
+    // clients: the stub refuses an uplink over its own cap without decoding it.
+    << "max_packet_size " << kBrokerMaxPacketBytes << "\n"
     << "acl_file " << f.acl << "\n"
     << "listener " << o.port << (o.bind.empty() ? "" : " " + o.bind) << "\n"
     << "cafile " << ca->caFile() << "\n"

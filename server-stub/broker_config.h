@@ -5,9 +5,14 @@
 #include <cstdint>
 #include <string>
 
+#include "shared/codec.h"
 #include "shared/error.h"
 
 namespace cad {
+
+/** The broker's packet cap: the codec's largest message (a downlink) plus
+ *  room for the MQTT fixed header, topic and properties. */
+inline constexpr size_t kBrokerMaxPacketBytes = mdc::codec::kMaxDownlinkBytes + 1024;
 
 struct BrokerConfigOptions {
   std::string outFile;       ///< mosquitto.conf; acl, broker and stub certificates go beside it

@@ -73,8 +73,10 @@ dispatching (needs the running stub):
 fleet CA and broker (files only; the CA is --ca-dir, else <db>.ca/):
   ca init [--name NAME] [--days N]
                                   a new fleet CA (EC P-256, 5 years) for a test or demo deployment
-  ca sign CSR [--out CERT] [--days N]
-                                  sign a device CSR (CN = device id, N days, default 365)
+  ca sign CSR [--out CERT] [--days N] [--reenrol]
+                                  sign a device CSR (CN = device id, N days, default 365);
+                                  refused for a reserved name or a device id with a live
+                                  certificate unless --reenrol (which revokes the old one)
   ca revoke DEVICE|SERIAL         revoke its certificates and rewrite the CRL
   broker-config --out FILE [--port N] [--bind ADDR] [--log FILE]
                                   mosquitto.conf + ACL + broker and stub (CN=cad-stub) certificates
@@ -217,6 +219,7 @@ int fleetCommand(Args& a, const std::string& dbPath) {
                             ".pem";
     mdc::pki::SignOptions so;
     so.validDays = days ? days : 365;
+    so.reenrol = a.flags.count("--reenrol") > 0;
     auto info = ca->sign(csr, out, so);
     if (!info) return fail(info.error().message);
     std::cout << "signed CN=" << info->subjectCn << " serial " << info->serialHex << " valid until "
@@ -454,7 +457,7 @@ int main(int argc, char** argv) {
     }
   }
   for (const auto& f : a.flags)
-    if (f != "--json" && f != "--force") return usage("unknown option \"" + f + "\"");
+    if (f != "--json" && f != "--force" && f != "--reenrol") return usage("unknown option \"" + f + "\"");
   if (a.pos.empty()) return usage("a command is required");
   std::string dbPath = a.opts.count("--db") ? a.opts["--db"] : env("CAD_DB", "cad.db");
   std::string agency = a.opts.count("--agency") ? a.opts["--agency"] : env("CAD_AGENCY", "");

@@ -413,8 +413,9 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
       auto env = codec::decodeEnvelope(in.payload);
       if (!env) {
         // Tell the sender what it can use: the event id and seq, if readable.
+        // Never decode what is refused for its size.
         v1::Envelope partial;
-        bool readable = partial.ParseFromString(in.payload);
+        bool readable = in.payload.size() <= codec::kMaxEnvelopeBytes && partial.ParseFromString(in.payload);
         tell(v1::REJECT_REASON_MALFORMED, codec::reasonName(codec::Reason(env.error().code)), env.error().message,
              readable ? partial.event_id() : "", readable ? partial.seq() : 0, unit);
         continue;

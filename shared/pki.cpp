@@ -10,12 +10,14 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <sstream>
 
 #include "shared/files.h"
+#include "shared/topics.h"
 
 namespace mdc::pki {
 
@@ -300,9 +302,39 @@ Result<FleetCa> FleetCa::open(const std::string& dir) {
   return ca;
 }
 
+bool isReservedIdentity(const std::string& cn) {
+  for (const char* reserved : {"cad-stub", "mdc-broker"})
+    if (cn.rfind(reserved, 0) == 0) return true;
+  return false;
+}
+
 Result<CertInfo> FleetCa::sign(const std::string& csrPath, const std::string& certPath, const SignOptions& o) {
   auto cn = readCsrCn(csrPath);
   if (!cn) return cn.error();
+  std::vector<std::string> replaced;  // live certificates of this device id, revoked once the new one is written
+  if (!o.backend) {
+    if (!topics::isValidDeviceId(*cn))
+      return Error::make("pki: CSR \"" + csrPath + "\": CN \"" + *cn +
+                         "\" is not a device id (1-64 characters of A-Z a-z 0-9 . _ -); nothing signed");
+    if (isReservedIdentity(*cn))
+      return Error::make("pki: CSR \"" + csrPath + "\": CN \"" + *cn +
+                         "\" is reserved for the backend (the broker gives it every topic); nothing signed");
+    const std::vector<std::string> revoked = readLines(dir_ + "/revoked.txt");
+    const std::time_t now = std::time(nullptr);
+    for (const std::string& line : readLines(dir_ + "/issued.txt")) {
+      std::istringstream in(line);
+      std::string serial, issuedCn;
+      long long notAfter = 0;
+      in >> serial >> issuedCn >> notAfter;
+      if (issuedCn != *cn || notAfter <= now) continue;
+      if (std::find(revoked.begin(), revoked.end(), serial) != revoked.end()) continue;
+      if (!o.reenrol)
+        return Error::make("pki: CN \"" + *cn + "\" already has a live certificate (serial " + serial +
+                           ", valid until " + formatTime(std::time_t(notAfter)) +
+                           "); re-enrol explicitly (cadctl ca sign --reenrol) to replace it; nothing signed");
+      replaced.push_back(serial);
+    }
+  }
   auto req = loadCsr(csrPath);
   if (!req) return req.error();
   auto caCert = loadCert(caFile());
@@ -329,11 +361,15 @@ Result<CertInfo> FleetCa::sign(const std::string& csrPath, const std::string& ce
   if (auto old = files::read(dir_ + "/issued.txt")) index = *old;
   index += info.serialHex + " " + info.subjectCn + " " + std::to_string(info.notAfter) + "\n";
   if (Status st = files::writeAtomic(dir_ + "/issued.txt", index, 0644); !st) return st.error();
+  for (const auto& serial : replaced)
+    if (auto r = revoke(serial); !r) return r.error();
   return info;
 }
 
 Result<CertInfo> FleetCa::issue(const std::string& commonName, const std::string& certPath,
-                                const std::string& keyPath, const SignOptions& options, unsigned keyMode) {
+                                const std::string& keyPath, const SignOptions& backendOptions, unsigned keyMode) {
+  SignOptions options = backendOptions;
+  options.backend = true;
   if (Status st = generateKey(keyPath, keyMode); !st) return st.error();
   std::string csr = certPath + ".csr";
   if (Status st = writeCsr(keyPath, commonName, csr); !st) return st.error();

@@ -66,7 +66,14 @@ struct SignOptions {
   int validDays = 365;
   bool server = false;                 ///< serverAuth + subjectAltName instead of clientAuth
   std::string subjectAltName = "IP:127.0.0.1,DNS:localhost";  ///< for server certificates
+  bool backend = false;                ///< the backend's own identities (broker, stub): issue() only
+  bool reenrol = false;                ///< a device id that has a live certificate: replace (and revoke) it
 };
+
+/** Names the CA never signs for a device: the backend's identities, to which
+ *  the broker's ACL gives every topic ("cad-stub", "mdc-broker" and names
+ *  beginning with them). */
+bool isReservedIdentity(const std::string& commonName);
 
 /** The fleet CA kept in one directory: ca.pem (0644), ca.key (0600),
  *  issued.txt ("SERIAL CN NOTAFTER" per line), revoked.txt (serials),
@@ -81,7 +88,10 @@ class FleetCa {
 
   /** Signs csrPath: subject CN copied, random serial, validity from an hour
    *  ago for options.validDays, CA:FALSE, clientAuth (or serverAuth); writes
-   *  the certificate (PEM, 0644) to certPath and records it in issued.txt. */
+   *  the certificate (PEM, 0644) to certPath and records it in issued.txt.
+   *  A device CSR must name a device id (the registry's form), not a reserved
+   *  identity, and not one with a live (unexpired, unrevoked) certificate
+   *  unless options.reenrol, which revokes the old one. */
   Result<CertInfo> sign(const std::string& csrPath, const std::string& certPath, const SignOptions& options);
   /** Generates a key (keyPath, keyMode) and a certificate for commonName in one step
    *  (for the broker and the stub, whose keys live with the backend). */

@@ -101,6 +101,7 @@ void TcpProxy::run() {
       while (::read(wakeFd_[0], drain, sizeof drain) > 0) {
       }
     }
+    const size_t polled = pairs.size();  // fds holds these; one accepted below is polled next time
     if (fds[0].revents & POLLIN) {
       int c = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (c >= 0) {
@@ -115,6 +116,10 @@ void TcpProxy::run() {
     std::vector<std::pair<int, int>> keep;
     for (size_t i = 0; i < pairs.size(); ++i) {
       auto [a, b] = pairs[i];
+      if (i >= polled) {
+        keep.emplace_back(a, b);
+        continue;
+      }
       const pollfd& pa = fds[2 + 2 * i];
       const pollfd& pb = fds[3 + 2 * i];
       bool ok = true;

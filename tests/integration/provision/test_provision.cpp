@@ -18,6 +18,7 @@
 #include "shared/codec.h"
 #include "shared/files.h"
 #include "shared/mqtt.h"
+#include "shared/pki.h"
 #include "shared/topics.h"
 #include "shared/uuid.h"
 #include "tests/support/gpsd.h"
@@ -115,7 +116,8 @@ struct Fleet {
     REQUIRE(stub->waitReady());
   }
   // mdc-provision enroll, cadctl ca sign, mdc-provision install-cert: the device's directory.
-  std::string enroll(const std::string& device, const std::string& unit, std::vector<std::string> extra = {}) {
+  std::string enroll(const std::string& device, const std::string& unit, std::vector<std::string> extra = {},
+                     bool reenrol = false) {
     std::string devDir = dir.file("dev-" + device);
     std::vector<std::string> argv = {program("agent/mdc-provision"), "--dir", devDir, "enroll", "--device-id", device,
                                      "--agency", "FD1", "--unit-id", unit, "--broker", uri(), "--store",
@@ -127,7 +129,10 @@ struct Fleet {
     struct stat st {};
     REQUIRE(::stat((devDir + "/device.key").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
-    r = cadctl({"ca", "sign", devDir + "/device.csr", "--out", dir.file(device + "-signed.pem"), "--days", "90"});
+    std::vector<std::string> sign = {"ca", "sign", devDir + "/device.csr", "--out", dir.file(device + "-signed.pem"),
+                                     "--days", "90"};
+    if (reenrol) sign.push_back("--reenrol");
+    r = cadctl(sign);
     INFO(r.output);
     REQUIRE(r.exitCode == 0);
     r = provision(devDir, {"install-cert", dir.file(device + "-signed.pem"), caDir + "/ca.pem"});
@@ -267,7 +272,87 @@ TEST_CASE("provision: device A's certificate cannot write device B's topic and a
   auto events = fleet.stub->cadctl({"events"});
   INFO(events.output);
   CHECK_FALSE(contains(events.output, "EN_ROUTE"));  // neither copy was stored
+
+  // Its own down topic is the backend's to write: refused by the broker, never delivered.
+  REQUIRE(client.publish(topics::down("MDC-000A"), "forged commit ack", 1).ok());
+  REQUIRE(probe.waitPublishResults(3));
+  CHECK_FALSE(probe.publishResults()[2].first);
+  CHECK(probe.publishResults()[2].second == 0x87);
+  // Another device's down topic is not readable: mosquitto grants the
+  // subscription but delivers nothing the ACL does not allow.
+  REQUIRE(client.subscribe(topics::down("MDC-000B"), 1).ok());
+  probe.waitSubscribed(2);
+  REQUIRE(fleet.stub->cadctl({"--agency", "FD1", "--as", "alice", "message", "E2", "for B only"}).exitCode == 0);
+  std::this_thread::sleep_for(1s);
+  CHECK(probe.messages().size() == 1);  // only the stub's rejection above
   client.disconnect();
+}
+
+TEST_CASE("provision: the broker config caps packets at the codec's limit; an oversized one never reaches the stub",
+          "[provision][broker]") {
+  TempDir dir;
+  Fleet fleet(dir);
+  fleet.startStub();
+  fleet.stub->addDevice("MDC-000A", "E1", "FD1");
+  std::string a = fleet.enroll("MDC-000A", "E1");
+  auto conf = files::read(fleet.brokerConf);
+  REQUIRE(conf.ok());
+  CHECK(contains(*conf, "max_packet_size 263168"));
+
+  MqttProbe probe;
+  mqtt::Client client(deviceClient(fleet, a, "MDC-000A"), probe);
+  REQUIRE(client.connect().ok());
+  REQUIRE(probe.waitConnectOutcome(10s));
+  // Over the broker's cap: the broker disconnects the client, the stub sees nothing.
+  (void)client.publish(topics::up("MDC-000A"), std::string(300 * 1024, 'x'), 1);
+  auto brokerLog = [&] { return files::read(dir.file("mosquitto.log")).value(); };
+  CHECK(waitUntil([&] { return contains(brokerLog(), "Client MDC-000A disconnected due to oversize packet"); }, 10s));
+  std::this_thread::sleep_for(500ms);
+  CHECK(fleet.stub->cadctl({"stats"}).output.find("\"received\": 0") != std::string::npos);
+  CHECK(fleet.stub->eventCount() == 1);  // the registration only
+  client.disconnect();
+}
+
+TEST_CASE("provision: the fleet CA signs only device ids: reserved names, bad ids and a second live certificate "
+          "are refused", "[provision][ca]") {
+  TempDir dir;
+  Fleet fleet(dir);
+  auto csrFor = [&](const std::string& cn) {
+    const std::string key = dir.file("k-" + std::to_string(std::hash<std::string>()(cn)) + ".key");
+    const std::string csr = key + ".csr";
+    REQUIRE(pki::generateKey(key).ok());
+    REQUIRE(pki::writeCsr(key, cn, csr).ok());
+    return csr;
+  };
+  auto sign = [&](const std::string& csr, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"ca", "sign", csr, "--out", csr + ".pem"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return fleet.cadctl(args);
+  };
+  for (const std::string cn : {"cad-stub", "cad-stub-2", "mdc-broker"}) {
+    auto r = sign(csrFor(cn));
+    INFO(r.output);
+    CHECK(r.exitCode != 0);
+    CHECK(contains(r.output, "CN \"" + cn + "\" is reserved for the backend"));
+  }
+  auto bad = sign(csrFor("MDC 0001/#"));
+  CHECK(bad.exitCode != 0);
+  CHECK(contains(bad.output, "is not a device id"));
+
+  auto first = sign(csrFor("MDC-0009"));
+  INFO(first.output);
+  REQUIRE(first.exitCode == 0);
+  auto second = sign(csrFor("MDC-0009"));
+  CHECK(second.exitCode != 0);
+  CHECK(contains(second.output, "CN \"MDC-0009\" already has a live certificate"));
+  CHECK(contains(second.output, "--reenrol"));
+  // Explicit re-enrolment: the new certificate, the old one revoked.
+  auto again = sign(csrFor("MDC-0009"), {"--reenrol"});
+  INFO(again.output);
+  REQUIRE(again.exitCode == 0);
+  auto revoked = files::read(fleet.caDir + "/revoked.txt");
+  REQUIRE(revoked.ok());
+  CHECK_FALSE(revoked->empty());
 }
 
 TEST_CASE("provision: no, expired, foreign and revoked certificates are refused and self-test says which",
@@ -479,7 +564,7 @@ TEST_CASE("provision: a device wiped and enrolled again under the same id goes o
   auto w = fleet.provision(dev, {"wipe"});
   INFO(w.output);
   REQUIRE(w.exitCode == 0);
-  dev = fleet.enroll("MDC-0001", "E12");
+  dev = fleet.enroll("MDC-0001", "E12", {}, true);  // explicit re-enrolment: the old certificate is revoked
   shift({"en-route", "on-scene", "transporting"});
 
   // Every status of both stores is in the log once, none refused as a seq conflict.

@@ -28,11 +28,14 @@ TEST_CASE("broker-config writes TLS with client certificates, identity as user n
   auto conf = mdc::files::read(f->config);
   REQUIRE(conf.ok());
   for (const char* want : {"listener 18999 127.0.0.1\n", "require_certificate true\n",
-                           "use_identity_as_username true\n", "allow_anonymous false\n", "crlfile ", "acl_file "})
+                           "use_identity_as_username true\n", "allow_anonymous false\n", "crlfile ", "acl_file ",
+                           "max_packet_size 263168\n"})
     CHECK_THAT(*conf, Catch::Contains(want));
   auto acl = mdc::files::read(f->acl);
   REQUIRE(acl.ok());
-  CHECK_THAT(*acl, Catch::Contains("pattern readwrite cad/v1/dev/%u/#"));
+  CHECK_THAT(*acl, Catch::Contains("pattern write cad/v1/dev/%u/up\npattern write cad/v1/dev/%u/presence\n"
+                                    "pattern read cad/v1/dev/%u/down\n"));
+  CHECK_THAT(*acl, !Catch::Contains("pattern readwrite"));
   CHECK_THAT(*acl, Catch::Contains("user cad-stub\ntopic readwrite cad/v1/#"));
   CHECK(modeOf(f->serverCert) == 0644);
   CHECK(modeOf(f->serverKey) == 0600);
