@@ -828,7 +828,21 @@ v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
 
 // ------------------------------------------------------------------ GPS / AVL
 
-void Agent::gpsFix(const hw::Fix& fix) {
+void Agent::gpsFix(const hw::Fix& received) {
+  // The receiver's time stamps events only when the system clock agrees with
+  // it (corrected by whole week-number rollovers if that makes it agree);
+  // otherwise the fix keeps its position and the system clock stamps events.
+  hw::Fix fix = received;
+  const hw::FixTimeJudgement time = hw::judgeFixTime(fix.timeMs, clock_.nowMs());
+  if (time.condition != fixTimeCondition_) {
+    const bool fine = time.condition == hw::FixTimeCondition::Agrees || time.condition == hw::FixTimeCondition::None;
+    (fine ? log::info : log::warn)("gps", hw::describe(time));  // once per change of condition
+    if (!fine) noteError(hw::describe(time));
+    fixTimeCondition_ = time.condition;
+  }
+  if (time.condition == hw::FixTimeCondition::RolloverCorrected) ++counters_.gpsTimeCorrected;
+  if (time.condition == hw::FixTimeCondition::Untrusted) ++counters_.gpsTimeUntrusted;
+  fix.timeMs = time.timeMs;
   // The reporting policy decides; a filtered fix (too inaccurate, an
   // impossible jump) is neither reported nor shown as the current position.
   hw::AvlVehicleState vs{store_.stateInt("emergency_active", 0) == 1, statusChangedSinceFix_, firstFixAfterConnect_};
@@ -1003,6 +1017,8 @@ v1::AgentState Agent::snapshot() {
   c["downlink_duplicates"] = counters_.downlinkDuplicates;
   c["downlink_gaps"] = counters_.downlinkGaps;
   c["held"] = counters_.held;
+  c["gps_time_corrected"] = counters_.gpsTimeCorrected;
+  c["gps_time_untrusted"] = counters_.gpsTimeUntrusted;
   c["avl_dropped_uncommitted"] = counters_.avlDroppedUncommitted;
   c["held_now"] = uint64_t(store_.heldCount());
   c["downlink_invalid"] = counters_.downlinkInvalid;

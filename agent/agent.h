@@ -16,6 +16,7 @@
 #include "agent/config.h"
 #include "agent/store.h"
 #include "hw/avl_policy.h"
+#include "hw/fix_time.h"
 #include "hw/gps_source.h"
 #include "hw/vehicle_inputs.h"
 #include "mdc/v1/local.pb.h"
@@ -38,6 +39,8 @@ struct AgentCounters {
   uint64_t downlinkDuplicates = 0;
   uint64_t downlinkGaps = 0;
   uint64_t avlDroppedUncommitted = 0;  ///< AVL reports lost because group commits kept failing (beyond 10 h held in memory)
+  uint64_t gpsTimeCorrected = 0;  ///< fixes whose time was off by whole GPS rollover periods (corrected)
+  uint64_t gpsTimeUntrusted = 0;  ///< fixes whose time disagreed with the system clock (system clock used)
   uint64_t held = 0;  ///< refusals for a cause that can be fixed: the event was held, not dropped
   uint64_t downlinkInvalid = 0;
   uint64_t connects = 0;
@@ -75,7 +78,7 @@ class Agent : public QObject {
   void linkLost(const std::string& cause);
   void linkMessage(const std::string& topic, const std::string& payload);
   void linkPublishResult(int token, bool ok, int reasonCode);
-  void gpsFix(const hw::Fix& fix);
+  void gpsFix(const hw::Fix& received);
   void gpsSourceState(bool connected, const std::string& detail);
   void vehicleInput(const hw::VehicleInputEvent& event);
   void vehicleInputsState(bool connected, const std::string& detail);
@@ -159,6 +162,7 @@ class Agent : public QObject {
   std::map<int, uint64_t> tokenToSeq_;
   int64_t lastCommitAckMs_ = 0;
   int64_t lastResyncMonoMs_ = -100000;
+  hw::FixTimeCondition fixTimeCondition_ = hw::FixTimeCondition::None;
   uint64_t reportedCursor_ = 0;   // the downlink cursor last told to the backend (ResyncRequest)
   uint64_t knownHead_ = 0;        // the unit's downlink head the backend last told (CommitAck)
   int64_t gapSinceMonoMs_ = 0;    // since when knownHead_ is above the cursor (0: it is not)

@@ -199,6 +199,11 @@ void CadService::flush() {
   counters_.maxBatch = std::max<uint64_t>(counters_.maxBatch, batch.size());
   counters_.appended += uint64_t(out->appended);
   counters_.duplicates += uint64_t(out->duplicates);
+  if (out->clamped > 0) {
+    counters_.clockAheadClamped += uint64_t(out->clamped);
+    log::warn("stub", std::to_string(out->clamped) + " events recorded more than " +
+                          std::to_string(kMaxRecordedAheadMs / 1000) + " s ahead of their arrival: clamped to it");
+  }
   for (const auto& r : out->refused) {
     ++counters_.refused;
     ++counters_.refusedByReason[r.reason];
@@ -344,6 +349,7 @@ std::string CadService::handleControl(const std::string& line) {
                   {"resyncs", qint64(counters_.resyncs)},       {"commit_failures", qint64(counters_.commitFailures)},
                   {"publish_failures", qint64(counters_.publishFailures)},
                   {"downlinks_resent", qint64(counters_.downlinksResent)},
+                  {"clock_ahead_clamped", qint64(counters_.clockAheadClamped)},
                   {"online", online_},
                   // Ready: both subscriptions acknowledged, so no device message is missed.
                   {"ready", online_ && subscribed_ >= 2}};

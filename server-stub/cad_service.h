@@ -34,6 +34,7 @@ struct ServiceCounters {
   uint64_t received = 0, appended = 0, duplicates = 0, refused = 0, batches = 0, maxBatch = 0;
   uint64_t acksPublished = 0, downlinksPublished = 0, resyncs = 0, commands = 0, commitFailures = 0;
   uint64_t publishFailures = 0;   ///< downlinks the client refused to send (they go again from the outbox)
+  uint64_t clockAheadClamped = 0;  ///< events recorded more than a minute ahead of their arrival (clamped)
   uint64_t downlinksResent = 0;   ///< sent again from the outbox to a device that had not confirmed them
   std::map<std::string, uint64_t> refusedByReason;
 };

@@ -515,6 +515,14 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
       row.kind = codec::bodyName(*env);
       row.recordedAtMs = env->recorded_at_ms();
       row.clockSource = env->clock_source() == v1::CLOCK_SOURCE_GPS ? "gps" : "system";
+      // A time ahead of this moment would freeze the board on it (fields move
+      // only forwards): beyond the bound it is clamped to the receive time,
+      // flagged in clock_source and counted. The envelope keeps the device's.
+      if (row.recordedAtMs > in.receivedAtMs + kMaxRecordedAheadMs) {
+        row.recordedAtMs = in.receivedAtMs;
+        row.clockSource += "-clamped";
+        ++out.clamped;
+      }
       row.receivedAtMs = in.receivedAtMs;
       row.actor = "device:" + in.topicDeviceId;
       google::protobuf::io::StringOutputStream sos(&row.payload);

@@ -30,6 +30,10 @@ using mdc::Status;
 //    spells (cfs_units), late timeline lines.
 inline constexpr int kSchemaVersion = 4;
 
+/** How far ahead of the stub's receive time a device's recorded time may lie
+ *  (clock skew); beyond, it is clamped to the receive time. */
+inline constexpr int64_t kMaxRecordedAheadMs = 60'000;
+
 /** A message from a device, as received on a topic. */
 struct Incoming {
   std::string topicDeviceId;   ///< the device id in the topic (the broker pinned it to the sender)
@@ -59,6 +63,7 @@ struct BatchOutcome {
   std::map<std::string, std::vector<uint64_t>> acks;  ///< device -> seqs committed (new or already stored)
   std::vector<Outgoing> downlinks;                    ///< to publish after commit, in order
   std::vector<std::pair<std::string, uint64_t>> resyncs;  ///< (device, after seq) requests
+  int clamped = 0;  ///< events recorded too far ahead of their receive time, clamped to it
 };
 
 /** A connected device that does not yet hold every downlink of its unit. */

@@ -13,8 +13,15 @@
 #include <QJsonObject>
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <set>
 
+#include "hw/fix_time.h"
+#include "shared/clock.h"
 #include "shared/sqlite.h"
+#include "tests/support/gpsd.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
 
@@ -115,4 +122,93 @@ TEST_CASE("the dash emergency switch raises the emergency without the UI", "[age
   CHECK(waitUntil([&] { return agent.state().emergency_delivery() == v1::DELIVERY_DELIVERED; }, 10s));
   CHECK(agent.state().emergency_active());
   ::close(fd);
+}
+
+namespace {
+
+std::string checksummed(const std::string& body) {
+  unsigned sum = 0;
+  for (char c : body) sum ^= static_cast<unsigned char>(c);
+  char tail[8];
+  std::snprintf(tail, sizeof tail, "*%02X", sum);
+  return "$" + body + tail;
+}
+
+/** A minute of a receiver driving north at 10 m/s, its clock at startMs (UTC). */
+std::string syntheticDrive(const TempDir& dir, const std::string& name, int64_t startMs) {
+  const std::string path = dir.file(name);
+  std::ofstream out(path);
+  for (int s = 0; s < 60; ++s) {
+    const time_t t = time_t((startMs / 1000) + s);
+    tm g{};
+    gmtime_r(&t, &g);
+    char hms[40], dmy[40], lat[40];
+    std::snprintf(hms, sizeof hms, "%02d%02d%02d.000", g.tm_hour, g.tm_min, g.tm_sec);
+    std::snprintf(dmy, sizeof dmy, "%02d%02d%02d", g.tm_mday, g.tm_mon + 1, g.tm_year % 100);
+    const double minutes = 45.0 + s * 10.0 / 1852.0;  // 40°45' N and northwards
+    std::snprintf(lat, sizeof lat, "40%07.4f", minutes);
+    out << checksummed(std::string("GPGGA,") + hms + "," + lat + ",N,07359.0000,W,1,09,0.9,10.0,M,-34.0,M,,") << "\r\n";
+    out << checksummed("GPGSA,A,3,01,02,03,04,05,06,07,08,09,,,,1.5,0.9,1.2") << "\r\n";
+    out << checksummed(std::string("GPRMC,") + hms + ",A," + lat + ",N,07359.0000,W,19.4,0.0," + dmy + ",,,A") << "\r\n";
+  }
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("receivers with a wrong clock through the real gpsd: positions kept, events stamped with a sane time",
+          "[agent][gps][time]") {
+  const int64_t now = SystemClock::instance().nowMs();
+  struct Case {
+    const char* what;
+    int64_t receiverMs;
+  };
+  const Case c = GENERATE(Case{"1024 weeks back (week-number rollover)", 0}, Case{"8 years ahead", 1});
+  const int64_t receiverStart = c.receiverMs == 0 ? now - hw::kGpsRolloverMs : now + int64_t(8) * 365 * 86'400'000;
+  INFO(c.what);
+  TempDir dir;
+  Mosquitto broker(dir);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-T", "E5", "FD1");
+  Gpsd gpsd(dir, GpsdFixtureOptions{.log = syntheticDrive(dir, "drive.log", receiverStart),
+                                    .sentenceInterval = 0ms, .epochInterval = 200ms});
+  AgentProcess agent(dir, "MDC-T", "E5", "FD1", broker.uri(),
+                     {"--set", "gps.source=gpsd", "--set", "gps.host=127.0.0.1", "--set",
+                      "gps.port=" + std::to_string(gpsd.port()), "--set", "avl.moving_interval_s=1", "--set",
+                      "store.avl_commit_ms=100"});
+  agent.start();
+  REQUIRE(waitUntil([&] { return stub.cadctl({"board"}).output.find("40.75") != std::string::npos; }, 30s));
+  REQUIRE(waitUntil([&] {
+    sql::Db db(stub.dbPath(), false, true);
+    return db.queryInt("SELECT COUNT(*) FROM events WHERE kind='avl'") >= 5;
+  }, 30s));
+  // Every report stored, each stamped within minutes of now (never years off).
+  sql::Db db(stub.dbPath(), false, true);
+  auto st = db.prepare("SELECT recorded_at_ms, clock_source FROM events WHERE kind='avl'");
+  int reports = 0;
+  std::set<std::string> sources;
+  while (st.step()) {
+    ++reports;
+    CHECK(std::llabs(st.i64(0) - now) < 10 * 60'000);
+    sources.insert(st.text(1));
+  }
+  CHECK(reports >= 5);
+  if (c.receiverMs == 0) {
+    // Corrected (by gpsd or the agent): GPS time (a fix without a date yet: the system clock).
+    CHECK(sources.count("gps") == 1);
+    CHECK(sources.count("gps-clamped") == 0);
+  } else {
+    CHECK(sources == std::set<std::string>{"system"});
+    const std::string log = agent.log();
+    size_t warnings = 0;
+    for (size_t at = log.find("and not a rollover"); at != std::string::npos; at = log.find("and not a rollover", at + 1))
+      ++warnings;
+    CHECK(warnings == 1);  // once per change of condition, not once per fix
+  }
+  // And the board follows the vehicle: its position is not frozen.
+  const std::string first = stub.cadctl({"board"}).output;
+  REQUIRE(waitUntil([&] { return stub.cadctl({"board"}).output != first; }, 20s));
+  CHECK(db.queryInt("SELECT COUNT(*) FROM refusals") == 0);
 }

@@ -756,3 +756,19 @@ TEST_CASE("two devices in one vehicle: the unit shows the newer of their statuse
   REQUIRE(again);
   CHECK((*again)->digest() == d.s->digest());
 }
+
+TEST_CASE("a time far ahead of its arrival is clamped to it, flagged and counted; the board does not freeze",
+          "[store][order][clock]") {
+  Desk d;
+  // A receiver 8 years ahead: its status would hold the board for 8 years.
+  auto out = d.arrive(statusEnv(kE1, 1, T0 + 8 * 365 * 24 * 60 * kMin, v1::UNIT_STATUS_ON_SCENE), T0 + 1000);
+  CHECK(out.clamped == 1);
+  CHECK(d.num("SELECT recorded_at_ms FROM events WHERE device_id='MDC-E1' AND device_seq=1") == T0 + 1000);
+  CHECK(d.text("SELECT clock_source FROM events WHERE device_id='MDC-E1' AND device_seq=1") == "gps-clamped");
+  CHECK(d.num("SELECT status_at_ms FROM units WHERE unit_id='E1'") == T0 + 1000);
+  // Within the bound (clock skew): kept as the device said.
+  auto skew = d.arrive(statusEnv(kE1, 2, T0 + 2 * kMin + 30'000, v1::UNIT_STATUS_BUSY), T0 + 2 * kMin);
+  CHECK(skew.clamped == 0);
+  CHECK(d.num("SELECT status FROM units WHERE unit_id='E1'") == v1::UNIT_STATUS_BUSY);
+  CHECK(d.num("SELECT status_at_ms FROM units WHERE unit_id='E1'") == T0 + 2 * kMin + 30'000);
+}
