@@ -819,6 +819,14 @@ v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
       *reply.mutable_state() = snapshot();
       return reply;
     }
+    case v1::ApiRequest::kListMessages: {
+      v1::ApiReply reply;
+      reply.set_request_id(id);
+      reply.set_ok(true);
+      *reply.mutable_messages_page() =
+          messagePage(req.list_messages().before_seq(), int(req.list_messages().limit()));
+      return reply;
+    }
     case v1::ApiRequest::BODY_NOT_SET:
       break;
   }
@@ -981,24 +989,6 @@ v1::AgentState Agent::snapshot() {
   s.set_cert_not_after_ms(certNotAfterMs_);
   s.set_cert_detail(certDetail_);
   for (auto& a : store_.recentActions(50)) *s.add_recent_actions() = std::move(a);
-  for (auto& [seq, dl] : store_.inbox(config_.unitId, "assignment", 20)) {
-    auto* ra = s.add_assignments();
-    *ra->mutable_assignment() = dl.assignment();
-    ra->set_downlink_seq(seq);
-    ra->set_acknowledged(store_.state("ack:" + dl.assignment().incident_number()) == "1");
-    ra->set_received_at_ms(dl.sent_at_ms());
-    const std::string cleared = store_.state("cleared:" + dl.assignment().incident_number());
-    ra->set_cleared(!cleared.empty());
-    ra->set_cleared_reason(cleared);
-  }
-  for (auto& [seq, dl] : store_.inbox(config_.unitId, "message", 50)) {
-    auto* m = s.add_messages();
-    m->set_downlink_seq(seq);
-    m->set_from(dl.message().from());
-    m->set_text(dl.message().text());
-    m->set_at_ms(dl.sent_at_ms());
-    m->set_delivery(v1::DELIVERY_DELIVERED);
-  }
   for (const auto& e : lastErrors_) s.add_last_errors(e);
   s.set_downlink_cursor(store_.downlinkCursor(config_.unitId));
   s.set_next_seq(store_.nextSeq());
@@ -1036,7 +1026,74 @@ v1::AgentState Agent::snapshot() {
       if (a.byFilter[size_t(r)] > 0)
         c[std::string("avl_filtered_") + hw::toString(hw::AvlFilterReason(r))] = a.byFilter[size_t(r)];
   }
+  fillInbox(s);
   return s;
+}
+
+v1::ReceivedMessage Agent::receivedMessage(uint64_t seq, const v1::Downlink& dl) {
+  v1::ReceivedMessage m;
+  m.set_downlink_seq(seq);
+  m.set_from(dl.message().from());
+  m.set_text(dl.message().text());
+  m.set_at_ms(dl.sent_at_ms());
+  m.set_delivery(v1::DELIVERY_DELIVERED);
+  return m;
+}
+
+// Every reply fits one local API frame by construction: after the fixed
+// fields, the newest assignments (each with its latest timeline lines) and
+// then the newest messages go in while they fit the budget; the totals say
+// what else the agent holds (older messages: ListMessagesRequest).
+void Agent::fillInbox(v1::AgentState& s) {
+  s.set_assignments_total(uint32_t(store_.inboxCount(config_.unitId, "assignment")));
+  s.set_messages_total(uint32_t(store_.inboxCount(config_.unitId, "message")));
+  s.set_inbox_pruned(uint64_t(store_.stateInt("inbox_pruned", 0)));
+  size_t used = s.ByteSizeLong();
+  for (auto& [seq, dl] : store_.inbox(config_.unitId, "assignment", kStateAssignments)) {
+    v1::ReceivedAssignment ra;
+    *ra.mutable_assignment() = std::move(*dl.mutable_assignment());
+    auto* timeline = ra.mutable_assignment()->mutable_timeline();
+    ra.set_timeline_total(uint32_t(timeline->size()));
+    if (timeline->size() > kStateTimelineLines) timeline->DeleteSubrange(0, timeline->size() - kStateTimelineLines);
+    ra.set_downlink_seq(seq);
+    ra.set_acknowledged(store_.state("ack:" + ra.assignment().incident_number()) == "1");
+    ra.set_received_at_ms(dl.sent_at_ms());
+    const std::string cleared = store_.state("cleared:" + ra.assignment().incident_number());
+    ra.set_cleared(!cleared.empty());
+    ra.set_cleared_reason(cleared);
+    const size_t need = ra.ByteSizeLong() + 8;  // + tag and length
+    if (used + need > kStateBudgetBytes) break;
+    used += need;
+    *s.add_assignments() = std::move(ra);
+  }
+  for (auto& [seq, dl] : store_.inbox(config_.unitId, "message", kStateMessages)) {
+    v1::ReceivedMessage m = receivedMessage(seq, dl);
+    const size_t need = m.ByteSizeLong() + 8;
+    if (used + need > kStateBudgetBytes) break;
+    used += need;
+    *s.add_messages() = std::move(m);
+  }
+}
+
+v1::MessagePage Agent::messagePage(uint64_t beforeSeq, int limit) {
+  v1::MessagePage page;
+  size_t used = 0;
+  auto rows = store_.inboxBefore(config_.unitId, "message", beforeSeq, limit + 1);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (int(i) == limit) {
+      page.set_more(true);
+      break;
+    }
+    v1::ReceivedMessage m = receivedMessage(rows[i].first, rows[i].second);
+    const size_t need = m.ByteSizeLong() + 8;
+    if (used + need > kStateBudgetBytes) {
+      page.set_more(true);
+      break;
+    }
+    used += need;
+    *page.add_messages() = std::move(m);
+  }
+  return page;
 }
 
 }  // namespace mdc::agent

@@ -21,6 +21,7 @@
 #include "hw/vehicle_inputs.h"
 #include "mdc/v1/local.pb.h"
 #include "shared/clock.h"
+#include "shared/codec.h"
 #include "shared/mqtt.h"
 #include "shared/uuid.h"
 
@@ -106,6 +107,14 @@ class Agent : public QObject {
   void publishPresence(bool online);
   void publishResync();
   void exchangeDownlinkCursor();
+  void fillInbox(v1::AgentState& s);
+  v1::MessagePage messagePage(uint64_t beforeSeq, int limit);
+  static v1::ReceivedMessage receivedMessage(uint64_t seq, const v1::Downlink& dl);
+  // What a state carries at most (each reply fits one frame: kStateBudgetBytes).
+  static constexpr size_t kStateBudgetBytes = codec::kMaxLocalFrameBytes - 4096;
+  static constexpr int kStateAssignments = 10;
+  static constexpr int kStateTimelineLines = 20;
+  static constexpr int kStateMessages = 20;
   void pump();
   bool publishRow(const OutboxRow& row);
   void resetSendCursors();

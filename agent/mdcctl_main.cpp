@@ -43,6 +43,9 @@ commands:
   ack INCIDENT                 acknowledge an assignment
   message TEXT                 send a text message to dispatch
   state [--json]               print the agent's state
+  messages [--before SEQ] [--limit N] [--json]
+                               dispatcher messages, newest first, a page of N
+                               (1-50, default 20) before downlink seq SEQ
   watch                        print a line whenever the state changes
   wait-synced [--timeout S]    wait until the outbox is empty (default 30 s)
 
@@ -153,6 +156,15 @@ int main(int argc, char** argv) {
   } else if (cmd == "message") {
     if (args.empty()) return usage("message: a text is required");
     req.mutable_send_message()->set_text(args[0]);
+  } else if (cmd == "messages") {
+    auto* l = req.mutable_list_messages();
+    l->set_limit(20);
+    try {
+      if (auto b = opt("--before")) l->set_before_seq(std::stoull(*b));
+      if (auto n = opt("--limit")) l->set_limit(uint32_t(std::stoul(*n)));
+    } catch (...) {
+      return usage("messages: --before and --limit take whole numbers");
+    }
   } else if (cmd == "state" || cmd == "watch" || cmd == "wait-synced") {
     // handled below
   } else {
@@ -214,6 +226,22 @@ int main(int argc, char** argv) {
     } while (std::chrono::steady_clock::now() < deadline);
     std::cerr << "mdcctl: not synced after " << timeoutS << " s: " << left << " events still in the outbox\n";
     return kFailed;
+  }
+  if (cmd == "messages") {
+    auto reply = client.call(req);
+    if (!reply || !reply->ok()) return printReply(reply);
+    const auto& page = reply->messages_page();
+    if (flag("--json")) {
+      std::cout << toJson(page);
+      return kOk;
+    }
+    for (const auto& m : page.messages())
+      std::cout << "#" << m.downlink_seq() << " " << formatIsoUtc(m.at_ms()) << " " << m.from() << ": " << m.text()
+                << "\n";
+    if (page.more() && page.messages_size() > 0)
+      std::cout << "(older: mdcctl messages --before " << page.messages(page.messages_size() - 1).downlink_seq()
+                << ")\n";
+    return kOk;
   }
   return printReply(client.call(req));
 }

@@ -84,6 +84,16 @@ std::string stateText(const v1::AgentState& s) {
     o << "assignment  " << a.assignment().incident_number() << " " << a.assignment().cfs_type() << " P"
       << a.assignment().priority() << " " << a.assignment().address() << (a.acknowledged() ? " (acknowledged)" : "")
       << (a.cleared() ? " (over: " + a.cleared_reason() + ")" : "") << "\n";
+  if (s.assignments_total() > uint32_t(s.assignments_size()))
+    o << "assignments " << s.assignments_size() << " newest shown of " << s.assignments_total() << "\n";
+  if (s.messages_size() > 0) {
+    const auto& m = s.messages(0);
+    o << "message     #" << m.downlink_seq() << " from " << m.from() << ": "
+      << (m.text().size() > 60 ? m.text().substr(0, 60) + "..." : m.text()) << "\n";
+  }
+  o << "messages    " << s.messages_total() << " held, " << s.messages_size() << " newest in this state"
+    << (s.messages_total() > uint32_t(s.messages_size()) ? " (older: mdcctl messages --before SEQ)" : "")
+    << (s.inbox_pruned() > 0 ? "; " + std::to_string(s.inbox_pruned()) + " pruned by the keep policy" : "") << "\n";
   int n = 0;
   for (const auto& a : s.recent_actions()) {
     if (n++ == 10) break;

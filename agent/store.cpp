@@ -568,12 +568,21 @@ Status Store::storeDownlink(const v1::Downlink& dl, const std::string& raw,
   try {
     sql::Transaction tx(*db_);
     // Commit acks are applied, not kept: they would only fill the inbox.
+    int64_t pruned = 0;
     if (dl.body_case() != v1::Downlink::kCommitAck) {
       db_->prepare("INSERT INTO inbox(unit_id, seq, kind, received_at_ms, payload) VALUES(?,?,?,?,?)")
           .bind(1, dl.unit_id()).bind(2, dl.seq()).bind(3, codec::bodyName(dl)).bind(4, clock_.nowMs())
           .bindBlob(5, cipher_.seal(raw, inboxAad(dl.unit_id(), dl.seq(), codec::bodyName(dl)))).run();
+      // The keep policy: the newest kInboxKeep of each kind per unit; older
+      // ones go (counted). The backend keeps them all (cadctl).
+      auto prune = db_->prepare(
+          "DELETE FROM inbox WHERE unit_id=?1 AND kind=?2 AND seq < (SELECT seq FROM inbox WHERE unit_id=?1 AND "
+          "kind=?2 ORDER BY seq DESC LIMIT 1 OFFSET ?3)");
+      prune.bind(1, dl.unit_id()).bind(2, codec::bodyName(dl)).bind(3, int64_t(kInboxKeep - 1)).run();
+      pruned = db_->changes();
     }
     std::map<std::string, std::string> updates = stateUpdates;
+    if (pruned > 0) updates["inbox_pruned"] = std::to_string(stateInt("inbox_pruned", 0) + pruned);
     updates["downlink_cursor:" + dl.unit_id()] = std::to_string(dl.seq());
     auto upsert = db_->prepare("INSERT INTO state(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
     for (const auto& [k, v] : updates) {
@@ -594,9 +603,22 @@ uint64_t Store::downlinkCursor(const std::string& unitId) {
 
 std::vector<std::pair<uint64_t, v1::Downlink>> Store::inbox(const std::string& unitId, const std::string& kind,
                                                              int limit) {
+  return inboxBefore(unitId, kind, 0, limit);
+}
+
+int64_t Store::inboxCount(const std::string& unitId, const std::string& kind) {
+  auto st = db_->prepare("SELECT COUNT(*) FROM inbox WHERE unit_id=? AND kind=?");
+  st.bind(1, unitId).bind(2, kind);
+  st.step();
+  return st.i64(0);
+}
+
+std::vector<std::pair<uint64_t, v1::Downlink>> Store::inboxBefore(const std::string& unitId, const std::string& kind,
+                                                                   uint64_t beforeSeq, int limit) {
   std::vector<std::pair<uint64_t, v1::Downlink>> out;
-  auto st = db_->prepare("SELECT seq, payload FROM inbox WHERE unit_id=? AND kind=? ORDER BY seq DESC LIMIT ?");
-  st.bind(1, unitId).bind(2, kind).bind(3, limit);
+  auto st = db_->prepare(
+      "SELECT seq, payload FROM inbox WHERE unit_id=? AND kind=? AND (?=0 OR seq<?) ORDER BY seq DESC LIMIT ?");
+  st.bind(1, unitId).bind(2, kind).bind(3, beforeSeq).bind(4, beforeSeq).bind(5, limit);
   while (st.step()) {
     v1::Downlink dl;
     uint64_t seq = uint64_t(st.i64(0));

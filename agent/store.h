@@ -138,6 +138,13 @@ class Store {
   int64_t outboxBytes() const;
   int64_t capBytes() const { return opts_.capBytes; }
   uint64_t nextSeq() const { return nextSeq_; }
+  /** Items of a kind the inbox holds for a unit. */
+  int64_t inboxCount(const std::string& unitId, const std::string& kind);
+  /** Up to limit items of a kind with seq below beforeSeq (0: from the newest), newest first. */
+  std::vector<std::pair<uint64_t, v1::Downlink>> inboxBefore(const std::string& unitId, const std::string& kind,
+                                                             uint64_t beforeSeq, int limit);
+  /** The inbox keeps the newest kInboxKeep items of each kind per unit. */
+  static constexpr int kInboxKeep = 1000;
   /** Empty while every commit is durable; else why enqueues are refused. */
   const std::string& durabilityError() const { return durabilityError_; }
 

@@ -422,6 +422,11 @@ Status validate(const v1::ApiRequest& r) {
     case v1::ApiRequest::kGetState:
     case v1::ApiRequest::kSubscribe:
       return {};
+    case v1::ApiRequest::kListMessages:
+      if (r.list_messages().limit() < 1 || r.list_messages().limit() > 50)
+        return fail(Reason::OutOfRange,
+                    "list_messages.limit: " + std::to_string(r.list_messages().limit()) + " out of range 1..50");
+      return {};
     case v1::ApiRequest::BODY_NOT_SET:
       break;
   }

@@ -376,11 +376,17 @@ TEST_CASE("downlinks sent while the device is away longer than the broker's queu
   agent.start();
   REQUIRE(waitUntil([&] { return agent.state().downlink_cursor() == uint64_t(kMessages); }, 20s));
   auto st = agent.state();
-  REQUIRE(st.messages_size() == kMessages);
-  // Newest first on screen: seq 30 .. 1, each text matching its seq.
+  REQUIRE(st.messages_total() == uint32_t(kMessages));
+  CHECK(st.messages(0).text() == "msg " + std::to_string(kMessages));
+  // Newest first: seq 30 .. 1, each text matching its seq.
+  v1::ApiRequest page;
+  page.mutable_list_messages()->set_limit(50);
+  auto reply = agent.client()->call(page);
+  REQUIRE(reply.ok());
+  REQUIRE(reply->messages_page().messages_size() == kMessages);
   for (int i = 0; i < kMessages; ++i) {
-    CHECK(st.messages(i).downlink_seq() == uint64_t(kMessages - i));
-    CHECK(st.messages(i).text() == "msg " + std::to_string(kMessages - i));
+    CHECK(reply->messages_page().messages(i).downlink_seq() == uint64_t(kMessages - i));
+    CHECK(reply->messages_page().messages(i).text() == "msg " + std::to_string(kMessages - i));
   }
   // The broker really dropped most of them: they came from the backend's store.
   CHECK_THAT(broker.log(), Catch::Contains("dropped", Catch::CaseSensitive::No));

@@ -7,9 +7,16 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <cstdio>
+#include <set>
+
 #include "shared/clock.h"
+#include "shared/codec.h"
+#include "shared/mqtt.h"
+#include "shared/topics.h"
 #include "shared/pki.h"
 #include "tests/support/mosquitto.h"
+#include "tests/support/probes.h"
 #include "tests/support/stack.h"
 #include "tests/support/test_pki.h"
 
@@ -134,4 +141,117 @@ TEST_CASE("a long outage over a small cap thins AVL, keeps every status, and the
     auto b = jsonArray(stub.cadctl({"board", "--json"}));
     return !b.isEmpty() && b[0].toObject().value("dropped_avl").toInteger() == qint64(dropped);
   }, 10s));
+}
+
+TEST_CASE("at the protocol's maximums (500 messages of 2,000 characters, 100 assignments with maximal notes and "
+          "timelines) state, watch and paging keep working",
+          "[agent][api][limits]") {
+  TempDir dir;
+  Mosquitto broker(dir);
+  AgentProcess agent(dir, "MDC-L", "E40", "FD1", broker.uri());
+  agent.start();
+  REQUIRE(waitUntil([&] { return agent.state().link() == v1::LINK_STATE_ONLINE; }, 20s));
+
+  // The backend's downlinks, as the broker would carry them, at their maximums.
+  MqttProbe probe;
+  mqtt::Options o;
+  o.uri = broker.uri();
+  o.clientId = "test-backend";
+  mqtt::Client backend(o, probe);
+  REQUIRE(backend.connect().ok());
+  REQUIRE(probe.waitConnectOutcome(10s));
+  const int64_t now = SystemClock::instance().nowMs();
+  uint64_t seq = 0;
+  auto send = [&](v1::Downlink dl) {
+    dl.set_version(1);
+    dl.set_unit_id("E40");
+    dl.set_seq(++seq);
+    dl.set_sent_at_ms(now + int64_t(seq));
+    auto bytes = codec::encodeDownlink(dl);
+    INFO((bytes.ok() ? "" : bytes.error().message));
+    REQUIRE(bytes.ok());
+    REQUIRE(backend.publish(topics::down("MDC-L"), *bytes, 1).ok());
+  };
+  for (int i = 1; i <= 500; ++i) {
+    v1::Downlink dl;
+    dl.mutable_message()->set_from("dispatch");
+    std::string text = "message " + std::to_string(i) + " ";
+    text += std::string(2000 - text.size(), 'm');
+    dl.mutable_message()->set_text(text);
+    send(dl);
+  }
+  for (int i = 1; i <= 100; ++i) {
+    v1::Downlink dl;
+    auto* a = dl.mutable_assignment();
+    char number[16];
+    std::snprintf(number, sizeof number, "2026-%06d", i);
+    a->set_incident_number(number);
+    a->set_cfs_type("STRUCTURE_FIRE");
+    a->set_priority(1);
+    a->set_address(std::string(200, 'a'));
+    a->set_notes(std::string(4000, 'n'));
+    for (int u = 0; u < 64; ++u) a->add_units("U" + std::to_string(u));
+    for (int t = 0; t < 256; ++t) {
+      auto* line = a->add_timeline();
+      line->set_at_ms(now - 256 + t);
+      line->set_text(std::to_string(t) + " " + std::string(490, 't'));
+    }
+    a->set_assigned_at_ms(now);
+    send(dl);
+  }
+  REQUIRE(waitUntil([&] { return agent.state().downlink_cursor() == 600; }, 120s));
+
+  // state: one frame, the newest items that fit, and the totals.
+  const v1::AgentState st = agent.state();
+  CHECK(st.ByteSizeLong() < codec::kMaxLocalFrameBytes);
+  CHECK(st.messages_total() == 500);
+  CHECK(st.assignments_total() == 100);
+  REQUIRE(st.assignments_size() >= 1);
+  CHECK(st.assignments(0).assignment().incident_number() == "2026-000100");
+  CHECK(st.assignments(0).timeline_total() == 256);
+  CHECK(st.assignments(0).assignment().timeline_size() == 20);
+  CHECK(st.assignments(0).assignment().timeline(19).text().rfind("255 ", 0) == 0);  // the latest lines
+  auto text = agent.mdcctl({"state"});
+  INFO(text.output);
+  REQUIRE(text.exitCode == 0);
+  CHECK(text.output.find("messages    500 held") != std::string::npos);
+  REQUIRE(agent.mdcctl({"state", "--json"}).exitCode == 0);
+
+  // watch: its first state arrives (a frame that fits).
+  {
+    auto c = agent.client();
+    v1::ApiRequest r;
+    r.mutable_subscribe();
+    auto reply = c->call(r);
+    REQUIRE(reply.ok());
+    REQUIRE(reply->ok());
+    CHECK(reply->state().messages_total() == 500);
+  }
+
+  // The responder pages back through every message, newest first.
+  std::set<std::string> seen;
+  uint64_t before = 0;
+  for (int pages = 0; pages < 100; ++pages) {
+    auto c = agent.client();
+    v1::ApiRequest r;
+    r.mutable_list_messages()->set_before_seq(before);
+    r.mutable_list_messages()->set_limit(50);
+    auto reply = c->call(r);
+    REQUIRE(reply.ok());
+    REQUIRE(reply->ok());
+    const auto& page = reply->messages_page();
+    REQUIRE(page.messages_size() > 0);
+    CHECK(reply->ByteSizeLong() < codec::kMaxLocalFrameBytes);
+    for (const auto& m : page.messages()) seen.insert(m.text().substr(0, m.text().find(' ', 8)));
+    before = page.messages(page.messages_size() - 1).downlink_seq();
+    if (!page.more()) break;
+  }
+  CHECK(seen.size() == 500);
+  CHECK(before == 1);
+  auto oldest = agent.mdcctl({"messages", "--before", "3", "--limit", "5"});
+  CHECK(oldest.exitCode == 0);
+  CHECK(oldest.output.find("#2 ") != std::string::npos);
+  CHECK(oldest.output.find("message 1 ") != std::string::npos);
+  CHECK(agent.mdcctl({"messages", "--limit", "51"}).exitCode != 0);
+  backend.disconnect();
 }

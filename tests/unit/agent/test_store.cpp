@@ -317,6 +317,22 @@ TEST_CASE("the downlink cursor accepts only the next seq and keeps what it commi
   CHECK(store->downlinkCursor("another-unit") == 0);
 }
 
+TEST_CASE("the inbox keeps the newest 1000 of each kind and counts what it pruned", "[store][downlink]") {
+  TempDir dir;
+  Events ev;
+  auto store = openStore(dir.file("a.db"), 64 << 20, ev.clock);
+  auto dl = test::samples::validDispatchMessageDownlink();
+  for (uint64_t seq = 1; seq <= uint64_t(Store::kInboxKeep) + 5; ++seq) {
+    dl.set_seq(seq);
+    REQUIRE(store->storeDownlink(dl, dl.SerializeAsString()).ok());
+  }
+  CHECK(store->inboxCount(dl.unit_id(), "message") == Store::kInboxKeep);
+  CHECK(store->stateInt("inbox_pruned") == 5);
+  auto oldest = store->inboxBefore(dl.unit_id(), "message", 7, 10);
+  REQUIRE(oldest.size() == 1);  // 1..5 pruned: 6 is the oldest kept
+  CHECK(oldest[0].first == 6);
+}
+
 TEST_CASE("a store of schema 1 is migrated to the current schema with its outbox intact", "[store][migration]") {
   TempDir dir;
   std::string path = dir.file("old.db");
