@@ -378,9 +378,6 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
     auto lookupSeq = cached("SELECT event_id FROM events WHERE device_id=? AND device_seq=?");
     auto lookupId = cached("SELECT 1 FROM events WHERE event_id=?");
     auto cfsAgency = cached("SELECT agency FROM cfs WHERE incident_number=?");
-    auto unitAt = cached(
-        "SELECT unit_id FROM device_units WHERE device_id=?1 ORDER BY at_ms<=?2 DESC, "
-        "CASE WHEN at_ms<=?2 THEN -at_ms ELSE at_ms END, CASE WHEN at_ms<=?2 THEN -pos ELSE pos END LIMIT 1");
     auto savepoint = cached("SAVEPOINT event");
     auto release = cached("RELEASE event");
     auto rollbackTo = cached("ROLLBACK TO event");
@@ -506,11 +503,8 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
       // served when the event was recorded (a late event of a device moved
       // since then belongs to its old unit).
       row.unitId = unit;
-      if (!env->has_presence()) {
-        unitAt->bind(1, in.topicDeviceId).bind(2, env->recorded_at_ms());
-        if (unitAt->step()) row.unitId = unitAt->text(0);
-        unitAt->reset();
-      }
+      if (!env->has_presence())
+        if (auto served = unitServedAt(in.topicDeviceId, env->recorded_at_ms())) row.unitId = *served;
       row.agency = agency;
       row.kind = codec::bodyName(*env);
       row.recordedAtMs = env->recorded_at_ms();
@@ -727,6 +721,7 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
   } catch (const sql::SqliteError& e) {
     headPos_ = savedPos;
     headHash_ = savedHash;
+    served_.clear();  // a registration rolled back
     return Error::make(std::string("store: command not committed: ") + e.what());
   }
   return out;
@@ -741,6 +736,24 @@ std::vector<v1::Downlink> EventStore::downlinksAfter(const std::string& unitId, 
     if (dl.ParseFromString(st->blob(0))) out.push_back(std::move(dl));
   }
   return out;
+}
+
+std::optional<std::string> EventStore::unitServedAt(const std::string& deviceId, int64_t atMs) {
+  auto it = served_.find(deviceId);
+  if (it == served_.end()) {
+    std::vector<Served> spells;
+    auto st = cached("SELECT at_ms, pos, unit_id FROM device_units WHERE device_id=? ORDER BY at_ms, pos");
+    st->bind(1, deviceId);
+    while (st->step()) spells.push_back(Served{st->i64(0), st->i64(1), st->text(2)});
+    it = served_.emplace(deviceId, std::move(spells)).first;
+  }
+  const auto& spells = it->second;  // by (at_ms, pos)
+  if (spells.empty()) return std::nullopt;
+  // The latest registration at or before the moment; before the first, the first.
+  const Served* pick = &spells.front();
+  for (const auto& s : spells)
+    if (s.atMs <= atMs) pick = &s;
+  return pick->unitId;
 }
 
 uint64_t EventStore::downlinkHead(const std::string& unitId) {

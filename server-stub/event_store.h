@@ -174,8 +174,9 @@ class EventStore {
   /** The stamp of an event: a device's by its recorded time and seq, a
    *  dispatcher's by the time it was executed and its log position. */
   static std::string stampOf(const Row& row);
-  /** Raises the unit's latest stamp; true when the event is older than it (late). */
-  bool noteStamp(const std::string& unit, const std::string& stamp);
+  /** Raises the unit's latest stamp (and its last-seen time to seenAtMs);
+   *  true when the event is older than the latest (late). */
+  bool noteStamp(const std::string& unit, const std::string& stamp, int64_t seenAtMs);
   uint64_t queueDownlink(const std::string& unitId, mdc::v1::Downlink& dl, int64_t pos, int64_t atMs,
                          std::vector<Outgoing>& out);
   /** The agency's current Configuration downlink, if a dispatcher set one. */
@@ -211,6 +212,15 @@ class EventStore {
     bool busy = false;
   };
   std::map<std::string, CacheEntry> cache_;  // after db_: finalized before the connection closes
+  /** Which unit a device served from when (device_units), read once per device. */
+  struct Served {
+    int64_t atMs;
+    int64_t pos;
+    std::string unitId;
+  };
+  std::map<std::string, std::vector<Served>> served_;
+  /** The unit a device served at a moment (registry history); nullopt for an unknown device. */
+  std::optional<std::string> unitServedAt(const std::string& deviceId, int64_t atMs);
   int64_t headPos_ = 0;
   std::string headHash_;  // 32 raw bytes; 32 zero bytes for an empty log
 };

@@ -40,13 +40,14 @@ void EventStore::timeline(const std::string& incident, const Row& row, int64_t a
       ->bind(1, incident).bind(2, row.pos).bind(3, atMs).bind(4, text).bind(5, late ? 1 : 0).run();
 }
 
-bool EventStore::noteStamp(const std::string& unit, const std::string& stamp) {
-  auto st = cached("SELECT latest_stamp FROM units WHERE unit_id=?");
-  st->bind(1, unit);
-  if (!st->step()) return false;
-  if (st->text(0) > stamp) return true;
-  cached("UPDATE units SET latest_stamp=? WHERE unit_id=?")->bind(1, stamp).bind(2, unit).run();
-  return false;
+bool EventStore::noteStamp(const std::string& unit, const std::string& stamp, int64_t seenAtMs) {
+  // One statement on the hot path (every AVL report): stamps are unique per
+  // event, so the unit's latest is this one's exactly when it is not late.
+  auto st = cached(
+      "UPDATE units SET latest_stamp=MAX(latest_stamp, ?1), last_seen_ms=MAX(last_seen_ms, ?2) WHERE unit_id=?3 "
+      "RETURNING latest_stamp");
+  st->bind(1, stamp).bind(2, seenAtMs).bind(3, unit);
+  return st->step() && st->text(0) != stamp;
 }
 
 v1::Downlink EventStore::assignmentFor(const std::string& incident, int64_t atMs) {
@@ -273,6 +274,7 @@ void EventStore::projectRegistry(const Row& row, std::vector<Outgoing>& out) {
   auto served = [&](const std::string& device) {
     cached("INSERT INTO device_units(device_id, pos, at_ms, unit_id) VALUES(?,?,?,?)")
         ->bind(1, device).bind(2, row.pos).bind(3, row.receivedAtMs).bind(4, unit).run();
+    served_.erase(device);  // read again at its next event
   };
   if (row.kind == "registry.device_add") {
     std::string device = j.value("device").toString().toStdString();
@@ -327,7 +329,7 @@ void EventStore::projectDispatch(const Row& row, std::vector<Outgoing>& out) {
   const std::string actor = actorName(row.actor);
   const std::string stamp = stampOf(row);
   const int64_t at = row.receivedAtMs;
-  if (!unit.empty()) noteStamp(unit, stamp);
+  if (!unit.empty()) noteStamp(unit, stamp, 0);
 
   if (row.kind == "dispatch.create_cfs") {
     std::string number = nextIncidentNumber(at);
@@ -390,7 +392,7 @@ void EventStore::projectDispatch(const Row& row, std::vector<Outgoing>& out) {
     cached("UPDATE cfs SET state='closed', closed_at_ms=?, closed_by=? WHERE incident_number=? AND state='open'")
         ->bind(1, at).bind(2, actor).bind(3, incident).run();
     for (const auto& u : units) {
-      noteStamp(u, stamp);
+      noteStamp(u, stamp, 0);
       MembershipFact f{stamp, MembershipFact::Kind::Clear, incident, "closed by " + actor, actor};
       addMembershipFact(u, f, row, out);
     }
@@ -403,10 +405,13 @@ void EventStore::projectDevice(const Row& row, std::vector<Outgoing>& out) {
   const std::string& unit = row.unitId;
   const std::string stamp = stampOf(row);
   const int64_t at = row.recordedAtMs;
-  cached("UPDATE units SET last_seen_ms=MAX(last_seen_ms, ?) WHERE unit_id=?")
-      ->bind(1, row.receivedAtMs).bind(2, unit).run();
   // Presence is the link's state as the stub sees it: by arrival, not stamped.
-  const bool late = env.has_presence() ? false : noteStamp(unit, stamp);
+  bool late = false;
+  if (env.has_presence())
+    cached("UPDATE units SET last_seen_ms=MAX(last_seen_ms, ?) WHERE unit_id=?")
+        ->bind(1, row.receivedAtMs).bind(2, unit).run();
+  else
+    late = noteStamp(unit, stamp, row.receivedAtMs);
   if (late) cached("UPDATE units SET late_events=late_events+1 WHERE unit_id=?")->bind(1, unit).run();
 
   auto movePosition = [&](const v1::Position& p) {
