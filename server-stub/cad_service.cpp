@@ -223,11 +223,7 @@ void CadService::publishAcks(const std::map<std::string, std::vector<uint64_t>>&
     std::sort(seqs.begin(), seqs.end());
     auto unit = unitCache_.find(device);
     if (unit == unitCache_.end()) unit = unitCache_.emplace(device, store_.unitOfDevice(device).value_or("unknown")).first;
-    mdc::v1::Downlink dl;
-    dl.set_version(mdc::codec::kProtocolVersion);
-    dl.set_unit_id(unit->second);
-    dl.set_seq(0);
-    dl.set_sent_at_ms(mdc::SystemClock::instance().nowMs());
+    mdc::v1::Downlink dl = unsequenced(unit->second);
     auto* ack = dl.mutable_commit_ack();
     ack->set_downlink_head(headOf(unit->second));  // a device missing a tail asks for it
     for (size_t i = 0; i < seqs.size();) {
@@ -279,6 +275,15 @@ void CadService::publish(const std::vector<Outgoing>& out) {
   }
 }
 
+mdc::v1::Downlink CadService::unsequenced(const std::string& unit) {
+  mdc::v1::Downlink dl;
+  dl.set_version(mdc::codec::kProtocolVersion);
+  dl.set_unit_id(unit);
+  dl.set_seq(0);
+  dl.set_sent_at_ms(mdc::SystemClock::instance().nowMs());
+  return dl;
+}
+
 uint64_t CadService::headOf(const std::string& unit) {
   auto it = headCache_.find(unit);
   if (it == headCache_.end()) it = headCache_.emplace(unit, store_.downlinkHead(unit)).first;
@@ -317,11 +322,7 @@ void CadService::handleResync(const std::string& device, uint64_t after) {
   lastResendMonoMs_[device] = mdc::SystemClock::instance().monotonicMs();
   // The answer to every request: the unit's head, so the device knows what it holds is all.
   if (!online_ || headOf(*unit) == 0) return;
-  mdc::v1::Downlink dl;
-  dl.set_version(mdc::codec::kProtocolVersion);
-  dl.set_unit_id(*unit);
-  dl.set_seq(0);
-  dl.set_sent_at_ms(mdc::SystemClock::instance().nowMs());
+  mdc::v1::Downlink dl = unsequenced(*unit);
   dl.mutable_commit_ack()->set_downlink_head(headOf(*unit));
   if (auto r = client_->publish(topics::down(device), dl.SerializeAsString(), 1, false); !r) {
     ++counters_.publishFailures;

@@ -70,6 +70,8 @@ class CadService : public QObject {
    *  confirmed holding (every second; at once when the broker link is back). */
   void pumpDownlinks();
   uint64_t headOf(const std::string& unit);
+  /** A downlink outside the unit's sequence (commit acks, head reports), addressed and timed now. */
+  static mdc::v1::Downlink unsequenced(const std::string& unit);
   std::string handleControl(const std::string& line);
   void logStats();
 

@@ -174,6 +174,12 @@ std::optional<std::string> EventStore::addMembershipFact(const std::string& unit
   // Bring the stored spells to the target, telling the unit what changed.
   const bool joinsByThisFact =
       fact.kind == MembershipFact::Kind::Assign || (fact.kind == MembershipFact::Kind::SelfInitiate && !verdict);
+  auto tellOff = [&](const std::string& incident, const std::string& reason) {
+    v1::Downlink dl;
+    dl.mutable_assignment_cleared()->set_incident_number(incident);
+    dl.mutable_assignment_cleared()->set_reason(reason.substr(0, 200));
+    queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
+  };
   std::vector<std::string> left, retimed;
   for (auto& [incident, spell] : target.spells) {
     auto was = stored.spells.find(incident);
@@ -212,10 +218,7 @@ std::optional<std::string> EventStore::addMembershipFact(const std::string& unit
         queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
       }
     } else if (before && before->on) {
-      v1::Downlink dl;
-      dl.mutable_assignment_cleared()->set_incident_number(incident);
-      dl.mutable_assignment_cleared()->set_reason(spell.clearReason.substr(0, 200));
-      queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
+      tellOff(incident, spell.clearReason);
       left.push_back(incident);
     } else if (!before) {
       left.push_back(incident);  // joined and left, both told by late events
@@ -230,12 +233,7 @@ std::optional<std::string> EventStore::addMembershipFact(const std::string& unit
     cached("DELETE FROM cfs_units WHERE incident_number=? AND unit_id=?")->bind(1, incident).bind(2, unit).run();
     timeline(incident, row, ordering::stampTime(fact.stamp),
              unit + " not on this call: an earlier event arrived late", true);
-    if (spell.on) {
-      v1::Downlink dl;
-      dl.mutable_assignment_cleared()->set_incident_number(incident);
-      dl.mutable_assignment_cleared()->set_reason("already on another call when it started this one");
-      queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
-    }
+    if (spell.on) tellOff(incident, "already on another call when it started this one");
     // Closed only because its units had left it, and none ever was on it:
     // it is open again, as a call no unit has taken.
     auto st = cached("SELECT COUNT(*) FROM cfs_units WHERE incident_number=?");
