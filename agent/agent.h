@@ -108,8 +108,8 @@ class Agent : public QObject {
   void publishResync();
   void exchangeDownlinkCursor();
   void fillInbox(v1::AgentState& s);
-  v1::MessagePage messagePage(uint64_t beforeSeq, int limit);
-  static v1::ReceivedMessage receivedMessage(uint64_t seq, const v1::Downlink& dl);
+  /** Messages of the conversation before the cursor ("" = from the newest), newest first. */
+  v1::MessagePage messagePage(const std::string& before, int limit);
   // What a state carries at most (each reply fits one frame: kStateBudgetBytes).
   static constexpr size_t kStateBudgetBytes = codec::kMaxLocalFrameBytes - 4096;
   static constexpr int kStateAssignments = 10;

@@ -43,9 +43,11 @@ commands:
   ack INCIDENT                 acknowledge an assignment
   message TEXT                 send a text message to dispatch
   state [--json]               print the agent's state
-  messages [--before SEQ] [--limit N] [--json]
-                               dispatcher messages, newest first, a page of N
-                               (1-50, default 20) before downlink seq SEQ
+  messages [--before CURSOR] [--limit N] [--json]
+                               the conversation with dispatch, newest first
+                               (< from dispatch, > sent), a page of N (1-50,
+                               default 20) before CURSOR (each page ends with
+                               the command for the next)
   watch                        print a line whenever the state changes
   wait-synced [--timeout S]    wait until the outbox is empty (default 30 s)
 
@@ -159,11 +161,11 @@ int main(int argc, char** argv) {
   } else if (cmd == "messages") {
     auto* l = req.mutable_list_messages();
     l->set_limit(20);
+    if (auto b = opt("--before")) l->set_before(*b);  // the agent names a malformed cursor
     try {
-      if (auto b = opt("--before")) l->set_before_seq(std::stoull(*b));
       if (auto n = opt("--limit")) l->set_limit(uint32_t(std::stoul(*n)));
     } catch (...) {
-      return usage("messages: --before and --limit take whole numbers");
+      return usage("messages: --limit takes a whole number");
     }
   } else if (cmd == "state" || cmd == "watch" || cmd == "wait-synced") {
     // handled below
@@ -235,12 +237,17 @@ int main(int argc, char** argv) {
       std::cout << toJson(page);
       return kOk;
     }
-    for (const auto& m : page.messages())
-      std::cout << "#" << m.downlink_seq() << " " << formatIsoUtc(m.at_ms()) << " " << m.from() << ": " << m.text()
-                << "\n";
+    for (const auto& m : page.messages()) {
+      if (m.outgoing())
+        std::cout << "> " << formatIsoUtc(m.at_ms()) << " this unit (action #" << m.event_seq() << ", "
+                  << agent::deliveryName(m.delivery()) << (m.detail().empty() ? "" : ": " + m.detail()) << "): " << m.text()
+                  << "\n";
+      else
+        std::cout << "< " << formatIsoUtc(m.at_ms()) << " " << m.from() << " (#" << m.downlink_seq() << "): " << m.text()
+                  << "\n";
+    }
     if (page.more() && page.messages_size() > 0)
-      std::cout << "(older: mdcctl messages --before " << page.messages(page.messages_size() - 1).downlink_seq()
-                << ")\n";
+      std::cout << "(older: mdcctl messages --before " << page.messages(page.messages_size() - 1).cursor() << ")\n";
     return kOk;
   }
   return printReply(client.call(req));

@@ -17,6 +17,8 @@ std::string linkName(v1::LinkState l) {
     default: return "unknown";
   }
 }
+}  // namespace
+
 std::string deliveryName(v1::Delivery d) {
   switch (d) {
     case v1::DELIVERY_QUEUED: return "queued";
@@ -26,6 +28,8 @@ std::string deliveryName(v1::Delivery d) {
     default: return "-";
   }
 }
+
+namespace {
 std::string age(int64_t nowMs, int64_t atMs) {
   if (atMs <= 0) return "-";
   int64_t s = (nowMs - atMs) / 1000;
@@ -88,11 +92,11 @@ std::string stateText(const v1::AgentState& s) {
     o << "assignments " << s.assignments_size() << " newest shown of " << s.assignments_total() << "\n";
   if (s.messages_size() > 0) {
     const auto& m = s.messages(0);
-    o << "message     #" << m.downlink_seq() << " from " << m.from() << ": "
+    o << "message     " << (m.outgoing() ? "to dispatch" : "from " + m.from()) << ": "
       << (m.text().size() > 60 ? m.text().substr(0, 60) + "..." : m.text()) << "\n";
   }
   o << "messages    " << s.messages_total() << " held, " << s.messages_size() << " newest in this state"
-    << (s.messages_total() > uint32_t(s.messages_size()) ? " (older: mdcctl messages --before SEQ)" : "")
+    << (s.messages_total() > uint32_t(s.messages_size()) ? " (older: mdcctl messages --before CURSOR)" : "")
     << (s.inbox_pruned() > 0 ? "; " + std::to_string(s.inbox_pruned()) + " pruned by the keep policy" : "") << "\n";
   int n = 0;
   for (const auto& a : s.recent_actions()) {

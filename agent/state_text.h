@@ -8,6 +8,8 @@ namespace mdc::agent {
 
 /** A multi-line summary for `mdcctl state`. */
 std::string stateText(const v1::AgentState& s);
+/** "queued", "delivered", "rejected", "held" or "-". */
+std::string deliveryName(v1::Delivery d);
 /** One line for `mdcctl watch`. */
 std::string stateLine(const v1::AgentState& s);
 

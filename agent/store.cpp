@@ -58,12 +58,25 @@ CREATE INDEX actions_by_event ON actions(event_id);
 ALTER TABLE outbox ADD COLUMN held_until_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN held_count INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 4 -> 5: the responder's own messages, kept (encrypted) for the
+    // conversation on screen; the conversation reads in the vehicle's order.
+    // Messages sent before this schema keep only their length in the history.
+    R"sql(
+CREATE TABLE sent_messages(
+  seq INTEGER PRIMARY KEY,           -- the message event's seq (actions.seq)
+  unit_id TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,            -- queued by the responder
+  payload BLOB NOT NULL              -- the text, AES-256-GCM
+);
+CREATE INDEX sent_by_unit ON sent_messages(unit_id, at_ms, seq);
+CREATE INDEX inbox_by_kind_time ON inbox(unit_id, kind, received_at_ms, seq);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
-Error storeError(StoreErrorCode code, std::string msg) { return Error::make(std::move(msg), int(code)); }
-
 }  // namespace
+
+Error storeError(StoreErrorCode code, std::string msg) { return Error::make(std::move(msg), int(code)); }
 
 const char* laneName(v1::Lane l) {
   switch (l) {
@@ -265,6 +278,7 @@ Result<OutboxRow> Store::enqueue(v1::Envelope& env, v1::Lane lane, const ActionI
         .bind(5, int(v1::DELIVERY_QUEUED)).bind(6, now).run();
     std::map<std::string, std::string> updates = stateUpdates;
     updates["next_seq"] = std::to_string(row.seq + 1);
+    if (!action.sentText.empty()) recordSent(row.seq, env.unit_id(), now, action.sentText, updates);
     // At the cap, AVL makes room for the responder's action (oldest first).
     if (int64_t over = outboxBytes() + rowBytes - opts_.capBytes; over > 0) {
       if (int64_t dropped = thinAvl(over); dropped > 0) {
@@ -559,81 +573,6 @@ Result<std::optional<uint64_t>> Store::applyRejection(const v1::Rejection& rej, 
   return seq;
 }
 
-Status Store::storeDownlink(const v1::Downlink& dl, const std::string& raw,
-                            const std::map<std::string, std::string>& stateUpdates) {
-  uint64_t cursor = downlinkCursor(dl.unit_id());
-  if (dl.seq() != cursor + 1)
-    return storeError(StoreErrorCode::Invalid, "store: downlink seq " + std::to_string(dl.seq()) +
-                                                   " does not follow cursor " + std::to_string(cursor));
-  try {
-    sql::Transaction tx(*db_);
-    // Commit acks are applied, not kept: they would only fill the inbox.
-    int64_t pruned = 0;
-    if (dl.body_case() != v1::Downlink::kCommitAck) {
-      db_->prepare("INSERT INTO inbox(unit_id, seq, kind, received_at_ms, payload) VALUES(?,?,?,?,?)")
-          .bind(1, dl.unit_id()).bind(2, dl.seq()).bind(3, codec::bodyName(dl)).bind(4, clock_.nowMs())
-          .bindBlob(5, cipher_.seal(raw, inboxAad(dl.unit_id(), dl.seq(), codec::bodyName(dl)))).run();
-      // The keep policy: the newest kInboxKeep of each kind per unit; older
-      // ones go (counted). The backend keeps them all (cadctl).
-      auto prune = db_->prepare(
-          "DELETE FROM inbox WHERE unit_id=?1 AND kind=?2 AND seq < (SELECT seq FROM inbox WHERE unit_id=?1 AND "
-          "kind=?2 ORDER BY seq DESC LIMIT 1 OFFSET ?3)");
-      prune.bind(1, dl.unit_id()).bind(2, codec::bodyName(dl)).bind(3, int64_t(kInboxKeep - 1)).run();
-      pruned = db_->changes();
-    }
-    std::map<std::string, std::string> updates = stateUpdates;
-    if (pruned > 0) updates["inbox_pruned"] = std::to_string(stateInt("inbox_pruned", 0) + pruned);
-    updates["downlink_cursor:" + dl.unit_id()] = std::to_string(dl.seq());
-    auto upsert = db_->prepare("INSERT INTO state(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
-    for (const auto& [k, v] : updates) {
-      upsert.bind(1, k).bind(2, v).run();
-      upsert.reset();
-    }
-    tx.commit();
-    for (const auto& [k, v] : updates) state_[k] = v;
-  } catch (const sql::SqliteError& e) {
-    return storeError(StoreErrorCode::Failed, std::string("store: downlink not committed: ") + e.what());
-  }
-  return {};
-}
-
-uint64_t Store::downlinkCursor(const std::string& unitId) {
-  return uint64_t(stateInt("downlink_cursor:" + unitId, 0));
-}
-
-std::vector<std::pair<uint64_t, v1::Downlink>> Store::inbox(const std::string& unitId, const std::string& kind,
-                                                             int limit) {
-  return inboxBefore(unitId, kind, 0, limit);
-}
-
-int64_t Store::inboxCount(const std::string& unitId, const std::string& kind) {
-  auto st = db_->prepare("SELECT COUNT(*) FROM inbox WHERE unit_id=? AND kind=?");
-  st.bind(1, unitId).bind(2, kind);
-  st.step();
-  return st.i64(0);
-}
-
-std::vector<std::pair<uint64_t, v1::Downlink>> Store::inboxBefore(const std::string& unitId, const std::string& kind,
-                                                                   uint64_t beforeSeq, int limit) {
-  std::vector<std::pair<uint64_t, v1::Downlink>> out;
-  auto st = db_->prepare(
-      "SELECT seq, payload FROM inbox WHERE unit_id=? AND kind=? AND (?=0 OR seq<?) ORDER BY seq DESC LIMIT ?");
-  st.bind(1, unitId).bind(2, kind).bind(3, beforeSeq).bind(4, beforeSeq).bind(5, limit);
-  while (st.step()) {
-    v1::Downlink dl;
-    uint64_t seq = uint64_t(st.i64(0));
-    auto raw = cipher_.open(st.blob(1), inboxAad(unitId, seq, kind));
-    if (!raw) {
-      if (tampered_.insert("inbox:" + unitId + ":" + std::to_string(seq)).second)
-        log::error("store", "inbox " + unitId + " seq " + std::to_string(seq) +
-                                ": stored payload fails authentication (tampered); not shown");
-      continue;
-    }
-    if (dl.ParseFromString(*raw)) out.emplace_back(seq, std::move(dl));
-  }
-  return out;
-}
-
 namespace {
 constexpr const char* kActionColumns =
     "SELECT seq, event_id, kind, summary, delivery, queued_at_ms, delivered_at_ms, detail FROM actions ";
@@ -777,7 +716,13 @@ Store::CheckReport Store::check() {
         fail("inbox " + in.text(0) + " seq " + std::to_string(in.i64(1)) +
              ": stored payload fails authentication (tampered)");
     }
-    if (!tamperedInbox) r.lines.push_back("ok   every inbox payload authenticates");
+    auto sent = db_->prepare("SELECT unit_id, seq, payload FROM sent_messages ORDER BY seq");
+    while (sent.step()) {
+      if (cipher_.open(sent.blob(2), sentAad(sent.text(0), uint64_t(sent.i64(1))))) continue;
+      if (++tamperedInbox <= 10)
+        fail("sent message seq " + std::to_string(sent.i64(1)) + ": stored text fails authentication (tampered)");
+    }
+    if (!tamperedInbox) r.lines.push_back("ok   every inbox payload and sent message authenticates");
     int64_t orphanActions = db_->queryInt(
         "SELECT COUNT(*) FROM outbox o WHERE o.lane != 4 AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.seq=o.seq)");
     if (orphanActions) fail(std::to_string(orphanActions) + " queued non-AVL events without an action record");

@@ -9,11 +9,13 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mdc/v1/local.pb.h"
 #include "mdc/v1/mdc.pb.h"
 #include "shared/clock.h"
+#include "shared/codec.h"
 #include "shared/error.h"
 #include "shared/sqlite.h"
 #include "agent/payload_cipher.h"
@@ -21,7 +23,7 @@
 namespace mdc::agent {
 
 /** Current schema version (PRAGMA user_version). */
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 /** Lanes in drain order; index with laneIndex(). */
 inline constexpr std::array<v1::Lane, 4> kLanes = {v1::LANE_EMERGENCY, v1::LANE_STATUS, v1::LANE_MESSAGE,
@@ -47,8 +49,11 @@ struct LaneDepthInfo {
 
 /** What a responder's action is, for the history shown on screen. */
 struct ActionInfo {
+  ActionInfo(std::string k, std::string s, std::string text = {})
+      : kind(std::move(k)), summary(std::move(s)), sentText(std::move(text)) {}
   std::string kind;     ///< "status", "emergency", "cfs", "ack", "message"
   std::string summary;  ///< "EN_ROUTE", "TRAFFIC_STOP", ...
+  std::string sentText; ///< a message's text: kept encrypted for the conversation, never in the history
 };
 
 /** The outcome of a commit ack. */
@@ -59,6 +64,7 @@ struct AckOutcome {
 
 /** Store errors the API reports distinctly. */
 enum class StoreErrorCode { Full = 1, Failed = 2, NotFound = 3, Invalid = 4 };
+Error storeError(StoreErrorCode code, std::string msg);
 
 /** The agent's SQLite store. Thread-safety: one thread (the agent's event loop) only. */
 class Store {
@@ -140,10 +146,15 @@ class Store {
   uint64_t nextSeq() const { return nextSeq_; }
   /** Items of a kind the inbox holds for a unit. */
   int64_t inboxCount(const std::string& unitId, const std::string& kind);
-  /** Up to limit items of a kind with seq below beforeSeq (0: from the newest), newest first. */
-  std::vector<std::pair<uint64_t, v1::Downlink>> inboxBefore(const std::string& unitId, const std::string& kind,
-                                                             uint64_t beforeSeq, int limit);
-  /** The inbox keeps the newest kInboxKeep items of each kind per unit. */
+  /** The conversation with dispatch (dispatcher messages and the responder's
+   *  own), newest first: up to limit messages before the cursor (nullopt:
+   *  from the newest), each with its cursor. Tampered rows are skipped. */
+  std::vector<v1::ReceivedMessage> conversation(const std::string& unitId, std::optional<codec::MessageCursor> before,
+                                                int limit);
+  /** Messages to and from dispatch held for a unit. */
+  int64_t conversationCount(const std::string& unitId);
+  /** The inbox keeps the newest kInboxKeep items of each kind per unit, and
+   *  the newest kInboxKeep messages the unit sent. */
   static constexpr int kInboxKeep = 1000;
   /** Empty while every commit is durable; else why enqueues are refused. */
   const std::string& durabilityError() const { return durabilityError_; }
@@ -177,6 +188,12 @@ class Store {
   std::string sealOutbox(uint64_t seq, int lane, const std::string& eventId, const std::string& plain) const;
   std::optional<std::string> openOutbox(uint64_t seq, int lane, const std::string& eventId, const std::string& sealed);
   std::string inboxAad(const std::string& unitId, uint64_t seq, const std::string& kind) const;
+  std::string sentAad(const std::string& unitId, uint64_t seq) const;
+  std::optional<std::string> openInbox(const std::string& unitId, uint64_t seq, const std::string& kind,
+                                       const std::string& sealed);
+  /** In the enqueue's transaction: keeps a sent message's text, prunes to kInboxKeep (throws SqliteError). */
+  void recordSent(uint64_t seq, const std::string& unitId, int64_t atMs, const std::string& text,
+                  std::map<std::string, std::string>& updates);
 
   std::unique_ptr<sql::Db> db_;
   std::string durabilityError_;  // set when synchronous=FULL could not be restored: enqueues refused

@@ -69,22 +69,86 @@ MessagesModel::MessagesModel(AgentConnection& agent, QObject* parent) : QAbstrac
 void MessagesModel::refresh() {
   if (!agent_.hasSnapshot()) return;
   const auto& s = agent_.snapshot();
-  QList<Entry> next;
-  for (const auto& m : s.messages())
-    next.append({m.outgoing(), QString::fromStdString(m.from()), QString::fromStdString(m.text()),
-                 m.outgoing() ? deliveryKey(m.delivery()) : QString(), m.at_ms()});
-  // Outgoing messages are actions; the agent keeps their first 40 characters.
-  for (const auto& a : s.recent_actions())
-    if (a.kind() == "message")
-      next.append({true, tr("This unit"), QString::fromStdString(a.summary()), deliveryKey(a.delivery()),
-                   a.queued_at_ms()});
-  std::stable_sort(next.begin(), next.end(), [](const Entry& a, const Entry& b) { return a.atMs > b.atMs; });
-  if (next == entries_) return;
-  const bool countDiffers = next.size() != entries_.size();
-  beginResetModel();
-  entries_ = std::move(next);
-  endResetModel();
-  if (countDiffers) emit countChanged();
+  const int before = count();
+  const bool hadOlder = hasOlder();
+  if (s.unit_id() != unit_) {  // another unit's conversation (the device was moved)
+    beginResetModel();
+    entries_.clear();
+    endResetModel();
+    unit_ = s.unit_id();
+    reachedStart_ = false;
+  }
+  total_ = int(s.messages_total());
+  for (const auto& m : s.messages()) merge(m);
+  // Sent messages older than the state's window still change delivery: the
+  // recent actions say where each stands.
+  for (const auto& a : s.recent_actions()) {
+    if (a.kind() != "message") continue;
+    for (int row = 0; row < entries_.size(); ++row) {
+      const Entry& e = entries_[row];
+      if (!e.outgoing || e.eventSeq != a.seq()) continue;
+      Entry next = e;
+      next.delivery = deliveryKey(a.delivery());
+      next.detail = QString::fromStdString(a.detail());
+      updateRow(row, std::move(next));
+      break;
+    }
+  }
+  if (count() != before || hasOlder() != hadOlder) emit countChanged();
+}
+
+bool MessagesModel::merge(const v1::ReceivedMessage& m) {
+  const auto key = codec::MessageCursor::parse(m.cursor());
+  if (!key) return false;
+  Entry e{*key,
+          m.outgoing(),
+          m.outgoing() ? tr("This unit") : QString::fromStdString(m.from()),
+          QString::fromStdString(m.text()),
+          m.outgoing() ? deliveryKey(m.delivery()) : QString(),
+          QString::fromStdString(m.detail()),
+          m.at_ms(),
+          qulonglong(m.event_seq())};
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), *key,
+                             [](const Entry& a, const codec::MessageCursor& k) { return a.key > k; });
+  const int row = int(it - entries_.begin());
+  if (it != entries_.end() && it->key == *key) {
+    if (*it == e) return false;
+    updateRow(row, std::move(e));
+    return true;
+  }
+  beginInsertRows({}, row, row);
+  entries_.insert(row, std::move(e));
+  endInsertRows();
+  return true;
+}
+
+void MessagesModel::updateRow(int row, Entry e) {
+  if (entries_[row] == e) return;
+  entries_[row] = std::move(e);
+  emit dataChanged(index(row), index(row));
+}
+
+void MessagesModel::loadOlder() {
+  if (loading_ || !hasOlder()) return;
+  v1::ApiRequest r;
+  r.mutable_list_messages()->set_limit(kPageSize);
+  if (!entries_.isEmpty()) r.mutable_list_messages()->set_before(entries_.back().key.text());
+  loading_ = true;
+  olderError_.clear();
+  emit loadingChanged();
+  agent_.send(std::move(r), [this, guard = QPointer(this), unit = unit_](const v1::ApiReply& reply) {
+    if (!guard) return;
+    loading_ = false;
+    if (!reply.ok()) {
+      olderError_ = tr("Earlier messages not loaded: %1").arg(QString::fromStdString(reply.error()));
+    } else if (unit == unit_) {
+      const int before = count();
+      for (const auto& m : reply.messages_page().messages()) merge(m);
+      if (!reply.messages_page().more()) reachedStart_ = true;
+      if (count() != before || reachedStart_) emit countChanged();
+    }
+    emit loadingChanged();
+  });
 }
 
 int MessagesModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(entries_.size()); }
@@ -99,13 +163,14 @@ QVariant MessagesModel::data(const QModelIndex& index, int role) const {
     case TextRole: return e.text;
     case TimeRole: return clockText(e.atMs);
     case DeliveryRole: return e.delivery;
+    case DetailRole: return e.detail;
     default: return {};
   }
 }
 
 QHash<int, QByteArray> MessagesModel::roleNames() const {
-  return {{OutgoingRole, "outgoing"}, {FromRole, "from"}, {TextRole, "text"}, {TimeRole, "time"},
-          {DeliveryRole, "delivery"}};
+  return {{OutgoingRole, "outgoing"}, {FromRole, "from"},         {TextRole, "text"},
+          {TimeRole, "time"},         {DeliveryRole, "delivery"}, {DetailRole, "detail"}};
 }
 
 MessageController::MessageController(AgentConnection& agent, QObject* parent)

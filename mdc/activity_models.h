@@ -3,9 +3,11 @@
 // stands (queued / delivered / rejected), and the conversation with dispatch.
 #include <QAbstractListModel>
 #include <QObject>
+#include <algorithm>
 #include <QtQml/qqmlregistration.h>
 
 #include "mdc/agent_connection.h"
+#include "shared/codec.h"
 
 namespace mdc::ui {
 
@@ -44,26 +46,45 @@ class ActionsModel : public QAbstractListModel {
   QList<Entry> entries_;
 };
 
-/** Messages from and to dispatch, newest first. Incoming come from the agent's
- *  inbox, outgoing from its recent actions. Thread-safety: GUI thread only. */
+/** The conversation with dispatch, newest first, in the vehicle's order (see
+ *  ReceivedMessage). It starts from the newest messages the agent's state
+ *  carries and grows older a page at a time (loadOlder); rows are inserted and
+ *  updated in place, never reset, so the list keeps its scroll position.
+ *  Thread-safety: GUI thread only. */
 class MessagesModel : public QAbstractListModel {
   Q_OBJECT
   QML_ELEMENT
   QML_UNCREATABLE("created by the app")
   Q_PROPERTY(int count READ count NOTIFY countChanged)
+  Q_PROPERTY(int total READ total NOTIFY countChanged)
+  Q_PROPERTY(bool hasOlder READ hasOlder NOTIFY countChanged)
+  Q_PROPERTY(bool loadingOlder READ loadingOlder NOTIFY loadingChanged)
+  Q_PROPERTY(QString olderError READ olderError NOTIFY loadingChanged)
 
  public:
-  enum Role { OutgoingRole = Qt::UserRole + 1, FromRole, TextRole, TimeRole, DeliveryRole };
+  enum Role { OutgoingRole = Qt::UserRole + 1, FromRole, TextRole, TimeRole, DeliveryRole, DetailRole };
   Q_ENUM(Role)
   struct Entry {
+    codec::MessageCursor key;
     bool outgoing = false;
-    QString from, text, delivery;
+    QString from, text, delivery, detail;
     qint64 atMs = 0;
+    qulonglong eventSeq = 0;
     bool operator==(const Entry&) const = default;
   };
+  /** Messages asked for per tap on "earlier messages". */
+  static constexpr int kPageSize = 25;
 
   explicit MessagesModel(AgentConnection& agent, QObject* parent = nullptr);
   int count() const { return int(entries_.size()); }
+  /** Messages the agent holds for the unit (at least count once all are loaded). */
+  int total() const { return std::max(total_, count()); }
+  /** The agent holds older messages than the oldest shown. */
+  bool hasOlder() const { return !reachedStart_ && total_ > count(); }
+  bool loadingOlder() const { return loading_; }
+  QString olderError() const { return olderError_; }
+  /** Asks the agent for the page before the oldest message shown. */
+  Q_INVOKABLE void loadOlder();
 
   int rowCount(const QModelIndex& parent = {}) const override;
   QVariant data(const QModelIndex& index, int role) const override;
@@ -71,11 +92,20 @@ class MessagesModel : public QAbstractListModel {
 
  signals:
   void countChanged();
+  void loadingChanged();
 
  private:
   void refresh();
+  /** Inserts or updates one message at its place; true when anything changed. */
+  bool merge(const v1::ReceivedMessage& m);
+  void updateRow(int row, Entry e);
   AgentConnection& agent_;
   QList<Entry> entries_;
+  std::string unit_;
+  int total_ = 0;
+  bool reachedStart_ = false;
+  bool loading_ = false;
+  QString olderError_;
 };
 
 /** Sends messages to dispatch. Thread-safety: GUI thread only. */

@@ -3,11 +3,13 @@ import Mdc
 import QtQuick.Controls.Basic
 import QtQuick.Layouts
 
-// The conversation with dispatch, newest at the bottom; canned replies for
-// one-tap answers while driving.
+// The conversation with dispatch, newest at the bottom; earlier messages a
+// page at a time from the top of the list; canned replies for one-tap answers
+// while driving.
 Item {
     id: page
     property MessageController messaging
+    readonly property MessagesModel model: messaging ? messaging.messages : null
 
     ColumnLayout {
         anchors.fill: parent
@@ -22,7 +24,7 @@ Item {
             clip: true
             spacing: 10
             verticalLayoutDirection: ListView.BottomToTop  // newest (row 0) at the bottom
-            model: page.messaging ? page.messaging.messages : null
+            model: page.model
             delegate: Item {
                 id: msg
                 required property bool outgoing
@@ -30,14 +32,16 @@ Item {
                 required property string text
                 required property string time
                 required property string delivery
+                required property string detail
                 width: list.width
                 height: bubble.height
                 Rectangle {
                     id: bubble
                     anchors.right: msg.outgoing ? parent.right : undefined
                     anchors.left: msg.outgoing ? undefined : parent.left
-                    width: Math.min(list.width * 0.75, Math.max(body.implicitWidth, meta.implicitWidth) + 32)
-                    height: body.implicitHeight + meta.implicitHeight + 30
+                    width: Math.min(list.width * 0.75, Math.max(body.implicitWidth, meta.implicitWidth,
+                                                                why.visible ? why.implicitWidth : 0) + 32)
+                    height: body.implicitHeight + meta.implicitHeight + (why.visible ? why.implicitHeight + 6 : 0) + 30
                     radius: Theme.radius
                     color: msg.outgoing ? Theme.surfaceAlt : Theme.raised
                     border.color: msg.outgoing ? Theme.border : Theme.accentText
@@ -63,7 +67,43 @@ Item {
                             font.family: Theme.family; font.pixelSize: Theme.fontLarge - 2
                             color: Theme.text
                         }
+                        Text {
+                            id: why
+                            visible: msg.outgoing && msg.detail !== ""
+                            width: body.width
+                            text: msg.detail
+                            wrapMode: Text.WordWrap
+                            font.family: Theme.family; font.pixelSize: Theme.fontSmall; font.bold: true
+                            color: Theme.dangerText
+                        }
                     }
+                }
+            }
+            // At the top of the list (its end, bottom-to-top): the way back.
+            footer: Item {
+                width: list.width
+                height: (older.visible ? older.height + 16 : 0) + (olderError.visible ? olderError.height + 8 : 0)
+                BigButton {
+                    id: older
+                    objectName: "messagesOlder"
+                    anchors.horizontalCenter: parent.horizontalCenter
+                    anchors.top: parent.top
+                    anchors.topMargin: 4
+                    visible: page.model !== null && (page.model.hasOlder || page.model.loadingOlder)
+                    enabled: page.model !== null && !page.model.loadingOlder
+                    fontSize: Theme.fontBody
+                    text: page.model === null ? "" : page.model.loadingOlder ? qsTr("Loading earlier messages…")
+                        : qsTr("Earlier messages (%1 more)").arg(page.model.total - page.model.count)
+                    onClicked: page.model.loadOlder()
+                }
+                Text {
+                    id: olderError
+                    anchors.top: older.bottom
+                    anchors.horizontalCenter: parent.horizontalCenter
+                    visible: text !== ""
+                    text: page.model ? page.model.olderError : ""
+                    font.family: Theme.family; font.pixelSize: Theme.fontBody; font.bold: true
+                    color: Theme.dangerText
                 }
             }
             Text {

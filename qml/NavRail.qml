@@ -59,7 +59,7 @@ Rectangle {
             objectName: "navMessages"
             target: "messages"
             text: qsTr("Messages")
-            sublabel: rail.messaging ? String(rail.messaging.messages.count) : ""
+            sublabel: rail.messaging ? String(rail.messaging.messages.total) : ""
         }
         NavButton {
             objectName: "navDiagnostics"

@@ -1,6 +1,7 @@
 #include "shared/codec.h"
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -426,6 +427,9 @@ Status validate(const v1::ApiRequest& r) {
       if (r.list_messages().limit() < 1 || r.list_messages().limit() > 50)
         return fail(Reason::OutOfRange,
                     "list_messages.limit: " + std::to_string(r.list_messages().limit()) + " out of range 1..50");
+      if (!r.list_messages().before().empty() && !MessageCursor::parse(r.list_messages().before()))
+        return fail(Reason::BadFormat, "list_messages.before: \"" + r.list_messages().before().substr(0, 40) +
+                                           "\" is not a message cursor (MS.DIR.SEQ, from a message's cursor)");
       return {};
     case v1::ApiRequest::BODY_NOT_SET:
       break;
@@ -494,6 +498,24 @@ const char* bodyName(const Envelope& e) {
     case Envelope::BODY_NOT_SET: break;
   }
   return "none";
+}
+
+std::string MessageCursor::text() const {
+  return std::to_string(atMs) + (outgoing ? ".1." : ".0.") + std::to_string(seq);
+}
+
+std::optional<MessageCursor> MessageCursor::parse(std::string_view s) {
+  auto number = [](std::string_view part, uint64_t& out) {
+    if (part.empty() || part.size() > 20) return false;
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
+    return ec == std::errc() && end == part.data() + part.size();
+  };
+  const size_t a = s.find('.');
+  if (a == std::string_view::npos || a + 2 >= s.size() || s[a + 2] != '.') return std::nullopt;
+  uint64_t ms = 0, seq = 0;
+  if (!number(s.substr(0, a), ms) || ms > uint64_t(INT64_MAX) || !number(s.substr(a + 3), seq)) return std::nullopt;
+  if (s[a + 1] != '0' && s[a + 1] != '1') return std::nullopt;
+  return MessageCursor{int64_t(ms), s[a + 1] == '1', seq};
 }
 
 const char* bodyName(const Downlink& d) {

@@ -3,6 +3,7 @@
 // validation is ever handed to the rest of the program: each rejection is an
 // Error whose code is a CodecReason and whose message names the field and the
 // value ("envelope.avl.position.lat: 91.5 out of range -90..90").
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -67,6 +68,19 @@ std::optional<v1::UnitStatus> statusFromName(std::string code);
 bool statusEndsAssignment(int status);
 /** Every status a unit can have, in enum order, as "available, en-route, ..." (for help and errors). */
 std::string statusNamesForHumans();
+
+/** A message's place in the conversation with dispatch: the time the vehicle
+ *  saw it (arrived or sent, Unix ms), incoming before outgoing, then seq.
+ *  Written "MS.DIR.SEQ" (DIR 0 incoming, 1 outgoing), e.g. "1764600000000.0.42". */
+struct MessageCursor {
+  int64_t atMs = 0;
+  bool outgoing = false;
+  uint64_t seq = 0;
+  auto operator<=>(const MessageCursor&) const = default;
+  std::string text() const;
+  /** nullopt unless s is exactly the form text() writes. */
+  static std::optional<MessageCursor> parse(std::string_view s);
+};
 
 /** The envelope body's name ("status", "avl", ...) or "none". */
 const char* bodyName(const v1::Envelope& env);

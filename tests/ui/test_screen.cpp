@@ -265,11 +265,70 @@ TEST_CASE("messages from and to dispatch", "[ui][screen]") {
     auto* m = screen.c.messages.messages();
     for (int i = 0; i < m->rowCount(); ++i)
       if (m->data(m->index(i), ui::MessagesModel::OutgoingRole).toBool() &&
-          m->data(m->index(i), ui::MessagesModel::DeliveryRole).toString() == "delivered")
+          m->data(m->index(i), ui::MessagesModel::DeliveryRole).toString() == "delivered" &&
+          m->data(m->index(i), ui::MessagesModel::TextRole).toString() == "Copy, switching to TAC 2")
         return true;
     return false;
   }, 20s));
   CHECK(screen.text("messageInput").isEmpty());
+  CHECK(screen.qmlWarnings().isEmpty());
+}
+
+TEST_CASE("the responder pages back through the whole conversation from the top of the list", "[ui][screen]") {
+  Stack s;
+  // 45 dispatcher messages and 5 replies, before the screen starts: more than
+  // the state carries (20).
+  for (int i = 1; i <= 45; ++i) {
+    REQUIRE(s.stub.cadctl({"--agency", "FD1", "--as", "disp-7", "message", "E12",
+                           "Dispatch note " + std::to_string(i) + ": hydrant map for sector " + std::to_string(i)})
+                .exitCode == 0);
+    if (i % 9 == 0) {
+      REQUIRE(waitUntil([&] { return s.agent.state().downlink_cursor() == uint64_t(i); }, 20s));
+      REQUIRE(s.agent.mdcctl({"message", "Reply " + std::to_string(i / 9) + ": copy"}).exitCode == 0);
+    }
+  }
+  REQUIRE(waitUntil([&] { return s.agent.state().messages_total() == 50; }, 20s));
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  auto* model = screen.c.messages.messages();
+  REQUIRE(uiWaitUntil([&] { return model->total() == 50; }, 20s));
+  CHECK(model->count() == 20);
+  CHECK(model->hasOlder());
+  REQUIRE(screen.tap("navMessages"));
+  auto* list = screen.item("messageList");
+  REQUIRE(list);
+  auto toTop = [&] {
+    QMetaObject::invokeMethod(list, "positionViewAtEnd");  // bottom-to-top: the end is the top
+    pump(200);
+  };
+  toTop();
+  REQUIRE(screen.visible("messagesOlder"));
+  CHECK(screen.text("messagesOlder") == "Earlier messages (30 more)");
+  screen.screenshot("messages-earlier-button");
+  REQUIRE(screen.tap("messagesOlder"));
+  REQUIRE(uiWaitUntil([&] { return model->count() == 45; }, 10s));
+  toTop();
+  CHECK(screen.text("messagesOlder") == "Earlier messages (5 more)");
+  REQUIRE(screen.tap("messagesOlder"));
+  REQUIRE(uiWaitUntil([&] { return model->count() == 50; }, 10s));
+  CHECK_FALSE(model->hasOlder());
+  toTop();
+  CHECK_FALSE(screen.visible("messagesOlder"));
+  screen.screenshot("messages-oldest");
+  // Newest first, every message once, replies in their place with their own text.
+  auto text = [&](int row) { return model->data(model->index(row), ui::MessagesModel::TextRole).toString(); };
+  CHECK(text(0) == "Reply 5: copy");
+  CHECK(text(1) == "Dispatch note 45: hydrant map for sector 45");
+  CHECK(text(49) == "Dispatch note 1: hydrant map for sector 1");
+  QStringList replies;
+  for (int row = 0; row < model->rowCount(); ++row)
+    if (model->data(model->index(row), ui::MessagesModel::OutgoingRole).toBool()) replies.prepend(text(row));
+  CHECK(replies == QStringList{"Reply 1: copy", "Reply 2: copy", "Reply 3: copy", "Reply 4: copy", "Reply 5: copy"});
+  CHECK(text(49 - 9) == "Reply 1: copy");  // after dispatch note 9
+  // A new message still arrives at the bottom, and nothing is loaded twice.
+  REQUIRE(s.stub.cadctl({"--agency", "FD1", "--as", "disp-7", "message", "E12", "Newest"}).exitCode == 0);
+  REQUIRE(uiWaitUntil([&] { return model->count() == 51; }, 20s));
+  CHECK(text(0) == "Newest");
   CHECK(screen.qmlWarnings().isEmpty());
 }
 

@@ -230,11 +230,12 @@ TEST_CASE("at the protocol's maximums (500 messages of 2,000 characters, 100 ass
 
   // The responder pages back through every message, newest first.
   std::set<std::string> seen;
-  uint64_t before = 0;
+  std::string before, third;
+  uint64_t oldest = 0;
   for (int pages = 0; pages < 100; ++pages) {
     auto c = agent.client();
     v1::ApiRequest r;
-    r.mutable_list_messages()->set_before_seq(before);
+    r.mutable_list_messages()->set_before(before);
     r.mutable_list_messages()->set_limit(50);
     auto reply = c->call(r);
     REQUIRE(reply.ok());
@@ -242,16 +243,26 @@ TEST_CASE("at the protocol's maximums (500 messages of 2,000 characters, 100 ass
     const auto& page = reply->messages_page();
     REQUIRE(page.messages_size() > 0);
     CHECK(reply->ByteSizeLong() < codec::kMaxLocalFrameBytes);
-    for (const auto& m : page.messages()) seen.insert(m.text().substr(0, m.text().find(' ', 8)));
-    before = page.messages(page.messages_size() - 1).downlink_seq();
+    for (const auto& m : page.messages()) {
+      seen.insert(m.text().substr(0, m.text().find(' ', 8)));
+      if (m.downlink_seq() == 3) third = m.cursor();
+    }
+    before = page.messages(page.messages_size() - 1).cursor();
+    oldest = page.messages(page.messages_size() - 1).downlink_seq();
     if (!page.more()) break;
   }
   CHECK(seen.size() == 500);
-  CHECK(before == 1);
-  auto oldest = agent.mdcctl({"messages", "--before", "3", "--limit", "5"});
-  CHECK(oldest.exitCode == 0);
-  CHECK(oldest.output.find("#2 ") != std::string::npos);
-  CHECK(oldest.output.find("message 1 ") != std::string::npos);
+  CHECK(oldest == 1);
+  REQUIRE_FALSE(third.empty());
+  auto older = agent.mdcctl({"messages", "--before", third, "--limit", "5"});
+  INFO(older.output);
+  CHECK(older.exitCode == 0);
+  CHECK(older.output.find("(#2): message 2 ") != std::string::npos);
+  CHECK(older.output.find("(#1): message 1 ") != std::string::npos);
+  CHECK(older.output.find("(#3)") == std::string::npos);
+  auto bad = agent.mdcctl({"messages", "--before", "3"});
+  CHECK(bad.exitCode != 0);
+  CHECK_THAT(bad.output, Catch::Contains("list_messages.before: \"3\" is not a message cursor"));
   CHECK(agent.mdcctl({"messages", "--limit", "51"}).exitCode != 0);
   backend.disconnect();
 }

@@ -328,9 +328,100 @@ TEST_CASE("the inbox keeps the newest 1000 of each kind and counts what it prune
   }
   CHECK(store->inboxCount(dl.unit_id(), "message") == Store::kInboxKeep);
   CHECK(store->stateInt("inbox_pruned") == 5);
-  auto oldest = store->inboxBefore(dl.unit_id(), "message", 7, 10);
-  REQUIRE(oldest.size() == 1);  // 1..5 pruned: 6 is the oldest kept
-  CHECK(oldest[0].first == 6);
+  auto all = store->conversation(dl.unit_id(), std::nullopt, 1001);
+  REQUIRE(all.size() == size_t(Store::kInboxKeep));
+  CHECK(all.back().downlink_seq() == 6);  // 1..5 pruned: 6 is the oldest kept
+}
+
+TEST_CASE("the conversation holds both sides in the vehicle's order and pages back by cursor", "[store][conversation]") {
+  TempDir dir;
+  Events ev;
+  std::string path = dir.file("a.db");
+  auto store = openStore(path, 1 << 20, ev.clock);
+  auto incoming = test::samples::validDispatchMessageDownlink();
+  const std::string unit = incoming.unit_id();
+  auto dispatcher = [&](uint64_t seq, const std::string& text) {
+    incoming.set_seq(seq);
+    incoming.mutable_message()->set_text(text);
+    REQUIRE(store->storeDownlink(incoming, incoming.SerializeAsString()).ok());
+  };
+  auto reply = [&](const std::string& text) {
+    auto e = ev.base();
+    e.set_unit_id(unit);
+    e.mutable_message()->set_text(text);
+    auto row = store->enqueue(e, v1::LANE_MESSAGE, {"message", std::to_string(text.size()) + " characters", text});
+    REQUIRE(row.ok());
+    return row->seq;
+  };
+  dispatcher(1, "Call dispatch on TAC 2");
+  ev.clock.advance(1000);
+  const uint64_t copy = reply("Copy, switching to TAC 2 (secret: KXT 4471)");
+  ev.clock.advance(1000);
+  dispatcher(2, "Hydrant out of service");
+  const uint64_t sameMs = reply("Copy hydrant");  // the same millisecond: incoming reads first
+  ev.clock.advance(1000);
+  dispatcher(3, "Stage at Broadway");
+
+  auto page = store->conversation(unit, std::nullopt, 10);
+  REQUIRE(page.size() == 5);
+  CHECK(page[0].text() == "Stage at Broadway");
+  CHECK(page[1].text() == "Copy hydrant");
+  CHECK(page[1].outgoing());
+  CHECK(page[1].event_seq() == sameMs);
+  CHECK(page[1].delivery() == v1::DELIVERY_QUEUED);
+  CHECK(page[2].text() == "Hydrant out of service");
+  CHECK(page[3].text() == "Copy, switching to TAC 2 (secret: KXT 4471)");
+  CHECK(page[4].text() == "Call dispatch on TAC 2");
+  CHECK(store->conversationCount(unit) == 5);
+  CHECK(store->conversationCount("another-unit") == 0);
+
+  // Page by page, two at a time: every message exactly once, in order.
+  std::vector<std::string> paged;
+  std::optional<codec::MessageCursor> before;
+  for (int i = 0; i < 5; ++i) {
+    auto p = store->conversation(unit, before, 2);
+    if (p.empty()) break;
+    for (const auto& m : p) paged.push_back(m.text());
+    before = codec::MessageCursor::parse(p.back().cursor());
+    REQUIRE(before);
+  }
+  REQUIRE(paged.size() == 5);
+  for (size_t i = 0; i < paged.size(); ++i) CHECK(paged[i] == page[i].text());
+
+  // Delivered when the backend commits it; the text is never in the clear on disk.
+  REQUIRE(store->applyCommitAck(ack(copy, copy)).ok());
+  CHECK(store->conversation(unit, std::nullopt, 10)[3].delivery() == v1::DELIVERY_DELIVERED);
+  CHECK(store->db().queryInt("SELECT COUNT(*) FROM sent_messages WHERE instr(payload, CAST('KXT 4471' AS BLOB)) > 0") == 0);
+  CHECK(store->db().queryInt("SELECT COUNT(*) FROM actions WHERE instr(summary, 'KXT') > 0") == 0);
+
+  SECTION("an edited sent message is reported and not shown") {
+    store->db().exec("UPDATE sent_messages SET payload = substr(payload,1,20) || X'00' || substr(payload,22) WHERE seq=" +
+                     std::to_string(copy));
+    CHECK(store->conversation(unit, std::nullopt, 10).size() == 4);
+    auto report = store->check();
+    CHECK_FALSE(report.ok);
+    bool named = false;
+    for (const auto& l : report.lines) named |= l.find("sent message seq " + std::to_string(copy)) != std::string::npos;
+    CHECK(named);
+  }
+  SECTION("the newest 1000 sent messages are kept, the rest counted as pruned") {
+    for (int i = 0; i < Store::kInboxKeep; ++i) reply("r" + std::to_string(i));
+    CHECK(store->conversationCount(unit) == 3 + Store::kInboxKeep);
+    CHECK(store->stateInt("inbox_pruned") == 2);
+    store.reset();
+    store = openStore(path, 1 << 20, ev.clock);
+    CHECK(store->conversation(unit, std::nullopt, 1)[0].text() == "r999");
+  }
+}
+
+TEST_CASE("message cursors read back exactly what they wrote and refuse anything else", "[store][conversation]") {
+  const codec::MessageCursor c{1'767'256'200'000, true, 42};
+  CHECK(c.text() == "1767256200000.1.42");
+  CHECK(codec::MessageCursor::parse(c.text()) == c);
+  CHECK(codec::MessageCursor::parse("1767256200000.0.18446744073709551615")->seq == UINT64_MAX);
+  for (const char* bad : {"", "42", "1.2.3", "1.0.", ".0.1", "1..1", "1.0.1x", "-1.0.1", "1.0.-1", "x.0.1",
+                          "99999999999999999999.0.1", "1.0.1.0", "1 .0.1"})
+    CHECK_FALSE(codec::MessageCursor::parse(bad));
 }
 
 TEST_CASE("a store of schema 1 is migrated to the current schema with its outbox intact", "[store][migration]") {

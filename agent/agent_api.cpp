@@ -1,0 +1,175 @@
+// The responder's actions through the local API: each request becomes an
+// event committed to the outbox before the reply says "queued".
+#include <QString>
+
+#include "agent/agent.h"
+#include "shared/codec.h"
+#include "shared/log.h"
+
+namespace mdc::agent {
+
+namespace {
+
+v1::ApiReply errorReply(uint64_t requestId, v1::ApiErrorCode code, const std::string& message) {
+  v1::ApiReply r;
+  r.set_request_id(requestId);
+  r.set_ok(false);
+  r.set_error_code(code);
+  r.set_error(message);
+  return r;
+}
+
+}  // namespace
+
+v1::Envelope Agent::newEnvelope() {
+  v1::Envelope env;
+  env.set_version(codec::kProtocolVersion);
+  env.set_event_id(ids_.next());
+  env.set_device_id(config_.deviceId);
+  env.set_unit_id(config_.unitId);
+  env.set_agency(config_.agency);
+  // GPS time is the reference when the fix is good and fresh; otherwise the
+  // system clock, and the envelope says which.
+  int64_t now = clock_.nowMs();
+  if (lastFix_ && lastFix_->hasPosition() && lastFix_->timeMs > 0 &&
+      clock_.monotonicMs() - lastFix_->receivedMonoMs < 5000) {
+    env.set_recorded_at_ms(lastFix_->timeMs + (clock_.monotonicMs() - lastFix_->receivedMonoMs));
+    env.set_clock_source(v1::CLOCK_SOURCE_GPS);
+  } else {
+    env.set_recorded_at_ms(now);
+    env.set_clock_source(v1::CLOCK_SOURCE_SYSTEM);
+  }
+  return env;
+}
+
+void Agent::fillPosition(v1::Position* p, const hw::Fix& f) const {
+  p->set_lat(f.lat);
+  p->set_lon(f.lon);
+  p->set_alt_m(float(f.altM));
+  p->set_speed_mps(float(f.speedMps));
+  p->set_track_deg(float(f.trackDeg));
+  p->set_eph_m(float(f.ephM));
+  p->set_mode(f.mode == hw::Fix::Mode::Fix3D ? v1::FIX_MODE_3D : v1::FIX_MODE_2D);
+  p->set_satellites(uint32_t(std::max(0, f.satellitesUsed)));
+  p->set_fix_time_ms(f.timeMs);
+}
+
+v1::ApiReply Agent::queue(uint64_t requestId, v1::Envelope env, v1::Lane lane, const ActionInfo& action,
+                          const std::map<std::string, std::string>& stateUpdates) {
+  auto row = store_.enqueue(env, lane, action, stateUpdates);
+  if (!row) {
+    auto code = row.error().code == int(StoreErrorCode::Full) ? v1::API_ERROR_STORE_FULL : v1::API_ERROR_STORE_FAILED;
+    log::error("agent", action.kind + " " + action.summary + " not queued: " + row.error().message);
+    noteError(row.error().message);
+    return errorReply(requestId, code, row.error().message);
+  }
+  log::info("agent", "queued " + action.kind + " " + action.summary + " seq " + std::to_string(row->seq) + " lane " +
+                         laneName(lane));
+  v1::ApiReply reply;
+  reply.set_request_id(requestId);
+  reply.set_ok(true);
+  reply.mutable_queued()->set_event_id(row->eventId);
+  reply.mutable_queued()->set_seq(row->seq);
+  reply.mutable_queued()->set_lane(lane);
+  emit stateChanged();
+  pump();
+  return reply;
+}
+
+v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
+  if (Status s = codec::validate(req); !s) {
+    ++counters_.badRequests;
+    return errorReply(req.request_id(), v1::API_ERROR_BAD_REQUEST, s.error().message);
+  }
+  const uint64_t id = req.request_id();
+  switch (req.body_case()) {
+    case v1::ApiRequest::kSetStatus: {
+      v1::Envelope env = newEnvelope();
+      auto* s = env.mutable_status();
+      s->set_status(req.set_status().status());
+      s->set_incident_number(req.set_status().incident_number());
+      if (lastFix_ && lastFix_->hasPosition()) fillPosition(s->mutable_position(), *lastFix_);
+      std::string name = codec::statusName(req.set_status().status());
+      // The status and which event carries it, in the enqueue's own transaction
+      // (this loop is the store's only writer: the event gets nextSeq()).
+      auto reply = queue(id, std::move(env), v1::LANE_STATUS, {"status", name},
+                         {{"status", std::to_string(int(req.set_status().status()))},
+                          {"status_seq", std::to_string(store_.nextSeq())}});
+      if (reply.ok()) statusChangedSinceFix_ = true;  // the next fix is reported with the STATUS trigger
+      return reply;
+    }
+    case v1::ApiRequest::kSetEmergency: {
+      v1::Envelope env = newEnvelope();
+      auto* e = env.mutable_emergency();
+      e->set_active(req.set_emergency().active());
+      e->set_source(req.set_emergency().source());
+      if (lastFix_ && lastFix_->hasPosition()) fillPosition(e->mutable_position(), *lastFix_);
+      bool active = req.set_emergency().active();
+      std::map<std::string, std::string> updates{{"emergency_active", active ? "1" : "0"}};
+      if (active) updates["emergency_ack_by"] = "";
+      auto reply = queue(id, std::move(env), v1::LANE_EMERGENCY, {"emergency", active ? "ACTIVATED" : "CLEARED"},
+                         updates);
+      if (reply.ok()) (void)store_.setState({{"emergency_seq", std::to_string(reply.queued().seq())}});
+      return reply;
+    }
+    case v1::ApiRequest::kCreateCfs: {
+      const auto& c = req.create_cfs();
+      v1::Envelope env = newEnvelope();
+      auto* cfs = env.mutable_cfs();
+      cfs->set_cfs_type(c.cfs_type());
+      if (c.has_location()) *cfs->mutable_location() = c.location();
+      else if (lastFix_ && lastFix_->hasPosition()) fillPosition(cfs->mutable_location(), *lastFix_);
+      else
+        return errorReply(id, v1::API_ERROR_BAD_REQUEST,
+                          "create_cfs.location: required while the GPS has no fix; enter the location");
+      cfs->set_address(c.address());
+      cfs->set_note(c.note());
+      return queue(id, std::move(env), v1::LANE_STATUS, {"cfs", c.cfs_type()}, {});
+    }
+    case v1::ApiRequest::kAckAssignment: {
+      const std::string& incident = req.ack_assignment().incident_number();
+      uint64_t dlSeq = 0;
+      for (const auto& [seq, dl] : store_.inbox(config_.unitId, "assignment", 200))
+        if (dl.assignment().incident_number() == incident) { dlSeq = seq; break; }
+      if (dlSeq == 0)
+        return errorReply(id, v1::API_ERROR_NOT_FOUND,
+                          "ack_assignment.incident_number: \"" + incident + "\" is not an assignment this unit received");
+      v1::Envelope env = newEnvelope();
+      env.mutable_assignment_ack()->set_incident_number(incident);
+      env.mutable_assignment_ack()->set_downlink_seq(dlSeq);
+      return queue(id, std::move(env), v1::LANE_STATUS, {"ack", incident}, {{"ack:" + incident, "1"}});
+    }
+    case v1::ApiRequest::kSendMessage: {
+      v1::Envelope env = newEnvelope();
+      env.mutable_message()->set_text(req.send_message().text());
+      // The text is kept encrypted (outbox, sent_messages): the action history
+      // (plaintext metadata, see the README's "Data at rest") says its length.
+      std::string summary = std::to_string(QString::fromStdString(req.send_message().text()).size()) + " characters";
+      return queue(id, std::move(env), v1::LANE_MESSAGE, {"message", summary, req.send_message().text()}, {});
+    }
+    case v1::ApiRequest::kGetState:
+    case v1::ApiRequest::kSubscribe: {
+      v1::ApiReply reply;
+      reply.set_request_id(id);
+      reply.set_ok(true);
+      *reply.mutable_state() = snapshot();
+      return reply;
+    }
+    case v1::ApiRequest::kListMessages: {
+      v1::ApiReply reply;
+      reply.set_request_id(id);
+      reply.set_ok(true);
+      *reply.mutable_messages_page() =
+          messagePage(req.list_messages().before(), int(req.list_messages().limit()));
+      return reply;
+    }
+    case v1::ApiRequest::BODY_NOT_SET:
+      break;
+  }
+  ++counters_.badRequests;
+  return errorReply(id, v1::API_ERROR_BAD_REQUEST, "request.body: required, none is set");
+}
+
+// ------------------------------------------------------------------ GPS / AVL
+
+}  // namespace mdc::agent

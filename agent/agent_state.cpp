@@ -1,0 +1,144 @@
+// What the agent shows: its state snapshot (bounded to one local API frame)
+// and pages of the conversation with dispatch.
+#include <QString>
+
+#include "agent/agent.h"
+#include "shared/codec.h"
+
+namespace mdc::agent {
+
+v1::AgentState Agent::snapshot() {
+  v1::AgentState s;
+  s.set_device_id(config_.deviceId);
+  s.set_unit_id(config_.unitId);
+  s.set_agency(config_.agency);
+  s.set_agent_version(MDC_VERSION);
+  s.set_status(v1::UnitStatus(store_.stateInt("status", 0)));
+  if (auto a = store_.action(uint64_t(store_.stateInt("status_seq", 0)))) s.set_status_delivery(a->delivery());
+  s.set_emergency_active(store_.stateInt("emergency_active", 0) == 1);
+  if (auto a = store_.action(uint64_t(store_.stateInt("emergency_seq", 0)))) s.set_emergency_delivery(a->delivery());
+  s.set_emergency_acknowledged_by(store_.state("emergency_ack_by"));
+  s.set_link(link_);
+  s.set_link_since_ms(linkSinceMs_);
+  s.set_broker(config_.broker);
+  for (auto lane : kLanes) {
+    auto d = store_.laneDepth(lane);
+    auto* l = s.add_lanes();
+    l->set_lane(lane);
+    l->set_count(uint32_t(d.count));
+    l->set_oldest_at_ms(d.oldestQueuedAtMs);
+  }
+  s.set_last_commit_ack_ms(lastCommitAckMs_);
+  auto* g = s.mutable_gps();
+  g->set_has_fix(lastFix_ && lastFix_->hasPosition() && noFixSinceMs_ == 0);
+  if (lastFix_ && lastFix_->hasPosition()) fillPosition(g->mutable_last_fix(), *lastFix_);
+  g->set_last_fix_at_ms(lastFixAtMs_);
+  g->set_no_fix_since_ms(noFixSinceMs_);
+  g->set_source(gps_ ? gps_->describe() : config_.gpsSource);
+  g->set_detail(gpsDetail_);
+  s.set_dropped_avl(uint64_t(store_.stateInt("dropped_avl")));
+  s.set_rejected_events(uint64_t(store_.stateInt("rejected_events")));
+  for (const auto& item : QString::fromStdString(store_.state("config_statuses")).split(',', Qt::SkipEmptyParts))
+    if (int status = item.toInt(); v1::UnitStatus_IsValid(status) && status != v1::UNIT_STATUS_UNSPECIFIED)
+      s.add_statuses(v1::UnitStatus(status));
+  s.set_cert_subject(certSubject_);
+  s.set_cert_not_after_ms(certNotAfterMs_);
+  s.set_cert_detail(certDetail_);
+  for (auto& a : store_.recentActions(50)) *s.add_recent_actions() = std::move(a);
+  for (const auto& e : lastErrors_) s.add_last_errors(e);
+  s.set_downlink_cursor(store_.downlinkCursor(config_.unitId));
+  s.set_next_seq(store_.nextSeq());
+  s.set_now_ms(clock_.nowMs());
+  s.set_store_bytes(store_.outboxBytes());
+  s.set_store_cap_bytes(store_.capBytes());
+  s.set_link_detail(linkDetail_);
+  auto& c = *s.mutable_counters();
+  c["published"] = counters_.published;
+  c["resent"] = counters_.resent;
+  c["committed"] = counters_.committed;
+  c["inflight"] = inflight_.size();
+  c["ack_rtt_ms"] = uint64_t(srttMs_);
+  c["retransmit_timeout_ms"] = uint64_t(retransmitTimeoutMs());
+  c["downlinks_applied"] = counters_.downlinksApplied;
+  c["downlink_duplicates"] = counters_.downlinkDuplicates;
+  c["downlink_gaps"] = counters_.downlinkGaps;
+  c["held"] = counters_.held;
+  c["gps_time_corrected"] = counters_.gpsTimeCorrected;
+  c["gps_time_untrusted"] = counters_.gpsTimeUntrusted;
+  c["avl_dropped_uncommitted"] = counters_.avlDroppedUncommitted;
+  c["held_now"] = uint64_t(store_.heldCount());
+  c["downlink_invalid"] = counters_.downlinkInvalid;
+  c["connects"] = counters_.connects;
+  c["connect_failures"] = counters_.connectFailures;
+  c["bad_requests"] = counters_.badRequests;
+  if (avl_) {
+    const hw::AvlCounters a = avl_->counters();
+    c["avl_fixes"] = a.offered;
+    c["avl_reports"] = a.reports;
+    // The intervals in force (the agency's, else this device's): for technicians.
+    c["avl_moving_interval_s"] = uint64_t(avl_->config().movingIntervalMs / 1000);
+    c["avl_stationary_interval_s"] = uint64_t(avl_->config().stationaryIntervalMs / 1000);
+    for (int r = 1; r < int(hw::kAvlFilterReasonCount); ++r)
+      if (a.byFilter[size_t(r)] > 0)
+        c[std::string("avl_filtered_") + hw::toString(hw::AvlFilterReason(r))] = a.byFilter[size_t(r)];
+  }
+  fillInbox(s);
+  return s;
+}
+
+// Every reply fits one local API frame by construction: after the fixed
+// fields, the newest assignments (each with its latest timeline lines) and
+// then the newest messages of the conversation go in while they fit the
+// budget; the totals say what else the agent holds (older messages:
+// ListMessagesRequest).
+void Agent::fillInbox(v1::AgentState& s) {
+  s.set_assignments_total(uint32_t(store_.inboxCount(config_.unitId, "assignment")));
+  s.set_messages_total(uint32_t(store_.conversationCount(config_.unitId)));
+  s.set_inbox_pruned(uint64_t(store_.stateInt("inbox_pruned", 0)));
+  size_t used = s.ByteSizeLong();
+  for (auto& [seq, dl] : store_.inbox(config_.unitId, "assignment", kStateAssignments)) {
+    v1::ReceivedAssignment ra;
+    *ra.mutable_assignment() = std::move(*dl.mutable_assignment());
+    auto* timeline = ra.mutable_assignment()->mutable_timeline();
+    ra.set_timeline_total(uint32_t(timeline->size()));
+    if (timeline->size() > kStateTimelineLines) timeline->DeleteSubrange(0, timeline->size() - kStateTimelineLines);
+    ra.set_downlink_seq(seq);
+    ra.set_acknowledged(store_.state("ack:" + ra.assignment().incident_number()) == "1");
+    ra.set_received_at_ms(dl.sent_at_ms());
+    const std::string cleared = store_.state("cleared:" + ra.assignment().incident_number());
+    ra.set_cleared(!cleared.empty());
+    ra.set_cleared_reason(cleared);
+    const size_t need = ra.ByteSizeLong() + 8;  // + tag and length
+    if (used + need > kStateBudgetBytes) break;
+    used += need;
+    *s.add_assignments() = std::move(ra);
+  }
+  for (auto& m : store_.conversation(config_.unitId, std::nullopt, kStateMessages)) {
+    const size_t need = m.ByteSizeLong() + 8;
+    if (used + need > kStateBudgetBytes) break;
+    used += need;
+    *s.add_messages() = std::move(m);
+  }
+}
+
+v1::MessagePage Agent::messagePage(const std::string& before, int limit) {
+  v1::MessagePage page;
+  size_t used = 0;
+  auto rows = store_.conversation(config_.unitId, codec::MessageCursor::parse(before), limit + 1);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (int(i) == limit) {
+      page.set_more(true);
+      break;
+    }
+    const size_t need = rows[i].ByteSizeLong() + 8;
+    if (used + need > kStateBudgetBytes) {
+      page.set_more(true);
+      break;
+    }
+    used += need;
+    *page.add_messages() = std::move(rows[i]);
+  }
+  return page;
+}
+
+}  // namespace mdc::agent
