@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <set>
 
 #include "agent/state_text.h"
 #include "hw/gpsd_source.h"
@@ -534,6 +535,7 @@ void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
   std::map<std::string, std::string> updates;
   switch (dl.body_case()) {
     case v1::Downlink::kCommitAck:
+    case v1::Downlink::kUnitsNearby:
       break;  // always unsequenced (codec)
     case v1::Downlink::kRejection:
       applyTransient(dl);  // a stored event that lost a conflict
@@ -621,9 +623,24 @@ void Agent::readCertificate() {
                            (daysLeft < 0 ? " (expired)" : " (in " + std::to_string(daysLeft) + " days)"));
 }
 
-// Commit acks and rejections: applied at once, idempotent, not part of the
-// downlink sequence (see mdc.proto, Downlink.seq).
+// Commit acks, rejections and the units nearby: applied at once, idempotent,
+// not part of the downlink sequence (see mdc.proto, Downlink.seq).
 void Agent::applyTransient(const v1::Downlink& dl) {
+  if (dl.has_units_nearby()) {
+    if (dl.unit_id() != config_.unitId) return;  // for the unit this device served before a move
+    // An emergency that starts near this vehicle is logged once.
+    std::set<std::string> before;
+    for (const auto& u : nearby_.units())
+      if (u.emergency()) before.insert(u.unit_id());
+    for (const auto& u : dl.units_nearby().units())
+      if (u.emergency() && !before.count(u.unit_id()))
+        log::warn("link", "nearby unit " + u.unit_id() + " has an active emergency, " +
+                              std::to_string(u.distance_m()) + " m away");
+    nearby_ = dl.units_nearby();
+    nearbyAtMs_ = dl.sent_at_ms();
+    emit stateChanged();
+    return;
+  }
   if (dl.has_commit_ack() && dl.commit_ack().downlink_head() > 0 && dl.unit_id() == config_.unitId)
     knownHead_ = dl.commit_ack().downlink_head();  // a tail still missing in a second is asked for
   if (dl.has_commit_ack() && dl.commit_ack().committed_size() == 0) return;  // a head report only

@@ -188,6 +188,11 @@ class Agent : public QObject {
   int64_t certNotAfterMs_ = 0;
   std::string certDetail_;
 
+  v1::UnitsNearby nearby_;        ///< the backend's latest (not stored)
+  int64_t nearbyAtMs_ = 0;        ///< its sent_at_ms; 0: none yet
+  /** Where the call is and who is near, from this vehicle's fix. */
+  void fillSituation(v1::AgentState& s);
+
   std::deque<std::string> lastErrors_;
   AgentCounters counters_;
 };

@@ -2,8 +2,12 @@
 // and pages of the conversation with dispatch.
 #include <QString>
 
+#include <algorithm>
+#include <cmath>
+
 #include "agent/agent.h"
 #include "shared/codec.h"
+#include "shared/geo.h"
 
 namespace mdc::agent {
 
@@ -82,8 +86,50 @@ v1::AgentState Agent::snapshot() {
       if (a.byFilter[size_t(r)] > 0)
         c[std::string("avl_filtered_") + hw::toString(hw::AvlFilterReason(r))] = a.byFilter[size_t(r)];
   }
+  fillSituation(s);
   fillInbox(s);
+  if (s.assignments_size() > 0) {  // the current call: the newest assignment the unit is still on
+    for (const auto& a : s.assignments()) {
+      if (a.cleared()) continue;
+      if (a.assignment().has_location()) {
+        auto* c = s.mutable_call();
+        c->set_incident_number(a.assignment().incident_number());
+        c->set_lat(a.assignment().location().lat());
+        c->set_lon(a.assignment().location().lon());
+        if (lastFix_ && lastFix_->hasPosition()) {
+          c->set_from_fix(true);
+          c->set_distance_m(uint32_t(std::lround(geo::distanceM(lastFix_->lat, lastFix_->lon, c->lat(), c->lon()))));
+          c->set_bearing_deg(float(geo::bearingDeg(lastFix_->lat, lastFix_->lon, c->lat(), c->lon())));
+        }
+      }
+      break;
+    }
+  }
   return s;
+}
+
+void Agent::fillSituation(v1::AgentState& s) {
+  if (nearbyAtMs_ == 0) return;
+  s.set_nearby_at_ms(nearbyAtMs_);
+  s.set_nearby_radius_m(nearby_.radius_m());
+  const bool fix = lastFix_ && lastFix_->hasPosition();
+  for (const auto& u : nearby_.units()) {
+    auto* v = s.add_nearby();
+    v->set_unit_id(u.unit_id());
+    v->set_status(u.status());
+    v->set_lat(u.lat());
+    v->set_lon(u.lon());
+    v->set_position_at_ms(u.position_at_ms());
+    v->set_emergency(u.emergency());
+    v->set_on_same_call(u.on_same_call());
+    v->set_incident_number(u.incident_number());
+    v->set_distance_m(fix ? uint32_t(std::lround(geo::distanceM(lastFix_->lat, lastFix_->lon, u.lat(), u.lon())))
+                          : u.distance_m());
+    v->set_bearing_deg(fix ? float(geo::bearingDeg(lastFix_->lat, lastFix_->lon, u.lat(), u.lon())) : -1.0f);
+  }
+  // The vehicle moved since the backend's list: nearest first from here.
+  std::stable_sort(s.mutable_nearby()->begin(), s.mutable_nearby()->end(),
+                   [](const auto& a, const auto& b) { return a.distance_m() < b.distance_m(); });
 }
 
 // Every reply fits one local API frame by construction: after the fixed

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -119,6 +121,39 @@ int main(int argc, char** argv) {
       if (a == name) return true;
     return false;
   };
+
+  // Each command's arguments: positionals, options with a value, and flags.
+  // Anything else is refused ("emergency off" must not raise an emergency).
+  struct Spec {
+    size_t positionals;
+    std::set<std::string> valued, flags;
+  };
+  static const std::map<std::string, Spec> kSpecs = {
+      {"status", {1, {"--incident"}, {}}},
+      {"emergency", {0, {}, {"--clear"}}},
+      {"cfs", {0, {"--type", "--note", "--address", "--lat", "--lon"}, {}}},
+      {"ack", {1, {}, {}}},
+      {"message", {1, {}, {}}},
+      {"state", {0, {}, {"--json"}}},
+      {"messages", {0, {"--before", "--limit"}, {"--json"}}},
+      {"watch", {0, {}, {}}},
+      {"wait-synced", {0, {"--timeout"}, {}}},
+  };
+  auto spec = kSpecs.find(cmd);
+  if (spec == kSpecs.end()) return usage("unknown command \"" + cmd + "\"");
+  {
+    size_t positionals = 0;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (spec->second.valued.count(args[i])) {
+        if (i + 1 == args.size()) return usage(cmd + ": " + args[i] + " needs a value");
+        ++i;
+      } else if (spec->second.flags.count(args[i])) {
+        continue;
+      } else if (args[i].rfind("--", 0) == 0 || positionals++ == spec->second.positionals) {
+        return usage(cmd + ": unexpected argument \"" + args[i] + "\"");
+      }
+    }
+  }
 
   v1::ApiRequest req;
   if (cmd == "status") {

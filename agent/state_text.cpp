@@ -1,10 +1,12 @@
 #include "agent/state_text.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "agent/store.h"
 #include "shared/codec.h"
 #include "shared/clock.h"
+#include "shared/geo.h"
 
 namespace mdc::agent {
 
@@ -88,6 +90,29 @@ std::string stateText(const v1::AgentState& s) {
     o << "assignment  " << a.assignment().incident_number() << " " << a.assignment().cfs_type() << " P"
       << a.assignment().priority() << " " << a.assignment().address() << (a.acknowledged() ? " (acknowledged)" : "")
       << (a.cleared() ? " (over: " + a.cleared_reason() + ")" : "") << "\n";
+  if (s.has_call()) {
+    o << "call        " << s.call().incident_number() << " ";
+    if (s.call().from_fix())
+      o << geo::distanceText(s.call().distance_m()) << " " << geo::compassPoint(s.call().bearing_deg()) << " ("
+        << std::lround(s.call().bearing_deg()) << "\u00b0)\n";
+    else
+      o << "at " << s.call().lat() << "," << s.call().lon() << " (no fix: distance unknown)\n";
+  }
+  if (s.nearby_at_ms() > 0) {
+    o << "nearby      " << s.nearby_size() << " within " << geo::distanceText(s.nearby_radius_m()) << " or on this call"
+      << " (" << age(s.now_ms(), s.nearby_at_ms()) << " ago)";
+    int shown = 0;
+    for (const auto& u : s.nearby()) {
+      if (shown++ == 8) {
+        o << "; ...";
+        break;
+      }
+      o << (shown == 1 ? ": " : "; ") << u.unit_id() << " " << codec::statusName(u.status()) << " "
+        << geo::distanceText(u.distance_m()) << (u.bearing_deg() >= 0 ? std::string(" ") + geo::compassPoint(u.bearing_deg()) : "")
+        << (u.on_same_call() ? " (this call)" : "") << (u.emergency() ? " EMERGENCY" : "");
+    }
+    o << "\n";
+  }
   if (s.assignments_total() > uint32_t(s.assignments_size()))
     o << "assignments " << s.assignments_size() << " newest shown of " << s.assignments_total() << "\n";
   if (s.messages_size() > 0) {

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "hw/geo.h"
+#include "shared/geo.h"
 
 namespace mdc::hw {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "hw/geo.h"
+#include "shared/geo.h"
 
 namespace mdc::hw {
 

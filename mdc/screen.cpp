@@ -13,6 +13,7 @@ ScreenControllers::ScreenControllers(AgentConnection& a)
       cfs(a),
       messages(a),
       actions(a),
+      situation(a),
       diagnostics(a) {
   // A new assignment sounds when the app has the sound on (off by default and in tests).
   QObject::connect(&assignment, &AssignmentController::alertSound, &alertTone, &AlertTone::play);
@@ -30,6 +31,7 @@ QVariantMap ScreenControllers::properties() {
           {QStringLiteral("cfs"), QVariant::fromValue(&cfs)},
           {QStringLiteral("messaging"), QVariant::fromValue(&messages)},
           {QStringLiteral("actions"), QVariant::fromValue(&actions)},
+          {QStringLiteral("situation"), QVariant::fromValue(&situation)},
           {QStringLiteral("diagnostics"), QVariant::fromValue(&diagnostics)},
           {QStringLiteral("theme"), QVariant::fromValue(&theme)}};
 }

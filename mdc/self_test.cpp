@@ -10,7 +10,7 @@ namespace mdc::ui {
 
 QStringList screenPages() {
   return {QStringLiteral("status"), QStringLiteral("assignment"), QStringLiteral("cfs"), QStringLiteral("messages"),
-          QStringLiteral("diagnostics")};
+          QStringLiteral("nearby"), QStringLiteral("diagnostics")};
 }
 
 namespace {

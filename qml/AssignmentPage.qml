@@ -7,6 +7,7 @@ import QtQuick.Layouts
 Item {
     id: page
     property AssignmentController assignment
+    property SituationModel situation
     readonly property bool has: assignment ? assignment.hasAssignment : false
 
     Column {
@@ -90,6 +91,13 @@ Item {
                         wrapMode: Text.WordWrap
                         font.family: Theme.family; font.pixelSize: Theme.fontXL; font.bold: true
                         color: Theme.text
+                    }
+                    Text {
+                        objectName: "callDirection"
+                        visible: page.situation ? page.situation.hasCall : false
+                        text: page.situation ? page.situation.callDirection : ""
+                        font.family: Theme.family; font.pixelSize: Theme.fontLarge; font.bold: true
+                        color: page.situation && page.situation.hasFix ? Theme.accentText : Theme.warnText
                     }
                     Text {
                         text: page.assignment && page.assignment.locationText !== "" ? page.assignment.locationText : qsTr("no coordinates")
@@ -176,6 +184,14 @@ Item {
                 caption: "Ctrl+A"
                 badge: page.assignment ? (page.assignment.sending ? "sending" : page.assignment.ackDelivery) : ""
                 onClicked: page.assignment.acknowledge()
+            }
+            SituationPlot {
+                objectName: "callPlot"
+                visible: page.situation ? page.situation.hasCall : false
+                Layout.fillWidth: true
+                Layout.preferredHeight: 250
+                situation: page.situation
+                callOnly: true
             }
             Text {
                 visible: text !== ""

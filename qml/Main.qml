@@ -16,11 +16,12 @@ Window {
     required property CfsController cfs
     required property MessageController messaging
     required property ActionsModel actions
+    required property SituationModel situation
     required property DiagnosticsController diagnostics
     required property ThemeController theme
 
     property string page: "status"
-    readonly property var pages: ["status", "assignment", "cfs", "messages", "diagnostics"]
+    readonly property var pages: ["status", "assignment", "cfs", "messages", "nearby", "diagnostics"]
 
     width: 1280
     height: 800
@@ -78,6 +79,29 @@ Window {
             Layout.preferredHeight: implicitHeight
             emergency: root.emergency
         }
+        // Another unit's emergency near this vehicle, on every page.
+        Rectangle {
+            id: nearEmergency
+            objectName: "nearbyEmergencyBanner"
+            Layout.fillWidth: true
+            Layout.preferredHeight: visible ? 56 : 0
+            visible: root.situation.nearbyEmergency !== ""
+            color: Theme.danger
+            SequentialAnimation on opacity {
+                running: nearEmergency.visible
+                loops: Animation.Infinite
+                NumberAnimation { to: 0.75; duration: 600 }
+                NumberAnimation { to: 1.0; duration: 600 }
+            }
+            Text {
+                objectName: "nearbyEmergencyText"
+                anchors { verticalCenter: parent.verticalCenter; left: parent.left; leftMargin: 20 }
+                text: qsTr("EMERGENCY NEAR YOU: %1").arg(root.situation.nearbyEmergency)
+                font.family: Theme.family; font.pixelSize: Theme.fontLarge; font.bold: true
+                color: Theme.textOnAccent
+            }
+            MouseArea { anchors.fill: parent; onClicked: root.page = "nearby" }
+        }
         RowLayout {
             Layout.fillWidth: true
             Layout.fillHeight: true
@@ -88,6 +112,7 @@ Window {
                 page: root.page
                 assignment: root.assignment
                 messaging: root.messaging
+                situation: root.situation
                 emergency: root.emergency
                 theme: root.theme
                 onNavigate: (target) => root.page = target
@@ -98,9 +123,10 @@ Window {
                 Layout.fillHeight: true
                 currentIndex: Math.max(0, root.pages.indexOf(root.page))
                 StatusPage { objectName: "statusPage"; statusCtl: root.statusCtl; actions: root.actions }
-                AssignmentPage { objectName: "assignmentPage"; assignment: root.assignment }
+                AssignmentPage { objectName: "assignmentPage"; assignment: root.assignment; situation: root.situation }
                 CfsPage { objectName: "cfsPage"; cfs: root.cfs }
                 MessagesPage { objectName: "messagesPage"; messaging: root.messaging }
+                NearbyPage { objectName: "nearbyPage"; situation: root.situation }
                 DiagnosticsPage { objectName: "diagnosticsPage"; diagnostics: root.diagnostics }
             }
         }

@@ -2,12 +2,13 @@ import QtQuick
 import Mdc
 import QtQuick.Layouts
 
-// Page navigation (Alt+1..5), the theme switch and the emergency button.
+// Page navigation (Alt+1..6), the theme switch and the emergency button.
 Rectangle {
     id: rail
     property string page: "status"
     property AssignmentController assignment
     property MessageController messaging
+    property SituationModel situation
     property EmergencyController emergency
     property ThemeController theme
     signal navigate(string page)
@@ -20,7 +21,12 @@ Rectangle {
         property string target
         property bool attention: false
         Layout.fillWidth: true
-        Layout.preferredHeight: 78
+        // On a short panel with banners the page buttons give way (down to 44
+        // px); the emergency button never does.
+        Layout.fillHeight: true
+        Layout.preferredHeight: 70
+        Layout.maximumHeight: 70
+        Layout.minimumHeight: 44
         checkable: false
         checked: rail.page === target
         fontSize: Theme.fontBody
@@ -36,7 +42,7 @@ Rectangle {
     ColumnLayout {
         anchors.fill: parent
         anchors.margins: 10
-        spacing: 10
+        spacing: 8
 
         NavButton {
             objectName: "navStatus"
@@ -62,6 +68,13 @@ Rectangle {
             sublabel: rail.messaging ? String(rail.messaging.messages.total) : ""
         }
         NavButton {
+            objectName: "navNearby"
+            target: "nearby"
+            text: qsTr("Nearby")
+            sublabel: rail.situation && rail.situation.nearbyKnown ? String(rail.situation.count) : ""
+            attention: rail.situation ? rail.situation.nearbyEmergency !== "" : false
+        }
+        NavButton {
             objectName: "navDiagnostics"
             target: "diagnostics"
             text: qsTr("Tech")
@@ -70,7 +83,10 @@ Rectangle {
         BigButton {
             objectName: "themeButton"
             Layout.fillWidth: true
+            Layout.fillHeight: true
             Layout.preferredHeight: Theme.touch
+            Layout.maximumHeight: Theme.touch
+            Layout.minimumHeight: 44
             fontSize: Theme.fontSmall + 1
             text: !rail.theme ? "" : rail.theme.mode === ThemeController.Auto
                   ? (rail.theme.night ? qsTr("Auto · night") : qsTr("Auto · day"))
@@ -83,6 +99,7 @@ Rectangle {
             emergency: rail.emergency
             Layout.fillWidth: true
             Layout.preferredHeight: 120
+            Layout.minimumHeight: 120
         }
     }
 }

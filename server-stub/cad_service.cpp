@@ -65,7 +65,8 @@ class ServiceBridge final : public mdc::mqtt::Handler {
 };
 
 CadService::CadService(ServiceConfig config, EventStore& store, QObject* parent)
-    : QObject(parent), config_(std::move(config)), store_(store) {
+    : QObject(parent), config_(std::move(config)), store_(store),
+      nearby_(uint32_t(config_.nearbyRadiusM), config_.nearbyIntervalMs, config_.nearbyRefreshMs) {
   if (config_.controlPath.empty()) config_.controlPath = config_.dbPath + ".ctl";
   flushTimer_.setSingleShot(true);
   connect(&flushTimer_, &QTimer::timeout, this, &CadService::flush);
@@ -75,6 +76,8 @@ CadService::CadService(ServiceConfig config, EventStore& store, QObject* parent)
   });
   downlinkTimer_.setInterval(1000);
   connect(&downlinkTimer_, &QTimer::timeout, this, &CadService::pumpDownlinks);
+  nearbyTimer_.setInterval(1000);  // emergencies reach nearby units within a second
+  connect(&nearbyTimer_, &QTimer::timeout, this, &CadService::publishNearby);
   statsTimer_.setInterval(10000);
   connect(&statsTimer_, &QTimer::timeout, this, &CadService::logStats);
 }
@@ -113,6 +116,7 @@ mdc::Status CadService::start() {
   client_ = std::make_unique<mdc::mqtt::Client>(o, *bridge_);
   statsTimer_.start();
   downlinkTimer_.start();
+  if (config_.nearbyIntervalMs > 0) nearbyTimer_.start();
   log::info("stub", "store " + config_.dbPath + " at event " + std::to_string(store_.stats().lastPos) +
                         "; control socket " + config_.controlPath);
   if (mdc::Status s = client_->connect(); !s) onConnectFailed(s.error().message);
@@ -159,6 +163,7 @@ void CadService::onConnectFailed(const std::string& reason) {
 
 void CadService::onLost(const std::string& cause) {
   online_ = false;
+  nearby_.reset();  // what was sent may be lost: every unit is told again
   log::warn("stub", "connection lost: " + cause);
   onConnectFailed("connection lost");
 }
@@ -275,6 +280,27 @@ void CadService::publish(const std::vector<Outgoing>& out) {
   }
 }
 
+void CadService::publishNearby() {
+  if (!online_ || subscribed_ < 2) return;
+  std::vector<nearby::UnitPlace> board;
+  try {
+    board = nearby::readBoard(store_.db());
+  } catch (const mdc::sql::SqliteError& e) {
+    log::warn("stub", std::string("units nearby not computed: ") + e.what());
+    return;
+  }
+  for (auto& [unit, body] : nearby_.due(board, mdc::SystemClock::instance().monotonicMs())) {
+    mdc::v1::Downlink dl = unsequenced(unit->unit);
+    *dl.mutable_units_nearby() = std::move(body);
+    auto bytes = mdc::codec::encodeDownlink(dl);
+    if (!bytes) {
+      log::error("stub", "units nearby for " + unit->unit + " not sent: " + bytes.error().message);
+      continue;
+    }
+    if (client_->publish(topics::down(unit->device), *bytes, 1, false)) ++counters_.nearbySent;
+  }
+}
+
 mdc::v1::Downlink CadService::unsequenced(const std::string& unit) {
   mdc::v1::Downlink dl;
   dl.set_version(mdc::codec::kProtocolVersion);
@@ -350,6 +376,7 @@ std::string CadService::handleControl(const std::string& line) {
                   {"resyncs", qint64(counters_.resyncs)},       {"commit_failures", qint64(counters_.commitFailures)},
                   {"publish_failures", qint64(counters_.publishFailures)},
                   {"downlinks_resent", qint64(counters_.downlinksResent)},
+                  {"nearby_sent", qint64(counters_.nearbySent)},
                   {"clock_ahead_clamped", qint64(counters_.clockAheadClamped)},
                   {"online", online_},
                   // Ready: both subscriptions acknowledged, so no device message is missed.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "server-stub/event_store.h"
+#include "server-stub/nearby.h"
 #include "shared/mqtt.h"
 
 namespace cad {
@@ -28,6 +29,9 @@ struct ServiceConfig {
   int batchMs = 2;                   ///< longest a message waits for its batch's commit to start
   bool faultKillAfterCommit = false; ///< test hook (CAD_STUB_FAULT=kill-after-commit): SIGKILL itself between a command's commit and its publish
   int resendMs = 3000;               ///< a connected device that has not confirmed its downlinks gets them again after this
+  int nearbyRadiusM = 5000;          ///< units within this are "nearby" (UnitsNearby)
+  int nearbyIntervalMs = 5000;       ///< a unit hears of a change near it at most this often (emergencies at once); 0: off
+  int nearbyRefreshMs = 30000;       ///< and again at least this often while connected
 };
 
 struct ServiceCounters {
@@ -36,6 +40,7 @@ struct ServiceCounters {
   uint64_t publishFailures = 0;   ///< downlinks the client refused to send (they go again from the outbox)
   uint64_t clockAheadClamped = 0;  ///< events recorded more than a minute ahead of their arrival (clamped)
   uint64_t downlinksResent = 0;   ///< sent again from the outbox to a device that had not confirmed them
+  uint64_t nearbySent = 0;        ///< UnitsNearby downlinks published
   std::map<std::string, uint64_t> refusedByReason;
 };
 
@@ -69,6 +74,8 @@ class CadService : public QObject {
   /** The downlink outbox: sends each connected device what it has not yet
    *  confirmed holding (every second; at once when the broker link is back). */
   void pumpDownlinks();
+  /** Tells each connected unit who is near it, when that changed (nearby::Planner). */
+  void publishNearby();
   uint64_t headOf(const std::string& unit);
   /** A downlink outside the unit's sequence (commit acks, head reports), addressed and timed now. */
   static mdc::v1::Downlink unsequenced(const std::string& unit);
@@ -93,6 +100,8 @@ class CadService : public QObject {
   std::map<std::string, uint64_t> headCache_;        // unit -> latest downlink seq (this service is the only writer)
   std::map<std::string, int64_t> lastResendMonoMs_;  // device -> when the outbox last sent it its tail
   QTimer downlinkTimer_;
+  QTimer nearbyTimer_;
+  nearby::Planner nearby_;
 };
 
 }  // namespace cad

@@ -47,7 +47,12 @@ int main(int argc, char** argv) {
   QCommandLineOption control("control", "Control socket for cadctl (default: <db>.ctl).", "path");
   QCommandLineOption batchMax("batch-max", "Most messages per commit (1-100000).", "n", "2000");
   QCommandLineOption batchMs("batch-ms", "Longest wait before a batch commits, ms (0-1000).", "ms", "2");
-  p.addOptions({db, broker, clientId, group, ca, cert, key, control, batchMax, batchMs});
+  QCommandLineOption nearbyRadius("nearby-radius-m",
+                                  "Units within this distance of a unit are its nearby units (100-100000).", "m", "5000");
+  QCommandLineOption nearbyInterval("nearby-interval-s",
+                                    "A unit hears of a change near it at most this often, emergencies at once "
+                                    "(1-3600; 0 turns the nearby units off).", "s", "5");
+  p.addOptions({db, broker, clientId, group, ca, cert, key, control, batchMax, batchMs, nearbyRadius, nearbyInterval});
   p.process(app);
 
   auto fail = [](const std::string& m) {
@@ -72,6 +77,14 @@ int main(int argc, char** argv) {
   cfg.batchMs = p.value(batchMs).toInt(&ok);
   if (!ok || cfg.batchMs < 0 || cfg.batchMs > 1000)
     return fail("--batch-ms \"" + p.value(batchMs).toStdString() + "\": out of range 0-1000");
+
+  cfg.nearbyRadiusM = p.value(nearbyRadius).toInt(&ok);
+  if (!ok || cfg.nearbyRadiusM < 100 || cfg.nearbyRadiusM > 100000)
+    return fail("--nearby-radius-m \"" + p.value(nearbyRadius).toStdString() + "\": out of range 100-100000");
+  const int nearbyS = p.value(nearbyInterval).toInt(&ok);
+  if (!ok || nearbyS < 0 || nearbyS > 3600)
+    return fail("--nearby-interval-s \"" + p.value(nearbyInterval).toStdString() + "\": out of range 0-3600");
+  cfg.nearbyIntervalMs = nearbyS * 1000;
 
   // Fault injection for the tests that prove the downlink outbox.
   if (const char* fault = std::getenv("CAD_STUB_FAULT"); fault && *fault) {

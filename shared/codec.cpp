@@ -208,6 +208,27 @@ Status validateDownlinkBody(const Downlink& d) {
       }
       return {};
     }
+    case Downlink::kUnitsNearby: {
+      const auto& n = d.units_nearby();
+      if (n.radius_m() < 1 || n.radius_m() > 100000)
+        return fail(Reason::OutOfRange, "downlink.units_nearby.radius_m: " + std::to_string(n.radius_m()) +
+                                            " out of range 1..100000");
+      if (n.units_size() > 64)
+        return fail(Reason::TooLong, "downlink.units_nearby.units: " + std::to_string(n.units_size()) +
+                                         " units, at most 64 allowed");
+      for (int i = 0; i < n.units_size(); ++i) {
+        const auto& u = n.units(i);
+        Check c{"downlink.units_nearby.units[" + std::to_string(i) + "]"};
+        MDC_TRY(c.text("unit_id", u.unit_id(), 1, 32));
+        MDC_TRY(c.text("incident_number", u.incident_number(), 0, 32));
+        if (!v1::UnitStatus_IsValid(u.status()))
+          return fail(Reason::OutOfRange, c.at("status") + ": " + std::to_string(u.status()) + " is not a known value");
+        MDC_TRY(c.range("lat", u.lat(), -90, 90, false));
+        MDC_TRY(c.range("lon", u.lon(), -180, 180, false));
+        MDC_TRY(c.time("position_at_ms", u.position_at_ms(), false));
+      }
+      return {};
+    }
     case Downlink::kAssignment: {
       const auto& a = d.assignment();
       Check s{"downlink.assignment"};
@@ -370,11 +391,13 @@ Status validate(const Downlink& d) {
     return fail(Reason::UnsupportedVersion,
                 "downlink.version: " + std::to_string(d.version()) + " is not supported (this build speaks 1)");
   MDC_TRY(c.text("unit_id", d.unit_id(), 1, 32));
-  bool unsequenced = d.body_case() == Downlink::kCommitAck || d.body_case() == Downlink::kRejection;
+  bool unsequenced = d.body_case() == Downlink::kCommitAck || d.body_case() == Downlink::kRejection ||
+                     d.body_case() == Downlink::kUnitsNearby;
   if (d.seq() < 1 && !unsequenced)
     return fail(Reason::BadFormat, std::string("downlink.seq: 0 must be >= 1 for ") + bodyName(d));
-  if (d.seq() > 0 && d.body_case() == Downlink::kCommitAck)
-    return fail(Reason::BadFormat, "downlink.seq: " + std::to_string(d.seq()) + " must be 0 for commit_ack");
+  if (d.seq() > 0 && (d.body_case() == Downlink::kCommitAck || d.body_case() == Downlink::kUnitsNearby))
+    return fail(Reason::BadFormat,
+                "downlink.seq: " + std::to_string(d.seq()) + " must be 0 for " + bodyName(d));
   MDC_TRY(c.time("sent_at_ms", d.sent_at_ms(), false));
   return validateDownlinkBody(d);
 }
@@ -528,6 +551,7 @@ const char* bodyName(const Downlink& d) {
     case Downlink::kConfiguration: return "configuration";
     case Downlink::kEmergencyAck: return "emergency_ack";
     case Downlink::kAssignmentCleared: return "assignment_cleared";
+    case Downlink::kUnitsNearby: return "units_nearby";
     case Downlink::BODY_NOT_SET: break;
   }
   return "none";

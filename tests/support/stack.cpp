@@ -1,7 +1,9 @@
 #include "tests/support/stack.h"
 
 #include "agent/store.h"
+#include "shared/clock.h"
 #include "shared/uuid.h"
+#include "tests/support/nmea_writer.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -159,6 +161,12 @@ long long CadStub::eventCount() const {
   auto r = cadctl({"count"});
   if (r.exitCode != 0) throw std::runtime_error("cadctl count failed: " + r.output);
   return std::stoll(r.output);
+}
+
+std::vector<std::string> gpsParkedAt(const TempDir& dir, const std::string& name, double lat, double lon) {
+  const std::string path = dir.file(name + ".nmea");
+  nmea::writeLog(path, SystemClock::instance().nowMs(), 600, [&](int) { return std::pair{lat, lon}; });
+  return {"--set", "gps.source=replay", "--set", "gps.replay_file=" + path, "--set", "gps.replay_loop=true"};
 }
 
 AgentProcess::AgentProcess(const TempDir& dir, std::string device, std::string unit, std::string agency,

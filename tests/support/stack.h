@@ -74,6 +74,10 @@ class CadStub {
   std::unique_ptr<Process> proc_;
 };
 
+/** Agent arguments for a receiver parked at (lat, lon): a synthetic NMEA log
+ *  in dir dated now, replayed in a loop (no gpsd needed). */
+std::vector<std::string> gpsParkedAt(const TempDir& dir, const std::string& name, double lat, double lon);
+
 /** mdc-agent for one device, with its store and socket in dir. Not thread-safe. */
 class AgentProcess {
  public:

@@ -9,12 +9,14 @@
 #include <QTest>
 
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <regex>
 
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
 #include "mdc/self_test.h"
+#include "shared/geo.h"
 #include "tests/ui/screen_harness.h"
 
 using namespace mdc;
@@ -26,9 +28,10 @@ namespace {
 // Broker, backend stub and one vehicle's agent, all real processes.
 struct Stack {
   explicit Stack(MosquittoOptions o = {}, std::string device = "MDC-0101", std::string unit = "E12",
-                 std::string agency = "FD1")
+                 std::string agency = "FD1", std::optional<std::pair<double, double>> parkedAt = std::nullopt)
       : broker(dir, o), stub(dir, broker.uri()), device(device), unit(unit), agency(agency),
-        agent(dir, device, unit, agency, broker.uri()) {
+        agent(dir, device, unit, agency, broker.uri(),
+              parkedAt ? gpsParkedAt(dir, unit, parkedAt->first, parkedAt->second) : std::vector<std::string>{}) {
     stub.start();
     REQUIRE(stub.waitReady());
     stub.addDevice(device, unit, agency);
@@ -447,6 +450,102 @@ TEST_CASE("screenshots of every screen in day and night at 1280x800 and 1024x768
   }
   CHECK(screen.qmlWarnings().isEmpty());
   (void)incident;
+}
+
+TEST_CASE("where the call is and who is near: distance and bearing, the plot, the list, a nearby emergency",
+          "[ui][screen][nearby][screenshots]") {
+  // The call at Times Square; E12 parked 910 m south-south-west of it.
+  constexpr double kCallLat = 40.75800, kCallLon = -73.98550;
+  auto near = [&](double eastM, double northM) {
+    std::pair<double, double> p;
+    geo::offset(kCallLat, kCallLon, eastM, northM, p.first, p.second);
+    return p;
+  };
+  const auto e12 = near(-150, -900);
+  Stack s({}, "MDC-0101", "E12", "FD1", e12);
+  struct Other {
+    const char* device;
+    const char* unit;
+    double eastM, northM;  // from the call
+  };
+  std::vector<std::unique_ptr<AgentProcess>> others;
+  for (const Other& o : {Other{"MDC-0107", "E7", 150, -900}, Other{"MDC-0104", "L4", 0, 2600},
+                         Other{"MDC-0109", "M9", -1050, -200}}) {
+    s.stub.addDevice(o.device, o.unit, "FD1");
+    const auto at = near(o.eastM, o.northM);
+    others.push_back(std::make_unique<AgentProcess>(s.dir, o.device, o.unit, "FD1", s.broker.uri(),
+                                                     gpsParkedAt(s.dir, o.unit, at.first, at.second)));
+    others.back()->start();
+  }
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  REQUIRE(others[0]->mdcctl({"status", "available"}).exitCode == 0);
+  REQUIRE(others[2]->mdcctl({"status", "busy"}).exitCode == 0);
+  const std::string incident = s.dispatch("STRUCTURE_FIRE", "1560 Broadway", "Smoke from the 9th floor.");
+  REQUIRE(s.stub.cadctl({"--agency", "FD1", "--as", "disp-7", "assign", incident, "L4", "--force"}).exitCode == 0);
+  REQUIRE(others[1]->mdcctl({"status", "en-route", "--incident", incident}).exitCode == 0);
+  auto& sit = screen.c.situation;
+  REQUIRE(uiWaitUntil([&] { return sit.count() == 3 && sit.hasCall() && sit.callUnits() == 1 && sit.hasFix(); }, 30s));
+  REQUIRE(uiWaitUntil([&] { return screen.c.assignment.alerting(); }, 20s));
+  screen.c.assignment.dismissAlert();
+  CHECK(sit.callDirection() == "910 m N · 9°");
+  auto row = [&](int r, int role) { return sit.data(sit.index(r), role).toString(); };
+  CHECK(row(0, ui::SituationModel::UnitRole) == "E7");  // nearest first
+  CHECK(row(0, ui::SituationModel::DistanceRole) == "300 m");
+  CHECK(row(0, ui::SituationModel::BearingRole) == "E · 90°");
+  CHECK(row(1, ui::SituationModel::UnitRole) == "M9");
+  CHECK(row(2, ui::SituationModel::UnitRole) == "L4");
+  CHECK(sit.data(sit.index(2), ui::SituationModel::OnCallRole).toBool());
+  CHECK(row(2, ui::SituationModel::StatusRole) == "En route");
+
+  std::vector<std::string> shots;
+  for (bool night : {false, true}) {
+    const std::string theme = night ? "night" : "day";
+    screen.c.theme.setMode(night ? ui::ThemeController::Night : ui::ThemeController::Day);
+    screen.showPage("assignment");
+    CHECK(screen.text("callDirection") == "910 m N · 9°");
+    CHECK(screen.visible("callPlot"));
+    shots.push_back(screen.screenshot("call-plot-" + theme));
+    screen.showPage("nearby");
+    CHECK(screen.visible("nearbyPlot"));
+    shots.push_back(screen.screenshot("nearby-" + theme));
+  }
+  // E7 raises its emergency: every page says so, within seconds.
+  REQUIRE(others[0]->mdcctl({"emergency"}).exitCode == 0);
+  screen.showPage("status");
+  REQUIRE(uiWaitUntil([&] { return screen.visible("nearbyEmergencyBanner"); }, 10s));
+  CHECK(screen.text("nearbyEmergencyText") == "EMERGENCY NEAR YOU: E7 · 300 m E");
+  for (bool night : {false, true}) {
+    screen.c.theme.setMode(night ? ui::ThemeController::Night : ui::ThemeController::Day);
+    screen.showPage("nearby");
+    shots.push_back(screen.screenshot(std::string("nearby-emergency-") + (night ? "night" : "day")));
+  }
+  REQUIRE(screen.tap("nearbyEmergencyBanner"));
+  screen.window()->resize(1024, 768);
+  screen.c.theme.setMode(ui::ThemeController::Day);
+  for (const char* page : {"assignment", "nearby"}) {
+    screen.showPage(page);
+    shots.push_back(screen.screenshot(std::string(page) + "-situation-day-1024x768"));
+  }
+  // Both banners on the smaller panel: the emergency button stays whole on screen.
+  screen.c.emergency.activate();
+  REQUIRE(uiWaitUntil([&] { return screen.visible("emergencyBanner") && screen.c.emergency.active(); }, 5s));
+  pump(200);
+  {
+    auto* button = screen.item("emergencyButton");
+    REQUIRE(button);
+    const QRectF r = button->mapRectToScene(QRectF(0, 0, button->width(), button->height()));
+    INFO("emergency button " << r.top() << ".." << r.bottom() << " of " << screen.window()->height());
+    CHECK(r.bottom() <= screen.window()->height());
+    CHECK(r.height() >= 96);
+    shots.push_back(screen.screenshot("status-two-emergencies-day-1024x768"));
+  }
+  screen.c.emergency.clear();
+  REQUIRE(others[0]->mdcctl({"emergency", "--clear"}).exitCode == 0);
+  REQUIRE(uiWaitUntil([&] { return !screen.visible("nearbyEmergencyBanner"); }, 10s));
+  for (const auto& p : shots) CHECK_FALSE(QImage(QString::fromStdString(p)).isNull());
+  INFO(screen.qmlWarnings().join("\n").toStdString());
+  CHECK(screen.qmlWarnings().isEmpty());
 }
 
 TEST_CASE("mdc --headless-shift plays the shift through the real stack and exits 0 when all is delivered", "[ui][headless]") {

@@ -392,6 +392,34 @@ TEST_CASE("downlinks sent while the device is away longer than the broker's queu
   CHECK_THAT(broker.log(), Catch::Contains("dropped", Catch::CaseSensitive::No));
 }
 
+TEST_CASE("mdcctl refuses an argument it does not know and queues nothing", "[agent][api]") {
+  TempDir dir;
+  AgentProcess agent(dir, "MDC-U", "E3", "FD1", "tcp://127.0.0.1:1");  // no broker needed
+  agent.start();
+  const uint64_t next = agent.state().next_seq();
+  struct Case {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  for (const Case& c : std::vector<Case>{{{"emergency", "off"}, "emergency: unexpected argument \"off\""},
+                                         {{"emergency", "--off"}, "emergency: unexpected argument \"--off\""},
+                                         {{"status", "available", "now"}, "status: unexpected argument \"now\""},
+                                         {{"status", "available", "--incident"}, "status: --incident needs a value"},
+                                         {{"message", "a", "b"}, "message: unexpected argument \"b\""},
+                                         {{"state", "--jsn"}, "state: unexpected argument \"--jsn\""},
+                                         {{"nearby"}, "unknown command \"nearby\""}}) {
+    auto r = agent.mdcctl(c.args);
+    INFO(c.args[0] << " " << (c.args.size() > 1 ? c.args[1] : ""));
+    CHECK(r.exitCode == 2);
+    CHECK_THAT(r.output, Catch::Contains(c.says));
+  }
+  const v1::AgentState st = agent.state();
+  CHECK(st.next_seq() == next);
+  CHECK_FALSE(st.emergency_active());
+  CHECK(agent.mdcctl({"emergency", "--clear"}).exitCode == 0);  // the known forms still work
+  CHECK(agent.mdcctl({"status", "available", "--incident", "2026-000001"}).exitCode == 0);
+}
+
 TEST_CASE("bad local requests get an error reply and leave the store unchanged", "[agent][api]") {
   TempDir dir;
   AgentProcess agent(dir, "MDC-B", "E2", "FD1", "tcp://127.0.0.1:1");  // no broker needed

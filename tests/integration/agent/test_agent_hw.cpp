@@ -23,6 +23,7 @@
 #include "shared/sqlite.h"
 #include "tests/support/gpsd.h"
 #include "tests/support/mosquitto.h"
+#include "tests/support/nmea_writer.h"
 #include "tests/support/stack.h"
 
 using namespace mdc;
@@ -126,31 +127,12 @@ TEST_CASE("the dash emergency switch raises the emergency without the UI", "[age
 
 namespace {
 
-std::string checksummed(const std::string& body) {
-  unsigned sum = 0;
-  for (char c : body) sum ^= static_cast<unsigned char>(c);
-  char tail[8];
-  std::snprintf(tail, sizeof tail, "*%02X", sum);
-  return "$" + body + tail;
-}
-
 /** A minute of a receiver driving north at 10 m/s, its clock at startMs (UTC). */
 std::string syntheticDrive(const TempDir& dir, const std::string& name, int64_t startMs) {
   const std::string path = dir.file(name);
-  std::ofstream out(path);
-  for (int s = 0; s < 60; ++s) {
-    const time_t t = time_t((startMs / 1000) + s);
-    tm g{};
-    gmtime_r(&t, &g);
-    char hms[40], dmy[40], lat[40];
-    std::snprintf(hms, sizeof hms, "%02d%02d%02d.000", g.tm_hour, g.tm_min, g.tm_sec);
-    std::snprintf(dmy, sizeof dmy, "%02d%02d%02d", g.tm_mday, g.tm_mon + 1, g.tm_year % 100);
-    const double minutes = 45.0 + s * 10.0 / 1852.0;  // 40°45' N and northwards
-    std::snprintf(lat, sizeof lat, "40%07.4f", minutes);
-    out << checksummed(std::string("GPGGA,") + hms + "," + lat + ",N,07359.0000,W,1,09,0.9,10.0,M,-34.0,M,,") << "\r\n";
-    out << checksummed("GPGSA,A,3,01,02,03,04,05,06,07,08,09,,,,1.5,0.9,1.2") << "\r\n";
-    out << checksummed(std::string("GPRMC,") + hms + ",A," + lat + ",N,07359.0000,W,19.4,0.0," + dmy + ",,,A") << "\r\n";
-  }
+  // 40°45' N and northwards, 73°59' W.
+  nmea::writeLog(path, startMs, 60, [](int s) { return std::pair{40.75 + s * 10.0 / 1852.0 / 60.0, -(73.0 + 59.0 / 60.0)}; },
+                 19.4);
   return path;
 }
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "hw/avl_policy.h"
-#include "hw/geo.h"
+#include "shared/geo.h"
 
 using mdc::hw::AvlDecision;
 using mdc::hw::AvlFilterReason;
@@ -14,7 +14,7 @@ using mdc::hw::AvlPolicyConfig;
 using mdc::hw::AvlTrigger;
 using mdc::hw::AvlVehicleState;
 using mdc::hw::Fix;
-namespace geo = mdc::hw::geo;
+namespace geo = mdc::geo;
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <mutex>
 
 #include "hw/avl_policy.h"
-#include "hw/geo.h"
+#include "shared/geo.h"
 #include "hw/route_simulator.h"
 #include "shared/clock.h"
 
@@ -15,7 +15,7 @@ using mdc::hw::AvlTrigger;
 using mdc::hw::Fix;
 using mdc::hw::RouteSimulator;
 using mdc::hw::RouteSimulatorOptions;
-namespace geo = mdc::hw::geo;
+namespace geo = mdc::geo;
 
 namespace {
 constexpr int64_t kStart = 1'767'225'600'000;

@@ -75,6 +75,7 @@ TEST_CASE("codec: every downlink body round-trips byte for byte", "[codec][downl
       {"message", validDispatchMessageDownlink},    {"cfs_accepted", validCfsAcceptedDownlink},
       {"rejection", validRejectionDownlink},        {"configuration", validConfigurationDownlink},
       {"emergency_ack", validEmergencyAckDownlink},  {"assignment_cleared", validAssignmentClearedDownlink},
+      {"units_nearby", validUnitsNearbyDownlink},
   };
   for (const auto& s : samples) {
     INFO(s.body);
@@ -429,6 +430,30 @@ TEST_CASE("codec: assignment cleared rules", "[codec][downlink]") {
   v1::Downlink noReason = validAssignmentClearedDownlink();
   noReason.mutable_assignment_cleared()->clear_reason();
   requireAccepted(noReason);
+}
+
+TEST_CASE("codec: units nearby rules (never stored: seq 0)", "[codec][downlink]") {
+  requireAllRejected(validUnitsNearbyDownlink, {
+      {"seq 1", [](auto& d) { d.set_seq(1); }, Reason::BadFormat,
+       "downlink.seq: 1 must be 0 for units_nearby"},
+      {"radius 0", [](auto& d) { d.mutable_units_nearby()->set_radius_m(0); }, Reason::OutOfRange,
+       "downlink.units_nearby.radius_m: 0 out of range 1..100000"},
+      {"65 units", [](auto& d) { for (int i = 0; i < 63; ++i) *d.mutable_units_nearby()->add_units() = d.units_nearby().units(0); },
+       Reason::TooLong, "downlink.units_nearby.units: 65 units, at most 64 allowed"},
+      {"unit empty", [](auto& d) { d.mutable_units_nearby()->mutable_units(1)->clear_unit_id(); }, Reason::MissingField,
+       "downlink.units_nearby.units[1].unit_id: required, is empty"},
+      {"lat NaN", [](auto& d) { d.mutable_units_nearby()->mutable_units(0)->set_lat(__builtin_nan("")); },
+       Reason::OutOfRange, "downlink.units_nearby.units[0].lat: NaN, a number is required"},
+      {"lon 181", [](auto& d) { d.mutable_units_nearby()->mutable_units(0)->set_lon(181); }, Reason::OutOfRange,
+       "downlink.units_nearby.units[0].lon: 181 out of range -180..180"},
+      {"status 99", [](auto& d) { d.mutable_units_nearby()->mutable_units(0)->set_status(v1::UnitStatus(99)); },
+       Reason::OutOfRange, "downlink.units_nearby.units[0].status: 99 is not a known value"},
+      {"position time 0", [](auto& d) { d.mutable_units_nearby()->mutable_units(0)->set_position_at_ms(0); },
+       Reason::OutOfRange, "downlink.units_nearby.units[0].position_at_ms: 0" + kTimeRange},
+  });
+  v1::Downlink none = validUnitsNearbyDownlink();
+  none.mutable_units_nearby()->clear_units();  // nobody near: a valid answer
+  requireAccepted(none);
 }
 
 TEST_CASE("codec: every local API request body round-trips", "[codec][local]") {

@@ -215,6 +215,30 @@ v1::Downlink validAssignmentClearedDownlink() {
   return d;
 }
 
+v1::Downlink validUnitsNearbyDownlink() {
+  v1::Downlink d = downlinkHeader(0);
+  auto* n = d.mutable_units_nearby();
+  n->set_radius_m(5000);
+  auto* u = n->add_units();
+  u->set_unit_id("E7");
+  u->set_status(v1::UNIT_STATUS_ON_SCENE);
+  u->set_lat(40.75844);
+  u->set_lon(-73.98566);
+  u->set_position_at_ms(kSentAtMs - 4000);
+  u->set_on_same_call(true);
+  u->set_distance_m(320);
+  u->set_incident_number("2026-000123");
+  auto* far = n->add_units();
+  far->set_unit_id("M3");
+  far->set_status(v1::UNIT_STATUS_AVAILABLE);
+  far->set_lat(40.7691);
+  far->set_lon(-73.9818);
+  far->set_position_at_ms(kSentAtMs - 9000);
+  far->set_emergency(true);
+  far->set_distance_m(1250);
+  return d;
+}
+
 v1::Downlink validEmergencyAckDownlink() {
   v1::Downlink d = downlinkHeader(23);
   d.mutable_emergency_ack()->set_by("Dispatcher Rivera");

@@ -52,6 +52,7 @@ v1::Downlink validRejectionDownlink();      ///< event seq 9 refused as malforme
 v1::Downlink validConfigurationDownlink();  ///< four status buttons, 5 s / 60 s AVL
 v1::Downlink validEmergencyAckDownlink();
 v1::Downlink validAssignmentClearedDownlink();
+v1::Downlink validUnitsNearbyDownlink();      ///< two units, one on the same call; seq 0
 
 v1::ApiRequest validSetStatusRequest();
 v1::ApiRequest validSetEmergencyRequest();

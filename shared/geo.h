@@ -1,9 +1,11 @@
 #pragma once
-// Small geodesy for AVL decisions and the route simulator: distances of a few
-// metres to a few kilometres, where a spherical Earth is off by < 0.5 %.
+// Small geodesy for AVL decisions, the route simulator, and where the call and
+// the other units are: distances of a few metres to some tens of kilometres,
+// where a spherical Earth is off by < 0.5 %.
 #include <cmath>
+#include <string>
 
-namespace mdc::hw::geo {
+namespace mdc::geo {
 
 inline constexpr double kEarthRadiusM = 6'371'008.8;  ///< IUGG mean radius
 inline constexpr double kPi = 3.14159265358979323846;
@@ -52,4 +54,28 @@ inline void offset(double lat, double lon, double eastM, double northM, double& 
   outLon = lon + toDeg(eastM / (kEarthRadiusM * std::cos(toRad(lat))));
 }
 
-}  // namespace mdc::hw::geo
+/** East and north metres of point 2 from point 1 on the local tangent plane
+ *  at point 1 (the inverse of offset). */
+inline void eastNorthM(double lat1, double lon1, double lat2, double lon2, double& eastM, double& northM) {
+  northM = toRad(lat2 - lat1) * kEarthRadiusM;
+  eastM = toRad(lon2 - lon1) * kEarthRadiusM * std::cos(toRad(lat1));
+}
+
+/** The 8-point compass name of a bearing: "N", "NE", ... "NW". */
+inline const char* compassPoint(double bearingDeg) {
+  static const char* const kPoints[] = {"N", "NE", "E", "SE", "S", "SW", "W", "NW"};
+  return kPoints[int(std::floor(normaliseDeg(bearingDeg + 22.5) / 45.0)) % 8];
+}
+
+/** A distance as a responder reads it: "80 m", "950 m", "1.2 km", "14 km". */
+inline std::string distanceText(double m) {
+  if (!(m >= 0)) return "-";
+  if (m < 995) return std::to_string(int(std::lround(m / 10.0) * 10)) + " m";
+  if (m < 9950) {
+    long tenths = std::lround(m / 100.0);
+    return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " km";
+  }
+  return std::to_string(std::lround(m / 1000.0)) + " km";
+}
+
+}  // namespace mdc::geo

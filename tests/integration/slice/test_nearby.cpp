@@ -1,0 +1,135 @@
+// Where the call is and who is near, through real processes: three vehicles
+// parked around Times Square report their positions through mosquitto, the
+// stub tells each who is near it, and each agent shows distance and bearing
+// from its own fix.
+#include <catch2/catch.hpp>
+
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <regex>
+
+#include "shared/geo.h"
+#include "tests/support/mosquitto.h"
+#include "tests/support/stack.h"
+
+using namespace mdc;
+using namespace mdc::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr double kLat = 40.75800, kLon = -73.98550;  // E12 parks here
+
+std::pair<double, double> offsetM(double eastM, double northM) {
+  double lat = 0, lon = 0;
+  geo::offset(kLat, kLon, eastM, northM, lat, lon);
+  return {lat, lon};
+}
+
+const v1::NearbyUnitView* find(const v1::AgentState& s, const std::string& unit) {
+  for (const auto& u : s.nearby())
+    if (u.unit_id() == unit) return &u;
+  return nullptr;
+}
+
+long long nearbySent(const CadStub& stub) {
+  auto r = stub.cadctl({"stats", "--json"});
+  return QJsonDocument::fromJson(QByteArray::fromStdString(r.output)).object().value("nearby_sent").toInteger(-1);
+}
+
+}  // namespace
+
+TEST_CASE("each unit hears who is near and who is on its call, and a nearby emergency within seconds", "[nearby]") {
+  TempDir dir;
+  Mosquitto broker(dir);
+  CadStub stub(dir, broker.uri(), "cad", {"--nearby-interval-s", "1", "--nearby-radius-m", "5000"});
+  stub.start();
+  REQUIRE(stub.waitReady());
+  const auto [e7Lat, e7Lon] = offsetM(300, 0);      // 300 m east
+  const auto [l4Lat, l4Lon] = offsetM(0, -12000);   // 12 km south: not near
+  const auto [p1Lat, p1Lon] = offsetM(-200, 100);   // near, but another agency
+  stub.addDevice("MDC-E12", "E12", "FD1");
+  stub.addDevice("MDC-E7", "E7", "FD1");
+  stub.addDevice("MDC-L4", "L4", "FD1");
+  stub.addDevice("MDC-P1", "P1", "PD1");
+  AgentProcess e12(dir, "MDC-E12", "E12", "FD1", broker.uri(), gpsParkedAt(dir, "e12", kLat, kLon));
+  AgentProcess e7(dir, "MDC-E7", "E7", "FD1", broker.uri(), gpsParkedAt(dir, "e7", e7Lat, e7Lon));
+  AgentProcess l4(dir, "MDC-L4", "L4", "FD1", broker.uri(), gpsParkedAt(dir, "l4", l4Lat, l4Lon));
+  AgentProcess p1(dir, "MDC-P1", "P1", "PD1", broker.uri(), gpsParkedAt(dir, "p1", p1Lat, p1Lon));
+  for (auto* a : {&e12, &e7, &l4, &p1}) a->start();
+
+  // E12 hears of E7 (same agency, 300 m east), not of L4 (12 km) nor P1 (another agency).
+  REQUIRE(waitUntil([&] { auto s = e12.state(); return find(s, "E7") != nullptr && s.gps().has_fix(); }, 30s));
+  {
+    const v1::AgentState s = e12.state();
+    CHECK(s.nearby_radius_m() == 5000);
+    CHECK(s.nearby_size() == 1);
+    CHECK(find(s, "L4") == nullptr);
+    CHECK(find(s, "P1") == nullptr);
+    const auto* u = find(s, "E7");
+    CHECK(u->distance_m() == Approx(300).margin(5));
+    CHECK(u->bearing_deg() == Approx(90).margin(1));
+    CHECK_FALSE(u->on_same_call());
+    CHECK(s.nearby_at_ms() > 0);
+  }
+  const v1::AgentState e7state = e7.state();
+  REQUIRE(find(e7state, "E12") != nullptr);
+  CHECK(find(e7state, "E12")->bearing_deg() == Approx(270).margin(1));
+
+  // A call 1 km north: E12 and L4 assigned. E12 sees where it is, and L4 as on its call, 12 km away.
+  const auto [cLat, cLon] = offsetM(0, 1000);
+  auto created = stub.cadctl({"--agency", "FD1", "--as", "disp-7", "create-cfs", "--type", "STRUCTURE_FIRE",
+                              "--priority", "1", "--address", "1560 Broadway", "--lat", std::to_string(cLat),
+                              "--lon", std::to_string(cLon)});
+  INFO(created.output);
+  REQUIRE(created.exitCode == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(created.output, m, std::regex("[0-9]{4}-[0-9]+")));
+  const std::string incident = m.str();
+  REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "disp-7", "assign", incident, "E12", "--force"}).exitCode == 0);
+  REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "disp-7", "assign", incident, "L4", "--force"}).exitCode == 0);
+  REQUIRE(e7.mdcctl({"status", "available"}).exitCode == 0);
+  REQUIRE(l4.mdcctl({"status", "en-route", "--incident", incident}).exitCode == 0);
+  REQUIRE(waitUntil([&] {
+    auto s = e12.state();
+    return find(s, "L4") && find(s, "L4")->status() == v1::UNIT_STATUS_EN_ROUTE && find(s, "E7") &&
+           find(s, "E7")->status() == v1::UNIT_STATUS_AVAILABLE && s.has_call();
+  }, 20s));
+  {
+    const v1::AgentState s = e12.state();
+    CHECK(s.call().incident_number() == incident);
+    CHECK(s.call().from_fix());
+    CHECK(s.call().distance_m() == Approx(1000).margin(5));
+    CHECK(s.call().bearing_deg() == Approx(0).margin(1));
+    const auto* l = find(s, "L4");
+    CHECK(l->on_same_call());
+    CHECK(l->incident_number() == incident);
+    CHECK(l->distance_m() == Approx(12000).margin(20));
+    CHECK(l->bearing_deg() == Approx(180).margin(1));
+    CHECK(s.nearby(0).unit_id() == "E7");  // nearest first
+  }
+  auto text = e12.mdcctl({"state"});
+  INFO(text.output);
+  CHECK(text.output.find("call        " + incident + " 1.0 km N (0") != std::string::npos);
+  CHECK(text.output.find("E7 AVAILABLE 300 m E") != std::string::npos);
+  CHECK(text.output.find("L4 EN_ROUTE 12 km S (this call)") != std::string::npos);
+
+  // Quiet: nothing changes, so nobody is told again (the 30 s refresh aside).
+  const long long before = nearbySent(stub);
+  REQUIRE(before > 0);
+  std::this_thread::sleep_for(4s);
+  CHECK(nearbySent(stub) == before);
+
+  // E7 presses the emergency button: E12 (300 m) knows within a few seconds; L4 (12 km, not near) does not.
+  REQUIRE(e7.mdcctl({"emergency"}).exitCode == 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(waitUntil([&] { auto s = e12.state(); return find(s, "E7") && find(s, "E7")->emergency(); }, 10s));
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO("emergency reached the nearby unit after " << seconds << " s");
+  CHECK(seconds < 3.0);
+  CHECK(find(l4.state(), "E7") == nullptr);
+  CHECK(e12.log().find("nearby unit E7 has an active emergency") != std::string::npos);
+  REQUIRE(e7.mdcctl({"emergency", "--clear"}).exitCode == 0);
+  REQUIRE(waitUntil([&] { auto s = e12.state(); return find(s, "E7") && !find(s, "E7")->emergency(); }, 10s));
+}
