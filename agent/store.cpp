@@ -286,11 +286,7 @@ Result<OutboxRow> Store::enqueue(v1::Envelope& env, v1::Lane lane, const ActionI
         thinned = true;
       }
     }
-    auto upsert = db_->prepare("INSERT INTO state(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
-    for (const auto& [k, v] : updates) {
-      upsert.bind(1, k).bind(2, v).run();
-      upsert.reset();
-    }
+    writeState(updates);
     tx.commit();
     for (const auto& [k, v] : updates) state_[k] = v;
   } catch (const sql::SqliteError& e) {
@@ -344,11 +340,7 @@ Result<int64_t> Store::appendAvl(std::vector<v1::Envelope>& batch) {
     if (over > 0) dropped = thinAvl(over);
     std::map<std::string, std::string> updates{{"next_seq", std::to_string(nextSeq_)}};
     if (dropped > 0) updates["dropped_avl"] = std::to_string(stateInt("dropped_avl") + dropped);
-    auto upsert = db_->prepare("INSERT INTO state(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
-    for (const auto& [k, v] : updates) {
-      upsert.bind(1, k).bind(2, v).run();
-      upsert.reset();
-    }
+    writeState(updates);
     tx.commit();
     for (const auto& [k, v] : updates) state_[k] = v;
   } catch (const sql::SqliteError& e) {
@@ -649,14 +641,18 @@ int64_t Store::stateInt(const std::string& key, int64_t fallback) const {
   }
 }
 
+void Store::writeState(const std::map<std::string, std::string>& updates) {
+  auto upsert = db_->prepare("INSERT INTO state(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+  for (const auto& [k, v] : updates) {
+    upsert.bind(1, k).bind(2, v).run();
+    upsert.reset();
+  }
+}
+
 Status Store::setState(const std::map<std::string, std::string>& updates) {
   try {
     sql::Transaction tx(*db_);
-    auto upsert = db_->prepare("INSERT INTO state(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
-    for (const auto& [k, v] : updates) {
-      upsert.bind(1, k).bind(2, v).run();
-      upsert.reset();
-    }
+    writeState(updates);
     tx.commit();
   } catch (const sql::SqliteError& e) {
     return storeError(StoreErrorCode::Failed, std::string("store: ") + e.what());

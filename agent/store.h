@@ -184,6 +184,8 @@ class Store {
   void refreshOldest(v1::Lane lane);
   int64_t thinAvl(int64_t bytesToFree);
   void pruneActions();
+  /** Upserts state rows inside the caller's transaction (throws SqliteError); the cache is the caller's. */
+  void writeState(const std::map<std::string, std::string>& updates);
   void encryptPlaintextRows();
   std::string sealOutbox(uint64_t seq, int lane, const std::string& eventId, const std::string& plain) const;
   std::optional<std::string> openOutbox(uint64_t seq, int lane, const std::string& eventId, const std::string& sealed);

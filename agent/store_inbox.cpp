@@ -33,11 +33,7 @@ Status Store::storeDownlink(const v1::Downlink& dl, const std::string& raw,
     std::map<std::string, std::string> updates = stateUpdates;
     if (pruned > 0) updates["inbox_pruned"] = std::to_string(stateInt("inbox_pruned", 0) + pruned);
     updates["downlink_cursor:" + dl.unit_id()] = std::to_string(dl.seq());
-    auto upsert = db_->prepare("INSERT INTO state(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
-    for (const auto& [k, v] : updates) {
-      upsert.bind(1, k).bind(2, v).run();
-      upsert.reset();
-    }
+    writeState(updates);
     tx.commit();
     for (const auto& [k, v] : updates) state_[k] = v;
   } catch (const sql::SqliteError& e) {

@@ -17,6 +17,7 @@
 #include "hw/avl_policy.h"
 #include "hw/gpsd_source.h"
 #include "tests/support/gpsd.h"
+#include "tests/support/nmea_writer.h"
 #include "tests/support/probes.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -109,13 +110,7 @@ std::string tpv(int second, double lat, double lon) {
 }
 
 // "$GPRMC,...*HH" with its checksum.
-std::string nmea(const std::string& body) {
-  unsigned sum = 0;
-  for (char c : body) sum ^= static_cast<unsigned char>(c);
-  char tail[8];
-  std::snprintf(tail, sizeof tail, "*%02X", sum);
-  return "$" + body + tail;
-}
+std::string nmea(const std::string& body) { return mdc::test::nmea::checksummed(body); }
 
 }  // namespace
 
