@@ -39,11 +39,18 @@ mdc::v1::UnitsNearby forUnit(const UnitPlace& self, const std::vector<UnitPlace>
     bool sameCall;
   };
   std::vector<Candidate> picked;
+  // A box around self first (a few comparisons), the great circle only inside it.
+  const double dLat = geo::toDeg(double(radiusM) / geo::kEarthRadiusM) * 1.01;
+  const double cosLat = std::cos(geo::toRad(std::min(89.0, std::fabs(self.lat) + dLat)));
+  const double dLon = dLat / std::max(cosLat, 0.01);
   for (const auto& u : all) {
-    if (u.unit == self.unit || u.agency != self.agency || !u.hasPosition) continue;
+    if (!u.hasPosition || u.agency != self.agency || u.unit == self.unit) continue;
     const bool sameCall = !self.incident.empty() && u.incident == self.incident;
+    const bool inBox = self.hasPosition && std::fabs(u.lat - self.lat) <= dLat &&
+                       std::fabs(std::remainder(u.lon - self.lon, 360.0)) <= dLon;
+    if (!sameCall && !inBox) continue;
     const double d = self.hasPosition ? geo::distanceM(self.lat, self.lon, u.lat, u.lon) : 0.0;
-    if (sameCall || (self.hasPosition && d <= double(radiusM))) picked.push_back({&u, d, sameCall});
+    if (sameCall || d <= double(radiusM)) picked.push_back({&u, d, sameCall});
   }
   // Over the cap: the units on the call first, then the nearest.
   std::stable_sort(picked.begin(), picked.end(), [](const Candidate& a, const Candidate& b) {
@@ -85,24 +92,49 @@ std::string digestOf(const mdc::v1::UnitsNearby& n) {
 
 std::vector<std::pair<const UnitPlace*, mdc::v1::UnitsNearby>> Planner::due(const std::vector<UnitPlace>& all,
                                                                             int64_t nowMs) {
+  // Emergencies that started or ended since the last tick: the units near
+  // them (or on their call) are looked at now, whatever their interval.
+  std::set<std::string> emergencies;
+  for (const auto& u : all)
+    if (u.emergency) emergencies.insert(u.unit);
+  std::vector<const UnitPlace*> changed;
+  for (const auto& u : all)
+    if (u.emergency != (lastEmergencies_.count(u.unit) > 0)) changed.push_back(&u);
+  lastEmergencies_ = std::move(emergencies);
+  auto nearChange = [&](const UnitPlace& self) {
+    for (const UnitPlace* c : changed) {
+      if (c->agency != self.agency || c->unit == self.unit) continue;
+      if (!self.incident.empty() && c->incident == self.incident) return true;
+      if (self.hasPosition && c->hasPosition &&
+          geo::distanceM(self.lat, self.lon, c->lat, c->lon) <= double(radiusM_) * 1.5)
+        return true;
+    }
+    return false;
+  };
+
   std::vector<std::pair<const UnitPlace*, mdc::v1::UnitsNearby>> out;
   for (const auto& self : all) {
     if (!self.online || self.device.empty()) {
       sent_.erase(self.unit);  // told afresh when it is back
       continue;
     }
-    mdc::v1::UnitsNearby body = forUnit(self, all, radiusM_);
-    std::set<std::string> emergencies;
-    for (const auto& u : body.units())
-      if (u.emergency()) emergencies.insert(u.unit_id());
-    const std::string digest = digestOf(body);
     auto it = sent_.find(self.unit);
-    bool send = it == sent_.end() || it->second.device != self.device || nowMs - it->second.atMs >= refreshMs_ ||
-                emergencies != it->second.emergencies ||
-                (digest != it->second.digest && nowMs - it->second.atMs >= minIntervalMs_);
-    if (it == sent_.end() && body.units_size() == 0) send = true;  // the first list says "nobody" too
-    if (!send) continue;
-    sent_[self.unit] = Sent{digest, std::move(emergencies), self.device, nowMs};
+    const bool fresh = it == sent_.end() || it->second.device != self.device;
+    const bool refresh = !fresh && nowMs - it->second.atMs >= refreshMs_;
+    const bool look = fresh || refresh || nowMs - it->second.lookedAtMs >= minIntervalMs_ || nearChange(self);
+    if (!look) continue;
+    mdc::v1::UnitsNearby body = forUnit(self, all, radiusM_);
+    std::set<std::string> near;
+    for (const auto& u : body.units())
+      if (u.emergency()) near.insert(u.unit_id());
+    const std::string digest = digestOf(body);
+    const bool send = fresh || refresh || near != it->second.emergencies ||
+                      (digest != it->second.digest && nowMs - it->second.atMs >= minIntervalMs_);
+    if (!send) {
+      it->second.lookedAtMs = nowMs;  // unchanged: look again after the interval
+      continue;
+    }
+    sent_[self.unit] = Sent{digest, std::move(near), self.device, nowMs, nowMs};
     out.emplace_back(&self, std::move(body));
   }
   return out;

@@ -44,18 +44,23 @@ class Planner {
   /** (device, body) pairs to send now; marks them sent. Only online units with a device. */
   std::vector<std::pair<const UnitPlace*, mdc::v1::UnitsNearby>> due(const std::vector<UnitPlace>& all, int64_t nowMs);
   /** Forget what was sent (the link was lost: every unit is told again). */
-  void reset() { sent_.clear(); }
+  void reset() {
+    sent_.clear();
+    lastEmergencies_.clear();
+  }
 
  private:
   struct Sent {
     std::string digest;
     std::set<std::string> emergencies;
     std::string device;
-    int64_t atMs = 0;
+    int64_t atMs = 0;        ///< last sent
+    int64_t lookedAtMs = 0;  ///< last computed (sent or found unchanged)
   };
   uint32_t radiusM_;
   int64_t minIntervalMs_, refreshMs_;
   std::map<std::string, Sent> sent_;
+  std::set<std::string> lastEmergencies_;  ///< units whose emergency was active at the last tick
 };
 
 }  // namespace cad::nearby

@@ -85,12 +85,12 @@ TEST_CASE("the planner tells a unit at once, on a change at most every interval,
   all[1].lat += 0.00002;                // about 2 m: not a change worth telling
   CHECK(sent(6000).empty());
   all[1].lat += 0.001;                  // E7 moves about 110 m: E12's view changed, E7's did not
-  CHECK(sent(4000).empty());            // within the interval of the last (at 0)
-  CHECK(sent(6000) == std::vector<std::string>{"E12:1"});
+  CHECK(sent(8000).empty());            // within the interval of the last look (at 6000)
+  CHECK(sent(11000) == std::vector<std::string>{"E12:1"});
   all[1].emergency = true;              // an emergency: at once, to the units near it
-  CHECK(sent(6500) == std::vector<std::string>{"E12:1"});
+  CHECK(sent(11500) == std::vector<std::string>{"E12:1"});
   all[1].emergency = false;
-  CHECK(sent(7000) == std::vector<std::string>{"E12:1"});
+  CHECK(sent(12000) == std::vector<std::string>{"E12:1"});
   CHECK(sent(30000) == std::vector<std::string>{"E7:1"});  // E7's refresh is due (last told at 0)
   all[0].online = false;                // gone: forgotten, told afresh when back
   CHECK(sent(37000).empty());
