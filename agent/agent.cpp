@@ -13,6 +13,7 @@
 #include "hw/log_replay_source.h"
 #include "hw/route_simulator.h"
 #include "shared/codec.h"
+#include "shared/geo.h"
 #include "shared/log.h"
 #include "shared/pki.h"
 #include "shared/topics.h"
@@ -727,7 +728,12 @@ void Agent::gpsFix(const hw::Fix& received) {
     lastFix_ = fix;
     lastFixAtMs_ = clock_.nowMs();
     noFixSinceMs_ = 0;
-    if (!had) emit stateChanged();
+    // The screen's distance and bearing (to the call, to nearby units) follow
+    // the vehicle: a new state once it has moved 10 m from the last one shown.
+    if (!had || !shownFix_ || geo::distanceM(shownFix_->lat, shownFix_->lon, fix.lat, fix.lon) >= 10.0) {
+      shownFix_ = fix;
+      emit stateChanged();
+    }
   } else if (noFixSinceMs_ == 0) {
     noFixSinceMs_ = clock_.nowMs();
     emit stateChanged();

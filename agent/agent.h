@@ -179,6 +179,7 @@ class Agent : public QObject {
 
   std::vector<v1::Envelope> avlPending_;
   std::optional<hw::Fix> lastFix_;
+  std::optional<hw::Fix> shownFix_;  ///< the position of the last state pushed for a move
   int64_t lastFixAtMs_ = 0;
   int64_t noFixSinceMs_ = 0;
   bool gpsConnected_ = false;

@@ -10,7 +10,9 @@
 #include <regex>
 
 #include "shared/geo.h"
+#include "shared/clock.h"
 #include "tests/support/mosquitto.h"
+#include "tests/support/nmea_writer.h"
 #include "tests/support/stack.h"
 
 using namespace mdc;
@@ -132,4 +134,48 @@ TEST_CASE("each unit hears who is near and who is on its call, and a nearby emer
   CHECK(e12.log().find("nearby unit E7 has an active emergency") != std::string::npos);
   REQUIRE(e7.mdcctl({"emergency", "--clear"}).exitCode == 0);
   REQUIRE(waitUntil([&] { auto s = e12.state(); return find(s, "E7") && !find(s, "E7")->emergency(); }, 10s));
+}
+
+TEST_CASE("the distance to the call follows the vehicle as it drives, with nothing else happening", "[nearby]") {
+  TempDir dir;
+  Mosquitto broker(dir);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-E21", "E21", "FD1");
+  // North at 15 m/s, from 2 km south of the call.
+  const std::string log = dir.file("drive.nmea");
+  nmea::writeLog(log, SystemClock::instance().nowMs(), 600,
+                 [](int s) { auto p = offsetM(0, -2000 + 15.0 * s); return p; }, 29.2);
+  AgentProcess agent(dir, "MDC-E21", "E21", "FD1", broker.uri(),
+                     {"--set", "gps.source=replay", "--set", "gps.replay_file=" + log});
+  agent.start();
+  auto created = stub.cadctl({"--agency", "FD1", "--as", "disp-7", "create-cfs", "--type", "MEDICAL", "--priority",
+                              "2", "--address", "Times Square", "--lat", std::to_string(kLat), "--lon",
+                              std::to_string(kLon)});
+  std::smatch m;
+  REQUIRE(std::regex_search(created.output, m, std::regex("[0-9]{4}-[0-9]+")));
+  REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "disp-7", "assign", m.str(), "E21", "--force"}).exitCode == 0);
+  REQUIRE(waitUntil([&] { return agent.state().call().from_fix(); }, 20s));
+  // Subscribed: the states the agent pushes by itself while the vehicle drives.
+  auto c = agent.client();
+  v1::ApiRequest sub;
+  sub.mutable_subscribe();
+  REQUIRE(c->call(sub).ok());
+  std::vector<std::pair<int64_t, uint32_t>> distances;  // (agent's clock, distance)
+  const auto until = std::chrono::steady_clock::now() + 4s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto msg = c->next(1500ms);
+    REQUIRE(msg);
+    if (msg->has_state() && msg->state().call().from_fix())
+      distances.emplace_back(msg->state().now_ms(), msg->state().call().distance_m());
+  }
+  INFO("pushed distances: " << distances.size());
+  REQUIRE(distances.size() >= 3);  // about one a second: every 15 m driven
+  const double seconds = double(distances.back().first - distances.front().first) / 1000.0;
+  const double closedM = double(distances.front().second) - double(distances.back().second);
+  INFO(closedM << " m closed in " << seconds << " s");
+  REQUIRE(seconds >= 2.0);
+  CHECK(closedM / seconds == Approx(15.0).margin(6.0));  // the vehicle's speed, within a fix's interval
+  CHECK(agent.state().call().bearing_deg() == Approx(0).margin(1));
 }
