@@ -120,6 +120,8 @@ say dispatch "created $incident STRUCTURE_FIRE P1, 221 W 42nd St"
 say dispatch "$(cad assign "$incident" $unit)"
 wait_for "the assignment" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'assignment  $incident'"
 say screen "$(ctl state | sed -n 's/^assignment *//p')"
+wait_for "the distance to the call" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q '^call '"
+say screen "call $(ctl state | sed -n 's/^call *//p')"
 responder "acknowledge $incident" ack "$incident"
 responder "en route" status en-route
 responder "on scene" status on-scene
