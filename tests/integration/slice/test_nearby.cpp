@@ -8,6 +8,7 @@
 #include <QJsonObject>
 
 #include <regex>
+#include <utility>
 
 #include "shared/geo.h"
 #include "shared/clock.h"
@@ -117,9 +118,16 @@ TEST_CASE("each unit hears who is near and who is on its call, and a nearby emer
   CHECK(text.output.find("E7 AVAILABLE 300 m E") != std::string::npos);
   CHECK(text.output.find("L4 EN_ROUTE 12 km S (this call)") != std::string::npos);
 
-  // Quiet: nothing changes, so nobody is told again (the 30 s refresh aside).
-  const long long before = nearbySent(stub);
+  // Quiet: once the changes above have reached everyone (each unit at most
+  // once a second here), nothing changes, so nobody is told again (the 30 s
+  // refresh aside).
+  long long before = nearbySent(stub);
   REQUIRE(before > 0);
+  REQUIRE(waitUntil([&] {
+    std::this_thread::sleep_for(2s);
+    const long long now = nearbySent(stub);
+    return std::exchange(before, now) == now;
+  }, 20s));
   std::this_thread::sleep_for(4s);
   CHECK(nearbySent(stub) == before);
 
