@@ -68,7 +68,7 @@ void SituationModel::refresh() {
     summary = tr("No nearby units from dispatch yet");
   else
     summary = tr("%1 within %2 or on the call · updated %3 ago")
-                  .arg(next.size() == 1 ? tr("1 unit") : tr("%1 units").arg(next.size()),
+                  .arg(next.isEmpty() ? tr("No units") : next.size() == 1 ? tr("1 unit") : tr("%1 units").arg(next.size()),
                        QString::fromStdString(geo::distanceText(s.nearby_radius_m())),
                        ageText(std::max<qint64>(age, 0)));
   QStringList emergencies;

@@ -508,7 +508,7 @@ TEST_CASE("where the call is and who is near: distance and bearing, the plot, th
     shots.push_back(screen.screenshot("call-plot-" + theme));
     screen.showPage("nearby");
     CHECK(screen.visible("nearbyPlot"));
-    shots.push_back(screen.screenshot("nearby-" + theme));
+    shots.push_back(screen.screenshot("nearby-units-" + theme));
   }
   // E7 raises its emergency: every page says so, within seconds.
   REQUIRE(others[0]->mdcctl({"emergency"}).exitCode == 0);
