@@ -514,6 +514,8 @@ void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
     }
     config_.unitId = dl.unit_id();
     knownHead_ = 0;  // the old unit's
+    nearby_.Clear();  // the old unit's neighbours; the new unit's list follows
+    nearbyAtMs_ = 0;
     gapSinceMonoMs_ = 0;
     emit stateChanged();
   }
