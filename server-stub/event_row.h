@@ -1,6 +1,9 @@
 #pragma once
 // One row of the event log as the store appends, hashes and reads it.
 // Private to the event store's implementation files.
+#include <QJsonDocument>
+#include <QJsonObject>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,6 +12,14 @@
 #include "shared/sqlite.h"
 
 namespace cad {
+
+/** An event payload's JSON: QJsonObject keeps keys sorted, so the compact form is canonical. */
+inline std::string jsonText(const QJsonObject& o) {
+  return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString();
+}
+
+/** A command refused for its content (nothing is written). */
+inline Error refuse(const std::string& msg) { return Error::make(msg); }
 
 /** A length-prefixed field of an event's canonical bytes. */
 inline void putField(std::string& out, const std::string& v) {

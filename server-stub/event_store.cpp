@@ -127,11 +127,6 @@ CREATE TABLE agency_config(agency TEXT PRIMARY KEY, statuses TEXT NOT NULL,
   pos INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL, updated_by TEXT NOT NULL);
 )sql";
 
-std::string jsonText(const QJsonObject& o) {
-  // QJsonObject keeps keys sorted: the compact form is canonical.
-  return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString();
-}
-
 
 int yearOf(int64_t ms) {
   time_t t = time_t(ms / 1000);
@@ -139,8 +134,6 @@ int yearOf(int64_t ms) {
   gmtime_r(&t, &g);
   return g.tm_year + 1900;
 }
-
-Error refuse(const std::string& msg) { return Error::make(msg); }
 
 // An error caused by the event being applied (the same event would fail the
 // same way again), as opposed to one of the database or the machine.
@@ -572,160 +565,6 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
 }
 
 // ------------------------------------------------------------------ commands
-
-Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
-  static mdc::UuidV7Generator ids;
-  if (cmd.agency.empty() || cmd.agency.size() > 32) return refuse("agency: required, 1-32 characters");
-  if (cmd.actor.empty() || cmd.actor.size() > 64) return refuse("actor: the dispatcher's name is required, 1-64 characters");
-  CommandOutcome out;
-  int64_t savedPos = headPos_;
-  std::string savedHash = headHash_;
-  try {
-    sql::Transaction tx(*db_);
-    auto unitAgency = [&](const std::string& unit) -> std::optional<std::string> {
-      auto st = cached("SELECT agency FROM units WHERE unit_id=?");
-      st->bind(1, unit);
-      if (!st->step()) return std::nullopt;
-      return st->text(0);
-    };
-    auto requireUnit = [&](const std::string& unit) -> Status {
-      auto a = unitAgency(unit);
-      if (!a || *a != cmd.agency) return refuse("unit \"" + unit + "\": no such unit in agency " + cmd.agency);
-      return {};
-    };
-    auto requireCfs = [&](const std::string& incident, bool mustBeOpen) -> Status {
-      auto st = cached("SELECT agency, state FROM cfs WHERE incident_number=?");
-      st->bind(1, incident);
-      if (!st->step() || st->text(0) != cmd.agency)
-        return refuse("cfs \"" + incident + "\": no such CFS in agency " + cmd.agency);
-      if (mustBeOpen && st->text(1) != "open") return refuse("cfs \"" + incident + "\": is closed");
-      return {};
-    };
-
-    QJsonObject j;
-    std::string unit;
-    if (cmd.kind == "device_add") {
-      if (!mdc::topics::isValidDeviceId(cmd.device))
-        return refuse("device \"" + cmd.device + "\": must be 1-64 characters of A-Z a-z 0-9 . _ -");
-      if (cmd.unit.empty() || cmd.unit.size() > 32) return refuse("unit \"" + cmd.unit + "\": must be 1-32 characters");
-      if (unitOfDevice(cmd.device)) return refuse("device \"" + cmd.device + "\": already registered (use devices move)");
-      if (auto a = unitAgency(cmd.unit); a && *a != cmd.agency)
-        return refuse("unit \"" + cmd.unit + "\": belongs to another agency");
-      j = {{"device", QString::fromStdString(cmd.device)}, {"unit", QString::fromStdString(cmd.unit)}};
-      unit = cmd.unit;
-      out.summary = "device " + cmd.device + " serves unit " + cmd.unit + " of " + cmd.agency;
-    } else if (cmd.kind == "device_move") {
-      auto st = cached("SELECT agency FROM devices WHERE device_id=?");
-      st->bind(1, cmd.device);
-      if (!st->step() || st->text(0) != cmd.agency)
-        return refuse("device \"" + cmd.device + "\": no such device in agency " + cmd.agency);
-      if (cmd.unit.empty() || cmd.unit.size() > 32) return refuse("unit \"" + cmd.unit + "\": must be 1-32 characters");
-      if (auto a = unitAgency(cmd.unit); a && *a != cmd.agency)
-        return refuse("unit \"" + cmd.unit + "\": belongs to another agency");
-      j = {{"device", QString::fromStdString(cmd.device)}, {"unit", QString::fromStdString(cmd.unit)}};
-      unit = cmd.unit;
-      out.summary = "device " + cmd.device + " now serves unit " + cmd.unit;
-    } else if (cmd.kind == "agency_config") {
-      if (cmd.statuses.size() > 10)
-        return refuse("statuses: " + std::to_string(cmd.statuses.size()) + " given, at most 10 (one per function key)");
-      QJsonArray names;
-      std::set<int> seen;
-      for (const auto& name : cmd.statuses) {
-        auto status = codec::statusFromName(name);
-        if (!status) return refuse("statuses: \"" + name + "\" is not a status (" + codec::statusNamesForHumans() + ")");
-        if (!seen.insert(*status).second) return refuse("statuses: \"" + name + "\" is listed twice");
-        names.append(QString::fromStdString(codec::statusName(*status)));
-      }
-      for (auto [key, value] : {std::pair{"avl_moving_s", cmd.avlMovingS}, std::pair{"avl_stationary_s", cmd.avlStationaryS}})
-        if (value < 0 || value > 3600)
-          return refuse(std::string(key) + " " + std::to_string(value) + ": out of range 1-3600 (0 keeps the device's value)");
-      j = {{"statuses", names}, {"avl_moving_s", cmd.avlMovingS}, {"avl_stationary_s", cmd.avlStationaryS}};
-    } else if (cmd.kind == "create_cfs") {
-      if (cmd.cfsType.empty() || cmd.cfsType.size() > 32) return refuse("type \"" + cmd.cfsType + "\": must be 1-32 characters");
-      if (cmd.priority < 1 || cmd.priority > 9) return refuse("priority " + std::to_string(cmd.priority) + ": out of range 1-9");
-      if (cmd.address.size() > 200) return refuse("address: at most 200 characters");
-      if (cmd.text.size() > 4000) return refuse("notes: at most 4000 characters");
-      j = {{"type", QString::fromStdString(cmd.cfsType)},
-           {"priority", cmd.priority},
-           {"address", QString::fromStdString(cmd.address)},
-           {"notes", QString::fromStdString(cmd.text)}};
-      if (cmd.location) {
-        auto [lat, lon] = *cmd.location;
-        if (!(lat >= -90 && lat <= 90)) return refuse("lat " + std::to_string(lat) + ": out of range -90..90");
-        if (!(lon >= -180 && lon <= 180)) return refuse("lon " + std::to_string(lon) + ": out of range -180..180");
-        j["lat"] = lat;
-        j["lon"] = lon;
-      }
-    } else if (cmd.kind == "assign") {
-      if (Status s = requireCfs(cmd.incident, true); !s) return s.error();
-      if (Status s = requireUnit(cmd.unit); !s) return s.error();
-      auto st = cached("SELECT current_cfs FROM units WHERE unit_id=?");
-      st->bind(1, cmd.unit);
-      st->step();
-      std::string current = st->text(0);
-      if (!current.empty() && current != cmd.incident && !cmd.force) {
-        auto cs = cached("SELECT state, source FROM cfs WHERE incident_number=?");
-        cs->bind(1, current);
-        if (cs->step() && cs->text(0) == "open")
-          return refuse("conflict: unit " + cmd.unit + " is on " + (cs->text(1) == "self" ? "self-initiated " : "") +
-                        "CFS " + current + " (committed before this assignment); use --force to reassign");
-      }
-      j = {{"incident", QString::fromStdString(cmd.incident)}, {"unit", QString::fromStdString(cmd.unit)},
-           {"force", cmd.force}};
-      unit = cmd.unit;
-      out.summary = "assigned " + cmd.unit + " to " + cmd.incident;
-    } else if (cmd.kind == "message") {
-      if (Status s = requireUnit(cmd.unit); !s) return s.error();
-      if (cmd.text.empty() || cmd.text.size() > 2000) return refuse("text: must be 1-2000 characters");
-      j = {{"unit", QString::fromStdString(cmd.unit)}, {"text", QString::fromStdString(cmd.text)}};
-      unit = cmd.unit;
-      out.summary = "message to " + cmd.unit;
-    } else if (cmd.kind == "ack_emergency") {
-      if (Status s = requireUnit(cmd.unit); !s) return s.error();
-      auto st = cached("SELECT emergency FROM units WHERE unit_id=?");
-      st->bind(1, cmd.unit);
-      st->step();
-      if (st->i64(0) == 0) return refuse("unit \"" + cmd.unit + "\": has no unacknowledged emergency");
-      j = {{"unit", QString::fromStdString(cmd.unit)}};
-      unit = cmd.unit;
-      out.summary = "emergency of " + cmd.unit + " acknowledged";
-    } else if (cmd.kind == "close_cfs") {
-      if (Status s = requireCfs(cmd.incident, true); !s) return s.error();
-      j = {{"incident", QString::fromStdString(cmd.incident)}};
-      out.summary = "closed " + cmd.incident;
-    } else {
-      return refuse("unknown command \"" + cmd.kind + "\"");
-    }
-
-    Row row;
-    row.eventId = ids.next();
-    row.unitId = unit;
-    row.agency = cmd.agency;
-    row.kind = (cmd.kind.rfind("device_", 0) == 0 || cmd.kind == "agency_config" ? "registry." : "dispatch.") + cmd.kind;
-    row.recordedAtMs = nowMs;
-    row.clockSource = "system";
-    row.receivedAtMs = nowMs;
-    row.actor = "dispatcher:" + cmd.actor;
-    row.payload = jsonText(j);
-    append(row);
-    project(row, out.downlinks);
-    if (cmd.kind == "agency_config")  // one Configuration downlink per unit of the agency
-      out.summary = "configuration of " + cmd.agency + " sent to " + std::to_string(out.downlinks.size()) + " units";
-    if (cmd.kind == "create_cfs") {
-      auto st = cached("SELECT incident_number FROM cfs WHERE origin_event_id=?");
-      st->bind(1, row.eventId);
-      st->step();
-      out.summary = "created " + st->text(0);
-    }
-    tx.commit();
-  } catch (const sql::SqliteError& e) {
-    headPos_ = savedPos;
-    headHash_ = savedHash;
-    served_.clear();  // a registration rolled back
-    return Error::make(std::string("store: command not committed: ") + e.what());
-  }
-  return out;
-}
 
 std::vector<v1::Downlink> EventStore::downlinksAfter(const std::string& unitId, uint64_t afterSeq, int limit) {
   std::vector<v1::Downlink> out;
