@@ -289,7 +289,7 @@ void CadService::publishNearby() {
     log::warn("stub", std::string("units nearby not computed: ") + e.what());
     return;
   }
-  for (auto& [unit, body] : nearby_.due(board, mdc::SystemClock::instance().monotonicMs())) {
+  for (auto& [unit, body, urgent] : nearby_.due(board, mdc::SystemClock::instance().monotonicMs())) {
     mdc::v1::Downlink dl = unsequenced(unit->unit);
     *dl.mutable_units_nearby() = std::move(body);
     auto bytes = mdc::codec::encodeDownlink(dl);
@@ -297,7 +297,7 @@ void CadService::publishNearby() {
       log::error("stub", "units nearby for " + unit->unit + " not sent: " + bytes.error().message);
       continue;
     }
-    if (client_->publish(topics::down(unit->device), *bytes, 1, false)) ++counters_.nearbySent;
+    if (client_->publish(topics::down(unit->device), *bytes, urgent ? 1 : 0, false)) ++counters_.nearbySent;
   }
 }
 

@@ -90,8 +90,7 @@ std::string digestOf(const mdc::v1::UnitsNearby& n) {
 }
 }  // namespace
 
-std::vector<std::pair<const UnitPlace*, mdc::v1::UnitsNearby>> Planner::due(const std::vector<UnitPlace>& all,
-                                                                            int64_t nowMs) {
+std::vector<Planner::Due> Planner::due(const std::vector<UnitPlace>& all, int64_t nowMs) {
   // Emergencies that started or ended since the last tick: the units near
   // them (or on their call) are looked at now, whatever their interval.
   std::set<std::string> emergencies;
@@ -112,7 +111,7 @@ std::vector<std::pair<const UnitPlace*, mdc::v1::UnitsNearby>> Planner::due(cons
     return false;
   };
 
-  std::vector<std::pair<const UnitPlace*, mdc::v1::UnitsNearby>> out;
+  std::vector<Due> out;
   for (const auto& self : all) {
     if (!self.online || self.device.empty()) {
       sent_.erase(self.unit);  // told afresh when it is back
@@ -128,14 +127,15 @@ std::vector<std::pair<const UnitPlace*, mdc::v1::UnitsNearby>> Planner::due(cons
     for (const auto& u : body.units())
       if (u.emergency()) near.insert(u.unit_id());
     const std::string digest = digestOf(body);
-    const bool send = fresh || refresh || near != it->second.emergencies ||
+    const bool urgent = !fresh && near != it->second.emergencies;
+    const bool send = fresh || refresh || urgent ||
                       (digest != it->second.digest && nowMs - it->second.atMs >= minIntervalMs_);
     if (!send) {
       it->second.lookedAtMs = nowMs;  // unchanged: look again after the interval
       continue;
     }
     sent_[self.unit] = Sent{digest, std::move(near), self.device, nowMs, nowMs};
-    out.emplace_back(&self, std::move(body));
+    out.push_back(Due{&self, std::move(body), urgent || (fresh && !near.empty())});
   }
   return out;
 }

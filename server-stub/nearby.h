@@ -41,8 +41,16 @@ class Planner {
  public:
   Planner(uint32_t radiusM, int64_t minIntervalMs, int64_t refreshMs)
       : radiusM_(radiusM), minIntervalMs_(minIntervalMs), refreshMs_(refreshMs) {}
-  /** (device, body) pairs to send now; marks them sent. Only online units with a device. */
-  std::vector<std::pair<const UnitPlace*, mdc::v1::UnitsNearby>> due(const std::vector<UnitPlace>& all, int64_t nowMs);
+  /** A list to send now. urgent: an emergency near the unit started or ended
+   *  (worth QoS 1); otherwise the next list replaces it within seconds (QoS 0,
+   *  which the broker does not queue for an offline device). */
+  struct Due {
+    const UnitPlace* unit;
+    mdc::v1::UnitsNearby body;
+    bool urgent = false;
+  };
+  /** The lists to send now; marks them sent. Only online units with a device. */
+  std::vector<Due> due(const std::vector<UnitPlace>& all, int64_t nowMs);
   /** Forget what was sent (the link was lost: every unit is told again). */
   void reset() {
     sent_.clear();

@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     worstMs = std::max(worstMs, ms);
     totalMs += ms;
     lists += due.size();
-    for (const auto& [u, body] : due) entries += size_t(body.units_size());
+    for (const auto& d : due) entries += size_t(d.body.units_size());
   }
   // Raw: every unit's list, every tick, no planner (what a naive loop costs).
   const auto r0 = std::chrono::steady_clock::now();

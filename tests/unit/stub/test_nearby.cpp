@@ -77,7 +77,8 @@ TEST_CASE("the planner tells a unit at once, on a change at most every interval,
   std::vector<UnitPlace> all = {at("E12", 0, 0), at("E7", 300, 0)};
   auto sent = [&](int64_t now) {
     std::vector<std::string> out;
-    for (const auto& [u, body] : planner.due(all, now)) out.push_back(u->unit + ":" + std::to_string(body.units_size()));
+    for (const auto& [u, body, urgent] : planner.due(all, now))
+      out.push_back(u->unit + ":" + std::to_string(body.units_size()) + (urgent ? "!" : ""));
     return out;
   };
   CHECK(sent(0) == std::vector<std::string>{"E12:1", "E7:1"});
@@ -87,10 +88,10 @@ TEST_CASE("the planner tells a unit at once, on a change at most every interval,
   all[1].lat += 0.001;                  // E7 moves about 110 m: E12's view changed, E7's did not
   CHECK(sent(8000).empty());            // within the interval of the last look (at 6000)
   CHECK(sent(11000) == std::vector<std::string>{"E12:1"});
-  all[1].emergency = true;              // an emergency: at once, to the units near it
-  CHECK(sent(11500) == std::vector<std::string>{"E12:1"});
+  all[1].emergency = true;              // an emergency: at once, to the units near it, urgent (QoS 1)
+  CHECK(sent(11500) == std::vector<std::string>{"E12:1!"});
   all[1].emergency = false;
-  CHECK(sent(12000) == std::vector<std::string>{"E12:1"});
+  CHECK(sent(12000) == std::vector<std::string>{"E12:1!"});
   CHECK(sent(30000) == std::vector<std::string>{"E7:1"});  // E7's refresh is due (last told at 0)
   all[0].online = false;                // gone: forgotten, told afresh when back
   CHECK(sent(37000).empty());
