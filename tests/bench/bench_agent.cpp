@@ -4,7 +4,9 @@
 //  2. drain of a backlog (28,800 AVL = 8 h at 1 Hz, + 500 status changes) to a
 //     committing backend vs raw mosquitto QoS 1 throughput over one connection
 //     with a window in flight;
-//  3. the agent's resident memory and CPU while idle online and while draining.
+//  3. the agent's resident memory and CPU while idle online and while draining;
+//  4. bytes on the wire per AVL report (protobuf, MQTT framing, acks back),
+//     counted by a TCP proxy between a second agent and the broker.
 // Prints the figures and writes JSON with --json FILE. Not a test.
 #include <sys/resource.h>
 #include <unistd.h>
@@ -29,6 +31,7 @@
 #include "shared/uuid.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
+#include "tests/support/tcp_proxy.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -198,6 +201,31 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::seconds(5));
   auto idle1 = processUsage(agentPid);
 
+  // 4. Bytes on the wire per AVL report: a second vehicle drains a backlog
+  //    through a proxy that counts what passes (MQTT framing and all).
+  const int wireN = 5000;
+  stub.addDevice("MDC-WIRE", "W1", "FD1");
+  TcpProxy proxy(broker.port());
+  AgentProcess wire(dir, "MDC-WIRE", "W1", "FD1", proxy.uri(), {"--set", "link.window=" + std::to_string(window)});
+  prefillOutbox(wire.storePath(), "MDC-WIRE", "W1", "FD1", 0, wireN);
+  double protobufBytes = 0;
+  {
+    auto store = agent::Store::open(wire.storePath(), {int64_t(1) << 32, 500}, SystemClock::instance());
+    if (!store) throw std::runtime_error(store.error().message);
+    auto rows = (*store)->pending(v1::LANE_AVL, 0, wireN);
+    for (const auto& r : rows) protobufBytes += double(r.payload.size());
+    protobufBytes /= double(std::max<size_t>(rows.size(), 1));
+  }
+  std::cerr << "bench: " << wireN << " AVL through a counting proxy...\n";
+  wire.start();
+  for (auto t = Steady::now(); wire.outboxDepth() > 0;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (std::chrono::duration<double>(Steady::now() - t).count() > 300) throw std::runtime_error("wire drain timed out");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the last acks
+  const double upPerReport = double(proxy.bytesToTarget()) / wireN;
+  const double downPerReport = double(proxy.bytesFromTarget()) / wireN;
+
   double p50 = percentile(enq, 50), p99 = percentile(enq, 99);
   double rp50 = percentile(raw, 50), rp99 = percentile(raw, 99);
   std::printf("\nenqueue latency (status through the local API, committed with synchronous=FULL)\n");
@@ -208,6 +236,9 @@ int main(int argc, char** argv) {
               "took %.2f s\n",
               drainSecs, drainRate, stored, reconnectSecs);
   std::printf("  raw mosquitto QoS 1, one connection: %.0f messages/s   ratio %.2f\n", rawRate, drainRate / rawRate);
+  std::printf("bytes on the wire per AVL report (%d reports, connect and subscribe included)\n", wireN);
+  std::printf("  protobuf envelope %.1f B; uplink %.1f B (MQTT framing %.1f B); downlink %.1f B (PUBACK and commit acks)\n",
+              protobufBytes, upPerReport, upPerReport - protobufBytes, downPerReport);
   std::printf("agent resources\n");
   std::printf("  draining:   CPU %.2f s for %.2f s (%.0f%% of one core), peak RSS %.1f MB\n",
               after.cpuSeconds - before.cpuSeconds, drainSecs, 100 * (after.cpuSeconds - before.cpuSeconds) / drainSecs,
@@ -227,7 +258,10 @@ int main(int argc, char** argv) {
       << "  \"drain_cpu_s\": " << (after.cpuSeconds - before.cpuSeconds) << ",\n"
       << "  \"drain_peak_rss_kb\": " << peakRss << ",\n"
       << "  \"idle_cpu_percent\": " << 100 * (idle1.cpuSeconds - idle0.cpuSeconds) / 5 << ",\n"
-      << "  \"idle_rss_kb\": " << idle1.rssKb << "\n}\n";
+      << "  \"idle_rss_kb\": " << idle1.rssKb << ",\n"
+      << "  \"avl_protobuf_bytes\": " << protobufBytes << ",\n"
+      << "  \"avl_uplink_wire_bytes\": " << upPerReport << ",\n"
+      << "  \"avl_downlink_wire_bytes\": " << downPerReport << "\n}\n";
     std::cerr << "bench: wrote " << jsonPath << "\n";
   }
   return 0;

@@ -30,11 +30,12 @@ int connectTo(uint16_t port) {
   return fd;
 }
 
-/** Copies what is readable from one socket to the other; false at EOF or error. */
-bool pipeOnce(int from, int to) {
+/** Copies what is readable from one socket to the other, counting it; false at EOF or error. */
+bool pipeOnce(int from, int to, std::atomic<uint64_t>& counted) {
   char buf[16384];
   ssize_t n = ::read(from, buf, sizeof buf);
   if (n <= 0) return false;
+  counted += uint64_t(n);
   for (ssize_t off = 0; off < n;) {
     ssize_t w = ::write(to, buf + off, size_t(n - off));
     if (w < 0 && errno == EINTR) continue;
@@ -123,8 +124,8 @@ void TcpProxy::run() {
       const pollfd& pa = fds[2 + 2 * i];
       const pollfd& pb = fds[3 + 2 * i];
       bool ok = true;
-      if (pa.revents & (POLLIN | POLLHUP | POLLERR)) ok = pipeOnce(a, b);
-      if (ok && (pb.revents & (POLLIN | POLLHUP | POLLERR))) ok = pipeOnce(b, a);
+      if (pa.revents & (POLLIN | POLLHUP | POLLERR)) ok = pipeOnce(a, b, toTarget_);
+      if (ok && (pb.revents & (POLLIN | POLLHUP | POLLERR))) ok = pipeOnce(b, a, fromTarget_);
       if (ok) keep.emplace_back(a, b);
       else {
         ::close(a);

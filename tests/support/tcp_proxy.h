@@ -28,6 +28,9 @@ class TcpProxy {
   void setUp(bool up);
   /** Connections accepted and forwarded so far. */
   int forwarded() const { return forwarded_; }
+  /** Bytes forwarded so far: from clients to the target, and back. */
+  uint64_t bytesToTarget() const { return toTarget_; }
+  uint64_t bytesFromTarget() const { return fromTarget_; }
 
  private:
   void run();
@@ -38,6 +41,7 @@ class TcpProxy {
   std::atomic<bool> up_{true};
   std::atomic<bool> stop_{false};
   std::atomic<int> forwarded_{0};
+  std::atomic<uint64_t> toTarget_{0}, fromTarget_{0};
   std::thread thread_;
 };
 
