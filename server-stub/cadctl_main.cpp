@@ -15,14 +15,17 @@
 #include <cstdint>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "mdc/v1/mdc.pb.h"
 #include "server-stub/broker_config.h"
 #include "server-stub/event_store.h"
+#include "server-stub/fleet_import.h"
 #include "server-stub/kpi.h"
 #include "shared/codec.h"
 #include "shared/clock.h"
@@ -63,6 +66,11 @@ dispatching (needs the running stub):
   close-cfs CFS
   devices add DEVICE --unit UNIT
   devices move DEVICE --unit UNIT
+  devices import FILE [--dry-run]  register a fleet from CSV lines "device,unit,agency"
+                                  (each row's agency; --as names the operator). The
+                                  whole file is checked first: any bad line and
+                                  nothing is registered; rows registered exactly so
+                                  already are left as they are
   config set --statuses S1,S2,... [--avl-moving SEC] [--avl-stationary SEC]
                                   the agency's status buttons (F1..F10, at most 10;
                                   "default" for the device's own set) and AVL
@@ -144,6 +152,61 @@ int control(const std::string& path, const QJsonObject& request, bool printStats
   }
   if (printStats) printJson(r.value("stats"));
   else std::cout << r.value("result").toString().toStdString() << "\n";
+  return kOk;
+}
+
+// devices import: the file checked whole against the registry, then one
+// registration per new row through the stub (its only writer).
+int importFleet(const std::string& file, const std::string& dbPath, const std::string& ctl, const std::string& actor,
+                bool dryRun) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::cerr << "cadctl: devices import: cannot read \"" << file << "\": " << std::strerror(errno) << "\n";
+    return kFailed;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  cad::fleet::Registry registry;
+  {
+    auto store = cad::EventStore::open(dbPath, true);
+    if (!store) {
+      std::cerr << "cadctl: " << store.error().message << "\n";
+      return kFailed;
+    }
+    auto d = (*store)->db().prepare("SELECT device_id, unit_id, agency FROM devices");
+    while (d.step()) registry.devices[d.text(0)] = {d.text(1), d.text(2)};
+    auto u = (*store)->db().prepare("SELECT unit_id, agency FROM units");
+    while (u.step()) registry.unitAgency[u.text(0)] = u.text(1);
+  }
+  const auto plan = cad::fleet::plan(text.str(), registry);
+  if (!plan.errors.empty()) {
+    for (const auto& e : plan.errors) std::cerr << "cadctl: devices import: " << file << " " << e << "\n";
+    std::cerr << "cadctl: devices import: nothing registered: " << plan.errors.size() << " bad line"
+              << (plan.errors.size() == 1 ? "" : "s") << "\n";
+    return kFailed;
+  }
+  if (dryRun) {
+    for (const auto& r : plan.add)
+      std::cout << "would register " << r.device << " for unit " << r.unit << " of " << r.agency << "\n";
+    std::cout << "dry run: " << plan.add.size() << " to register, " << plan.unchanged.size()
+              << " already registered as given; nothing changed\n";
+    return kOk;
+  }
+  size_t done = 0;
+  for (const auto& r : plan.add) {
+    QJsonObject req{{"cmd", "device_add"},
+                    {"agency", QString::fromStdString(r.agency)},
+                    {"actor", QString::fromStdString(actor)},
+                    {"device", QString::fromStdString(r.device)},
+                    {"unit", QString::fromStdString(r.unit)}};
+    if (int rc = control(ctl, req); rc != kOk) {
+      std::cerr << "cadctl: devices import: stopped at line " << r.line << "; " << done
+                << " registered before it (run the import again to go on)\n";
+      return rc;
+    }
+    ++done;
+  }
+  std::cout << "registered " << done << " devices; " << plan.unchanged.size() << " already registered as given\n";
   return kOk;
 }
 
@@ -457,7 +520,8 @@ int main(int argc, char** argv) {
     }
   }
   for (const auto& f : a.flags)
-    if (f != "--json" && f != "--force" && f != "--reenrol") return usage("unknown option \"" + f + "\"");
+    if (f != "--json" && f != "--force" && f != "--reenrol" && f != "--dry-run")
+      return usage("unknown option \"" + f + "\"");
   if (a.pos.empty()) return usage("a command is required");
   std::string dbPath = a.opts.count("--db") ? a.opts["--db"] : env("CAD_DB", "cad.db");
   std::string agency = a.opts.count("--agency") ? a.opts["--agency"] : env("CAD_AGENCY", "");
@@ -523,6 +587,10 @@ int main(int argc, char** argv) {
     r["device"] = QString::fromStdString(a.pos[2]);
     r["unit"] = QString::fromStdString(a.opts["--unit"]);
     return control(ctl, r);
+  }
+  if (cmd == "devices" && a.pos.size() >= 2 && a.pos[1] == "import") {
+    if (a.pos.size() != 3) return usage("devices import FILE [--dry-run]");
+    return importFleet(a.pos[2], dbPath, ctl, actor, a.flags.count("--dry-run") > 0);
   }
   if (cmd == "config" && a.pos.size() >= 2 && a.pos[1] == "set") {
     if (!needAgency()) return usage("config set: --agency (or $CAD_AGENCY) is required");

@@ -487,3 +487,58 @@ TEST_CASE("two agencies: neither sees the other's units, a device of one cannot 
   CHECK(all[8].message().text() == "call me");
   CHECK(stub.cadctl({"verify"}).exitCode == 0);
 }
+
+TEST_CASE("a fleet imported from CSV: a dry run and a bad file change nothing, a re-run registers nothing twice",
+          "[stub][fleet]") {
+  TempDir dir;
+  Mosquitto broker(dir);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-0001", "E12", "FD1");
+  auto write = [&](const std::string& name, const std::string& text) {
+    const std::string path = dir.file(name);
+    std::ofstream(path) << text;
+    return path;
+  };
+  const std::string good = write("fleet.csv",
+                                  "device,unit,agency\n"
+                                  "MDC-0001,E12,FD1\n"
+                                  "MDC-0002,E14,FD1\n"
+                                  "MDC-0003,M5,EMS1\n");
+  const std::string bad = write("bad.csv",
+                                "MDC-0004,E15,FD1\n"
+                                "MDC-0005,E15,FD1\n");
+  const long long before = stub.eventCount();
+
+  auto dry = stub.cadctl({"--as", "tech.lee", "devices", "import", good, "--dry-run"});
+  INFO(dry.output);
+  CHECK(dry.exitCode == 0);
+  CHECK_THAT(dry.output, Catch::Contains("would register MDC-0002 for unit E14 of FD1"));
+  CHECK_THAT(dry.output, Catch::Contains("dry run: 2 to register, 1 already registered as given; nothing changed"));
+  CHECK(stub.eventCount() == before);
+
+  auto refused = stub.cadctl({"--as", "tech.lee", "devices", "import", bad});
+  INFO(refused.output);
+  CHECK(refused.exitCode == 1);
+  CHECK_THAT(refused.output, Catch::Contains("line 2: unit \"E15\": also given to MDC-0004 on line 1"));
+  CHECK_THAT(refused.output, Catch::Contains("nothing registered: 1 bad line"));
+  CHECK(stub.eventCount() == before);
+  CHECK(stub.cadctl({"devices", "import", dir.file("missing.csv")}).output.find("cannot read") != std::string::npos);
+
+  auto done = stub.cadctl({"--as", "tech.lee", "devices", "import", good});
+  INFO(done.output);
+  CHECK(done.exitCode == 0);
+  CHECK_THAT(done.output, Catch::Contains("registered 2 devices; 1 already registered as given"));
+  CHECK(stub.eventCount() == before + 2);
+  auto list = stub.cadctl({"devices", "list"});
+  CHECK_THAT(list.output, Catch::Contains("MDC-0003"));
+  CHECK_THAT(list.output, Catch::Contains("EMS1"));
+  auto events = stub.cadctl({"events", "--limit", "2"});
+  CHECK_THAT(events.output, Catch::Contains("dispatcher:tech.lee"));
+
+  auto again = stub.cadctl({"--as", "tech.lee", "devices", "import", good});
+  CHECK(again.exitCode == 0);
+  CHECK_THAT(again.output, Catch::Contains("registered 0 devices; 3 already registered as given"));
+  CHECK(stub.eventCount() == before + 2);
+}
