@@ -415,7 +415,7 @@ std::string CadService::handleControl(const std::string& line) {
   }
   // Only registry commands move devices between units: keep the cache (one
   // lookup per device, not one per device per batch) until one does.
-  if (cmd.kind == "device_add" || cmd.kind == "device_move") {
+  if (cmd.kind == "device_add" || cmd.kind == "device_move" || cmd.kind == "device_remove") {
     unitCache_.clear();
     headCache_.clear();  // downlinks of a unit without a device were not published
   }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -66,6 +67,9 @@ dispatching (needs the running stub):
   close-cfs CFS
   devices add DEVICE --unit UNIT
   devices move DEVICE --unit UNIT
+  devices decommission DEVICE     remove it from the registry (its events are refused from
+                                  then on) and revoke its certificates in the fleet CA
+                                  (--ca-dir, else <db>.ca/) when there is one
   devices import FILE [--dry-run]  register a fleet from CSV lines "device,unit,agency"
                                   (each row's agency; --as names the operator). The
                                   whole file is checked first: any bad line and
@@ -587,6 +591,33 @@ int main(int argc, char** argv) {
     r["device"] = QString::fromStdString(a.pos[2]);
     r["unit"] = QString::fromStdString(a.opts["--unit"]);
     return control(ctl, r);
+  }
+  if (cmd == "devices" && a.pos.size() >= 2 && a.pos[1] == "decommission") {
+    if (!needAgency()) return usage("devices decommission: --agency (or $CAD_AGENCY) is required");
+    if (a.pos.size() != 3) return usage("devices decommission DEVICE");
+    QJsonObject r = base("device_remove");
+    r["device"] = QString::fromStdString(a.pos[2]);
+    if (int rc = control(ctl, r); rc != kOk) return rc;
+    const std::string caDir = a.opts.count("--ca-dir") ? a.opts["--ca-dir"] : dbPath + ".ca";
+    if (!std::filesystem::exists(caDir)) {
+      std::cout << "no fleet CA in " << caDir << ": no certificate to revoke\n";
+      return kOk;
+    }
+    auto ca = mdc::pki::FleetCa::open(caDir);
+    if (!ca) {
+      std::cerr << "cadctl: devices decommission: the device is unregistered, but its certificates were not "
+                   "revoked: "
+                << ca.error().message << "\n";
+      return kFailed;
+    }
+    auto revoked = ca->revoke(a.pos[2]);
+    if (!revoked) {
+      std::cout << "no live certificate to revoke: " << revoked.error().message << "\n";
+      return kOk;
+    }
+    for (const auto& serial : *revoked) std::cout << "revoked serial " << serial << "\n";
+    std::cout << "CRL rewritten: " << ca->crlFile() << " (a running mosquitto reads it at start: restart it)\n";
+    return kOk;
   }
   if (cmd == "devices" && a.pos.size() >= 2 && a.pos[1] == "import") {
     if (a.pos.size() != 3) return usage("devices import FILE [--dry-run]");

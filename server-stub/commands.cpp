@@ -70,6 +70,14 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
       j = {{"device", QString::fromStdString(cmd.device)}, {"unit", QString::fromStdString(cmd.unit)}};
       unit = cmd.unit;
       out.summary = "device " + cmd.device + " now serves unit " + cmd.unit;
+    } else if (cmd.kind == "device_remove") {
+      auto st = cached("SELECT agency, unit_id FROM devices WHERE device_id=?");
+      st->bind(1, cmd.device);
+      if (!st->step() || st->text(0) != cmd.agency)
+        return refuse("device \"" + cmd.device + "\": no such device in agency " + cmd.agency);
+      unit = st->text(1);
+      j = {{"device", QString::fromStdString(cmd.device)}, {"unit", QString::fromStdString(unit)}};
+      out.summary = "device " + cmd.device + " removed from the registry (it served unit " + unit + ")";
     } else if (cmd.kind == "agency_config") {
       if (cmd.statuses.size() > 10)
         return refuse("statuses: " + std::to_string(cmd.statuses.size()) + " given, at most 10 (one per function key)");

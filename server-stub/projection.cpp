@@ -296,6 +296,14 @@ void EventStore::projectRegistry(const Row& row, std::vector<Outgoing>& out) {
     v1::Downlink dl = agencyConfiguration(row.agency).value_or(v1::Downlink{});
     if (!dl.has_configuration()) dl.mutable_configuration();
     queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
+  } else if (row.kind == "registry.device_remove") {
+    // Decommissioned: the unit keeps its history and has no device; the
+    // device's events are refused from now on (unknown_device).
+    std::string device = j.value("device").toString().toStdString();
+    served_.erase(device);
+    cached("DELETE FROM devices WHERE device_id=?")->bind(1, device).run();
+    cached("UPDATE units SET device_id='', online=0 WHERE device_id=?")->bind(1, device).run();
+    cached("DELETE FROM downlink_cursors WHERE device_id=?")->bind(1, device).run();
   } else if (row.kind == "registry.agency_config") {
     std::string names;
     for (const auto& n : j.value("statuses").toArray()) names += (names.empty() ? "" : ",") + n.toString().toStdString();

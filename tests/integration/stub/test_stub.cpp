@@ -10,6 +10,7 @@
 
 #include "shared/clock.h"
 #include "shared/codec.h"
+#include "shared/pki.h"
 #include "shared/topics.h"
 #include "tests/integration/stub/stub_helpers.h"
 #include "tests/integration/stub/wire_fleet.h"
@@ -541,4 +542,47 @@ TEST_CASE("a fleet imported from CSV: a dry run and a bad file change nothing, a
   CHECK(again.exitCode == 0);
   CHECK_THAT(again.output, Catch::Contains("registered 0 devices; 3 already registered as given"));
   CHECK(stub.eventCount() == before + 2);
+}
+
+TEST_CASE("a decommissioned device is unregistered, its certificate revoked, and its events refused from then on",
+          "[stub][fleet]") {
+  TempDir dir;
+  Mosquitto broker(dir);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-0201", "E21", "FD1");
+  // Its certificate from the fleet CA beside the store.
+  REQUIRE(stub.cadctl({"ca", "init"}).exitCode == 0);
+  const std::string key = dir.file("dev.key"), csr = dir.file("dev.csr");
+  REQUIRE(mdc::pki::generateKey(key).ok());
+  REQUIRE(mdc::pki::writeCsr(key, "MDC-0201", csr).ok());
+  REQUIRE(stub.cadctl({"ca", "sign", csr}).exitCode == 0);
+
+  AgentProcess agent(dir, "MDC-0201", "E21", "FD1", broker.uri());
+  agent.start();
+  REQUIRE(agent.mdcctl({"status", "available"}).exitCode == 0);
+  REQUIRE(waitUntil([&] { return agent.state().status_delivery() == v1::DELIVERY_DELIVERED; }, 20s));
+
+  CHECK(stub.cadctl({"--agency", "PD1", "devices", "decommission", "MDC-0201"}).exitCode == 1);  // not theirs
+  auto r = stub.cadctl({"--agency", "FD1", "--as", "tech.lee", "devices", "decommission", "MDC-0201"});
+  INFO(r.output);
+  REQUIRE(r.exitCode == 0);
+  CHECK_THAT(r.output, Catch::Contains("device MDC-0201 removed from the registry (it served unit E21)"));
+  CHECK_THAT(r.output, Catch::Contains("revoked serial "));
+  CHECK(stub.cadctl({"devices", "list"}).output.find("MDC-0201") == std::string::npos);
+  CHECK_THAT(stub.cadctl({"board"}).output, Catch::Contains("E21 "));  // the unit and its history stay
+  // A second certificate for the id needs no --reenrol now: the old one is revoked.
+  REQUIRE(mdc::pki::writeCsr(key, "MDC-0201", csr).ok());
+  CHECK(stub.cadctl({"ca", "sign", csr}).exitCode == 0);
+
+  // The device's next action is refused as not registered: held on the device, never stored.
+  const long long before = stub.eventCount();
+  REQUIRE(agent.mdcctl({"status", "en-route"}).exitCode == 0);
+  REQUIRE(waitUntil([&] { return agent.state().status_delivery() == v1::DELIVERY_HELD; }, 20s));
+  CHECK(stub.eventCount() == before);
+  CHECK(stub.cadctl({"--agency", "FD1", "devices", "decommission", "MDC-0201"}).exitCode == 1);  // already gone
+  auto replay = stub.cadctl({"replay", "--into", dir.file("replayed.db")});
+  CHECK(replay.exitCode == 0);
+  CHECK(stub.cadctl({"--db", dir.file("replayed.db"), "digest"}).output == stub.cadctl({"digest"}).output);
 }
