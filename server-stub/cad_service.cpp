@@ -6,8 +6,10 @@
 #include <QJsonObject>
 #include <QLocalSocket>
 #include <QPointer>
+#include <QTcpSocket>
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 #include <csignal>
 #include <sys/stat.h>
@@ -104,6 +106,29 @@ mdc::Status CadService::start() {
     }
   });
 
+  if (config_.metricsPort > 0) {
+    if (!metrics_.listen(QHostAddress::LocalHost, quint16(config_.metricsPort)))
+      return mdc::Error::make("metrics: cannot listen on 127.0.0.1:" + std::to_string(config_.metricsPort) + ": " +
+                              metrics_.errorString().toStdString());
+    // One request per connection, answered at once: GET /metrics, else 404.
+    connect(&metrics_, &QTcpServer::newConnection, this, [this] {
+      while (QTcpSocket* s = metrics_.nextPendingConnection()) {
+        connect(s, &QTcpSocket::disconnected, s, &QObject::deleteLater);
+        connect(s, &QTcpSocket::readyRead, this, [this, s] {
+          if (!s->canReadLine()) return;
+          const QByteArray request = s->readLine(4096);
+          const bool ok = request.startsWith("GET /metrics ") || request.startsWith("GET /metrics\r");
+          const std::string body = ok ? metricsText() : "not found: GET /metrics\n";
+          const std::string head = std::string(ok ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.0 404 Not Found\r\n") +
+                                   "Content-Type: text/plain; version=0.0.4\r\nContent-Length: " +
+                                   std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+          s->write((head + body).data(), qint64(head.size() + body.size()));
+          s->disconnectFromHost();
+        });
+      }
+    });
+    log::info("stub", "metrics on http://127.0.0.1:" + std::to_string(config_.metricsPort) + "/metrics");
+  }
   bridge_ = std::make_unique<ServiceBridge>(this);
   mdc::mqtt::Options o;
   o.uri = config_.broker;
@@ -422,6 +447,52 @@ std::string CadService::handleControl(const std::string& line) {
   log::info("stub", "dispatcher " + cmd.actor + " (" + cmd.agency + "): " + out->summary);
   publish(out->downlinks);
   return reply(true, out->summary);
+}
+
+std::string CadService::metricsText() {
+  std::string o;
+  auto metric = [&](const char* name, const char* type, const char* help, const std::string& samples) {
+    o += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + samples;
+  };
+  auto one = [](const char* name, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return std::string(name) + " " + buf + "\n";
+  };
+  metric("cad_events_received_total", "counter", "MQTT messages received from devices",
+         one("cad_events_received_total", double(counters_.received)));
+  metric("cad_events_appended_total", "counter", "events appended to the log",
+         one("cad_events_appended_total", double(counters_.appended)));
+  metric("cad_events_duplicate_total", "counter", "events received again and acknowledged without a second copy",
+         one("cad_events_duplicate_total", double(counters_.duplicates)));
+  std::string refused;
+  for (const auto& [reason, n] : counters_.refusedByReason)
+    refused += "cad_events_refused_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";
+  metric("cad_events_refused_total", "counter", "input refused, by reason", refused);
+  metric("cad_commit_acks_published_total", "counter", "commit acks published",
+         one("cad_commit_acks_published_total", double(counters_.acksPublished)));
+  metric("cad_downlinks_published_total", "counter", "downlinks published (first sends)",
+         one("cad_downlinks_published_total", double(counters_.downlinksPublished)));
+  metric("cad_downlinks_resent_total", "counter", "downlinks sent again to a device that had not confirmed them",
+         one("cad_downlinks_resent_total", double(counters_.downlinksResent)));
+  metric("cad_broker_connected", "gauge", "1 while the stub's link to the broker is up and subscribed",
+         one("cad_broker_connected", online_ && subscribed_ >= 2 ? 1 : 0));
+  try {
+    const int64_t connected = store_.db().queryInt("SELECT COUNT(*) FROM units WHERE online=1");
+    metric("cad_devices_connected", "gauge", "units whose device says it is online (its presence)",
+           one("cad_devices_connected", double(connected)));
+    const auto lagging = store_.laggingDevices();
+    uint64_t behind = 0;
+    for (const auto& l : lagging) behind += l.head - l.holds;
+    metric("cad_downlink_lagging_devices", "gauge", "connected devices that do not yet hold every downlink",
+           one("cad_downlink_lagging_devices", double(lagging.size())));
+    metric("cad_downlink_lag_downlinks", "gauge", "downlinks those devices have yet to confirm, in all",
+           one("cad_downlink_lag_downlinks", double(behind)));
+    metric("cad_log_events", "gauge", "events in the log", one("cad_log_events", double(store_.stats().events)));
+  } catch (const mdc::sql::SqliteError& e) {
+    o += "# store unreadable: " + std::string(e.what()) + "\n";
+  }
+  return o;
 }
 
 void CadService::logStats() {

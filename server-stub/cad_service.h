@@ -4,6 +4,7 @@
 // and a control socket through which cadctl runs dispatcher commands (the
 // service is the store's only writer, so the hash chain has one head).
 #include <QLocalServer>
+#include <QTcpServer>
 #include <QObject>
 #include <QTimer>
 
@@ -32,6 +33,7 @@ struct ServiceConfig {
   int nearbyRadiusM = 5000;          ///< units within this are "nearby" (UnitsNearby)
   int nearbyIntervalMs = 5000;       ///< a unit hears of a change near it at most this often (emergencies at once); 0: off
   int nearbyRefreshMs = 30000;       ///< and again at least this often while connected
+  int metricsPort = 0;               ///< > 0: Prometheus text metrics on 127.0.0.1:<port>/metrics
 };
 
 struct ServiceCounters {
@@ -80,6 +82,8 @@ class CadService : public QObject {
   /** A downlink outside the unit's sequence (commit acks, head reports), addressed and timed now. */
   static mdc::v1::Downlink unsequenced(const std::string& unit);
   std::string handleControl(const std::string& line);
+  /** The Prometheus text exposition of the counters and the store's state. */
+  std::string metricsText();
   void logStats();
 
   ServiceConfig config_;
@@ -91,6 +95,7 @@ class CadService : public QObject {
   QTimer reconnectTimer_;
   QTimer statsTimer_;
   QLocalServer control_;
+  QTcpServer metrics_;
   bool online_ = false;
   int subscribed_ = 0;
   int backoffMs_ = 0;

@@ -52,7 +52,11 @@ int main(int argc, char** argv) {
   QCommandLineOption nearbyInterval("nearby-interval-s",
                                     "A unit hears of a change near it at most this often, emergencies at once "
                                     "(1-3600; 0 turns the nearby units off).", "s", "5");
-  p.addOptions({db, broker, clientId, group, ca, cert, key, control, batchMax, batchMs, nearbyRadius, nearbyInterval});
+  QCommandLineOption metrics("metrics-port",
+                             "Serve Prometheus text metrics on http://127.0.0.1:PORT/metrics (1-65535; 0, the "
+                             "default: off).", "port", "0");
+  p.addOptions({db, broker, clientId, group, ca, cert, key, control, batchMax, batchMs, nearbyRadius, nearbyInterval,
+                metrics});
   p.process(app);
 
   auto fail = [](const std::string& m) {
@@ -85,6 +89,10 @@ int main(int argc, char** argv) {
   if (!ok || nearbyS < 0 || nearbyS > 3600)
     return fail("--nearby-interval-s \"" + p.value(nearbyInterval).toStdString() + "\": out of range 0-3600");
   cfg.nearbyIntervalMs = nearbyS * 1000;
+
+  cfg.metricsPort = p.value(metrics).toInt(&ok);
+  if (!ok || cfg.metricsPort < 0 || cfg.metricsPort > 65535)
+    return fail("--metrics-port \"" + p.value(metrics).toStdString() + "\": out of range 0-65535");
 
   // Fault injection for the tests that prove the downlink outbox.
   if (const char* fault = std::getenv("CAD_STUB_FAULT"); fault && *fault) {

@@ -586,3 +586,38 @@ TEST_CASE("a decommissioned device is unregistered, its certificate revoked, and
   CHECK(replay.exitCode == 0);
   CHECK(stub.cadctl({"--db", dir.file("replayed.db"), "digest"}).output == stub.cadctl({"digest"}).output);
 }
+
+TEST_CASE("the stub serves Prometheus text metrics on its local port", "[stub][metrics]") {
+  TempDir dir;
+  Mosquitto broker(dir);
+  const uint16_t port = freeLoopbackPort();
+  CadStub stub(dir, broker.uri(), "cad", {"--metrics-port", std::to_string(port)});
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-0301", "E31", "FD1");
+  AgentProcess agent(dir, "MDC-0301", "E31", "FD1", broker.uri());
+  agent.start();
+  REQUIRE(agent.mdcctl({"status", "available"}).exitCode == 0);
+  REQUIRE(waitUntil([&] { return agent.state().status_delivery() == v1::DELIVERY_DELIVERED; }, 20s));
+  // A device that is not registered: refused, counted by reason.
+  REQUIRE(run({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker.port()), "-q", "1", "-t",
+               "cad/v1/dev/MDC-NOBODY/up", "-m", "not protobuf"}, dir).exitCode == 0);
+  auto get = [&](const std::string& path) {
+    auto r = run({"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) + "; printf 'GET " + path +
+                                    " HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3"}, dir);
+    return r.output;
+  };
+  std::string m;
+  REQUIRE(waitUntil([&] { m = get("/metrics"); return m.find("cad_events_refused_total{reason=") != std::string::npos; },
+                    10s));
+  INFO(m);
+  CHECK_THAT(m, Catch::StartsWith("HTTP/1.0 200 OK"));
+  CHECK_THAT(m, Catch::Contains("# TYPE cad_events_appended_total counter"));
+  CHECK_THAT(m, Catch::Contains("cad_broker_connected 1\n"));
+  CHECK_THAT(m, Catch::Contains("cad_devices_connected 1\n"));
+  CHECK_THAT(m, Catch::Contains("cad_downlink_lagging_devices 0\n"));
+  std::smatch appended;
+  REQUIRE(std::regex_search(m, appended, std::regex("\ncad_events_appended_total ([0-9]+)\n")));
+  CHECK(std::stoll(appended[1]) >= 2);  // the presence and the status at least
+  CHECK_THAT(get("/"), Catch::StartsWith("HTTP/1.0 404"));
+}
