@@ -454,41 +454,36 @@ std::string CadService::metricsText() {
   auto metric = [&](const char* name, const char* type, const char* help, const std::string& samples) {
     o += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + samples;
   };
-  auto one = [](const char* name, double v) {
+  auto one = [&](const char* name, const char* type, const char* help, double v) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.17g", v);
-    return std::string(name) + " " + buf + "\n";
+    metric(name, type, help, std::string(name) + " " + buf + "\n");
   };
-  metric("cad_events_received_total", "counter", "MQTT messages received from devices",
-         one("cad_events_received_total", double(counters_.received)));
-  metric("cad_events_appended_total", "counter", "events appended to the log",
-         one("cad_events_appended_total", double(counters_.appended)));
-  metric("cad_events_duplicate_total", "counter", "events received again and acknowledged without a second copy",
-         one("cad_events_duplicate_total", double(counters_.duplicates)));
+  one("cad_events_received_total", "counter", "MQTT messages received from devices", double(counters_.received));
+  one("cad_events_appended_total", "counter", "events appended to the log", double(counters_.appended));
+  one("cad_events_duplicate_total", "counter", "events received again and acknowledged without a second copy",
+      double(counters_.duplicates));
   std::string refused;
   for (const auto& [reason, n] : counters_.refusedByReason)
     refused += "cad_events_refused_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";
   metric("cad_events_refused_total", "counter", "input refused, by reason", refused);
-  metric("cad_commit_acks_published_total", "counter", "commit acks published",
-         one("cad_commit_acks_published_total", double(counters_.acksPublished)));
-  metric("cad_downlinks_published_total", "counter", "downlinks published (first sends)",
-         one("cad_downlinks_published_total", double(counters_.downlinksPublished)));
-  metric("cad_downlinks_resent_total", "counter", "downlinks sent again to a device that had not confirmed them",
-         one("cad_downlinks_resent_total", double(counters_.downlinksResent)));
-  metric("cad_broker_connected", "gauge", "1 while the stub's link to the broker is up and subscribed",
-         one("cad_broker_connected", online_ && subscribed_ >= 2 ? 1 : 0));
+  one("cad_commit_acks_published_total", "counter", "commit acks published", double(counters_.acksPublished));
+  one("cad_downlinks_published_total", "counter", "downlinks published (first sends)",
+      double(counters_.downlinksPublished));
+  one("cad_downlinks_resent_total", "counter", "downlinks sent again to a device that had not confirmed them",
+      double(counters_.downlinksResent));
+  one("cad_broker_connected", "gauge", "1 while the stub's link to the broker is up and subscribed",
+      online_ && subscribed_ >= 2 ? 1 : 0);
   try {
     const int64_t connected = store_.db().queryInt("SELECT COUNT(*) FROM units WHERE online=1");
-    metric("cad_devices_connected", "gauge", "units whose device says it is online (its presence)",
-           one("cad_devices_connected", double(connected)));
+    one("cad_devices_connected", "gauge", "units whose device says it is online (its presence)", double(connected));
     const auto lagging = store_.laggingDevices();
     uint64_t behind = 0;
     for (const auto& l : lagging) behind += l.head - l.holds;
-    metric("cad_downlink_lagging_devices", "gauge", "connected devices that do not yet hold every downlink",
-           one("cad_downlink_lagging_devices", double(lagging.size())));
-    metric("cad_downlink_lag_downlinks", "gauge", "downlinks those devices have yet to confirm, in all",
-           one("cad_downlink_lag_downlinks", double(behind)));
-    metric("cad_log_events", "gauge", "events in the log", one("cad_log_events", double(store_.stats().events)));
+    one("cad_downlink_lagging_devices", "gauge", "connected devices that do not yet hold every downlink",
+        double(lagging.size()));
+    one("cad_downlink_lag_downlinks", "gauge", "downlinks those devices have yet to confirm, in all", double(behind));
+    one("cad_log_events", "gauge", "events in the log", double(store_.stats().events));
   } catch (const mdc::sql::SqliteError& e) {
     o += "# store unreadable: " + std::string(e.what()) + "\n";
   }

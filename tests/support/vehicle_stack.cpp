@@ -7,9 +7,9 @@
 namespace mdc::test {
 
 VehicleStack::VehicleStack(std::string device, std::string unit, std::string agency, MosquittoOptions brokerOptions,
-                           std::vector<std::string> agentArgs)
+                           std::vector<std::string> agentArgs, std::vector<std::string> stubArgs)
     : broker(dir, brokerOptions),
-      stub(dir, broker.uri()),
+      stub(dir, broker.uri(), "cad", std::move(stubArgs)),
       agent(dir, device, unit, agency, broker.uri(), std::move(agentArgs)) {
   stub.start();
   if (!stub.waitReady()) throw std::runtime_error("cad-stub did not become ready:\n" + stub.log());

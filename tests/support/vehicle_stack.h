@@ -17,7 +17,7 @@ struct VehicleStack {
   /** Starts the broker and the stub and registers device for unit of agency;
    *  throws std::runtime_error naming what did not come up. */
   VehicleStack(std::string device, std::string unit, std::string agency, MosquittoOptions brokerOptions = {},
-               std::vector<std::string> agentArgs = {});
+               std::vector<std::string> agentArgs = {}, std::vector<std::string> stubArgs = {});
 
   /** Starts the agent and waits until its link is online; throws with the agent's log when it is not. */
   void startAgentOnline(std::chrono::milliseconds timeout = std::chrono::seconds(20));

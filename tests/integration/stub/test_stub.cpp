@@ -16,6 +16,7 @@
 #include "tests/integration/stub/wire_fleet.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
@@ -491,12 +492,8 @@ TEST_CASE("two agencies: neither sees the other's units, a device of one cannot 
 
 TEST_CASE("a fleet imported from CSV: a dry run and a bad file change nothing, a re-run registers nothing twice",
           "[stub][fleet]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-0001", "E12", "FD1");
+  VehicleStack v("MDC-0001", "E12", "FD1");  // registered already; its agent is not needed
+  auto& [dir, broker, stub, agent] = v;
   auto write = [&](const std::string& name, const std::string& text) {
     const std::string path = dir.file(name);
     std::ofstream(path) << text;
@@ -546,12 +543,8 @@ TEST_CASE("a fleet imported from CSV: a dry run and a bad file change nothing, a
 
 TEST_CASE("a decommissioned device is unregistered, its certificate revoked, and its events refused from then on",
           "[stub][fleet]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-0201", "E21", "FD1");
+  VehicleStack v("MDC-0201", "E21", "FD1");
+  auto& [dir, broker, stub, agent] = v;
   // Its certificate from the fleet CA beside the store.
   REQUIRE(stub.cadctl({"ca", "init"}).exitCode == 0);
   const std::string key = dir.file("dev.key"), csr = dir.file("dev.csr");
@@ -559,7 +552,6 @@ TEST_CASE("a decommissioned device is unregistered, its certificate revoked, and
   REQUIRE(mdc::pki::writeCsr(key, "MDC-0201", csr).ok());
   REQUIRE(stub.cadctl({"ca", "sign", csr}).exitCode == 0);
 
-  AgentProcess agent(dir, "MDC-0201", "E21", "FD1", broker.uri());
   agent.start();
   REQUIRE(agent.mdcctl({"status", "available"}).exitCode == 0);
   REQUIRE(waitUntil([&] { return agent.state().status_delivery() == v1::DELIVERY_DELIVERED; }, 20s));
@@ -588,14 +580,9 @@ TEST_CASE("a decommissioned device is unregistered, its certificate revoked, and
 }
 
 TEST_CASE("the stub serves Prometheus text metrics on its local port", "[stub][metrics]") {
-  TempDir dir;
-  Mosquitto broker(dir);
   const uint16_t port = freeLoopbackPort();
-  CadStub stub(dir, broker.uri(), "cad", {"--metrics-port", std::to_string(port)});
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-0301", "E31", "FD1");
-  AgentProcess agent(dir, "MDC-0301", "E31", "FD1", broker.uri());
+  VehicleStack v("MDC-0301", "E31", "FD1", {}, {}, {"--metrics-port", std::to_string(port)});
+  auto& [dir, broker, stub, agent] = v;
   agent.start();
   REQUIRE(agent.mdcctl({"status", "available"}).exitCode == 0);
   REQUIRE(waitUntil([&] { return agent.state().status_delivery() == v1::DELIVERY_DELIVERED; }, 20s));
