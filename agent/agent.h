@@ -191,8 +191,12 @@ class Agent : public QObject {
 
   v1::UnitsNearby nearby_;        ///< the backend's latest (not stored)
   int64_t nearbyAtMs_ = 0;        ///< its sent_at_ms; 0: none yet
-  /** Where the call is and who is near, from this vehicle's fix. */
+  /** Who is near, with distance and bearing from this vehicle's fix. */
   void fillSituation(v1::AgentState& s);
+  /** Where the current call is, from this vehicle's fix. */
+  void fillCall(v1::AgentState& s);
+  /** Distance (m) and bearing (degrees true) from this vehicle's fix; nullopt without one. */
+  std::optional<std::pair<uint32_t, float>> fromFix(double lat, double lon) const;
 
   std::deque<std::string> lastErrors_;
   AgentCounters counters_;

@@ -88,31 +88,39 @@ v1::AgentState Agent::snapshot() {
   }
   fillSituation(s);
   fillInbox(s);
-  if (s.assignments_size() > 0) {  // the current call: the newest assignment the unit is still on
-    for (const auto& a : s.assignments()) {
-      if (a.cleared()) continue;
-      if (a.assignment().has_location()) {
-        auto* c = s.mutable_call();
-        c->set_incident_number(a.assignment().incident_number());
-        c->set_lat(a.assignment().location().lat());
-        c->set_lon(a.assignment().location().lon());
-        if (lastFix_ && lastFix_->hasPosition()) {
-          c->set_from_fix(true);
-          c->set_distance_m(uint32_t(std::lround(geo::distanceM(lastFix_->lat, lastFix_->lon, c->lat(), c->lon()))));
-          c->set_bearing_deg(float(geo::bearingDeg(lastFix_->lat, lastFix_->lon, c->lat(), c->lon())));
-        }
-      }
-      break;
-    }
-  }
+  fillCall(s);
   return s;
+}
+
+std::optional<std::pair<uint32_t, float>> Agent::fromFix(double lat, double lon) const {
+  if (!lastFix_ || !lastFix_->hasPosition()) return std::nullopt;
+  return std::pair{uint32_t(std::lround(geo::distanceM(lastFix_->lat, lastFix_->lon, lat, lon))),
+                   float(geo::bearingDeg(lastFix_->lat, lastFix_->lon, lat, lon))};
+}
+
+// The current call: the newest assignment the unit is still on, when it has a
+// location (after fillInbox, which put the newest assignments in the state).
+void Agent::fillCall(v1::AgentState& s) {
+  for (const auto& a : s.assignments()) {
+    if (a.cleared()) continue;
+    if (!a.assignment().has_location()) return;
+    auto* c = s.mutable_call();
+    c->set_incident_number(a.assignment().incident_number());
+    c->set_lat(a.assignment().location().lat());
+    c->set_lon(a.assignment().location().lon());
+    if (auto d = fromFix(c->lat(), c->lon())) {
+      c->set_from_fix(true);
+      c->set_distance_m(d->first);
+      c->set_bearing_deg(d->second);
+    }
+    return;
+  }
 }
 
 void Agent::fillSituation(v1::AgentState& s) {
   if (nearbyAtMs_ == 0) return;
   s.set_nearby_at_ms(nearbyAtMs_);
   s.set_nearby_radius_m(nearby_.radius_m());
-  const bool fix = lastFix_ && lastFix_->hasPosition();
   for (const auto& u : nearby_.units()) {
     auto* v = s.add_nearby();
     v->set_unit_id(u.unit_id());
@@ -123,9 +131,9 @@ void Agent::fillSituation(v1::AgentState& s) {
     v->set_emergency(u.emergency());
     v->set_on_same_call(u.on_same_call());
     v->set_incident_number(u.incident_number());
-    v->set_distance_m(fix ? uint32_t(std::lround(geo::distanceM(lastFix_->lat, lastFix_->lon, u.lat(), u.lon())))
-                          : u.distance_m());
-    v->set_bearing_deg(fix ? float(geo::bearingDeg(lastFix_->lat, lastFix_->lon, u.lat(), u.lon())) : -1.0f);
+    const auto d = fromFix(u.lat(), u.lon());
+    v->set_distance_m(d ? d->first : u.distance_m());
+    v->set_bearing_deg(d ? d->second : -1.0f);
   }
   // The vehicle moved since the backend's list: nearest first from here.
   std::stable_sort(s.mutable_nearby()->begin(), s.mutable_nearby()->end(),

@@ -96,13 +96,18 @@ std::string Store::sealOutbox(uint64_t seq, int lane, const std::string& eventId
   return cipher_.seal(plain, "outbox/" + std::to_string(seq) + "/" + std::to_string(lane) + "/" + eventId);
 }
 
+std::optional<std::string> Store::openSealed(const std::string& sealed, const std::string& aad, const std::string& row,
+                                             const char* consequence) {
+  auto plain = cipher_.open(sealed, aad);
+  if (!plain && tampered_.insert(row).second)
+    log::error("store", row + ": stored payload fails authentication (tampered); " + consequence);
+  return plain;
+}
+
 std::optional<std::string> Store::openOutbox(uint64_t seq, int lane, const std::string& eventId,
                                              const std::string& sealed) {
-  auto plain = cipher_.open(sealed, "outbox/" + std::to_string(seq) + "/" + std::to_string(lane) + "/" + eventId);
-  if (!plain && tampered_.insert("outbox:" + std::to_string(seq)).second)
-    log::error("store", "outbox seq " + std::to_string(seq) +
-                            ": stored payload fails authentication (tampered); it will not be sent");
-  return plain;
+  return openSealed(sealed, "outbox/" + std::to_string(seq) + "/" + std::to_string(lane) + "/" + eventId,
+                    "outbox seq " + std::to_string(seq), "it will not be sent");
 }
 
 std::string Store::inboxAad(const std::string& unitId, uint64_t seq, const std::string& kind) const {

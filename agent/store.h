@@ -170,7 +170,7 @@ class Store {
   };
   CheckReport check();
 
-  /** Stored payloads found altered since open (outbox and inbox, each row once). */
+  /** Stored payloads found altered since open (outbox, inbox and sent messages, each row once). */
   int64_t tamperedPayloads() const { return int64_t(tampered_.size()); }
 
   const std::string& path() const { return db_->path(); }
@@ -188,6 +188,10 @@ class Store {
   void writeState(const std::map<std::string, std::string>& updates);
   void encryptPlaintextRows();
   std::string sealOutbox(uint64_t seq, int lane, const std::string& eventId, const std::string& plain) const;
+  /** Opens a sealed payload; when it fails authentication, logs "<row>: ...
+   *  (tampered); <consequence>" and counts the row, each once. */
+  std::optional<std::string> openSealed(const std::string& sealed, const std::string& aad, const std::string& row,
+                                        const char* consequence);
   std::optional<std::string> openOutbox(uint64_t seq, int lane, const std::string& eventId, const std::string& sealed);
   std::string inboxAad(const std::string& unitId, uint64_t seq, const std::string& kind) const;
   std::string sentAad(const std::string& unitId, uint64_t seq) const;
@@ -207,7 +211,7 @@ class Store {
   std::array<LaneDepthInfo, 4> lanes_{};
   std::map<std::string, std::string> state_;
   PayloadCipher cipher_;
-  std::set<std::string> tampered_;  // "outbox:SEQ" / "inbox:UNIT:SEQ", reported once
+  std::set<std::string> tampered_;  // the rows found altered ("outbox seq N", ...), each reported once
 };
 
 /** Per-row overhead counted against the cap in addition to the payload. */

@@ -69,11 +69,8 @@ std::vector<std::pair<uint64_t, v1::Downlink>> Store::inbox(const std::string& u
 
 std::optional<std::string> Store::openInbox(const std::string& unitId, uint64_t seq, const std::string& kind,
                                             const std::string& sealed) {
-  auto raw = cipher_.open(sealed, inboxAad(unitId, seq, kind));
-  if (!raw && tampered_.insert("inbox:" + unitId + ":" + std::to_string(seq)).second)
-    log::error("store", "inbox " + unitId + " seq " + std::to_string(seq) +
-                            ": stored payload fails authentication (tampered); not shown");
-  return raw;
+  return openSealed(sealed, inboxAad(unitId, seq, kind), "inbox " + unitId + " seq " + std::to_string(seq),
+                    "not shown");
 }
 
 std::string Store::sentAad(const std::string& unitId, uint64_t seq) const {
@@ -137,13 +134,9 @@ std::vector<v1::ReceivedMessage> Store::conversation(const std::string& unitId,
   bindPage(sent);
   while (sent.step()) {
     const uint64_t seq = uint64_t(sent.i64(0));
-    auto text = cipher_.open(sent.blob(2), sentAad(unitId, seq));
-    if (!text) {
-      if (tampered_.insert("sent:" + unitId + ":" + std::to_string(seq)).second)
-        log::error("store", "sent message seq " + std::to_string(seq) +
-                                ": stored text fails authentication (tampered); not shown");
-      continue;
-    }
+    auto text = openSealed(sent.blob(2), sentAad(unitId, seq), "sent message " + unitId + " seq " +
+                           std::to_string(seq), "not shown");
+    if (!text) continue;
     v1::ReceivedMessage m;
     m.set_outgoing(true);
     m.set_event_seq(seq);

@@ -97,9 +97,9 @@ void MessagesModel::refresh() {
   if (count() != before || hasOlder() != hadOlder) emit countChanged();
 }
 
-bool MessagesModel::merge(const v1::ReceivedMessage& m) {
+void MessagesModel::merge(const v1::ReceivedMessage& m) {
   const auto key = codec::MessageCursor::parse(m.cursor());
-  if (!key) return false;
+  if (!key) return;
   Entry e{*key,
           m.outgoing(),
           m.outgoing() ? tr("This unit") : QString::fromStdString(m.from()),
@@ -112,14 +112,12 @@ bool MessagesModel::merge(const v1::ReceivedMessage& m) {
                              [](const Entry& a, const codec::MessageCursor& k) { return a.key > k; });
   const int row = int(it - entries_.begin());
   if (it != entries_.end() && it->key == *key) {
-    if (*it == e) return false;
-    updateRow(row, std::move(e));
-    return true;
+    updateRow(row, std::move(e));  // a no-op when nothing changed
+    return;
   }
   beginInsertRows({}, row, row);
   entries_.insert(row, std::move(e));
   endInsertRows();
-  return true;
 }
 
 void MessagesModel::updateRow(int row, Entry e) {

@@ -96,8 +96,8 @@ class MessagesModel : public QAbstractListModel {
 
  private:
   void refresh();
-  /** Inserts or updates one message at its place; true when anything changed. */
-  bool merge(const v1::ReceivedMessage& m);
+  /** Inserts or updates one message at its place. */
+  void merge(const v1::ReceivedMessage& m);
   void updateRow(int row, Entry e);
   AgentConnection& agent_;
   QList<Entry> entries_;

@@ -110,7 +110,6 @@ double SituationModel::extent(bool callOnly) const {
   if (hasCall()) m = std::hypot(callEastM_, callNorthM_);
   for (const auto& e : entries_)
     if (!callOnly || e.onCall) m = std::max({m, std::fabs(e.eastM), std::fabs(e.northM)});
-  if (hasCall()) m = std::max({m, std::fabs(callEastM_), std::fabs(callNorthM_)});
   // A little room around the farthest, and never closer than 200 m.
   return std::max(200.0, m * 1.15);
 }

@@ -237,6 +237,12 @@ long positive(const std::string& v, long max) {
 }
 
 // ca init|sign|revoke and broker-config: files only, no stub needed.
+// What a revocation did, and what the operator must do next.
+void printRevoked(const mdc::pki::FleetCa& ca, const std::vector<std::string>& serials) {
+  for (const auto& serial : serials) std::cout << "revoked serial " << serial << "\n";
+  std::cout << "CRL rewritten: " << ca.crlFile() << " (a running mosquitto reads it at start: restart it)\n";
+}
+
 int fleetCommand(Args& a, const std::string& dbPath) {
   std::string caDir = a.opts.count("--ca-dir") ? a.opts["--ca-dir"] : dbPath + ".ca";
   const std::string& cmd = a.pos[0];
@@ -297,8 +303,7 @@ int fleetCommand(Args& a, const std::string& dbPath) {
     if (a.pos.size() < 3) return usage("ca revoke DEVICE|SERIAL");
     auto r = ca->revoke(a.pos[2]);
     if (!r) return fail(r.error().message);
-    for (const auto& s : *r) std::cout << "revoked serial " << s << "\n";
-    std::cout << "CRL rewritten: " << ca->crlFile() << " (a running mosquitto reads it at start: restart it)\n";
+    printRevoked(*ca, *r);
     return kOk;
   }
   return usage("unknown ca command \"" + a.pos[1] + "\"");
@@ -615,8 +620,7 @@ int main(int argc, char** argv) {
       std::cout << "no live certificate to revoke: " << revoked.error().message << "\n";
       return kOk;
     }
-    for (const auto& serial : *revoked) std::cout << "revoked serial " << serial << "\n";
-    std::cout << "CRL rewritten: " << ca->crlFile() << " (a running mosquitto reads it at start: restart it)\n";
+    printRevoked(*ca, *revoked);
     return kOk;
   }
   if (cmd == "devices" && a.pos.size() >= 2 && a.pos[1] == "import") {
