@@ -52,15 +52,17 @@ mdc::v1::UnitsNearby forUnit(const UnitPlace& self, const std::vector<UnitPlace>
     const double d = self.hasPosition ? geo::distanceM(self.lat, self.lon, u.lat, u.lon) : 0.0;
     if (sameCall || d <= double(radiusM)) picked.push_back({&u, d, sameCall});
   }
-  // Over the cap: the units on the call first, then the nearest.
-  std::stable_sort(picked.begin(), picked.end(), [](const Candidate& a, const Candidate& b) {
-    if (a.sameCall != b.sameCall) return a.sameCall;
+  auto nearer = [](const Candidate& a, const Candidate& b) {
     return a.distanceM < b.distanceM || (a.distanceM == b.distanceM && a.place->unit < b.place->unit);
-  });
-  if (picked.size() > size_t(kMaxUnits)) picked.resize(size_t(kMaxUnits));
-  std::stable_sort(picked.begin(), picked.end(), [](const Candidate& a, const Candidate& b) {
-    return a.distanceM < b.distanceM || (a.distanceM == b.distanceM && a.place->unit < b.place->unit);
-  });
+  };
+  // Over the cap: the units on the call are kept, then the nearest.
+  if (picked.size() > size_t(kMaxUnits)) {
+    std::sort(picked.begin(), picked.end(), [&](const Candidate& a, const Candidate& b) {
+      return a.sameCall != b.sameCall ? a.sameCall : nearer(a, b);
+    });
+    picked.resize(size_t(kMaxUnits));
+  }
+  std::sort(picked.begin(), picked.end(), nearer);
   mdc::v1::UnitsNearby out;
   out.set_radius_m(radiusM);
   for (const auto& c : picked) {
