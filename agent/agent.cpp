@@ -105,6 +105,8 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
     : QObject(parent), config_(std::move(config)), store_(store), clock_(clock), ids_(clock) {
   linkSinceMs_ = clock_.nowMs();
   noFixSinceMs_ = clock_.nowMs();
+  records_ = RecordsDesk(RecordsDesk::Timing{int64_t(config_.recordsSlowS) * 1000, int64_t(config_.recordsTimeoutS) * 1000,
+                                             int64_t(config_.recordsShowS) * 1000});
   // The backend may have moved this device to another unit (cadctl devices
   // move): that holds until the device is provisioned for another unit.
   configuredUnitId_ = config_.unitId;
@@ -116,6 +118,7 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
   connect(&housekeeping_, &QTimer::timeout, this, [this] {
     checkAckTimeouts();
     exchangeDownlinkCursor();
+    if (records_.tick(clock_.nowMs())) emit stateChanged();
     if (store_.releaseHeld(false) > 0) {
       resetSendCursors();  // the released events are behind the send cursors
       emit stateChanged();
@@ -275,6 +278,8 @@ void Agent::linkLost(const std::string& cause) {
   log::warn("link", "connection lost: " + cause + "; " + std::to_string(inflight_.size()) +
                         " events awaiting commit ack will be sent again");
   setLink(v1::LINK_STATE_OFFLINE, "connection lost: " + cause);
+  if (int n = records_.linkLost(clock_.nowMs()); n > 0)
+    log::warn("records", std::to_string(n) + " records queries lost their answer with the link");
   inflight_.clear();
   tokenToSeq_.clear();
   resetSendCursors();
@@ -539,7 +544,13 @@ void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
   switch (dl.body_case()) {
     case v1::Downlink::kCommitAck:
     case v1::Downlink::kUnitsNearby:
+    case v1::Downlink::kRecordsAnswer:
       break;  // always unsequenced (codec)
+    case v1::Downlink::kSafetyAlert:
+      // What was found stays in the encrypted inbox, not in the log.
+      log::warn("records", "officer safety: unit " + dl.safety_alert().unit_id() + " on " +
+                               dl.safety_alert().incident_number() + " has a hit");
+      break;
     case v1::Downlink::kRejection:
       applyTransient(dl);  // a stored event that lost a conflict
       break;
@@ -629,6 +640,16 @@ void Agent::readCertificate() {
 // Commit acks, rejections and the units nearby: applied at once, idempotent,
 // not part of the downlink sequence (see mdc.proto, Downlink.seq).
 void Agent::applyTransient(const v1::Downlink& dl) {
+  if (dl.has_records_answer()) {
+    applyRecordsAnswer(dl);
+    return;
+  }
+  if (dl.has_rejection() && dl.rejection().seq() == 0 && records_.waiting(dl.rejection().event_id())) {
+    log::warn("records", "query " + dl.rejection().event_id() + " refused by the backend: " + dl.rejection().detail());
+    records_.refused(dl.rejection().event_id(), dl.rejection().detail(), clock_.nowMs());
+    emit stateChanged();
+    return;
+  }
   if (dl.has_units_nearby()) {
     if (dl.unit_id() != config_.unitId) return;  // for the unit this device served before a move
     // An emergency that starts near this vehicle is logged once.

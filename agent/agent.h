@@ -14,6 +14,7 @@
 #include <string>
 
 #include "agent/config.h"
+#include "agent/records_desk.h"
 #include "agent/store.h"
 #include "hw/avl_policy.h"
 #include "hw/fix_time.h"
@@ -47,6 +48,9 @@ struct AgentCounters {
   uint64_t connects = 0;
   uint64_t connectFailures = 0;
   uint64_t badRequests = 0;
+  uint64_t recordsQueries = 0;     ///< records queries sent
+  uint64_t recordsAnswers = 0;     ///< answers received for them
+  uint64_t recordsRefusedOffline = 0;  ///< queries refused at once because the link was down
 };
 
 /** The device's brain. Thread-safety: every method runs on the thread that owns
@@ -197,6 +201,14 @@ class Agent : public QObject {
   void fillCall(v1::AgentState& s);
   /** Distance (m) and bearing (degrees true) from this vehicle's fix; nullopt without one. */
   std::optional<std::pair<uint32_t, float>> fromFix(double lat, double lon) const;
+
+  // Records queries (agent_records.cpp): in memory only.
+  RecordsDesk records_{RecordsDesk::Timing{}};
+  /** Sends a query at once while online; refuses it (nothing sent) offline. */
+  v1::ApiReply runQuery(uint64_t requestId, const v1::RecordsQuery& query);
+  void applyRecordsAnswer(const v1::Downlink& dl);
+  /** This device's queries, and other units' officer-safety hits on its calls. */
+  void fillRecords(v1::AgentState& s);
 
   std::deque<std::string> lastErrors_;
   AgentCounters counters_;

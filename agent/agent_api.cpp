@@ -163,6 +163,8 @@ v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
           messagePage(req.list_messages().before(), int(req.list_messages().limit()));
       return reply;
     }
+    case v1::ApiRequest::kRecordsQuery:
+      return runQuery(id, req.records_query());
     case v1::ApiRequest::BODY_NOT_SET:
       break;
   }

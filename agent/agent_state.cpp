@@ -75,6 +75,9 @@ v1::AgentState Agent::snapshot() {
   c["connects"] = counters_.connects;
   c["connect_failures"] = counters_.connectFailures;
   c["bad_requests"] = counters_.badRequests;
+  c["records_queries"] = counters_.recordsQueries;
+  c["records_answers"] = counters_.recordsAnswers;
+  c["records_refused_offline"] = counters_.recordsRefusedOffline;
   if (avl_) {
     const hw::AvlCounters a = avl_->counters();
     c["avl_fixes"] = a.offered;
@@ -89,6 +92,7 @@ v1::AgentState Agent::snapshot() {
   fillSituation(s);
   fillInbox(s);
   fillCall(s);
+  fillRecords(s);
   return s;
 }
 

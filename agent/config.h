@@ -27,6 +27,10 @@ struct AgentConfig {
   int backoffInitialMs = 500;           ///< link.backoff_initial_ms (50..60000)
   int backoffMaxMs = 30000;             ///< link.backoff_max_ms (>= initial, <= 600000)
   int ackTimeoutS = 20;                 ///< link.ack_timeout_s: longest wait for a commit ack before resending (1..3600); the actual timeout adapts to the measured round trip
+  int recordsSlowS = 5;                 ///< records.slow_s: a query unanswered this long says so on the screen (1..60)
+  int recordsTimeoutS = 30;             ///< records.timeout_s: a query unanswered this long has failed (2..300, > slow_s)
+  int recordsShowS = 120;               ///< records.show_s: an answer leaves the screen this long after it came (10..3600)
+  int recordsAlertShowS = 1800;         ///< records.alert_show_s: another unit's officer-safety hit on this unit's call stays shown (60..86400)
   int downlinkCheckS = 30;              ///< link.downlink_check_s: while connected, how often the agent tells the backend its downlink cursor and learns the head (5..3600)
   int backfillPerSecond = 20000;        ///< link.backfill_per_s: AVL backlog rate cap after reconnect (1..100000); the window keeps live traffic ahead of it
   std::string gpsSource = "none";       ///< gps.source: none | gpsd | simulator | replay

@@ -27,6 +27,7 @@ constexpr int kOk = 0;
 constexpr int kFailed = 1;       // the agent refused or the wait timed out
 constexpr int kUsage = 2;        // bad arguments
 constexpr int kUnreachable = 3;  // the agent is not running / not reachable
+constexpr int kHit = 4;          // query: the answer has an officer-safety flag
 
 const char* kHelp = R"(usage: mdcctl [--socket PATH] COMMAND [ARGS]
 
@@ -50,10 +51,20 @@ commands:
                                (< from dispatch, > sent), a page of N (1-50,
                                default 20) before CURSOR (each page ends with
                                the command for the next)
+  query plate PLATE --state ST (--cfs N | --reason CODE) [--json]
+  query person --name "LAST, FIRST" --dob YYYY-MM-DD (--cfs N | --reason CODE) [--json]
+                               run a plate or a person against the records
+                               system and print what came back (waits for the
+                               answer). Needs the link: never queued. CODE is
+                               one of TRAFFIC_STOP, SUSPICIOUS_VEHICLE,
+                               SUSPICIOUS_PERSON, INVESTIGATION, WARRANT_SERVICE,
+                               FIELD_INTERVIEW. Exit status 1 when refused or
+                               unanswered, 4 on an officer-safety hit
   watch                        print a line whenever the state changes
   wait-synced [--timeout S]    wait until the outbox is empty (default 30 s)
 
-exit status: 0 ok; 1 refused or timed out; 2 usage error; 3 agent unreachable.
+exit status: 0 ok; 1 refused or timed out; 2 usage error; 3 agent unreachable;
+4 (query) an officer-safety hit.
 )";
 
 int usage(const std::string& why) {
@@ -137,6 +148,7 @@ int main(int argc, char** argv) {
       {"state", {0, {}, {"--json"}}},
       {"messages", {0, {"--before", "--limit"}, {"--json"}}},
       {"watch", {0, {}, {}}},
+      {"query", {2, {"--state", "--name", "--dob", "--cfs", "--reason"}, {"--json"}}},
       {"wait-synced", {0, {"--timeout"}, {}}},
   };
   auto spec = kSpecs.find(cmd);
@@ -202,6 +214,31 @@ int main(int argc, char** argv) {
     } catch (...) {
       return usage("messages: --limit takes a whole number");
     }
+  } else if (cmd == "query") {
+    auto* q = req.mutable_records_query();
+    if (args.empty() || (args[0] != "plate" && args[0] != "person"))
+      return usage("query: plate PLATE --state ST or person --name \"LAST, FIRST\" --dob YYYY-MM-DD");
+    size_t positionals = 0;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (args[i].rfind("--", 0) == 0) i += args[i] == "--json" ? 0 : 1;
+      else ++positionals;
+    }
+    if (args[0] == "plate") {
+      if (positionals != 2) return usage("query plate: the plate is required (query plate ABC123 --state NY)");
+      if (!opt("--state")) return usage("query plate: --state is required (the 2-letter issuing state)");
+      if (opt("--name") || opt("--dob")) return usage("query plate: --name and --dob are for query person");
+      q->mutable_plate()->set_plate(codec::normalizePlate(args[1]));
+      q->mutable_plate()->set_state(codec::normalizePlate(*opt("--state")));
+    } else {
+      if (positionals != 1) return usage("query person: unexpected argument \"" + args[1] + "\"");
+      if (!opt("--name") || !opt("--dob")) return usage("query person: --name and --dob are required");
+      if (opt("--state")) return usage("query person: --state is for query plate");
+      q->mutable_person()->set_name(codec::normalizeName(*opt("--name")));
+      q->mutable_person()->set_dob(*opt("--dob"));
+    }
+    if (auto c = opt("--cfs")) q->set_incident_number(*c);
+    if (auto r = opt("--reason")) q->set_reason_code(*r);
+    // The agent refuses a query with no reason, or two, naming the field.
   } else if (cmd == "state" || cmd == "watch" || cmd == "wait-synced") {
     // handled below
   } else {
@@ -262,6 +299,36 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(100ms);
     } while (std::chrono::steady_clock::now() < deadline);
     std::cerr << "mdcctl: not synced after " << timeoutS << " s: " << left << " events still in the outbox\n";
+    return kFailed;
+  }
+  if (cmd == "query") {
+    auto reply = client.call(req);
+    if (!reply || !reply->ok()) return printReply(reply);
+    const std::string id = reply->query_sent().query_id();
+    bool toldSlow = false;
+    // The agent decides when the query has failed (records.timeout_s); this
+    // only stops waiting if the agent itself stops answering.
+    const auto deadline = std::chrono::steady_clock::now() + 330s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      v1::ApiRequest r;
+      r.mutable_get_state();
+      auto st = client.call(r);
+      if (!st || !st->ok()) return printReply(st);
+      for (const auto& q : st->state().records()) {
+        if (q.query_id() != id) continue;
+        if (q.state() == v1::RECORDS_QUERY_STATE_SLOW && !toldSlow) {
+          std::cerr << "mdcctl: the records system is slow to answer; still waiting\n";
+          toldSlow = true;
+        }
+        if (q.state() == v1::RECORDS_QUERY_STATE_ANSWERED || q.state() == v1::RECORDS_QUERY_STATE_FAILED) {
+          std::cout << (flag("--json") ? toJson(q) : agent::recordsText(q));
+          if (q.state() == v1::RECORDS_QUERY_STATE_FAILED) return kFailed;
+          return q.answer().hit() ? kHit : kOk;
+        }
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    std::cerr << "mdcctl: no word from the agent about query " << id << "\n";
     return kFailed;
   }
   if (cmd == "messages") {

@@ -113,6 +113,19 @@ std::string stateText(const v1::AgentState& s) {
     }
     o << "\n";
   }
+  for (const auto& q : s.records())
+    o << "records     " << q.subject() << ": " << recordsStateName(q.state())
+      << (q.answer().hit() ? " OFFICER SAFETY HIT" : "")
+      << (q.state() == v1::RECORDS_QUERY_STATE_ANSWERED
+              ? ", " + std::to_string(q.answer().entries_size()) + " records"
+              : (q.detail().empty() ? "" : " (" + q.detail() + ")"))
+      << "\n";
+  for (const auto& a : s.safety_alerts()) {
+    o << "SAFETY      " << a.alert().unit_id() << " on " << a.alert().incident_number() << " ran " << a.alert().subject()
+      << ":";
+    for (const auto& f : a.alert().flags()) o << " " << codec::recordsFlagName(f.kind()) << " (" << f.detail() << ")";
+    o << "\n";
+  }
   if (s.assignments_total() > uint32_t(s.assignments_size()))
     o << "assignments " << s.assignments_size() << " newest shown of " << s.assignments_total() << "\n";
   if (s.messages_size() > 0) {
@@ -133,6 +146,34 @@ std::string stateText(const v1::AgentState& s) {
   o << "counters   ";
   for (const auto& [k, v] : s.counters()) o << " " << k << "=" << v;
   o << "\n";
+  return o.str();
+}
+
+std::string recordsStateName(v1::RecordsQueryState s) {
+  switch (s) {
+    case v1::RECORDS_QUERY_STATE_WAITING: return "WAITING";
+    case v1::RECORDS_QUERY_STATE_SLOW: return "SLOW";
+    case v1::RECORDS_QUERY_STATE_ANSWERED: return "ANSWERED";
+    case v1::RECORDS_QUERY_STATE_FAILED: return "FAILED";
+    default: return "-";
+  }
+}
+
+std::string recordsText(const v1::RecordsQueryView& q) {
+  std::ostringstream o;
+  o << q.subject() << " ("
+    << (q.incident_number().empty() ? q.reason_code() : "CFS " + q.incident_number()) << "): "
+    << recordsStateName(q.state());
+  if (!q.detail().empty()) o << ": " << q.detail();
+  o << "\n";
+  if (q.state() != v1::RECORDS_QUERY_STATE_ANSWERED) return o.str();
+  const auto& a = q.answer();
+  if (a.hit()) o << "*** OFFICER SAFETY ***\n";
+  if (a.entries_size() == 0) o << "no record\n";
+  for (const auto& e : a.entries()) {
+    o << e.kind() << ": " << e.summary() << "\n";
+    for (const auto& f : e.flags()) o << "  " << codec::recordsFlagName(f.kind()) << ": " << f.detail() << "\n";
+  }
   return o.str();
 }
 

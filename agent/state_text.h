@@ -10,6 +10,10 @@ namespace mdc::agent {
 std::string stateText(const v1::AgentState& s);
 /** "queued", "delivered", "rejected", "held" or "-". */
 std::string deliveryName(v1::Delivery d);
+/** A records query and what came back, for `mdcctl query` (several lines). */
+std::string recordsText(const v1::RecordsQueryView& q);
+/** "ANSWERED", "WAITING", ... */
+std::string recordsStateName(v1::RecordsQueryState s);
 /** One line for `mdcctl watch`. */
 std::string stateLine(const v1::AgentState& s);
 

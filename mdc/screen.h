@@ -13,6 +13,7 @@
 #include "mdc/diagnostics_controller.h"
 #include "mdc/emergency_controller.h"
 #include "mdc/header_state.h"
+#include "mdc/query_controller.h"
 #include "mdc/situation_model.h"
 #include "mdc/status_controller.h"
 #include "mdc/theme_controller.h"
@@ -33,6 +34,7 @@ struct ScreenControllers {
   MessageController messages;
   ActionsModel actions;
   SituationModel situation;
+  QueryController query;
   DiagnosticsController diagnostics;
   ThemeController theme;
   AlertTone alertTone;  ///< plays when assignment.alertSound() fires

@@ -10,7 +10,7 @@ namespace mdc::ui {
 
 QStringList screenPages() {
   return {QStringLiteral("status"), QStringLiteral("assignment"), QStringLiteral("cfs"), QStringLiteral("messages"),
-          QStringLiteral("nearby"), QStringLiteral("diagnostics")};
+          QStringLiteral("nearby"), QStringLiteral("query"), QStringLiteral("diagnostics")};
 }
 
 namespace {

@@ -17,11 +17,12 @@ Window {
     required property MessageController messaging
     required property ActionsModel actions
     required property SituationModel situation
+    required property QueryController query
     required property DiagnosticsController diagnostics
     required property ThemeController theme
 
     property string page: "status"
-    readonly property var pages: ["status", "assignment", "cfs", "messages", "nearby", "diagnostics"]
+    readonly property var pages: ["status", "assignment", "cfs", "messages", "nearby", "query", "diagnostics"]
 
     width: 1280
     height: 800
@@ -102,6 +103,13 @@ Window {
             }
             MouseArea { anchors.fill: parent; onClicked: root.page = "nearby" }
         }
+        SafetyAlertBanner {
+            objectName: "safetyAlertBanner"
+            Layout.fillWidth: true
+            Layout.preferredHeight: implicitHeight
+            query: root.query
+            onOpenCall: root.page = "assignment"
+        }
         RowLayout {
             Layout.fillWidth: true
             Layout.fillHeight: true
@@ -113,6 +121,7 @@ Window {
                 assignment: root.assignment
                 messaging: root.messaging
                 situation: root.situation
+                query: root.query
                 emergency: root.emergency
                 theme: root.theme
                 onNavigate: (target) => root.page = target
@@ -127,6 +136,7 @@ Window {
                 CfsPage { objectName: "cfsPage"; cfs: root.cfs }
                 MessagesPage { objectName: "messagesPage"; messaging: root.messaging }
                 NearbyPage { objectName: "nearbyPage"; situation: root.situation }
+                QueryPage { objectName: "queryPage"; query: root.query }
                 DiagnosticsPage { objectName: "diagnosticsPage"; diagnostics: root.diagnostics }
             }
         }
@@ -136,6 +146,12 @@ Window {
         anchors.fill: parent
         assignment: root.assignment
         onView: root.page = "assignment"
+    }
+
+    HitAlert {
+        anchors.fill: parent
+        query: root.query
+        onView: root.page = "query"
     }
 
     AgentDownPage {

@@ -2,13 +2,14 @@ import QtQuick
 import Mdc
 import QtQuick.Layouts
 
-// Page navigation (Alt+1..6), the theme switch and the emergency button.
+// Page navigation (Alt+1..7), the theme switch and the emergency button.
 Rectangle {
     id: rail
     property string page: "status"
     property AssignmentController assignment
     property MessageController messaging
     property SituationModel situation
+    property QueryController query
     property EmergencyController emergency
     property ThemeController theme
     signal navigate(string page)
@@ -73,6 +74,13 @@ Rectangle {
             text: qsTr("Nearby")
             sublabel: rail.situation && rail.situation.nearbyKnown ? String(rail.situation.count) : ""
             attention: rail.situation ? rail.situation.nearbyEmergency !== "" : false
+        }
+        NavButton {
+            objectName: "navQuery"
+            target: "query"
+            text: qsTr("Query")
+            sublabel: rail.query && !rail.query.online ? qsTr("offline") : ""
+            attention: rail.query ? rail.query.hitAlert.id !== undefined : false
         }
         NavButton {
             objectName: "navDiagnostics"

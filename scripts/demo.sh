@@ -98,6 +98,7 @@ start_broker
 pids+=($!)
 wait_for "cad-stub" bash -c "CAD_DB=$work/cad.db $bin/server-stub/cadctl stats | grep -q '\"ready\": true'"
 say dispatch "$(cad --as fleet.tech devices add $device --unit $unit)"
+cad records import server-stub/seed/records-{vehicles,persons,flags}.csv | sed 's/^/          records    /'
 "$bin/agent/mdc-agent" --device-id $device --unit-id $unit --agency $agency --broker "$broker" \
   --store "$work/agent.db" --socket "$work/agent.sock" --set link.backoff_max_ms=2000 \
   --set gps.source=simulator --set gps.sim_speedup=10 > "$work/agent.log" 2>&1 &
@@ -149,6 +150,10 @@ responder "traffic stop" cfs --type TRAFFIC_STOP --lat 40.7484 --lon -73.9857 --
 ctl wait-synced --timeout 10 > /dev/null
 wait_for "the incident number" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'cfs TRAFFIC_STOP delivered 20'"
 say screen "$(ctl state | grep 'cfs TRAFFIC_STOP' | sed 's/^action *//')"
+# A records query: interactive, never queued; exit status 4 is an officer-safety hit.
+query_out=$(ctl query plate "abc 123" --state NY --reason TRAFFIC_STOP) && query_rc=0 || query_rc=$?
+say responder "run plate ABC 123 (NY) -> exit $query_rc"
+echo "$query_out" | sed 's/^/          mdc        /'
 responder "EMERGENCY" emergency
 ctl wait-synced --timeout 10 > /dev/null
 say dispatch "board: $(cad board | awk -v u=$unit '$1==u')"
@@ -204,6 +209,9 @@ cad board
 echo
 echo "response-time KPIs:"
 cad kpi
+echo
+echo "records queries (cadctl audit queries):"
+cad audit queries
 echo
 echo "audit trail (cadctl events, without AVL):"
 echo "$events" | awk '$6!="avl"' | tail -n 30

@@ -129,6 +129,13 @@ mdc::Status CadService::start() {
     });
     log::info("stub", "metrics on http://127.0.0.1:" + std::to_string(config_.metricsPort) + "/metrics");
   }
+  if (config_.recordsPath.empty()) config_.recordsPath = config_.dbPath + ".records";
+  auto records = records::RecordsSystem::open(config_.recordsPath);
+  if (!records) return records.error();
+  records_ = std::move(*records);
+  auto held = records_->counts();
+  log::info("stub", "records system " + config_.recordsPath + ": " + std::to_string(held.vehicles) + " vehicles, " +
+                        std::to_string(held.persons) + " persons, " + std::to_string(held.flags) + " flags");
   bridge_ = std::make_unique<ServiceBridge>(this);
   mdc::mqtt::Options o;
   o.uri = config_.broker;
@@ -244,6 +251,27 @@ void CadService::flush() {
   publishAcks(out->acks);
   publish(out->downlinks);
   for (const auto& [device, after] : out->resyncs) handleResync(device, after);
+  for (auto& q : out->queries) {
+    if (config_.recordsDelayMs <= 0) answerQuery(q);
+    else QTimer::singleShot(config_.recordsDelayMs, this, [this, q] { answerQuery(q); });
+  }
+}
+
+void CadService::answerQuery(const PendingQuery& q) {
+  const auto answer = records_->answer(q.query);
+  auto out = store_.answerQuery(q, answer, "records-stub", mdc::SystemClock::instance().nowMs());
+  if (!out) {
+    // The query stays in the audit without an answer; the device gives up after its timeout.
+    log::error("stub", "records query " + q.eventId + " of " + q.unitId + " not answered: " + out.error().message);
+    return;
+  }
+  ++counters_.recordsQueries;
+  if (answer.hit()) ++counters_.recordsHits;
+  (answer.hit() ? log::warn : log::info)("stub", "records query " + q.eventId + " of " + q.unitId + " (" +
+                                                     (q.query.incident_number().empty() ? q.query.reason_code()
+                                                                                        : q.query.incident_number()) +
+                                                     "): " + out->summary);
+  publish(out->downlinks);
 }
 
 void CadService::publishAcks(const std::map<std::string, std::vector<uint64_t>>& acks) {
@@ -402,6 +430,8 @@ std::string CadService::handleControl(const std::string& line) {
                   {"publish_failures", qint64(counters_.publishFailures)},
                   {"downlinks_resent", qint64(counters_.downlinksResent)},
                   {"nearby_sent", qint64(counters_.nearbySent)},
+                  {"records_queries", qint64(counters_.recordsQueries)},
+                  {"records_hits", qint64(counters_.recordsHits)},
                   {"clock_ahead_clamped", qint64(counters_.clockAheadClamped)},
                   {"online", online_},
                   // Ready: both subscriptions acknowledged, so no device message is missed.
@@ -472,6 +502,8 @@ std::string CadService::metricsText() {
       double(counters_.downlinksPublished));
   one("cad_downlinks_resent_total", "counter", "downlinks sent again to a device that had not confirmed them",
       double(counters_.downlinksResent));
+  one("cad_records_queries_total", "counter", "records queries answered", double(counters_.recordsQueries));
+  one("cad_records_hits_total", "counter", "records answers with an officer-safety flag", double(counters_.recordsHits));
   one("cad_broker_connected", "gauge", "1 while the stub's link to the broker is up and subscribed",
       online_ && subscribed_ >= 2 ? 1 : 0);
   try {

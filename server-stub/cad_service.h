@@ -15,6 +15,7 @@
 
 #include "server-stub/event_store.h"
 #include "server-stub/nearby.h"
+#include "server-stub/records.h"
 #include "shared/mqtt.h"
 
 namespace cad {
@@ -34,6 +35,8 @@ struct ServiceConfig {
   int nearbyIntervalMs = 5000;       ///< a unit hears of a change near it at most this often (emergencies at once); 0: off
   int nearbyRefreshMs = 30000;       ///< and again at least this often while connected
   int metricsPort = 0;               ///< > 0: Prometheus text metrics on 127.0.0.1:<port>/metrics
+  std::string recordsPath;           ///< the records system's file; default: dbPath + ".records"
+  int recordsDelayMs = 0;            ///< the records system answers this long after a query (to rehearse a slow one)
 };
 
 struct ServiceCounters {
@@ -43,6 +46,8 @@ struct ServiceCounters {
   uint64_t clockAheadClamped = 0;  ///< events recorded more than a minute ahead of their arrival (clamped)
   uint64_t downlinksResent = 0;   ///< sent again from the outbox to a device that had not confirmed them
   uint64_t nearbySent = 0;        ///< UnitsNearby downlinks published
+  uint64_t recordsQueries = 0;    ///< records queries answered (or refused by the records system)
+  uint64_t recordsHits = 0;       ///< of which an officer-safety hit
   std::map<std::string, uint64_t> refusedByReason;
 };
 
@@ -79,6 +84,8 @@ class CadService : public QObject {
   /** Tells each connected unit who is near it, when that changed (nearby::Planner). */
   void publishNearby();
   uint64_t headOf(const std::string& unit);
+  /** Asks the records system, logs its answer as an event, and sends it (and any safety alert). */
+  void answerQuery(const PendingQuery& query);
   /** A downlink outside the unit's sequence (commit acks, head reports), addressed and timed now. */
   static mdc::v1::Downlink unsequenced(const std::string& unit);
   std::string handleControl(const std::string& line);
@@ -107,6 +114,7 @@ class CadService : public QObject {
   QTimer downlinkTimer_;
   QTimer nearbyTimer_;
   nearby::Planner nearby_;
+  std::unique_ptr<records::RecordsSystem> records_;
 };
 
 }  // namespace cad

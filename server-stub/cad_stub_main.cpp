@@ -55,8 +55,14 @@ int main(int argc, char** argv) {
   QCommandLineOption metrics("metrics-port",
                              "Serve Prometheus text metrics on http://127.0.0.1:PORT/metrics (1-65535; 0, the "
                              "default: off).", "port", "0");
+  QCommandLineOption records("records",
+                             "The records system's file (vehicles, persons, flags; cadctl records import). "
+                             "Default: <db>.records, created empty.", "file");
+  QCommandLineOption recordsDelay("records-delay-ms",
+                                  "The records system answers this long after a query (0-60000), to rehearse a "
+                                  "slow one.", "ms", "0");
   p.addOptions({db, broker, clientId, group, ca, cert, key, control, batchMax, batchMs, nearbyRadius, nearbyInterval,
-                metrics});
+                metrics, records, recordsDelay});
   p.process(app);
 
   auto fail = [](const std::string& m) {
@@ -93,6 +99,11 @@ int main(int argc, char** argv) {
   cfg.metricsPort = p.value(metrics).toInt(&ok);
   if (!ok || cfg.metricsPort < 0 || cfg.metricsPort > 65535)
     return fail("--metrics-port \"" + p.value(metrics).toStdString() + "\": out of range 0-65535");
+
+  cfg.recordsPath = p.value(records).toStdString();
+  cfg.recordsDelayMs = p.value(recordsDelay).toInt(&ok);
+  if (!ok || cfg.recordsDelayMs < 0 || cfg.recordsDelayMs > 60000)
+    return fail("--records-delay-ms \"" + p.value(recordsDelay).toStdString() + "\": out of range 0-60000");
 
   // Fault injection for the tests that prove the downlink outbox.
   if (const char* fault = std::getenv("CAD_STUB_FAULT"); fault && *fault) {

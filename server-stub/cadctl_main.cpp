@@ -27,6 +27,7 @@
 #include "server-stub/broker_config.h"
 #include "server-stub/event_store.h"
 #include "server-stub/fleet_import.h"
+#include "server-stub/cadctl_records.h"
 #include "server-stub/kpi.h"
 #include "shared/codec.h"
 #include "shared/clock.h"
@@ -57,6 +58,10 @@ reading (works with the stub stopped):
   devices list [--json]           the device registry
   config show [--json]            what each agency pushes to its units
   refusals [--limit N]            input the stub refused, newest first
+  audit queries [--unit U] [--since T] [--json]
+                                  every records query: who ran what, from which device,
+                                  for which CFS or reason, and what came back (T: an
+                                  ISO time such as 2026-12-01T08:00:00Z, or an age: 90m, 2h, 7d)
   count                           number of events in the log
 
 dispatching (needs the running stub):
@@ -81,6 +86,17 @@ dispatching (needs the running stub):
                                   intervals (0 keeps the device's value), sent to
                                   every unit of the agency
   stats                           the running stub's counters
+
+records system (its own file: --records, else <db>.records):
+  records import FILE... [--dry-run]
+                                  load vehicles, persons or flags from CSV; the first line
+                                  names the table: "plate,state,year,make,model,color,
+                                  owner_name,owner_dob", "name,dob,sex,height_cm,address"
+                                  or "subject,kind,detail" (subject plate:ABC123:NY or
+                                  person:LAST, FIRST:YYYY-MM-DD; kind stolen, wanted or
+                                  caution). Every file is checked first: any bad line and
+                                  nothing is imported
+  records stats                   what the records system holds
 
 fleet CA and broker (files only; the CA is --ca-dir, else <db>.ca/):
   ca init [--name NAME] [--days N]
@@ -312,7 +328,8 @@ int fleetCommand(Args& a, const std::string& dbPath) {
 int board(EventStore& s, const std::string& agency, bool json) {
   auto st = s.db().prepare(
       "SELECT unit_id, agency, device_id, status, status_at_ms, lat, lon, pos_at_ms, online, online_changed_ms, "
-      "last_seen_ms, current_cfs, emergency, emergency_active, emergency_ack_by, dropped_avl FROM units "
+      "last_seen_ms, current_cfs, emergency, emergency_active, emergency_ack_by, dropped_avl, safety_flag, "
+      "safety_at_ms, safety_cfs FROM units "
       "WHERE (?1='' OR agency=?1) ORDER BY agency, unit_id");
   st.bind(1, agency);
   QJsonArray arr;
@@ -333,6 +350,16 @@ int board(EventStore& s, const std::string& agency, bool json) {
                   {"emergency_active", st.i64(13) == 1},
                   {"emergency_ack_by", QString::fromStdString(st.text(14))},
                   {"dropped_avl", qint64(st.i64(15))}};
+    // Officer safety: the unit's latest hit, while it is on the CFS of the
+    // query (or for an hour after a query that named no CFS).
+    const std::string safetyCfs = st.text(18);
+    const bool safety = !st.text(16).empty() &&
+                        (safetyCfs.empty() ? mdc::SystemClock::instance().nowMs() - st.i64(17) < 3'600'000
+                                           : safetyCfs == st.text(11));
+    if (safety) {
+      u["safety"] = QString::fromStdString(st.text(16));
+      u["safety_at_ms"] = qint64(st.i64(17));
+    }
     if (!st.isNull(5)) {
       u["lat"] = st.f64(5);
       u["lon"] = st.f64(6);
@@ -347,6 +374,7 @@ int board(EventStore& s, const std::string& agency, bool json) {
       std::string flags = flagged ? (active ? "EMERGENCY-UNACKED" : "EMERGENCY-CLEARED-UNACKED")
                                   : (active ? "EMERGENCY-ACKED" : "");
       if (st.i64(15) > 0) flags += (flags.empty() ? "" : " ") + std::string("avl-gap:") + std::to_string(st.i64(15));
+      if (safety) flags += (flags.empty() ? "" : " ") + std::string("OFFICER-SAFETY ") + st.text(16);
       std::printf("%-8s %-6s %-14s %-20s %-6s %-24s %-13s %s\n", st.text(0).c_str(), st.text(1).c_str(),
                   mdc::codec::statusName(int(st.i64(3))).c_str(), iso(st.i64(4)).substr(0, 19).c_str(),
                   st.i64(8) ? "online" : "OFF", pos, st.text(11).empty() ? "-" : st.text(11).c_str(), flags.c_str());
@@ -463,7 +491,7 @@ int events(EventStore& s, const Args& a, const std::string& agency, bool json) {
   while (st.step()) {
     std::string kind = st.text(6);
     std::string what;
-    if (kind.rfind("dispatch.", 0) == 0 || kind.rfind("registry.", 0) == 0) {
+    if (kind.rfind("dispatch.", 0) == 0 || kind.rfind("registry.", 0) == 0 || kind.rfind("records.", 0) == 0) {
       what = st.text(11);
     } else {
       mdc::v1::Envelope env;
@@ -477,6 +505,10 @@ int events(EventStore& s, const Args& a, const std::string& agency, bool json) {
       else if (env.has_assignment_ack()) what = env.assignment_ack().incident_number();
       else if (env.has_message()) what = env.message().text();
       else if (env.has_presence()) what = env.presence().online() ? "online" : "offline";
+      else if (env.has_records_query())
+        what = mdc::codec::recordsSubjectText(env.records_query()) + " for " +
+               (env.records_query().incident_number().empty() ? env.records_query().reason_code()
+                                                              : "CFS " + env.records_query().incident_number());
     }
     QJsonObject e{{"pos", qint64(st.i64(0))},
                   {"event_id", QString::fromStdString(st.text(1))},
@@ -510,7 +542,7 @@ int main(int argc, char** argv) {
                                                  "--into", "--type", "--priority", "--address", "--lat", "--lon",
                                                  "--notes", "--unit", "--ca-dir", "--out", "--port", "--days",
                                                  "--name", "--bind", "--log", "--statuses", "--avl-moving",
-                                                 "--avl-stationary"};
+                                                 "--avl-stationary", "--records"};
     if (s == "--help" || s == "-h") {
       std::cout << kHelp;
       return kOk;
@@ -643,6 +675,9 @@ int main(int argc, char** argv) {
   }
   if (cmd == "stats") return control(ctl, QJsonObject{{"cmd", "stats"}}, true);
   if (cmd == "ca" || cmd == "broker-config") return fleetCommand(a, dbPath);
+  if (cmd == "records")
+    return cli::records(a.pos, a.opts.count("--records") ? a.opts["--records"] : dbPath + ".records",
+                        a.flags.count("--dry-run") > 0, json);
 
   // Read-only commands.
   auto store = EventStore::open(dbPath, /*readOnly=*/true);
@@ -654,6 +689,16 @@ int main(int argc, char** argv) {
   if (cmd == "board") return board(s, agency, json);
   if (cmd == "cfs") return cfsCmd(s, a, agency, json);
   if (cmd == "events") return events(s, a, agency, json);
+  if (cmd == "audit") {
+    if (a.pos.size() != 2 || a.pos[1] != "queries") return usage("audit queries [--unit U] [--since T]");
+    int64_t since = 0;
+    if (a.opts.count("--since")) {
+      auto t = cli::parseSince(a.opts["--since"], mdc::SystemClock::instance().nowMs());
+      if (!t) return usage("--since \"" + a.opts["--since"] + "\": expected a time such as 2026-12-01T08:00:00Z or an age such as 2h");
+      since = *t;
+    }
+    return cli::auditQueries(s, agency, a.opts.count("--unit") ? a.opts["--unit"] : "", since, json);
+  }
   if (cmd == "count") {
     std::cout << s.stats().events << "\n";
     return kOk;

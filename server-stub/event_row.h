@@ -18,6 +18,10 @@ inline std::string jsonText(const QJsonObject& o) {
   return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString();
 }
 
+inline QJsonObject parseJson(const std::string& s) {
+  return QJsonDocument::fromJson(QByteArray::fromStdString(s)).object();
+}
+
 /** A command refused for its content (nothing is written). */
 inline Error refuse(const std::string& msg) { return Error::make(msg); }
 

@@ -36,11 +36,11 @@ CREATE TABLE events(
   device_seq INTEGER,                 -- per-device sequence; NULL when not sequenced (presence, dispatch)
   unit_id TEXT NOT NULL,
   agency TEXT NOT NULL,
-  kind TEXT NOT NULL,                 -- status, avl, cfs, emergency, assignment_ack, message, presence, dispatch.*, registry.*
+  kind TEXT NOT NULL,                 -- status, avl, cfs, emergency, assignment_ack, message, presence, records_query, dispatch.*, registry.*, records.answer
   recorded_at_ms INTEGER NOT NULL,
   clock_source TEXT NOT NULL,         -- gps | system
   received_at_ms INTEGER NOT NULL,
-  actor TEXT NOT NULL,                -- device:ID | dispatcher:NAME
+  actor TEXT NOT NULL,                -- device:ID | dispatcher:NAME | records:SYSTEM
   payload BLOB NOT NULL,              -- device events: mdc.v1.Envelope; dispatcher: canonical JSON
   prev_hash BLOB NOT NULL,
   hash BLOB NOT NULL,                 -- SHA-256(prev_hash || canonical event bytes)
@@ -114,6 +114,7 @@ const std::vector<std::pair<const char*, const char*>> kReadModels = {
     {"agency_config", "agency"},
     {"membership_facts", "unit_id, stamp"},
     {"device_units", "device_id, pos"},
+    {"records_queries", "query_id"},
 };
 
 // Schema changes after version 2 (kSchema), applied in order by createSchema()
@@ -242,11 +243,27 @@ INSERT INTO membership_facts SELECT unit_id, clear_stamp, 'clear', incident_numb
   WHERE clear_stamp <> '';
 )sql";
 
+// Records queries (CJIS audit): who ran what, from which device, in which
+// CFS, and what came back; the latest officer-safety hit of each unit (the
+// board shows it while the unit is on that CFS, or for an hour without one).
+const char* kMigrationTo5 = R"sql(
+CREATE TABLE records_queries(query_id TEXT PRIMARY KEY, pos INTEGER NOT NULL, at_ms INTEGER NOT NULL,
+  agency TEXT NOT NULL, unit_id TEXT NOT NULL, device_id TEXT NOT NULL, subject TEXT NOT NULL,
+  incident_number TEXT NOT NULL, reason_code TEXT NOT NULL,
+  answer_pos INTEGER NOT NULL DEFAULT 0, answered_at_ms INTEGER NOT NULL DEFAULT 0,
+  outcome TEXT NOT NULL DEFAULT '', hit INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX records_queries_by_time ON records_queries(at_ms);
+ALTER TABLE units ADD COLUMN safety_flag TEXT NOT NULL DEFAULT '';
+ALTER TABLE units ADD COLUMN safety_at_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE units ADD COLUMN safety_cfs TEXT NOT NULL DEFAULT '';
+)sql";
+
 void EventStore::createSchema() {
   sql::Transaction tx(*db_);
   db_->exec(kSchema);
   db_->exec(kMigrationTo3);
   db_->exec(kMigrationTo4);
+  db_->exec(kMigrationTo5);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }
@@ -255,6 +272,7 @@ void EventStore::migrate(int64_t fromVersion) {
   sql::Transaction tx(*db_);
   if (fromVersion < 3) db_->exec(kMigrationTo3);
   if (fromVersion < 4) db_->exec(kMigrationTo4);
+  if (fromVersion < 5) db_->exec(kMigrationTo5);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }
@@ -443,8 +461,10 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
         continue;
       }
       // Cross-tenant references: a device may only touch its own agency's CFS.
-      std::string ref = env->has_status() ? env->status().incident_number()
-                        : env->has_assignment_ack() ? env->assignment_ack().incident_number() : "";
+      std::string ref = env->has_status()           ? env->status().incident_number()
+                        : env->has_assignment_ack() ? env->assignment_ack().incident_number()
+                        : env->has_records_query()  ? env->records_query().incident_number()
+                                                    : "";
       if (!ref.empty()) {
         cfsAgency->bind(1, ref);
         bool exists = cfsAgency->step();
@@ -553,6 +573,8 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
       }
       for (auto& o : produced) out.downlinks.push_back(std::move(o));
       ++out.appended;
+      if (env->has_records_query())
+        out.queries.push_back(PendingQuery{row.eventId, in.topicDeviceId, row.unitId, agency, env->records_query()});
       if (env->seq() > 0) out.acks[in.topicDeviceId].push_back(env->seq());
     }
     tx.commit();

@@ -28,7 +28,9 @@ using mdc::Status;
 // 3: agency_config (status buttons and AVL intervals pushed to the units).
 // 4: the ordering rule: per-field stamps on units, membership facts and
 //    spells (cfs_units), late timeline lines.
-inline constexpr int kSchemaVersion = 4;
+// 5: records queries and their answers (records_queries), officer-safety
+//    flags on units.
+inline constexpr int kSchemaVersion = 5;
 
 /** How far ahead of the stub's receive time a device's recorded time may lie
  *  (clock skew); beyond, it is clamped to the receive time. */
@@ -55,6 +57,15 @@ struct Refusal {
   std::string detail;  ///< names the field and the value
 };
 
+/** A records query committed to the log, for the records system to answer. */
+struct PendingQuery {
+  std::string eventId;   ///< the query's Envelope.event_id
+  std::string deviceId;
+  std::string unitId;
+  std::string agency;
+  mdc::v1::RecordsQuery query;
+};
+
 /** What one ingest batch did. */
 struct BatchOutcome {
   int appended = 0;
@@ -64,6 +75,7 @@ struct BatchOutcome {
   std::vector<Outgoing> downlinks;                    ///< to publish after commit, in order
   std::vector<std::pair<std::string, uint64_t>> resyncs;  ///< (device, after seq) requests
   int clamped = 0;  ///< events recorded too far ahead of their receive time, clamped to it
+  std::vector<PendingQuery> queries;  ///< records queries appended, to answer after commit
 };
 
 /** A connected device that does not yet hold every downlink of its unit. */
@@ -119,6 +131,14 @@ class EventStore {
    *  refusals with a reason (unknown unit, other agency, conflict...). */
   Result<CommandOutcome> execute(const Command& cmd, int64_t nowMs);
 
+  /** Appends the records system's answer to a query as its own event
+   *  (records.answer, actor records:<system>), in one transaction. The
+   *  outcome's downlinks: the answer to the querying device (unsequenced) and,
+   *  on a hit, a SafetyAlert to every other unit on the query's CFS (else the
+   *  unit's current one). A query answered already is refused. */
+  Result<CommandOutcome> answerQuery(const PendingQuery& query, const mdc::v1::RecordsAnswer& answer,
+                                     const std::string& system, int64_t nowMs);
+
   /** Stored downlinks of a unit after a seq, in order (for resync). */
   std::vector<mdc::v1::Downlink> downlinksAfter(const std::string& unitId, uint64_t afterSeq, int limit = 10000);
   /** The unit's latest downlink seq (0: none yet). */
@@ -157,6 +177,9 @@ class EventStore {
   void projectRegistry(const Row& row, std::vector<Outgoing>& out);
   void projectDispatch(const Row& row, std::vector<Outgoing>& out);
   void projectDevice(const Row& row, std::vector<Outgoing>& out);
+  // records_log.cpp: the audit of records queries and officer-safety hits.
+  void projectRecordsQuery(const Row& row, const mdc::v1::Envelope& env);
+  void projectRecordsAnswer(const Row& row, std::vector<Outgoing>& out);
   /** Records a membership fact of a unit and brings its calls (cfs_units,
    *  current_cfs, calls left with no unit) to the fold of all its facts; the
    *  unit is told of each call it leaves or joins other than by this fact.

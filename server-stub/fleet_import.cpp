@@ -3,31 +3,12 @@
 #include <algorithm>
 #include <cctype>
 
+#include "server-stub/csv.h"
 #include "shared/topics.h"
 
 namespace cad::fleet {
 
 namespace {
-
-std::string trim(std::string_view s) {
-  size_t a = 0, b = s.size();
-  while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
-  while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1]))) --b;
-  std::string out(s.substr(a, b - a));
-  if (out.size() >= 2 && out.front() == '"' && out.back() == '"') out = out.substr(1, out.size() - 2);
-  return out;
-}
-
-std::vector<std::string> split(std::string_view line) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t i = 0; i <= line.size(); ++i)
-    if (i == line.size() || line[i] == ',') {
-      out.push_back(trim(line.substr(start, i - start)));
-      start = i + 1;
-    }
-  return out;
-}
 
 bool validName(const std::string& s) {
   return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
@@ -39,28 +20,18 @@ std::string quoted(const std::string& s) { return "\"" + (s.size() > 40 ? s.subs
 
 }  // namespace
 
-Plan plan(std::string_view csv, const Registry& registry) {
+Plan plan(std::string_view text, const Registry& registry) {
   Plan p;
   std::map<std::string, int> deviceLine, unitLine;
   std::map<std::string, std::string> unitDevice;
-  int number = 0;
-  size_t pos = 0;
-  while (pos <= csv.size()) {
-    size_t end = csv.find('\n', pos);
-    if (end == std::string_view::npos) end = csv.size();
-    std::string_view raw = csv.substr(pos, end - pos);
-    pos = end + 1;
-    ++number;
-    if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
-    const std::string line = trim(raw);
-    if (line.empty() || line[0] == '#') continue;
-    auto fields = split(raw);
+  csv::forEachLine(text, [&](int number, std::string_view raw) {
+    auto fields = csv::fields(raw);
     auto at = "line " + std::to_string(number) + ": ";
     if (number == 1 && fields.size() == 3 && fields[0] == "device" && fields[1] == "unit" && fields[2] == "agency")
-      continue;  // the header
+      return;  // the header
     if (fields.size() != 3) {
       p.errors.push_back(at + std::to_string(fields.size()) + " fields, expected 3 (device,unit,agency)");
-      continue;
+      return;
     }
     Row r{number, fields[0], fields[1], fields[2]};
     const size_t before = p.errors.size();
@@ -69,22 +40,22 @@ Plan plan(std::string_view csv, const Registry& registry) {
     if (!validName(r.unit)) p.errors.push_back(at + "unit " + quoted(r.unit) + ": must be 1-32 characters of A-Z a-z 0-9 . _ -");
     if (!validName(r.agency))
       p.errors.push_back(at + "agency " + quoted(r.agency) + ": must be 1-32 characters of A-Z a-z 0-9 . _ -");
-    if (p.errors.size() != before) continue;
+    if (p.errors.size() != before) return;
     if (auto d = deviceLine.find(r.device); d != deviceLine.end()) {
       p.errors.push_back(at + "device " + quoted(r.device) + ": also on line " + std::to_string(d->second));
-      continue;
+      return;
     }
     deviceLine[r.device] = number;
     if (auto u = unitLine.find(r.unit); u != unitLine.end()) {
       p.errors.push_back(at + "unit " + quoted(r.unit) + ": also given to " + unitDevice[r.unit] + " on line " +
                          std::to_string(u->second) + " (a unit has one device)");
-      continue;
+      return;
     }
     unitLine[r.unit] = number;
     unitDevice[r.unit] = r.device;
     if (auto ua = registry.unitAgency.find(r.unit); ua != registry.unitAgency.end() && ua->second != r.agency) {
       p.errors.push_back(at + "unit " + quoted(r.unit) + ": belongs to agency " + ua->second + ", not " + r.agency);
-      continue;
+      return;
     }
     if (auto d = registry.devices.find(r.device); d != registry.devices.end()) {
       if (d->second.first == r.unit && d->second.second == r.agency) {
@@ -93,10 +64,10 @@ Plan plan(std::string_view csv, const Registry& registry) {
         p.errors.push_back(at + "device " + quoted(r.device) + ": registered to unit " + d->second.first + " of " +
                            d->second.second + " (cadctl devices move)");
       }
-      continue;
+      return;
     }
     p.add.push_back(std::move(r));
-  }
+  });
   return p;
 }
 

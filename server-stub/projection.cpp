@@ -21,8 +21,6 @@ using ordering::MembershipFact;
 
 namespace {
 
-QJsonObject parseJson(const std::string& s) { return QJsonDocument::fromJson(QByteArray::fromStdString(s)).object(); }
-
 std::string actorName(const std::string& actor) { return actor.substr(actor.find(':') + 1); }
 
 }  // namespace
@@ -262,6 +260,7 @@ std::optional<std::string> EventStore::addMembershipFact(const std::string& unit
 
 void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
   if (row.kind.rfind("registry.", 0) == 0) projectRegistry(row, out);
+  else if (row.kind.rfind("records.", 0) == 0) projectRecordsAnswer(row, out);
   else if (row.kind.rfind("dispatch.", 0) == 0) projectDispatch(row, out);
   else projectDevice(row, out);
 }
@@ -411,9 +410,10 @@ void EventStore::projectDevice(const Row& row, std::vector<Outgoing>& out) {
   const std::string& unit = row.unitId;
   const std::string stamp = stampOf(row);
   const int64_t at = row.recordedAtMs;
-  // Presence is the link's state as the stub sees it: by arrival, not stamped.
+  // Presence is the link's state as the stub sees it: by arrival, not stamped;
+  // so is a records query, which changes nothing on the board.
   bool late = false;
-  if (env.has_presence())
+  if (env.has_presence() || env.has_records_query())
     cached("UPDATE units SET last_seen_ms=MAX(last_seen_ms, ?) WHERE unit_id=?")
         ->bind(1, row.receivedAtMs).bind(2, unit).run();
   else
@@ -535,6 +535,9 @@ void EventStore::projectDevice(const Row& row, std::vector<Outgoing>& out) {
       cached("UPDATE units SET online=?, online_changed_ms=?, dropped_avl=MAX(dropped_avl, ?) WHERE unit_id=?")
           ->bind(1, env.presence().online() ? 1 : 0).bind(2, row.receivedAtMs)
           .bind(3, int64_t(env.presence().dropped_avl())).bind(4, unit).run();
+      break;
+    case v1::Envelope::kRecordsQuery:
+      projectRecordsQuery(row, env);
       break;
     case v1::Envelope::kResync:
     case v1::Envelope::BODY_NOT_SET:

@@ -1,5 +1,6 @@
 #include "shared/codec.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -128,6 +129,80 @@ Status checkOptionalPosition(bool has, const v1::Position& p, const std::string&
   return validatePosition(p, path);
 }
 
+Status checkFlags(const Check& c, const google::protobuf::RepeatedPtrField<v1::RecordsFlag>& flags, size_t maxFlags) {
+  if (size_t(flags.size()) > maxFlags)
+    return fail(Reason::TooLong, c.at("flags") + ": " + std::to_string(flags.size()) + " entries, at most " +
+                                     std::to_string(maxFlags) + " allowed");
+  for (int i = 0; i < flags.size(); ++i) {
+    Check f{c.at("flags[" + std::to_string(i) + "]")};
+    MDC_TRY(f.enumValue("kind", flags[i].kind(), v1::RecordsFlagKind_IsValid));
+    MDC_TRY(f.text("detail", flags[i].detail(), 1, 200));
+  }
+  return {};
+}
+
+bool isDate(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  int y = std::stoi(std::string(s.substr(0, 4))), m = std::stoi(std::string(s.substr(5, 2))),
+      d = std::stoi(std::string(s.substr(8, 2)));
+  if (y < 1900 || y > 2099 || m < 1 || m > 12 || d < 1) return false;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
+}
+
+}  // namespace
+
+Status validateRecordsQuery(const v1::RecordsQuery& q, std::string_view prefix) {
+  Check c{std::string(prefix)};
+  switch (q.subject_case()) {
+    case v1::RecordsQuery::kPlate: {
+      const auto& p = q.plate();
+      if (p.plate().empty()) return fail(Reason::MissingField, c.at("plate.plate") + ": required, is empty");
+      if (p.plate().size() > 10 || !std::all_of(p.plate().begin(), p.plate().end(), [](unsigned char ch) {
+            return std::isdigit(ch) || (ch >= 'A' && ch <= 'Z');
+          }))
+        return fail(Reason::BadFormat, c.at("plate.plate") + ": " + quoted(p.plate()) +
+                                           " must be 1-10 characters of A-Z 0-9");
+      if (p.state().size() != 2 || !std::isupper(static_cast<unsigned char>(p.state()[0])) ||
+          !std::isupper(static_cast<unsigned char>(p.state()[1])))
+        return fail(p.state().empty() ? Reason::MissingField : Reason::BadFormat,
+                    c.at("plate.state") + ": " + quoted(p.state()) + " must be a 2-letter state code, e.g. NY");
+      break;
+    }
+    case v1::RecordsQuery::kPerson: {
+      const auto& p = q.person();
+      Check pc{c.at("person")};
+      MDC_TRY(pc.text("name", p.name(), 3, 64));
+      if (std::count(p.name().begin(), p.name().end(), ',') != 1 || p.name().front() == ',' ||
+          p.name().back() == ',' || !std::none_of(p.name().begin(), p.name().end(), [](unsigned char ch) {
+            return std::islower(ch) || ch < 0x20;
+          }))
+        return fail(Reason::BadFormat, pc.at("name") + ": " + quoted(p.name()) +
+                                           " must be LAST, FIRST [MIDDLE] in upper case");
+      if (!isDate(p.dob()))
+        return fail(p.dob().empty() ? Reason::MissingField : Reason::BadFormat,
+                    pc.at("dob") + ": " + quoted(p.dob()) + " must be a date of birth YYYY-MM-DD (1900-2099)");
+      break;
+    }
+    case v1::RecordsQuery::SUBJECT_NOT_SET:
+      return fail(Reason::MissingField, c.at("subject") + ": required, neither plate nor person is set");
+  }
+  MDC_TRY(c.text("incident_number", q.incident_number(), 0, 32));
+  if (q.incident_number().empty() == q.reason_code().empty())
+    return fail(Reason::MissingField, c.at("reason_code") + ": give exactly one reason: the CFS the query belongs "
+                                                             "to (incident_number) or a reason code (" +
+                                          recordsReasonsForHumans() + ")");
+  if (!q.reason_code().empty() && !isRecordsReason(q.reason_code()))
+    return fail(Reason::OutOfRange, c.at("reason_code") + ": " + quoted(q.reason_code()) + " is not a reason code (" +
+                                        recordsReasonsForHumans() + ")");
+  return {};
+}
+
+namespace {
+
 Status validateBody(const Envelope& e) {
   Check c{"envelope"};
   switch (e.body_case()) {
@@ -182,11 +257,13 @@ Status validateBody(const Envelope& e) {
     }
     case Envelope::kResync:
       return {};
+    case Envelope::kRecordsQuery:
+      return validateRecordsQuery(e.records_query(), "envelope.records_query");
     case Envelope::BODY_NOT_SET:
       break;
   }
   return fail(Reason::MissingField, "envelope.body: required, none of status/avl/cfs/emergency/"
-                                    "assignment_ack/message/presence/resync is set");
+                                    "assignment_ack/message/presence/resync/records_query is set");
 }
 
 Status validateDownlinkBody(const Downlink& d) {
@@ -294,6 +371,40 @@ Status validateDownlinkBody(const Downlink& d) {
       MDC_TRY(s.text("incident_number", d.assignment_cleared().incident_number(), 1, 32));
       return s.text("reason", d.assignment_cleared().reason(), 0, 200);
     }
+    case Downlink::kRecordsAnswer: {
+      const auto& a = d.records_answer();
+      Check s{"downlink.records_answer"};
+      if (!isUuidV7(a.query_id()))
+        return fail(Reason::BadFormat, "downlink.records_answer.query_id: " + quoted(a.query_id()) + " is not a UUIDv7");
+      MDC_TRY(s.text("refused", a.refused(), 0, 300));
+      if (a.entries_size() > 16)
+        return fail(Reason::TooLong, "downlink.records_answer.entries: " + std::to_string(a.entries_size()) +
+                                         " entries, at most 16 allowed");
+      bool flagged = false;
+      for (int i = 0; i < a.entries_size(); ++i) {
+        Check e{"downlink.records_answer.entries[" + std::to_string(i) + "]"};
+        const auto& entry = a.entries(i);
+        if (entry.kind() != "vehicle" && entry.kind() != "person")
+          return fail(Reason::OutOfRange, e.at("kind") + ": " + quoted(entry.kind()) + " is not vehicle or person");
+        MDC_TRY(e.text("summary", entry.summary(), 1, 300));
+        MDC_TRY(checkFlags(e, entry.flags(), 8));
+        flagged = flagged || entry.flags_size() > 0;
+      }
+      if (a.hit() != flagged)
+        return fail(Reason::BadFormat, std::string("downlink.records_answer.hit: ") + (a.hit() ? "true" : "false") +
+                                           " disagrees with the entries' flags");
+      return {};
+    }
+    case Downlink::kSafetyAlert: {
+      const auto& a = d.safety_alert();
+      Check s{"downlink.safety_alert"};
+      MDC_TRY(s.text("incident_number", a.incident_number(), 1, 32));
+      MDC_TRY(s.text("unit_id", a.unit_id(), 1, 32));
+      MDC_TRY(s.text("subject", a.subject(), 1, 100));
+      if (a.flags_size() < 1) return fail(Reason::MissingField, "downlink.safety_alert.flags: required, is empty");
+      MDC_TRY(checkFlags(s, a.flags(), 16));
+      return s.time("at_ms", a.at_ms(), false);
+    }
     case Downlink::kEmergencyAck: {
       Check s{"downlink.emergency_ack"};
       MDC_TRY(s.text("by", d.emergency_ack().by(), 1, 64));
@@ -355,7 +466,8 @@ Status validate(const Envelope& e) {
                                        " must be 1..64 characters of A-Z a-z 0-9 . _ -");
   MDC_TRY(c.text("unit_id", e.unit_id(), 1, 32));
   MDC_TRY(c.text("agency", e.agency(), 1, 32));
-  bool unsequenced = e.body_case() == Envelope::kPresence || e.body_case() == Envelope::kResync;
+  bool unsequenced = e.body_case() == Envelope::kPresence || e.body_case() == Envelope::kResync ||
+                     e.body_case() == Envelope::kRecordsQuery;
   if (unsequenced && e.seq() != 0)
     return fail(Reason::BadFormat, "envelope.seq: " + std::to_string(e.seq()) + " must be 0 for " + bodyName(e));
   if (!unsequenced && e.seq() < 1) return fail(Reason::BadFormat, "envelope.seq: 0 must be >= 1");
@@ -391,11 +503,13 @@ Status validate(const Downlink& d) {
     return fail(Reason::UnsupportedVersion,
                 "downlink.version: " + std::to_string(d.version()) + " is not supported (this build speaks 1)");
   MDC_TRY(c.text("unit_id", d.unit_id(), 1, 32));
-  bool unsequenced = d.body_case() == Downlink::kCommitAck || d.body_case() == Downlink::kRejection ||
-                     d.body_case() == Downlink::kUnitsNearby;
+  // Rejections are either (see Downlink.seq); the rest is one or the other.
+  bool neverSequenced = d.body_case() == Downlink::kCommitAck || d.body_case() == Downlink::kUnitsNearby ||
+                        d.body_case() == Downlink::kRecordsAnswer;
+  bool unsequenced = neverSequenced || d.body_case() == Downlink::kRejection;
   if (d.seq() < 1 && !unsequenced)
     return fail(Reason::BadFormat, std::string("downlink.seq: 0 must be >= 1 for ") + bodyName(d));
-  if (d.seq() > 0 && (d.body_case() == Downlink::kCommitAck || d.body_case() == Downlink::kUnitsNearby))
+  if (d.seq() > 0 && neverSequenced)
     return fail(Reason::BadFormat,
                 "downlink.seq: " + std::to_string(d.seq()) + " must be 0 for " + bodyName(d));
   MDC_TRY(c.time("sent_at_ms", d.sent_at_ms(), false));
@@ -454,6 +568,8 @@ Status validate(const v1::ApiRequest& r) {
         return fail(Reason::BadFormat, "list_messages.before: \"" + r.list_messages().before().substr(0, 40) +
                                            "\" is not a message cursor (MS.DIR.SEQ, from a message's cursor)");
       return {};
+    case v1::ApiRequest::kRecordsQuery:
+      return validateRecordsQuery(r.records_query(), "records_query");
     case v1::ApiRequest::BODY_NOT_SET:
       break;
   }
@@ -518,9 +634,63 @@ const char* bodyName(const Envelope& e) {
     case Envelope::kMessage: return "message";
     case Envelope::kPresence: return "presence";
     case Envelope::kResync: return "resync";
+    case Envelope::kRecordsQuery: return "records_query";
     case Envelope::BODY_NOT_SET: break;
   }
   return "none";
+}
+
+namespace {
+constexpr const char* kRecordsReasons[] = {"TRAFFIC_STOP",   "SUSPICIOUS_VEHICLE", "SUSPICIOUS_PERSON",
+                                           "INVESTIGATION",  "WARRANT_SERVICE",    "FIELD_INTERVIEW"};
+}  // namespace
+
+bool isRecordsReason(std::string_view code) {
+  return std::any_of(std::begin(kRecordsReasons), std::end(kRecordsReasons), [&](const char* r) { return code == r; });
+}
+
+std::vector<std::string> recordsReasons() { return {std::begin(kRecordsReasons), std::end(kRecordsReasons)}; }
+
+std::string recordsReasonsForHumans() {
+  std::string out;
+  for (const char* r : kRecordsReasons) out += (out.empty() ? "" : ", ") + std::string(r);
+  return out;
+}
+
+std::string normalizePlate(std::string_view raw) {
+  std::string out;
+  for (unsigned char c : raw)
+    if (c != ' ' && c != '-') out += char(std::toupper(c));
+  return out;
+}
+
+std::string normalizeName(std::string_view raw) {
+  // "doe , john  q" -> "DOE, JOHN Q"
+  std::string out;
+  bool space = false;
+  for (unsigned char c : raw) {
+    if (std::isspace(c)) { space = !out.empty(); continue; }
+    if (c == ',') { out += ','; space = true; continue; }
+    if (space) out += ' ';
+    space = false;
+    out += char(std::toupper(c));
+  }
+  return out;
+}
+
+std::string recordsSubjectText(const v1::RecordsQuery& q) {
+  if (q.has_plate()) return "plate " + q.plate().plate() + " (" + q.plate().state() + ")";
+  if (q.has_person()) return "person " + q.person().name() + " " + q.person().dob();
+  return "nothing";
+}
+
+const char* recordsFlagName(int kind) {
+  switch (kind) {
+    case v1::RECORDS_FLAG_STOLEN: return "STOLEN";
+    case v1::RECORDS_FLAG_WANTED: return "WANTED";
+    case v1::RECORDS_FLAG_CAUTION: return "CAUTION";
+    default: return "FLAG";
+  }
 }
 
 std::string MessageCursor::text() const {
@@ -552,6 +722,8 @@ const char* bodyName(const Downlink& d) {
     case Downlink::kEmergencyAck: return "emergency_ack";
     case Downlink::kAssignmentCleared: return "assignment_cleared";
     case Downlink::kUnitsNearby: return "units_nearby";
+    case Downlink::kRecordsAnswer: return "records_answer";
+    case Downlink::kSafetyAlert: return "safety_alert";
     case Downlink::BODY_NOT_SET: break;
   }
   return "none";

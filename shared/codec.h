@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mdc/v1/local.pb.h"
 #include "mdc/v1/mdc.pb.h"
@@ -53,6 +54,21 @@ Status validatePosition(const v1::Position& p, std::string_view prefix);
 /** Local API requests from the UI: parse and validate. */
 Result<v1::ApiRequest> decodeApiRequest(std::string_view bytes);
 Status validate(const v1::ApiRequest& req);
+
+/** Records queries. The reason codes a query may give instead of a CFS. */
+bool isRecordsReason(std::string_view code);
+std::vector<std::string> recordsReasons();
+std::string recordsReasonsForHumans();
+/** Checks a RecordsQuery (prefix names it in errors, e.g. "envelope.records_query"). */
+Status validateRecordsQuery(const v1::RecordsQuery& q, std::string_view prefix);
+/** A plate as typed ("abc-123 ") in the form a query carries ("ABC123"). */
+std::string normalizePlate(std::string_view raw);
+/** A name as typed ("doe ,  john") in the form a query carries ("DOE, JOHN"). */
+std::string normalizeName(std::string_view raw);
+/** "plate ABC123 (NY)", "person DOE, JOHN 1980-04-12". */
+std::string recordsSubjectText(const v1::RecordsQuery& q);
+/** "STOLEN", "WANTED", "CAUTION". */
+const char* recordsFlagName(int kind);
 
 /** Number of Unicode code points in UTF-8 text (protobuf has checked it is UTF-8). */
 size_t utf8Length(std::string_view s);

@@ -577,3 +577,115 @@ TEST_CASE("mdc --headless-shift plays the shift through the real stack and exits
   CHECK(down.exitCode == 2);
   CHECK(down.output.find("not reachable") != std::string::npos);
 }
+
+TEST_CASE("records queries on screen: a hit raises the full-width alert, another unit's hit shows on every page, "
+          "offline the query is refused at once", "[ui][screen][records][screenshots]") {
+  constexpr double kCallLat = 40.75800, kCallLon = -73.98550;
+  auto near = [&](double eastM, double northM) {
+    std::pair<double, double> p;
+    geo::offset(kCallLat, kCallLon, eastM, northM, p.first, p.second);
+    return p;
+  };
+  Stack s({}, "MDC-0112", "P12", "PD1", near(-400, -700));
+  const std::string seed = env("MDC_SOURCE_DIR") + "/server-stub/seed/records-";
+  auto imported = s.stub.cadctl({"records", "import", seed + "vehicles.csv", seed + "persons.csv", seed + "flags.csv"});
+  INFO(imported.output);
+  REQUIRE(imported.exitCode == 0);
+  s.stub.addDevice("MDC-0107", "P7", "PD1");
+  const auto p7at = near(250, 300);
+  AgentProcess p7(s.dir, "MDC-0107", "P7", "PD1", s.broker.uri(), gpsParkedAt(s.dir, "p7", p7at.first, p7at.second));
+  p7.start();
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  const std::string incident = s.dispatch("TRAFFIC_STOP", "W 44th St and 7th Ave", "Grey sedan, NY plate ABC 123");
+  REQUIRE(s.stub.cadctl({"--agency", "PD1", "--as", "disp-7", "assign", incident, "P7", "--force"}).exitCode == 0);
+  REQUIRE(uiWaitUntil([&] { return screen.c.assignment.alerting(); }, 20s));
+  screen.c.assignment.dismissAlert();
+  auto& q = screen.c.query;
+  REQUIRE(uiWaitUntil([&] { return q.online() && q.incidentNumber() == QString::fromStdString(incident) &&
+                                   screen.c.situation.callUnits() == 1 && screen.c.situation.hasFix(); }, 30s));
+
+  // The responder types the plate as read and taps Run: the call is the reason.
+  screen.showPage("query");
+  REQUIRE(screen.item("queryPlate"));
+  screen.item("queryPlate")->setProperty("text", "abc-123");
+  pump(50);
+  REQUIRE(screen.tap("queryRun"));
+  REQUIRE(uiWaitUntil([&] { return screen.visible("hitAlert"); }, 10s));
+  CHECK(screen.text("hitAlertFlags") == "STOLEN  ·  WANTED  ·  CAUTION");
+  CHECK(screen.text("hitAlertSubject") == QString::fromStdString("PLATE ABC123 (NY)  ·  CFS " + incident));
+  std::vector<std::string> shots;
+  for (QSize size : {QSize(1280, 800), QSize(1024, 768)})
+    for (bool night : {false, true}) {
+      screen.window()->resize(size);
+      screen.c.theme.setMode(night ? ui::ThemeController::Night : ui::ThemeController::Day);
+      pump(100);
+      const std::string suffix = std::string(night ? "night" : "day") + (size.width() == 1024 ? "-1024x768" : "");
+      shots.push_back(screen.screenshot("records-hit-alert-" + suffix));
+    }
+  screen.window()->resize(1280, 800);
+  REQUIRE(screen.tap("hitAlertView"));
+  REQUIRE(uiWaitUntil([&] { return !screen.visible("hitAlert"); }, 5s));
+  CHECK(screen.window()->property("page").toString() == "query");
+
+  // A clean plate for a traffic stop, and a person: answers stack up, newest first.
+  REQUIRE(screen.tap("queryReason_TRAFFIC_STOP"));
+  screen.item("queryPlate")->setProperty("text", "XYZ789");
+  pump(50);
+  REQUIRE(screen.tap("queryRun"));
+  REQUIRE(screen.tap("queryModePerson"));
+  screen.item("queryName")->setProperty("text", "smith, alex");
+  screen.item("queryDob")->setProperty("text", "1990-01-05");
+  pump(50);
+  REQUIRE(screen.tap("queryRun"));
+  REQUIRE(uiWaitUntil([&] {
+    const auto l = q.queries();
+    return l.size() == 3 && l[0].toMap()["state"] == "answered" && l[1].toMap()["state"] == "answered";
+  }, 10s));
+  CHECK(q.queries()[0].toMap()["subject"] == "person SMITH, ALEX 1990-01-05");
+  CHECK(q.queries()[1].toMap()["reason"] == "TRAFFIC STOP");
+  CHECK_FALSE(q.queries()[1].toMap()["hit"].toBool());
+  CHECK(q.queries()[2].toMap()["flags"] == "STOLEN, WANTED, CAUTION");
+  // The person's registered vehicle carries a caution: a hit, alerted in turn.
+  REQUIRE(uiWaitUntil([&] { return screen.visible("hitAlert"); }, 5s));
+  CHECK(screen.text("hitAlertFlags") == "CAUTION");
+  REQUIRE(screen.tap("hitAlertAcknowledge"));
+  REQUIRE(uiWaitUntil([&] { return !screen.visible("hitAlert"); }, 5s));
+  for (QSize size : {QSize(1280, 800), QSize(1024, 768)})
+    for (bool night : {false, true}) {
+      screen.window()->resize(size);
+      screen.c.theme.setMode(night ? ui::ThemeController::Night : ui::ThemeController::Day);
+      const std::string suffix = std::string(night ? "night" : "day") + (size.width() == 1024 ? "-1024x768" : "");
+      screen.showPage("query");
+      shots.push_back(screen.screenshot("records-query-page-" + suffix));
+      screen.showPage("assignment");
+      CHECK(screen.visible("callPlot"));
+      shots.push_back(screen.screenshot("records-call-plot-" + suffix));
+    }
+  screen.window()->resize(1280, 800);
+  screen.c.theme.setMode(ui::ThemeController::Day);
+
+  // The other unit on the call runs a plate that hits: a banner on every page here.
+  REQUIRE(p7.mdcctl({"query", "plate", "KLM456", "--state", "NJ", "--cfs", incident}).exitCode == 4);
+  screen.showPage("status");
+  REQUIRE(uiWaitUntil([&] { return screen.visible("safetyAlertBanner"); }, 10s));
+  CHECK(screen.text("safetyAlertText") ==
+        QString::fromStdString("OFFICER SAFETY on " + incident + ": P7 ran plate KLM456 (NJ): CAUTION"));
+  shots.push_back(screen.screenshot("records-safety-banner-day"));
+  REQUIRE(screen.tap("safetyAlertDismiss"));
+  REQUIRE(uiWaitUntil([&] { return !screen.visible("safetyAlertBanner"); }, 5s));
+
+  // Offline: Run says so and a query is refused before it leaves the screen.
+  s.broker.kill9();
+  REQUIRE(uiWaitUntil([&] { return !q.online(); }, 15s));
+  screen.showPage("query");
+  CHECK(screen.visible("queryOffline"));
+  CHECK(screen.text("queryRun") == "Offline: no queries");
+  CHECK_FALSE(screen.item("queryRun")->isEnabled());
+  CHECK_FALSE(q.runPlate("ABC123", "NY", "INVESTIGATION"));
+  CHECK(q.lastError().contains("never queued"));
+  shots.push_back(screen.screenshot("records-query-offline-day"));
+  for (const auto& p : shots) CHECK_FALSE(QImage(QString::fromStdString(p)).isNull());
+  INFO(screen.qmlWarnings().join("\n").toStdString());
+  CHECK(screen.qmlWarnings().isEmpty());
+}

@@ -76,6 +76,8 @@ TEST_CASE("codec: every downlink body round-trips byte for byte", "[codec][downl
       {"rejection", validRejectionDownlink},        {"configuration", validConfigurationDownlink},
       {"emergency_ack", validEmergencyAckDownlink},  {"assignment_cleared", validAssignmentClearedDownlink},
       {"units_nearby", validUnitsNearbyDownlink},
+      {"records_answer", validRecordsAnswerDownlink},
+      {"safety_alert", validSafetyAlertDownlink},
   };
   for (const auto& s : samples) {
     INFO(s.body);
@@ -456,6 +458,46 @@ TEST_CASE("codec: units nearby rules (never stored: seq 0)", "[codec][downlink]"
   requireAccepted(none);
 }
 
+TEST_CASE("codec: records answer rules (seq 0; hit agrees with the flags)", "[codec][downlink][records]") {
+  requireAllRejected(validRecordsAnswerDownlink, {
+      {"seq 1", [](auto& d) { d.set_seq(1); }, Reason::BadFormat, "downlink.seq: 1 must be 0 for records_answer"},
+      {"query id", [](auto& d) { d.mutable_records_answer()->set_query_id("42"); }, Reason::BadFormat,
+       "downlink.records_answer.query_id: \"42\" is not a UUIDv7"},
+      {"hit without a flag", [](auto& d) { d.mutable_records_answer()->mutable_entries(0)->clear_flags(); },
+       Reason::BadFormat, "downlink.records_answer.hit: true disagrees with the entries' flags"},
+      {"flag without hit", [](auto& d) { d.mutable_records_answer()->set_hit(false); }, Reason::BadFormat,
+       "downlink.records_answer.hit: false disagrees with the entries' flags"},
+      {"kind", [](auto& d) { d.mutable_records_answer()->mutable_entries(1)->set_kind("boat"); }, Reason::OutOfRange,
+       "downlink.records_answer.entries[1].kind: \"boat\" is not vehicle or person"},
+      {"summary empty", [](auto& d) { d.mutable_records_answer()->mutable_entries(1)->clear_summary(); },
+       Reason::MissingField, "downlink.records_answer.entries[1].summary: required, is empty"},
+      {"flag kind 0", [](auto& d) { d.mutable_records_answer()->mutable_entries(0)->mutable_flags(0)->set_kind(v1::RECORDS_FLAG_UNSPECIFIED); },
+       Reason::MissingField, "downlink.records_answer.entries[0].flags[0].kind: required, is unspecified (0)"},
+      {"flag detail 201", [](auto& d) { d.mutable_records_answer()->mutable_entries(0)->mutable_flags(0)->set_detail(repeat("ñ", 201)); },
+       Reason::TooLong, "downlink.records_answer.entries[0].flags[0].detail: 201 characters, at most 200 allowed"},
+      {"17 entries", [](auto& d) { for (int i = 0; i < 15; ++i) *d.mutable_records_answer()->add_entries() = d.records_answer().entries(1); },
+       Reason::TooLong, "downlink.records_answer.entries: 17 entries, at most 16 allowed"},
+  });
+  v1::Downlink none = validRecordsAnswerDownlink();
+  none.mutable_records_answer()->clear_entries();
+  none.mutable_records_answer()->set_hit(false);
+  requireAccepted(none);  // no record
+}
+
+TEST_CASE("codec: safety alert rules (sequenced)", "[codec][downlink][records]") {
+  requireAllRejected(validSafetyAlertDownlink, {
+      {"seq 0", [](auto& d) { d.set_seq(0); }, Reason::BadFormat, "downlink.seq: 0 must be >= 1 for safety_alert"},
+      {"no flag", [](auto& d) { d.mutable_safety_alert()->clear_flags(); }, Reason::MissingField,
+       "downlink.safety_alert.flags: required, is empty"},
+      {"no incident", [](auto& d) { d.mutable_safety_alert()->clear_incident_number(); }, Reason::MissingField,
+       "downlink.safety_alert.incident_number: required, is empty"},
+      {"no unit", [](auto& d) { d.mutable_safety_alert()->clear_unit_id(); }, Reason::MissingField,
+       "downlink.safety_alert.unit_id: required, is empty"},
+      {"time 0", [](auto& d) { d.mutable_safety_alert()->set_at_ms(0); }, Reason::OutOfRange,
+       "downlink.safety_alert.at_ms: 0" + kTimeRange},
+  });
+}
+
 TEST_CASE("codec: every local API request body round-trips", "[codec][local]") {
   struct Sample {
     v1::ApiRequest::BodyCase body;
@@ -469,6 +511,7 @@ TEST_CASE("codec: every local API request body round-trips", "[codec][local]") {
       {v1::ApiRequest::kSendMessage, validSendMessageRequest},
       {v1::ApiRequest::kGetState, validGetStateRequest},
       {v1::ApiRequest::kSubscribe, validSubscribeRequest},
+      {v1::ApiRequest::kRecordsQuery, validRecordsQueryRequest},
   };
   for (const auto& s : samples) {
     v1::ApiRequest original = s.make();
@@ -547,4 +590,14 @@ TEST_CASE("codec: local API request rules", "[codec][local]") {
     r.mutable_create_cfs()->clear_location();
     CHECK(codec::decodeApiRequest(r.SerializeAsString()).ok());
   }
+}
+
+TEST_CASE("codec: a records query from the screen is checked as on the wire", "[codec][local][records]") {
+  requireAllRejected(validRecordsQueryRequest, {
+      {"dob", [](auto& r) { r.mutable_records_query()->mutable_person()->set_dob("1980-13-01"); }, Reason::BadFormat,
+       "records_query.person.dob: \"1980-13-01\" must be a date of birth YYYY-MM-DD (1900-2099)"},
+      {"unknown reason", [](auto& r) { r.mutable_records_query()->set_reason_code("BORED"); }, Reason::OutOfRange,
+       "records_query.reason_code: \"BORED\" is not a reason code (TRAFFIC_STOP, SUSPICIOUS_VEHICLE, "
+       "SUSPICIOUS_PERSON, INVESTIGATION, WARRANT_SERVICE, FIELD_INTERVIEW)"},
+  });
 }

@@ -64,6 +64,7 @@ TEST_CASE("codec: every envelope body round-trips byte for byte", "[codec][envel
       {"cfs", validCfsEnvelope},             {"emergency", validEmergencyEnvelope},
       {"assignment_ack", validAssignmentAckEnvelope}, {"message", validMessageEnvelope},
       {"presence", validPresenceEnvelope},   {"resync", validResyncEnvelope},
+      {"records_query", validRecordsQueryEnvelope},
   };
   for (const auto& s : samples) {
     INFO(s.body);
@@ -246,7 +247,8 @@ TEST_CASE("codec: envelope header rules", "[codec][envelope]") {
       {"clock source 3 (unknown)", [](auto& e) { setEnumNumber(e, "clock_source", 3); }, Reason::OutOfRange,
        "envelope.clock_source: 3 is not a known value"},
       {"no body", [](auto& e) { e.clear_body(); }, Reason::MissingField,
-       "envelope.body: required, none of status/avl/cfs/emergency/assignment_ack/message/presence/resync is set"},
+       "envelope.body: required, none of status/avl/cfs/emergency/assignment_ack/message/presence/resync/"
+       "records_query is set"},
   });
 }
 
@@ -658,4 +660,61 @@ TEST_CASE("codec: reason names and body names are stable", "[codec]") {
 
   CHECK(std::string(codec::bodyName(v1::Envelope{})) == "none");
   CHECK(std::string(codec::bodyName(v1::Downlink{})) == "none");
+}
+
+TEST_CASE("codec: records query rules (interactive: seq 0; one subject; one reason)", "[codec][envelope][records]") {
+  auto q = [](v1::Envelope& e) { return e.mutable_records_query(); };
+  requireAllRejected(validRecordsQueryEnvelope, {
+      {"seq 1", [](auto& e) { e.set_seq(1); }, Reason::BadFormat, "envelope.seq: 1 must be 0 for records_query"},
+      {"no subject", [&](auto& e) { q(e)->clear_plate(); }, Reason::MissingField,
+       "envelope.records_query.subject: required, neither plate nor person is set"},
+      {"plate empty", [&](auto& e) { q(e)->mutable_plate()->clear_plate(); }, Reason::MissingField,
+       "envelope.records_query.plate.plate: required, is empty"},
+      {"plate lower case", [&](auto& e) { q(e)->mutable_plate()->set_plate("abc123"); }, Reason::BadFormat,
+       "envelope.records_query.plate.plate: \"abc123\" must be 1-10 characters of A-Z 0-9"},
+      {"plate 11", [&](auto& e) { q(e)->mutable_plate()->set_plate("ABCDEFGHIJK"); }, Reason::BadFormat,
+       "envelope.records_query.plate.plate: \"ABCDEFGHIJK\" must be 1-10 characters of A-Z 0-9"},
+      {"state missing", [&](auto& e) { q(e)->mutable_plate()->clear_state(); }, Reason::MissingField,
+       "envelope.records_query.plate.state: \"\" must be a 2-letter state code, e.g. NY"},
+      {"state 3", [&](auto& e) { q(e)->mutable_plate()->set_state("NYC"); }, Reason::BadFormat,
+       "envelope.records_query.plate.state: \"NYC\" must be a 2-letter state code, e.g. NY"},
+      {"name without comma", [&](auto& e) { q(e)->mutable_person()->set_name("JOHN DOE"); q(e)->mutable_person()->set_dob("1980-04-12"); },
+       Reason::BadFormat, "envelope.records_query.person.name: \"JOHN DOE\" must be LAST, FIRST [MIDDLE] in upper case"},
+      {"name lower case", [&](auto& e) { q(e)->mutable_person()->set_name("Doe, John"); q(e)->mutable_person()->set_dob("1980-04-12"); },
+       Reason::BadFormat, "envelope.records_query.person.name: \"Doe, John\" must be LAST, FIRST [MIDDLE] in upper case"},
+      {"name short", [&](auto& e) { q(e)->mutable_person()->set_name("D,"); q(e)->mutable_person()->set_dob("1980-04-12"); },
+       Reason::TooLong, "envelope.records_query.person.name: \"D,\" shorter than 3"},
+      {"dob 30 February", [&](auto& e) { q(e)->mutable_person()->set_name("DOE, JOHN"); q(e)->mutable_person()->set_dob("1980-02-30"); },
+       Reason::BadFormat, "envelope.records_query.person.dob: \"1980-02-30\" must be a date of birth YYYY-MM-DD (1900-2099)"},
+      {"dob 1899", [&](auto& e) { q(e)->mutable_person()->set_name("DOE, JOHN"); q(e)->mutable_person()->set_dob("1899-12-31"); },
+       Reason::BadFormat, "envelope.records_query.person.dob: \"1899-12-31\" must be a date of birth YYYY-MM-DD (1900-2099)"},
+      {"dob US order", [&](auto& e) { q(e)->mutable_person()->set_name("DOE, JOHN"); q(e)->mutable_person()->set_dob("04/12/1980"); },
+       Reason::BadFormat, "envelope.records_query.person.dob: \"04/12/1980\" must be a date of birth YYYY-MM-DD (1900-2099)"},
+      {"no reason", [&](auto& e) { q(e)->clear_incident_number(); }, Reason::MissingField,
+       "envelope.records_query.reason_code: give exactly one reason: the CFS the query belongs to (incident_number) or "
+       "a reason code (TRAFFIC_STOP, SUSPICIOUS_VEHICLE, SUSPICIOUS_PERSON, INVESTIGATION, WARRANT_SERVICE, "
+       "FIELD_INTERVIEW)"},
+      {"two reasons", [&](auto& e) { q(e)->set_reason_code("TRAFFIC_STOP"); }, Reason::MissingField,
+       "envelope.records_query.reason_code: give exactly one reason: the CFS the query belongs to (incident_number) or "
+       "a reason code (TRAFFIC_STOP, SUSPICIOUS_VEHICLE, SUSPICIOUS_PERSON, INVESTIGATION, WARRANT_SERVICE, "
+       "FIELD_INTERVIEW)"},
+      {"unknown reason", [&](auto& e) { q(e)->clear_incident_number(); q(e)->set_reason_code("CURIOSITY"); },
+       Reason::OutOfRange,
+       "envelope.records_query.reason_code: \"CURIOSITY\" is not a reason code (TRAFFIC_STOP, SUSPICIOUS_VEHICLE, "
+       "SUSPICIOUS_PERSON, INVESTIGATION, WARRANT_SERVICE, FIELD_INTERVIEW)"},
+  });
+  v1::Envelope leap = validRecordsQueryEnvelope();
+  leap.mutable_records_query()->mutable_person()->set_name("ROE, JANE Q");
+  leap.mutable_records_query()->mutable_person()->set_dob("2000-02-29");
+  requireAccepted(leap);
+}
+
+TEST_CASE("codec: what a responder types becomes what a query carries", "[codec][records]") {
+  CHECK(codec::normalizePlate(" abc-123 ") == "ABC123");
+  CHECK(codec::normalizePlate("ny") == "NY");
+  CHECK(codec::normalizeName("  doe ,john   q ") == "DOE, JOHN Q");
+  CHECK(codec::normalizeName("o'brien, pat") == "O'BRIEN, PAT");
+  CHECK(codec::recordsSubjectText(validRecordsQueryEnvelope().records_query()) == "plate ABC123 (NY)");
+  CHECK(codec::isRecordsReason("TRAFFIC_STOP"));
+  CHECK_FALSE(codec::isRecordsReason("traffic_stop"));
 }

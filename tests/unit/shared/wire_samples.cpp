@@ -215,6 +215,51 @@ v1::Downlink validAssignmentClearedDownlink() {
   return d;
 }
 
+v1::Envelope validRecordsQueryEnvelope() {
+  v1::Envelope e = envelopeHeader(0);
+  e.set_event_id(eventId(31));
+  auto* q = e.mutable_records_query();
+  q->mutable_plate()->set_plate("ABC123");
+  q->mutable_plate()->set_state("NY");
+  q->set_incident_number("2026-000123");
+  return e;
+}
+
+namespace {
+v1::RecordsFlag flag(v1::RecordsFlagKind kind, const std::string& detail) {
+  v1::RecordsFlag f;
+  f.set_kind(kind);
+  f.set_detail(detail);
+  return f;
+}
+}  // namespace
+
+v1::Downlink validRecordsAnswerDownlink() {
+  v1::Downlink d = downlinkHeader(0);
+  auto* a = d.mutable_records_answer();
+  a->set_query_id(eventId(31));
+  auto* v = a->add_entries();
+  v->set_kind("vehicle");
+  v->set_summary("ABC123 (NY): 2019 HONDA CIVIC BLUE, registered to DOE, JOHN (1980-04-12)");
+  *v->add_flags() = flag(v1::RECORDS_FLAG_STOLEN, "Reported stolen 2026-11-28");
+  auto* p = a->add_entries();
+  p->set_kind("person");
+  p->set_summary("Registered owner: DOE, JOHN, born 1980-04-12, M, 180 cm");
+  a->set_hit(true);
+  return d;
+}
+
+v1::Downlink validSafetyAlertDownlink() {
+  v1::Downlink d = downlinkHeader(25);
+  auto* a = d.mutable_safety_alert();
+  a->set_incident_number("2026-000123");
+  a->set_unit_id("E7");
+  a->set_subject("plate ABC123 (NY)");
+  *a->add_flags() = flag(v1::RECORDS_FLAG_STOLEN, "Reported stolen 2026-11-28");
+  a->set_at_ms(kSentAtMs);
+  return d;
+}
+
 v1::Downlink validUnitsNearbyDownlink() {
   v1::Downlink d = downlinkHeader(0);
   auto* n = d.mutable_units_nearby();
@@ -306,6 +351,16 @@ std::string repeat(const std::string& s, size_t n) {
   out.reserve(s.size() * n);
   for (size_t i = 0; i < n; ++i) out += s;
   return out;
+}
+
+v1::ApiRequest validRecordsQueryRequest() {
+  v1::ApiRequest r;
+  r.set_request_id(11);
+  auto* q = r.mutable_records_query();
+  q->mutable_person()->set_name("DOE, JOHN");
+  q->mutable_person()->set_dob("1980-04-12");
+  q->set_reason_code("TRAFFIC_STOP");
+  return r;
 }
 
 }  // namespace mdc::test::samples

@@ -39,6 +39,7 @@ v1::Envelope validAssignmentAckEnvelope();  ///< acknowledges downlink seq 17
 v1::Envelope validMessageEnvelope();        ///< short text to dispatch
 v1::Envelope validPresenceEnvelope();       ///< online, two lanes waiting, seq 0
 v1::Envelope validResyncEnvelope();         ///< after downlink seq 16, seq 0
+v1::Envelope validRecordsQueryEnvelope();   ///< plate ABC123 (NY) for CFS 2026-000123, seq 0
 
 /** The common header: version 1, kUnitId, seq, kSentAtMs; no body. Commit
  *  acks and rejections of input never stored carry seq 0, the rest >= 1. */
@@ -53,6 +54,8 @@ v1::Downlink validConfigurationDownlink();  ///< four status buttons, 5 s / 60 s
 v1::Downlink validEmergencyAckDownlink();
 v1::Downlink validAssignmentClearedDownlink();
 v1::Downlink validUnitsNearbyDownlink();      ///< two units, one on the same call; seq 0
+v1::Downlink validRecordsAnswerDownlink();    ///< to validRecordsQueryEnvelope(): a stolen vehicle; seq 0
+v1::Downlink validSafetyAlertDownlink();      ///< unit E7's hit on 2026-000123
 
 v1::ApiRequest validSetStatusRequest();
 v1::ApiRequest validSetEmergencyRequest();
@@ -61,6 +64,7 @@ v1::ApiRequest validAckAssignmentRequest();
 v1::ApiRequest validSendMessageRequest();
 v1::ApiRequest validGetStateRequest();
 v1::ApiRequest validSubscribeRequest();
+v1::ApiRequest validRecordsQueryRequest();    ///< person DOE, JOHN 1980-04-12 for TRAFFIC_STOP
 
 /** n copies of s (for length limits: repeat("é", 33) is 33 characters, 66 bytes). */
 std::string repeat(const std::string& s, size_t n);

@@ -838,6 +838,13 @@ TEST_CASE("a bad agency configuration is refused with the value named and change
 namespace {
 /** Takes a store back to what an older schema looked like (its log as it is). */
 void downgrade(EventStore& s, int version) {
+  for (const char* sql : {"DROP TABLE records_queries", "ALTER TABLE units DROP COLUMN safety_flag",
+                          "ALTER TABLE units DROP COLUMN safety_at_ms", "ALTER TABLE units DROP COLUMN safety_cfs"})
+    s.db().exec(sql);
+  if (version == 4) {
+    s.db().exec("PRAGMA user_version=4");
+    return;
+  }
   for (const char* sql : {"DROP TABLE membership_facts", "DROP TABLE device_units", "DROP TABLE downlink_cursors",
                           "DROP INDEX cfs_units_by_unit",
                           "ALTER TABLE units DROP COLUMN status_stamp", "ALTER TABLE units DROP COLUMN pos_stamp",
@@ -854,8 +861,8 @@ void downgrade(EventStore& s, int version) {
 }
 }  // namespace
 
-TEST_CASE("a schema 2 or 3 store is migrated when opened, its log untouched, its calls kept", "[store][config]") {
-  const int from = GENERATE(2, 3);
+TEST_CASE("a schema 2, 3 or 4 store is migrated when opened, its log untouched, its calls kept", "[store][config]") {
+  const int from = GENERATE(2, 3, 4);
   INFO("schema " << from);
   TempDir dir;
   std::string fire;
@@ -870,6 +877,7 @@ TEST_CASE("a schema 2 or 3 store is migrated when opened, its log untouched, its
   auto s = openStore(dir);
   CHECK(s->db().queryInt("PRAGMA user_version") == kSchemaVersion);
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM agency_config") == 0);
+  CHECK(s->db().queryInt("SELECT COUNT(*) FROM records_queries") == 0);
   CHECK_FALSE(s->verify());
   CHECK(unitRow(*s, "E12").cfs == fire);
   CHECK(unitRow(*s, "E12").status == v1::UNIT_STATUS_EN_ROUTE);
