@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS flags(subject TEXT NOT NULL, kind TEXT NOT NULL, deta
   PRIMARY KEY(subject, kind));
 )sql";
 
-std::string quoted(const std::string& s) { return "\"" + (s.size() > 40 ? s.substr(0, 40) + "..." : s) + "\""; }
+std::string quoted(const std::string& s) { return "\"" + (codec::utf8Length(s) > 40 ? codec::truncateUtf8(s, 40) + "..." : s) + "\""; }
 
 v1::RecordsFlagKind flagKind(const std::string& k) {
   if (k == "stolen") return v1::RECORDS_FLAG_STOLEN;
@@ -104,6 +104,11 @@ Result<ImportReport> RecordsSystem::importCsv(std::string_view text, bool dryRun
       r.errors.push_back(at + std::to_string(f.size()) + " fields, expected " + std::to_string(columns));
       return;
     }
+    for (size_t i = 0; i < f.size(); ++i)
+      if (!codec::isValidUtf8(f[i])) {
+        r.errors.push_back(at + "field " + std::to_string(i + 1) + ": not valid UTF-8 (save the file as UTF-8)");
+        return;
+      }
     std::string key, why;
     const size_t errorsBefore = r.errors.size();
     if (r.table == "vehicles") {
@@ -112,7 +117,9 @@ Result<ImportReport> RecordsSystem::importCsv(std::string_view text, bool dryRun
       f[6] = codec::normalizeName(f[6]);
       if (!(why = checkPlate(f[0], f[1])).empty()) r.errors.push_back(at + why);
       else if (!isWholeNumber(f[2], 1900, 2100)) r.errors.push_back(at + "year " + quoted(f[2]) + ": expected 1900-2100");
-      else if (f[3].empty() || f[4].empty() || f[5].empty()) r.errors.push_back(at + "make, model and color are required");
+      else if (f[3].empty() || f[4].empty() || f[5].empty() || codec::utf8Length(f[3]) > 32 ||
+               codec::utf8Length(f[4]) > 32 || codec::utf8Length(f[5]) > 32)
+        r.errors.push_back(at + "make, model and color are required, each 1-32 characters");
       else if (!(why = checkPerson(f[6], f[7])).empty()) r.errors.push_back(at + "owner: " + why);
       key = plateKey(f[0], f[1]);
     } else if (r.table == "persons") {
@@ -121,6 +128,7 @@ Result<ImportReport> RecordsSystem::importCsv(std::string_view text, bool dryRun
       if (!(why = checkPerson(f[0], f[1])).empty()) r.errors.push_back(at + why);
       else if (f[2] != "M" && f[2] != "F" && f[2] != "X") r.errors.push_back(at + "sex " + quoted(f[2]) + ": expected M, F or X");
       else if (!isWholeNumber(f[3], 50, 250)) r.errors.push_back(at + "height_cm " + quoted(f[3]) + ": expected 50-250");
+      else if (codec::utf8Length(f[4]) > 120) r.errors.push_back(at + "address: at most 120 characters");
       key = personKey(f[0], f[1]);
     } else {
       // subject "plate:ABC123:NY" or "person:DOE, JOHN:1980-04-12"
@@ -211,7 +219,7 @@ v1::RecordsAnswer RecordsSystem::answer(const v1::RecordsQuery& q) {
     if (a.entries_size() >= 16) return;
     auto* e = a.add_entries();
     e->set_kind(kind);
-    e->set_summary(summary.substr(0, 300));
+    e->set_summary(codec::truncateUtf8(summary, 300));
     for (auto& f : flagsOf(subject)) *e->add_flags() = std::move(f);
     if (e->flags_size() > 0) a.set_hit(true);
   };
@@ -257,8 +265,7 @@ v1::RecordsAnswer RecordsSystem::answer(const v1::RecordsQuery& q) {
     }
   } catch (const sql::SqliteError& e) {
     a.Clear();
-    a.set_refused(std::string("the records system could not answer: ") + e.what());
-    a.set_refused(a.refused().substr(0, 300));
+    a.set_refused(codec::truncateUtf8(std::string("the records system could not answer: ") + e.what(), 300));
   }
   return a;
 }

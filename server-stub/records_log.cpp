@@ -108,7 +108,7 @@ void EventStore::projectRecordsAnswer(const Row& row, std::vector<Outgoing>& out
   auto* alert = dl.mutable_safety_alert();
   alert->set_incident_number(incident);
   alert->set_unit_id(row.unitId);
-  alert->set_subject(subject.substr(0, 100));
+  alert->set_subject(codec::truncateUtf8(subject, 100));
   alert->set_at_ms(row.recordedAtMs);
   for (const auto& e : answer.entries())
     for (const auto& f : e.flags())
@@ -121,7 +121,7 @@ void EventStore::projectRecordsAnswer(const Row& row, std::vector<Outgoing>& out
   std::string details;
   for (const auto& f : alert->flags()) details += (details.empty() ? "" : "; ") + f.detail();
   timeline(incident, row, row.recordedAtMs,
-           ("OFFICER SAFETY: " + row.unitId + " ran " + subject + ": " + names + " (" + details + ")").substr(0, 500));
+           codec::truncateUtf8("OFFICER SAFETY: " + row.unitId + " ran " + subject + ": " + names + " (" + details + ")", 500));
   auto us = cached("SELECT unit_id FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0 ORDER BY unit_id");
   us->bind(1, incident);
   std::vector<std::string> others;

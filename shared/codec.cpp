@@ -431,6 +431,15 @@ const char* reasonName(Reason r) {
   return "unknown";
 }
 
+bool isValidUtf8(std::string_view s) { return invalidUtf8At(s) == std::string_view::npos; }
+
+std::string truncateUtf8(std::string_view s, size_t maxChars) {
+  size_t n = 0;
+  for (size_t i = 0; i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80 && n++ == maxChars) return std::string(s.substr(0, i));
+  return std::string(s);
+}
+
 size_t utf8Length(std::string_view s) {
   size_t n = 0;
   for (unsigned char c : s)

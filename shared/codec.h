@@ -70,6 +70,11 @@ std::string recordsSubjectText(const v1::RecordsQuery& q);
 /** "STOLEN", "WANTED", "CAUTION". */
 const char* recordsFlagName(int kind);
 
+/** True when s is well-formed UTF-8 (what every text field on the wire must be). */
+bool isValidUtf8(std::string_view s);
+/** The first maxChars characters of valid UTF-8 text, never cutting one in two. */
+std::string truncateUtf8(std::string_view s, size_t maxChars);
+
 /** Number of Unicode code points in UTF-8 text (protobuf has checked it is UTF-8). */
 size_t utf8Length(std::string_view s);
 

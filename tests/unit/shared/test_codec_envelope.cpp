@@ -717,4 +717,9 @@ TEST_CASE("codec: what a responder types becomes what a query carries", "[codec]
   CHECK(codec::recordsSubjectText(validRecordsQueryEnvelope().records_query()) == "plate ABC123 (NY)");
   CHECK(codec::isRecordsReason("TRAFFIC_STOP"));
   CHECK_FALSE(codec::isRecordsReason("traffic_stop"));
+  CHECK(codec::truncateUtf8("MÜLLER", 2) == "MÜ");
+  CHECK(codec::truncateUtf8("MÜLLER", 6) == "MÜLLER");
+  CHECK(codec::truncateUtf8("MÜLLER", 60) == "MÜLLER");
+  CHECK(codec::isValidUtf8("JOSÉ"));
+  CHECK_FALSE(codec::isValidUtf8("JOS\xc9"));
 }

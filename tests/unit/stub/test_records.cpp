@@ -127,6 +127,14 @@ TEST_CASE("records: every bad line is named, and a bad file writes nothing", "[r
   CHECK(r->errors[7] == "line 10: 2 fields, expected 3");
   CHECK(sys->counts().flags == 0);  // nothing written, not even line 8
 
+  auto latin1 = sys->importCsv("name,dob,sex,height_cm,address\n\"M\xdcLLER, JOS\xc9\",1980-04-12,M,180,x\n", false);
+  REQUIRE(latin1);
+  CHECK(latin1->errors == std::vector<std::string>{"line 2: field 1: not valid UTF-8 (save the file as UTF-8)"});
+  auto utf8 = sys->importCsv("name,dob,sex,height_cm,address\n\"MÜLLER, JOSÉ\",1980-04-12,M,180,\"" +
+                                 std::string(121, 'x') + "\"\n", false);
+  REQUIRE(utf8);
+  CHECK(utf8->errors == std::vector<std::string>{"line 2: address: at most 120 characters"});
+
   auto header = sys->importCsv("plate,state\nABC123,NY\n", false);
   REQUIRE(header);
   REQUIRE(header->errors.size() == 1);
