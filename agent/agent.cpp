@@ -119,6 +119,7 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
     checkAckTimeouts();
     exchangeDownlinkCursor();
     if (records_.tick(clock_.nowMs())) emit stateChanged();
+    refreshPresence();
     if (store_.releaseHeld(false) > 0) {
       resetSendCursors();  // the released events are behind the send cursors
       emit stateChanged();
@@ -307,6 +308,9 @@ std::string Agent::presencePayload(bool online) {
   if (lastFix_ && lastFix_->hasPosition()) fillPosition(p->mutable_last_fix(), *lastFix_);
   p->set_dropped_avl(uint64_t(store_.stateInt("dropped_avl")));
   p->set_rejected_events(uint64_t(store_.stateInt("rejected_events")));
+  p->set_cert_not_after_ms(std::max<int64_t>(0, certNotAfterMs_));
+  p->set_gps_fix(noFixSinceMs_ == 0 && lastFix_.has_value());
+  if (noFixSinceMs_ >= codec::kMinTimeMs && noFixSinceMs_ < codec::kMaxTimeMs) p->set_gps_no_fix_since_ms(noFixSinceMs_);
   auto bytes = codec::encodeEnvelope(env);
   if (!bytes) {
     log::error("agent", "presence not encodable: " + bytes.error().message);
@@ -318,6 +322,29 @@ std::string Agent::presencePayload(bool online) {
 void Agent::publishPresence(bool online) {
   auto r = client_->publish(topics::presence(config_.deviceId), presencePayload(online), 1, true);
   if (!r) noteError(r.error().message);
+  if (online) {
+    presenceHealth_ = healthSignature();
+    presenceMonoMs_ = clock_.monotonicMs();
+  }
+}
+
+std::string Agent::healthSignature() const {
+  // The depth by its power of ten: 0, 1-9, 10-99, ...
+  int64_t depth = 0;
+  for (auto lane : kLanes) depth += store_.laneDepth(lane).count;
+  int magnitude = 0;
+  for (int64_t d = depth; d > 0; d /= 10) ++magnitude;
+  return std::to_string(noFixSinceMs_ == 0 && lastFix_.has_value()) + "/" + std::to_string(magnitude) + "/" +
+         std::to_string(certNotAfterMs_);
+}
+
+void Agent::refreshPresence() {
+  if (link_ != v1::LINK_STATE_ONLINE || !client_) return;
+  if (clock_.monotonicMs() - presenceMonoMs_ < int64_t(config_.healthIntervalS) * 1000 ||
+      healthSignature() == presenceHealth_)
+    return;
+  log::info("link", "health changed: presence published again");
+  publishPresence(true);
 }
 
 // The backend sends each downlink again until the device says it holds it

@@ -135,6 +135,12 @@ class Agent : public QObject {
   /** Reads the device certificate's subject and expiry for the diagnostics. */
   void readCertificate();
   std::string presencePayload(bool online);
+  /** What of the device's health the backend has (GPS fix, queue depth's power of ten, certificate). */
+  std::string healthSignature() const;
+  /** Publishes the presence again when the health changed, at most every link.health_interval_s. */
+  void refreshPresence();
+  std::string presenceHealth_;
+  int64_t presenceMonoMs_ = 0;
 
   AgentConfig config_;             ///< unitId: the unit served now (the backend's, after a move)
   std::string configuredUnitId_;   ///< the unit of the configuration file

@@ -26,6 +26,7 @@
 #include "mdc/v1/mdc.pb.h"
 #include "server-stub/broker_config.h"
 #include "server-stub/event_store.h"
+#include "server-stub/fleet_health.h"
 #include "server-stub/fleet_import.h"
 #include "server-stub/cadctl_records.h"
 #include "server-stub/kpi.h"
@@ -55,7 +56,12 @@ reading (works with the stub stopped):
   digest                          SHA-256 of every read model
   replay --into FILE              rebuild every read model from the log into a new store
   kpi [--json]                    response-time KPIs per CFS and averaged
-  devices list [--json]           the device registry
+  devices list [--attention] [--expiring-days N] [--silent-hours H] [--deep-queue N] [--json]
+                                  the fleet and its health (version, link, last seen,
+                                  queue, certificate expiry, GPS) with what needs
+                                  attention: certificates expiring within N days (30)
+                                  or expired, devices silent H hours (24), queues of N
+                                  events (1000), an hour online without a GPS fix
   config show [--json]            what each agency pushes to its units
   refusals [--limit N]            input the stub refused, newest first
   audit queries [--unit U] [--since T] [--json]
@@ -542,7 +548,8 @@ int main(int argc, char** argv) {
                                                  "--into", "--type", "--priority", "--address", "--lat", "--lon",
                                                  "--notes", "--unit", "--ca-dir", "--out", "--port", "--days",
                                                  "--name", "--bind", "--log", "--statuses", "--avl-moving",
-                                                 "--avl-stationary", "--records"};
+                                                 "--avl-stationary", "--records", "--expiring-days", "--silent-hours",
+                                                 "--deep-queue"};
     if (s == "--help" || s == "-h") {
       std::cout << kHelp;
       return kOk;
@@ -561,7 +568,7 @@ int main(int argc, char** argv) {
     }
   }
   for (const auto& f : a.flags)
-    if (f != "--json" && f != "--force" && f != "--reenrol" && f != "--dry-run")
+    if (f != "--json" && f != "--force" && f != "--reenrol" && f != "--dry-run" && f != "--attention")
       return usage("unknown option \"" + f + "\"");
   if (a.pos.empty()) return usage("a command is required");
   std::string dbPath = a.opts.count("--db") ? a.opts["--db"] : env("CAD_DB", "cad.db");
@@ -740,16 +747,55 @@ int main(int argc, char** argv) {
     return kOk;
   }
   if (cmd == "devices" && a.pos.size() >= 2 && a.pos[1] == "list") {
-    auto st = s.db().prepare("SELECT device_id, unit_id, agency FROM devices WHERE (?1='' OR agency=?1) ORDER BY device_id");
-    st.bind(1, agency);
+    fleet::Thresholds t;
+    auto days = countOption(a, "--expiring-days", 30, 0, 3650);
+    auto hours = countOption(a, "--silent-hours", 24, 1, 87600);
+    auto deep = countOption(a, "--deep-queue", 1000, 1, 100'000'000);
+    if (!days || !hours || !deep) return kUsage;
+    t.certExpiringMs = *days * 86'400'000;
+    t.silentMs = *hours * 3'600'000;
+    t.deepQueue = *deep;
+    const int64_t now = mdc::SystemClock::instance().nowMs();
+    const bool attentionOnly = a.flags.count("--attention") > 0;
     QJsonArray arr;
-    while (st.step()) {
-      arr.append(QJsonObject{{"device", QString::fromStdString(st.text(0))},
-                             {"unit", QString::fromStdString(st.text(1))},
-                             {"agency", QString::fromStdString(st.text(2))}});
-      if (!json) std::printf("%-20s %-8s %s\n", st.text(0).c_str(), st.text(1).c_str(), st.text(2).c_str());
+    int total = 0, flagged = 0;
+    if (!json)
+      std::printf("%-16s %-8s %-6s %-8s %-7s %-9s %-7s %-11s %-6s %s\n", "DEVICE", "UNIT", "AGENCY", "VERSION", "LINK",
+                  "SEEN", "QUEUE", "CERT", "GPS", "ATTENTION");
+    for (const auto& d : fleet::readFleet(s, agency)) {
+      ++total;
+      const auto flags = fleet::attention(d, now, t);
+      if (!flags.empty()) ++flagged;
+      if (attentionOnly && flags.empty()) continue;
+      QJsonArray fl;
+      for (const auto& f : flags) fl.append(QString::fromStdString(f));
+      arr.append(QJsonObject{{"device", QString::fromStdString(d.device)},
+                             {"unit", QString::fromStdString(d.unit)},
+                             {"agency", QString::fromStdString(d.agency)},
+                             {"agent_version", QString::fromStdString(d.agentVersion)},
+                             {"online", d.online},
+                             {"last_seen_ms", qint64(d.lastSeenMs)},
+                             {"health_at_ms", qint64(d.healthAtMs)},
+                             {"queue_depth", qint64(d.queueDepth)},
+                             {"queue_oldest_ms", qint64(d.queueOldestMs)},
+                             {"cert_not_after_ms", qint64(d.certNotAfterMs)},
+                             {"gps_fix", d.gpsFix},
+                             {"gps_no_fix_since_ms", qint64(d.gpsNoFixSinceMs)},
+                             {"attention", fl}});
+      if (json) continue;
+      std::string attentionText;
+      for (const auto& f : flags) attentionText += (attentionText.empty() ? "" : ", ") + f;
+      const bool reported = d.healthAtMs > 0;
+      std::printf("%-16s %-8s %-6s %-8s %-7s %-9s %-7s %-11s %-6s %s\n", d.device.c_str(), d.unit.c_str(),
+                  d.agency.c_str(), d.agentVersion.empty() ? "-" : d.agentVersion.c_str(),
+                  d.online ? "online" : "OFF",
+                  d.lastSeenMs ? (fleet::ageText(now - d.lastSeenMs) + " ago").c_str() : "never",
+                  reported ? std::to_string(d.queueDepth).c_str() : "-",
+                  d.certNotAfterMs ? iso(d.certNotAfterMs).substr(0, 10).c_str() : "-",
+                  !reported ? "-" : d.gpsFix ? "fix" : "NONE", attentionText.c_str());
     }
     if (json) printJson(arr);
+    else std::printf("%d devices, %d need attention\n", total, flagged);
     return kOk;
   }
   if (cmd == "config" && a.pos.size() >= 2 && a.pos[1] == "show") {

@@ -258,12 +258,25 @@ ALTER TABLE units ADD COLUMN safety_at_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE units ADD COLUMN safety_cfs TEXT NOT NULL DEFAULT '';
 )sql";
 
+// A device's health as its latest online presence told it (the will is
+// composed at connect, so it says nothing new).
+const char* kMigrationTo6 = R"sql(
+ALTER TABLE devices ADD COLUMN agent_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN queue_depth INTEGER NOT NULL DEFAULT 0;       -- events in its outbox
+ALTER TABLE devices ADD COLUMN queue_oldest_ms INTEGER NOT NULL DEFAULT 0;   -- recorded time of the oldest
+ALTER TABLE devices ADD COLUMN cert_not_after_ms INTEGER NOT NULL DEFAULT 0; -- 0: none reported
+ALTER TABLE devices ADD COLUMN gps_fix INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN gps_no_fix_since_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN health_at_ms INTEGER NOT NULL DEFAULT 0;      -- when it was reported (0: never)
+)sql";
+
 void EventStore::createSchema() {
   sql::Transaction tx(*db_);
   db_->exec(kSchema);
   db_->exec(kMigrationTo3);
   db_->exec(kMigrationTo4);
   db_->exec(kMigrationTo5);
+  db_->exec(kMigrationTo6);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }
@@ -273,6 +286,7 @@ void EventStore::migrate(int64_t fromVersion) {
   if (fromVersion < 3) db_->exec(kMigrationTo3);
   if (fromVersion < 4) db_->exec(kMigrationTo4);
   if (fromVersion < 5) db_->exec(kMigrationTo5);
+  if (fromVersion < 6) db_->exec(kMigrationTo6);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }
@@ -634,6 +648,19 @@ std::vector<DownlinkLag> EventStore::laggingDevices() {
   while (st->step())
     out.push_back(DownlinkLag{st->text(0), st->text(1), uint64_t(st->i64(2)), uint64_t(st->i64(3))});
   return out;
+}
+
+std::optional<int64_t> EventStore::oldestUnconfirmedDownlinkMs() {
+  // Per device, the first downlink above the cursor it last reported is its
+  // oldest unconfirmed one; its event says when it was made.
+  auto st = cached(
+      "SELECT MIN(e.received_at_ms) FROM devices dv "
+      "JOIN units u ON u.unit_id=dv.unit_id AND u.device_id=dv.device_id "
+      "LEFT JOIN downlink_cursors c ON c.device_id=dv.device_id AND c.unit_id=dv.unit_id "
+      "JOIN downlinks d ON d.unit_id=dv.unit_id AND d.seq=COALESCE(c.after_seq, 0)+1 "
+      "JOIN events e ON e.pos=d.event_pos");
+  if (!st->step() || st->isNull(0)) return std::nullopt;
+  return st->i64(0);
 }
 
 // ------------------------------------------------------------------ audit

@@ -30,7 +30,9 @@ using mdc::Status;
 //    spells (cfs_units), late timeline lines.
 // 5: records queries and their answers (records_queries), officer-safety
 //    flags on units.
-inline constexpr int kSchemaVersion = 5;
+// 6: each device's health from its presence (devices: version, queue,
+//    certificate expiry, GPS).
+inline constexpr int kSchemaVersion = 6;
 
 /** How far ahead of the stub's receive time a device's recorded time may lie
  *  (clock skew); beyond, it is clamped to the receive time. */
@@ -146,6 +148,9 @@ class EventStore {
   /** Devices online (by their presence) whose reported cursor is below their
    *  unit's head: the backend's downlink outbox, to send again. */
   std::vector<DownlinkLag> laggingDevices();
+  /** When the oldest downlink a registered device has not confirmed holding
+   *  was made (Unix ms); nullopt when every device holds all of its unit's. */
+  std::optional<int64_t> oldestUnconfirmedDownlinkMs();
   /** The device currently serving a unit, if any. */
   std::optional<std::string> deviceOfUnit(const std::string& unitId);
   std::optional<std::string> unitOfDevice(const std::string& deviceId);

@@ -535,6 +535,19 @@ void EventStore::projectDevice(const Row& row, std::vector<Outgoing>& out) {
       cached("UPDATE units SET online=?, online_changed_ms=?, dropped_avl=MAX(dropped_avl, ?) WHERE unit_id=?")
           ->bind(1, env.presence().online() ? 1 : 0).bind(2, row.receivedAtMs)
           .bind(3, int64_t(env.presence().dropped_avl())).bind(4, unit).run();
+      if (env.presence().online()) {
+        const auto& p = env.presence();
+        int64_t depth = 0, oldest = 0;
+        for (const auto& q : p.queue()) {
+          depth += q.count();
+          if (q.oldest_at_ms() > 0 && (oldest == 0 || q.oldest_at_ms() < oldest)) oldest = q.oldest_at_ms();
+        }
+        cached("UPDATE devices SET agent_version=?, queue_depth=?, queue_oldest_ms=?, cert_not_after_ms=?, gps_fix=?, "
+               "gps_no_fix_since_ms=?, health_at_ms=? WHERE device_id=?")
+            ->bind(1, p.agent_version()).bind(2, depth).bind(3, oldest).bind(4, p.cert_not_after_ms())
+            .bind(5, p.gps_fix() ? 1 : 0).bind(6, p.gps_no_fix_since_ms()).bind(7, row.receivedAtMs)
+            .bind(8, row.deviceId).run();
+      }
       break;
     case v1::Envelope::kRecordsQuery:
       projectRecordsQuery(row, env);

@@ -253,6 +253,10 @@ Status validateBody(const Envelope& e) {
         MDC_TRY(q.enumValue("lane", p.queue(i).lane(), v1::Lane_IsValid));
         MDC_TRY(q.time("oldest_at_ms", p.queue(i).oldest_at_ms(), true));
       }
+      MDC_TRY(s.time("gps_no_fix_since_ms", p.gps_no_fix_since_ms(), true));
+      if (p.cert_not_after_ms() < 0)
+        return fail(Reason::OutOfRange, "envelope.presence.cert_not_after_ms: " + std::to_string(p.cert_not_after_ms()) +
+                                            " must be >= 0 (0: no certificate)");
       return checkOptionalPosition(p.has_last_fix(), p.last_fix(), "envelope.presence.last_fix");
     }
     case Envelope::kResync:

@@ -62,6 +62,16 @@ TEST_CASE("the agent syncs over ssl:// with its client certificate against requi
   auto text = agent.mdcctl({"state"});
   CHECK(text.output.find("certificate CN=MDC-T until " + formatIsoUtc(int64_t(info->notAfter) * 1000)) !=
         std::string::npos);
+  // The operator's view of the fleet has the same expiry, from the presence.
+  auto fleet = jsonArray(stub.cadctl({"devices", "list", "--json"}));
+  REQUIRE(fleet.size() == 1);
+  CHECK(fleet[0].toObject().value("cert_not_after_ms").toInteger() == int64_t(info->notAfter) * 1000);
+  // The test CA signs for 30 days: inside the default 30-day warning window.
+  REQUIRE(fleet[0].toObject().value("attention").toArray().size() == 1);
+  CHECK(fleet[0].toObject().value("attention").toArray()[0].toString() == "CERT-EXPIRES 29d");
+  auto later = jsonArray(stub.cadctl({"devices", "list", "--expiring-days", "7", "--json"}));
+  REQUIRE(later.size() == 1);
+  CHECK(later[0].toObject().value("attention").toArray().isEmpty());
 }
 
 TEST_CASE("at the store cap the API refuses new actions with a clear error and keeps every queued one",

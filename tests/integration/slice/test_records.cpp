@@ -10,6 +10,7 @@
 #include <QJsonObject>
 
 #include <fstream>
+#include <optional>
 #include <regex>
 
 #include "agent/api_client.h"
@@ -32,10 +33,11 @@ std::string fileText(const std::string& path) {
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
-const v1::RecordsQueryView* findQuery(const v1::AgentState& s, const std::string& subject) {
+/** The newest query on the subject in the state (a copy: states are temporaries). */
+std::optional<v1::RecordsQueryView> findQuery(const v1::AgentState& s, const std::string& subject) {
   for (const auto& q : s.records())
-    if (q.subject() == subject) return &q;
-  return nullptr;
+    if (q.subject() == subject) return q;
+  return std::nullopt;
 }
 
 std::string createCfs(const CadStub& stub, const std::string& agency) {
@@ -244,7 +246,7 @@ TEST_CASE("an offline query fails at once, a slow answer says so, and an answer 
   CHECK(answered.expires_at_ms() == answered.answered_at_ms() + 10000);
   CHECK(answered.answer().entries_size() == 2);
   // ... and leaves the screen (and the agent's memory) ten seconds after it came.
-  REQUIRE(waitUntil([&] { return findQuery(p12.state(), "plate XYZ789 (NY)") == nullptr; }, 15s));
+  REQUIRE(waitUntil([&] { return !findQuery(p12.state(), "plate XYZ789 (NY)"); }, 15s));
   CHECK(SystemClock::instance().nowMs() >= answered.expires_at_ms());
 
   // The link goes down while a query waits: it fails at once, saying why.

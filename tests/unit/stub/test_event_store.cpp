@@ -838,6 +838,13 @@ TEST_CASE("a bad agency configuration is refused with the value named and change
 namespace {
 /** Takes a store back to what an older schema looked like (its log as it is). */
 void downgrade(EventStore& s, int version) {
+  for (const char* column : {"agent_version", "queue_depth", "queue_oldest_ms", "cert_not_after_ms", "gps_fix",
+                             "gps_no_fix_since_ms", "health_at_ms"})
+    s.db().exec(std::string("ALTER TABLE devices DROP COLUMN ") + column);
+  if (version == 5) {
+    s.db().exec("PRAGMA user_version=5");
+    return;
+  }
   for (const char* sql : {"DROP TABLE records_queries", "ALTER TABLE units DROP COLUMN safety_flag",
                           "ALTER TABLE units DROP COLUMN safety_at_ms", "ALTER TABLE units DROP COLUMN safety_cfs"})
     s.db().exec(sql);
@@ -861,8 +868,8 @@ void downgrade(EventStore& s, int version) {
 }
 }  // namespace
 
-TEST_CASE("a schema 2, 3 or 4 store is migrated when opened, its log untouched, its calls kept", "[store][config]") {
-  const int from = GENERATE(2, 3, 4);
+TEST_CASE("a schema 2 to 5 store is migrated when opened, its log untouched, its calls kept", "[store][config]") {
+  const int from = GENERATE(2, 3, 4, 5);
   INFO("schema " << from);
   TempDir dir;
   std::string fire;
@@ -878,6 +885,7 @@ TEST_CASE("a schema 2, 3 or 4 store is migrated when opened, its log untouched, 
   CHECK(s->db().queryInt("PRAGMA user_version") == kSchemaVersion);
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM agency_config") == 0);
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM records_queries") == 0);
+  CHECK(s->db().queryInt("SELECT COUNT(*) FROM devices WHERE health_at_ms=0") == 1);
   CHECK_FALSE(s->verify());
   CHECK(unitRow(*s, "E12").cfs == fire);
   CHECK(unitRow(*s, "E12").status == v1::UNIT_STATUS_EN_ROUTE);
