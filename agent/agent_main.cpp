@@ -4,6 +4,7 @@
 #include <QCoreApplication>
 #include <QFileInfo>
 #include <QSocketNotifier>
+#include <QTimer>
 
 #include <csignal>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "agent/local_api.h"
 #include "agent/store.h"
 #include "shared/log.h"
+#include "shared/service_notify.h"
 
 using namespace mdc;
 
@@ -122,6 +124,7 @@ int main(int argc, char** argv) {
     char c;
     [[maybe_unused]] auto n = ::read(signalPipe[0], &c, 1);
     log::info("agent", "stopping");
+    service::stopping();
     agentCore.stop();
     app.quit();
   });
@@ -131,6 +134,14 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
 
   agentCore.start();
+  // Under systemd (Type=notify): ready once the socket serves; the watchdog
+  // is pinged from this loop, so a hung loop gets the agent restarted.
+  QTimer watchdog;
+  if (const int64_t ms = service::watchdogIntervalMs(); ms > 0) {
+    QObject::connect(&watchdog, &QTimer::timeout, [] { service::watchdogPing(); });
+    watchdog.start(int(ms));
+  }
+  service::ready("agent " + cfg.deviceId + " (unit " + cfg.unitId + ") serving " + cfg.socketPath);
   int rc = app.exec();
   log::info("agent", "stopped");
   return rc;

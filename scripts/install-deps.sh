@@ -14,12 +14,16 @@ packages=(
   # the MDC app's new-assignment chime (ALSA; a few hundred kB, where
   # QtMultimedia would pull in ~100 MB of ffmpeg and GStreamer)
   libasound2-dev
+  # sd_notify: readiness and the watchdog under systemd (Type=notify)
+  libsystemd-dev
   # QML runtime modules (the -dev packages do not pull these in)
   qml6-module-qtqml qml6-module-qtqml-models qml6-module-qtqml-workerscript
   qml6-module-qtquick qml6-module-qtquick-controls qml6-module-qtquick-layouts
   qml6-module-qtquick-templates qml6-module-qtquick-window qml6-module-qttest
   # services the tests and the demo start as plain processes
   mosquitto mosquitto-clients gpsd sqlite3 openssl
+  # systemd-analyze verify for the service units (not started: there is no init here)
+  systemd
   # fonts for the offscreen renderer
   fonts-dejavu-core
 )

@@ -3,6 +3,7 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QSocketNotifier>
+#include <QTimer>
 
 #include <csignal>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include "server-stub/cad_service.h"
 #include "server-stub/event_store.h"
 #include "shared/log.h"
+#include "shared/service_notify.h"
 
 namespace {
 int sigPipe[2] = {-1, -1};
@@ -123,6 +125,7 @@ int main(int argc, char** argv) {
     char c;
     [[maybe_unused]] auto n = ::read(sigPipe[0], &c, 1);
     mdc::log::info("stub", "stopping");
+    mdc::service::stopping();
     service.stop();
     app.quit();
   });
@@ -130,5 +133,11 @@ int main(int argc, char** argv) {
   sa.sa_handler = onSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  QTimer watchdog;
+  if (const int64_t ms = mdc::service::watchdogIntervalMs(); ms > 0) {
+    QObject::connect(&watchdog, &QTimer::timeout, [] { mdc::service::watchdogPing(); });
+    watchdog.start(int(ms));
+  }
+  mdc::service::ready("cad-stub on " + cfg.dbPath);
   return app.exec();
 }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "shared/clock.h"
+#include "shared/service_notify.h"
 
 namespace mdc::log {
 
@@ -42,12 +43,35 @@ bool parseLevel(std::string_view text, Level& out) {
   return true;
 }
 
+namespace {
+// Under systemd with stderr to the journal: "<N>component: text", where N is
+// the syslog priority journald files the line under (it adds the time).
+bool toJournal() {
+  static const bool journal = service::stderrIsJournal();
+  return journal;
+}
+int priority(Level l) {
+  switch (l) {
+    case Level::Debug: return 7;
+    case Level::Info: return 6;
+    case Level::Warn: return 4;
+    case Level::Error: return 3;
+  }
+  return 6;
+}
+}  // namespace
+
 void write(Level l, std::string_view component, std::string_view text) {
   if (l < current()) return;
-  std::string line = formatIsoUtc(SystemClock::instance().nowMs());
-  line += ' ';
-  line += name(l);
-  line += ' ';
+  std::string line;
+  if (toJournal()) {
+    line = "<" + std::to_string(priority(l)) + ">";
+  } else {
+    line = formatIsoUtc(SystemClock::instance().nowMs());
+    line += ' ';
+    line += name(l);
+    line += ' ';
+  }
   line += component;
   line += ": ";
   for (char c : text) line += (c == '\n' || c == '\r') ? ' ' : c;

@@ -94,6 +94,8 @@ class AgentProcess {
   const std::string& storePath() const { return store_; }
   /** The running process's pid (-1 when not started). */
   pid_t pid() const { return proc_ ? proc_->pid() : -1; }
+  /** Environment of the next start() (e.g. NOTIFY_SOCKET). */
+  std::vector<std::pair<std::string, std::string>> env;
   /** mdcctl --socket <socket> args... */
   CommandResult mdcctl(std::vector<std::string> args) const;
   /** A fresh connection to the local API (throws when unreachable). */
