@@ -36,23 +36,25 @@ v1::RecordsFlagKind flagKind(const std::string& k) {
   return v1::RECORDS_FLAG_UNSPECIFIED;
 }
 
-/** A plate and state checked as a query would carry them; "" when valid, else why not. */
+/** Why a subject is not one a query may carry ("" when it is): the codec's words. */
+std::string whyInvalid(v1::RecordsQuery q) {
+  q.set_reason_code("INVESTIGATION");
+  auto s = codec::validateRecordsQuery(q, "");
+  return s ? "" : s.error().message.substr(1);  // drop the empty prefix's dot
+}
+
 std::string checkPlate(const std::string& plate, const std::string& state) {
   v1::RecordsQuery q;
   q.mutable_plate()->set_plate(plate);
   q.mutable_plate()->set_state(state);
-  q.set_reason_code("INVESTIGATION");
-  auto s = codec::validateRecordsQuery(q, "");
-  return s ? "" : s.error().message.substr(1);  // drop the empty prefix's dot
+  return whyInvalid(std::move(q));
 }
 
 std::string checkPerson(const std::string& name, const std::string& dob) {
   v1::RecordsQuery q;
   q.mutable_person()->set_name(name);
   q.mutable_person()->set_dob(dob);
-  q.set_reason_code("INVESTIGATION");
-  auto s = codec::validateRecordsQuery(q, "");
-  return s ? "" : s.error().message.substr(1);
+  return whyInvalid(std::move(q));
 }
 
 bool isWholeNumber(const std::string& s, int lo, int hi) {

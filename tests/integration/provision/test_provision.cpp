@@ -288,7 +288,7 @@ TEST_CASE("provision: device A's certificate cannot write device B's topic and a
   client.disconnect();
 }
 
-TEST_CASE("provision: the broker config caps packets at the codec's limit; an oversized one never reaches the stub",
+TEST_CASE("provision: the broker config caps packets at the codec's limit, an oversized one never reaches the stub",
           "[provision][broker]") {
   TempDir dir;
   Fleet fleet(dir);

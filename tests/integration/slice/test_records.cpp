@@ -52,7 +52,7 @@ std::string createCfs(const CadStub& stub, const std::string& agency) {
 
 }  // namespace
 
-TEST_CASE("records queries are answered from the records system and audited; a hit reaches the dispatcher and the "
+TEST_CASE("records queries are answered from the records system and audited, a hit reaches the dispatcher and the "
           "other units on the call, and no answer touches the vehicle's disk", "[records]") {
   TempDir dir;
   Mosquitto broker(dir);

@@ -68,7 +68,7 @@ TEST_CASE("records desk: a query waits, turns slow, and shows its answer until s
   CHECK_FALSE(d.answered(answerTo("q1"), 130000));  // a late copy finds nothing
 }
 
-TEST_CASE("records desk: no answer in timeout_s fails; a refusal and a lost link fail at once", "[records]") {
+TEST_CASE("records desk: no answer in timeout_s fails, a refusal and a lost link fail at once", "[records]") {
   RecordsDesk d({5000, 30000, 120000});
   d.sent("q1", plate(), 0);
   CHECK(d.tick(30000));

@@ -521,7 +521,7 @@ TEST_CASE("a status arriving at the cap makes room by thinning AVL, in the same 
   CHECK(store->check().ok);
 }
 
-TEST_CASE("payloads are encrypted at rest under a 0600 key; an edited payload is reported, never sent", "[store][atrest]") {
+TEST_CASE("payloads are encrypted at rest under a 0600 key, an edited payload is reported, never sent", "[store][atrest]") {
   TempDir dir;
   Events ev;
   std::string path = dir.file("a.db");

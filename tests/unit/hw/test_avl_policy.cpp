@@ -197,7 +197,7 @@ TEST_CASE("avl: emergency active reports every second, even parked", "[avl]") {
   CHECK(after.empty());
 }
 
-TEST_CASE("avl: a status change reports at once; connect sends the live position", "[avl]") {
+TEST_CASE("avl: a status change reports at once, connect sends the live position", "[avl]") {
   AvlPolicy policy;
   Vehicle v;
   drive(policy, v, 0, 0, 1'000, straight);

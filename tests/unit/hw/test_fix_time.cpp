@@ -38,7 +38,7 @@ TEST_CASE("a receiver 1024 weeks behind (or ahead, or 2048 behind) is corrected 
   CHECK(judgeFixTime(kNow - kGpsRolloverMs, kNow + 5 * 3'600'000).timeMs == kNow);
 }
 
-TEST_CASE("a receiver years off by anything else is not used; the system clock stamps events", "[hw][gps][time]") {
+TEST_CASE("a receiver years off by anything else is not used, the system clock stamps events", "[hw][gps][time]") {
   auto j = judgeFixTime(kNow + 8 * 365 * kDay, kNow);
   CHECK(j.condition == FixTimeCondition::Untrusted);
   CHECK(j.timeMs == 0);

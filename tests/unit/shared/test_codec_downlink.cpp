@@ -458,7 +458,7 @@ TEST_CASE("codec: units nearby rules (never stored: seq 0)", "[codec][downlink]"
   requireAccepted(none);
 }
 
-TEST_CASE("codec: records answer rules (seq 0; hit agrees with the flags)", "[codec][downlink][records]") {
+TEST_CASE("codec: records answer rules (seq 0, hit agrees with the flags)", "[codec][downlink][records]") {
   requireAllRejected(validRecordsAnswerDownlink, {
       {"seq 1", [](auto& d) { d.set_seq(1); }, Reason::BadFormat, "downlink.seq: 1 must be 0 for records_answer"},
       {"query id", [](auto& d) { d.mutable_records_answer()->set_query_id("42"); }, Reason::BadFormat,

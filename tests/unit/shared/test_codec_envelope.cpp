@@ -662,7 +662,7 @@ TEST_CASE("codec: reason names and body names are stable", "[codec]") {
   CHECK(std::string(codec::bodyName(v1::Downlink{})) == "none");
 }
 
-TEST_CASE("codec: records query rules (interactive: seq 0; one subject; one reason)", "[codec][envelope][records]") {
+TEST_CASE("codec: records query rules (interactive: seq 0, one subject, one reason)", "[codec][envelope][records]") {
   auto q = [](v1::Envelope& e) { return e.mutable_records_query(); };
   requireAllRejected(validRecordsQueryEnvelope, {
       {"seq 1", [](auto& e) { e.set_seq(1); }, Reason::BadFormat, "envelope.seq: 1 must be 0 for records_query"},

@@ -625,7 +625,7 @@ TEST_CASE("a status recorded earlier but arriving later leaves the board on the 
   CHECK(at("E1 ON_SCENE") < int(lines.size()));
 }
 
-TEST_CASE("a late emergency activation does not undo a later clear; an acknowledgement holds against older ones",
+TEST_CASE("a late emergency activation does not undo a later clear, an acknowledgement holds against older ones",
           "[store][order][emergency]") {
   Desk d;
   d.arrive(emergencyEnv(kE1, 2, T0 + 20'000, false), T0 + 21'000);  // the clear arrives first
@@ -757,7 +757,7 @@ TEST_CASE("two devices in one vehicle: the unit shows the newer of their statuse
   CHECK((*again)->digest() == d.s->digest());
 }
 
-TEST_CASE("a time far ahead of its arrival is clamped to it, flagged and counted; the board does not freeze",
+TEST_CASE("a time far ahead of its arrival is clamped to it, flagged and counted, the board does not freeze",
           "[store][order][clock]") {
   Desk d;
   // A receiver 8 years ahead: its status would hold the board for 8 years.
