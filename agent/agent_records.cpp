@@ -73,7 +73,6 @@ void Agent::fillRecords(v1::AgentState& s) {
     auto* v = s.add_safety_alerts();
     *v->mutable_alert() = dl.safety_alert();
     v->set_downlink_seq(seq);
-    v->set_received_at_ms(dl.sent_at_ms());
   }
 }
 

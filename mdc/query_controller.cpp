@@ -2,8 +2,6 @@
 
 #include <QPointer>
 
-#include <set>
-
 #include "shared/codec.h"
 
 namespace mdc::ui {
@@ -22,15 +20,11 @@ QString stateName(v1::RecordsQueryState s) {
 
 QString flagKind(int kind) { return QString::fromLatin1(codec::recordsFlagName(kind)); }
 
-}  // namespace
-
 QString flagsText(const google::protobuf::RepeatedPtrField<v1::RecordsFlag>& flags) {
-  std::set<int> kinds;
-  for (const auto& f : flags) kinds.insert(f.kind());
-  QStringList names;
-  for (int k : kinds) names << flagKind(k);
-  return names.join(QStringLiteral(", "));
+  return QString::fromStdString(codec::recordsFlagsText(flags));
 }
+
+}  // namespace
 
 QueryController::QueryController(AgentConnection& agent, QObject* parent) : QObject(parent), agent_(agent) {
   connect(&agent_, &AgentConnection::snapshotChanged, this, &QueryController::refresh);

@@ -77,7 +77,5 @@ class QueryController : public QObject {
   QSet<qulonglong> dismissedAlerts_;
 };
 
-/** "STOLEN, WANTED" for a list of flags, most serious first. */
-QString flagsText(const google::protobuf::RepeatedPtrField<v1::RecordsFlag>& flags);
 
 }  // namespace mdc::ui

@@ -518,15 +518,16 @@ std::string CadService::metricsText() {
         double(lagging.size()));
     one("cad_downlink_lag_downlinks", "gauge", "downlinks those devices have yet to confirm, in all", double(behind));
     one("cad_log_events", "gauge", "events in the log", double(store_.stats().events));
+    const int64_t now = mdc::SystemClock::instance().nowMs();
     const auto oldest = store_.oldestUnconfirmedDownlinkMs();
     one("cad_downlink_oldest_unconfirmed_seconds", "gauge",
         "age of the oldest downlink a registered device has not confirmed holding (0: none), online or not",
-        oldest ? double(std::max<int64_t>(0, mdc::SystemClock::instance().nowMs() - *oldest)) / 1000.0 : 0.0);
+        oldest ? double(std::max<int64_t>(0, now - *oldest)) / 1000.0 : 0.0);
+    const fleet::Thresholds t;  // cadctl devices list's defaults
     int64_t expiring = 0, deep = 0;
-    const int64_t now = mdc::SystemClock::instance().nowMs();
     for (const auto& d : fleet::readFleet(store_, "")) {
-      if (d.certNotAfterMs > 0 && d.certNotAfterMs - now <= fleet::Thresholds{}.certExpiringMs) ++expiring;
-      if (d.queueDepth >= fleet::Thresholds{}.deepQueue) ++deep;
+      if (d.certNotAfterMs > 0 && d.certNotAfterMs - now <= t.certExpiringMs) ++expiring;
+      if (d.queueDepth >= t.deepQueue) ++deep;
     }
     one("cad_devices_cert_expiring", "gauge", "devices whose certificate expires within 30 days or has expired",
         double(expiring));

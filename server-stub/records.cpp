@@ -29,13 +29,6 @@ CREATE TABLE IF NOT EXISTS flags(subject TEXT NOT NULL, kind TEXT NOT NULL, deta
 
 std::string quoted(const std::string& s) { return "\"" + (codec::utf8Length(s) > 40 ? codec::truncateUtf8(s, 40) + "..." : s) + "\""; }
 
-v1::RecordsFlagKind flagKind(const std::string& k) {
-  if (k == "stolen") return v1::RECORDS_FLAG_STOLEN;
-  if (k == "wanted") return v1::RECORDS_FLAG_WANTED;
-  if (k == "caution") return v1::RECORDS_FLAG_CAUTION;
-  return v1::RECORDS_FLAG_UNSPECIFIED;
-}
-
 /** Why a subject is not one a query may carry ("" when it is): the codec's words. */
 std::string whyInvalid(v1::RecordsQuery q) {
   q.set_reason_code("INVESTIGATION");
@@ -153,7 +146,7 @@ Result<ImportReport> RecordsSystem::importCsv(std::string_view text, bool dryRun
         f[0] = personKey(first, second);
       }
       for (auto& c : f[1]) c = char(std::tolower(static_cast<unsigned char>(c)));
-      if (flagKind(f[1]) == v1::RECORDS_FLAG_UNSPECIFIED)
+      if (codec::recordsFlagFromName(f[1]) == v1::RECORDS_FLAG_UNSPECIFIED)
         r.errors.push_back(at + "kind " + quoted(f[1]) + ": expected stolen, wanted or caution");
       else if (type == "plate" && f[1] == "wanted")
         r.errors.push_back(at + "kind \"wanted\": a warrant names a person, not a plate");
@@ -208,7 +201,7 @@ std::vector<v1::RecordsFlag> RecordsSystem::flagsOf(const std::string& subject) 
   st.bind(1, subject);
   while (st.step() && out.size() < 8) {
     v1::RecordsFlag f;
-    f.set_kind(flagKind(st.text(0)));
+    f.set_kind(codec::recordsFlagFromName(st.text(0)));
     f.set_detail(st.text(1));
     out.push_back(std::move(f));
   }

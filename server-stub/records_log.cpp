@@ -5,8 +5,6 @@
 // on the CFS (a sequenced SafetyAlert each).
 #include <QJsonArray>
 
-#include <set>
-
 #include "server-stub/event_row.h"
 #include "server-stub/event_store.h"
 #include "shared/codec.h"
@@ -20,15 +18,15 @@ namespace codec = mdc::codec;
 
 namespace {
 
-/** The flags of an answer, most serious first: "STOLEN, WANTED, CAUTION". */
-std::string flagNames(const v1::RecordsAnswer& a) {
-  std::set<int> kinds;
-  for (const auto& e : a.entries())
-    for (const auto& f : e.flags()) kinds.insert(f.kind());
-  std::string out;
-  for (int k : kinds) out += (out.empty() ? "" : ", ") + std::string(codec::recordsFlagName(k));
+/** Every flag of an answer's entries, in order. */
+google::protobuf::RepeatedPtrField<v1::RecordsFlag> allFlags(const v1::RecordsAnswer& a) {
+  google::protobuf::RepeatedPtrField<v1::RecordsFlag> out;
+  for (const auto& e : a.entries()) out.MergeFrom(e.flags());
   return out;
 }
+
+/** The flags of an answer, most serious first: "STOLEN, WANTED, CAUTION". */
+std::string flagNames(const v1::RecordsAnswer& a) { return codec::recordsFlagsText(allFlags(a)); }
 
 /** What the audit says came back: "no record", "2 records", "HIT: STOLEN, WANTED", "refused: ...". */
 std::string outcomeText(const v1::RecordsAnswer& a) {
@@ -62,10 +60,8 @@ v1::RecordsAnswer answerFromJson(const QJsonObject& j) {
     for (const auto& fv : e.value("flags").toArray()) {
       QJsonObject f = fv.toObject();
       auto* flag = entry->add_flags();
-      std::string kind = f.value("kind").toString().toStdString();
-      flag->set_kind(kind == "STOLEN" ? v1::RECORDS_FLAG_STOLEN
-                     : kind == "WANTED" ? v1::RECORDS_FLAG_WANTED
-                                        : v1::RECORDS_FLAG_CAUTION);
+      const auto kind = codec::recordsFlagFromName(f.value("kind").toString().toStdString());
+      flag->set_kind(kind == v1::RECORDS_FLAG_UNSPECIFIED ? v1::RECORDS_FLAG_CAUTION : kind);
       flag->set_detail(f.value("detail").toString().toStdString());
     }
   }
@@ -110,9 +106,8 @@ void EventStore::projectRecordsAnswer(const Row& row, std::vector<Outgoing>& out
   alert->set_unit_id(row.unitId);
   alert->set_subject(codec::truncateUtf8(subject, 100));
   alert->set_at_ms(row.recordedAtMs);
-  for (const auto& e : answer.entries())
-    for (const auto& f : e.flags())
-      if (alert->flags_size() < 16) *alert->add_flags() = f;
+  for (const auto& f : allFlags(answer))
+    if (alert->flags_size() < 16) *alert->add_flags() = f;
   const std::string names = flagNames(answer);
   const std::string flag = names + ": " + subject;
   cached("UPDATE units SET safety_flag=?, safety_at_ms=?, safety_cfs=? WHERE unit_id=?")

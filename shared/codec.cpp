@@ -706,6 +706,27 @@ const char* recordsFlagName(int kind) {
   }
 }
 
+v1::RecordsFlagKind recordsFlagFromName(std::string_view name) {
+  for (auto kind : {v1::RECORDS_FLAG_STOLEN, v1::RECORDS_FLAG_WANTED, v1::RECORDS_FLAG_CAUTION}) {
+    std::string_view known = recordsFlagName(kind);
+    if (name.size() == known.size() &&
+        std::equal(name.begin(), name.end(), known.begin(),
+                   [](char a, char b) { return std::toupper(static_cast<unsigned char>(a)) == b; }))
+      return kind;
+  }
+  return v1::RECORDS_FLAG_UNSPECIFIED;
+}
+
+std::string recordsFlagsText(const google::protobuf::RepeatedPtrField<v1::RecordsFlag>& flags) {
+  bool seen[v1::RecordsFlagKind_ARRAYSIZE] = {};
+  for (const auto& f : flags)
+    if (f.kind() > 0 && f.kind() < v1::RecordsFlagKind_ARRAYSIZE) seen[f.kind()] = true;
+  std::string out;
+  for (int k = 1; k < v1::RecordsFlagKind_ARRAYSIZE; ++k)  // the enum is in order of seriousness
+    if (seen[k]) out += (out.empty() ? "" : ", ") + std::string(recordsFlagName(k));
+  return out;
+}
+
 std::string MessageCursor::text() const {
   return std::to_string(atMs) + (outgoing ? ".1." : ".0.") + std::to_string(seq);
 }

@@ -69,6 +69,10 @@ std::string normalizeName(std::string_view raw);
 std::string recordsSubjectText(const v1::RecordsQuery& q);
 /** "STOLEN", "WANTED", "CAUTION". */
 const char* recordsFlagName(int kind);
+/** The flag kind named, in any case ("stolen", "STOLEN"); RECORDS_FLAG_UNSPECIFIED for anything else. */
+v1::RecordsFlagKind recordsFlagFromName(std::string_view name);
+/** The kinds among these flags, each once, most serious first: "STOLEN, WANTED, CAUTION". */
+std::string recordsFlagsText(const google::protobuf::RepeatedPtrField<v1::RecordsFlag>& flags);
 
 /** True when s is well-formed UTF-8 (what every text field on the wire must be). */
 bool isValidUtf8(std::string_view s);

@@ -721,5 +721,14 @@ TEST_CASE("codec: what a responder types becomes what a query carries", "[codec]
   CHECK(codec::truncateUtf8("MÜLLER", 6) == "MÜLLER");
   CHECK(codec::truncateUtf8("MÜLLER", 60) == "MÜLLER");
   CHECK(codec::isValidUtf8("JOSÉ"));
+  CHECK(codec::recordsFlagFromName("stolen") == v1::RECORDS_FLAG_STOLEN);
+  CHECK(codec::recordsFlagFromName("WANTED") == v1::RECORDS_FLAG_WANTED);
+  CHECK(codec::recordsFlagFromName("Caution") == v1::RECORDS_FLAG_CAUTION);
+  CHECK(codec::recordsFlagFromName("lost") == v1::RECORDS_FLAG_UNSPECIFIED);
+  CHECK(codec::recordsFlagFromName("stolenx") == v1::RECORDS_FLAG_UNSPECIFIED);
+  google::protobuf::RepeatedPtrField<v1::RecordsFlag> flags;
+  for (auto k : {v1::RECORDS_FLAG_CAUTION, v1::RECORDS_FLAG_STOLEN, v1::RECORDS_FLAG_CAUTION}) flags.Add()->set_kind(k);
+  CHECK(codec::recordsFlagsText(flags) == "STOLEN, CAUTION");  // each once, most serious first
+  CHECK(codec::recordsFlagsText({}) == "");
   CHECK_FALSE(codec::isValidUtf8("JOS\xc9"));
 }
