@@ -7,6 +7,7 @@
 #include <QJsonArray>
 #include <QJsonObject>
 
+#include <csignal>
 #include <regex>
 #include <thread>
 
@@ -62,19 +63,33 @@ TEST_CASE("the fleet's health reaches the backend with each presence and cadctl 
   CHECK(attentionOf(b) == QStringList{"NEVER-SEEN"});
 
   // The stub stops; the agent's statuses wait unacknowledged in its outbox,
-  // and its presence says so when the stub reads it again.
+  // and its presence says so when the stub reads it again. The presence goes
+  // out again when the depth's power of ten changes (0 to 1-9 here), at most
+  // every link.health_interval_s: it carries the depth of that moment, which
+  // on a slow machine may be before the sixth status was pressed.
   stub.stop();
   for (int i = 0; i < 6; ++i) REQUIRE(agent.mdcctl({"status", i % 2 ? "en-route" : "on-scene"}).exitCode == 0);
-  std::this_thread::sleep_for(6s);  // past link.health_interval_s: the depth's power of ten changed
+  REQUIRE(waitUntil([&] { return agent.log().find("health changed: presence published again") != std::string::npos; },
+                    20s));
+  // Frozen, the agent cannot drain (and clear the depth) before it is read.
+  ::kill(agent.pid(), SIGSTOP);
+  struct Thaw {
+    pid_t pid;
+    ~Thaw() { ::kill(pid, SIGCONT); }
+  } thaw{agent.pid()};
   stub.start();
   REQUIRE(stub.waitReady());
-  REQUIRE(waitUntil([&] { return attentionOf(fleetRow(stub, "MDC-0401", {"--deep-queue", "5"})).contains("QUEUE 6"); },
-                    20s));
-  auto text = stub.cadctl({"devices", "list", "--deep-queue", "5", "--attention"});
+  int64_t depth = 0;
+  REQUIRE(waitUntil([&] { depth = fleetRow(stub, "MDC-0401", {"--deep-queue", "1"}).value("queue_depth").toInteger();
+                          return depth > 0; }, 20s));
+  CHECK(depth <= 6);
+  const std::string d = std::to_string(depth);
+  auto text = stub.cadctl({"devices", "list", "--deep-queue", d, "--attention"});
   INFO(text.output);
-  CHECK(std::regex_search(text.output, std::regex("MDC-0401 +E41 +FD1 +" MDC_VERSION " +online .* 6 +- +NONE +QUEUE 6")));
+  CHECK(std::regex_search(text.output, std::regex("MDC-0401 +E41 +FD1 +" MDC_VERSION " +online .* " + d + " +- +NONE +QUEUE " + d)));
   CHECK(std::regex_search(text.output, std::regex("MDC-0402 +E42 +FD1 +- +OFF +never .*NEVER-SEEN")));
   CHECK(text.output.find("2 devices, 2 need attention") != std::string::npos);
+  ::kill(agent.pid(), SIGCONT);
   // Drained, the next presence clears it.
   REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 20s));
   REQUIRE(waitUntil([&] { return fleetRow(stub, "MDC-0401", {"--deep-queue", "5"}).value("queue_depth").toInteger() == 0; },
