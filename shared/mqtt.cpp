@@ -27,6 +27,12 @@ std::string errorText(int code) {
 
 Client::Client(Options options, Handler& handler) : opts_(std::move(options)), handler_(handler) {
   (void)net::tcpNoDelayInstalled();  // small QoS 1 packets must not wait for Nagle (see tcp_nodelay.cpp)
+  create();
+}
+
+Client::~Client() { destroy(200); }
+
+void Client::create() {
   MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
   co.MQTTVersion = MQTTVERSION_5;
   co.sendWhileDisconnected = 0;   // the caller's own outbox holds what waits for the network
@@ -39,18 +45,32 @@ Client::Client(Options options, Handler& handler) : opts_(std::move(options)), h
   if (rc != MQTTASYNC_SUCCESS) throw std::runtime_error("mqtt: setCallbacks: " + errorText(rc));
 }
 
-Client::~Client() {
-  if (handle_) {
-    if (MQTTAsync_isConnected(handle_)) {
-      MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
-      d.timeout = 200;
-      MQTTAsync_disconnect(handle_, &d);
-    }
-    MQTTAsync_destroy(&handle_);
+void Client::destroy(int timeoutMs) {
+  if (!handle_) return;
+  if (MQTTAsync_isConnected(handle_)) {
+    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
+    d.timeout = timeoutMs;
+    MQTTAsync_disconnect(handle_, &d);
   }
+  MQTTAsync_destroy(&handle_);
+  handle_ = nullptr;
 }
 
 Status Client::connect() {
+  // Each connection gets a fresh paho handle. Reconnecting on the handle of a
+  // lost connection, with its in-flight window still full, lets paho 1.3.12's
+  // threads read a message that another of its threads has freed (seen under
+  // AddressSanitizer; eclipse-paho/paho.mqtt.c#1483). The caller's outbox
+  // sends again whatever was in flight, so nothing lives only in paho.
+  if (attempted_) {
+    destroy(0);
+    try {
+      create();
+    } catch (const std::exception& e) {
+      return Error::make(e.what());
+    }
+  }
+  attempted_ = true;
   MQTTAsync_connectOptions c = MQTTAsync_connectOptions_initializer5;
   c.keepAliveInterval = opts_.keepAliveS;
   c.cleanstart = opts_.cleanStart ? 1 : 0;

@@ -63,7 +63,8 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  /** Starts a connect attempt; the outcome arrives as onConnected/onConnectFailed. */
+  /** Starts a connect attempt; the outcome arrives as onConnected/onConnectFailed.
+   *  Not while connected: call it after onConnectionLost or onConnectFailed. */
   Status connect();
   /** Publishes; on success token identifies the PUBACK in onPublishResult. */
   Result<int> publish(const std::string& topic, const std::string& payload, int qos = 1, bool retained = false);
@@ -88,10 +89,13 @@ class Client {
   static void onSubSuccess(void* ctx, MQTTAsync_successData5* r);
   static void onSubFailure(void* ctx, MQTTAsync_failureData5* r);
   static int onSslError(const char* str, size_t len, void* ctx);
+  void create();
+  void destroy(int timeoutMs);
 
   Options opts_;
   Handler& handler_;
   MQTTAsync handle_ = nullptr;
+  bool attempted_ = false;  ///< connect() was called on handle_ already
   mutable std::mutex tlsMu_;
   std::string tlsError_;
 };
