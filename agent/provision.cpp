@@ -17,6 +17,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -30,6 +31,7 @@
 #include "mdc/v1/mdc.pb.h"
 #include "shared/codec.h"
 #include "shared/files.h"
+#include "shared/log.h"
 #include "shared/mqtt.h"
 #include "shared/pki.h"
 #include "shared/topics.h"
@@ -255,6 +257,19 @@ const char* levelName(Level l) {
   return "?";
 }
 
+namespace {
+// Run as root in a directory the package gave to the agent's user (/etc/mdc,
+// owned by mdc), the files written take the directory's owner: the agent,
+// which runs as that user, must read its key.
+void handToDirOwner(const DeviceFiles& f) {
+  struct stat d {};
+  if (::geteuid() != 0 || ::stat(f.dir.c_str(), &d) != 0 || d.st_uid == 0) return;
+  for (const auto& p : {f.key(), f.csr(), f.cert(), f.ca(), f.config(), f.pending()})
+    if (::chown(p.c_str(), d.st_uid, d.st_gid) != 0 && errno != ENOENT)
+      log::warn("provision", "chown " + p + ": " + std::strerror(errno));
+}
+}  // namespace
+
 Status enroll(const DeviceFiles& f, const agent::AgentConfig& cfgIn, std::ostream& out) {
   agent::AgentConfig cfg = cfgIn;
   if (cfg.deviceId.empty() || cfg.agency.empty())
@@ -272,6 +287,7 @@ Status enroll(const DeviceFiles& f, const agent::AgentConfig& cfgIn, std::ostrea
   if (Status st = pki::generateKey(f.key(), 0600); !st) return st;
   if (Status st = pki::writeCsr(f.key(), cfg.deviceId, f.csr()); !st) return st;
   if (Status st = files::writeAtomic(f.pending(), cfg.toJson(), 0644); !st) return st;
+  handToDirOwner(f);
   out << "device key " << f.key() << " (EC P-256, 0600; it never leaves this device)\n"
       << "certificate request " << f.csr() << " (CN=" << cfg.deviceId << ")\n"
       << "next: have it signed (cadctl ca sign " << f.csr() << "), then\n"
@@ -302,6 +318,7 @@ Status installCert(const DeviceFiles& f, const std::string& certPath, const std:
   if (Status st = cfg->validate(); !st) return st;
   if (Status st = files::writeAtomic(f.config(), cfg->toJson(), 0644); !st) return st;
   std::remove(f.pending().c_str());
+  handToDirOwner(f);
   out << "installed " << f.cert() << " (CN=" << info->subjectCn << ", valid until " << pki::formatTime(info->notAfter)
       << ") and " << f.ca() << "\nconfig written: " << f.config() << "\n";
   return {};

@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
     if (s == "--help" || s == "-h") {
       std::cout << kHelp;
       return 0;
+    } else if (s == "--version") {
+      std::cout << "mdc-provision " MDC_VERSION "\n";
+      return 0;
     } else if (s == "--json") {
       json = true;
     } else if (s == "--force") {

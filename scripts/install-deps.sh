@@ -24,6 +24,8 @@ packages=(
   mosquitto mosquitto-clients gpsd sqlite3 openssl
   # systemd-analyze verify for the service units (not started: there is no init here)
   systemd
+  # the fleet's Debian packages: checked by lintian, manual pages from --help
+  lintian help2man
   # fonts for the offscreen renderer
   fonts-dejavu-core
 )
