@@ -134,6 +134,7 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
 }
 
 Agent::~Agent() {
+  if (renewThread_) renewThread_->wait();
   if (inputs_) inputs_->stop();
   if (gps_) gps_->stop();
   client_.reset();  // joins paho's threads before the bridge goes
@@ -160,6 +161,7 @@ void Agent::start() {
   avl.maxEphM = config_.avlMaxEphM;
   avl_ = std::make_unique<hw::AvlPolicy>(avl);  // throws "config: avl...." on a bad combination (start-up error)
   applyAgencyConfiguration();
+  startRenewalChecks();  // completes an interrupted renewal before the certificate is read
   readCertificate();
   if (config_.gpsSource == "gpsd") {
     hw::GpsdOptions g;

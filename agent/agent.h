@@ -3,6 +3,7 @@
 // responder's intents arrive through the local API, GPS fixes from hw/, and
 // the network through the MQTT link; all of them are handled here, in order.
 #include <QObject>
+#include <QThread>
 #include <QTimer>
 
 #include <deque>
@@ -134,6 +135,11 @@ class Agent : public QObject {
   void applyAgencyConfiguration();
   /** Reads the device certificate's subject and expiry for the diagnostics. */
   void readCertificate();
+  // agent_renewal.cpp: the certificate renewed before it expires, through
+  // tls.enroll_server, on a thread of its own (the HTTPS exchange blocks).
+  void startRenewalChecks();
+  void checkRenewal();
+  void renewalFinished(bool ok, const std::string& detail);
   std::string presencePayload(bool online);
   /** What of the device's health the backend has (GPS fix, queue depth's power of ten, certificate). */
   std::string healthSignature() const;
@@ -198,6 +204,9 @@ class Agent : public QObject {
   std::string certSubject_;
   int64_t certNotAfterMs_ = 0;
   std::string certDetail_;
+  QTimer renewTimer_;
+  QThread* renewThread_ = nullptr;   ///< a renewal under way
+  int64_t expiredLoggedMs_ = 0;      ///< when the agent last said the certificate expired
 
   v1::UnitsNearby nearby_;        ///< the backend's latest (not stored)
   int64_t nearbyAtMs_ = 0;        ///< its sent_at_ms; 0: none yet

@@ -68,7 +68,8 @@ Status checkBrokerUri(const std::string& key, const std::string& uri) {
 }  // namespace
 
 std::vector<std::string> AgentConfig::keys() {
-  return {"device_id", "unit_id", "agency", "broker", "tls.ca", "tls.cert", "tls.key", "store.path",
+  return {"device_id", "unit_id", "agency", "broker", "tls.ca", "tls.cert", "tls.key", "tls.enroll_server",
+          "tls.renew_margin_days", "tls.renew_check_s", "store.path",
           "store.key_path", "store.cap_bytes", "store.avl_commit_ms", "socket.path", "link.window", "link.keepalive_s",
           "link.backoff_initial_ms", "link.backoff_max_ms", "link.ack_timeout_s", "link.backfill_per_s",
           "link.downlink_check_s", "link.health_interval_s", "records.slow_s", "records.timeout_s", "records.show_s", "records.alert_show_s",
@@ -90,6 +91,12 @@ Status AgentConfig::set(const std::string& key, const std::string& v) {
   } else if (key == "tls.ca") tlsCa = v;
   else if (key == "tls.cert") tlsCert = v;
   else if (key == "tls.key") tlsKey = v;
+  else if (key == "tls.enroll_server") {
+    if (!v.empty() && (v.rfind("https://", 0) != 0 || v.size() < 9))
+      return bad(key, v, "must be https://host:port (the enrolment server), or empty");
+    enrollServer = v;
+  } else if (key == "tls.renew_margin_days") return setInt(key, v, 1, 3650, renewMarginDays);
+  else if (key == "tls.renew_check_s") return setInt(key, v, 10, 86400, renewCheckS);
   else if (key == "store.path") {
     if (v.empty()) return bad(key, v, "must not be empty");
     storePath = v;
@@ -174,7 +181,10 @@ Status AgentConfig::validate() const {
 std::string AgentConfig::toJson() const {
   QJsonObject tls{{"ca", QString::fromStdString(tlsCa)},
                   {"cert", QString::fromStdString(tlsCert)},
-                  {"key", QString::fromStdString(tlsKey)}};
+                  {"key", QString::fromStdString(tlsKey)},
+                  {"enroll_server", QString::fromStdString(enrollServer)},
+                  {"renew_margin_days", renewMarginDays},
+                  {"renew_check_s", renewCheckS}};
   QJsonObject store{{"path", QString::fromStdString(storePath)},
                     {"key_path", QString::fromStdString(storeKeyPath)},
                     {"cap_bytes", qint64(storeCapBytes)},

@@ -17,6 +17,9 @@ struct AgentConfig {
   std::string tlsCa;                    ///< tls.ca: CA certificate file (ssl:// only)
   std::string tlsCert;                  ///< tls.cert: this device's certificate
   std::string tlsKey;                   ///< tls.key: this device's private key
+  std::string enrollServer;             ///< tls.enroll_server: https://host:port of the enrolment server (EST); empty: no automatic renewal
+  int renewMarginDays = 30;             ///< tls.renew_margin_days: renew the certificate this long before it expires (1..3650)
+  int renewCheckS = 21600;              ///< tls.renew_check_s: how often the agent looks (and retries a failed renewal) (10..86400)
   std::string storePath = "/var/lib/mdc/agent.db";  ///< store.path: the SQLite file
   std::string storeKeyPath;             ///< store.key_path: at-rest key (0600); empty: <store.path>.key
   int64_t storeCapBytes = 256LL * 1024 * 1024;       ///< store.cap_bytes: outbox size cap (>= 64 KiB)

@@ -257,7 +257,6 @@ const char* levelName(Level l) {
   return "?";
 }
 
-namespace {
 // Run as root in a directory the package gave to the agent's user (/etc/mdc,
 // owned by mdc), the files written take the directory's owner: the agent,
 // which runs as that user, must read its key.
@@ -268,7 +267,6 @@ void handToDirOwner(const DeviceFiles& f) {
     if (::chown(p.c_str(), d.st_uid, d.st_gid) != 0 && errno != ENOENT)
       log::warn("provision", "chown " + p + ": " + std::strerror(errno));
 }
-}  // namespace
 
 Status enroll(const DeviceFiles& f, const agent::AgentConfig& cfgIn, std::ostream& out) {
   agent::AgentConfig cfg = cfgIn;
@@ -436,14 +434,23 @@ std::vector<Check> selfTest(const DeviceFiles& f, const SelfTestOptions& o) {
     std::time_t now = std::time(nullptr);
     if (cert->notAfter <= now) {
       certProblem = "certificate expired on " + pki::formatTime(cert->notAfter);
-      add("certificate expiry", Level::Fail, certProblem + ": get a new one (enroll again)");
+      add("certificate expiry", Level::Fail,
+          certProblem + ": this device missed its renewal window and needs a new token (cadctl enroll-token create " +
+              cfg.deviceId + "; then mdc-provision enroll --server " +
+              (cfg.enrollServer.empty() ? std::string("https://CAD-HOST:PORT") : cfg.enrollServer) + " --device-id " +
+              cfg.deviceId + " --token TOKEN --force)");
     } else if (cert->notBefore > now) {
       certProblem = "certificate not valid before " + pki::formatTime(cert->notBefore) + " (check the clock)";
       add("certificate expiry", Level::Fail, certProblem);
     } else if (cert->notAfter - now < std::time_t(o.certWarnDays) * 86400) {
       add("certificate expiry", Level::Warn,
-          "certificate expires on " + pki::formatTime(cert->notAfter) + " (in " + days(cert->notAfter - now) +
-              "): renew it soon");
+          "certificate expires on " + pki::formatTime(cert->notAfter) + " (in " + days(cert->notAfter - now) + "): " +
+              (cfg.enrollServer.empty() ? std::string("renew it soon (no tls.enroll_server: no automatic renewal)")
+                                        : "the agent renews it through " + cfg.enrollServer +
+                                              (cert->notAfter - now < std::time_t(cfg.renewMarginDays) * 86400
+                                                   ? " (due now: is the agent running and online?)"
+                                                   : " from " + std::to_string(cfg.renewMarginDays) +
+                                                         " days before expiry")));
     } else {
       add("certificate expiry", Level::Pass, "valid until " + pki::formatTime(cert->notAfter));
     }

@@ -27,6 +27,10 @@ struct DeviceFiles {
   std::string ca() const { return dir + "/ca.pem"; }
 };
 
+/** Run as root in a directory owned by another user (the package's /etc/mdc,
+ *  owned by mdc), gives the identity files that user: the agent reads its key. */
+void handToDirOwner(const DeviceFiles& files);
+
 /** Generates the device key (EC P-256, 0600, never leaves the device) and a CSR
  *  with CN = cfg.deviceId, and keeps cfg as the pending config until
  *  installCert. cfg must name device_id, agency and broker. */

@@ -6,6 +6,11 @@
 #include <string>
 #include <vector>
 
+#include <QCoreApplication>
+
+#include <unistd.h>
+
+#include "agent/enrolment.h"
 #include "agent/provision.h"
 
 using namespace mdc;
@@ -18,9 +23,18 @@ The device's identity lives in --dir (default /etc/mdc): device.key (0600),
 device.csr, device.pem, ca.pem; the agent's config is --config (default
 DIR/agent.json).
 
+  enroll --server https://HOST:PORT --token TOKEN --device-id ID [--ca FILE]
+         [--store FILE] [--socket PATH] [--set key=value ...] [--force]
+                     enrol over the network (EST): make the key here, prove
+                     the server by the token (or trust --ca), receive the
+                     certificate, the CA and the unit, agency and broker,
+                     and write the config. The token comes from
+                     cadctl enroll-token create; it works once. --force
+                     replaces an existing identity (the outbox is kept)
   enroll --device-id ID --agency A --broker URL [--unit-id U] [--store FILE]
          [--socket PATH] [--set key=value ...]
-                     generate the device key here, write the CSR; keep the config pending
+                     by hand: generate the device key here, write the CSR;
+                     keep the config pending for install-cert
   install-cert CERT CHAIN
                      install the signed certificate and the fleet CA chain, write the config
   show               identity, unit, agency, certificate subject and expiry, broker
@@ -75,7 +89,8 @@ int main(int argc, char** argv) {
       auto eq = kv.find('=');
       if (eq == std::string::npos) return usage("--set \"" + kv + "\": expected key=value");
       sets.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-    } else if (s == "--dir" || s == "--config" || s == "--min-free-mb" || s == "--timeout-s" || s == "--crl") {
+    } else if (s == "--dir" || s == "--config" || s == "--min-free-mb" || s == "--timeout-s" || s == "--crl" ||
+               s == "--server" || s == "--token" || s == "--ca") {
       if (!needValue()) return usage(s + " needs a value");
       opts[s] = argv[++i];
     } else if (s.rfind("--", 0) == 0) {
@@ -99,6 +114,18 @@ int main(int argc, char** argv) {
     agent::AgentConfig cfg;
     for (const auto& [k, v] : sets)
       if (Status st = cfg.set(k, v); !st) return usage(st.error().message);
+    if (opts.count("--server") || opts.count("--token")) {
+      if (!opts.count("--server") || !opts.count("--token") || cfg.deviceId.empty())
+        return usage("enroll over the network: --server URL --token TOKEN --device-id ID are required");
+      if (opts["--server"].rfind("https://", 0) != 0)
+        return usage("--server \"" + opts["--server"] + "\": must be https://host:port");
+      if (access((files.cert()).c_str(), F_OK) == 0 && !force)
+        return done(Error::make("enroll: \"" + files.cert() + "\" exists: this device is enrolled (--force "
+                                "replaces its identity; its outbox is kept)"));
+      QCoreApplication app(argc, argv);  // Qt's network access needs one
+      return done(agent::enrolWithToken(files, opts["--server"], cfg.deviceId, opts["--token"],
+                                        opts.count("--ca") ? opts["--ca"] : "", cfg, std::cout));
+    }
     return done(provision::enroll(files, cfg, std::cout));
   }
   if (!sets.empty()) return usage("configuration options only go with enroll");

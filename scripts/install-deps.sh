@@ -26,6 +26,8 @@ packages=(
   systemd
   # the fleet's Debian packages: checked by lintian, manual pages from --help
   lintian help2man
+  # an enrolment token seen from a stub whose clock is past its expiry (LD_PRELOAD, tests only)
+  faketime
   # fonts for the offscreen renderer
   fonts-dejavu-core
 )

@@ -107,6 +107,10 @@ mdc::Status CadService::start() {
     }
   });
 
+  if (config_.est.port > 0) {
+    est_ = std::make_unique<EstServer>(config_.est, store_);
+    if (Status s = est_->start(); !s) return s;
+  }
   if (config_.metricsPort > 0) {
     if (!metrics_.listen(QHostAddress::LocalHost, quint16(config_.metricsPort)))
       return mdc::Error::make("metrics: cannot listen on 127.0.0.1:" + std::to_string(config_.metricsPort) + ": " +
@@ -460,6 +464,20 @@ std::string CadService::handleControl(const std::string& line) {
   cmd.avlMovingS = j.value("avl_moving_s").toInt(0);
   cmd.avlStationaryS = j.value("avl_stationary_s").toInt(0);
   if (j.contains("lat") || j.contains("lon")) cmd.location = {j.value("lat").toDouble(NAN), j.value("lon").toDouble(NAN)};
+  cmd.tokenHash = j.value("token_sha256").toString().toStdString();
+  cmd.ttlS = j.value("ttl_s").toInteger(0);
+  if (cmd.kind == "enroll_token" && !cmd.unit.empty() && mdc::topics::isValidDeviceId(cmd.device) &&
+      !store_.unitOfDevice(cmd.device)) {
+    // A token for a device not registered yet registers it to the unit given.
+    Command add = cmd;
+    add.kind = "device_add";
+    auto added = store_.execute(add, mdc::SystemClock::instance().nowMs());
+    if (!added) return reply(false, added.error().message);
+    unitCache_.clear();
+    headCache_.clear();
+    log::info("stub", "dispatcher " + cmd.actor + " (" + cmd.agency + "): " + added->summary);
+    publish(added->downlinks);
+  }
   auto out = store_.execute(cmd, mdc::SystemClock::instance().nowMs());
   if (!out) {
     log::warn("stub", "command " + cmd.kind + " by " + cmd.actor + " refused: " + out.error().message);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "server-stub/est_server.h"
 #include "server-stub/event_store.h"
 #include "server-stub/nearby.h"
 #include "server-stub/records.h"
@@ -37,6 +38,7 @@ struct ServiceConfig {
   int metricsPort = 0;               ///< > 0: Prometheus text metrics on 127.0.0.1:<port>/metrics
   std::string recordsPath;           ///< the records system's file; default: dbPath + ".records"
   int recordsDelayMs = 0;            ///< the records system answers this long after a query (to rehearse a slow one)
+  EstConfig est;                     ///< enrolment over the network (est.port 0: off)
 };
 
 struct ServiceCounters {
@@ -103,6 +105,7 @@ class CadService : public QObject {
   QTimer statsTimer_;
   QLocalServer control_;
   QTcpServer metrics_;
+  std::unique_ptr<EstServer> est_;
   bool online_ = false;
   int subscribed_ = 0;
   int backoffMs_ = 0;

@@ -2,6 +2,7 @@
 // runs the ingest service until SIGTERM/SIGINT.
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QHostAddress>
 #include <QSocketNotifier>
 #include <QTimer>
 
@@ -63,8 +64,21 @@ int main(int argc, char** argv) {
   QCommandLineOption recordsDelay("records-delay-ms",
                                   "The records system answers this long after a query (0-60000), to rehearse a "
                                   "slow one.", "ms", "0");
+  QCommandLineOption estPort("est-port",
+                             "Serve enrolment over the network (EST, RFC 7030) on HTTPS port PORT (1-65535; 0, the "
+                             "default: off). Needs the fleet CA (--ca-dir).", "port", "0");
+  QCommandLineOption estAddress("est-address", "The enrolment server's address.", "ip", "0.0.0.0");
+  QCommandLineOption estHosts("est-hosts",
+                              "subjectAltName of the enrolment server's certificate when the stub issues it "
+                              "(<ca-dir>/est.pem), e.g. DNS:cad.example,IP:10.0.0.5.", "san",
+                              "IP:127.0.0.1,DNS:localhost");
+  QCommandLineOption estBroker("est-broker", "The broker URI enrolled devices are told to use (ssl://host:port).",
+                               "uri");
+  QCommandLineOption caDir("ca-dir", "The fleet CA's directory (default: <db>.ca).", "dir");
+  QCommandLineOption certDays("cert-days", "Validity of the device certificates the enrolment server issues "
+                              "(1-825 days).", "days", "365");
   p.addOptions({db, broker, clientId, group, ca, cert, key, control, batchMax, batchMs, nearbyRadius, nearbyInterval,
-                metrics, records, recordsDelay});
+                metrics, records, recordsDelay, estPort, estAddress, estHosts, estBroker, caDir, certDays});
   p.process(app);
 
   auto fail = [](const std::string& m) {
@@ -106,6 +120,22 @@ int main(int argc, char** argv) {
   cfg.recordsDelayMs = p.value(recordsDelay).toInt(&ok);
   if (!ok || cfg.recordsDelayMs < 0 || cfg.recordsDelayMs > 60000)
     return fail("--records-delay-ms \"" + p.value(recordsDelay).toStdString() + "\": out of range 0-60000");
+
+  cfg.est.port = p.value(estPort).toInt(&ok);
+  if (!ok || cfg.est.port < 0 || cfg.est.port > 65535)
+    return fail("--est-port \"" + p.value(estPort).toStdString() + "\": out of range 0-65535");
+  cfg.est.address = p.value(estAddress).toStdString();
+  if (QHostAddress(p.value(estAddress)).isNull())
+    return fail("--est-address \"" + cfg.est.address + "\": not an IP address");
+  cfg.est.hosts = p.value(estHosts).toStdString();
+  cfg.est.caDir = p.isSet(caDir) ? p.value(caDir).toStdString() : cfg.dbPath + ".ca";
+  cfg.est.deviceBroker = p.value(estBroker).toStdString();
+  if (cfg.est.port > 0 && cfg.est.deviceBroker.rfind("ssl://", 0) != 0)
+    return fail("--est-broker \"" + cfg.est.deviceBroker + "\": the ssl:// broker devices are told to use is "
+                "required with --est-port");
+  cfg.est.certDays = p.value(certDays).toInt(&ok);
+  if (!ok || cfg.est.certDays < 1 || cfg.est.certDays > 825)
+    return fail("--cert-days \"" + p.value(certDays).toStdString() + "\": out of range 1-825");
 
   // Fault injection for the tests that prove the downlink outbox.
   if (const char* fault = std::getenv("CAD_STUB_FAULT"); fault && *fault) {

@@ -28,6 +28,7 @@
 #include "server-stub/event_store.h"
 #include "server-stub/fleet_health.h"
 #include "server-stub/fleet_import.h"
+#include "server-stub/cadctl_enrol.h"
 #include "server-stub/cadctl_records.h"
 #include "server-stub/kpi.h"
 #include "shared/codec.h"
@@ -92,6 +93,14 @@ dispatching (needs the running stub):
                                   intervals (0 keeps the device's value), sent to
                                   every unit of the agency
   stats                           the running stub's counters
+
+enrolment over the network (the stub serves it with --est-port):
+  enroll-token create DEVICE [--unit UNIT] [--ttl 2h]
+                                  a single-use token for one device (10m-30d), printed once;
+                                  the stub keeps only its SHA-256. A device not registered
+                                  yet is registered to --unit
+  enroll-token list [--json]      every token: open, used (for which certificate), expired,
+                                  or locked after 5 wrong tokens for its device
 
 records system (its own file: --records, else <db>.records):
   records import FILE... [--dry-run]
@@ -549,7 +558,7 @@ int main(int argc, char** argv) {
                                                  "--notes", "--unit", "--ca-dir", "--out", "--port", "--days",
                                                  "--name", "--bind", "--log", "--statuses", "--avl-moving",
                                                  "--avl-stationary", "--records", "--expiring-days", "--silent-hours",
-                                                 "--deep-queue"};
+                                                 "--deep-queue", "--ttl"};
     if (s == "--help" || s == "-h") {
       std::cout << kHelp;
       return kOk;
@@ -680,6 +689,16 @@ int main(int argc, char** argv) {
     }
     return control(ctl, r);
   }
+  if (cmd == "enroll-token" && a.pos.size() >= 2 && a.pos[1] == "create") {
+    if (!needAgency()) return usage("enroll-token create: --agency (or $CAD_AGENCY) is required");
+    if (a.pos.size() != 3) return usage("enroll-token create DEVICE [--unit UNIT] [--ttl 2h]");
+    auto t = cli::enrolTokenRequest(base("enroll_token"), a.pos[2], a.opts.count("--unit") ? a.opts["--unit"] : "",
+                                    a.opts.count("--ttl") ? a.opts["--ttl"] : "2h");
+    if (!t) return kUsage;
+    if (int rc = control(ctl, t->request); rc != kOk) return rc;
+    cli::printToken(*t, a.pos[2]);
+    return kOk;
+  }
   if (cmd == "stats") return control(ctl, QJsonObject{{"cmd", "stats"}}, true);
   if (cmd == "ca" || cmd == "broker-config") return fleetCommand(a, dbPath);
   if (cmd == "records")
@@ -694,6 +713,10 @@ int main(int argc, char** argv) {
   }
   EventStore& s = **store;
   if (cmd == "board") return board(s, agency, json);
+  if (cmd == "enroll-token") {
+    if (a.pos.size() != 2 || a.pos[1] != "list") return usage("enroll-token create DEVICE ... | enroll-token list");
+    return cli::enrolTokenList(s, agency, json);
+  }
   if (cmd == "cfs") return cfsCmd(s, a, agency, json);
   if (cmd == "events") return events(s, a, agency, json);
   if (cmd == "audit") {

@@ -8,6 +8,7 @@
 
 #include "server-stub/event_row.h"
 #include "server-stub/event_store.h"
+#include "shared/clock.h"
 #include "shared/codec.h"
 #include "shared/topics.h"
 #include "shared/uuid.h"
@@ -78,6 +79,25 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
       unit = st->text(1);
       j = {{"device", QString::fromStdString(cmd.device)}, {"unit", QString::fromStdString(unit)}};
       out.summary = "device " + cmd.device + " removed from the registry (it served unit " + unit + ")";
+    } else if (cmd.kind == "enroll_token") {
+      auto st = cached("SELECT agency, unit_id FROM devices WHERE device_id=?");
+      st->bind(1, cmd.device);
+      if (!st->step() || st->text(0) != cmd.agency)
+        return refuse("device \"" + cmd.device + "\": no such device in agency " + cmd.agency);
+      unit = st->text(1);
+      if (!cmd.unit.empty() && cmd.unit != unit)
+        return refuse("device \"" + cmd.device + "\": serves unit " + unit + ", not " + cmd.unit +
+                      " (devices move it first, or leave --unit out)");
+      if (cmd.tokenHash.size() != 64 || cmd.tokenHash.find_first_not_of("0123456789abcdef") != std::string::npos)
+        return refuse("token hash: 64 lower-case hex digits expected");
+      if (cmd.ttlS < 600 || cmd.ttlS > 30 * 86400)
+        return refuse("ttl " + std::to_string(cmd.ttlS) + " s: out of range 10m-30d");
+      if (enrolToken(cmd.tokenHash)) return refuse("token: this token exists already");
+      j = {{"device", QString::fromStdString(cmd.device)}, {"unit", QString::fromStdString(unit)},
+           {"token_sha256", QString::fromStdString(cmd.tokenHash)},
+           {"expires_at_ms", qint64(nowMs + cmd.ttlS * 1000)}};
+      out.summary = "enrolment token for " + cmd.device + " (unit " + unit + "), single use, valid until " +
+                    mdc::formatIsoUtc(nowMs + cmd.ttlS * 1000);
     } else if (cmd.kind == "agency_config") {
       if (cmd.statuses.size() > 10)
         return refuse("statuses: " + std::to_string(cmd.statuses.size()) + " given, at most 10 (one per function key)");
@@ -154,7 +174,10 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
     row.eventId = ids.next();
     row.unitId = unit;
     row.agency = cmd.agency;
-    row.kind = (cmd.kind.rfind("device_", 0) == 0 || cmd.kind == "agency_config" ? "registry." : "dispatch.") + cmd.kind;
+    row.kind = (cmd.kind.rfind("device_", 0) == 0 || cmd.kind == "agency_config" || cmd.kind == "enroll_token"
+                    ? "registry."
+                    : "dispatch.") +
+               cmd.kind;
     row.recordedAtMs = nowMs;
     row.clockSource = "system";
     row.receivedAtMs = nowMs;

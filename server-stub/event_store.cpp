@@ -115,6 +115,7 @@ const std::vector<std::pair<const char*, const char*>> kReadModels = {
     {"membership_facts", "unit_id, stamp"},
     {"device_units", "device_id, pos"},
     {"records_queries", "query_id"},
+    {"enrol_tokens", "token_sha256"},
 };
 
 // Schema changes after version 2 (kSchema), applied in order by createSchema()
@@ -270,6 +271,16 @@ ALTER TABLE devices ADD COLUMN gps_no_fix_since_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE devices ADD COLUMN health_at_ms INTEGER NOT NULL DEFAULT 0;      -- when it was reported (0: never)
 )sql";
 
+// Enrolment tokens by their hash, and what became of each (used for which
+// certificate, wrong tokens presented for its device).
+const char* kMigrationTo7 = R"sql(
+CREATE TABLE enrol_tokens(token_sha256 TEXT PRIMARY KEY, device_id TEXT NOT NULL, unit_id TEXT NOT NULL,
+  agency TEXT NOT NULL, pos INTEGER NOT NULL, created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL,
+  created_by TEXT NOT NULL, used_at_ms INTEGER NOT NULL DEFAULT 0, used_serial TEXT NOT NULL DEFAULT '',
+  failures INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX enrol_tokens_by_device ON enrol_tokens(device_id);
+)sql";
+
 void EventStore::createSchema() {
   sql::Transaction tx(*db_);
   db_->exec(kSchema);
@@ -277,6 +288,7 @@ void EventStore::createSchema() {
   db_->exec(kMigrationTo4);
   db_->exec(kMigrationTo5);
   db_->exec(kMigrationTo6);
+  db_->exec(kMigrationTo7);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }
@@ -287,6 +299,7 @@ void EventStore::migrate(int64_t fromVersion) {
   if (fromVersion < 4) db_->exec(kMigrationTo4);
   if (fromVersion < 5) db_->exec(kMigrationTo5);
   if (fromVersion < 6) db_->exec(kMigrationTo6);
+  if (fromVersion < 7) db_->exec(kMigrationTo7);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }

@@ -32,7 +32,8 @@ using mdc::Status;
 //    flags on units.
 // 6: each device's health from its presence (devices: version, queue,
 //    certificate expiry, GPS).
-inline constexpr int kSchemaVersion = 6;
+// 7: enrolment tokens (their hashes) and what became of them (enrol_tokens).
+inline constexpr int kSchemaVersion = 7;
 
 /** How far ahead of the stub's receive time a device's recorded time may lie
  *  (clock skew); beyond, it is clamped to the receive time. */
@@ -88,6 +89,32 @@ struct DownlinkLag {
   uint64_t head = 0;   ///< the unit's latest downlink seq
 };
 
+/** An enrolment token as the log knows it: never the token, only its hash. */
+struct EnrolToken {
+  std::string tokenHash;  ///< SHA-256 of the normalised token, hex
+  std::string deviceId, unitId, agency, createdBy;
+  int64_t createdAtMs = 0, expiresAtMs = 0;
+  int64_t usedAtMs = 0;   ///< 0: not used
+  std::string usedSerial; ///< the certificate it was used for
+  int failures = 0;       ///< wrong tokens presented for its device while it was open
+};
+
+/** After this many wrong tokens for a device, its open token is locked. */
+inline constexpr int kEnrolMaxFailures = 5;
+
+/** What the enrolment server did, for the log: a certificate issued
+ *  (kind "enrolled") or a request refused ("enroll_refused"). */
+struct EnrolmentRecord {
+  std::string kind;       ///< enrolled | enroll_refused
+  std::string method;     ///< token (simpleenroll) | renewal (simplereenroll)
+  std::string deviceId;   ///< as the request named it
+  std::string tokenHash;  ///< the token presented, hashed ("" for a renewal)
+  std::string serial;     ///< enrolled: the new certificate
+  int64_t notAfterMs = 0; ///< enrolled: its expiry
+  std::string reason;     ///< enroll_refused: what the device was told
+  std::string peer;       ///< the client's address
+};
+
 /** A dispatcher's (or operator's) command. Fields used depend on kind. */
 struct Command {
   std::string kind;     ///< create_cfs, assign, message, ack_emergency, close_cfs, device_add, device_move, agency_config
@@ -105,6 +132,8 @@ struct Command {
   std::vector<std::string> statuses;  ///< agency_config: status names in button order (empty: the device default)
   int avlMovingS = 0;       ///< agency_config: 0 = the device's own value, else 1..3600
   int avlStationaryS = 0;   ///< agency_config: 0 = the device's own value, else 1..3600
+  std::string tokenHash;    ///< enroll_token: SHA-256 of the token, hex (the token itself never reaches the stub)
+  int64_t ttlS = 0;         ///< enroll_token: seconds until it expires
 };
 
 struct CommandOutcome {
@@ -140,6 +169,17 @@ class EventStore {
    *  unit's current one). A query answered already is refused. */
   Result<CommandOutcome> answerQuery(const PendingQuery& query, const mdc::v1::RecordsAnswer& answer,
                                      const std::string& system, int64_t nowMs);
+
+  // enrolment_log.cpp: tokens and certificates issued over the network.
+  /** The token with this hash, if the log has one. */
+  std::optional<EnrolToken> enrolToken(const std::string& tokenHash);
+  /** The device's newest token that is unused, unexpired and not locked. */
+  std::optional<EnrolToken> openEnrolToken(const std::string& deviceId, int64_t nowMs);
+  /** Tokens of an agency ("" all), newest first. */
+  std::vector<EnrolToken> enrolTokens(const std::string& agency);
+  /** Appends what the enrolment server did as one event (actor est:<peer>)
+   *  and projects it; a token used or refused is marked in enrol_tokens. */
+  Status recordEnrolment(const EnrolmentRecord& record, int64_t nowMs);
 
   /** Stored downlinks of a unit after a seq, in order (for resync). */
   std::vector<mdc::v1::Downlink> downlinksAfter(const std::string& unitId, uint64_t afterSeq, int limit = 10000);
@@ -185,6 +225,8 @@ class EventStore {
   // records_log.cpp: the audit of records queries and officer-safety hits.
   void projectRecordsQuery(const Row& row, const mdc::v1::Envelope& env);
   void projectRecordsAnswer(const Row& row, std::vector<Outgoing>& out);
+  // enrolment_log.cpp
+  void projectEnrolment(const Row& row);
   /** Records a membership fact of a unit and brings its calls (cfs_units,
    *  current_cfs, calls left with no unit) to the fold of all its facts; the
    *  unit is told of each call it leaves or joins other than by this fact.

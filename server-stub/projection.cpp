@@ -266,6 +266,7 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
 }
 
 void EventStore::projectRegistry(const Row& row, std::vector<Outgoing>& out) {
+  if (row.kind.rfind("registry.enrol", 0) == 0) return projectEnrolment(row);
   QJsonObject j = parseJson(row.payload);
   std::string unit = j.value("unit").toString().toStdString();
   auto served = [&](const std::string& device) {

@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -261,6 +262,91 @@ Result<ChainResult> verifyChain(const std::string& certPath, const std::string& 
   return r;
 }
 
+Result<bool> csrHasCertKey(const std::string& csrPath, const std::string& certPath) {
+  auto r = loadCsr(csrPath);
+  if (!r) return r.error();
+  auto c = loadCert(certPath);
+  if (!c) return c.error();
+  EVP_PKEY* a = X509_REQ_get0_pubkey(r->get());
+  EVP_PKEY* b = X509_get0_pubkey(c->get());
+  if (!a || !b) return sslError("public keys of \"" + csrPath + "\" and \"" + certPath + "\"");
+  return EVP_PKEY_eq(a, b) == 1;
+}
+
+namespace {
+using Pkcs7Ptr = std::unique_ptr<PKCS7, Deleter<PKCS7, PKCS7_free>>;
+
+BioPtr memBio(const std::string& data) {
+  return BioPtr(BIO_new_mem_buf(data.data(), int(data.size())));
+}
+}  // namespace
+
+Result<std::string> certsOnlyPkcs7(const std::string& pemCerts) {
+  Pkcs7Ptr p7(PKCS7_new());
+  if (!p7 || PKCS7_set_type(p7.get(), NID_pkcs7_signed) != 1 || PKCS7_content_new(p7.get(), NID_pkcs7_data) != 1)
+    return sslError("PKCS#7 certs-only");
+  BioPtr in = memBio(pemCerts);
+  int n = 0;
+  while (X509* c = PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr)) {
+    const int ok = PKCS7_add_certificate(p7.get(), c);
+    X509_free(c);
+    if (ok != 1) return sslError("PKCS#7: add certificate");
+    ++n;
+  }
+  ERR_clear_error();  // the end of the PEM text
+  if (n == 0) return Error::make("pki: PKCS#7 certs-only: no certificate in the PEM text");
+  unsigned char* der = nullptr;
+  const int len = i2d_PKCS7(p7.get(), &der);
+  if (len <= 0) return sslError("PKCS#7: encode");
+  std::string out(reinterpret_cast<char*>(der), size_t(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+Result<std::string> pemFromCertsOnlyPkcs7(const std::string& der) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  Pkcs7Ptr p7(d2i_PKCS7(nullptr, &p, long(der.size())));
+  if (!p7) return sslError("PKCS#7 certs-only (" + std::to_string(der.size()) + " bytes): not PKCS#7");
+  if (!PKCS7_type_is_signed(p7.get()) || !p7->d.sign || !p7->d.sign->cert)
+    return Error::make("pki: PKCS#7: not a certs-only SignedData");
+  BioPtr out(BIO_new(BIO_s_mem()));
+  STACK_OF(X509)* certs = p7->d.sign->cert;
+  for (int i = 0; i < sk_X509_num(certs); ++i)
+    if (PEM_write_bio_X509(out.get(), sk_X509_value(certs, i)) != 1) return sslError("PKCS#7: certificate to PEM");
+  std::string pem = bioText(out.get());
+  if (pem.empty()) return Error::make("pki: PKCS#7: no certificate in it");
+  return pem;
+}
+
+Result<std::string> csrDerFromPem(const std::string& pem) {
+  BioPtr in = memBio(pem);
+  ReqPtr r(PEM_read_bio_X509_REQ(in.get(), nullptr, nullptr, nullptr));
+  if (!r) return sslError("certificate request: not PEM");
+  unsigned char* der = nullptr;
+  const int len = i2d_X509_REQ(r.get(), &der);
+  if (len <= 0) return sslError("certificate request: encode");
+  std::string out(reinterpret_cast<char*>(der), size_t(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+Result<std::string> csrPemFromDer(const std::string& der) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  ReqPtr r(d2i_X509_REQ(nullptr, &p, long(der.size())));
+  if (!r || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size())
+    return sslError("certificate request (" + std::to_string(der.size()) + " bytes): not a PKCS#10 request");
+  BioPtr out(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_X509_REQ(out.get(), r.get()) != 1) return sslError("certificate request to PEM");
+  return bioText(out.get());
+}
+
+Result<CertInfo> readCertPem(const std::string& pem) {
+  BioPtr in = memBio(pem);
+  X509Ptr c(PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr));
+  if (!c) return sslError("certificate: not PEM");
+  return infoOf(c.get());
+}
+
 std::string formatTime(std::time_t t) {
   struct tm tm {};
   gmtime_r(&t, &tm);
@@ -328,6 +414,7 @@ Result<CertInfo> FleetCa::sign(const std::string& csrPath, const std::string& ce
       in >> serial >> issuedCn >> notAfter;
       if (issuedCn != *cn || notAfter <= now) continue;
       if (std::find(revoked.begin(), revoked.end(), serial) != revoked.end()) continue;
+      if (o.renewal) continue;  // the old one works until it expires
       if (!o.reenrol)
         return Error::make("pki: CN \"" + *cn + "\" already has a live certificate (serial " + serial +
                            ", valid until " + formatTime(std::time_t(notAfter)) +

@@ -58,6 +58,19 @@ struct ChainResult {
 Result<ChainResult> verifyChain(const std::string& certPath, const std::string& caPath,
                                 const std::string& crlPath = {});
 
+/** Ok when the CSR in csrPath asks for the key of the certificate in certPath
+ *  (a renewal must bring a new key); an error when either cannot be read. */
+Result<bool> csrHasCertKey(const std::string& csrPath, const std::string& certPath);
+
+/** EST (RFC 7030) carries certificates as a PKCS#7 "certs-only" SignedData
+ *  (DER) and requests as PKCS#10 (DER). These convert between them and PEM. */
+Result<std::string> certsOnlyPkcs7(const std::string& pemCerts);
+Result<std::string> pemFromCertsOnlyPkcs7(const std::string& der);
+Result<std::string> csrDerFromPem(const std::string& pem);
+Result<std::string> csrPemFromDer(const std::string& der);
+/** The first certificate in PEM text: what it says about itself. */
+Result<CertInfo> readCertPem(const std::string& pem);
+
 /** "2027-01-31 12:00 UTC" */
 std::string formatTime(std::time_t t);
 
@@ -68,6 +81,7 @@ struct SignOptions {
   std::string subjectAltName = "IP:127.0.0.1,DNS:localhost";  ///< for server certificates
   bool backend = false;                ///< the backend's own identities (broker, stub): issue() only
   bool reenrol = false;                ///< a device id that has a live certificate: replace (and revoke) it
+  bool renewal = false;                ///< the device renews: its live certificate stays valid until it expires
 };
 
 /** Names the CA never signs for a device: the backend's identities, to which

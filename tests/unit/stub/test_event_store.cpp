@@ -838,6 +838,11 @@ TEST_CASE("a bad agency configuration is refused with the value named and change
 namespace {
 /** Takes a store back to what an older schema looked like (its log as it is). */
 void downgrade(EventStore& s, int version) {
+  s.db().exec("DROP TABLE enrol_tokens");
+  if (version == 6) {
+    s.db().exec("PRAGMA user_version=6");
+    return;
+  }
   for (const char* column : {"agent_version", "queue_depth", "queue_oldest_ms", "cert_not_after_ms", "gps_fix",
                              "gps_no_fix_since_ms", "health_at_ms"})
     s.db().exec(std::string("ALTER TABLE devices DROP COLUMN ") + column);
@@ -868,8 +873,8 @@ void downgrade(EventStore& s, int version) {
 }
 }  // namespace
 
-TEST_CASE("a schema 2 to 5 store is migrated when opened, its log untouched, its calls kept", "[store][config]") {
-  const int from = GENERATE(2, 3, 4, 5);
+TEST_CASE("a schema 2 to 6 store is migrated when opened, its log untouched, its calls kept", "[store][config]") {
+  const int from = GENERATE(2, 3, 4, 5, 6);
   INFO("schema " << from);
   TempDir dir;
   std::string fire;
@@ -886,6 +891,7 @@ TEST_CASE("a schema 2 to 5 store is migrated when opened, its log untouched, its
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM agency_config") == 0);
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM records_queries") == 0);
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM devices WHERE health_at_ms=0") == 1);
+  CHECK(s->db().queryInt("SELECT COUNT(*) FROM enrol_tokens") == 0);
   CHECK_FALSE(s->verify());
   CHECK(unitRow(*s, "E12").cfs == fire);
   CHECK(unitRow(*s, "E12").status == v1::UNIT_STATUS_EN_ROUTE);
