@@ -294,9 +294,15 @@ EstServer::Reply EstServer::enroll(const HttpRequest& req, const std::string& pe
     rec.reason = refusal->second;
     return refuse(refusal->first, rec, now);
   }
+  return issue(rec, req.body, "", now);
+}
+
+EstServer::Reply EstServer::issue(EnrolmentRecord rec, const std::string& base64Csr, const std::string& currentCertPem,
+                                  int64_t now) {
+  const bool renewal = rec.method == "renewal";
   std::string serial;
   int64_t notAfterMs = 0;
-  auto signed_ = sign(req.body, rec.deviceId, false, "", serial, notAfterMs);
+  auto signed_ = sign(base64Csr, rec.deviceId, renewal, currentCertPem, serial, notAfterMs);
   if (!signed_) {
     rec.reason = signed_.error().message;
     return refuse(400, rec, now);
@@ -306,10 +312,11 @@ EstServer::Reply EstServer::enroll(const HttpRequest& req, const std::string& pe
   rec.notAfterMs = notAfterMs;
   if (Status s = store_.recordEnrolment(rec, now); !s) {
     log::error("est", s.error().message);
-    return Reply{500, "text/plain", "the enrolment could not be recorded; try again\n", {}};
+    return Reply{500, "text/plain", std::string(renewal ? "the renewal" : "the enrolment") +
+                                        " could not be recorded; try again\n", {}};
   }
-  log::info("est", "enrolled " + rec.deviceId + " from " + peer + ": certificate serial " + serial + " until " +
-                       mdc::formatIsoUtc(notAfterMs));
+  log::info("est", (renewal ? "renewed " : "enrolled ") + rec.deviceId + " from " + rec.peer +
+                       ": certificate serial " + serial + " until " + mdc::formatIsoUtc(notAfterMs));
   return *signed_;
 }
 
@@ -325,23 +332,7 @@ EstServer::Reply EstServer::reenroll(const HttpRequest& req, QSslSocket* socket,
     return refuse(401, rec, now);
   }
   rec.deviceId = *device;
-  std::string serial;
-  int64_t notAfterMs = 0;
-  auto signed_ = sign(req.body, rec.deviceId, true, socket->peerCertificate().toPem().toStdString(), serial, notAfterMs);
-  if (!signed_) {
-    rec.reason = signed_.error().message;
-    return refuse(400, rec, now);
-  }
-  rec.kind = "enrolled";
-  rec.serial = serial;
-  rec.notAfterMs = notAfterMs;
-  if (Status s = store_.recordEnrolment(rec, now); !s) {
-    log::error("est", s.error().message);
-    return Reply{500, "text/plain", "the renewal could not be recorded; try again\n", {}};
-  }
-  log::info("est", "renewed " + rec.deviceId + " from " + peer + ": certificate serial " + serial + " until " +
-                       mdc::formatIsoUtc(notAfterMs));
-  return *signed_;
+  return issue(rec, req.body, socket->peerCertificate().toPem().toStdString(), now);
 }
 
 EstServer::Reply EstServer::config(QSslSocket* socket) {

@@ -90,6 +90,9 @@ class EstServer : public QObject {
   Result<Reply> sign(const std::string& base64Csr, const std::string& device, bool renewal,
                      const std::string& currentCertPem, std::string& serial, int64_t& notAfterMs);
   Reply refuse(int code, const EnrolmentRecord& record, int64_t nowMs);
+  /** Signs the request for rec.deviceId (a renewal when rec.method is
+   *  "renewal"), logs the certificate issued, and answers it. */
+  Reply issue(EnrolmentRecord rec, const std::string& base64Csr, const std::string& currentCertPem, int64_t nowMs);
 
   EstConfig config_;
   EventStore& store_;
