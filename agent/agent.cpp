@@ -134,7 +134,10 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
 }
 
 Agent::~Agent() {
-  if (renewThread_) renewThread_->wait();
+  if (renewThread_) {
+    renewThread_->wait();  // its result, queued to this object, is dropped with it
+    delete renewThread_;
+  }
   if (inputs_) inputs_->stop();
   if (gps_) gps_->stop();
   client_.reset();  // joins paho's threads before the bridge goes

@@ -524,6 +524,15 @@ std::string CadService::metricsText() {
       double(counters_.downlinksResent));
   one("cad_records_queries_total", "counter", "records queries answered", double(counters_.recordsQueries));
   one("cad_records_hits_total", "counter", "records answers with an officer-safety flag", double(counters_.recordsHits));
+  if (est_) {
+    one("cad_enrolments_total", "counter", "certificates issued to devices with an enrolment token",
+        double(est_->counters().enrolled));
+    one("cad_renewals_total", "counter", "certificates renewed by devices before they expired",
+        double(est_->counters().renewed));
+    one("cad_enrolment_refusals_total", "counter",
+        "enrolment and renewal requests refused (wrong, used, expired or locked tokens; expired or revoked "
+        "certificates)", double(est_->counters().refused));
+  }
   one("cad_broker_connected", "gauge", "1 while the stub's link to the broker is up and subscribed",
       online_ && subscribed_ >= 2 ? 1 : 0);
   try {

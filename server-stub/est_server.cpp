@@ -261,6 +261,7 @@ EstServer::Reply EstServer::caCerts(const HttpRequest& req) {
 EstServer::Reply EstServer::refuse(int code, const EnrolmentRecord& record, int64_t nowMs) {
   EnrolmentRecord r = record;
   r.kind = "enroll_refused";
+  ++counters_.refused;
   if (Status s = store_.recordEnrolment(r, nowMs); !s) log::error("est", s.error().message);
   log::warn("est", (r.method == "renewal" ? "renewal" : "enrolment") + std::string(" of ") + r.deviceId + " from " +
                        r.peer + " refused: " + r.reason);
@@ -315,6 +316,7 @@ EstServer::Reply EstServer::issue(EnrolmentRecord rec, const std::string& base64
     return Reply{500, "text/plain", std::string(renewal ? "the renewal" : "the enrolment") +
                                         " could not be recorded; try again\n", {}};
   }
+  ++(renewal ? counters_.renewed : counters_.enrolled);
   log::info("est", (renewal ? "renewed " : "enrolled ") + rec.deviceId + " from " + rec.peer +
                        ": certificate serial " + serial + " until " + mdc::formatIsoUtc(notAfterMs));
   return *signed_;

@@ -71,6 +71,12 @@ class EstServer : public QObject {
   Status start();
   uint16_t port() const { return uint16_t(server_.serverPort()); }
 
+  /** What it did since it started, for the stub's metrics. */
+  struct Counters {
+    uint64_t enrolled = 0, renewed = 0, refused = 0;
+  };
+  const Counters& counters() const { return counters_; }
+
  private:
   struct Reply {
     int code = 200;
@@ -96,6 +102,7 @@ class EstServer : public QObject {
 
   EstConfig config_;
   EventStore& store_;
+  Counters counters_;
   QSslServer server_;
 };
 

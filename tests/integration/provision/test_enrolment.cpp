@@ -32,11 +32,18 @@ std::string tokenOf(const CommandResult& r) {
 struct EnrolFleet {
   Fleet& fleet;
   uint16_t estPort = freeLoopbackPort();
+  uint16_t metricsPort = freeLoopbackPort();
   std::string server = "https://127.0.0.1:" + std::to_string(estPort);
 
   void start() {
     fleet.startStub({"--est-port", std::to_string(estPort), "--est-address", "127.0.0.1", "--est-broker", fleet.uri(),
-                     "--records-delay-ms", "0"});
+                     "--metrics-port", std::to_string(metricsPort)});
+  }
+  std::string metrics() const {
+    return run({"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(metricsPort) +
+                                  "; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3"},
+               fleet.dir)
+        .output;
   }
   std::string token(const std::string& device, const std::string& unit, const std::string& ttl = "2h") {
     auto r = fleet.cadctl({"--agency", "FD1", "--as", "tech", "enroll-token", "create", device, "--unit", unit,
@@ -171,6 +178,11 @@ TEST_CASE("enrolment: a token enrols a device whose agent then syncs over TLS, a
   CHECK(std::regex_search(list.output, std::regex("MDC-0301 +E31 +FD1 +tech .* used .* serial " + cert->serialHex)));
   CHECK(std::regex_search(list.output, std::regex("MDC-0303 +E33 +FD1 +tech .* locked \\(5 wrong tokens\\)")));
   CHECK(fleet.cadctl({"verify"}).exitCode == 0);
+  const std::string m = est.metrics();
+  INFO(m);
+  CHECK_THAT(m, Catch::Contains("\ncad_enrolments_total 1\n"));
+  CHECK_THAT(m, Catch::Contains("\ncad_enrolment_refusals_total 9\n"));
+  CHECK_THAT(m, Catch::Contains("\ncad_renewals_total 0\n"));
 
   // Expired: the stub restarted 20 minutes later (its clock moved by
   // libfaketime) refuses a 10-minute token and says when it expired.
