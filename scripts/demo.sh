@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole stack on this machine:
-# a local mosquitto, the CAD backend stub on SQLite, the vehicle's agent fed by
+# a local mosquitto over TLS, the CAD backend stub on SQLite (which enrols the
+# vehicle over the network with a one-time token), the vehicle's agent fed by
 # the route simulator (a drive through Midtown, 10x real time, reported under
 # the AVL policy), and the MDC app in its headless mode. A scripted shift plays
 # a responder (through mdcctl and the MDC app's own controllers) and a
@@ -55,23 +56,22 @@ wait_for() {  # wait_for <what> <command...>
 }
 
 port=$(free_port)
-cat > "$work/mosquitto.conf" << EOF
-listener $port 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $work/
-autosave_interval 1
-max_inflight_messages 1000
-set_tcp_nodelay true
-$( [ "$(id -u)" -eq 0 ] && echo "user root" )
-EOF
+est_port=$(free_port)
+# The fleet's PKI and a TLS broker, as a deployment has them: a fleet CA, and
+# mosquitto configured by cadctl (a client certificate per device, each pinned
+# to its own topics), with persistence for the outage below.
+"$bin/server-stub/cadctl" --db "$work/cad.db" ca init --name "FD1 fleet CA" > /dev/null
+"$bin/server-stub/cadctl" --db "$work/cad.db" broker-config --out "$work/broker/mosquitto.conf" --port "$port" \
+  --bind 127.0.0.1 > /dev/null
+sed -i "s|^persistence false|persistence true\npersistence_location $work/\nautosave_interval 1\nset_tcp_nodelay true|" \
+  "$work/broker/mosquitto.conf"
 start_broker() {
-  /usr/sbin/mosquitto -c "$work/mosquitto.conf" >> "$work/mosquitto.log" 2>&1 &
+  /usr/sbin/mosquitto -c "$work/broker/mosquitto.conf" >> "$work/mosquitto.log" 2>&1 &
   broker_pid=$!
   pids+=("$broker_pid")
   wait_for "mosquitto" bash -c "exec 3<> /dev/tcp/127.0.0.1/$port"
 }
-broker=tcp://127.0.0.1:$port
+broker=ssl://127.0.0.1:$port
 device=MDC-0001 unit=E12 agency=FD1
 ctl() { "$bin/agent/mdcctl" --socket "$work/agent.sock" "$@"; }
 cad() { CAD_DISPATCHER=dispatcher.jones "$bin/server-stub/cadctl" --db "$work/cad.db" --agency "$agency" "$@"; }
@@ -94,13 +94,18 @@ screen() {
 
 echo "MDC demo: broker $broker, work directory $work"
 start_broker
-"$bin/server-stub/cad-stub" --db "$work/cad.db" --broker "$broker" > "$work/cad-stub.log" 2>&1 &
+"$bin/server-stub/cad-stub" --db "$work/cad.db" --broker "$broker" --tls-ca "$work/cad.db.ca/ca.pem" \
+  --tls-cert "$work/broker/cad-stub.pem" --tls-key "$work/broker/cad-stub.key" \
+  --est-port "$est_port" --est-address 127.0.0.1 --est-broker "$broker" > "$work/cad-stub.log" 2>&1 &
 pids+=($!)
 wait_for "cad-stub" bash -c "CAD_DB=$work/cad.db $bin/server-stub/cadctl stats | grep -q '\"ready\": true'"
-say dispatch "$(cad --as fleet.tech devices add $device --unit $unit)"
+# Enrolment over the network: one token from the desk, typed at the vehicle.
+token=$(cad --as fleet.tech enroll-token create $device --unit $unit --ttl 1h | sed -n 's/^token //p')
+say fleet "enrolment token for $device (unit $unit): $token"
+"$bin/agent/mdc-provision" --dir "$work/etc" enroll --server "https://127.0.0.1:$est_port" --device-id $device \
+  --token "$token" --store "$work/agent.db" --socket "$work/agent.sock" | sed 's/^/          vehicle    /'
 cad records import server-stub/seed/records-{vehicles,persons,flags}.csv | sed 's/^/          records    /'
-"$bin/agent/mdc-agent" --device-id $device --unit-id $unit --agency $agency --broker "$broker" \
-  --store "$work/agent.db" --socket "$work/agent.sock" --set link.backoff_max_ms=2000 \
+"$bin/agent/mdc-agent" --config "$work/etc/agent.json" --set link.backoff_max_ms=2000 \
   --set gps.source=simulator --set gps.sim_speedup=10 > "$work/agent.log" 2>&1 &
 pids+=($!)
 wait_for "mdc-agent" test -S "$work/agent.sock"
