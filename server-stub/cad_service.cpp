@@ -79,6 +79,8 @@ CadService::CadService(ServiceConfig config, EventStore& store, QObject* parent)
   });
   downlinkTimer_.setInterval(1000);
   connect(&downlinkTimer_, &QTimer::timeout, this, &CadService::pumpDownlinks);
+  scheduleTimer_.setInterval(1000);  // a scheduled call is created within a second of its time
+  connect(&scheduleTimer_, &QTimer::timeout, this, &CadService::runSchedules);
   nearbyTimer_.setInterval(1000);  // emergencies reach nearby units within a second
   connect(&nearbyTimer_, &QTimer::timeout, this, &CadService::publishNearby);
   statsTimer_.setInterval(10000);
@@ -154,6 +156,8 @@ mdc::Status CadService::start() {
   statsTimer_.start();
   downlinkTimer_.start();
   if (config_.nearbyIntervalMs > 0) nearbyTimer_.start();
+  scheduleTimer_.start();
+  runSchedules();  // occurrences missed while the stub was down: created now, marked late
   log::info("stub", "store " + config_.dbPath + " at event " + std::to_string(store_.stats().lastPos) +
                         "; control socket " + config_.controlPath);
   if (mdc::Status s = client_->connect(); !s) onConnectFailed(s.error().message);
@@ -465,6 +469,10 @@ std::string CadService::handleControl(const std::string& line) {
   cmd.avlStationaryS = j.value("avl_stationary_s").toInt(0);
   if (j.contains("lat") || j.contains("lon")) cmd.location = {j.value("lat").toDouble(NAN), j.value("lon").toDouble(NAN)};
   cmd.tokenHash = j.value("token_sha256").toString().toStdString();
+  cmd.scheduleId = j.value("schedule").toString().toStdString();
+  cmd.everyS = j.value("every_s").toInteger(0);
+  cmd.fromMs = j.value("from_ms").toInteger(0);
+  cmd.untilMs = j.value("until_ms").toInteger(0);
   cmd.ttlS = j.value("ttl_s").toInteger(0);
   if (cmd.kind == "enroll_token" && !cmd.unit.empty() && mdc::topics::isValidDeviceId(cmd.device) &&
       !store_.unitOfDevice(cmd.device)) {
@@ -497,6 +505,17 @@ std::string CadService::handleControl(const std::string& line) {
   log::info("stub", "dispatcher " + cmd.actor + " (" + cmd.agency + "): " + out->summary);
   publish(out->downlinks);
   return reply(true, out->summary);
+}
+
+void CadService::runSchedules() {
+  auto out = store_.runSchedules(mdc::SystemClock::instance().nowMs());
+  if (!out) {
+    log::error("stub", out.error().message);
+    return;
+  }
+  if (out->summary.empty()) return;
+  log::info("stub", out->summary);
+  publish(out->downlinks);
 }
 
 std::string CadService::metricsText() {

@@ -93,6 +93,8 @@ class CadService : public QObject {
   std::string handleControl(const std::string& line);
   /** The Prometheus text exposition of the counters and the store's state. */
   std::string metricsText();
+  /** Creates the scheduled calls that are due and publishes their offers. */
+  void runSchedules();
   void logStats();
 
   ServiceConfig config_;
@@ -105,6 +107,7 @@ class CadService : public QObject {
   QTimer statsTimer_;
   QLocalServer control_;
   QTcpServer metrics_;
+  QTimer scheduleTimer_;
   std::unique_ptr<EstServer> est_;
   bool online_ = false;
   int subscribed_ = 0;

@@ -11,7 +11,7 @@
 
 namespace cad::cli {
 
-std::optional<int64_t> parseTtl(const std::string& text) {
+std::optional<int64_t> parseDuration(const std::string& text) {
   if (text.size() < 2 || text.size() > 8) return std::nullopt;
   const char unit = text.back();
   const std::string digits = text.substr(0, text.size() - 1);
@@ -22,7 +22,7 @@ std::optional<int64_t> parseTtl(const std::string& text) {
 
 std::optional<TokenRequest> enrolTokenRequest(QJsonObject base, const std::string& device, const std::string& unit,
                                               const std::string& ttl) {
-  auto seconds = parseTtl(ttl);
+  auto seconds = parseDuration(ttl);
   if (!seconds || *seconds < 600 || *seconds > 30 * 86400) {
     std::cerr << "cadctl: enroll-token create: --ttl \"" << ttl << "\": a time such as 90m, 2h or 7d, from 10m to 30d\n";
     return std::nullopt;

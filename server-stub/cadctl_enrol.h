@@ -17,8 +17,8 @@ struct TokenRequest {
   QJsonObject request;
 };
 
-/** A TTL such as "90m", "2h", "7d" in seconds; nullopt when it is not one. */
-std::optional<int64_t> parseTtl(const std::string& text);
+/** A duration such as "90m", "2h", "7d" in seconds; nullopt when it is not one. */
+std::optional<int64_t> parseDuration(const std::string& text);
 
 /** The request for `enroll-token create` (base: cmd, agency, actor), or nullopt
  *  after printing why the arguments are wrong. */

@@ -30,6 +30,7 @@
 #include "server-stub/fleet_import.h"
 #include "server-stub/cadctl_enrol.h"
 #include "server-stub/cadctl_records.h"
+#include "server-stub/cadctl_schedule.h"
 #include "server-stub/kpi.h"
 #include "shared/codec.h"
 #include "shared/clock.h"
@@ -93,6 +94,17 @@ dispatching (needs the running stub):
                                   intervals (0 keeps the device's value), sent to
                                   every unit of the agency
   stats                           the running stub's counters
+
+scheduled calls (a house check while the owners are away):
+  schedule create --type T --address A --every 24h [--from T] --until T
+                  [--priority 1-9] [--lat X --lon Y] [--notes N]
+                                  a CFS at each time from --from (now) until --until,
+                                  every 10m-366d, offered to the agency's available
+                                  units; in the log, so it survives restarts, and an
+                                  occurrence missed while the stub was down is created
+                                  when it is back, marked late (T: now or an ISO time)
+  schedule list [--json]          each schedule: next time, how many made, how many late
+  schedule cancel SCHEDULE        no more occurrences
 
 enrolment over the network (the stub serves it with --est-port):
   enroll-token create DEVICE [--unit UNIT] [--ttl 2h]
@@ -558,7 +570,7 @@ int main(int argc, char** argv) {
                                                  "--notes", "--unit", "--ca-dir", "--out", "--port", "--days",
                                                  "--name", "--bind", "--log", "--statuses", "--avl-moving",
                                                  "--avl-stationary", "--records", "--expiring-days", "--silent-hours",
-                                                 "--deep-queue", "--ttl"};
+                                                 "--deep-queue", "--ttl", "--every", "--from", "--until"};
     if (s == "--help" || s == "-h") {
       std::cout << kHelp;
       return kOk;
@@ -699,6 +711,19 @@ int main(int argc, char** argv) {
     cli::printToken(*t, a.pos[2]);
     return kOk;
   }
+  if (cmd == "schedule" && a.pos.size() >= 2 && (a.pos[1] == "create" || a.pos[1] == "cancel")) {
+    if (!needAgency()) return usage("schedule " + a.pos[1] + ": --agency (or $CAD_AGENCY) is required");
+    if (a.pos[1] == "cancel") {
+      if (a.pos.size() != 3) return usage("schedule cancel SCHEDULE");
+      QJsonObject r = base("schedule_cancel");
+      r["schedule"] = QString::fromStdString(a.pos[2]);
+      return control(ctl, r);
+    }
+    if (a.pos.size() != 2) return usage("schedule create takes options only");
+    auto r = cli::scheduleRequest(base("schedule_create"), a.opts, mdc::SystemClock::instance().nowMs());
+    if (!r) return kUsage;
+    return control(ctl, *r);
+  }
   if (cmd == "stats") return control(ctl, QJsonObject{{"cmd", "stats"}}, true);
   if (cmd == "ca" || cmd == "broker-config") return fleetCommand(a, dbPath);
   if (cmd == "records")
@@ -713,6 +738,10 @@ int main(int argc, char** argv) {
   }
   EventStore& s = **store;
   if (cmd == "board") return board(s, agency, json);
+  if (cmd == "schedule") {
+    if (a.pos.size() != 2 || a.pos[1] != "list") return usage("schedule create ... | schedule list | schedule cancel ID");
+    return cli::scheduleList(s, agency, json);
+  }
   if (cmd == "enroll-token") {
     if (a.pos.size() != 2 || a.pos[1] != "list") return usage("enroll-token create DEVICE ... | enroll-token list");
     return cli::enrolTokenList(s, agency, json);

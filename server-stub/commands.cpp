@@ -129,6 +129,42 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
         j["lat"] = lat;
         j["lon"] = lon;
       }
+    } else if (cmd.kind == "schedule_create") {
+      if (cmd.cfsType.empty() || cmd.cfsType.size() > 32) return refuse("type \"" + cmd.cfsType + "\": must be 1-32 characters");
+      if (cmd.priority < 1 || cmd.priority > 9) return refuse("priority " + std::to_string(cmd.priority) + ": out of range 1-9");
+      if (cmd.address.empty() || cmd.address.size() > 200) return refuse("address: required, at most 200 characters");
+      if (cmd.text.size() > 4000) return refuse("notes: at most 4000 characters");
+      if (cmd.everyS < 600 || cmd.everyS > 366 * 86400)
+        return refuse("every " + std::to_string(cmd.everyS) + " s: out of range 10m-366d");
+      if (cmd.fromMs < nowMs - 60'000)
+        return refuse("from " + mdc::formatIsoUtc(cmd.fromMs) + ": in the past (now " + mdc::formatIsoUtc(nowMs) + ")");
+      if (cmd.untilMs < cmd.fromMs)
+        return refuse("until " + mdc::formatIsoUtc(cmd.untilMs) + ": before from " + mdc::formatIsoUtc(cmd.fromMs));
+      if ((cmd.untilMs - cmd.fromMs) / (cmd.everyS * 1000) >= 10000)
+        return refuse("more than 10000 occurrences from " + mdc::formatIsoUtc(cmd.fromMs) + " until " +
+                      mdc::formatIsoUtc(cmd.untilMs) + ": a shorter span or a longer interval");
+      j = {{"type", QString::fromStdString(cmd.cfsType)},
+           {"priority", cmd.priority},
+           {"address", QString::fromStdString(cmd.address)},
+           {"notes", QString::fromStdString(cmd.text)},
+           {"every_ms", qint64(cmd.everyS * 1000)},
+           {"from_ms", qint64(cmd.fromMs)},
+           {"until_ms", qint64(cmd.untilMs)}};
+      if (cmd.location) {
+        auto [lat, lon] = *cmd.location;
+        if (!(lat >= -90 && lat <= 90)) return refuse("lat " + std::to_string(lat) + ": out of range -90..90");
+        if (!(lon >= -180 && lon <= 180)) return refuse("lon " + std::to_string(lon) + ": out of range -180..180");
+        j["lat"] = lat;
+        j["lon"] = lon;
+      }
+    } else if (cmd.kind == "schedule_cancel") {
+      auto st = cached("SELECT agency, state FROM schedules WHERE schedule_id=?");
+      st->bind(1, cmd.scheduleId);
+      if (!st->step() || st->text(0) != cmd.agency)
+        return refuse("schedule \"" + cmd.scheduleId + "\": no such schedule in agency " + cmd.agency);
+      if (st->text(1) != "active") return refuse("schedule \"" + cmd.scheduleId + "\": is " + st->text(1) + " already");
+      j = {{"schedule", QString::fromStdString(cmd.scheduleId)}};
+      out.summary = "cancelled schedule " + cmd.scheduleId;
     } else if (cmd.kind == "assign") {
       if (Status s = requireCfs(cmd.incident, true); !s) return s.error();
       if (Status s = requireUnit(cmd.unit); !s) return s.error();
@@ -187,6 +223,10 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
     project(row, out.downlinks);
     if (cmd.kind == "agency_config")  // one Configuration downlink per unit of the agency
       out.summary = "configuration of " + cmd.agency + " sent to " + std::to_string(out.downlinks.size()) + " units";
+    if (cmd.kind == "schedule_create")
+      out.summary = "schedule " + row.eventId + ": " + cmd.cfsType + " at " + cmd.address + " every " +
+                    std::to_string(cmd.everyS / 60) + " min from " + mdc::formatIsoUtc(cmd.fromMs) + " until " +
+                    mdc::formatIsoUtc(cmd.untilMs);
     if (cmd.kind == "create_cfs") {
       auto st = cached("SELECT incident_number FROM cfs WHERE origin_event_id=?");
       st->bind(1, row.eventId);

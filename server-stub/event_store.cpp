@@ -116,6 +116,7 @@ const std::vector<std::pair<const char*, const char*>> kReadModels = {
     {"device_units", "device_id, pos"},
     {"records_queries", "query_id"},
     {"enrol_tokens", "token_sha256"},
+    {"schedules", "schedule_id"},
 };
 
 // Schema changes after version 2 (kSchema), applied in order by createSchema()
@@ -281,6 +282,16 @@ CREATE TABLE enrol_tokens(token_sha256 TEXT PRIMARY KEY, device_id TEXT NOT NULL
 CREATE INDEX enrol_tokens_by_device ON enrol_tokens(device_id);
 )sql";
 
+// Scheduled calls: what each creates, when, until when, and how far it got.
+const char* kMigrationTo8 = R"sql(
+CREATE TABLE schedules(schedule_id TEXT PRIMARY KEY, agency TEXT NOT NULL, cfs_type TEXT NOT NULL,
+  priority INTEGER NOT NULL, address TEXT NOT NULL, lat REAL, lon REAL, notes TEXT NOT NULL,
+  every_ms INTEGER NOT NULL, from_ms INTEGER NOT NULL, until_ms INTEGER NOT NULL, next_at_ms INTEGER NOT NULL,
+  state TEXT NOT NULL, created_by TEXT NOT NULL, pos INTEGER NOT NULL,
+  occurrences INTEGER NOT NULL DEFAULT 0, late INTEGER NOT NULL DEFAULT 0, last_incident TEXT NOT NULL DEFAULT '');
+CREATE INDEX schedules_due ON schedules(state, next_at_ms);
+)sql";
+
 void EventStore::createSchema() {
   sql::Transaction tx(*db_);
   db_->exec(kSchema);
@@ -289,6 +300,7 @@ void EventStore::createSchema() {
   db_->exec(kMigrationTo5);
   db_->exec(kMigrationTo6);
   db_->exec(kMigrationTo7);
+  db_->exec(kMigrationTo8);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }
@@ -300,6 +312,7 @@ void EventStore::migrate(int64_t fromVersion) {
   if (fromVersion < 5) db_->exec(kMigrationTo5);
   if (fromVersion < 6) db_->exec(kMigrationTo6);
   if (fromVersion < 7) db_->exec(kMigrationTo7);
+  if (fromVersion < 8) db_->exec(kMigrationTo8);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }

@@ -33,7 +33,8 @@ using mdc::Status;
 // 6: each device's health from its presence (devices: version, queue,
 //    certificate expiry, GPS).
 // 7: enrolment tokens (their hashes) and what became of them (enrol_tokens).
-inline constexpr int kSchemaVersion = 7;
+// 8: scheduled calls (schedules).
+inline constexpr int kSchemaVersion = 8;
 
 /** How far ahead of the stub's receive time a device's recorded time may lie
  *  (clock skew); beyond, it is clamped to the receive time. */
@@ -134,7 +135,28 @@ struct Command {
   int avlStationaryS = 0;   ///< agency_config: 0 = the device's own value, else 1..3600
   std::string tokenHash;    ///< enroll_token: SHA-256 of the token, hex (the token itself never reaches the stub)
   int64_t ttlS = 0;         ///< enroll_token: seconds until it expires
+  std::string scheduleId;   ///< schedule_cancel
+  int64_t everyS = 0;       ///< schedule_create: seconds between occurrences
+  int64_t fromMs = 0;       ///< schedule_create: the first occurrence (Unix ms)
+  int64_t untilMs = 0;      ///< schedule_create: no occurrence after this
 };
+
+/** A call for service created at fixed times (a house check while the owners
+ *  are away), as the log knows it. */
+struct Schedule {
+  std::string id;  ///< the event id of its creation
+  std::string agency, cfsType, address, notes, createdBy;
+  int priority = 3;
+  std::optional<std::pair<double, double>> location;
+  int64_t everyMs = 0, fromMs = 0, untilMs = 0;
+  int64_t nextAtMs = 0;    ///< the next occurrence due (past untilMs: none)
+  std::string state;       ///< active | done | cancelled
+  int occurrences = 0, late = 0;
+  std::string lastIncident;
+};
+
+/** An occurrence created this long after it was due is marked late (the stub was down). */
+inline constexpr int64_t kScheduleLateMs = 60'000;
 
 struct CommandOutcome {
   std::string summary;               ///< e.g. "created 2026-000001"
@@ -180,6 +202,14 @@ class EventStore {
   /** Appends what the enrolment server did as one event (actor est:<peer>)
    *  and projects it; a token used or refused is marked in enrol_tokens. */
   Status recordEnrolment(const EnrolmentRecord& record, int64_t nowMs);
+
+  // schedules.cpp: scheduled calls.
+  /** The schedules of an agency ("" all), newest first. */
+  std::vector<Schedule> schedules(const std::string& agency);
+  /** Creates every occurrence due by nowMs (those more than kScheduleLateMs
+   *  overdue marked late), each a CFS offered to the agency's available
+   *  units, in one transaction; at most `limit` occurrences per call. */
+  Result<CommandOutcome> runSchedules(int64_t nowMs, int limit = 100);
 
   /** Stored downlinks of a unit after a seq, in order (for resync). */
   std::vector<mdc::v1::Downlink> downlinksAfter(const std::string& unitId, uint64_t afterSeq, int limit = 10000);
@@ -227,6 +257,8 @@ class EventStore {
   void projectRecordsAnswer(const Row& row, std::vector<Outgoing>& out);
   // enrolment_log.cpp
   void projectEnrolment(const Row& row);
+  // schedules.cpp
+  void projectSchedule(const Row& row, std::vector<Outgoing>& out);
   /** Records a membership fact of a unit and brings its calls (cfs_units,
    *  current_cfs, calls left with no unit) to the fold of all its facts; the
    *  unit is told of each call it leaves or joins other than by this fact.

@@ -329,6 +329,7 @@ void EventStore::projectRegistry(const Row& row, std::vector<Outgoing>& out) {
 }
 
 void EventStore::projectDispatch(const Row& row, std::vector<Outgoing>& out) {
+  if (row.kind.rfind("dispatch.schedule", 0) == 0) return projectSchedule(row, out);
   QJsonObject j = parseJson(row.payload);
   const std::string unit = j.value("unit").toString().toStdString();
   const std::string incident = j.value("incident").toString().toStdString();

@@ -496,7 +496,9 @@ TEST_CASE("where the call is and who is near: distance and bearing, the plot, th
   CHECK(row(1, ui::SituationModel::UnitRole) == "M9");
   CHECK(row(2, ui::SituationModel::UnitRole) == "L4");
   CHECK(sit.data(sit.index(2), ui::SituationModel::OnCallRole).toBool());
-  CHECK(row(2, ui::SituationModel::StatusRole) == "En route");
+  // L4's en-route reaches this screen with the next list the stub sends,
+  // which may be up to --nearby-interval-s after the one above.
+  CHECK(uiWaitUntil([&] { return row(2, ui::SituationModel::StatusRole) == "En route"; }, 15s));
 
   std::vector<std::string> shots;
   for (bool night : {false, true}) {

@@ -838,6 +838,11 @@ TEST_CASE("a bad agency configuration is refused with the value named and change
 namespace {
 /** Takes a store back to what an older schema looked like (its log as it is). */
 void downgrade(EventStore& s, int version) {
+  s.db().exec("DROP TABLE schedules");
+  if (version == 7) {
+    s.db().exec("PRAGMA user_version=7");
+    return;
+  }
   s.db().exec("DROP TABLE enrol_tokens");
   if (version == 6) {
     s.db().exec("PRAGMA user_version=6");
@@ -873,8 +878,8 @@ void downgrade(EventStore& s, int version) {
 }
 }  // namespace
 
-TEST_CASE("a schema 2 to 6 store is migrated when opened, its log untouched, its calls kept", "[store][config]") {
-  const int from = GENERATE(2, 3, 4, 5, 6);
+TEST_CASE("a schema 2 to 7 store is migrated when opened, its log untouched, its calls kept", "[store][config]") {
+  const int from = GENERATE(2, 3, 4, 5, 6, 7);
   INFO("schema " << from);
   TempDir dir;
   std::string fire;
@@ -892,6 +897,7 @@ TEST_CASE("a schema 2 to 6 store is migrated when opened, its log untouched, its
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM records_queries") == 0);
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM devices WHERE health_at_ms=0") == 1);
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM enrol_tokens") == 0);
+  CHECK(s->db().queryInt("SELECT COUNT(*) FROM schedules") == 0);
   CHECK_FALSE(s->verify());
   CHECK(unitRow(*s, "E12").cfs == fire);
   CHECK(unitRow(*s, "E12").status == v1::UNIT_STATUS_EN_ROUTE);
