@@ -50,6 +50,26 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
 
     QJsonObject j;
     std::string unit;
+    // What a CFS is made of, checked the same for a call made now and one
+    // scheduled: into j.
+    auto cfsFields = [&]() -> Status {
+      if (cmd.cfsType.empty() || cmd.cfsType.size() > 32) return refuse("type \"" + cmd.cfsType + "\": must be 1-32 characters");
+      if (cmd.priority < 1 || cmd.priority > 9) return refuse("priority " + std::to_string(cmd.priority) + ": out of range 1-9");
+      if (cmd.address.size() > 200) return refuse("address: at most 200 characters");
+      if (cmd.text.size() > 4000) return refuse("notes: at most 4000 characters");
+      j = {{"type", QString::fromStdString(cmd.cfsType)},
+           {"priority", cmd.priority},
+           {"address", QString::fromStdString(cmd.address)},
+           {"notes", QString::fromStdString(cmd.text)}};
+      if (cmd.location) {
+        auto [lat, lon] = *cmd.location;
+        if (!(lat >= -90 && lat <= 90)) return refuse("lat " + std::to_string(lat) + ": out of range -90..90");
+        if (!(lon >= -180 && lon <= 180)) return refuse("lon " + std::to_string(lon) + ": out of range -180..180");
+        j["lat"] = lat;
+        j["lon"] = lon;
+      }
+      return {};
+    };
     if (cmd.kind == "device_add") {
       if (!mdc::topics::isValidDeviceId(cmd.device))
         return refuse("device \"" + cmd.device + "\": must be 1-64 characters of A-Z a-z 0-9 . _ -");
@@ -114,26 +134,10 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
           return refuse(std::string(key) + " " + std::to_string(value) + ": out of range 1-3600 (0 keeps the device's value)");
       j = {{"statuses", names}, {"avl_moving_s", cmd.avlMovingS}, {"avl_stationary_s", cmd.avlStationaryS}};
     } else if (cmd.kind == "create_cfs") {
-      if (cmd.cfsType.empty() || cmd.cfsType.size() > 32) return refuse("type \"" + cmd.cfsType + "\": must be 1-32 characters");
-      if (cmd.priority < 1 || cmd.priority > 9) return refuse("priority " + std::to_string(cmd.priority) + ": out of range 1-9");
-      if (cmd.address.size() > 200) return refuse("address: at most 200 characters");
-      if (cmd.text.size() > 4000) return refuse("notes: at most 4000 characters");
-      j = {{"type", QString::fromStdString(cmd.cfsType)},
-           {"priority", cmd.priority},
-           {"address", QString::fromStdString(cmd.address)},
-           {"notes", QString::fromStdString(cmd.text)}};
-      if (cmd.location) {
-        auto [lat, lon] = *cmd.location;
-        if (!(lat >= -90 && lat <= 90)) return refuse("lat " + std::to_string(lat) + ": out of range -90..90");
-        if (!(lon >= -180 && lon <= 180)) return refuse("lon " + std::to_string(lon) + ": out of range -180..180");
-        j["lat"] = lat;
-        j["lon"] = lon;
-      }
+      if (Status s = cfsFields(); !s) return s.error();
     } else if (cmd.kind == "schedule_create") {
-      if (cmd.cfsType.empty() || cmd.cfsType.size() > 32) return refuse("type \"" + cmd.cfsType + "\": must be 1-32 characters");
-      if (cmd.priority < 1 || cmd.priority > 9) return refuse("priority " + std::to_string(cmd.priority) + ": out of range 1-9");
-      if (cmd.address.empty() || cmd.address.size() > 200) return refuse("address: required, at most 200 characters");
-      if (cmd.text.size() > 4000) return refuse("notes: at most 4000 characters");
+      if (cmd.address.empty()) return refuse("address: required, at most 200 characters");
+      if (Status s = cfsFields(); !s) return s.error();
       if (cmd.everyS < 600 || cmd.everyS > 366 * 86400)
         return refuse("every " + std::to_string(cmd.everyS) + " s: out of range 10m-366d");
       if (cmd.fromMs < nowMs - 60'000)
@@ -143,20 +147,9 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
       if ((cmd.untilMs - cmd.fromMs) / (cmd.everyS * 1000) >= 10000)
         return refuse("more than 10000 occurrences from " + mdc::formatIsoUtc(cmd.fromMs) + " until " +
                       mdc::formatIsoUtc(cmd.untilMs) + ": a shorter span or a longer interval");
-      j = {{"type", QString::fromStdString(cmd.cfsType)},
-           {"priority", cmd.priority},
-           {"address", QString::fromStdString(cmd.address)},
-           {"notes", QString::fromStdString(cmd.text)},
-           {"every_ms", qint64(cmd.everyS * 1000)},
-           {"from_ms", qint64(cmd.fromMs)},
-           {"until_ms", qint64(cmd.untilMs)}};
-      if (cmd.location) {
-        auto [lat, lon] = *cmd.location;
-        if (!(lat >= -90 && lat <= 90)) return refuse("lat " + std::to_string(lat) + ": out of range -90..90");
-        if (!(lon >= -180 && lon <= 180)) return refuse("lon " + std::to_string(lon) + ": out of range -180..180");
-        j["lat"] = lat;
-        j["lon"] = lon;
-      }
+      j["every_ms"] = qint64(cmd.everyS * 1000);
+      j["from_ms"] = qint64(cmd.fromMs);
+      j["until_ms"] = qint64(cmd.untilMs);
     } else if (cmd.kind == "schedule_cancel") {
       auto st = cached("SELECT agency, state FROM schedules WHERE schedule_id=?");
       st->bind(1, cmd.scheduleId);
