@@ -368,11 +368,17 @@ TEST_CASE("downlinks sent while the device is away longer than the broker's queu
   AgentProcess agent(dir, "MDC-L", "E7", "FD1", broker.uri());
   agent.start();
   REQUIRE(waitUntil([&] { return agent.state().link() == v1::LINK_STATE_ONLINE; }, 10s));
-  agent.stop();  // persistent session stays on the broker, with its 5-message queue
-
+  // The first message arrives: the device's subscription is in its session
+  // (stopped sooner, the broker could drop the rest for want of a subscriber
+  // rather than for a full queue).
   const int kMessages = 30;
-  for (int i = 1; i <= kMessages; ++i)
+  auto send = [&](int i) {
     REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "disp", "message", "E7", "msg " + std::to_string(i)}).exitCode == 0);
+  };
+  send(1);
+  REQUIRE(waitUntil([&] { return agent.state().downlink_cursor() == 1; }, 20s));
+  agent.stop();  // persistent session stays on the broker, with its 5-message queue
+  for (int i = 2; i <= kMessages; ++i) send(i);
 
   agent.start();
   REQUIRE(waitUntil([&] { return agent.state().downlink_cursor() == uint64_t(kMessages); }, 20s));
