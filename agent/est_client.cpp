@@ -1,5 +1,6 @@
 #include "agent/est_client.h"
 
+#include <QCoreApplication>
 #include <QEventLoop>
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
@@ -82,6 +83,7 @@ HttpResult EstClient::run(const std::string& method, const std::string& path, co
   }
   req.setSslConfiguration(tls);
 
+  {
   QNetworkAccessManager nam;
   QNetworkReply* reply = method == "POST" ? nam.post(req, QByteArray::fromStdString(body)) : nam.get(req);
   std::string tlsErrors;
@@ -105,7 +107,12 @@ HttpResult EstClient::run(const std::string& method, const std::string& path, co
   if (out.status == 0)
     out.error = "enrolment server " + server_ + ": " + reply->errorString().toStdString() +
                 (tlsErrors.empty() ? "" : " (TLS: " + tlsErrors + ")");
-  reply->deleteLater();
+  delete reply;
+  }
+  // The manager hands its connections to deleteLater: with no event loop
+  // after this one (mdc-provision's exit, the agent's renewal thread), they
+  // are deleted here, TLS state and all.
+  QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
   return out;
 }
 
