@@ -618,9 +618,11 @@ void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
       updates["config_statuses"] = statuses;
       updates["config_avl_moving_s"] = std::to_string(c.avl_moving_interval_s());
       updates["config_avl_stationary_s"] = std::to_string(c.avl_stationary_interval_s());
+      updates["config_cfs_types"] = cfsTypesState(c);
       log::info("link", "agency configuration: " + std::to_string(c.statuses_size()) + " status buttons, AVL moving " +
                             std::to_string(c.avl_moving_interval_s()) + " s, stationary " +
-                            std::to_string(c.avl_stationary_interval_s()) + " s (0: this device's own)");
+                            std::to_string(c.avl_stationary_interval_s()) + " s (0: this device's own), " +
+                            std::to_string(c.cfs_types_size()) + " call types");
       break;
     }
     case v1::Downlink::BODY_NOT_SET:

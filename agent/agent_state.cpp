@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "agent/agent.h"
+#include "agent/state_text.h"
 #include "shared/codec.h"
 #include "shared/geo.h"
 
@@ -45,6 +46,7 @@ v1::AgentState Agent::snapshot() {
   for (const auto& item : QString::fromStdString(store_.state("config_statuses")).split(',', Qt::SkipEmptyParts))
     if (int status = item.toInt(); v1::UnitStatus_IsValid(status) && status != v1::UNIT_STATUS_UNSPECIFIED)
       s.add_statuses(v1::UnitStatus(status));
+  addCfsTypes(store_.state("config_cfs_types"), s);
   s.set_cert_subject(certSubject_);
   s.set_cert_not_after_ms(certNotAfterMs_);
   s.set_cert_detail(certDetail_);

@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
     req.mutable_set_emergency()->set_source(v1::EMERGENCY_SOURCE_COMMAND);
   } else if (cmd == "cfs") {
     auto type = opt("--type");
-    if (!type) return usage("cfs: --type is required (e.g. TRAFFIC_STOP)");
+    if (!type) return usage("cfs: --type is required (an agency call type or an APCO code, e.g. TSTOP)");
     auto* c = req.mutable_create_cfs();
     c->set_cfs_type(*type);
     if (auto n = opt("--note")) c->set_note(*n);

@@ -62,6 +62,11 @@ std::string stateText(const v1::AgentState& s) {
   if (s.statuses().empty()) o << "the common set (no agency configuration)";
   for (int i = 0; i < s.statuses_size(); ++i) o << (i ? "  " : "") << "F" << i + 1 << " " << codec::statusName(s.statuses(i));
   o << "\n";
+  o << "call types  ";
+  if (s.cfs_types().empty()) o << "the default set (no agency types)";
+  for (int i = 0; i < s.cfs_types_size(); ++i)
+    o << (i ? ", " : "") << s.cfs_types(i).code() << " " << s.cfs_types(i).label() << " (APCO " << s.cfs_types(i).apco_code() << ")";
+  o << "\n";
   if (s.cert_not_after_ms() > 0)
     o << "certificate " << s.cert_subject() << " until " << formatIsoUtc(s.cert_not_after_ms())
       << (s.cert_not_after_ms() <= now ? " (EXPIRED)" : "") << "\n";
@@ -175,6 +180,28 @@ std::string recordsText(const v1::RecordsQueryView& q) {
     for (const auto& f : e.flags()) o << "  " << codec::recordsFlagName(f.kind()) << ": " << f.detail() << "\n";
   }
   return o.str();
+}
+
+std::string cfsTypesState(const v1::Configuration& c) {
+  std::string out;
+  for (const auto& t : c.cfs_types()) out += t.code() + "\t" + t.label() + "\t" + t.apco_code() + "\n";
+  return out;
+}
+
+void addCfsTypes(const std::string& kept, v1::AgentState& s) {
+  size_t at = 0;
+  while (at < kept.size()) {
+    size_t end = kept.find('\n', at);
+    if (end == std::string::npos) end = kept.size();
+    std::string line = kept.substr(at, end - at);
+    at = end + 1;
+    size_t t1 = line.find('\t'), t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
+    if (t2 == std::string::npos) continue;
+    auto* o = s.add_cfs_types();
+    o->set_code(line.substr(0, t1));
+    o->set_label(line.substr(t1 + 1, t2 - t1 - 1));
+    o->set_apco_code(line.substr(t2 + 1));
+  }
 }
 
 }  // namespace mdc::agent

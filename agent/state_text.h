@@ -14,6 +14,11 @@ std::string deliveryName(v1::Delivery d);
 std::string recordsText(const v1::RecordsQueryView& q);
 /** "ANSWERED", "WAITING", ... */
 std::string recordsStateName(v1::RecordsQueryState s);
+/** The agency's call types as the agent keeps them (one "code TAB label TAB
+ *  apco" line each; the backend refuses tabs and line breaks in them). */
+std::string cfsTypesState(const v1::Configuration& c);
+/** Adds the call types kept by cfsTypesState to a state. */
+void addCfsTypes(const std::string& kept, v1::AgentState& s);
 /** One line for `mdcctl watch`. */
 std::string stateLine(const v1::AgentState& s);
 

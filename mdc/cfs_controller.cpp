@@ -14,13 +14,13 @@ CfsController::CfsController(AgentConnection& agent, QObject* parent) : QObject(
 
 QStringList CfsController::typeCodes() const {
   QStringList l;
-  for (const auto& t : defaultCfsTypes()) l << t.code;
+  for (const auto& t : types_) l << t.code;
   return l;
 }
 
 QStringList CfsController::typeLabels() const {
   QStringList l;
-  for (const auto& t : defaultCfsTypes()) l << t.label;
+  for (const auto& t : types_) l << t.label;
   return l;
 }
 
@@ -77,6 +77,13 @@ bool CfsController::create(const QString& typeCode, double lat, double lon, cons
 void CfsController::refresh() {
   if (!agent_.hasSnapshot()) return;
   const auto& s = agent_.snapshot();
+  QList<CfsType> types;
+  for (const auto& t : s.cfs_types()) types.append({QString::fromStdString(t.code()), QString::fromStdString(t.label())});
+  if (types.isEmpty()) types = defaultCfsTypes();
+  if (types != types_) {
+    types_ = types;
+    emit typesChanged();
+  }
   const bool fix = s.gps().has_fix();
   const double lat = s.gps().last_fix().lat(), lon = s.gps().last_fix().lon();
   if (fix != gpsFix_ || lat != lat_ || lon != lon_) {

@@ -6,6 +6,7 @@
 #include <QtQml/qqmlregistration.h>
 
 #include "mdc/agent_connection.h"
+#include "mdc/labels.h"
 
 namespace mdc::ui {
 
@@ -15,8 +16,8 @@ class CfsController : public QObject {
   Q_OBJECT
   QML_ELEMENT
   QML_UNCREATABLE("created by the app")
-  Q_PROPERTY(QStringList typeCodes READ typeCodes CONSTANT)
-  Q_PROPERTY(QStringList typeLabels READ typeLabels CONSTANT)
+  Q_PROPERTY(QStringList typeCodes READ typeCodes NOTIFY typesChanged)
+  Q_PROPERTY(QStringList typeLabels READ typeLabels NOTIFY typesChanged)
   Q_PROPERTY(bool gpsFix READ gpsFix NOTIFY gpsChanged)
   Q_PROPERTY(double gpsLatitude READ gpsLatitude NOTIFY gpsChanged)
   Q_PROPERTY(double gpsLongitude READ gpsLongitude NOTIFY gpsChanged)
@@ -50,6 +51,7 @@ class CfsController : public QObject {
  signals:
   void changed();
   void gpsChanged();
+  void typesChanged();
   /** The agent committed it (its action record's seq). */
   void queued(qulonglong seq);
   void failed(const QString& error);
@@ -59,6 +61,7 @@ class CfsController : public QObject {
 
   AgentConnection& agent_;
   bool gpsFix_ = false;
+  QList<CfsType> types_ = defaultCfsTypes();  // the agency's, else the default set
   double lat_ = 0, lon_ = 0;
   qulonglong lastSeq_ = 0;
   QString lastType_, lastDelivery_, lastIncident_, lastError_;

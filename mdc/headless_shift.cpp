@@ -30,13 +30,13 @@ HeadlessShift::HeadlessShift(ScreenControllers& controllers, QTextStream& out, O
   steps_.push_back(status(v1::UNIT_STATUS_EN_ROUTE));
   steps_.push_back(status(v1::UNIT_STATUS_ON_SCENE));
   steps_.push_back(status(v1::UNIT_STATUS_AVAILABLE));
-  steps_.push_back({tr("self-initiated CFS TRAFFIC_STOP"),
+  steps_.push_back({tr("self-initiated CFS TSTOP"),
                     [this] {
                       const bool fix = c_.cfs.gpsFix();
                       const double lat = fix ? c_.cfs.gpsLatitude() : opt_.fallbackLat;
                       const double lon = fix ? c_.cfs.gpsLongitude() : opt_.fallbackLon;
                       out_ << (fix ? tr(" at GPS fix") : tr(" at %1, %2 (no GPS fix)").arg(lat).arg(lon));
-                      c_.cfs.create(QStringLiteral("TRAFFIC_STOP"), lat, lon, tr("scripted shift"),
+                      c_.cfs.create(QStringLiteral("TSTOP"), lat, lon, tr("scripted shift"),
                                     tr("headless shift check"));
                     },
                     true});

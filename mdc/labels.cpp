@@ -55,14 +55,15 @@ QList<int> defaultStatuses() {
 }
 
 QList<CfsType> defaultCfsTypes() {
-  return {{QStringLiteral("TRAFFIC_STOP"), tr("Traffic stop")},
-          {QStringLiteral("SUSPICIOUS_PERSON"), tr("Suspicious person")},
-          {QStringLiteral("SUSPICIOUS_VEHICLE"), tr("Suspicious vehicle")},
-          {QStringLiteral("FLAGGED_DOWN"), tr("Flagged down")},
-          {QStringLiteral("MEDICAL_ASSIST"), tr("Medical assist")},
-          {QStringLiteral("TRAFFIC_HAZARD"), tr("Traffic hazard")},
-          {QStringLiteral("FOLLOW_UP"), tr("Follow-up")},
-          {QStringLiteral("OTHER"), tr("Other")}};
+  // APCO ANS 2.103 common incident types a unit starts on its own most.
+  return {{QStringLiteral("TSTOP"), tr("Traffic stop")},
+          {QStringLiteral("PERSUSP"), tr("Suspicious person")},
+          {QStringLiteral("VEHSUSP"), tr("Suspicious vehicle")},
+          {QStringLiteral("CITASST"), tr("Flagged down")},
+          {QStringLiteral("SICK"), tr("Medical assist")},
+          {QStringLiteral("THAZ"), tr("Traffic hazard")},
+          {QStringLiteral("ADMIN"), tr("Follow-up")},
+          {QStringLiteral("INVEST"), tr("Investigation")}};
 }
 
 }  // namespace mdc::ui

@@ -21,6 +21,7 @@ QList<int> defaultStatuses();
 struct CfsType {
   QString code;
   QString label;
+  bool operator==(const CfsType&) const = default;
 };
 QList<CfsType> defaultCfsTypes();
 

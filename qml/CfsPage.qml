@@ -66,6 +66,7 @@ Item {
                         readonly property string code: page.cfs.typeCodes[index]
                         objectName: "cfsType_" + code
                         Layout.fillWidth: true
+                        Layout.preferredWidth: 1  // equal columns whatever the labels say
                         Layout.preferredHeight: 74
                         fontSize: Theme.fontBody + 2
                         text: page.cfs.typeLabels[index]

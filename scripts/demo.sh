@@ -120,9 +120,9 @@ echo
 echo "--- start of shift"
 responder "in service" status available
 ctl wait-synced --timeout 10 > /dev/null
-incident=$(cad create-cfs --type STRUCTURE_FIRE --priority 1 --address "221 W 42nd St" --lat 40.7566 --lon -73.9882 \
+incident=$(cad create-cfs --type FSTRU --priority 1 --address "221 W 42nd St" --lat 40.7566 --lon -73.9882 \
   --notes "smoke from 3rd floor" | sed -n 's/^created //p')
-say dispatch "created $incident STRUCTURE_FIRE P1, 221 W 42nd St"
+say dispatch "created $incident FSTRU (structure fire) P1, 221 W 42nd St"
 say dispatch "$(cad assign "$incident" $unit)"
 wait_for "the assignment" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'assignment  $incident'"
 say screen "$(ctl state | sed -n 's/^assignment *//p')"
@@ -151,10 +151,10 @@ screen
 echo
 echo "--- self-initiated and emergency"
 responder "available" status available
-responder "traffic stop" cfs --type TRAFFIC_STOP --lat 40.7484 --lon -73.9857 --address "5th Ave & 34th St" --note "grey sedan NY ABC1234"
+responder "traffic stop" cfs --type TSTOP --lat 40.7484 --lon -73.9857 --address "5th Ave & 34th St" --note "grey sedan NY ABC1234"
 ctl wait-synced --timeout 10 > /dev/null
-wait_for "the incident number" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'cfs TRAFFIC_STOP delivered 20'"
-say screen "$(ctl state | grep 'cfs TRAFFIC_STOP' | sed 's/^action *//')"
+wait_for "the incident number" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'cfs TSTOP delivered 20'"
+say screen "$(ctl state | grep 'cfs TSTOP' | sed 's/^action *//')"
 # A records query: interactive, never queued; exit status 4 is an officer-safety hit.
 query_out=$(ctl query plate "abc 123" --state NY --reason TRAFFIC_STOP) && query_rc=0 || query_rc=$?
 say responder "run plate ABC 123 (NY) -> exit $query_rc"
@@ -172,9 +172,9 @@ ctl wait-synced --timeout 10 > /dev/null
 
 echo
 echo "--- the MDC app takes over (headless: the screen's own controllers, no window)"
-incident=$(cad create-cfs --type MEDICAL --priority 2 --address "Penn Station, 7th Ave" --lat 40.7506 --lon -73.9935 \
+incident=$(cad create-cfs --type SICK --priority 2 --address "Penn Station, 7th Ave" --lat 40.7506 --lon -73.9935 \
   --notes "adult male, chest pain" | sed -n 's/^created //p')
-say dispatch "created $incident MEDICAL P2; $(cad assign "$incident" $unit)"
+say dispatch "created $incident SICK P2; $(cad assign "$incident" $unit)"
 wait_for "the assignment" bash -c "$bin/agent/mdcctl --socket $work/agent.sock state | grep -q 'assignment  $incident'"
 mdc_out=$(QT_QPA_PLATFORM=offscreen "$bin/mdc/mdc" --socket "$work/agent.sock" --headless-shift 2>&1) || {
   echo "$mdc_out"

@@ -474,6 +474,9 @@ std::string CadService::handleControl(const std::string& line) {
   cmd.fromMs = j.value("from_ms").toInteger(0);
   cmd.untilMs = j.value("until_ms").toInteger(0);
   cmd.ttlS = j.value("ttl_s").toInteger(0);
+  cmd.label = j.value("label").toString().toStdString();
+  cmd.apcoCode = j.value("apco").toString().toStdString();
+  cmd.document = j.value("document").toObject();
   if (cmd.kind == "enroll_token" && !cmd.unit.empty() && mdc::topics::isValidDeviceId(cmd.device) &&
       !store_.unitOfDevice(cmd.device)) {
     // A token for a device not registered yet registers it to the unit given.

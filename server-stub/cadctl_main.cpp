@@ -28,9 +28,11 @@
 #include "server-stub/event_store.h"
 #include "server-stub/fleet_health.h"
 #include "server-stub/fleet_import.h"
+#include "server-stub/cadctl_cfs.h"
 #include "server-stub/cadctl_enrol.h"
 #include "server-stub/cadctl_records.h"
 #include "server-stub/cadctl_schedule.h"
+#include "server-stub/cadctl_types.h"
 #include "server-stub/kpi.h"
 #include "shared/codec.h"
 #include "shared/clock.h"
@@ -52,6 +54,12 @@ reading (works with the stub stopped):
   board [--json]                  unit board of the agency (all agencies without --agency)
   cfs list [--json]               open and closed CFS
   cfs show N [--json]             one CFS with its units and timeline
+  cfs show N --eido [--issuer ID] the incident as a NENA EIDO 1.0 document (JSON)
+  export --eido [--since T] [--issuer ID] [--out FILE]
+                                  a JSON array of the EIDOs of the agency's incidents
+                                  with activity since T (all without); ID is the
+                                  issuingElementIdentification ($CAD_EIDO_ISSUER,
+                                  else cad-stub@HOST)
   events [--since POS] [--limit N] [--json]
                                   the audit trail: who did what, when, from which device
   verify                          walk the hash chain; report the first broken link
@@ -74,6 +82,7 @@ reading (works with the stub stopped):
 
 dispatching (needs the running stub):
   create-cfs --type T [--priority 1-9] [--address A] [--lat X --lon Y] [--notes N]
+                                  T: an APCO code (types apco) or an agency type
   assign CFS UNIT [--force]       assign a unit (refused if it is on another open CFS)
   message UNIT TEXT
   ack-emergency UNIT
@@ -94,6 +103,22 @@ dispatching (needs the running stub):
                                   intervals (0 keeps the device's value), sent to
                                   every unit of the agency
   stats                           the running stub's counters
+  import --eido FILE              incidents from another centre's EIDO (one document
+                                  or an array): each checked against the EIDO 1.0
+                                  schema first (any error, with the path of the
+                                  field, and nothing is imported), then created under
+                                  a number of this agency, keeping the owner's
+                                  identifiers, timeline and units
+
+call types (APCO ANS 2.103 common incident types, and each agency's own):
+  types list [--json]             the agency's own types (every agency's without --agency)
+  types apco [--json]             the 197 APCO codes every agency may use, with their names
+  types add CODE --label L --apco APCO
+                                  an agency type (A-Z 0-9 _ -, at most 32; label at most
+                                  64 on one line) mapped to an APCO code; the agency's
+                                  types are what its devices offer for self-initiated
+                                  calls (at most 64; none: the device's default set)
+  types remove CODE               calls of that type keep it
 
 scheduled calls (a house check while the owners are away):
   schedule create --type T --address A --every 24h [--from T] --until T
@@ -411,99 +436,21 @@ int board(EventStore& s, const std::string& agency, bool json) {
   return kOk;
 }
 
-QJsonObject cfsJson(EventStore& s, const std::string& incident) {
-  auto st = s.db().prepare(
-      "SELECT incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, created_at_ms, "
-      "dispatched_at_ms, enroute_at_ms, arrived_at_ms, closed_at_ms FROM cfs WHERE incident_number=?");
-  st.bind(1, incident);
-  if (!st.step()) return {};
-  QJsonObject c{{"incident", QString::fromStdString(st.text(0))}, {"agency", QString::fromStdString(st.text(1))},
-                {"type", QString::fromStdString(st.text(2))},     {"priority", qint64(st.i64(3))},
-                {"address", QString::fromStdString(st.text(4))},  {"notes", QString::fromStdString(st.text(7))},
-                {"state", QString::fromStdString(st.text(8))},    {"source", QString::fromStdString(st.text(9))},
-                {"created_at_ms", qint64(st.i64(10))},            {"dispatched_at_ms", qint64(st.i64(11))},
-                {"enroute_at_ms", qint64(st.i64(12))},            {"arrived_at_ms", qint64(st.i64(13))},
-                {"closed_at_ms", qint64(st.i64(14))}};
-  if (!st.isNull(5)) {
-    c["lat"] = st.f64(5);
-    c["lon"] = st.f64(6);
-  }
-  QJsonArray units;
-  auto us = s.db().prepare(
-      "SELECT unit_id, assigned_at_ms, ack_at_ms, enroute_at_ms, onscene_at_ms, cleared_at_ms FROM cfs_units "
-      "WHERE incident_number=? ORDER BY unit_id");
-  us.bind(1, incident);
-  while (us.step())
-    units.append(QJsonObject{{"unit", QString::fromStdString(us.text(0))}, {"assigned_at_ms", qint64(us.i64(1))},
-                             {"ack_at_ms", qint64(us.i64(2))},           {"enroute_at_ms", qint64(us.i64(3))},
-                             {"onscene_at_ms", qint64(us.i64(4))},       {"cleared_at_ms", qint64(us.i64(5))}});
-  c["units"] = units;
-  QJsonArray tl;
-  // In the order things happened; a line of an event that arrived after a
-  // newer one of its unit is marked late.
-  auto ts = s.db().prepare("SELECT at_ms, text, late FROM cfs_timeline WHERE incident_number=? ORDER BY at_ms, id");
-  ts.bind(1, incident);
-  while (ts.step())
-    tl.append(QJsonObject{{"at_ms", qint64(ts.i64(0))}, {"text", QString::fromStdString(ts.text(1))},
-                          {"late", ts.i64(2) == 1}});
-  c["timeline"] = tl;
-  return c;
+/** issuingElementIdentification: --issuer, else $CAD_EIDO_ISSUER, else cad-stub@HOST. */
+std::string eidoIssuer(const Args& a) {
+  if (a.opts.count("--issuer")) return a.opts.at("--issuer");
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return env("CAD_EIDO_ISSUER", std::string("cad-stub@") + host);
 }
 
 int cfsCmd(EventStore& s, const Args& a, const std::string& agency, bool json) {
-  if (a.pos.size() < 2) return usage("cfs: list or show N");
-  if (a.pos[1] == "list") {
-    auto st = s.db().prepare(
-        "SELECT incident_number, agency, cfs_type, priority, state, source, address, created_at_ms FROM cfs "
-        "WHERE (?1='' OR agency=?1) ORDER BY incident_number");
-    st.bind(1, agency);
-    QJsonArray arr;
-    while (st.step()) {
-      arr.append(QJsonObject{{"incident", QString::fromStdString(st.text(0))},
-                             {"agency", QString::fromStdString(st.text(1))},
-                             {"type", QString::fromStdString(st.text(2))},
-                             {"priority", qint64(st.i64(3))},
-                             {"state", QString::fromStdString(st.text(4))},
-                             {"source", QString::fromStdString(st.text(5))},
-                             {"address", QString::fromStdString(st.text(6))},
-                             {"created_at_ms", qint64(st.i64(7))}});
-      if (!json)
-        std::printf("%-12s %-6s %-20s P%lld %-6s %-8s %s\n", st.text(0).c_str(), st.text(1).c_str(),
-                    st.text(2).c_str(), static_cast<long long>(st.i64(3)), st.text(4).c_str(), st.text(5).c_str(),
-                    st.text(6).c_str());
-    }
-    if (json) printJson(arr);
-    return kOk;
+  if (a.pos.size() == 2 && a.pos[1] == "list") return cli::cfsList(s, agency, json);
+  if (a.pos.size() == 3 && a.pos[1] == "show") {
+    if (a.flags.count("--eido")) return cli::eidoShow(s, agency, a.pos[2], eidoIssuer(a));
+    return cli::cfsShow(s, agency, a.pos[2], json);
   }
-  if (a.pos[1] == "show" && a.pos.size() >= 3) {
-    QJsonObject c = cfsJson(s, a.pos[2]);
-    if (c.isEmpty() || (!agency.empty() && c.value("agency").toString().toStdString() != agency)) {
-      std::cerr << "cadctl: no CFS \"" << a.pos[2] << "\"" << (agency.empty() ? "" : " in agency " + agency) << "\n";
-      return kFailed;
-    }
-    if (json) {
-      printJson(c);
-      return kOk;
-    }
-    std::cout << c.value("incident").toString().toStdString() << "  " << c.value("type").toString().toStdString()
-              << "  P" << c.value("priority").toInt() << "  " << c.value("state").toString().toStdString() << " ("
-              << c.value("source").toString().toStdString() << ")\n"
-              << "address   " << c.value("address").toString().toStdString() << "\n";
-    for (const auto& u : c.value("units").toArray()) {
-      auto o = u.toObject();
-      std::cout << "unit      " << o.value("unit").toString().toStdString() << " assigned "
-                << iso(o.value("assigned_at_ms").toInteger()) << " ack " << iso(o.value("ack_at_ms").toInteger())
-                << " en-route " << iso(o.value("enroute_at_ms").toInteger()) << " on-scene "
-                << iso(o.value("onscene_at_ms").toInteger()) << " cleared " << iso(o.value("cleared_at_ms").toInteger())
-                << "\n";
-    }
-    for (const auto& t : c.value("timeline").toArray())
-      std::cout << "  " << iso(t.toObject().value("at_ms").toInteger()) << "  "
-                << (t.toObject().value("late").toBool() ? "(late) " : "")
-                << t.toObject().value("text").toString().toStdString() << "\n";
-    return kOk;
-  }
-  return usage("cfs: list or show N");
+  return usage("cfs: list | show N [--eido]");
 }
 
 int events(EventStore& s, const Args& a, const std::string& agency, bool json) {
@@ -570,7 +517,8 @@ int main(int argc, char** argv) {
                                                  "--notes", "--unit", "--ca-dir", "--out", "--port", "--days",
                                                  "--name", "--bind", "--log", "--statuses", "--avl-moving",
                                                  "--avl-stationary", "--records", "--expiring-days", "--silent-hours",
-                                                 "--deep-queue", "--ttl", "--every", "--from", "--until"};
+                                                 "--deep-queue", "--ttl", "--every", "--from", "--until", "--label",
+                                                 "--apco", "--issuer"};
     if (s == "--help" || s == "-h") {
       std::cout << kHelp;
       return kOk;
@@ -589,7 +537,7 @@ int main(int argc, char** argv) {
     }
   }
   for (const auto& f : a.flags)
-    if (f != "--json" && f != "--force" && f != "--reenrol" && f != "--dry-run" && f != "--attention")
+    if (f != "--json" && f != "--force" && f != "--reenrol" && f != "--dry-run" && f != "--attention" && f != "--eido")
       return usage("unknown option \"" + f + "\"");
   if (a.pos.empty()) return usage("a command is required");
   std::string dbPath = a.opts.count("--db") ? a.opts["--db"] : env("CAD_DB", "cad.db");
@@ -724,6 +672,21 @@ int main(int argc, char** argv) {
     if (!r) return kUsage;
     return control(ctl, *r);
   }
+  if (cmd == "types" && a.pos.size() >= 2 && (a.pos[1] == "add" || a.pos[1] == "remove")) {
+    if (!needAgency()) return usage("types " + a.pos[1] + ": --agency (or $CAD_AGENCY) is required");
+    auto r = cli::typesRequest(base(""), a.pos, a.opts);
+    if (!r) return kUsage;
+    return control(ctl, *r);
+  }
+  if (cmd == "import") {
+    if (!needAgency()) return usage("import: --agency (or $CAD_AGENCY) is required: the agency that takes the incidents");
+    if (a.pos.size() != 2 || !a.flags.count("--eido")) return usage("import --eido FILE");
+    auto requests = cli::eidoImportRequests(a.pos[1], base(""));
+    if (!requests) return kFailed;
+    for (const auto& r : *requests)
+      if (int rc = control(ctl, r); rc != kOk) return rc;
+    return kOk;
+  }
   if (cmd == "stats") return control(ctl, QJsonObject{{"cmd", "stats"}}, true);
   if (cmd == "ca" || cmd == "broker-config") return fleetCommand(a, dbPath);
   if (cmd == "records")
@@ -742,11 +705,26 @@ int main(int argc, char** argv) {
     if (a.pos.size() != 2 || a.pos[1] != "list") return usage("schedule create ... | schedule list | schedule cancel ID");
     return cli::scheduleList(s, agency, json);
   }
+  if (cmd == "types") {
+    if (a.pos.size() != 2 || (a.pos[1] != "list" && a.pos[1] != "apco"))
+      return usage("types list | types apco | types add CODE --label L --apco APCO | types remove CODE");
+    return cli::typesList(s, agency, a.pos[1] == "apco", json);
+  }
   if (cmd == "enroll-token") {
     if (a.pos.size() != 2 || a.pos[1] != "list") return usage("enroll-token create DEVICE ... | enroll-token list");
     return cli::enrolTokenList(s, agency, json);
   }
   if (cmd == "cfs") return cfsCmd(s, a, agency, json);
+  if (cmd == "export") {
+    if (a.pos.size() != 1 || !a.flags.count("--eido")) return usage("export --eido [--since T] [--issuer ID] [--out FILE]");
+    int64_t since = 0;
+    if (a.opts.count("--since")) {
+      auto t = cli::parseSince(a.opts["--since"], mdc::SystemClock::instance().nowMs());
+      if (!t) return usage("--since \"" + a.opts["--since"] + "\": expected a time such as 2026-12-01T08:00:00Z or an age such as 2h");
+      since = *t;
+    }
+    return cli::eidoExport(s, agency, since, eidoIssuer(a), a.opts.count("--out") ? a.opts["--out"] : "");
+  }
   if (cmd == "events") return events(s, a, agency, json);
   if (cmd == "audit") {
     if (a.pos.size() != 2 || a.pos[1] != "queries") return usage("audit queries [--unit U] [--since T]");

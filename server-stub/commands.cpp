@@ -53,7 +53,9 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
     // What a CFS is made of, checked the same for a call made now and one
     // scheduled: into j.
     auto cfsFields = [&]() -> Status {
-      if (cmd.cfsType.empty() || cmd.cfsType.size() > 32) return refuse("type \"" + cmd.cfsType + "\": must be 1-32 characters");
+      if (!resolveCfsType(cmd.agency, cmd.cfsType))
+        return refuse("type \"" + cmd.cfsType + "\": not an APCO ANS 2.103 code nor a type of agency " + cmd.agency +
+                      " (cadctl types list)");
       if (cmd.priority < 1 || cmd.priority > 9) return refuse("priority " + std::to_string(cmd.priority) + ": out of range 1-9");
       if (cmd.address.size() > 200) return refuse("address: at most 200 characters");
       if (cmd.text.size() > 4000) return refuse("notes: at most 4000 characters");
@@ -133,6 +135,10 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
         if (value < 0 || value > 3600)
           return refuse(std::string(key) + " " + std::to_string(value) + ": out of range 1-3600 (0 keeps the device's value)");
       j = {{"statuses", names}, {"avl_moving_s", cmd.avlMovingS}, {"avl_stationary_s", cmd.avlStationaryS}};
+    } else if (cmd.kind == "cfs_type_add" || cmd.kind == "cfs_type_remove") {
+      if (Status s = checkCfsTypeCommand(cmd, j, out.summary); !s) return s.error();
+    } else if (cmd.kind == "eido_import") {
+      if (Status s = checkEidoImport(cmd, j, out.summary); !s) return s.error();
     } else if (cmd.kind == "create_cfs") {
       if (Status s = cfsFields(); !s) return s.error();
     } else if (cmd.kind == "schedule_create") {
@@ -203,7 +209,8 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
     row.eventId = ids.next();
     row.unitId = unit;
     row.agency = cmd.agency;
-    row.kind = (cmd.kind.rfind("device_", 0) == 0 || cmd.kind == "agency_config" || cmd.kind == "enroll_token"
+    row.kind = (cmd.kind.rfind("device_", 0) == 0 || cmd.kind.rfind("cfs_type_", 0) == 0 || cmd.kind == "agency_config" ||
+                        cmd.kind == "enroll_token"
                     ? "registry."
                     : "dispatch.") +
                cmd.kind;
@@ -220,11 +227,11 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
       out.summary = "schedule " + row.eventId + ": " + cmd.cfsType + " at " + cmd.address + " every " +
                     std::to_string(cmd.everyS / 60) + " min from " + mdc::formatIsoUtc(cmd.fromMs) + " until " +
                     mdc::formatIsoUtc(cmd.untilMs);
-    if (cmd.kind == "create_cfs") {
+    if (cmd.kind == "create_cfs" || cmd.kind == "eido_import") {
       auto st = cached("SELECT incident_number FROM cfs WHERE origin_event_id=?");
       st->bind(1, row.eventId);
       st->step();
-      out.summary = "created " + st->text(0);
+      out.summary = cmd.kind == "create_cfs" ? "created " + st->text(0) : "imported as " + st->text(0) + ": " + out.summary;
     }
     tx.commit();
   } catch (const sql::SqliteError& e) {

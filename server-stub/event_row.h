@@ -22,6 +22,9 @@ inline QJsonObject parseJson(const std::string& s) {
   return QJsonDocument::fromJson(QByteArray::fromStdString(s)).object();
 }
 
+/** "alice" of "dispatcher:alice". */
+inline std::string actorName(const std::string& actor) { return actor.substr(actor.find(':') + 1); }
+
 /** A command refused for its content (nothing is written). */
 inline Error refuse(const std::string& msg) { return Error::make(msg); }
 

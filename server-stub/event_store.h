@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <QJsonObject>
+
 #include "mdc/v1/mdc.pb.h"
 #include "server-stub/ordering.h"
 #include "shared/error.h"
@@ -34,7 +36,7 @@ using mdc::Status;
 //    certificate expiry, GPS).
 // 7: enrolment tokens (their hashes) and what became of them (enrol_tokens).
 // 8: scheduled calls (schedules).
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 /** How far ahead of the stub's receive time a device's recorded time may lie
  *  (clock skew); beyond, it is clamped to the receive time. */
@@ -139,6 +141,17 @@ struct Command {
   int64_t everyS = 0;       ///< schedule_create: seconds between occurrences
   int64_t fromMs = 0;       ///< schedule_create: the first occurrence (Unix ms)
   int64_t untilMs = 0;      ///< schedule_create: no occurrence after this
+  std::string label;        ///< cfs_type_add: what the device's button says
+  std::string apcoCode;     ///< cfs_type_add: the APCO ANS 2.103 code it maps to
+  QJsonObject document;     ///< eido_import: another centre's EIDO
+};
+
+/** A call type as an agency uses it. */
+struct CfsTypeInfo {
+  std::string code;       ///< the agency's code, or an APCO code
+  std::string label;      ///< the agency's label, or the APCO short name
+  std::string apcoCode;   ///< the APCO code it maps to
+  bool agencyOwn = false; ///< defined by the agency (cfs_types), not APCO's own
 };
 
 /** A call for service created at fixed times (a house check while the owners
@@ -211,6 +224,13 @@ class EventStore {
    *  units, in one transaction; at most `limit` occurrences per call. */
   Result<CommandOutcome> runSchedules(int64_t nowMs, int limit = 100);
 
+  // cfs_types.cpp: call types.
+  /** What a call type code means for an agency: its own type first, then
+   *  an APCO ANS 2.103 code; nullopt when it is neither. */
+  std::optional<CfsTypeInfo> resolveCfsType(const std::string& agency, const std::string& code);
+  /** The agency's own types in the order they were added. */
+  std::vector<CfsTypeInfo> agencyCfsTypes(const std::string& agency);
+
   /** Stored downlinks of a unit after a seq, in order (for resync). */
   std::vector<mdc::v1::Downlink> downlinksAfter(const std::string& unitId, uint64_t afterSeq, int limit = 10000);
   /** The unit's latest downlink seq (0: none yet). */
@@ -238,7 +258,9 @@ class EventStore {
 
  private:
   explicit EventStore(std::unique_ptr<mdc::sql::Db> db) : db_(std::move(db)) {}
-  void createSchema();
+  void createSchema();  // store_schema.cpp
+  /** The read models in digest order, each with its key order. */
+  static const std::vector<std::pair<const char*, const char*>>& readModelTables();
   /** Brings an older schema up to kSchemaVersion in one transaction. */
   void migrate(int64_t fromVersion);
   void loadHead();
@@ -259,6 +281,19 @@ class EventStore {
   void projectEnrolment(const Row& row);
   // schedules.cpp
   void projectSchedule(const Row& row, std::vector<Outgoing>& out);
+  // cfs_types.cpp
+  void projectCfsType(const Row& row, std::vector<Outgoing>& out);
+  /** Records the APCO code of a new CFS from its type; a type that is
+   *  neither the agency's nor APCO's gets a line on the timeline. */
+  void classifyCfs(const std::string& incident, const std::string& agency, const std::string& type, const Row& row,
+                   int64_t atMs, bool late = false);
+  // eido_log.cpp
+  /** Checks an eido_import command (the document, and that the incident is
+   *  not here already); its payload into j. */
+  Status checkEidoImport(const Command& cmd, QJsonObject& j, std::string& summary);
+  void projectEidoImport(const Row& row);
+  /** Checks a cfs_type_add or _remove command; its payload into j. */
+  Status checkCfsTypeCommand(const Command& cmd, QJsonObject& j, std::string& summary);
   /** Records a membership fact of a unit and brings its calls (cfs_units,
    *  current_cfs, calls left with no unit) to the fold of all its facts; the
    *  unit is told of each call it leaves or joins other than by this fact.

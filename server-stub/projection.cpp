@@ -19,12 +19,6 @@ namespace v1 = mdc::v1;
 namespace codec = mdc::codec;
 using ordering::MembershipFact;
 
-namespace {
-
-std::string actorName(const std::string& actor) { return actor.substr(actor.find(':') + 1); }
-
-}  // namespace
-
 std::string EventStore::stampOf(const Row& row) {
   if (row.deviceId.empty()) return ordering::stamp(row.receivedAtMs, ordering::kDispatchSource, uint64_t(row.pos));
   return ordering::stamp(row.recordedAtMs, row.deviceId, row.deviceSeq.value_or(0));
@@ -267,6 +261,7 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
 
 void EventStore::projectRegistry(const Row& row, std::vector<Outgoing>& out) {
   if (row.kind.rfind("registry.enrol", 0) == 0) return projectEnrolment(row);
+  if (row.kind.rfind("registry.cfs_type", 0) == 0) return projectCfsType(row, out);
   QJsonObject j = parseJson(row.payload);
   std::string unit = j.value("unit").toString().toStdString();
   auto served = [&](const std::string& device) {
@@ -330,6 +325,7 @@ void EventStore::projectRegistry(const Row& row, std::vector<Outgoing>& out) {
 
 void EventStore::projectDispatch(const Row& row, std::vector<Outgoing>& out) {
   if (row.kind.rfind("dispatch.schedule", 0) == 0) return projectSchedule(row, out);
+  if (row.kind == "dispatch.eido_import") return projectEidoImport(row);
   QJsonObject j = parseJson(row.payload);
   const std::string unit = j.value("unit").toString().toStdString();
   const std::string incident = j.value("incident").toString().toStdString();
@@ -349,6 +345,7 @@ void EventStore::projectDispatch(const Row& row, std::vector<Outgoing>& out) {
     else st->bindNull(6).bindNull(7);
     st->bind(8, j.value("notes").toString().toStdString()).bind(9, row.eventId).bind(10, at).run();
     timeline(number, row, at, "created by " + actor + ": " + j.value("type").toString().toStdString());
+    classifyCfs(number, row.agency, j.value("type").toString().toStdString(), row, at);
   } else if (row.kind == "dispatch.assign") {
     std::string previous;
     {
@@ -481,6 +478,7 @@ void EventStore::projectDevice(const Row& row, std::vector<Outgoing>& out) {
           .bind(6, c.location().lat()).bind(7, c.location().lon()).bind(8, c.note()).bind(9, row.eventId).bind(10, at)
           .run();
       timeline(number, row, at, "self-initiated by " + unit + ": " + c.cfs_type(), late);
+      classifyCfs(number, row.agency, c.cfs_type(), row, at, late);
       MembershipFact f{stamp, MembershipFact::Kind::SelfInitiate, number, "", ""};
       auto busy = addMembershipFact(unit, f, row, out);
       v1::Downlink accepted;

@@ -155,6 +155,7 @@ void EventStore::projectSchedule(const Row& row, std::vector<Outgoing>& out) {
     st->bind(8, j.value("notes").toString().toStdString()).bind(9, row.eventId).bind(10, at).run();
   }
   timeline(number, row, at, "created by schedule " + schedule + ": " + type + " due " + mdc::formatIsoUtc(dueAt));
+  classifyCfs(number, row.agency, type, row, at);
   if (late)
     timeline(number, row, at,
              "created late: due " + mdc::formatIsoUtc(dueAt) + ", while the stub was down", /*late=*/true);

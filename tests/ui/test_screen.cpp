@@ -97,7 +97,7 @@ TEST_CASE("a dispatcher's assignment alerts on screen and acknowledging it reach
   Stack s;
   ScreenUnderTest screen(s.agent.socketPath());
   REQUIRE(screen.waitConnected());
-  const std::string incident = s.dispatch("STRUCTURE_FIRE", "450 W 42nd St", "Smoke from 3rd floor");
+  const std::string incident = s.dispatch("FSTRU", "450 W 42nd St", "Smoke from 3rd floor");
 
   REQUIRE(uiWaitUntil([&] { return screen.visible("assignmentAlert"); }, 20s));
   CHECK(screen.c.assignment.incidentNumber().toStdString() == incident);
@@ -122,7 +122,7 @@ TEST_CASE("when the dispatcher closes the call the screen stops showing it as cu
   Stack s;
   ScreenUnderTest screen(s.agent.socketPath());
   REQUIRE(screen.waitConnected());
-  const std::string incident = s.dispatch("STRUCTURE_FIRE", "450 W 42nd St", "Smoke from 3rd floor");
+  const std::string incident = s.dispatch("FSTRU", "450 W 42nd St", "Smoke from 3rd floor");
   REQUIRE(uiWaitUntil([&] { return screen.c.assignment.hasAssignment(); }, 20s));
   REQUIRE(screen.tap("alertAcknowledge"));
   REQUIRE(uiWaitUntil([&] { return screen.c.assignment.ackDelivery() == "delivered"; }, 20s));
@@ -133,7 +133,7 @@ TEST_CASE("when the dispatcher closes the call the screen stops showing it as cu
   REQUIRE(uiWaitUntil([&] { return !screen.c.assignment.hasAssignment(); }, 20s));
   screen.showPage("assignment");
   CHECK(screen.visible("assignmentLastCleared"));
-  CHECK(screen.text("assignmentLastCleared") == QString::fromStdString(incident + " STRUCTURE_FIRE: closed by disp-7"));
+  CHECK(screen.text("assignmentLastCleared") == QString::fromStdString(incident + " FSTRU: closed by disp-7"));
   CHECK_FALSE(screen.visible("assignmentAlert"));
   screen.screenshot("assignment-closed-day");
   CHECK(screen.qmlWarnings().isEmpty());
@@ -150,7 +150,7 @@ TEST_CASE("a new assignment sounds the chime when the sound is on, and is silent
   QObject::connect(&screen.c.alertTone, &ui::AlertTone::played, [&](bool ok, const QString&) { outcomes << ok; });
 
   CHECK_FALSE(screen.c.assignment.soundEnabled());
-  s.dispatch("MEDICAL", "12 Pine St", "Fall, conscious");
+  s.dispatch("SICK", "12 Pine St", "Fall, conscious");
   REQUIRE(uiWaitUntil([&] { return screen.visible("assignmentAlert"); }, 20s));
   pump(300);
   CHECK_FALSE(std::filesystem::exists(raw));
@@ -158,7 +158,7 @@ TEST_CASE("a new assignment sounds the chime when the sound is on, and is silent
   screen.c.assignment.dismissAlert();
 
   screen.c.assignment.setSoundEnabled(true);
-  s.dispatch("STRUCTURE_FIRE", "450 W 42nd St", "Smoke from 3rd floor");
+  s.dispatch("FSTRU", "450 W 42nd St", "Smoke from 3rd floor");
   REQUIRE(uiWaitUntil([&] { return outcomes.size() == 1; }, 20s));
   CHECK(outcomes.first());
   CHECK(screen.visible("assignmentAlert"));
@@ -215,7 +215,7 @@ TEST_CASE("a self-initiated CFS gets its incident number on screen", "[ui][scree
   ScreenUnderTest screen(s.agent.socketPath());
   REQUIRE(screen.waitConnected());
   REQUIRE(screen.tap("navCfs"));
-  REQUIRE(screen.tap("cfsType_TRAFFIC_STOP"));
+  REQUIRE(screen.tap("cfsType_TSTOP"));
   // The agent has no GPS here: the responder types the location.
   screen.item("cfsLat")->setProperty("text", "40.71280");
   screen.item("cfsLon")->setProperty("text", "-74.00600");
@@ -226,8 +226,41 @@ TEST_CASE("a self-initiated CFS gets its incident number on screen", "[ui][scree
   CHECK(screen.text("cfsIncident") == QStringLiteral("Incident %1").arg(incident));
   CHECK(screen.c.cfs.lastDelivery() == "delivered");
   auto cfs = s.cfs(incident.toStdString());
-  CHECK(cfs.value("type").toString() == "TRAFFIC_STOP");
+  CHECK(cfs.value("type").toString() == "TSTOP");
   CHECK(cfs.value("address").toString() == "Broadway & Chambers");
+  CHECK(screen.qmlWarnings().isEmpty());
+}
+
+TEST_CASE("the CFS page offers the agency's own call types, and a call of one carries its APCO code", "[ui][screen]") {
+  Stack s;
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  REQUIRE(screen.tap("navCfs"));
+  CHECK(screen.item("cfsType_TSTOP") != nullptr);  // the default set first
+  for (auto [code, label, apco] : {std::tuple{"HOUSE_CHECK", "House check", "WELFARE"},
+                                   std::tuple{"DOOR_OPEN", "Door found open", "OPEN"},
+                                   std::tuple{"TSTOP", "Traffic stop", "TSTOP"}}) {
+    auto r = s.stub.cadctl({"--agency", s.agency, "--as", "ops.lee", "types", "add", code, "--label", label, "--apco", apco});
+    INFO(r.output);
+    REQUIRE(r.exitCode == 0);
+  }
+  REQUIRE(uiWaitUntil([&] { return screen.c.cfs.typeCodes().size() == 3; }, 20s));
+  CHECK(screen.c.cfs.typeCodes() == QStringList{"HOUSE_CHECK", "DOOR_OPEN", "TSTOP"});
+  CHECK(screen.item("cfsType_PERSUSP") == nullptr);  // the default set is replaced, not extended
+  CHECK(screen.text("cfsType_DOOR_OPEN") == "Door found open");
+  screen.screenshot("cfs-agency-types-offered");  // renders: the new buttons are laid out where the tap goes
+  REQUIRE(screen.tap("cfsType_DOOR_OPEN"));
+  REQUIRE(screen.item("cfsType_DOOR_OPEN")->property("checked").toBool());
+  screen.item("cfsLat")->setProperty("text", "40.71280");
+  screen.item("cfsLon")->setProperty("text", "-74.00600");
+  screen.item("cfsAddress")->setProperty("text", "14 Elm St");
+  screen.screenshot("cfs-agency-types");
+  REQUIRE(screen.tap("cfsCreate"));
+  REQUIRE(uiWaitUntil([&] { return !screen.c.cfs.lastIncidentNumber().isEmpty(); }, 20s));
+  auto cfs = s.cfs(screen.c.cfs.lastIncidentNumber().toStdString());
+  CHECK(cfs.value("type").toString() == "DOOR_OPEN");
+  CHECK(cfs.value("apco").toString() == "OPEN");
+  CHECK(cfs.value("apco_name").toString() == "UNSECURE-BLDG");
   CHECK(screen.qmlWarnings().isEmpty());
 }
 
@@ -401,11 +434,11 @@ TEST_CASE("screenshots of every screen in day and night at 1280x800 and 1024x768
   REQUIRE(screen.waitConnected());
   screen.c.status.setStatus(v1::UNIT_STATUS_EN_ROUTE);
   screen.c.messages.send("Responding from station 12");
-  screen.c.cfs.create("TRAFFIC_STOP", 40.7128, -74.0060, "Broadway & Chambers", "Grey sedan, NY plate KXT 4471");
+  screen.c.cfs.create("TSTOP", 40.7128, -74.0060, "Broadway & Chambers", "Grey sedan, NY plate KXT 4471");
   REQUIRE(uiWaitUntil([&] { return !screen.c.cfs.lastIncidentNumber().isEmpty(); }, 20s));
   REQUIRE(s.stub.cadctl({"--agency", "FD1", "--as", "disp-7", "message", "E12",
                          "Hydrant at the NE corner is out of service, use Broadway side"}).exitCode == 0);
-  const std::string incident = s.dispatch("STRUCTURE_FIRE", "450 W 42nd St, Manhattan",
+  const std::string incident = s.dispatch("FSTRU", "450 W 42nd St, Manhattan",
                                           "Smoke showing from 3rd floor. Caller reports one occupant may be inside. "
                                           "Knox box at the main entrance.");
   REQUIRE(uiWaitUntil([&] { return screen.c.assignment.alerting(); }, 20s));
@@ -481,7 +514,7 @@ TEST_CASE("where the call is and who is near: distance and bearing, the plot, th
   REQUIRE(screen.waitConnected());
   REQUIRE(others[0]->mdcctl({"status", "available"}).exitCode == 0);
   REQUIRE(others[2]->mdcctl({"status", "busy"}).exitCode == 0);
-  const std::string incident = s.dispatch("STRUCTURE_FIRE", "1560 Broadway", "Smoke from the 9th floor.");
+  const std::string incident = s.dispatch("FSTRU", "1560 Broadway", "Smoke from the 9th floor.");
   REQUIRE(s.stub.cadctl({"--agency", "FD1", "--as", "disp-7", "assign", incident, "L4", "--force"}).exitCode == 0);
   REQUIRE(others[1]->mdcctl({"status", "en-route", "--incident", incident}).exitCode == 0);
   auto& sit = screen.c.situation;
@@ -552,7 +585,7 @@ TEST_CASE("where the call is and who is near: distance and bearing, the plot, th
 
 TEST_CASE("mdc --headless-shift plays the shift through the real stack and exits 0 when all is delivered", "[ui][headless]") {
   Stack s;
-  const std::string incident = s.dispatch("MEDICAL", "12 Pine St", "Fall, conscious");
+  const std::string incident = s.dispatch("SICK", "12 Pine St", "Fall, conscious");
   REQUIRE(waitUntil([&] { return s.agent.state().assignments_size() == 1; }, 20s));
   auto r = run({program("mdc/mdc"), "--headless-shift", "--socket", s.agent.socketPath(), "--step-timeout", "20"},
                s.dir, 120s);
@@ -599,7 +632,7 @@ TEST_CASE("records queries on screen: a hit raises the full-width alert, another
   p7.start();
   ScreenUnderTest screen(s.agent.socketPath());
   REQUIRE(screen.waitConnected());
-  const std::string incident = s.dispatch("TRAFFIC_STOP", "W 44th St and 7th Ave", "Grey sedan, NY plate ABC 123");
+  const std::string incident = s.dispatch("TSTOP", "W 44th St and 7th Ave", "Grey sedan, NY plate ABC 123");
   REQUIRE(s.stub.cadctl({"--agency", "PD1", "--as", "disp-7", "assign", incident, "P7", "--force"}).exitCode == 0);
   REQUIRE(uiWaitUntil([&] { return screen.c.assignment.alerting(); }, 20s));
   screen.c.assignment.dismissAlert();

@@ -82,7 +82,7 @@ TEST_CASE("each unit hears who is near and who is on its call, and a nearby emer
 
   // A call 1 km north: E12 and L4 assigned. E12 sees where it is, and L4 as on its call, 12 km away.
   const auto [cLat, cLon] = offsetM(0, 1000);
-  auto created = stub.cadctl({"--agency", "FD1", "--as", "disp-7", "create-cfs", "--type", "STRUCTURE_FIRE",
+  auto created = stub.cadctl({"--agency", "FD1", "--as", "disp-7", "create-cfs", "--type", "FSTRU",
                               "--priority", "1", "--address", "1560 Broadway", "--lat", std::to_string(cLat),
                               "--lon", std::to_string(cLon)});
   INFO(created.output);
@@ -158,7 +158,7 @@ TEST_CASE("the distance to the call follows the vehicle as it drives, with nothi
   AgentProcess agent(dir, "MDC-E21", "E21", "FD1", broker.uri(),
                      {"--set", "gps.source=replay", "--set", "gps.replay_file=" + log});
   agent.start();
-  auto created = stub.cadctl({"--agency", "FD1", "--as", "disp-7", "create-cfs", "--type", "MEDICAL", "--priority",
+  auto created = stub.cadctl({"--agency", "FD1", "--as", "disp-7", "create-cfs", "--type", "SICK", "--priority",
                               "2", "--address", "Times Square", "--lat", std::to_string(kLat), "--lon",
                               std::to_string(kLon)});
   std::smatch m;

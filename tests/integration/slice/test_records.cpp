@@ -41,7 +41,7 @@ std::optional<v1::RecordsQueryView> findQuery(const v1::AgentState& s, const std
 }
 
 std::string createCfs(const CadStub& stub, const std::string& agency) {
-  auto created = stub.cadctl({"--agency", agency, "--as", "disp-7", "create-cfs", "--type", "TRAFFIC_STOP",
+  auto created = stub.cadctl({"--agency", agency, "--as", "disp-7", "create-cfs", "--type", "TSTOP",
                               "--priority", "2", "--address", "W 44th St and 7th Ave"});
   INFO(created.output);
   REQUIRE(created.exitCode == 0);

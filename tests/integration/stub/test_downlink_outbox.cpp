@@ -64,7 +64,7 @@ TEST_CASE("a downlink committed while the stub's broker link is down reaches the
           "[stub][downlink][outbox]") {
   Setup s;
   const int64_t connectsBefore = s.connects();
-  std::string fire = cad::test::createCfs(s.stub, "FD1", "STRUCTURE_FIRE");
+  std::string fire = cad::test::createCfs(s.stub, "FD1", "FSTRU");
 
   s.proxy.setUp(false);
   REQUIRE(waitUntil([&] { return !s.stubOnline(); }, 10s));
@@ -92,7 +92,7 @@ TEST_CASE("a downlink committed by a stub killed before it could publish reaches
           "[stub][downlink][outbox][fault]") {
   Setup s;
   const int64_t connectsBefore = s.connects();
-  std::string fire = cad::test::createCfs(s.stub, "FD1", "STRUCTURE_FIRE");
+  std::string fire = cad::test::createCfs(s.stub, "FD1", "FSTRU");
 
   s.stub.stop();
   s.stub.env = {{"CAD_STUB_FAULT", "kill-after-commit"}};

@@ -37,6 +37,11 @@ TEST_CASE("scheduled calls: each is created on time and offered to the available
   REQUIRE(agent.mdcctl({"status", "available"}).exitCode == 0);
   REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 20s));
 
+  // The agency's own call type, mapped to APCO's welfare check.
+  auto t = stub.cadctl({"--agency", "FD1", "--as", "ops.lee", "types", "add", "HOUSE_CHECK", "--label", "House check",
+                        "--apco", "WELFARE"});
+  INFO(t.output);
+  REQUIRE(t.exitCode == 0);
   const int64_t now = SystemClock::instance().nowMs();
   auto r = stub.cadctl({"--agency", "FD1", "--as", "ops.lee", "schedule", "create", "--type", "HOUSE_CHECK",
                         "--address", "12 Elm St", "--every", "10m", "--from", formatIsoUtc(now + 3000), "--until",

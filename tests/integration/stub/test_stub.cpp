@@ -332,7 +332,7 @@ TEST_CASE("replay determinism: after a scripted shift the live store and its rep
   }
   REQUIRE(fleet.waitAcked(wireEvents, 20s));
 
-  std::string fire = createCfs(stub, "FD1", "STRUCTURE_FIRE");
+  std::string fire = createCfs(stub, "FD1", "FSTRU");
   REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "alice", "assign", fire, "E12"}).exitCode == 0);
   REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "alice", "assign", fire, "E14"}).exitCode == 0);
   REQUIRE(waitUntil([&] { return agent.state().assignments_size() > 0; }, 15s));
@@ -348,12 +348,12 @@ TEST_CASE("replay determinism: after a scripted shift the live store and its rep
   REQUIRE(agent.mdcctl({"emergency", "--clear"}).exitCode == 0);
   REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "bob", "message", "E14", "ladder 3 is coming"}).exitCode == 0);
   // E12 self-initiates while assigned: recorded, not attached.
-  REQUIRE(agent.mdcctl({"cfs", "--type", "TRAFFIC_STOP", "--lat", "40.71", "--lon", "-74.01"}).exitCode == 0);
+  REQUIRE(agent.mdcctl({"cfs", "--type", "TSTOP", "--lat", "40.71", "--lon", "-74.01"}).exitCode == 0);
   send(cfsEnv(p7, ++p7seq, now + 500'000, "TRAFFIC_STOP"));
   send(statusEnv(p7, ++p7seq, now + 900'000, v1::UNIT_STATUS_AVAILABLE));
   REQUIRE(agent.mdcctl({"status", "available"}).exitCode == 0);
   send(statusEnv(e14, ++e14seq, now + 1'800'000, v1::UNIT_STATUS_AVAILABLE));
-  std::string second = createCfs(stub, "FD1", "ALARM");
+  std::string second = createCfs(stub, "FD1", "ALRF");
   REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "carol", "close-cfs", second}).exitCode == 0);
   REQUIRE(agent.mdcctl({"wait-synced", "--timeout", "15"}).exitCode == 0);
   REQUIRE(fleet.waitAcked(wireEvents, 20s));
@@ -407,7 +407,7 @@ TEST_CASE("two agencies: neither sees the other's units, a device of one cannot 
   REQUIRE(fleet.connect({e12.id, e14.id, p7.id}));
 
   // Each agency's first CFS of the year.
-  std::string fire = createCfs(stub, "FD1", "STRUCTURE_FIRE");
+  std::string fire = createCfs(stub, "FD1", "FSTRU");
   REQUIRE(fleet.publish(p7.id, encode(cfsEnv(p7, 1, T0, "TRAFFIC_STOP"))));
   REQUIRE(fleet.waitAcked(1, 10s));
   REQUIRE(fleet.waitDownlinks(p7.id, 1, 10s));

@@ -478,7 +478,7 @@ std::string runSeed(uint32_t seed, bool withReplay) {
     REQUIRE(s);
     for (int i = 0; i < 3; ++i) {
       Command c = dispatch("create_cfs");
-      c.cfsType = "STRUCTURE_FIRE";
+      c.cfsType = "FSTRU";
       c.address = std::to_string(i + 1) + " Main St";
       auto out = (*s)->execute(c, T0 - 900'000 + i);
       REQUIRE(out);
@@ -564,7 +564,7 @@ struct Desk {
   }
   std::string createCall(int64_t at) {
     Command c = dispatch("create_cfs");
-    c.cfsType = "MEDICAL";
+    c.cfsType = "SICK";
     c.address = "5 Elm St";
     return run(c, at).summary.substr(8);
   }

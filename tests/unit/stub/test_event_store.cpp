@@ -68,7 +68,7 @@ std::string createCfs(EventStore& s, const std::string& agency, int64_t at, cons
   c.kind = "create_cfs";
   c.agency = agency;
   c.actor = actor;
-  c.cfsType = "STRUCTURE_FIRE";
+  c.cfsType = "FSTRU";
   c.priority = 1;
   c.address = "12 Main St";
   auto out = exec(s, c, at);
@@ -838,6 +838,15 @@ TEST_CASE("a bad agency configuration is refused with the value named and change
 namespace {
 /** Takes a store back to what an older schema looked like (its log as it is). */
 void downgrade(EventStore& s, int version) {
+  for (const char* sql : {"DROP TABLE cfs_types", "DROP TABLE cfs_foreign_units"})
+    s.db().exec(sql);
+  for (const char* column : {"apco_code", "eido_id", "owner_agency", "owner_number", "owner_services", "type_label",
+                             "imported_at_ms", "imported_by"})
+    s.db().exec(std::string("ALTER TABLE cfs DROP COLUMN ") + column);
+  if (version == 8) {
+    s.db().exec("PRAGMA user_version=8");
+    return;
+  }
   s.db().exec("DROP TABLE schedules");
   if (version == 7) {
     s.db().exec("PRAGMA user_version=7");
@@ -878,8 +887,8 @@ void downgrade(EventStore& s, int version) {
 }
 }  // namespace
 
-TEST_CASE("a schema 2 to 7 store is migrated when opened, its log untouched, its calls kept", "[store][config]") {
-  const int from = GENERATE(2, 3, 4, 5, 6, 7);
+TEST_CASE("a schema 2 to 8 store is migrated when opened, its log untouched, its calls kept", "[store][config]") {
+  const int from = GENERATE(2, 3, 4, 5, 6, 7, 8);
   INFO("schema " << from);
   TempDir dir;
   std::string fire;
@@ -898,6 +907,8 @@ TEST_CASE("a schema 2 to 7 store is migrated when opened, its log untouched, its
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM devices WHERE health_at_ms=0") == 1);
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM enrol_tokens") == 0);
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM schedules") == 0);
+  CHECK(s->db().queryInt("SELECT COUNT(*) FROM cfs_types") == 0);
+  CHECK(s->db().queryText("SELECT apco_code FROM cfs") == "");
   CHECK_FALSE(s->verify());
   CHECK(unitRow(*s, "E12").cfs == fire);
   CHECK(unitRow(*s, "E12").status == v1::UNIT_STATUS_EN_ROUTE);

@@ -40,7 +40,7 @@ CommandOutcome run(EventStore& s, Command c, int64_t at) {
 Command houseCheck(int64_t from, int64_t until, int64_t everyS = 86400) {
   Command c;
   c.kind = "schedule_create";
-  c.cfsType = "HOUSE_CHECK";
+  c.cfsType = "WELFARE";
   c.priority = 4;
   c.address = "12 Elm St";
   c.text = "owners away; key with neighbour at 14";
@@ -73,7 +73,7 @@ TEST_CASE("scheduled calls: each occurrence is created when due and offered to a
   auto created = run(*s, houseCheck(T0 + kHour, T0 + kHour + 3 * kDay), T0);
   REQUIRE(s->schedules("FD1").size() == 1);
   const Schedule sched = s->schedules("FD1")[0];
-  CHECK(created.summary.find("schedule " + sched.id + ": HOUSE_CHECK at 12 Elm St every 1440 min") == 0);
+  CHECK(created.summary.find("schedule " + sched.id + ": WELFARE at 12 Elm St every 1440 min") == 0);
   CHECK(sched.state == "active");
   CHECK(sched.nextAtMs == T0 + kHour);
   CHECK(sched.createdBy == "ops.lee");
@@ -91,11 +91,11 @@ TEST_CASE("scheduled calls: each occurrence is created when due and offered to a
   REQUIRE(first->downlinks.size() == 1);
   CHECK(first->downlinks[0].deviceId == "MDC-E12");
   CHECK(first->downlinks[0].downlink.seq() > 0);  // kept and sent again until the device holds it
-  CHECK(first->downlinks[0].downlink.message().text().find("Scheduled call 2026-000001: HOUSE_CHECK at 12 Elm St") == 0);
+  CHECK(first->downlinks[0].downlink.message().text().find("Scheduled call 2026-000001: WELFARE at 12 Elm St") == 0);
   auto st = s->db().prepare("SELECT source, cfs_type, priority, address, notes FROM cfs WHERE incident_number='2026-000001'");
   REQUIRE(st.step());
   CHECK(st.text(0) == "schedule");
-  CHECK(st.text(1) == "HOUSE_CHECK");
+  CHECK(st.text(1) == "WELFARE");
   CHECK(st.i64(2) == 4);
   CHECK(st.text(4) == "owners away; key with neighbour at 14");
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM cfs_timeline WHERE late=1") == 0);
