@@ -553,6 +553,8 @@ void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
     knownHead_ = 0;  // the old unit's
     nearby_.Clear();  // the old unit's neighbours; the new unit's list follows
     nearbyAtMs_ = 0;
+    board_.Clear();  // a supervisor's board belongs to its unit
+    boardAtMs_ = 0;
     gapSinceMonoMs_ = 0;
     emit stateChanged();
   }
@@ -577,6 +579,7 @@ void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
     case v1::Downlink::kCommitAck:
     case v1::Downlink::kUnitsNearby:
     case v1::Downlink::kRecordsAnswer:
+    case v1::Downlink::kSupervisorBoard:
       break;  // always unsequenced (codec)
     case v1::Downlink::kSafetyAlert:
       // What was found stays in the encrypted inbox, not in the log.
@@ -696,6 +699,20 @@ void Agent::applyTransient(const v1::Downlink& dl) {
                               std::to_string(u.distance_m()) + " m away");
     nearby_ = dl.units_nearby();
     nearbyAtMs_ = dl.sent_at_ms();
+    emit stateChanged();
+    return;
+  }
+  if (dl.has_supervisor_board()) {
+    if (dl.unit_id() != config_.unitId) return;
+    if (dl.supervisor_board().scope().empty()) {
+      if (boardAtMs_ > 0) log::info("link", "supervisor board withdrawn");
+      board_.Clear();
+      boardAtMs_ = 0;
+    } else {
+      if (boardAtMs_ == 0) log::info("link", "supervisor board: " + dl.supervisor_board().scope());
+      board_ = dl.supervisor_board();
+      boardAtMs_ = dl.sent_at_ms();
+    }
     emit stateChanged();
     return;
   }

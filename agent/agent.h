@@ -210,6 +210,8 @@ class Agent : public QObject {
 
   v1::UnitsNearby nearby_;        ///< the backend's latest (not stored)
   int64_t nearbyAtMs_ = 0;        ///< its sent_at_ms; 0: none yet
+  v1::SupervisorBoard board_;     ///< a supervisor's board, the backend's latest (not stored)
+  int64_t boardAtMs_ = 0;         ///< its sent_at_ms; 0: none (not a supervisor, or not yet)
   /** Who is near, with distance and bearing from this vehicle's fix. */
   void fillSituation(v1::AgentState& s);
   /** Where the current call is, from this vehicle's fix. */

@@ -124,6 +124,10 @@ void Agent::fillCall(v1::AgentState& s) {
 }
 
 void Agent::fillSituation(v1::AgentState& s) {
+  if (boardAtMs_ > 0) {
+    *s.mutable_supervisor_board() = board_;
+    s.set_supervisor_board_at_ms(boardAtMs_);
+  }
   if (nearbyAtMs_ == 0) return;
   s.set_nearby_at_ms(nearbyAtMs_);
   s.set_nearby_radius_m(nearby_.radius_m());

@@ -95,6 +95,15 @@ std::string stateText(const v1::AgentState& s) {
     o << "assignment  " << a.assignment().incident_number() << " " << a.assignment().cfs_type() << " P"
       << a.assignment().priority() << " " << a.assignment().address() << (a.acknowledged() ? " (acknowledged)" : "")
       << (a.cleared() ? " (over: " + a.cleared_reason() + ")" : "") << "\n";
+  if (s.supervisor_board_at_ms() > 0) {
+    const auto& b = s.supervisor_board();
+    o << "board       " << b.scope() << ": " << b.units_size() << " units (" << age(now, s.supervisor_board_at_ms())
+      << " ago)\n";
+    for (const auto& u : b.units())
+      o << "            " << u.zone() << " " << u.unit_id() << " " << codec::statusName(u.status())
+        << (u.incident_number().empty() ? "" : " on " + u.incident_number()) << (u.emergency() ? " EMERGENCY" : "")
+        << (u.online() ? "" : " (offline)") << "\n";
+  }
   if (s.has_call()) {
     o << "call        " << s.call().incident_number() << " ";
     if (s.call().from_fix())

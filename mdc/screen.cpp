@@ -14,6 +14,7 @@ ScreenControllers::ScreenControllers(AgentConnection& a)
       messages(a),
       actions(a),
       situation(a),
+      supervisor(a),
       query(a),
       diagnostics(a) {
   // A new assignment sounds when the app has the sound on (off by default and in tests).
@@ -33,6 +34,7 @@ QVariantMap ScreenControllers::properties() {
           {QStringLiteral("messaging"), QVariant::fromValue(&messages)},
           {QStringLiteral("actions"), QVariant::fromValue(&actions)},
           {QStringLiteral("situation"), QVariant::fromValue(&situation)},
+          {QStringLiteral("supervisor"), QVariant::fromValue(&supervisor)},
           {QStringLiteral("query"), QVariant::fromValue(&query)},
           {QStringLiteral("diagnostics"), QVariant::fromValue(&diagnostics)},
           {QStringLiteral("theme"), QVariant::fromValue(&theme)}};

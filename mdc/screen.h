@@ -15,6 +15,7 @@
 #include "mdc/header_state.h"
 #include "mdc/query_controller.h"
 #include "mdc/situation_model.h"
+#include "mdc/supervisor_model.h"
 #include "mdc/status_controller.h"
 #include "mdc/theme_controller.h"
 
@@ -34,6 +35,7 @@ struct ScreenControllers {
   MessageController messages;
   ActionsModel actions;
   SituationModel situation;
+  SupervisorModel supervisor;
   QueryController query;
   DiagnosticsController diagnostics;
   ThemeController theme;

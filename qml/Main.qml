@@ -17,12 +17,13 @@ Window {
     required property MessageController messaging
     required property ActionsModel actions
     required property SituationModel situation
+    required property SupervisorModel supervisor
     required property QueryController query
     required property DiagnosticsController diagnostics
     required property ThemeController theme
 
     property string page: "status"
-    readonly property var pages: ["status", "assignment", "cfs", "messages", "nearby", "query", "diagnostics"]
+    readonly property var pages: ["status", "assignment", "cfs", "messages", "nearby", "query", "diagnostics", "board"]
 
     width: 1280
     height: 800
@@ -121,6 +122,7 @@ Window {
                 assignment: root.assignment
                 messaging: root.messaging
                 situation: root.situation
+                supervisor: root.supervisor
                 query: root.query
                 emergency: root.emergency
                 theme: root.theme
@@ -138,6 +140,7 @@ Window {
                 NearbyPage { objectName: "nearbyPage"; situation: root.situation }
                 QueryPage { objectName: "queryPage"; query: root.query }
                 DiagnosticsPage { objectName: "diagnosticsPage"; diagnostics: root.diagnostics }
+                SupervisorPage { objectName: "boardPage"; supervisor: root.supervisor }
             }
         }
     }

@@ -2,13 +2,14 @@ import QtQuick
 import Mdc
 import QtQuick.Layouts
 
-// Page navigation (Alt+1..7), the theme switch and the emergency button.
+// Page navigation (Alt+1..8), the theme switch and the emergency button.
 Rectangle {
     id: rail
     property string page: "status"
     property AssignmentController assignment
     property MessageController messaging
     property SituationModel situation
+    property SupervisorModel supervisor
     property QueryController query
     property EmergencyController emergency
     property ThemeController theme
@@ -74,6 +75,15 @@ Rectangle {
             text: qsTr("Nearby")
             sublabel: rail.situation && rail.situation.nearbyKnown ? String(rail.situation.count) : ""
             attention: rail.situation ? rail.situation.nearbyEmergency !== "" : false
+        }
+        NavButton {
+            // Only on a supervisor's device: the board of the zones it oversees.
+            objectName: "navBoard"
+            target: "board"
+            visible: rail.supervisor ? rail.supervisor.active : false
+            text: qsTr("Board")
+            sublabel: rail.supervisor && rail.supervisor.active ? String(rail.supervisor.count) : ""
+            attention: rail.supervisor ? rail.supervisor.emergencies > 0 : false
         }
         NavButton {
             objectName: "navQuery"

@@ -83,6 +83,8 @@ CadService::CadService(ServiceConfig config, EventStore& store, QObject* parent)
   connect(&scheduleTimer_, &QTimer::timeout, this, &CadService::runSchedules);
   nearbyTimer_.setInterval(1000);  // emergencies reach nearby units within a second
   connect(&nearbyTimer_, &QTimer::timeout, this, &CadService::publishNearby);
+  boardTimer_.setInterval(1000);  // a supervisor sees a change within a second
+  connect(&boardTimer_, &QTimer::timeout, this, &CadService::publishBoards);
   statsTimer_.setInterval(10000);
   connect(&statsTimer_, &QTimer::timeout, this, &CadService::logStats);
 }
@@ -157,6 +159,7 @@ mdc::Status CadService::start() {
   downlinkTimer_.start();
   if (config_.nearbyIntervalMs > 0) nearbyTimer_.start();
   scheduleTimer_.start();
+  boardTimer_.start();
   runSchedules();  // occurrences missed while the stub was down: created now, marked late
   log::info("stub", "store " + config_.dbPath + " at event " + std::to_string(store_.stats().lastPos) +
                         "; control socket " + config_.controlPath);
@@ -205,6 +208,7 @@ void CadService::onConnectFailed(const std::string& reason) {
 void CadService::onLost(const std::string& cause) {
   online_ = false;
   nearby_.reset();  // what was sent may be lost: every unit is told again
+  boards_.reset();
   log::warn("stub", "connection lost: " + cause);
   onConnectFailed("connection lost");
 }
@@ -364,6 +368,31 @@ void CadService::publishNearby() {
   }
 }
 
+void CadService::publishBoards() {
+  if (!online_ || subscribed_ < 2) return;
+  std::vector<zones::Supervisor> supervisors;
+  std::vector<zones::Row> rows;
+  try {
+    supervisors = zones::readSupervisors(store_.db());
+    if (!supervisors.empty()) rows = zones::readRows(store_.db());
+  } catch (const mdc::sql::SqliteError& e) {
+    log::warn("stub", std::string("supervisor boards not computed: ") + e.what());
+    return;
+  }
+  for (auto& [unit, device, board, urgent] : boards_.due(supervisors, rows, mdc::SystemClock::instance().monotonicMs())) {
+    mdc::v1::Downlink dl = unsequenced(unit);
+    const bool withdrawn = board.scope().empty();
+    *dl.mutable_supervisor_board() = std::move(board);
+    auto bytes = mdc::codec::encodeDownlink(dl);
+    if (!bytes) {
+      log::error("stub", "board for supervisor " + unit + " not sent: " + bytes.error().message);
+      continue;
+    }
+    if (withdrawn) log::info("stub", "board withdrawn from " + device + " (unit " + unit + " supervises nothing now)");
+    if (client_->publish(topics::down(device), *bytes, urgent ? 1 : 0, false)) ++counters_.boardsSent;
+  }
+}
+
 mdc::v1::Downlink CadService::unsequenced(const std::string& unit) {
   mdc::v1::Downlink dl;
   dl.set_version(mdc::codec::kProtocolVersion);
@@ -440,6 +469,7 @@ std::string CadService::handleControl(const std::string& line) {
                   {"publish_failures", qint64(counters_.publishFailures)},
                   {"downlinks_resent", qint64(counters_.downlinksResent)},
                   {"nearby_sent", qint64(counters_.nearbySent)},
+                  {"boards_sent", qint64(counters_.boardsSent)},
                   {"records_queries", qint64(counters_.recordsQueries)},
                   {"records_hits", qint64(counters_.recordsHits)},
                   {"clock_ahead_clamped", qint64(counters_.clockAheadClamped)},
@@ -477,6 +507,9 @@ std::string CadService::handleControl(const std::string& line) {
   cmd.label = j.value("label").toString().toStdString();
   cmd.apcoCode = j.value("apco").toString().toStdString();
   cmd.document = j.value("document").toObject();
+  cmd.zone = j.value("zone").toString().toStdString();
+  cmd.district = j.value("district").toString().toStdString();
+  for (const auto& v : j.value("zones").toArray()) cmd.zones.push_back(v.toString().toStdString());
   if (cmd.kind == "enroll_token" && !cmd.unit.empty() && mdc::topics::isValidDeviceId(cmd.device) &&
       !store_.unitOfDevice(cmd.device)) {
     // A token for a device not registered yet registers it to the unit given.

@@ -17,6 +17,7 @@
 #include "server-stub/event_store.h"
 #include "server-stub/nearby.h"
 #include "server-stub/records.h"
+#include "server-stub/zones.h"
 #include "shared/mqtt.h"
 
 namespace cad {
@@ -48,6 +49,7 @@ struct ServiceCounters {
   uint64_t clockAheadClamped = 0;  ///< events recorded more than a minute ahead of their arrival (clamped)
   uint64_t downlinksResent = 0;   ///< sent again from the outbox to a device that had not confirmed them
   uint64_t nearbySent = 0;        ///< UnitsNearby downlinks published
+  uint64_t boardsSent = 0;        ///< SupervisorBoard downlinks published
   uint64_t recordsQueries = 0;    ///< records queries answered (or refused by the records system)
   uint64_t recordsHits = 0;       ///< of which an officer-safety hit
   std::map<std::string, uint64_t> refusedByReason;
@@ -83,6 +85,8 @@ class CadService : public QObject {
   /** The downlink outbox: sends each connected device what it has not yet
    *  confirmed holding (every second; at once when the broker link is back). */
   void pumpDownlinks();
+  /** Sends each connected supervisor the board of its zones, when it changed (zones::Planner). */
+  void publishBoards();
   /** Tells each connected unit who is near it, when that changed (nearby::Planner). */
   void publishNearby();
   uint64_t headOf(const std::string& unit);
@@ -120,6 +124,8 @@ class CadService : public QObject {
   QTimer downlinkTimer_;
   QTimer nearbyTimer_;
   nearby::Planner nearby_;
+  QTimer boardTimer_;
+  zones::Planner boards_{1000, 30000};
   std::unique_ptr<records::RecordsSystem> records_;
 };
 

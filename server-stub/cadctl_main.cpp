@@ -33,6 +33,7 @@
 #include "server-stub/cadctl_records.h"
 #include "server-stub/cadctl_schedule.h"
 #include "server-stub/cadctl_types.h"
+#include "server-stub/cadctl_zones.h"
 #include "server-stub/kpi.h"
 #include "shared/codec.h"
 #include "shared/clock.h"
@@ -51,7 +52,9 @@ The store is --db, else $CAD_DB, else ./cad.db. Dispatcher commands act for
 need the stub running (its control socket is <db>.ctl, or --control PATH).
 
 reading (works with the stub stopped):
-  board [--json]                  unit board of the agency (all agencies without --agency)
+  board [--zone Z | --district D] [--json]
+                                  unit board of the agency (all agencies without --agency),
+                                  of one zone or of one district's zones
   cfs list [--json]               open and closed CFS
   cfs show N [--json]             one CFS with its units and timeline
   cfs show N --eido [--issuer ID] the incident as a NENA EIDO 1.0 document (JSON)
@@ -109,6 +112,16 @@ dispatching (needs the running stub):
                                   field, and nothing is imported), then created under
                                   a number of this agency, keeping the owner's
                                   identifiers, timeline and units
+
+zones and districts (units in zones, zones in districts, supervisors):
+  zones set ZONE --district D     a zone of the agency, in district D (again: moves it)
+  zones remove ZONE               refused while a unit is in it or a supervisor names it
+  zones assign UNIT --zone Z      the unit's zone (--zone none: in no zone)
+  zones supervise UNIT (--zones Z1,Z2 | --district D | --none)
+                                  the unit's device receives the board of those zones
+                                  (a district: of its zones as they are then), read-only;
+                                  no other device receives any board
+  zones list [--json]             districts, zones, their units and supervisors
 
 call types (APCO ANS 2.103 common incident types, and each agency's own):
   types list [--json]             the agency's own types (every agency's without --agency)
@@ -377,13 +390,16 @@ int fleetCommand(Args& a, const std::string& dbPath) {
   return usage("unknown ca command \"" + a.pos[1] + "\"");
 }
 
-int board(EventStore& s, const std::string& agency, bool json) {
+int board(EventStore& s, const std::string& agency, const std::string& zone, const std::string& district, bool json) {
   auto st = s.db().prepare(
       "SELECT unit_id, agency, device_id, status, status_at_ms, lat, lon, pos_at_ms, online, online_changed_ms, "
       "last_seen_ms, current_cfs, emergency, emergency_active, emergency_ack_by, dropped_avl, safety_flag, "
-      "safety_at_ms, safety_cfs FROM units "
-      "WHERE (?1='' OR agency=?1) ORDER BY agency, unit_id");
-  st.bind(1, agency);
+      "safety_at_ms, safety_cfs, zone FROM units "
+      "WHERE (?1='' OR agency=?1) AND (?2='' OR zone=?2) AND (?3='' OR zone IN (SELECT z.zone FROM zones z WHERE "
+      "z.agency=units.agency AND z.district=?3)) ORDER BY agency, unit_id");
+  st.bind(1, agency).bind(2, zone).bind(3, district);
+  if (!json && (!zone.empty() || !district.empty()))
+    std::printf("%s\n", (zone.empty() ? "district " + district : "zone " + zone).c_str());
   QJsonArray arr;
   if (!json)
     std::printf("%-8s %-6s %-14s %-20s %-6s %-24s %-13s %s\n", "UNIT", "AGENCY", "STATUS", "SINCE", "LINK",
@@ -401,7 +417,8 @@ int board(EventStore& s, const std::string& agency, bool json) {
                   {"emergency", st.i64(12) == 1},
                   {"emergency_active", st.i64(13) == 1},
                   {"emergency_ack_by", QString::fromStdString(st.text(14))},
-                  {"dropped_avl", qint64(st.i64(15))}};
+                  {"dropped_avl", qint64(st.i64(15))},
+                  {"zone", QString::fromStdString(st.text(19))}};
     // Officer safety: the unit's latest hit, while it is on the CFS of the
     // query (or for an hour after a query that named no CFS).
     const std::string safetyCfs = st.text(18);
@@ -518,7 +535,7 @@ int main(int argc, char** argv) {
                                                  "--name", "--bind", "--log", "--statuses", "--avl-moving",
                                                  "--avl-stationary", "--records", "--expiring-days", "--silent-hours",
                                                  "--deep-queue", "--ttl", "--every", "--from", "--until", "--label",
-                                                 "--apco", "--issuer"};
+                                                 "--apco", "--issuer", "--zone", "--zones", "--district"};
     if (s == "--help" || s == "-h") {
       std::cout << kHelp;
       return kOk;
@@ -537,7 +554,8 @@ int main(int argc, char** argv) {
     }
   }
   for (const auto& f : a.flags)
-    if (f != "--json" && f != "--force" && f != "--reenrol" && f != "--dry-run" && f != "--attention" && f != "--eido")
+    if (f != "--json" && f != "--force" && f != "--reenrol" && f != "--dry-run" && f != "--attention" && f != "--eido" &&
+        f != "--none")
       return usage("unknown option \"" + f + "\"");
   if (a.pos.empty()) return usage("a command is required");
   std::string dbPath = a.opts.count("--db") ? a.opts["--db"] : env("CAD_DB", "cad.db");
@@ -672,6 +690,12 @@ int main(int argc, char** argv) {
     if (!r) return kUsage;
     return control(ctl, *r);
   }
+  if (cmd == "zones" && !(a.pos.size() == 2 && a.pos[1] == "list")) {
+    if (!needAgency()) return usage("zones: --agency (or $CAD_AGENCY) is required");
+    auto r = cli::zonesRequest(base(""), a.pos, a.opts, a.flags);
+    if (!r) return kUsage;
+    return control(ctl, *r);
+  }
   if (cmd == "types" && a.pos.size() >= 2 && (a.pos[1] == "add" || a.pos[1] == "remove")) {
     if (!needAgency()) return usage("types " + a.pos[1] + ": --agency (or $CAD_AGENCY) is required");
     auto r = cli::typesRequest(base(""), a.pos, a.opts);
@@ -700,11 +724,13 @@ int main(int argc, char** argv) {
     return kUnreachable;
   }
   EventStore& s = **store;
-  if (cmd == "board") return board(s, agency, json);
+  if (cmd == "board") return board(s, agency, a.opts.count("--zone") ? a.opts["--zone"] : "",
+                                   a.opts.count("--district") ? a.opts["--district"] : "", json);
   if (cmd == "schedule") {
     if (a.pos.size() != 2 || a.pos[1] != "list") return usage("schedule create ... | schedule list | schedule cancel ID");
     return cli::scheduleList(s, agency, json);
   }
+  if (cmd == "zones") return cli::zonesList(s, agency, json);
   if (cmd == "types") {
     if (a.pos.size() != 2 || (a.pos[1] != "list" && a.pos[1] != "apco"))
       return usage("types list | types apco | types add CODE --label L --apco APCO | types remove CODE");

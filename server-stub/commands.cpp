@@ -137,6 +137,10 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
       j = {{"statuses", names}, {"avl_moving_s", cmd.avlMovingS}, {"avl_stationary_s", cmd.avlStationaryS}};
     } else if (cmd.kind == "cfs_type_add" || cmd.kind == "cfs_type_remove") {
       if (Status s = checkCfsTypeCommand(cmd, j, out.summary); !s) return s.error();
+    } else if (cmd.kind == "zone_set" || cmd.kind == "zone_remove" || cmd.kind == "unit_zone" ||
+               cmd.kind == "supervisor") {
+      if (Status s = checkZoneCommand(cmd, j, out.summary); !s) return s.error();
+      unit = cmd.unit;
     } else if (cmd.kind == "eido_import") {
       if (Status s = checkEidoImport(cmd, j, out.summary); !s) return s.error();
     } else if (cmd.kind == "create_cfs") {
@@ -210,7 +214,8 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
     row.unitId = unit;
     row.agency = cmd.agency;
     row.kind = (cmd.kind.rfind("device_", 0) == 0 || cmd.kind.rfind("cfs_type_", 0) == 0 || cmd.kind == "agency_config" ||
-                        cmd.kind == "enroll_token"
+                        cmd.kind == "enroll_token" || cmd.kind.rfind("zone_", 0) == 0 || cmd.kind == "unit_zone" ||
+                        cmd.kind == "supervisor"
                     ? "registry."
                     : "dispatch.") +
                cmd.kind;

@@ -36,7 +36,7 @@ using mdc::Status;
 //    certificate expiry, GPS).
 // 7: enrolment tokens (their hashes) and what became of them (enrol_tokens).
 // 8: scheduled calls (schedules).
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 10;
 
 /** How far ahead of the stub's receive time a device's recorded time may lie
  *  (clock skew); beyond, it is clamped to the receive time. */
@@ -144,6 +144,9 @@ struct Command {
   std::string label;        ///< cfs_type_add: what the device's button says
   std::string apcoCode;     ///< cfs_type_add: the APCO ANS 2.103 code it maps to
   QJsonObject document;     ///< eido_import: another centre's EIDO
+  std::string zone;         ///< zone_set, zone_remove, unit_zone ("" = none)
+  std::string district;     ///< zone_set; supervisor of a district
+  std::vector<std::string> zones;  ///< supervisor of zones
 };
 
 /** A call type as an agency uses it. */
@@ -287,6 +290,10 @@ class EventStore {
    *  neither the agency's nor APCO's gets a line on the timeline. */
   void classifyCfs(const std::string& incident, const std::string& agency, const std::string& type, const Row& row,
                    int64_t atMs, bool late = false);
+  // zones.cpp
+  /** Checks a zone_set, zone_remove, unit_zone or supervisor command; its payload into j. */
+  Status checkZoneCommand(const Command& cmd, QJsonObject& j, std::string& summary);
+  void projectZone(const Row& row);
   // eido_log.cpp
   /** Checks an eido_import command (the document, and that the incident is
    *  not here already); its payload into j. */

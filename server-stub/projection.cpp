@@ -262,6 +262,8 @@ void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
 void EventStore::projectRegistry(const Row& row, std::vector<Outgoing>& out) {
   if (row.kind.rfind("registry.enrol", 0) == 0) return projectEnrolment(row);
   if (row.kind.rfind("registry.cfs_type", 0) == 0) return projectCfsType(row, out);
+  if (row.kind.rfind("registry.zone_", 0) == 0 || row.kind == "registry.unit_zone" || row.kind == "registry.supervisor")
+    return projectZone(row);
   QJsonObject j = parseJson(row.payload);
   std::string unit = j.value("unit").toString().toStdString();
   auto served = [&](const std::string& device) {

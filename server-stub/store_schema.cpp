@@ -100,6 +100,8 @@ const std::vector<std::pair<const char*, const char*>> kReadModelTables = {
     {"schedules", "schedule_id"},
     {"cfs_types", "agency, code"},
     {"cfs_foreign_units", "incident_number, name"},
+    {"zones", "agency, zone"},
+    {"supervisors", "unit_id"},
 };
 
 // Schema changes after version 2 (kSchema), applied in order by createSchema()
@@ -223,6 +225,18 @@ CREATE TABLE cfs_foreign_units(incident_number TEXT NOT NULL, name TEXT NOT NULL
   PRIMARY KEY(incident_number, name));
 )sql";
 
+// Zones and districts: the hierarchy a dispatch floor sees its units in, and
+// the supervisors who see the board of theirs.
+const char* kMigrationTo10 = R"sql(
+CREATE TABLE zones(agency TEXT NOT NULL, zone TEXT NOT NULL, district TEXT NOT NULL, pos INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL, updated_by TEXT NOT NULL, PRIMARY KEY(agency, zone));
+ALTER TABLE units ADD COLUMN zone TEXT NOT NULL DEFAULT '';          -- '' in no zone
+CREATE TABLE supervisors(unit_id TEXT PRIMARY KEY, agency TEXT NOT NULL,
+  kind TEXT NOT NULL,                  -- zones | district
+  scope TEXT NOT NULL,                 -- the zones, comma separated, or the district
+  pos INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL, updated_by TEXT NOT NULL);
+)sql";
+
 }  // namespace
 
 const std::vector<std::pair<const char*, const char*>>& EventStore::readModelTables() { return kReadModelTables; }
@@ -237,6 +251,7 @@ void EventStore::createSchema() {
   db_->exec(kMigrationTo7);
   db_->exec(kMigrationTo8);
   db_->exec(kMigrationTo9);
+  db_->exec(kMigrationTo10);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }
@@ -250,6 +265,7 @@ void EventStore::migrate(int64_t fromVersion) {
   if (fromVersion < 7) db_->exec(kMigrationTo7);
   if (fromVersion < 8) db_->exec(kMigrationTo8);
   if (fromVersion < 9) db_->exec(kMigrationTo9);
+  if (fromVersion < 10) db_->exec(kMigrationTo10);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }

@@ -289,6 +289,26 @@ Status validateDownlinkBody(const Downlink& d) {
       }
       return {};
     }
+    case Downlink::kSupervisorBoard: {
+      const auto& b = d.supervisor_board();
+      Check s{"downlink.supervisor_board"};
+      MDC_TRY(s.text("scope", b.scope(), 0, 200));
+      if (b.scope().empty() && b.units_size() > 0)
+        return fail(Reason::BadFormat, "downlink.supervisor_board.units: a withdrawn board (no scope) has no units");
+      if (b.units_size() > 256)
+        return fail(Reason::TooLong, "downlink.supervisor_board.units: " + std::to_string(b.units_size()) +
+                                         " units, at most 256 allowed");
+      for (int i = 0; i < b.units_size(); ++i) {
+        const auto& u = b.units(i);
+        Check c{"downlink.supervisor_board.units[" + std::to_string(i) + "]"};
+        MDC_TRY(c.text("unit_id", u.unit_id(), 1, 32));
+        MDC_TRY(c.text("zone", u.zone(), 1, 32));
+        MDC_TRY(c.text("incident_number", u.incident_number(), 0, 32));
+        if (!v1::UnitStatus_IsValid(u.status()))
+          return fail(Reason::OutOfRange, c.at("status") + ": " + std::to_string(u.status()) + " is not a known value");
+      }
+      return {};
+    }
     case Downlink::kUnitsNearby: {
       const auto& n = d.units_nearby();
       if (n.radius_m() < 1 || n.radius_m() > 100000)
@@ -368,6 +388,15 @@ Status validateDownlinkBody(const Downlink& d) {
       if (c.avl_moving_interval_s() != 0) MDC_TRY(s.range("avl_moving_interval_s", c.avl_moving_interval_s(), 1, 3600, false));
       if (c.avl_stationary_interval_s() != 0)
         MDC_TRY(s.range("avl_stationary_interval_s", c.avl_stationary_interval_s(), 1, 3600, false));
+      if (c.cfs_types_size() > 64)
+        return fail(Reason::TooLong, "downlink.configuration.cfs_types: " + std::to_string(c.cfs_types_size()) +
+                                         " entries, at most 64 allowed");
+      for (int i = 0; i < c.cfs_types_size(); ++i) {
+        Check t{"downlink.configuration.cfs_types[" + std::to_string(i) + "]"};
+        MDC_TRY(t.text("code", c.cfs_types(i).code(), 1, 32));
+        MDC_TRY(t.text("label", c.cfs_types(i).label(), 1, 64));
+        MDC_TRY(t.text("apco_code", c.cfs_types(i).apco_code(), 1, 32));
+      }
       return {};
     }
     case Downlink::kAssignmentCleared: {
@@ -518,7 +547,7 @@ Status validate(const Downlink& d) {
   MDC_TRY(c.text("unit_id", d.unit_id(), 1, 32));
   // Rejections are either (see Downlink.seq); the rest is one or the other.
   bool neverSequenced = d.body_case() == Downlink::kCommitAck || d.body_case() == Downlink::kUnitsNearby ||
-                        d.body_case() == Downlink::kRecordsAnswer;
+                        d.body_case() == Downlink::kRecordsAnswer || d.body_case() == Downlink::kSupervisorBoard;
   bool unsequenced = neverSequenced || d.body_case() == Downlink::kRejection;
   if (d.seq() < 1 && !unsequenced)
     return fail(Reason::BadFormat, std::string("downlink.seq: 0 must be >= 1 for ") + bodyName(d));
@@ -758,6 +787,7 @@ const char* bodyName(const Downlink& d) {
     case Downlink::kUnitsNearby: return "units_nearby";
     case Downlink::kRecordsAnswer: return "records_answer";
     case Downlink::kSafetyAlert: return "safety_alert";
+    case Downlink::kSupervisorBoard: return "supervisor_board";
     case Downlink::BODY_NOT_SET: break;
   }
   return "none";

@@ -264,6 +264,51 @@ TEST_CASE("the CFS page offers the agency's own call types, and a call of one ca
   CHECK(screen.qmlWarnings().isEmpty());
 }
 
+TEST_CASE("a supervisor's screen shows the board of its zones, read-only, and a unit that supervises nothing has no "
+          "board",
+          "[ui][screen]") {
+  Stack s;
+  ScreenUnderTest screen(s.agent.socketPath());
+  REQUIRE(screen.waitConnected());
+  CHECK_FALSE(screen.item("navBoard")->isVisible());
+  s.stub.addDevice("MDC-0102", "E7", s.agency);
+  s.stub.addDevice("MDC-0103", "L4", s.agency);
+  s.stub.addDevice("MDC-0104", "M9", s.agency);
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"zones", "set", "N1", "--district", "NORTH"}, {"zones", "set", "N2", "--district", "NORTH"},
+           {"zones", "set", "S1", "--district", "SOUTH"}, {"zones", "assign", "E12", "--zone", "N1"},
+           {"zones", "assign", "E7", "--zone", "N1"},     {"zones", "assign", "L4", "--zone", "N2"},
+           {"zones", "assign", "M9", "--zone", "S1"}}) {
+    std::vector<std::string> full = {"--agency", s.agency, "--as", "sup.ops"};
+    full.insert(full.end(), args.begin(), args.end());
+    REQUIRE(s.stub.cadctl(full).exitCode == 0);
+  }
+  s.dispatch("FSTRU", "450 W 42nd St", "Smoke from 3rd floor");  // E12 on a call
+  REQUIRE(uiWaitUntil([&] { return screen.c.assignment.hasAssignment(); }, 20s));
+  screen.c.assignment.acknowledge();
+  REQUIRE(s.stub.cadctl({"--agency", s.agency, "zones", "supervise", "E12", "--district", "NORTH"}).exitCode == 0);
+  REQUIRE(uiWaitUntil([&] { return screen.c.supervisor.count() == 3 && screen.c.supervisor.summary().contains("1 on a call"); }, 20s));
+  INFO(screen.c.supervisor.summary().toStdString());
+  REQUIRE(screen.item("navBoard")->isVisible());
+  REQUIRE(screen.tap("navBoard"));
+  CHECK(screen.text("boardScope") == "district NORTH (zones N1, N2)");
+  CHECK(screen.item("boardRow_E7") != nullptr);
+  CHECK(screen.item("boardRow_L4") != nullptr);
+  CHECK(screen.item("boardRow_M9") == nullptr);  // another district's unit is not sent
+  CHECK(screen.c.supervisor.summary().startsWith("3 units · 1 on a call · updated"));
+  for (bool night : {false, true}) {
+    screen.c.theme.setMode(night ? ui::ThemeController::Night : ui::ThemeController::Day);
+    screen.screenshot(std::string("supervisor-board-") + (night ? "night" : "day"));
+  }
+  screen.c.theme.setMode(ui::ThemeController::Day);
+  // No longer a supervisor: the board goes away.
+  REQUIRE(s.stub.cadctl({"--agency", s.agency, "zones", "supervise", "E12", "--none"}).exitCode == 0);
+  REQUIRE(uiWaitUntil([&] { return !screen.c.supervisor.active(); }, 20s));
+  CHECK_FALSE(screen.item("navBoard")->isVisible());
+  CHECK(screen.text("boardScope") == "This unit supervises no zone");
+  CHECK(screen.qmlWarnings().isEmpty());
+}
+
 TEST_CASE("the emergency needs a hold and once held the backend flags it and the dispatcher ack shows", "[ui][screen]") {
   Stack s;
   ScreenUnderTest screen(s.agent.socketPath());
