@@ -208,6 +208,8 @@ cad replay --into "$work/replay.db" > /dev/null
 live=$(cad digest)
 replayed=$("$bin/server-stub/cadctl" --db "$work/replay.db" digest)
 echo "read models live vs replayed:        $([ "$live" = "$replayed" ] && echo "identical ($live)" || echo "DIFFER")"
+cad export --eido --out "$work/fd1-eido.json" --issuer "cad.$agency.demo" > /dev/null
+echo "handed to a neighbour (NENA EIDO):   $(grep -c '"eidoVersion": "1.0"' "$work/fd1-eido.json") incidents in $work/fd1-eido.json"
 echo
 echo "unit board:"
 cad board

@@ -95,7 +95,6 @@ QJsonObject cfsJson(EventStore& s, const std::string& incident) {
   return c;
 }
 
-
 }  // namespace
 
 int cfsList(EventStore& s, const std::string& agency, bool json) {
