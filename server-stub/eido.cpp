@@ -72,215 +72,7 @@ std::string htmlText(const std::string& html) {
   return out;
 }
 
-std::optional<int64_t> parseTime(const QJsonValue& v) {
-  static const QRegularExpression kRfc3339(
-      QStringLiteral("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$"));
-  if (!v.isString() || !kRfc3339.match(v.toString()).hasMatch()) return std::nullopt;
-  QDateTime t = QDateTime::fromString(v.toString(), Qt::ISODateWithMs);
-  if (!t.isValid()) return std::nullopt;
-  return t.toMSecsSinceEpoch();
-}
-
 std::string isoTime(int64_t ms) { return mdc::formatIsoUtc(ms); }
-
-// ----------------------------------------------------------------- schema
-
-enum class Kind { kString, kInteger, kBoolean, kStrings, kRef, kRefs, kDateTime };
-
-struct Field {
-  const char* name;
-  Kind kind;
-  bool required = false;
-  std::vector<const char*> values = {};  // an enumeration, if any
-};
-
-const std::vector<Field>& prologue() {
-  static const std::vector<Field> f = {{"$id", Kind::kString, true},
-                                       {"lastUpdateTimeStamp", Kind::kDateTime, true},
-                                       {"updatedByAgencyReference", Kind::kRef, true},
-                                       {"updatedByAgentReference", Kind::kRef},
-                                       {"AlternateValueReferences", Kind::kRefs},
-                                       {"externalInformationSourceReferences", Kind::kRefs},
-                                       {"mediaReferences", Kind::kRefs}};
-  return f;
-}
-
-/** The components this project reads or writes, with their fields (EIDO 1.0). */
-const std::map<std::string, std::vector<Field>>& components() {
-  static const std::map<std::string, std::vector<Field>> c = {
-      {"agencyComponent",
-       {{"agencyRoleDescriptionRegistryText", Kind::kStrings, true},
-        {"agencyType", Kind::kStrings, true},
-        {"incidentOwningAgencyIndicator", Kind::kBoolean},
-        {"agencyJcard", Kind::kString},
-        {"actingOnBehalfOfAgencyReference", Kind::kRefs},
-        {"notesReference", Kind::kRefs}}},
-      {"agentComponent",
-       {{"agentRoleRegistryText", Kind::kStrings, true},
-        {"agencyReference", Kind::kRef, true},
-        {"agentJcard", Kind::kString},
-        {"agentWorkstationPositionIdentification", Kind::kString},
-        {"notesReference", Kind::kRefs}}},
-      {"incidentComponent",
-       {{"incidentTypeCommonRegistryText", Kind::kString, true},
-        {"incidentTypeInternalCode", Kind::kString},
-        {"incidentTypeInternalText", Kind::kString},
-        {"incidentStatusCommonRegistryText", Kind::kStrings},
-        {"incidentStatusInternalText", Kind::kStrings},
-        {"internalIncidentId", Kind::kString},
-        {"agentReference", Kind::kRefs},
-        {"locationReference", Kind::kRefs},
-        {"personReference", Kind::kRefs},
-        {"vehicleReference", Kind::kRefs},
-        {"organizationReference", Kind::kRefs},
-        {"documentIdentification", Kind::kStrings},
-        {"reportNumberType", Kind::kString},
-        {"incidentPriorityInternalText", Kind::kString},
-        {"incidentCommonPriorityNumber", Kind::kInteger},
-        {"beatOrDispatchGroupText", Kind::kString},
-        {"notesReference", Kind::kRefs}}},
-      {"locationComponent",
-       {{"locationTypeDescriptionRegistryText", Kind::kString, true},
-        {"locationByValue", Kind::kString},
-        {"locationDescriptionText", Kind::kString},
-        {"locationByReferenceUrl", Kind::kString},
-        {"locationDereferencedFromReference", Kind::kRef},
-        {"localIdentifier", Kind::kStrings},
-        {"crossStreetByValue", Kind::kStrings},
-        {"intersectingStreetByValue", Kind::kStrings},
-        {"cellTowerSectorId", Kind::kString},
-        {"additionalDataReference", Kind::kRefs},
-        {"notesReference", Kind::kRefs}}},
-      {"notesComponent",
-       {{"notesActionComments", Kind::kString, true},
-        {"agentReference", Kind::kRef},
-        {"cautionReference", Kind::kRefs}}},
-      {"emergencyResourceComponent",
-       {{"agentReference", Kind::kRefs, true},
-        {"emergencyResourceTypeCommonRegistryText", Kind::kString, true},
-        {"primaryUnitStatusRegistryText", Kind::kString, true},
-        {"resourceAttributeRegistryText", Kind::kStrings, true},
-        {"secondaryUnitStatusRegistryText", Kind::kStrings, true},
-        {"eta", Kind::kDateTime},
-        {"emergencyResourceTypeInternalText", Kind::kString},
-        {"resourceAttributeInternalText", Kind::kStrings},
-        {"emergencyResourceName", Kind::kString},
-        {"notesReference", Kind::kRefs},
-        {"unitStatusInternal", Kind::kStrings},
-        {"unitLocationReference", Kind::kRef},
-        {"unitDestinationReference", Kind::kRef},
-        {"personReference", Kind::kRefs},
-        {"vehicleReference", Kind::kRefs},
-        {"itemReference", Kind::kRefs},
-        {"activeOnIncidentId", Kind::kString},
-        {"stackedOnIncidentId", Kind::kStrings}}},
-      {"dispatchComponent",
-       {{"agencyReference", Kind::kRef},
-        {"agentReference", Kind::kRef},
-        {"emergencyResourceReference", Kind::kRefs},
-        {"notesReference", Kind::kRefs}}},
-      {"callComponent",
-       {{"callStateRegistryText", Kind::kString, true},
-        {"standardPrimaryCallType", Kind::kString, true},
-        {"direction", Kind::kString, true, {"incoming", "outgoing", "internal"}},
-        {"callStartTimestamp", Kind::kDateTime, true},
-        {"priorityIdentifier", Kind::kString, false, {"highest", "high", "normal", "low", "lowest"}},
-        {"answerDate", Kind::kDateTime},
-        {"notesReference", Kind::kRefs},
-        {"locationReference", Kind::kRefs}}},
-  };
-  return c;
-}
-
-/** Root properties that are arrays of components (incidentComponent is one object). */
-const std::vector<const char*>& rootArrays() {
-  static const std::vector<const char*> a = {"agencyComponent",  "agentComponent",    "locationComponent",
-                                             "notesComponent",   "emergencyResourceComponent",
-                                             "dispatchComponent", "callComponent"};
-  return a;
-}
-
-const char* kindName(Kind k) {
-  switch (k) {
-    case Kind::kString:
-      return "a string";
-    case Kind::kInteger:
-      return "an integer";
-    case Kind::kBoolean:
-      return "true or false";
-    case Kind::kStrings:
-      return "an array of strings";
-    case Kind::kRef:
-      return "a reference {\"$ref\": \"<$id>\"}";
-    case Kind::kRefs:
-      return "an array of references";
-    case Kind::kDateTime:
-      return "an RFC 3339 date-time such as 2026-12-01T08:00:00.000Z";
-  }
-  return "?";
-}
-
-bool isRef(const QJsonValue& v) {
-  return v.isObject() && v.toObject().value("$ref").isString() && !v.toObject().value("$ref").toString().isEmpty();
-}
-
-bool fits(const QJsonValue& v, Kind k) {
-  switch (k) {
-    case Kind::kString:
-      return v.isString();
-    case Kind::kInteger:
-      return v.isDouble() && std::floor(v.toDouble()) == v.toDouble() && std::fabs(v.toDouble()) < 2147483648.0;
-    case Kind::kBoolean:
-      return v.isBool();
-    case Kind::kStrings:
-      if (!v.isArray()) return false;
-      for (const auto& e : v.toArray())
-        if (!e.isString()) return false;
-      return true;
-    case Kind::kRef:
-      return isRef(v);
-    case Kind::kRefs:
-      if (!v.isArray()) return false;
-      for (const auto& e : v.toArray())
-        if (!isRef(e)) return false;
-      return true;
-    case Kind::kDateTime:
-      return parseTime(v).has_value();
-  }
-  return false;
-}
-
-void checkFields(const QJsonObject& o, const std::string& path, const std::vector<Field>& fields,
-                 std::vector<std::string>& errors) {
-  for (const auto& f : fields) {
-    const std::string at = path + "." + f.name;
-    if (!o.contains(f.name)) {
-      if (f.required) errors.push_back(at + ": required");
-      continue;
-    }
-    const QJsonValue v = o.value(f.name);
-    if (!fits(v, f.kind)) {
-      errors.push_back(at + ": must be " + kindName(f.kind));
-      continue;
-    }
-    if (!f.values.empty() &&
-        std::none_of(f.values.begin(), f.values.end(), [&](const char* e) { return v.toString() == e; })) {
-      std::string list;
-      for (const char* e : f.values) list += (list.empty() ? "" : ", ") + std::string(e);
-      errors.push_back(at + ": \"" + s(v) + "\" is not one of " + list);
-    }
-  }
-}
-
-void checkComponent(const QJsonValue& v, const std::string& path, const std::vector<Field>& fields,
-                    std::vector<std::string>& errors) {
-  if (!v.isObject()) {
-    errors.push_back(path + ": must be an object");
-    return;
-  }
-  checkFields(v.toObject(), path, prologue(), errors);
-  checkFields(v.toObject(), path, fields, errors);
-}
 
 // ----------------------------------------------------------------- reading
 
@@ -291,7 +83,7 @@ struct Components {
 
 Components index(const QJsonObject& doc) {
   Components c;
-  for (const char* name : rootArrays()) {
+  for (const char* name : componentArrays()) {
     const QJsonArray a = doc.value(name).toArray();
     for (qsizetype i = 0; i < a.size(); ++i) {
       const std::string id = s(a[i].toObject().value("$id"));
@@ -336,6 +128,15 @@ Resource ownResource(const std::string& unit, int status, int64_t assigned, int6
 }
 
 }  // namespace
+
+std::optional<int64_t> parseDateTime(const QJsonValue& v) {
+  static const QRegularExpression kRfc3339(
+      QStringLiteral("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$"));
+  if (!v.isString() || !kRfc3339.match(v.toString()).hasMatch()) return std::nullopt;
+  QDateTime t = QDateTime::fromString(v.toString(), Qt::ISODateWithMs);
+  if (!t.isValid()) return std::nullopt;
+  return t.toMSecsSinceEpoch();
+}
 
 std::string incidentId(const std::string& agency, const std::string& number) {
   return "urn:emergency:uid:incidentid:" + number + ":" + agency;
@@ -545,48 +346,6 @@ QJsonObject toEido(const Incident& in, const std::string& issuer) {
   return doc;
 }
 
-std::vector<std::string> validate(const QJsonValue& document) {
-  std::vector<std::string> errors;
-  if (!document.isObject()) return {"$: must be a JSON object (an EIDO)"};
-  const QJsonObject doc = document.toObject();
-  checkFields(doc, "$", prologue(), errors);
-  checkFields(doc, "$",
-              {{"eidoVersion", Kind::kString, true, {"1.0"}},
-               {"issuingElementIdentification", Kind::kString, true},
-               {"eidoExtensionId", Kind::kStrings}},
-              errors);
-  if (!doc.contains("agencyComponent")) errors.push_back("$.agencyComponent: required");
-  for (const char* name : rootArrays()) {
-    if (!doc.contains(name)) continue;
-    const std::string path = std::string("$.") + name;
-    if (!doc.value(name).isArray()) {
-      errors.push_back(path + ": must be an array");
-      continue;
-    }
-    const QJsonArray a = doc.value(name).toArray();
-    for (qsizetype i = 0; i < a.size(); ++i)
-      checkComponent(a[i], path + "[" + std::to_string(i) + "]", components().at(name), errors);
-  }
-  if (doc.contains("agencyComponent") && doc.value("agencyComponent").toArray().isEmpty())
-    errors.push_back("$.agencyComponent: must list at least one agency");
-  if (doc.contains("incidentComponent"))
-    checkComponent(doc.value("incidentComponent"), "$.incidentComponent", components().at("incidentComponent"), errors);
-  // Identifiers are globally unique: no two components share one.
-  std::map<std::string, std::string> seen;
-  auto note = [&](const QJsonValue& v, const std::string& path) {
-    const std::string id = s(v.toObject().value("$id"));
-    if (id.empty()) return;
-    auto [it, fresh] = seen.emplace(id, path);
-    if (!fresh) errors.push_back(path + ".$id: \"" + id + "\" is also the $id of " + it->second);
-  };
-  for (const char* name : rootArrays()) {
-    const QJsonArray a = doc.value(name).toArray();
-    for (qsizetype i = 0; i < a.size(); ++i) note(a[i], std::string("$.") + name + "[" + std::to_string(i) + "]");
-  }
-  if (doc.value("incidentComponent").isObject()) note(doc.value("incidentComponent"), "$.incidentComponent");
-  return errors;
-}
-
 Result<Incident> fromEido(const QJsonObject& doc) {
   if (auto errors = validate(doc); !errors.empty()) return Error::make(errors.front());
   if (!doc.value("incidentComponent").isObject()) return Error::make("$.incidentComponent: required to import an incident");
@@ -603,7 +362,7 @@ Result<Incident> fromEido(const QJsonObject& doc) {
   Incident in;
   in.eidoId = s(inc.value("$id"));
   if (in.eidoId.size() > 255) return Error::make("$.incidentComponent.$id: at most 255 characters");
-  in.updatedAtMs = *parseTime(doc.value("lastUpdateTimeStamp"));
+  in.updatedAtMs = *parseDateTime(doc.value("lastUpdateTimeStamp"));
 
   // The owning agency: the one that says so, else the first.
   const QJsonArray agencies = doc.value("agencyComponent").toArray();
@@ -646,7 +405,7 @@ Result<Incident> fromEido(const QJsonObject& doc) {
     auto loc = follow(locRefs.first(), "$.incidentComponent.locationReference[0]", "locationComponent");
     if (!loc) return loc.error();
     const std::string path = c.pathOf.at(s(loc->value("$id")));
-    earliest = std::min(earliest, *parseTime(loc->value("lastUpdateTimeStamp")));
+    earliest = std::min(earliest, *parseDateTime(loc->value("lastUpdateTimeStamp")));
     if (loc->contains("locationByValue")) {
       auto p = readPidfLo(s(loc->value("locationByValue")));
       if (!p) return Error::make(path + ".locationByValue: " + p.error().message);
@@ -663,7 +422,7 @@ Result<Incident> fromEido(const QJsonObject& doc) {
     if (!n) return n.error();
     incidentNotes.insert(s(n->value("$id")));
     in.notes += (in.notes.empty() ? "" : "\n") + htmlText(s(n->value("notesActionComments")));
-    earliest = std::min(earliest, *parseTime(n->value("lastUpdateTimeStamp")));
+    earliest = std::min(earliest, *parseDateTime(n->value("lastUpdateTimeStamp")));
   }
   if (in.notes.size() > 4000) return Error::make("$.incidentComponent.notesReference: the notes are longer than 4000 characters");
   // Every other note is a line of the timeline, by time (document order among equals).
@@ -671,7 +430,7 @@ Result<Incident> fromEido(const QJsonObject& doc) {
   for (qsizetype i = 0; i < allNotes.size(); ++i) {
     const QJsonObject n = allNotes[i].toObject();
     if (incidentNotes.count(s(n.value("$id")))) continue;
-    Line l{*parseTime(n.value("lastUpdateTimeStamp")), htmlText(s(n.value("notesActionComments")))};
+    Line l{*parseDateTime(n.value("lastUpdateTimeStamp")), htmlText(s(n.value("notesActionComments")))};
     if (l.text.size() > 2000)
       return Error::make("$.notesComponent[" + std::to_string(i) + "].notesActionComments: longer than 2000 characters");
     in.timeline.push_back(std::move(l));
@@ -711,7 +470,7 @@ Result<Incident> fromEido(const QJsonObject& doc) {
     for (const auto* list : {&r.secondary, &r.internal})
       for (const auto& v : *list)
         if (v.empty() || v.find('\n') != std::string::npos) return Error::make(path + ": a status must be one non-empty line");
-    r.atMs = *parseTime(e.value("lastUpdateTimeStamp"));
+    r.atMs = *parseDateTime(e.value("lastUpdateTimeStamp"));
     in.units.push_back(std::move(r));
   }
   in.createdAtMs = earliest;

@@ -62,6 +62,11 @@ struct Incident {
   bool operator==(const Incident&) const = default;
 };
 
+/** An RFC 3339 date-time (the schema's format date-time) as Unix ms; nullopt when it is not one. */
+std::optional<int64_t> parseDateTime(const QJsonValue& v);
+/** The root's arrays of components this project checks and reads (incidentComponent is one object). */
+const std::vector<const char*>& componentArrays();
+
 /** The $id this project gives its own incident `number` of `agency`. */
 std::string incidentId(const std::string& agency, const std::string& number);
 

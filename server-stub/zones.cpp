@@ -79,7 +79,12 @@ std::vector<Planner::Due> Planner::due(const std::vector<Supervisor>& supervisor
     if (s.device.empty()) continue;
     current.insert(s.device);
     if (!s.online) {
-      sent_.erase(s.device);  // told again in full when it is back
+      // Told again in full when it is back; still known here, so that a
+      // withdrawal reaches it (queued by the broker) if it stops being a supervisor meanwhile.
+      if (auto it = sent_.find(s.device); it != sent_.end()) {
+        it->second.bytes.clear();
+        it->second.atMs = nowMs - refreshMs_;
+      }
       continue;
     }
     auto board = boardFor(s, rows);
