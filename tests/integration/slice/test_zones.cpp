@@ -7,6 +7,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -25,10 +26,11 @@ std::set<std::string> boardUnits(const v1::AgentState& s) {
   return out;
 }
 
-const v1::BoardUnit* boardUnit(const v1::AgentState& s, const std::string& unit) {
+/** A copy: states are temporaries. */
+std::optional<v1::BoardUnit> boardUnit(const v1::AgentState& s, const std::string& unit) {
   for (const auto& u : s.supervisor_board().units())
-    if (u.unit_id() == unit) return &u;
-  return nullptr;
+    if (u.unit_id() == unit) return u;
+  return std::nullopt;
 }
 
 std::set<std::string> unitsOf(const CommandResult& r) {
@@ -123,7 +125,7 @@ TEST_CASE("zones: the board by zone and district, a supervisor's device gets the
   REQUIRE(waitUntil([&] { auto u = boardUnit(bc1.state(), "E1"); return u && u->status() == v1::UNIT_STATUS_EN_ROUTE; }, 10s));
   REQUIRE(e3.mdcctl({"emergency"}).exitCode == 0);
   REQUIRE(waitUntil([&] { auto u = boardUnit(bc2.state(), "E3"); return u && u->emergency(); }, 10s));
-  CHECK(boardUnit(bc1.state(), "E3") == nullptr);
+  CHECK_FALSE(boardUnit(bc1.state(), "E3").has_value());
   CHECK_THAT(bc2.mdcctl({"state"}).output, Catch::Contains("board       zones S1: 2 units"));
 
   // Units that supervise nothing never receive a board, whatever their zone.
