@@ -81,7 +81,7 @@ Rectangle {
             objectName: "navBoard"
             target: "board"
             visible: rail.supervisor ? rail.supervisor.active : false
-            text: qsTr("Board")
+            text: qsTr("Supervisor")
             sublabel: rail.supervisor && rail.supervisor.active ? String(rail.supervisor.count) : ""
             attention: rail.supervisor ? rail.supervisor.emergencies > 0 : false
         }
