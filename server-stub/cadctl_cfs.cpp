@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "server-stub/cadctl_print.h"
 #include "server-stub/eido.h"
 #include "shared/apco.h"
 #include "shared/clock.h"
@@ -21,14 +22,6 @@ namespace {
 
 constexpr int kOk = 0, kFailed = 1;
 constexpr size_t kMaxDocumentBytes = 512 * 1024;  // the stub reads a control line of at most 1 MiB
-
-std::string iso(int64_t ms) { return ms > 0 ? mdc::formatIsoUtc(ms) : "-"; }
-
-void printJson(const QJsonValue& v) {
-  std::cout << (v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject()))
-                   .toJson(QJsonDocument::Indented)
-                   .toStdString();
-}
 
 QJsonObject cfsJson(EventStore& s, const std::string& incident) {
   auto st = s.db().prepare(

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "server-stub/cadctl_print.h"
 #include "shared/clock.h"
 #include "shared/enrol.h"
 
@@ -66,7 +67,7 @@ int enrolTokenList(EventStore& s, const std::string& agency, bool json) {
                              {"used_serial", QString::fromStdString(t.usedSerial)},
                              {"failures", t.failures},
                              {"state", QString::fromStdString(state(t))}});
-    std::cout << QJsonDocument(arr).toJson(QJsonDocument::Indented).toStdString();
+    printJson(arr);
     return 0;
   }
   std::printf("%-14s %-8s %-6s %-20s %-24s %-24s %s\n", "DEVICE", "UNIT", "AGENCY", "BY", "CREATED", "EXPIRES",

@@ -30,6 +30,7 @@
 #include "server-stub/fleet_import.h"
 #include "server-stub/cadctl_cfs.h"
 #include "server-stub/cadctl_enrol.h"
+#include "server-stub/cadctl_print.h"
 #include "server-stub/cadctl_records.h"
 #include "server-stub/cadctl_schedule.h"
 #include "server-stub/cadctl_types.h"
@@ -40,6 +41,8 @@
 #include "shared/pki.h"
 
 using namespace cad;
+using cad::cli::iso;
+using cad::cli::printJson;
 
 namespace {
 
@@ -191,13 +194,6 @@ int usage(const std::string& why) {
 std::string env(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v && *v ? v : fallback;
-}
-
-std::string iso(int64_t ms) { return ms > 0 ? mdc::formatIsoUtc(ms) : "-"; }
-
-void printJson(const QJsonValue& v) {
-  QJsonDocument d = v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(v.toObject());
-  std::cout << d.toJson(QJsonDocument::Indented).toStdString();
 }
 
 // One request line to the stub's control socket, one reply line back.

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "server-stub/cadctl_print.h"
 #include "server-stub/records.h"
 #include "shared/clock.h"
 
@@ -17,8 +18,6 @@ namespace cad::cli {
 
 namespace {
 constexpr int kOk = 0, kFailed = 1, kUnreachable = 3;
-
-std::string iso(int64_t ms) { return ms > 0 ? mdc::formatIsoUtc(ms) : "-"; }
 }  // namespace
 
 std::optional<int64_t> parseSince(const std::string& text, int64_t nowMs) {
@@ -59,10 +58,7 @@ int records(const std::vector<std::string>& args, const std::string& recordsPath
   if (args[1] == "stats") {
     auto c = (*sys)->counts();
     if (json)
-      std::cout << QJsonDocument(QJsonObject{{"vehicles", qint64(c.vehicles)}, {"persons", qint64(c.persons)},
-                                             {"flags", qint64(c.flags)}})
-                       .toJson(QJsonDocument::Indented)
-                       .toStdString();
+      printJson(QJsonObject{{"vehicles", qint64(c.vehicles)}, {"persons", qint64(c.persons)}, {"flags", qint64(c.flags)}});
     else
       std::cout << recordsPath << ": " << c.vehicles << " vehicles, " << c.persons << " persons, " << c.flags
                 << " flags\n";
@@ -143,7 +139,7 @@ int auditQueries(EventStore& s, const std::string& agency, const std::string& un
                   answered ? st.text(9).c_str() : "NO ANSWER");
     }
   }
-  if (json) std::cout << QJsonDocument(arr).toJson(QJsonDocument::Indented).toStdString();
+  if (json) printJson(arr);
   else
     std::printf("%d queries, %d with an officer-safety hit, %d without an answer\n", n, hits, unanswered);
   return kOk;

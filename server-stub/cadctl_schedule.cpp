@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "server-stub/cadctl_enrol.h"
+#include "server-stub/cadctl_print.h"
 #include "shared/clock.h"
 
 namespace cad::cli {
@@ -98,7 +99,7 @@ int scheduleList(EventStore& s, const std::string& agency, bool json) {
       }
       arr.append(o);
     }
-    std::cout << QJsonDocument(arr).toJson(QJsonDocument::Indented).toStdString();
+    printJson(arr);
     return 0;
   }
   std::printf("%-36s %-6s %-14s %-5s %-9s %-24s %-24s %-5s %-5s %s\n", "SCHEDULE", "AGENCY", "TYPE", "EVERY", "STATE",

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "server-stub/cadctl_print.h"
 #include "shared/apco.h"
 
 namespace cad::cli {
@@ -59,7 +60,7 @@ int typesList(EventStore& s, const std::string& agency, bool apco, bool json) {
                     t.name.data());
       }
     }
-    if (json) std::cout << QJsonDocument(rows).toJson(QJsonDocument::Indented).toStdString();
+    if (json) printJson(rows);
     else std::printf("%zu APCO ANS 2.103.1 incident types (every agency may use them)\n", mdc::apco::incidentTypes().size());
     return 0;
   }
@@ -91,7 +92,7 @@ int typesList(EventStore& s, const std::string& agency, bool apco, bool json) {
     }
   }
   if (json) {
-    std::cout << QJsonDocument(rows).toJson(QJsonDocument::Indented).toStdString();
+    printJson(rows);
   } else if (n == 0) {
     std::printf("no agency types%s: devices offer their default set, dispatchers use APCO codes (types list --apco)\n",
                 agency.empty() ? "" : (" in " + agency).c_str());

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "server-stub/cadctl_print.h"
 #include "server-stub/zones.h"
 
 namespace cad::cli {
@@ -74,7 +75,7 @@ int zonesList(EventStore& s, const std::string& agency, bool json) {
                   units.empty() ? "-" : units.c_str(), by.empty() ? "-" : by.c_str());
     }
   }
-  if (json) std::cout << QJsonDocument(rows).toJson(QJsonDocument::Indented).toStdString();
+  if (json) printJson(rows);
   return 0;
 }
 
