@@ -13,8 +13,6 @@
 
 namespace cad {
 
-namespace v1 = mdc::v1;
-
 namespace {
 constexpr size_t kMaxAgencyTypes = 64;  // Configuration.cfs_types
 
@@ -96,18 +94,7 @@ void EventStore::projectCfsType(const Row& row, std::vector<Outgoing>& out) {
   } else {
     cached("DELETE FROM cfs_types WHERE agency=? AND code=?")->bind(1, row.agency).bind(2, code).run();
   }
-  std::vector<std::string> units;
-  {
-    auto us = cached("SELECT unit_id FROM units WHERE agency=? ORDER BY unit_id");
-    us->bind(1, row.agency);
-    while (us->step()) units.push_back(us->text(0));
-  }
-  v1::Downlink config = agencyConfiguration(row.agency).value_or(v1::Downlink{});
-  if (!config.has_configuration()) config.mutable_configuration();
-  for (const auto& u : units) {
-    v1::Downlink dl = config;  // queueDownlink addresses and numbers its copy
-    queueDownlink(u, dl, row.pos, row.receivedAtMs, out);
-  }
+  sendAgencyConfiguration(row, out);
 }
 
 void EventStore::classifyCfs(const std::string& incident, const std::string& agency, const std::string& type,

@@ -194,6 +194,23 @@ std::optional<v1::Downlink> EventStore::agencyConfiguration(const std::string& a
   return dl;
 }
 
+void EventStore::sendAgencyConfiguration(const Row& row, std::vector<Outgoing>& out) {
+  std::vector<std::string> units;
+  {
+    auto us = cached("SELECT unit_id FROM units WHERE agency=? ORDER BY unit_id");
+    us->bind(1, row.agency);
+    while (us->step()) units.push_back(us->text(0));
+  }
+  // Nothing configured any more (the last agency type removed): an empty one,
+  // so that devices go back to their own defaults.
+  v1::Downlink config = agencyConfiguration(row.agency).value_or(v1::Downlink{});
+  if (!config.has_configuration()) config.mutable_configuration();
+  for (const auto& u : units) {
+    v1::Downlink dl = config;  // queueDownlink addresses and numbers its copy
+    queueDownlink(u, dl, row.pos, row.receivedAtMs, out);
+  }
+}
+
 std::optional<std::string> EventStore::deviceOfUnit(const std::string& unitId) {
   auto st = cached("SELECT device_id FROM units WHERE unit_id=?");
   st->bind(1, unitId);

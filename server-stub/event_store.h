@@ -323,6 +323,8 @@ class EventStore {
   bool noteStamp(const std::string& unit, const std::string& stamp, int64_t seenAtMs);
   uint64_t queueDownlink(const std::string& unitId, mdc::v1::Downlink& dl, int64_t pos, int64_t atMs,
                          std::vector<Outgoing>& out);
+  /** Queues the agency's Configuration (as it stands after row) to each of its units. */
+  void sendAgencyConfiguration(const Row& row, std::vector<Outgoing>& out);
   /** The agency's current Configuration downlink, if a dispatcher set one. */
   std::optional<mdc::v1::Downlink> agencyConfiguration(const std::string& agency);
   /** The next "YYYY-NNNNNN" of the year of atMs, unique across agencies. */

@@ -311,17 +311,7 @@ void EventStore::projectRegistry(const Row& row, std::vector<Outgoing>& out) {
         ->bind(1, row.agency).bind(2, names).bind(3, j.value("avl_moving_s").toInt())
         .bind(4, j.value("avl_stationary_s").toInt()).bind(5, row.pos).bind(6, row.receivedAtMs)
         .bind(7, actorName(row.actor)).run();
-    std::vector<std::string> units;
-    {
-      auto us = cached("SELECT unit_id FROM units WHERE agency=? ORDER BY unit_id");
-      us->bind(1, row.agency);
-      while (us->step()) units.push_back(us->text(0));
-    }
-    const v1::Downlink config = agencyConfiguration(row.agency).value_or(v1::Downlink{});
-    for (const auto& u : units) {
-      v1::Downlink dl = config;  // queueDownlink addresses and numbers its copy
-      queueDownlink(u, dl, row.pos, row.receivedAtMs, out);
-    }
+    sendAgencyConfiguration(row, out);
   }
 }
 
