@@ -51,9 +51,13 @@ bool isEventError(const sql::SqliteError& e) {
 }  // namespace
 
 std::string sha256(const std::string& data) {
+  // Fetched once: EVP_sha256() makes EVP_Digest look the algorithm up again
+  // on every call, a third of the hash's cost for an event.
+  static const std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> kSha256(EVP_MD_fetch(nullptr, "SHA256", nullptr),
+                                                                      &EVP_MD_free);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), md, &n, kSha256 ? kSha256.get() : EVP_sha256(), nullptr);
   return std::string(reinterpret_cast<char*>(md), n);
 }
 
@@ -110,7 +114,7 @@ void EventStore::loadHead() {
 }
 
 EventStore::CachedStmt EventStore::cached(const char* sql) {
-  auto it = cache_.find(sql);
+  auto it = cache_.find(std::string_view(sql));
   if (it == cache_.end())
     it = cache_.emplace(sql, CacheEntry{std::make_unique<sql::Stmt>(db_->prepare(sql)), false}).first;
   if (it->second.busy) return CachedStmt(nullptr, nullptr, std::make_unique<sql::Stmt>(db_->prepare(sql)));
@@ -227,7 +231,29 @@ std::optional<std::string> EventStore::unitOfDevice(const std::string& deviceId)
 
 // ------------------------------------------------------------------ ingest
 
+namespace {
+/** An event could not be applied in a batch run without savepoints. */
+struct NeedsSavepoints {};
+}  // namespace
+
 Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
+  // An event the projection cannot apply is rare (a bug, or a constraint the
+  // read models break). The batch first runs without a savepoint per event,
+  // which cost 4 to 8 % of the ingest; when one event fails, the whole
+  // transaction is rolled back and the batch runs again with one savepoint
+  // per event, so that only that event is set aside.
+  const int64_t savedPos = headPos_;
+  const std::string savedHash = headHash_;
+  try {
+    return ingestBatch(batch, false);
+  } catch (const NeedsSavepoints&) {
+    headPos_ = savedPos;
+    headHash_ = savedHash;
+    return ingestBatch(batch, true);
+  }
+}
+
+Result<BatchOutcome> EventStore::ingestBatch(const std::vector<Incoming>& batch, bool savepoints) {
   BatchOutcome out;
   int64_t savedPos = headPos_;
   std::string savedHash = headHash_;
@@ -395,15 +421,20 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
       const int64_t posBefore = headPos_;
       const std::string hashBefore = headHash_;
       std::vector<Outgoing> produced;
-      savepoint->run();
-      savepoint->reset();
+      if (savepoints) {
+        savepoint->run();
+        savepoint->reset();
+      }
       try {
         append(row);
         project(row, produced);
-        release->run();
-        release->reset();
+        if (savepoints) {
+          release->run();
+          release->reset();
+        }
       } catch (const sql::SqliteError& e) {
         if (!isEventError(e)) throw;
+        if (!savepoints) throw NeedsSavepoints{};  // the transaction rolls back on the way out
         rollbackTo->reset();
         rollbackTo->run();
         rollbackTo->reset();

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -260,6 +262,9 @@ class EventStore {
   mdc::sql::Db& db() { return *db_; }
 
  private:
+  /** ingest() in one transaction; savepoints: one per event, else an event
+   *  error aborts the batch (NeedsSavepoints) for a second run with them. */
+  Result<BatchOutcome> ingestBatch(const std::vector<Incoming>& batch, bool savepoints);
   explicit EventStore(std::unique_ptr<mdc::sql::Db> db) : db_(std::move(db)) {}
   void createSchema();  // store_schema.cpp
   /** The read models in digest order, each with its key order. */
@@ -357,7 +362,12 @@ class EventStore {
     std::unique_ptr<mdc::sql::Stmt> stmt;
     bool busy = false;
   };
-  std::map<std::string, CacheEntry> cache_;  // after db_: finalized before the connection closes
+  /** Looked up by the SQL text without copying it (several lookups per event). */
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, CacheEntry, SqlHash, std::equal_to<>> cache_;  // after db_: finalized before the connection closes
   /** Which unit a device served from when (device_units), read once per device. */
   struct Served {
     int64_t atMs;

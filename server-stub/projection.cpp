@@ -403,6 +403,20 @@ void EventStore::projectDevice(const Row& row, std::vector<Outgoing>& out) {
   const int64_t at = row.recordedAtMs;
   // Presence is the link's state as the stub sees it: by arrival, not stamped;
   // so is a records query, which changes nothing on the board.
+  if (env.has_avl()) {
+    // The hot path (most events are AVL), in one statement: what noteStamp,
+    // the late count and movePosition do, on the row's old values. Backfill
+    // is history: the live position is never taken from it.
+    const auto& p = env.avl().position();
+    cached("UPDATE units SET late_events=late_events+(latest_stamp>?1), latest_stamp=MAX(latest_stamp, ?1), "
+           "last_seen_ms=MAX(last_seen_ms, ?2), "
+           "lat=CASE WHEN ?4 AND pos_stamp<?1 THEN ?5 ELSE lat END, lon=CASE WHEN ?4 AND pos_stamp<?1 THEN ?6 ELSE lon END, "
+           "pos_at_ms=CASE WHEN ?4 AND pos_stamp<?1 THEN ?7 ELSE pos_at_ms END, "
+           "pos_stamp=CASE WHEN ?4 AND pos_stamp<?1 THEN ?1 ELSE pos_stamp END WHERE unit_id=?3")
+        ->bind(1, stamp).bind(2, row.receivedAtMs).bind(3, unit).bind(4, env.avl().backfill() ? 0 : 1)
+        .bind(5, p.lat()).bind(6, p.lon()).bind(7, at).run();
+    return;
+  }
   bool late = false;
   if (env.has_presence() || env.has_records_query())
     cached("UPDATE units SET last_seen_ms=MAX(last_seen_ms, ?) WHERE unit_id=?")
@@ -457,9 +471,7 @@ void EventStore::projectDevice(const Row& row, std::vector<Outgoing>& out) {
       }
       break;
     }
-    case v1::Envelope::kAvl:
-      // Backfill is history: the live position is never taken from it.
-      if (!env.avl().backfill()) movePosition(env.avl().position());
+    case v1::Envelope::kAvl:  // above
       break;
     case v1::Envelope::kCfs: {
       const auto& c = env.cfs();

@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "server-stub/event_store.h"
 #include "shared/clock.h"
 #include "shared/mqtt.h"
@@ -55,6 +57,23 @@ const char* kHelp = R"(usage: bench_stub_ingest [options]
   --load-rate N        background AVL reports/s during the latency run (default 2400, NYC peak)
   --json FILE          write the figures as JSON
 )";
+
+/** CPU seconds (user + system) this process has used so far. */
+double selfCpuSeconds() { return processUsage(getpid()).cpuSeconds; }
+
+/** True once the (unreaped) child has exited: its state in /proc is Z. */
+bool exited(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');
+  return close == std::string::npos || (close + 2 < stat.size() && stat[close + 2] == 'Z');
+}
+
+/** CPU each process of a phase spent per 1,000 events, for the summary. */
+struct PhaseCpu {
+  double broker = 0, consumer = 0, publishers = 0;  // CPU seconds during the phase
+  double perThousand(double s, size_t events) const { return 1000.0 * 1000.0 * s / double(events); }  // ms
+};
 
 double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -172,6 +191,7 @@ int main(int argc, char** argv) {
   // process (as the stub is): mosquitto_sub, which acknowledges each message
   // and only prints its topic. Its exit after the last one stops the clock.
   double rawRate = 0;
+  PhaseCpu rawCpu, stubCpu;
   {
     const std::string subLog = dir.file("raw-sub.log");
     mdc::test::Process sub({"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker.port()), "-q", "1", "-i",
@@ -193,9 +213,17 @@ int main(int argc, char** argv) {
       std::cerr << "raw: mosquitto_sub did not subscribe\n" << sub.log();
       return 3;
     }
+    const double b0 = processUsage(broker.pid()).cpuSeconds, s0 = processUsage(sub.pid()).cpuSeconds,
+                 p0 = selfCpuSeconds();
     auto t0 = Clock::now();
     for (const auto& [d, bytes] : events) pubs.publishTopic(size_t(d) % size_t(o.connections), "bench/raw/" + names[size_t(d)], bytes);
+    // mosquitto_sub exits after the last message; until it is reaped, its
+    // /proc entry (a zombie's) still holds the CPU it used.
+    waitFor([&] { return exited(sub.pid()); }, 300);
+    rawCpu.consumer = processUsage(sub.pid()).cpuSeconds - s0;
     auto code = sub.wait(std::chrono::seconds(300));
+    rawCpu.broker = processUsage(broker.pid()).cpuSeconds - b0;
+    rawCpu.publishers = selfCpuSeconds() - p0;
     if (!code || *code != 0) std::cerr << "raw: mosquitto_sub did not receive all " << total << " messages\n";
     rawRate = double(total) / secondsSince(t0);
     std::printf("raw mosquitto QoS 1, %d publishers -> 1 subscriber (mosquitto_sub): %.0f messages/s\n", o.connections,
@@ -228,11 +256,15 @@ int main(int argc, char** argv) {
   {
     WireFleet fleet(broker.uri(), "bench-dev", o.connections);
     if (!fleet.connect(names, std::chrono::seconds(60))) return 3;
+    const double b0 = processUsage(broker.pid()).cpuSeconds, s0 = processUsage(stub.pid()).cpuSeconds,
+                 p0 = selfCpuSeconds();
     auto t0 = Clock::now();
     for (const auto& [d, bytes] : events) fleet.publish(names[size_t(d)], bytes);
     double publishS = secondsSince(t0);
     if (!fleet.waitAcked(total, std::chrono::seconds(600))) std::cerr << "stub: only " << fleet.ackedCount() << " acked\n";
     double s = secondsSince(t0);
+    stubCpu = {processUsage(broker.pid()).cpuSeconds - b0, processUsage(stub.pid()).cpuSeconds - s0,
+               selfCpuSeconds() - p0};
     stubRate = double(fleet.ackedCount()) / s;
     stubStats = stub.cadctl({"stats"}).output;
     std::printf("cad-stub: %zu events committed and acked in %.2f s (published in %.2f s): %.0f events/s\n",
@@ -306,6 +338,11 @@ int main(int argc, char** argv) {
   }
   stub.stop();
 
+  std::printf("\nCPU per 1,000 events (ms)   broker  consumer  publishers+acks\n"
+              "  raw (mosquitto_sub)       %6.0f  %8.0f  %15.0f\n  cad-stub                  %6.0f  %8.0f  %15.0f\n",
+              rawCpu.perThousand(rawCpu.broker, total), rawCpu.perThousand(rawCpu.consumer, total),
+              rawCpu.perThousand(rawCpu.publishers, total), stubCpu.perThousand(stubCpu.broker, total),
+              stubCpu.perThousand(stubCpu.consumer, total), stubCpu.perThousand(stubCpu.publishers, total));
   std::printf("\nsummary: stub %.0f events/s = %.0f%% of raw mosquitto (%.0f msg/s), %.0f%% of raw SQLite (%.0f rows/s); "
               "target 20000/s, NYC peak 2400 GPS/s\n",
               stubRate, 100 * stubRate / rawRate, rawRate, 100 * stubRate / sqliteRate, sqliteRate);

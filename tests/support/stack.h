@@ -57,6 +57,8 @@ class CadStub {
   void kill9();
   bool running();
   const std::string& dbPath() const { return db_; }
+  /** The running stub's pid (-1 when not started). */
+  pid_t pid() const { return proc_ ? proc_->pid() : -1; }
   /** Environment of the next start() (e.g. CAD_STUB_FAULT). */
   std::vector<std::pair<std::string, std::string>> env;
   /** cadctl --db <db> args... */
