@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 
+#include "agent/avl_window.h"
 #include "agent/config.h"
 #include "agent/records_desk.h"
 #include "agent/store.h"
@@ -192,6 +193,9 @@ class Agent : public QObject {
   uint64_t knownHead_ = 0;        // the unit's downlink head the backend last told (CommitAck)
   int64_t gapSinceMonoMs_ = 0;    // since when knownHead_ is above the cursor (0: it is not)
   double srttMs_ = 0;  ///< smoothed publish -> commit-ack round trip (0: no sample yet)
+  /** Slots of the window kept free of AVL so a status never waits behind a backlog. */
+  static constexpr int kReservedForPriority = 8;
+  AvlWindow avlWindow_;  ///< the AVL share of the window, following the link (avl_window.h)
 
   std::vector<v1::Envelope> avlPending_;
   std::optional<hw::Fix> lastFix_;

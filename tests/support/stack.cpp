@@ -186,6 +186,7 @@ void AgentProcess::start() {
                                    "--agency", agency_, "--broker", broker_, "--store", store_, "--socket", socket_,
                                    "--set", "link.backoff_initial_ms=100", "--set", "link.backoff_max_ms=1000"};
   argv.insert(argv.end(), extra_.begin(), extra_.end());
+  argv.insert(argv.begin(), wrapper.begin(), wrapper.end());
   proc_ = std::make_unique<Process>(argv, logPath_, env);
   if (!waitUntil([&] { return exists(socket_) || !proc_->alive(); }, std::chrono::seconds(20)) || !proc_->alive())
     throw std::runtime_error("mdc-agent did not start:\n" + log());

@@ -98,6 +98,8 @@ class AgentProcess {
   pid_t pid() const { return proc_ ? proc_->pid() : -1; }
   /** Environment of the next start() (e.g. NOTIFY_SOCKET). */
   std::vector<std::pair<std::string, std::string>> env;
+  /** A command the next start() runs the agent under (e.g. ip netns exec NS). */
+  std::vector<std::string> wrapper;
   /** mdcctl --socket <socket> args... */
   CommandResult mdcctl(std::vector<std::string> args) const;
   /** A fresh connection to the local API (throws when unreachable). */

@@ -1,0 +1,153 @@
+// The agent's sending side: the window over the outbox's queues in priority
+// order, the AVL share of it that follows the link's round trip, publishes
+// and their results, and resends when no commit ack comes.
+#include <algorithm>
+#include <cmath>
+
+#include "agent/agent.h"
+#include "shared/log.h"
+#include "shared/topics.h"
+
+namespace mdc::agent {
+
+namespace {
+
+constexpr int kLoadBatch = 512;
+
+}  // namespace
+
+void Agent::resetSendCursors() {
+  sentUpTo_ = {};
+  for (auto& q : ready_) q.clear();
+}
+
+// Fills the window in priority order: emergency, status/CFS/acks, messages,
+// live AVL (recorded since this connection began), then the AVL backlog as
+// backfill at a bounded rate. Within each, seq order. A few window slots are
+// never given to AVL, so a status is never stuck behind a backlog.
+void Agent::pump() {
+  if (link_ != v1::LINK_STATE_ONLINE || !client_) return;
+  const int window = config_.window;
+  int64_t mono = clock_.monotonicMs();
+  double refill = double(mono - backfillRefillMonoMs_) * config_.backfillPerSecond / 1000.0;
+  backfillTokens_ = std::min(backfillTokens_ + refill, double(std::max(config_.backfillPerSecond / 10, 1)));
+  backfillRefillMonoMs_ = mono;
+
+  int pumped = 0;
+  struct Trace {
+    int& n;
+    int64_t t0;
+    const Clock& clock;
+    ~Trace() {
+      if (n > 0 && log::level() <= log::Level::Debug)
+        log::debug("link", "published " + std::to_string(n) + " in " + std::to_string(clock.monotonicMs() - t0) + " ms");
+    }
+  } trace{pumped, mono, clock_};
+  for (size_t q = 0; q < kSendQueues; ++q) {
+    const bool avl = q >= kAvlLive;
+    const v1::Lane lane = avl ? v1::LANE_AVL : kLanes[q];
+    for (;;) {
+      int inflight = int(inflight_.size());
+      if (inflight >= window) return;
+      if (avl && inflight >= std::min(avlWindow_.limit(), std::max(1, window - kReservedForPriority))) break;
+      if (ready_[q].empty()) {
+        uint64_t after = sentUpTo_[q];
+        if (q == kAvlLive && backlogBoundary_ > 0) after = std::max(after, backlogBoundary_ - 1);
+        for (auto& r : store_.pending(lane, after, kLoadBatch)) {
+          if (q == kAvlBacklog && r.seq >= backlogBoundary_) break;  // the live queue has those
+          sentUpTo_[q] = r.seq;
+          if (!inflight_.count(r.seq)) ready_[q].push_back(std::move(r));
+        }
+        if (ready_[q].empty()) break;
+      }
+      const OutboxRow& row = ready_[q].front();
+      if (q == kAvlBacklog) {
+        if (backfillTokens_ < 1) {
+          // Throttled: come back when a few milliseconds' worth of tokens
+          // are due (a handful of events per wake-up, not one: a pump per
+          // token cost more than the rate allowed), not at the next ack or
+          // housekeeping tick (the window may be empty by then).
+          const double chunk = std::max(1.0, config_.backfillPerSecond / 250.0);
+          if (!backfillTimer_.isActive())
+            backfillTimer_.start(std::max(1, int(std::ceil(1000.0 * (chunk - backfillTokens_) / config_.backfillPerSecond))));
+          break;
+        }
+        backfillTokens_ -= 1;
+      }
+      if (!publishRow(row)) return;
+      ++pumped;
+      ready_[q].pop_front();
+    }
+  }
+}
+
+bool Agent::publishRow(const OutboxRow& row) {
+  const std::string* payload = &row.payload;
+  std::string backfilled;
+  if (row.lane == v1::LANE_AVL && row.seq < backlogBoundary_) {
+    // Same event (same id and seq), marked as backfill: the backend must not
+    // move the unit's live position back to it.
+    v1::Envelope env;
+    if (env.ParseFromString(row.payload) && env.has_avl() && !env.avl().backfill()) {
+      env.mutable_avl()->set_backfill(true);
+      env.SerializeToString(&backfilled);
+      payload = &backfilled;
+    }
+  }
+  auto token = client_->publish(topics::up(config_.deviceId), *payload, 1, false);
+  if (!token) {
+    log::warn("link", "publish of seq " + std::to_string(row.seq) + " failed: " + token.error().message);
+    noteError(token.error().message);
+    return false;
+  }
+  inflight_[row.seq] = Inflight{row.lane, clock_.monotonicMs()};
+  tokenToSeq_[*token] = row.seq;
+  ++counters_.published;
+  return true;
+}
+
+void Agent::linkPublishResult(int token, bool ok, int reasonCode) {
+  auto it = tokenToSeq_.find(token);
+  if (log::level() <= log::Level::Debug)
+    log::debug("link", "PUBACK token " + std::to_string(token) + (ok ? " ok" : " failed") + " reason " +
+                           std::to_string(reasonCode) + (it == tokenToSeq_.end() ? " (untracked)" : ""));
+  if (it == tokenToSeq_.end()) return;
+  uint64_t seq = it->second;
+  tokenToSeq_.erase(it);
+  if (ok) return;
+  // The broker refused it (e.g. not authorised for this topic): it cannot be
+  // delivered as it is; keep it in the outbox and say so.
+  log::error("link", "broker refused event seq " + std::to_string(seq) + " (reason " + std::to_string(reasonCode) + ")");
+  noteError("broker refused event seq " + std::to_string(seq) + " (MQTT reason " + std::to_string(reasonCode) + ")");
+}
+
+// Events in flight without a commit ack for longer than the retransmission
+// timeout go again. The timeout follows the measured commit-ack round trip
+// (like TCP's RTO: 4 x smoothed RTT + 1 s, at least 2 s, at most
+// link.ack_timeout_s), so a backend that missed them (its subscription was
+// not yet back after a broker restart) costs seconds, not the ceiling.
+void Agent::checkAckTimeouts() {
+  if (inflight_.empty()) return;
+  int64_t now = clock_.monotonicMs();
+  int64_t limit = retransmitTimeoutMs();
+  bool expired = false;
+  for (const auto& [seq, f] : inflight_)
+    if (now - f.sentMonoMs > limit) { expired = true; break; }
+  if (!expired) return;
+  log::warn("link", "no commit ack within " + std::to_string(limit) + " ms for " + std::to_string(inflight_.size()) +
+                        " events; sending them again");
+  counters_.resent += inflight_.size();
+  inflight_.clear();
+  resetSendCursors();
+  srttMs_ = std::min<double>(srttMs_ * 2, double(config_.ackTimeoutS) * 1000);  // back off like TCP
+}
+
+int64_t Agent::retransmitTimeoutMs() const {
+  int64_t ceiling = int64_t(config_.ackTimeoutS) * 1000;
+  if (srttMs_ <= 0) return std::min<int64_t>(ceiling, 5000);
+  return std::clamp<int64_t>(int64_t(4 * srttMs_) + 1000, std::min<int64_t>(2000, ceiling), ceiling);
+}
+
+// ------------------------------------------------------------------ downlink
+
+}  // namespace mdc::agent
