@@ -72,6 +72,19 @@ static int onArrived(void* context, char* topic, int topicLen, MQTTAsync_message
   return 1;
 }
 
+/* QoS 1; context: -1 for a backlog message, else the status's index. */
+static int publish(MQTTAsync client, const char* topic, const Record* r, int context) {
+  MQTTAsync_message m = MQTTAsync_message_initializer;
+  m.payload = r->data;
+  m.payloadlen = r->len;
+  m.qos = 1;
+  MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+  ro.onSuccess = onPublished;
+  ro.onFailure = onPublishFailed;
+  ro.context = (void*)(intptr_t)context;
+  return MQTTAsync_sendMessage(client, topic, &m, &ro);
+}
+
 static void usage(void) {
   fprintf(stderr,
           "usage: paho_offline_buffer --uri URI --client-id ID --topic TOPIC --payloads FILE --persist DIR\n"
@@ -153,15 +166,7 @@ int main(int argc, char** argv) {
   double t0 = now();
   for (int i = 0; i < n; ++i) {
     if (recs[i].kind == 'S') continue;
-    MQTTAsync_message m = MQTTAsync_message_initializer;
-    m.payload = recs[i].data;
-    m.payloadlen = recs[i].len;
-    m.qos = 1;
-    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    ro.onSuccess = onPublished;
-    ro.onFailure = onPublishFailed;
-    ro.context = (void*)(intptr_t)-1;
-    if ((rc = MQTTAsync_sendMessage(client, topic, &m, &ro)) != MQTTASYNC_SUCCESS) {
+    if ((rc = publish(client, topic, &recs[i], -1)) != MQTTASYNC_SUCCESS) {
       fprintf(stderr, "paho_offline_buffer: buffering message %d failed: %d\n", i, rc);
       return 3;
     }
@@ -206,16 +211,8 @@ int main(int argc, char** argv) {
     int remaining = backlog + pressed - atomic_load(&acked);
     if (pressed < statuses && t >= nextPress && remaining > backlog / 20) {
       while (next < n && recs[next].kind != 'S') ++next;
-      MQTTAsync_message m = MQTTAsync_message_initializer;
-      m.payload = recs[next].data;
-      m.payloadlen = recs[next].len;
-      m.qos = 1;
-      MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-      ro.onSuccess = onPublished;
-      ro.onFailure = onPublishFailed;
-      ro.context = (void*)(intptr_t)pressed;
       statusSentAt[pressed] = now();
-      if ((rc = MQTTAsync_sendMessage(client, topic, &m, &ro)) != MQTTASYNC_SUCCESS) {
+      if ((rc = publish(client, topic, &recs[next], pressed)) != MQTTASYNC_SUCCESS) {
         fprintf(stderr, "paho_offline_buffer: status publish failed: %d\n", rc);
         return 3;
       }

@@ -1,5 +1,7 @@
 #include "tests/support/delay_proxy.h"
 
+#include "tests/support/sockets.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -28,21 +30,6 @@ void nonBlocking(int fd) {
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-int connectLoopback(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  nonBlocking(fd);
-  return fd;
 }
 
 struct Chunk {
@@ -97,20 +84,11 @@ bool writeDue(Flow& f, Clock::time_point now) {
 
 DelayProxy::DelayProxy(const std::string& listenAddress, uint16_t targetPort, int oneWayMs)
     : address_(listenAddress), target_(targetPort), oneWayMs_(oneWayMs) {
-  listenFd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  ::setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = 0;
-  if (::inet_pton(AF_INET, listenAddress.c_str(), &a.sin_addr) != 1)
-    throw std::runtime_error("delay proxy: \"" + listenAddress + "\" is not an IPv4 address");
-  socklen_t len = sizeof a;
-  if (listenFd_ < 0 || ::bind(listenFd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::listen(listenFd_, 64) != 0 || ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
-      ::pipe2(wakeFd_, O_CLOEXEC | O_NONBLOCK) != 0)
-    throw std::runtime_error("delay proxy: cannot listen on " + listenAddress + ": " + std::strerror(errno));
-  port_ = ntohs(a.sin_port);
+  listenFd_ = listenOn(listenAddress, &port_, "delay proxy");
+  if (::pipe2(wakeFd_, O_CLOEXEC | O_NONBLOCK) != 0) {
+    ::close(listenFd_);
+    throw std::runtime_error(std::string("delay proxy: pipe: ") + std::strerror(errno));
+  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -194,6 +172,7 @@ void DelayProxy::run() {
         int u = connectLoopback(target_);
         if (u < 0) ::close(c);
         else {
+          nonBlocking(u);
           nonBlocking(c);
           auto p = std::make_unique<Pair>();
           p->up.from = c;

@@ -1,5 +1,7 @@
 #include "tests/support/tcp_proxy.h"
 
+#include "tests/support/sockets.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -15,20 +17,6 @@
 namespace mdc::test {
 
 namespace {
-
-int connectTo(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 /** Copies what is readable from one socket to the other, counting it; false at EOF or error. */
 bool pipeOnce(int from, int to, std::atomic<uint64_t>& counted) {
@@ -48,19 +36,11 @@ bool pipeOnce(int from, int to, std::atomic<uint64_t>& counted) {
 }  // namespace
 
 TcpProxy::TcpProxy(uint16_t targetPort) : target_(targetPort) {
-  listenFd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  ::setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = 0;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (listenFd_ < 0 || ::bind(listenFd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::listen(listenFd_, 64) != 0 || ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
-      ::pipe2(wakeFd_, O_CLOEXEC | O_NONBLOCK) != 0)
-    throw std::runtime_error(std::string("tcp proxy: cannot listen on loopback: ") + std::strerror(errno));
-  port_ = ntohs(a.sin_port);
+  listenFd_ = listenOn("127.0.0.1", &port_, "tcp proxy");
+  if (::pipe2(wakeFd_, O_CLOEXEC | O_NONBLOCK) != 0) {
+    ::close(listenFd_);
+    throw std::runtime_error(std::string("tcp proxy: pipe: ") + std::strerror(errno));
+  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -106,7 +86,7 @@ void TcpProxy::run() {
     if (fds[0].revents & POLLIN) {
       int c = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (c >= 0) {
-        int u = up_ ? connectTo(target_) : -1;
+        int u = up_ ? connectLoopback(target_) : -1;
         if (u < 0) ::close(c);
         else {
           pairs.emplace_back(c, u);
