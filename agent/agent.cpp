@@ -93,7 +93,6 @@ class InputsBridge final : public hw::VehicleInputsSink {
   Agent* agent_;
 };
 
-
 Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* parent)
     : QObject(parent), config_(std::move(config)), store_(store), clock_(clock), ids_(clock) {
   linkSinceMs_ = clock_.nowMs();
@@ -376,6 +375,8 @@ void Agent::publishResync() {
     noteError(r.error().message);
   } else log::info("link", "asked for downlinks after seq " + std::to_string(env.resync().after_seq()));
 }
+
+// ------------------------------------------------------------------ downlink
 
 void Agent::linkMessage(const std::string& topic, const std::string& payload) {
   auto parsed = topics::parse(topic);

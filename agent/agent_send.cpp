@@ -49,7 +49,7 @@ void Agent::pump() {
     for (;;) {
       int inflight = int(inflight_.size());
       if (inflight >= window) return;
-      if (avl && inflight >= std::min(avlWindow_.limit(), std::max(1, window - kReservedForPriority))) break;
+      if (avl && inflight >= avlWindow_.limit()) break;  // at most window - kReservedForPriority
       if (ready_[q].empty()) {
         uint64_t after = sentUpTo_[q];
         if (q == kAvlLive && backlogBoundary_ > 0) after = std::max(after, backlogBoundary_ - 1);
@@ -147,7 +147,5 @@ int64_t Agent::retransmitTimeoutMs() const {
   if (srttMs_ <= 0) return std::min<int64_t>(ceiling, 5000);
   return std::clamp<int64_t>(int64_t(4 * srttMs_) + 1000, std::min<int64_t>(2000, ceiling), ceiling);
 }
-
-// ------------------------------------------------------------------ downlink
 
 }  // namespace mdc::agent

@@ -7,12 +7,13 @@ namespace mdc::agent {
 void AvlWindow::reset(int cap) {
   cap_ = std::max(1, cap);
   window_ = cap_;
-  minRttMs_ = 0;
+  haveRtt_ = false;
   lastShrinkMonoMs_ = -1000000;
 }
 
 void AvlWindow::onRoundTrip(double sampleMs, int64_t nowMonoMs, double srttMs) {
-  if (minRttMs_ <= 0 || sampleMs < minRttMs_) minRttMs_ = sampleMs;
+  if (!haveRtt_ || sampleMs < minRttMs_) minRttMs_ = sampleMs;
+  haveRtt_ = true;
   const double allowance = std::max(minRttMs_, kMinQueueAllowanceMs);
   if (sampleMs > minRttMs_ + allowance) {
     if (nowMonoMs - lastShrinkMonoMs_ >= int64_t(std::max(srttMs, 10.0))) {

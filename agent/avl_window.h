@@ -25,12 +25,14 @@ class AvlWindow {
   void onRoundTrip(double sampleMs, int64_t nowMonoMs, double srttMs);
   /** AVL events the window may hold now. */
   int limit() const { return int(window_); }
-  double minRttMs() const { return minRttMs_; }
+  /** The shortest round trip on this connection; 0 before the first. */
+  double minRttMs() const { return haveRtt_ ? minRttMs_ : 0; }
 
  private:
   double cap_ = 1;
   double window_ = 1;
-  double minRttMs_ = 0;  // 0: no sample yet
+  bool haveRtt_ = false;  // a round trip of 0 ms (under the clock's resolution) is one
+  double minRttMs_ = 0;
   int64_t lastShrinkMonoMs_ = -1000000;
 };
 

@@ -95,3 +95,15 @@ TEST_CASE("the AVL window shrinks at most once per round trip", "[agent][avl_win
   w.onRoundTrip(400, 1100, 100);
   CHECK(w.limit() == 128);
 }
+
+TEST_CASE("a round trip under the clock's resolution (0 ms) is the link's own, not a missing one",
+          "[agent][avl_window]") {
+  AvlWindow w;
+  w.reset(248);
+  w.onRoundTrip(0, 0, 1);
+  w.onRoundTrip(30, 1, 1);
+  CHECK(w.minRttMs() == 0);
+  // 0 ms + at least 50 ms of queue allowed: 60 ms is queueing.
+  w.onRoundTrip(60, 100, 1);
+  CHECK(w.limit() == int(248 * 0.8));
+}
