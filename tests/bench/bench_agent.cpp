@@ -29,6 +29,7 @@
 #include "shared/mqtt.h"
 #include "shared/sqlite.h"
 #include "shared/uuid.h"
+#include "tests/bench/bench_util.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
 #include "tests/support/tcp_proxy.h"
@@ -41,12 +42,7 @@ namespace {
 
 double ms(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = size_t(p / 100.0 * double(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
+double percentile(const std::vector<double>& v, double p) { return bench::percentile(v, p, 0); }
 
 // Raw SQLite: one row per transaction, synchronous=FULL, WAL, same disk.
 class RawCommitter {

@@ -32,6 +32,7 @@
 #include "shared/clock.h"
 #include "shared/topics.h"
 #include "mdc/v1/local.pb.h"
+#include "tests/bench/bench_util.h"
 #include "tests/support/delay_proxy.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
@@ -41,6 +42,8 @@
 using namespace mdc;
 using namespace mdc::test;
 using Steady = std::chrono::steady_clock;
+using mdc::bench::percentile;
+using mdc::bench::secondsSince;
 
 namespace {
 
@@ -65,15 +68,6 @@ const std::vector<Profile> kProfiles = {
     {"lte-edge", 1000, 150, 60},
     {"3g", 384, 300, 0},
 };
-
-double secondsSince(Steady::time_point t0) { return std::chrono::duration<double>(Steady::now() - t0).count(); }
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  size_t i = size_t(p / 100.0 * double(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
 
 /** Runs a command; throws with its output when it fails. */
 void must(const TempDir& dir, const std::vector<std::string>& argv) {

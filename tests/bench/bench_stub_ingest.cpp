@@ -24,6 +24,7 @@
 #include "shared/mqtt.h"
 #include "shared/sqlite.h"
 #include "tests/integration/stub/wire_fleet.h"
+#include "tests/bench/bench_util.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/process.h"
 #include "tests/support/stack.h"
@@ -33,6 +34,8 @@ using namespace cad;
 using namespace cad::test;
 using namespace mdc::test;
 using Clock = std::chrono::steady_clock;
+using mdc::bench::percentile;
+using mdc::bench::secondsSince;
 
 namespace {
 
@@ -61,28 +64,16 @@ const char* kHelp = R"(usage: bench_stub_ingest [options]
 /** CPU seconds (user + system) this process has used so far. */
 double selfCpuSeconds() { return processUsage(getpid()).cpuSeconds; }
 
-/** True once the (unreaped) child has exited: its state in /proc is Z. */
-bool exited(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto close = stat.rfind(')');
-  return close == std::string::npos || (close + 2 < stat.size() && stat[close + 2] == 'Z');
-}
-
-/** CPU each process of a phase spent per 1,000 events, for the summary. */
+/** CPU milliseconds each process of a phase spent per 1,000 events. */
 struct PhaseCpu {
-  double broker = 0, consumer = 0, publishers = 0;  // CPU seconds during the phase
-  double perThousand(double s, size_t events) const { return 1000.0 * 1000.0 * s / double(events); }  // ms
+  double broker = 0, consumer = 0, publishers = 0;
+  /** From the CPU seconds each used during a phase of `events` events. */
+  static PhaseCpu perThousand(double broker, double consumer, double publishers, size_t events) {
+    const double k = 1000.0 * 1000.0 / double(events);
+    return {broker * k, consumer * k, publishers * k};
+  }
 };
 
-double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  size_t i = size_t(p / 100.0 * double(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
 
 std::string deviceName(int i) {
   char b[24];
@@ -219,11 +210,10 @@ int main(int argc, char** argv) {
     for (const auto& [d, bytes] : events) pubs.publishTopic(size_t(d) % size_t(o.connections), "bench/raw/" + names[size_t(d)], bytes);
     // mosquitto_sub exits after the last message; until it is reaped, its
     // /proc entry (a zombie's) still holds the CPU it used.
-    waitFor([&] { return exited(sub.pid()); }, 300);
-    rawCpu.consumer = processUsage(sub.pid()).cpuSeconds - s0;
+    waitFor([&] { return processUsage(sub.pid()).state == 'Z'; }, 300);
+    const double consumer = processUsage(sub.pid()).cpuSeconds - s0;
     auto code = sub.wait(std::chrono::seconds(300));
-    rawCpu.broker = processUsage(broker.pid()).cpuSeconds - b0;
-    rawCpu.publishers = selfCpuSeconds() - p0;
+    rawCpu = PhaseCpu::perThousand(processUsage(broker.pid()).cpuSeconds - b0, consumer, selfCpuSeconds() - p0, total);
     if (!code || *code != 0) std::cerr << "raw: mosquitto_sub did not receive all " << total << " messages\n";
     rawRate = double(total) / secondsSince(t0);
     std::printf("raw mosquitto QoS 1, %d publishers -> 1 subscriber (mosquitto_sub): %.0f messages/s\n", o.connections,
@@ -263,8 +253,8 @@ int main(int argc, char** argv) {
     double publishS = secondsSince(t0);
     if (!fleet.waitAcked(total, std::chrono::seconds(600))) std::cerr << "stub: only " << fleet.ackedCount() << " acked\n";
     double s = secondsSince(t0);
-    stubCpu = {processUsage(broker.pid()).cpuSeconds - b0, processUsage(stub.pid()).cpuSeconds - s0,
-               selfCpuSeconds() - p0};
+    stubCpu = PhaseCpu::perThousand(processUsage(broker.pid()).cpuSeconds - b0,
+                                    processUsage(stub.pid()).cpuSeconds - s0, selfCpuSeconds() - p0, total);
     stubRate = double(fleet.ackedCount()) / s;
     stubStats = stub.cadctl({"stats"}).output;
     std::printf("cad-stub: %zu events committed and acked in %.2f s (published in %.2f s): %.0f events/s\n",
@@ -340,9 +330,7 @@ int main(int argc, char** argv) {
 
   std::printf("\nCPU per 1,000 events (ms)   broker  consumer  publishers+acks\n"
               "  raw (mosquitto_sub)       %6.0f  %8.0f  %15.0f\n  cad-stub                  %6.0f  %8.0f  %15.0f\n",
-              rawCpu.perThousand(rawCpu.broker, total), rawCpu.perThousand(rawCpu.consumer, total),
-              rawCpu.perThousand(rawCpu.publishers, total), stubCpu.perThousand(stubCpu.broker, total),
-              stubCpu.perThousand(stubCpu.consumer, total), stubCpu.perThousand(stubCpu.publishers, total));
+              rawCpu.broker, rawCpu.consumer, rawCpu.publishers, stubCpu.broker, stubCpu.consumer, stubCpu.publishers);
   std::printf("\nsummary: stub %.0f events/s = %.0f%% of raw mosquitto (%.0f msg/s), %.0f%% of raw SQLite (%.0f rows/s); "
               "target 20000/s, NYC peak 2400 GPS/s\n",
               stubRate, 100 * stubRate / rawRate, rawRate, 100 * stubRate / sqliteRate, sqliteRate);
@@ -354,10 +342,13 @@ int main(int argc, char** argv) {
                   "  \"batch_ms\": %d,\n  \"raw_sqlite_rows_per_s\": %.0f,\n  \"raw_mosquitto_qos1_msgs_per_s\": %.0f,\n"
                   "  \"stub_committed_acked_events_per_s\": %.0f,\n  \"latency_load_avl_per_s\": %d,\n"
                   "  \"status_to_ack_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"samples\": %zu},\n"
-                  "  \"status_to_board_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"samples\": %zu},\n  \"stub_stats\": ",
+                  "  \"status_to_board_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"samples\": %zu},\n"
+                  "  \"cpu_ms_per_1000_events\": {\"raw\": {\"broker\": %.1f, \"consumer\": %.1f, \"publishers\": %.1f}, "
+                  "\"stub\": {\"broker\": %.1f, \"consumer\": %.1f, \"publishers\": %.1f}},\n  \"stub_stats\": ",
                   o.devices, o.connections, total, o.batchMax, o.batchMs, sqliteRate, rawRate, stubRate, o.loadRate,
                   percentile(ackMs, 50), percentile(ackMs, 99), ackMs.size(), percentile(boardMs, 50),
-                  percentile(boardMs, 99), boardMs.size());
+                  percentile(boardMs, 99), boardMs.size(), rawCpu.broker, rawCpu.consumer, rawCpu.publishers,
+                  stubCpu.broker, stubCpu.consumer, stubCpu.publishers);
     std::string stats = stubStats.empty() ? "null" : stubStats;
     while (!stats.empty() && (stats.back() == '\n' || stats.back() == ' ')) stats.pop_back();
     j << buf << stats << "\n}\n";

@@ -12,15 +12,16 @@
 
 #include "server-stub/event_store.h"
 #include "shared/sqlite.h"
+#include "tests/bench/bench_util.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
 using namespace cad::test;
 using Clock = std::chrono::steady_clock;
+using mdc::bench::secondsSince;
 
 namespace {
-double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 const char* kHelp = R"(usage: bench_stub_replay [--events N] [--devices N] [--batch N] [--json FILE]
   --events N    events in the log (default 1000000)
   --devices N   devices producing them (default 1000)

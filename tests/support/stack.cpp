@@ -43,6 +43,7 @@ ProcessUsage processUsage(pid_t pid) {
     std::vector<std::string> f;
     std::string x;
     while (rest >> x) f.push_back(x);
+    if (!f.empty() && !f[0].empty()) u.state = f[0][0];
     if (f.size() > 13) u.cpuSeconds = double(std::stol(f[11]) + std::stol(f[12])) / double(sysconf(_SC_CLK_TCK));
   }
   std::istringstream status(slurp("/proc/" + std::to_string(pid) + "/status"));

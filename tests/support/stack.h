@@ -26,6 +26,7 @@ QJsonArray jsonArray(const CommandResult& r);
 struct ProcessUsage {
   double cpuSeconds = 0;
   long rssKb = 0;
+  char state = '?';  ///< R, S, D, Z (exited, not yet reaped) ...; '?' when it is gone
 };
 ProcessUsage processUsage(pid_t pid);
 
