@@ -241,6 +241,7 @@ void Agent::linkConnected(bool sessionPresent) {
   backoffMs_ = 0;
   setLink(v1::LINK_STATE_ONLINE, "connected to " + config_.broker);
   avlWindow_.reset(std::max(1, config_.window - kReservedForPriority));  // this path's round trip is learnt afresh
+  batchesRefused_ = false;  // this backend may accept batches (a newer one behind the same address)
   log::info("link", "connected to " + config_.broker + (sessionPresent ? " (session resumed)" : " (new session)") +
                         "; outbox " + std::to_string(store_.outboxCount()) + " events");
   if (Status s = client_->subscribe(topics::down(config_.deviceId), 1); !s) noteError(s.error().message);
@@ -281,6 +282,7 @@ void Agent::linkLost(const std::string& cause) {
     log::warn("records", std::to_string(n) + " records queries lost their answer with the link");
   inflight_.clear();
   tokenToSeq_.clear();
+  batchesInFlight_.clear();
   resetSendCursors();
   scheduleReconnect();
 }
@@ -594,6 +596,9 @@ void Agent::applyTransient(const v1::Downlink& dl) {
         avlWindow_.onRoundTrip(sample, now, srttMs_);
         it = inflight_.erase(it);
       }
+    // A batch with a report acked was accepted: it can no longer be refused whole.
+    for (auto b = batchesInFlight_.begin(); b != batchesInFlight_.end();)
+      b = inflight_.count(b->second.front()) ? std::next(b) : batchesInFlight_.erase(b);
     counters_.committed += uint64_t(out->removed);
     lastCommitAckMs_ = clock_.nowMs();
     if (log::level() <= log::Level::Debug)
@@ -602,6 +607,10 @@ void Agent::applyTransient(const v1::Downlink& dl) {
                              std::to_string(store_.outboxCount()));
     if (out->removed > 0) emit stateChanged();
     pump();
+    return;
+  }
+  if (dl.has_rejection() && batchesInFlight_.count(dl.rejection().event_id())) {
+    batchRefused(dl.rejection());
     return;
   }
   if (dl.has_rejection()) {

@@ -38,6 +38,8 @@ class InputsBridge;
 struct AgentCounters {
   uint64_t published = 0;          ///< PUBLISH handed to the broker (including resends)
   uint64_t resent = 0;             ///< events published again (reconnect or ack timeout)
+  uint64_t avlBatches = 0;         ///< AVL backlog batches published (their reports count in published)
+  uint64_t avlBatchesRefused = 0;  ///< batches the backend refused whole (one from before batches): sent one per message
   uint64_t committed = 0;          ///< events the backend acknowledged as committed
   uint64_t downlinksApplied = 0;
   uint64_t downlinkDuplicates = 0;
@@ -123,7 +125,14 @@ class Agent : public QObject {
   static constexpr int kStateMessages = 20;
   void pump();
   bool publishRow(const OutboxRow& row);
+  /** Publishes the AVL backlog's next reports (at most maxReports) as one batch;
+   *  0 when the first cannot go in a batch, -1 when the publish failed. */
+  int publishBacklogBatch(int maxReports);
+  /** The backend refused a batch whole: its reports go one per message on this connection. */
+  void batchRefused(const v1::Rejection& rejection);
   void resetSendCursors();
+  /** Reads the next events of send queue q from the outbox into ready_[q]. */
+  void loadReady(size_t q);
   void checkAckTimeouts();
   int64_t retransmitTimeoutMs() const;
   void flushAvl();
@@ -185,7 +194,10 @@ class Agent : public QObject {
   uint64_t backlogBoundary_ = 0;   ///< AVL with seq below this is backfill on this connection
   double backfillTokens_ = 0;
   int64_t backfillRefillMonoMs_ = 0;
-  std::map<int, uint64_t> tokenToSeq_;
+  std::map<int, uint64_t> tokenToSeq_;  ///< publish token -> its event's seq (a batch's: its first report's)
+  /** AVL batches in flight: the batch's id -> its reports' seqs (until one is acked or the link resets). */
+  std::map<std::string, std::vector<uint64_t>> batchesInFlight_;
+  bool batchesRefused_ = false;  ///< the backend refused a batch on this connection
   int64_t lastCommitAckMs_ = 0;
   int64_t lastResyncMonoMs_ = -100000;
   hw::FixTimeCondition fixTimeCondition_ = hw::FixTimeCondition::None;

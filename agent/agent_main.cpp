@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
       "committed it, receives assignments and messages, and serves the MDC app over a local socket.\n\n"
       "Configuration: a JSON file (--config) with keys device_id, unit_id, agency, broker, tls.{ca,cert,key},\n"
       "store.{path,cap_bytes,avl_commit_ms}, socket.path, link.{window,keepalive_s,backoff_initial_ms,\n"
-      "backoff_max_ms,ack_timeout_s,backfill_per_s}, gps.{source,host,port}, log_level; any key can be\n"
+      "backoff_max_ms,ack_timeout_s,backfill_per_s,avl_batch}, gps.{source,host,port}, log_level; any key can be\n"
       "overridden with --set key=value. See README.md.");
   p.addHelpOption();
   p.addVersionOption();

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "agent/agent.h"
+#include "shared/avl_batch.h"
 #include "shared/log.h"
 #include "shared/topics.h"
 
@@ -19,6 +20,17 @@ constexpr int kLoadBatch = 512;
 void Agent::resetSendCursors() {
   sentUpTo_ = {};
   for (auto& q : ready_) q.clear();
+}
+
+void Agent::loadReady(size_t q) {
+  const v1::Lane lane = q >= kAvlLive ? v1::LANE_AVL : kLanes[q];
+  uint64_t after = sentUpTo_[q];
+  if (q == kAvlLive && backlogBoundary_ > 0) after = std::max(after, backlogBoundary_ - 1);
+  for (auto& r : store_.pending(lane, after, kLoadBatch)) {
+    if (q == kAvlBacklog && r.seq >= backlogBoundary_) break;  // the live queue has those
+    sentUpTo_[q] = r.seq;
+    if (!inflight_.count(r.seq)) ready_[q].push_back(std::move(r));
+  }
 }
 
 // Fills the window in priority order: emergency, status/CFS/acks, messages,
@@ -45,22 +57,14 @@ void Agent::pump() {
   } trace{pumped, mono, clock_};
   for (size_t q = 0; q < kSendQueues; ++q) {
     const bool avl = q >= kAvlLive;
-    const v1::Lane lane = avl ? v1::LANE_AVL : kLanes[q];
     for (;;) {
       int inflight = int(inflight_.size());
       if (inflight >= window) return;
       if (avl && inflight >= avlWindow_.limit()) break;  // at most window - kReservedForPriority
       if (ready_[q].empty()) {
-        uint64_t after = sentUpTo_[q];
-        if (q == kAvlLive && backlogBoundary_ > 0) after = std::max(after, backlogBoundary_ - 1);
-        for (auto& r : store_.pending(lane, after, kLoadBatch)) {
-          if (q == kAvlBacklog && r.seq >= backlogBoundary_) break;  // the live queue has those
-          sentUpTo_[q] = r.seq;
-          if (!inflight_.count(r.seq)) ready_[q].push_back(std::move(r));
-        }
+        loadReady(q);
         if (ready_[q].empty()) break;
       }
-      const OutboxRow& row = ready_[q].front();
       if (q == kAvlBacklog) {
         if (backfillTokens_ < 1) {
           // Throttled: come back when a few milliseconds' worth of tokens
@@ -72,9 +76,20 @@ void Agent::pump() {
             backfillTimer_.start(std::max(1, int(std::ceil(1000.0 * (chunk - backfillTokens_) / config_.backfillPerSecond))));
           break;
         }
+        if (config_.avlBatch > 0 && !batchesRefused_) {
+          const int n = publishBacklogBatch(
+              std::min({window - inflight, avlWindow_.limit() - inflight, int(backfillTokens_), config_.avlBatch}));
+          if (n < 0) return;
+          if (n > 0) {
+            backfillTokens_ -= n;
+            pumped += n;
+            continue;
+          }
+          // This report cannot go in a batch: it goes alone.
+        }
         backfillTokens_ -= 1;
       }
-      if (!publishRow(row)) return;
+      if (!publishRow(ready_[q].front())) return;
       ++pumped;
       ready_[q].pop_front();
     }
@@ -104,6 +119,53 @@ bool Agent::publishRow(const OutboxRow& row) {
   tokenToSeq_[*token] = row.seq;
   ++counters_.published;
   return true;
+}
+
+int Agent::publishBacklogBatch(int maxReports) {
+  if (int(ready_[kAvlBacklog].size()) < maxReports) loadReady(kAvlBacklog);
+  codec::AvlBatchBuilder batch(ids_.next(), maxReports);
+  std::vector<uint64_t> seqs;
+  for (const OutboxRow& row : ready_[kAvlBacklog]) {
+    v1::Envelope env;
+    if (!env.ParseFromString(row.payload) || !batch.add(env)) break;
+    seqs.push_back(row.seq);
+  }
+  if (seqs.empty()) return 0;
+  std::string bytes;
+  batch.envelope().SerializeToString(&bytes);
+  auto token = client_->publish(topics::up(config_.deviceId), bytes, 1, false);
+  if (!token) {
+    log::warn("link",
+              "publish of a batch of " + std::to_string(seqs.size()) + " AVL reports failed: " + token.error().message);
+    noteError(token.error().message);
+    return -1;
+  }
+  const int64_t now = clock_.monotonicMs();
+  for (uint64_t seq : seqs) inflight_[seq] = Inflight{v1::LANE_AVL, now};
+  tokenToSeq_[*token] = seqs.front();
+  counters_.published += seqs.size();
+  ++counters_.avlBatches;
+  auto& ready = ready_[kAvlBacklog];
+  ready.erase(ready.begin(), ready.begin() + std::ptrdiff_t(seqs.size()));
+  batchesInFlight_[batch.envelope().event_id()] = std::move(seqs);
+  return int(batch.size());
+}
+
+void Agent::batchRefused(const v1::Rejection& rejection) {
+  auto it = batchesInFlight_.find(rejection.event_id());
+  if (it == batchesInFlight_.end()) return;
+  ++counters_.avlBatchesRefused;
+  if (!batchesRefused_)
+    log::warn("link", "the backend refused a batch of " + std::to_string(it->second.size()) + " AVL reports (" +
+                          v1::RejectReason_Name(rejection.reason()) + ": " + rejection.detail() +
+                          "); the backlog goes one report per message on this connection");
+  batchesRefused_ = true;
+  for (uint64_t seq : it->second) inflight_.erase(seq);
+  batchesInFlight_.erase(it);
+  // Its reports are behind the backlog's send cursor: read them again.
+  sentUpTo_[kAvlBacklog] = 0;
+  ready_[kAvlBacklog].clear();
+  pump();
 }
 
 void Agent::linkPublishResult(int token, bool ok, int reasonCode) {
@@ -138,6 +200,7 @@ void Agent::checkAckTimeouts() {
                         " events; sending them again");
   counters_.resent += inflight_.size();
   inflight_.clear();
+  batchesInFlight_.clear();
   resetSendCursors();
   srttMs_ = std::min<double>(srttMs_ * 2, double(config_.ackTimeoutS) * 1000);  // back off like TCP
 }

@@ -61,6 +61,8 @@ v1::AgentState Agent::snapshot() {
   auto& c = *s.mutable_counters();
   c["published"] = counters_.published;
   c["resent"] = counters_.resent;
+  c["avl_batches"] = counters_.avlBatches;
+  c["avl_batches_refused"] = counters_.avlBatchesRefused;
   c["committed"] = counters_.committed;
   c["inflight"] = inflight_.size();
   c["ack_rtt_ms"] = uint64_t(srttMs_);

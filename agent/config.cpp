@@ -71,7 +71,7 @@ std::vector<std::string> AgentConfig::keys() {
   return {"device_id", "unit_id", "agency", "broker", "tls.ca", "tls.cert", "tls.key", "tls.enroll_server",
           "tls.renew_margin_days", "tls.renew_check_s", "store.path",
           "store.key_path", "store.cap_bytes", "store.avl_commit_ms", "socket.path", "link.window", "link.keepalive_s",
-          "link.backoff_initial_ms", "link.backoff_max_ms", "link.ack_timeout_s", "link.backfill_per_s",
+          "link.backoff_initial_ms", "link.backoff_max_ms", "link.ack_timeout_s", "link.backfill_per_s", "link.avl_batch",
           "link.downlink_check_s", "link.health_interval_s", "records.slow_s", "records.timeout_s", "records.show_s", "records.alert_show_s",
           "gps.source", "gps.host", "gps.port", "gps.replay_file", "gps.replay_speedup", "gps.replay_loop",
           "gps.sim_seed", "gps.sim_speedup", "avl.moving_interval_s", "avl.stationary_interval_s", "avl.distance_m",
@@ -114,6 +114,7 @@ Status AgentConfig::set(const std::string& key, const std::string& v) {
   else if (key == "link.backoff_max_ms") return setInt(key, v, 50, 600000, backoffMaxMs);
   else if (key == "link.ack_timeout_s") return setInt(key, v, 1, 3600, ackTimeoutS);
   else if (key == "link.backfill_per_s") return setInt(key, v, 1, 100000, backfillPerSecond);
+  else if (key == "link.avl_batch") return setInt(key, v, 0, 128, avlBatch);
   else if (key == "link.downlink_check_s") return setInt(key, v, 5, 3600, downlinkCheckS);
   else if (key == "link.health_interval_s") return setInt(key, v, 5, 3600, healthIntervalS);
   else if (key == "records.slow_s") return setInt(key, v, 1, 60, recordsSlowS);
@@ -195,6 +196,7 @@ std::string AgentConfig::toJson() const {
                    {"backoff_max_ms", backoffMaxMs},
                    {"ack_timeout_s", ackTimeoutS},
                    {"backfill_per_s", backfillPerSecond},
+                   {"avl_batch", avlBatch},
                    {"downlink_check_s", downlinkCheckS},
                    {"health_interval_s", healthIntervalS}};
   QJsonObject records{{"slow_s", recordsSlowS},

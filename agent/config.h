@@ -36,6 +36,7 @@ struct AgentConfig {
   int recordsAlertShowS = 1800;         ///< records.alert_show_s: another unit's officer-safety hit on this unit's call stays shown (60..86400)
   int healthIntervalS = 60;             ///< link.health_interval_s: while connected, the presence (with the device's health) is published again when the health changed, at most this often (5..3600)
   int downlinkCheckS = 30;              ///< link.downlink_check_s: while connected, how often the agent tells the backend its downlink cursor and learns the head (5..3600)
+  int avlBatch = 64;                    ///< link.avl_batch: AVL backlog reports per message at most (0: one per message; 1..128)
   int backfillPerSecond = 20000;        ///< link.backfill_per_s: AVL backlog rate cap after reconnect (1..100000); the window keeps live traffic ahead of it
   std::string gpsSource = "none";       ///< gps.source: none | gpsd | simulator | replay
   std::string gpsdHost = "127.0.0.1";   ///< gps.host

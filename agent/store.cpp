@@ -530,7 +530,10 @@ Result<std::optional<uint64_t>> Store::applyRejection(const v1::Rejection& rej, 
       st.bind(1, rej.event_id());
       if (st.step()) seq = uint64_t(st.i64(0));
     }
-    if (!seq && rej.seq() > 0) seq = rej.seq();
+    // By seq only when the id could not be read: a refusal naming an id the
+    // outbox does not hold (an AVL batch's, or an event already gone) names
+    // no event here, even if its seq is one's.
+    if (!seq && rej.event_id().empty() && rej.seq() > 0) seq = rej.seq();
     if (seq && isFixable(rej.reason())) {
       // Not the event's fault: hold it, and send it again later (5 s, doubling to 5 min) or when
       // the registry changes (releaseHeld). It stays in the outbox: nothing is lost.

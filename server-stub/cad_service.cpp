@@ -71,6 +71,7 @@ CadService::CadService(ServiceConfig config, EventStore& store, QObject* parent)
     : QObject(parent), config_(std::move(config)), store_(store),
       nearby_(uint32_t(config_.nearbyRadiusM), config_.nearbyIntervalMs, config_.nearbyRefreshMs) {
   if (config_.controlPath.empty()) config_.controlPath = config_.dbPath + ".ctl";
+  store_.setAcceptAvlBatches(config_.acceptAvlBatches);
   flushTimer_.setSingleShot(true);
   connect(&flushTimer_, &QTimer::timeout, this, &CadService::flush);
   reconnectTimer_.setSingleShot(true);
@@ -249,6 +250,8 @@ void CadService::flush() {
   counters_.maxBatch = std::max<uint64_t>(counters_.maxBatch, batch.size());
   counters_.appended += uint64_t(out->appended);
   counters_.duplicates += uint64_t(out->duplicates);
+  counters_.avlBatches += uint64_t(out->avlBatches);
+  counters_.batchedReports += uint64_t(out->batchedReports);
   if (out->clamped > 0) {
     counters_.clockAheadClamped += uint64_t(out->clamped);
     log::warn("stub", std::to_string(out->clamped) + " events recorded more than " +
@@ -468,12 +471,18 @@ std::string CadService::handleControl(const std::string& line) {
   QJsonObject j = doc.object();
   std::string cmdName = j.value("cmd").toString().toStdString();
   if (cmdName == "stats") {
-    QJsonObject c{{"received", qint64(counters_.received)},     {"appended", qint64(counters_.appended)},
-                  {"duplicates", qint64(counters_.duplicates)}, {"refused", qint64(counters_.refused)},
-                  {"batches", qint64(counters_.batches)},       {"max_batch", qint64(counters_.maxBatch)},
+    QJsonObject c{{"received", qint64(counters_.received)},
+                  {"appended", qint64(counters_.appended)},
+                  {"duplicates", qint64(counters_.duplicates)},
+                  {"refused", qint64(counters_.refused)},
+                  {"batches", qint64(counters_.batches)},
+                  {"max_batch", qint64(counters_.maxBatch)},
+                  {"avl_batches", qint64(counters_.avlBatches)},
+                  {"batched_reports", qint64(counters_.batchedReports)},
                   {"acks_published", qint64(counters_.acksPublished)},
                   {"downlinks_published", qint64(counters_.downlinksPublished)},
-                  {"resyncs", qint64(counters_.resyncs)},       {"commit_failures", qint64(counters_.commitFailures)},
+                  {"resyncs", qint64(counters_.resyncs)},
+                  {"commit_failures", qint64(counters_.commitFailures)},
                   {"publish_failures", qint64(counters_.publishFailures)},
                   {"downlinks_resent", qint64(counters_.downlinksResent)},
                   {"nearby_sent", qint64(counters_.nearbySent)},
@@ -576,6 +585,9 @@ std::string CadService::metricsText() {
   one("cad_events_appended_total", "counter", "events appended to the log", double(counters_.appended));
   one("cad_events_duplicate_total", "counter", "events received again and acknowledged without a second copy",
       double(counters_.duplicates));
+  one("cad_avl_batches_total", "counter", "AVL backlog batches received (each one MQTT message)",
+      double(counters_.avlBatches));
+  one("cad_avl_batched_reports_total", "counter", "AVL reports that came in batches", double(counters_.batchedReports));
   std::string refused;
   for (const auto& [reason, n] : counters_.refusedByReason)
     refused += "cad_events_refused_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";
@@ -634,7 +646,9 @@ void CadService::logStats() {
   log::info("stub", "received " + std::to_string(counters_.received) + " appended " +
                         std::to_string(counters_.appended) + " duplicates " + std::to_string(counters_.duplicates) +
                         " refused " + std::to_string(counters_.refused) + " batches " +
-                        std::to_string(counters_.batches) + " (max " + std::to_string(counters_.maxBatch) + ")");
+                        std::to_string(counters_.batches) + " (max " + std::to_string(counters_.maxBatch) +
+                        ") avl batches " + std::to_string(counters_.avlBatches) + " (" +
+                        std::to_string(counters_.batchedReports) + " reports)");
 }
 
 }  // namespace cad

@@ -31,6 +31,7 @@ struct ServiceConfig {
   std::string controlPath;           ///< default: dbPath + ".ctl"
   int batchMax = 2000;               ///< messages per transaction at most
   int batchMs = 2;                   ///< longest a message waits for its batch's commit to start
+  bool acceptAvlBatches = true;      ///< false: AVL batches refused whole (as by a backend from before them)
   bool faultKillAfterCommit = false; ///< test hook (CAD_STUB_FAULT=kill-after-commit): SIGKILL itself between a command's commit and its publish
   int resendMs = 3000;               ///< a connected device that has not confirmed its downlinks gets them again after this
   int nearbyRadiusM = 5000;          ///< units within this are "nearby" (UnitsNearby)
@@ -52,6 +53,8 @@ struct ServiceCounters {
   uint64_t boardsSent = 0;        ///< SupervisorBoard downlinks published
   uint64_t recordsQueries = 0;    ///< records queries answered (or refused by the records system)
   uint64_t recordsHits = 0;       ///< of which an officer-safety hit
+  uint64_t avlBatches = 0;        ///< AVL batches received (each counted once in received)
+  uint64_t batchedReports = 0;    ///< the reports they carried
   std::map<std::string, uint64_t> refusedByReason;
 };
 

@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
   QCommandLineOption control("control", "Control socket for cadctl (default: <db>.ctl).", "path");
   QCommandLineOption batchMax("batch-max", "Most messages per commit (1-100000).", "n", "2000");
   QCommandLineOption batchMs("batch-ms", "Longest wait before a batch commits, ms (0-1000).", "ms", "2");
+  QCommandLineOption noAvlBatches("no-avl-batches",
+                                  "Refuse AVL backlog batches as a backend from before them does (devices then "
+                                  "send the reports one per message), e.g. while older workers share the ingest.");
   QCommandLineOption nearbyRadius("nearby-radius-m",
                                   "Units within this distance of a unit are its nearby units (100-100000).", "m", "5000");
   QCommandLineOption nearbyInterval("nearby-interval-s",
@@ -77,8 +80,10 @@ int main(int argc, char** argv) {
   QCommandLineOption caDir("ca-dir", "The fleet CA's directory (default: <db>.ca).", "dir");
   QCommandLineOption certDays("cert-days", "Validity of the device certificates the enrolment server issues "
                               "(1-825 days).", "days", "365");
-  p.addOptions({db, broker, clientId, group, ca, cert, key, control, batchMax, batchMs, nearbyRadius, nearbyInterval,
-                metrics, records, recordsDelay, estPort, estAddress, estHosts, estBroker, caDir, certDays});
+  p.addOptions({db,      broker,       clientId, group,        ca,           cert,           key,
+                control, batchMax,     batchMs,  noAvlBatches, nearbyRadius, nearbyInterval, metrics,
+                records, recordsDelay, estPort,  estAddress,   estHosts,     estBroker,      caDir,
+                certDays});
   p.process(app);
 
   auto fail = [](const std::string& m) {
@@ -103,6 +108,7 @@ int main(int argc, char** argv) {
   cfg.batchMs = p.value(batchMs).toInt(&ok);
   if (!ok || cfg.batchMs < 0 || cfg.batchMs > 1000)
     return fail("--batch-ms \"" + p.value(batchMs).toStdString() + "\": out of range 0-1000");
+  cfg.acceptAvlBatches = !p.isSet(noAvlBatches);
 
   cfg.nearbyRadiusM = p.value(nearbyRadius).toInt(&ok);
   if (!ok || cfg.nearbyRadiusM < 100 || cfg.nearbyRadiusM > 100000)

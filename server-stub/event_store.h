@@ -84,6 +84,8 @@ struct BatchOutcome {
   std::vector<std::pair<std::string, uint64_t>> resyncs;  ///< (device, after seq) requests
   int clamped = 0;  ///< events recorded too far ahead of their receive time, clamped to it
   std::vector<PendingQuery> queries;  ///< records queries appended, to answer after commit
+  int avlBatches = 0;                 ///< AVL batches among the messages (mdc.proto, AvlBatch)
+  int batchedReports = 0;  ///< the reports they carried (each also counted as appended, duplicate or refused)
 };
 
 /** A connected device that does not yet hold every downlink of its unit. */
@@ -195,8 +197,12 @@ class EventStore {
   static Result<std::unique_ptr<EventStore>> open(const std::string& path, bool readOnly = false);
 
   /** Validates, de-duplicates and appends a batch in ONE transaction; the
-   *  outcome's acks and downlinks may be published only after this returns. */
+   *  outcome's acks and downlinks may be published only after this returns
+   *  (ingest.cpp). */
   Result<BatchOutcome> ingest(const std::vector<Incoming>& batch);
+  /** Off: AVL batches are refused whole, by their id, as a backend from
+   *  before them does, and devices send those reports one per message. */
+  void setAcceptAvlBatches(bool accept) { acceptAvlBatches_ = accept; }
 
   /** Runs a dispatcher command as an event, in one transaction. Errors are
    *  refusals with a reason (unknown unit, other agency, conflict...). */
@@ -265,6 +271,13 @@ class EventStore {
   /** ingest() in one transaction; savepoints: one per event, else an event
    *  error aborts the batch (NeedsSavepoints) for a second run with them. */
   Result<BatchOutcome> ingestBatch(const std::vector<Incoming>& batch, bool savepoints);
+  /** One event of a message (the message itself, or a report of an AVL batch). */
+  void applyEvent(BatchOutcome& out, const Incoming& in, const mdc::v1::Envelope& env, const std::string& unit,
+                  const std::string& agency, bool savepoints);
+  /** Refuses an input: counted in refusals, and a Rejection for the device. */
+  void refuseInput(BatchOutcome& out, const Incoming& in, mdc::v1::RejectReason reason, const std::string& code,
+                   const std::string& detail, const std::string& eventId, uint64_t seq, const std::string& unit);
+  bool acceptAvlBatches_ = true;
   explicit EventStore(std::unique_ptr<mdc::sql::Db> db) : db_(std::move(db)) {}
   void createSchema();  // store_schema.cpp
   /** The read models in digest order, each with its key order. */

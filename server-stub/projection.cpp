@@ -557,6 +557,7 @@ void EventStore::projectDevice(const Row& row, std::vector<Outgoing>& out) {
       projectRecordsQuery(row, env);
       break;
     case v1::Envelope::kResync:
+    case v1::Envelope::kAvlBatch:  // never stored: ingest expands it into its reports
     case v1::Envelope::BODY_NOT_SET:
       break;
   }

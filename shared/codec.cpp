@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "shared/avl_batch.h"
 #include "shared/topics.h"
 #include "shared/uuid.h"
 
@@ -263,11 +264,13 @@ Status validateBody(const Envelope& e) {
       return {};
     case Envelope::kRecordsQuery:
       return validateRecordsQuery(e.records_query(), "envelope.records_query");
+    case Envelope::kAvlBatch:
+      return validateAvlBatch(e);
     case Envelope::BODY_NOT_SET:
       break;
   }
   return fail(Reason::MissingField, "envelope.body: required, none of status/avl/cfs/emergency/"
-                                    "assignment_ack/message/presence/resync/records_query is set");
+                                    "assignment_ack/message/presence/resync/records_query/avl_batch is set");
 }
 
 Status validateDownlinkBody(const Downlink& d) {
@@ -677,6 +680,7 @@ const char* bodyName(const Envelope& e) {
     case Envelope::kPresence: return "presence";
     case Envelope::kResync: return "resync";
     case Envelope::kRecordsQuery: return "records_query";
+    case Envelope::kAvlBatch: return "avl_batch";
     case Envelope::BODY_NOT_SET: break;
   }
   return "none";

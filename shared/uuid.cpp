@@ -13,6 +13,18 @@ int hexValue(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+std::string textOf(const uint8_t* b) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += hex[b[i] >> 4];
+    out += hex[b[i] & 0x0f];
+  }
+  return out;
+}
 }  // namespace
 
 std::string UuidV7Generator::next() {
@@ -38,15 +50,7 @@ std::string UuidV7Generator::next() {
   b[6] = uint8_t(0x70 | ((counter >> 8) & 0x0f));
   b[7] = uint8_t(counter & 0xff);
   b[8] = uint8_t(0x80 | (b[8] & 0x3f));
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += hex[b[i] >> 4];
-    out += hex[b[i] & 0x0f];
-  }
-  return out;
+  return textOf(b.data());
 }
 
 bool isUuidV7(std::string_view t) {
@@ -70,6 +74,21 @@ int64_t uuidV7TimeMs(std::string_view t) {
     ms = (ms << 4) | hexValue(t[i]);
   }
   return ms;
+}
+
+std::string uuidToBytes(std::string_view t) {
+  if (!isUuidV7(t)) return {};
+  std::string digits;
+  for (char c : t)
+    if (c != '-') digits += c;
+  std::string out;
+  for (size_t i = 0; i < 32; i += 2) out += char((hexValue(digits[i]) << 4) | hexValue(digits[i + 1]));
+  return out;
+}
+
+std::string uuidFromBytes(std::string_view bytes) {
+  if (bytes.size() != 16) return {};
+  return textOf(reinterpret_cast<const uint8_t*>(bytes.data()));
 }
 
 }  // namespace mdc

@@ -33,4 +33,9 @@ bool isUuidV7(std::string_view text);
 /** The Unix-ms timestamp in a valid UUIDv7 (undefined for other text). */
 int64_t uuidV7TimeMs(std::string_view text);
 
+/** The 16 bytes of a UUIDv7 in text form (RFC 9562 byte order); "" when text is not one. */
+std::string uuidToBytes(std::string_view text);
+/** The canonical lowercase text of 16 UUID bytes; "" when there are not 16. */
+std::string uuidFromBytes(std::string_view bytes);
+
 }  // namespace mdc

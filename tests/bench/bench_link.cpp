@@ -52,6 +52,7 @@ const char* kHelp = R"(usage: bench_link [options]
   --avl N          AVL reports in the backlog (default 28800: 8 h at 1 Hz)
   --statuses N     status changes in the backlog (default 100)
   --presses N      statuses pressed during each drain (default 20)
+  --avl-batch N    the agent's link.avl_batch: backlog reports per message (default 64; 0: one per message)
   --json FILE      write the figures as JSON
 Needs root: the agent runs in a network namespace shaped with tc (tbf).
 )";
@@ -197,14 +198,14 @@ void writePayloads(const std::string& path, const cad::test::Device& d, int avl,
 }
 
 LinkRun runProfile(const TempDir& dir, ShapedLink& link, Mosquitto& broker, CadStub& stub, const Profile& p, int index,
-                  int avl, int statuses, int presses) {
+                   int avl, int statuses, int presses, int avlBatch) {
   LinkRun r;
   r.profile = p;
   link.shape(p.rateKbit);
   DelayProxy proxy(ShapedLink::kHostAddress, broker.port(), p.rttMs / 2);
   const std::string device = "MDC-LINK-" + std::to_string(index), unit = "L" + std::to_string(index);
   stub.addDevice(device, unit, "FD1");
-  AgentProcess agent(dir, device, unit, "FD1", proxy.uri());
+  AgentProcess agent(dir, device, unit, "FD1", proxy.uri(), {"--set", "link.avl_batch=" + std::to_string(avlBatch)});
   agent.wrapper = link.wrapper();
   std::cerr << "bench_link: " << p.name << ": backlog of " << avl << " AVL + " << statuses << " statuses...\n";
   prefillOutbox(agent.storePath(), device, unit, "FD1", statuses, avl);
@@ -314,7 +315,7 @@ LinkRun runProfile(const TempDir& dir, ShapedLink& link, Mosquitto& broker, CadS
 
 int main(int argc, char** argv) {
   std::vector<Profile> profiles;
-  int avl = 28800, statuses = 100, presses = 20;
+  int avl = 28800, statuses = 100, presses = 20, avlBatch = 64;
   std::string json;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -337,14 +338,17 @@ int main(int argc, char** argv) {
     } else if (a == "--avl") avl = std::stoi(v);
     else if (a == "--statuses") statuses = std::stoi(v);
     else if (a == "--presses") presses = std::stoi(v);
+    else if (a == "--avl-batch")
+      avlBatch = std::stoi(v);
     else if (a == "--json") json = v;
     else {
       std::cerr << "bench_link: unknown option \"" << a << "\"\n" << kHelp;
       return 2;
     }
   }
-  if (avl < 0 || statuses < 0 || presses < 0 || presses > 40) {
-    std::cerr << "bench_link: --avl >= 0, --statuses >= 0, --presses 0..40 (the agent reports its newest 50 actions)\n";
+  if (avl < 0 || statuses < 0 || presses < 0 || presses > 40 || avlBatch < 0 || avlBatch > 128) {
+    std::cerr << "bench_link: --avl >= 0, --statuses >= 0, --presses 0..40 (the agent reports its newest 50 actions), "
+                 "--avl-batch 0..128\n";
     return 2;
   }
   if (profiles.empty()) profiles = kProfiles;
@@ -361,9 +365,13 @@ int main(int argc, char** argv) {
     if (!stub.waitReady()) throw std::runtime_error("bench_link: cad-stub not ready:\n" + stub.log());
     std::vector<LinkRun> results;
     int index = 0;
-    for (const auto& p : profiles) results.push_back(runProfile(dir, link, broker, stub, p, ++index, avl, statuses, presses));
+    for (const auto& p : profiles)
+      results.push_back(runProfile(dir, link, broker, stub, p, ++index, avl, statuses, presses, avlBatch));
 
-    std::printf("\n%d AVL + %d statuses backlogged; %d statuses pressed during each drain\n", avl, statuses, presses);
+    std::printf("\n%d AVL + %d statuses backlogged; %d statuses pressed during each drain; backlog %s\n", avl, statuses,
+                presses,
+                avlBatch > 0 ? ("in batches of up to " + std::to_string(avlBatch) + " reports").c_str()
+                             : "one report per message");
     std::printf("%-9s %10s %7s %9s %10s %7s %9s %9s %11s %11s %9s %5s   %s\n", "profile", "rate", "rtt", "drain s",
                 "raw link s", "ratio", "payload", "B/report", "status p50", "status p99", "goal ms", "cuts",
                 "paho offline buffer: drain s, status p50, p99");
@@ -390,7 +398,8 @@ int main(int argc, char** argv) {
                 "cuts: the connection is cut 1/3 of the period into the drain, then every period\n");
     if (!json.empty()) {
       std::ofstream j(json);
-      j << "{\n  \"avl\": " << avl << ",\n  \"statuses\": " << statuses << ",\n  \"profiles\": [";
+      j << "{\n  \"avl\": " << avl << ",\n  \"statuses\": " << statuses << ",\n  \"avl_batch\": " << avlBatch
+        << ",\n  \"profiles\": [";
       for (size_t i = 0; i < results.size(); ++i) {
         const auto& r = results[i];
         j << (i ? "," : "") << "\n    {\"name\": \"" << r.profile.name << "\", \"rate_kbit\": " << r.profile.rateKbit

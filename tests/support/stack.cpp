@@ -125,8 +125,13 @@ CadStub::CadStub(const TempDir& dir, std::string brokerUri, std::string name, st
 CadStub::~CadStub() = default;
 
 void CadStub::start() {
-  std::vector<std::string> argv = {program("server-stub/cad-stub"), "--db", db_, "--broker", broker_,
-                                   "--client-id", "cad-stub-" + name_};
+  std::vector<std::string> argv = {binary.empty() ? program("server-stub/cad-stub") : binary,
+                                   "--db",
+                                   db_,
+                                   "--broker",
+                                   broker_,
+                                   "--client-id",
+                                   "cad-stub-" + name_};
   argv.insert(argv.end(), extra_.begin(), extra_.end());
   proc_ = std::make_unique<Process>(argv, logPath_, env);
   if (!waitUntil([&] { return exists(db_ + ".ctl") || !proc_->alive(); }, std::chrono::seconds(20)) || !proc_->alive())

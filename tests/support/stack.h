@@ -62,6 +62,8 @@ class CadStub {
   pid_t pid() const { return proc_ ? proc_->pid() : -1; }
   /** Environment of the next start() (e.g. CAD_STUB_FAULT). */
   std::vector<std::pair<std::string, std::string>> env;
+  /** The cad-stub program the next start() runs (empty: this build's). */
+  std::string binary;
   /** cadctl --db <db> args... */
   CommandResult cadctl(std::vector<std::string> args) const;
   /** Registers a device for a unit of an agency (throws when refused). */

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "shared/uuid.h"
+
 namespace mdc::test::samples {
 
 std::string eventId(uint64_t n) {
@@ -213,6 +215,40 @@ v1::Downlink validAssignmentClearedDownlink() {
   d.mutable_assignment_cleared()->set_incident_number("2026-000123");
   d.mutable_assignment_cleared()->set_reason("closed by Dispatcher Rivera");
   return d;
+}
+
+std::vector<v1::Envelope> backlogAvlEnvelopes() {
+  std::vector<v1::Envelope> out;
+  for (uint64_t seq : {201, 202, 205}) {
+    v1::Envelope e = envelopeHeader(seq);
+    e.set_recorded_at_ms(kRecordedAtMs + (seq == 201 ? 0 : seq == 202 ? 1000 : 5000));
+    if (seq == 205) e.set_clock_source(v1::CLOCK_SOURCE_SYSTEM);
+    auto* a = e.mutable_avl();
+    *a->mutable_position() = seq == 202 ? position2dUnknowns() : position3d();
+    a->set_backfill(true);
+    a->set_trigger(seq == 205 ? v1::AVL_TRIGGER_HEADING : v1::AVL_TRIGGER_INTERVAL);
+    out.push_back(e);
+  }
+  return out;
+}
+
+v1::Envelope validAvlBatchEnvelope() {
+  const auto events = backlogAvlEnvelopes();
+  v1::Envelope e = envelopeHeader(201);
+  e.set_event_id(eventId(200));
+  int64_t lastAt = kRecordedAtMs;
+  uint64_t lastSeq = 201;
+  for (const auto& ev : events) {
+    auto* r = e.mutable_avl_batch()->add_reports();
+    r->set_event_id(uuidToBytes(ev.event_id()));
+    r->set_seq_delta(ev.seq() - lastSeq);
+    r->set_recorded_at_delta_ms(ev.recorded_at_ms() - lastAt);
+    r->set_clock_source(ev.clock_source());
+    *r->mutable_avl() = ev.avl();
+    lastSeq = ev.seq();
+    lastAt = ev.recorded_at_ms();
+  }
+  return e;
 }
 
 v1::Envelope validRecordsQueryEnvelope() {

@@ -4,6 +4,7 @@
 // writer serialises them so the files are the same on every run.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mdc/v1/local.pb.h"
 #include "mdc/v1/mdc.pb.h"
@@ -40,6 +41,11 @@ v1::Envelope validMessageEnvelope();        ///< short text to dispatch
 v1::Envelope validPresenceEnvelope();       ///< online, two lanes waiting, seq 0
 v1::Envelope validResyncEnvelope();         ///< after downlink seq 16, seq 0
 v1::Envelope validRecordsQueryEnvelope();   ///< plate ABC123 (NY) for CFS 2026-000123, seq 0
+/** The backfill AVL events of validAvlBatchEnvelope(), each as it would go alone:
+ *  seq 201 (GPS), 202 (GPS, 2D fix, 1 s later), 205 (system clock, 4 s later). */
+std::vector<v1::Envelope> backlogAvlEnvelopes();
+/** Those three as one AvlBatch (batch id eventId(200)). */
+v1::Envelope validAvlBatchEnvelope();
 
 /** The common header: version 1, kUnitId, seq, kSentAtMs; no body. Commit
  *  acks and rejections of input never stored carry seq 0, the rest >= 1. */
