@@ -236,10 +236,19 @@ void CadService::flush() {
   batch.swap(pending_);
   const int64_t t0 = mdc::SystemClock::instance().monotonicMs();
   auto out = store_.ingest(batch);
+  const int64_t commitMs = mdc::SystemClock::instance().monotonicMs() - t0;
+  counters_.commitMsMax = std::max(counters_.commitMsMax, commitMs);
+  if (commitMs > kSlowCommitMs) {
+    // Every ack of the batch waited this long: say so.
+    ++counters_.slowCommits;
+    log::warn("stub",
+              "slow commit: " + std::to_string(batch.size()) + " messages in " + std::to_string(commitMs) + " ms");
+  }
   if (log::level() <= log::Level::Debug)
-    log::debug("stub", "batch of " + std::to_string(batch.size()) + " committed in " +
-                           std::to_string(mdc::SystemClock::instance().monotonicMs() - t0) + " ms, first received " +
-                           std::to_string(mdc::SystemClock::instance().nowMs() - batch.front().receivedAtMs) + " ms ago");
+    log::debug("stub", "batch of " + std::to_string(batch.size()) + " committed in " + std::to_string(commitMs) +
+                           " ms, first received " +
+                           std::to_string(mdc::SystemClock::instance().nowMs() - batch.front().receivedAtMs) +
+                           " ms ago");
   if (!out) {
     // Nothing was committed and nothing is acked: the devices resend.
     ++counters_.commitFailures;
@@ -477,6 +486,10 @@ std::string CadService::handleControl(const std::string& line) {
                   {"refused", qint64(counters_.refused)},
                   {"batches", qint64(counters_.batches)},
                   {"max_batch", qint64(counters_.maxBatch)},
+                  {"commit_ms_max", qint64(counters_.commitMsMax)},
+                  {"slow_commits", qint64(counters_.slowCommits)},
+                  {"wal_checkpoints", qint64(store_.checkpointer() ? store_.checkpointer()->checkpoints() : 0)},
+                  {"wal_checkpoint_ms_max", qint64(store_.checkpointer() ? store_.checkpointer()->longestMs() : 0)},
                   {"avl_batches", qint64(counters_.avlBatches)},
                   {"batched_reports", qint64(counters_.batchedReports)},
                   {"acks_published", qint64(counters_.acksPublished)},

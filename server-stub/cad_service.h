@@ -43,6 +43,9 @@ struct ServiceConfig {
   EstConfig est;                     ///< enrolment over the network (est.port 0: off)
 };
 
+/** An ingest transaction longer than this is logged (its acks all waited for it). */
+inline constexpr int64_t kSlowCommitMs = 100;
+
 struct ServiceCounters {
   uint64_t received = 0, appended = 0, duplicates = 0, refused = 0, batches = 0, maxBatch = 0;
   uint64_t acksPublished = 0, downlinksPublished = 0, resyncs = 0, commands = 0, commitFailures = 0;
@@ -53,6 +56,8 @@ struct ServiceCounters {
   uint64_t boardsSent = 0;        ///< SupervisorBoard downlinks published
   uint64_t recordsQueries = 0;    ///< records queries answered (or refused by the records system)
   uint64_t recordsHits = 0;       ///< of which an officer-safety hit
+  int64_t commitMsMax = 0;        ///< the longest ingest transaction, ms
+  uint64_t slowCommits = 0;       ///< ingest transactions longer than kSlowCommitMs
   uint64_t avlBatches = 0;        ///< AVL batches received (each counted once in received)
   uint64_t batchedReports = 0;    ///< the reports they carried
   std::map<std::string, uint64_t> refusedByReason;

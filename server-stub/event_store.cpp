@@ -68,7 +68,8 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& path, bo
       db->exec("PRAGMA synchronous=FULL");
       // Ingest touches the events indexes and every unit's row all the time:
       // keep them in SQLite's own cache (64 MiB) instead of re-reading pages
-      // from the OS, and checkpoint the WAL in larger steps (~32 MiB).
+      // from the OS, and checkpoint the WAL in larger steps (~32 MiB) where
+      // nothing runs them in the background (startBackgroundCheckpoints).
       db->exec("PRAGMA cache_size=-65536");
       db->exec("PRAGMA wal_autocheckpoint=8192");
       db->exec("PRAGMA temp_store=MEMORY");  // per-event savepoints' journals
@@ -351,6 +352,15 @@ StoreStats EventStore::stats() {
   s.lastPos = headPos_;
   s.lastHashHex = toHex(headHash_);
   return s;
+}
+
+Status EventStore::startBackgroundCheckpoints(std::chrono::milliseconds interval) {
+  try {
+    checkpointer_ = std::make_unique<sql::WalCheckpointer>(*db_, interval);
+  } catch (const sql::SqliteError& e) {
+    return Error::make(std::string("store: background checkpoints: ") + e.what());
+  }
+  return {};
 }
 
 Status EventStore::replayInto(const std::string& targetPath, int64_t* replayed,

@@ -4,6 +4,7 @@
 // from it (unit board, CFS, assignments, downlink queue), updated in the same
 // transaction as the append. Replaying the log into an empty store yields the
 // same read models, byte for byte (see digest()).
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -21,6 +22,7 @@
 #include "server-stub/ordering.h"
 #include "shared/error.h"
 #include "shared/sqlite.h"
+#include "shared/wal_checkpointer.h"
 
 namespace cad {
 
@@ -267,6 +269,12 @@ class EventStore {
   StoreStats stats();
   mdc::sql::Db& db() { return *db_; }
 
+  /** Moves WAL checkpoints off the commit path: a thread of their own runs
+   *  them every interval (shared/wal_checkpointer.h). For the service. */
+  Status startBackgroundCheckpoints(std::chrono::milliseconds interval);
+  /** The background checkpoints, if started. */
+  const mdc::sql::WalCheckpointer* checkpointer() const { return checkpointer_.get(); }
+
  private:
   /** ingest() in one transaction; savepoints: one per event, else an event
    *  error aborts the batch (NeedsSavepoints) for a second run with them. */
@@ -392,6 +400,7 @@ class EventStore {
   std::optional<std::string> unitServedAt(const std::string& deviceId, int64_t atMs);
   int64_t headPos_ = 0;
   std::string headHash_;  // 32 raw bytes; 32 zero bytes for an empty log
+  std::unique_ptr<mdc::sql::WalCheckpointer> checkpointer_;  // last: stopped before the connection closes
 };
 
 /** SHA-256 of data, raw 32 bytes. */

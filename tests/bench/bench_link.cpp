@@ -231,7 +231,8 @@ LinkRun runProfile(const TempDir& dir, ShapedLink& link, Mosquitto& broker, CadS
                                      .count());
   // Presses spread over the drain this link should take at its raw rate.
   const double statusBytes = 160;
-  const double expectedS = double(avl + statuses) * 160.0 * 8.0 / (p.rateKbit * 1000.0);
+  const double bytesPerReport = avlBatch > 0 ? 90.0 : 160.0;  // on the wire, measured
+  const double expectedS = double(avl + statuses) * bytesPerReport * 8.0 / (p.rateKbit * 1000.0);
   const double every = std::clamp(expectedS / (presses + 1), 0.1, 5.0);
   r.goalMs = 3.0 * p.rttMs + statusBytes * 8.0 / (p.rateKbit * 1000.0) * 1000.0;
   auto api = agent.client();
