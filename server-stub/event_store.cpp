@@ -7,17 +7,16 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-
 #include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <functional>
 
+#include "server-stub/event_row.h"
 #include "shared/codec.h"
 #include "shared/log.h"
 #include "shared/topics.h"
 #include "shared/uuid.h"
-#include "server-stub/event_row.h"
 
 namespace cad {
 
@@ -367,41 +366,76 @@ Status EventStore::replayInto(const std::string& targetPath, int64_t* replayed,
                               const std::function<void(int64_t)>& progress) {
   if (std::filesystem::exists(targetPath))
     return Error::make("replay: target \"" + targetPath + "\" already exists; give a new file");
-  auto target = EventStore::open(targetPath);
-  if (!target) return target.error();
-  EventStore& t = **target;
-  t.db_->exec("PRAGMA synchronous=OFF");  // a rebuild: durability comes from finishing it
-  auto st = db_->prepare(
-      std::string(Row::kSelect) + "ORDER BY pos");
+  const int64_t head = db_->queryInt("SELECT COALESCE(MAX(pos), 0) FROM events");
   int64_t n = 0;
-  std::vector<Outgoing> discard;
-  try {
-    auto tx = std::make_unique<sql::Transaction>(*t.db_);
-    while (st.step()) {
-      // Appending recomputes position, previous hash and hash from the content.
-      const Row stored = Row::read(st);
-      Row r = stored;
-      r.pos = 0;
-      r.prevHash.clear();
-      r.hash.clear();
-      const std::string& storedHash = stored.hash;
-      t.append(r);  // recomputes the chain: a tampered source shows as a mismatch
-      if (r.hash != storedHash)
-        return Error::make("replay: event " + std::to_string(r.pos) + " (id " + r.eventId +
-                           ") does not match its stored hash; run cadctl verify");
-      t.project(r, discard);
-      discard.clear();
-      if (++n % 50000 == 0) {
-        tx->commit();
-        tx = std::make_unique<sql::Transaction>(*t.db_);
-        if (progress) progress(n);
+  Status done = [&]() -> Status {
+    try {
+      auto target = EventStore::open(targetPath);
+      if (!target) return target.error();
+      EventStore& t = **target;
+      // A rebuild: nothing in it counts until it is finished (a failed one is
+      // removed), so no journal and no fsync until then.
+      t.db_->queryText("PRAGMA journal_mode=OFF");
+      t.db_->exec("PRAGMA synchronous=OFF");
+      // Two passes instead of one event at a time (which cost 5.5 times a raw
+      // copy): the log is copied as it is, up to the head seen now, in one
+      // statement; then each event is checked against the chain and projected
+      // in order from the copy.
+      static constexpr const char* kColumns =
+          "pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, received_at_ms, "
+          "actor, payload, prev_hash, hash";
+      std::vector<Outgoing> discard;
+      std::string prev(32, '\0');
+      t.db_->prepare("ATTACH DATABASE ?1 AS src").bind(1, db_->path()).run();
+      {
+        sql::Transaction tx(*t.db_);
+        t.db_
+            ->prepare(std::string("INSERT INTO main.events(") + kColumns + ") SELECT " + kColumns +
+                      " FROM src.events WHERE pos <= ?1 ORDER BY pos")
+            .bind(1, head)
+            .run();
+        tx.commit();
       }
+      t.db_->exec("DETACH DATABASE src");
+      auto st = t.db_->prepare(std::string(Row::kSelect) + "WHERE pos > ?1 ORDER BY pos LIMIT 50000");
+      for (bool more = true; more;) {
+        sql::Transaction tx(*t.db_);
+        st.bind(1, n);
+        more = false;
+        while (st.step()) {
+          const Row r = Row::read(st);
+          // The same checks as verify(): a tampered log is not replayed.
+          const std::string who = "event " + std::to_string(r.pos) + " (id " + r.eventId + ")";
+          if (r.pos != n + 1)
+            return Error::make("replay: position gap: expected " + std::to_string(n + 1) + ", found " + who);
+          if (r.prevHash != prev)
+            return Error::make("replay: " + who + ": previous-hash link does not match event " + std::to_string(n) +
+                               "; run cadctl verify");
+          if (r.computeHash() != r.hash)
+            return Error::make("replay: " + who + " does not match its stored hash (altered); run cadctl verify");
+          prev = r.hash;
+          t.project(r, discard);
+          discard.clear();
+          n = r.pos;
+          more = true;
+        }
+        st.reset();
+        tx.commit();
+        if (more && progress) progress(n);
+      }
+      t.loadHead();
+      t.db_->queryText("PRAGMA journal_mode=WAL");
+      t.db_->exec("PRAGMA synchronous=FULL");
+      return {};
+    } catch (const sql::SqliteError& e) {
+      return Error::make(std::string("replay: ") + e.what());
     }
-    tx->commit();
-  } catch (const sql::SqliteError& e) {
-    return Error::make(std::string("replay: ") + e.what());
+  }();
+  if (!done) {
+    // Half a store is no store: nothing is left behind.
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(targetPath + suffix);
+    return done;
   }
-  t.db_->exec("PRAGMA synchronous=FULL");
   if (replayed) *replayed = n;
   return {};
 }

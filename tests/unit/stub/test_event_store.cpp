@@ -6,6 +6,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <filesystem>
 #include <random>
 #include <regex>
 
@@ -688,6 +689,7 @@ TEST_CASE("replaying the log reproduces every read model, an altered event fails
   auto replay = (*s)->replayInto(dir.file("replay2.db"));
   REQUIRE_FALSE(replay);
   CHECK_THAT(replay.error().message, Catch::Contains("event 9"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("replay2.db")));  // half a store is not left behind
 }
 
 TEST_CASE("an event the projection cannot apply is set aside, the rest of its batch commits and the chain holds",
