@@ -233,8 +233,10 @@ int main(int argc, char** argv) {
               drainSecs, drainRate, stored, reconnectSecs);
   std::printf("  raw mosquitto QoS 1, one connection: %.0f messages/s   ratio %.2f\n", rawRate, drainRate / rawRate);
   std::printf("bytes on the wire per AVL report (%d reports, connect and subscribe included)\n", wireN);
-  std::printf("  protobuf envelope %.1f B; uplink %.1f B (MQTT framing %.1f B); downlink %.1f B (PUBACK and commit acks)\n",
-              protobufBytes, upPerReport, upPerReport - protobufBytes, downPerReport);
+  std::printf("  one report alone: protobuf envelope %.1f B; uplink %.1f B per report, the backlog in batches "
+              "(link.avl_batch, MQTT framing included: %.0f %% of one envelope); downlink %.1f B (PUBACKs and commit "
+              "acks)\n",
+              protobufBytes, upPerReport, 100 * upPerReport / protobufBytes, downPerReport);
   std::printf("agent resources\n");
   std::printf("  draining:   CPU %.2f s for %.2f s (%.0f%% of one core), peak RSS %.1f MB\n",
               after.cpuSeconds - before.cpuSeconds, drainSecs, 100 * (after.cpuSeconds - before.cpuSeconds) / drainSecs,
