@@ -69,6 +69,20 @@ struct EventStore::Row {
     return c;
   }
   std::string computeHash() const { return sha256(prevHash + canonical()); }
+  /** Where this row breaks the chain, if it does, as the event expected at
+   *  expectPos after an event whose hash is prev (verify and replay). */
+  std::optional<std::string> chainBreak(int64_t expectPos, const std::string& prev) const {
+    auto who = [&] {
+      return "event " + std::to_string(pos) + " (id " + eventId +
+             (deviceId.empty() ? ", " + actor
+                               : ", device " + deviceId + " seq " + std::to_string(deviceSeq.value_or(0))) +
+             ")";
+    };
+    if (pos != expectPos) return "position gap: expected " + std::to_string(expectPos) + ", found " + who();
+    if (prevHash != prev) return who() + ": previous-hash link does not match event " + std::to_string(pos - 1);
+    if (computeHash() != hash) return who() + ": content does not match its stored hash (altered)";
+    return std::nullopt;
+  }
 
   /** The columns read() expects, in order. */
   static constexpr const char* kSelect =

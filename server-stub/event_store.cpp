@@ -287,12 +287,7 @@ std::optional<std::string> EventStore::verify(int64_t* checked) {
   int64_t expectPos = 1, n = 0;
   while (st.step()) {
     Row r = Row::read(st);
-    std::string who = "event " + std::to_string(r.pos) + " (id " + r.eventId +
-                      (r.deviceId.empty() ? ", " + r.actor : ", device " + r.deviceId + " seq " +
-                                                                 std::to_string(r.deviceSeq.value_or(0))) + ")";
-    if (r.pos != expectPos) return "position gap: expected " + std::to_string(expectPos) + ", found " + who;
-    if (r.prevHash != prev) return who + ": previous-hash link does not match event " + std::to_string(r.pos - 1);
-    if (r.computeHash() != r.hash) return who + ": content does not match its stored hash (altered)";
+    if (auto broken = r.chainBreak(expectPos, prev)) return broken;
     prev = r.hash;
     ++expectPos;
     ++n;
@@ -405,14 +400,7 @@ Status EventStore::replayInto(const std::string& targetPath, int64_t* replayed,
         while (st.step()) {
           const Row r = Row::read(st);
           // The same checks as verify(): a tampered log is not replayed.
-          const std::string who = "event " + std::to_string(r.pos) + " (id " + r.eventId + ")";
-          if (r.pos != n + 1)
-            return Error::make("replay: position gap: expected " + std::to_string(n + 1) + ", found " + who);
-          if (r.prevHash != prev)
-            return Error::make("replay: " + who + ": previous-hash link does not match event " + std::to_string(n) +
-                               "; run cadctl verify");
-          if (r.computeHash() != r.hash)
-            return Error::make("replay: " + who + " does not match its stored hash (altered); run cadctl verify");
+          if (auto broken = r.chainBreak(n + 1, prev)) return Error::make("replay: " + *broken + "; run cadctl verify");
           prev = r.hash;
           t.project(r, discard);
           discard.clear();

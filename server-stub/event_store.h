@@ -282,7 +282,9 @@ class EventStore {
   /** One event of a message (the message itself, or a report of an AVL batch). */
   void applyEvent(BatchOutcome& out, const Incoming& in, const mdc::v1::Envelope& env, const std::string& unit,
                   const std::string& agency, bool savepoints);
-  /** Refuses an input: counted in refusals, and a Rejection for the device. */
+  /** Counts an input that was not stored, and records it in refusals. */
+  void recordRefusal(BatchOutcome& out, const Incoming& in, const std::string& code, const std::string& detail);
+  /** Refuses an input: recordRefusal, and a Rejection for the device. */
   void refuseInput(BatchOutcome& out, const Incoming& in, mdc::v1::RejectReason reason, const std::string& code,
                    const std::string& detail, const std::string& eventId, uint64_t seq, const std::string& unit);
   bool acceptAvlBatches_ = true;

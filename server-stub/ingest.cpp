@@ -54,9 +54,8 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
   }
 }
 
-void EventStore::refuseInput(BatchOutcome& out, const Incoming& in, v1::RejectReason reason, const std::string& code,
-                             const std::string& detail, const std::string& eventId, uint64_t seq,
-                             const std::string& unit) {
+void EventStore::recordRefusal(BatchOutcome& out, const Incoming& in, const std::string& code,
+                               const std::string& detail) {
   out.refused.push_back(Refusal{in.topicDeviceId, code, detail});
   cached("INSERT INTO refusals(received_at_ms, device_id, reason, detail) VALUES(?,?,?,?)")
       ->bind(1, in.receivedAtMs)
@@ -64,6 +63,12 @@ void EventStore::refuseInput(BatchOutcome& out, const Incoming& in, v1::RejectRe
       .bind(3, code)
       .bind(4, detail)
       .run();
+}
+
+void EventStore::refuseInput(BatchOutcome& out, const Incoming& in, v1::RejectReason reason, const std::string& code,
+                             const std::string& detail, const std::string& eventId, uint64_t seq,
+                             const std::string& unit) {
+  recordRefusal(out, in, code, detail);
   v1::Downlink dl;
   dl.set_version(codec::kProtocolVersion);
   dl.set_unit_id(unit.empty() ? "unknown" : unit);
@@ -285,13 +290,7 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
     headHash_ = hashBefore;
     std::string detail = std::string("event ") + env.event_id() + " seq " + std::to_string(env.seq()) +
                          " could not be applied and was not stored (the device keeps it): " + e.what();
-    out.refused.push_back(Refusal{in.topicDeviceId, "store_error", detail});
-    cached("INSERT INTO refusals(received_at_ms, device_id, reason, detail) VALUES(?,?,?,?)")
-        ->bind(1, in.receivedAtMs)
-        .bind(2, in.topicDeviceId)
-        .bind(3, "store_error")
-        .bind(4, detail)
-        .run();
+    recordRefusal(out, in, "store_error", detail);  // not the device's fault: no Rejection
     return;
   }
   for (auto& o : produced) out.downlinks.push_back(std::move(o));
