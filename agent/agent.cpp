@@ -137,8 +137,15 @@ Agent::~Agent() {
 
 void Agent::start() {
   bridge_ = std::make_unique<LinkBridge>(this);
+  // A fleet given the same list spreads over its nodes: each device starts at
+  // the node its id hashes to (FNV-1a, so the choice is the same on every build).
+  brokers_ = config_.brokers();
+  uint32_t h = 2166136261u;
+  for (unsigned char ch : config_.deviceId) h = (h ^ ch) * 16777619u;
+  brokerIndex_ = h % brokers_.size();
   mqtt::Options o;
-  o.uri = config_.broker;
+  o.uri = broker();
+  o.version = config_.mqttVersion == "3.1.1" ? mqtt::Version::v311 : mqtt::Version::v5;
   o.clientId = config_.deviceId;
   o.cleanStart = false;
   o.keepAliveS = config_.keepAliveS;
@@ -212,15 +219,36 @@ void Agent::stop() {
 
 // ------------------------------------------------------------------ link
 
+std::string Agent::brokerLabel() const {
+  if (brokers_.size() == 1) return broker();
+  return broker() + " (broker " + std::to_string(brokerIndex_ + 1) + " of " + std::to_string(brokers_.size()) + ")";
+}
+
 void Agent::connectNow() {
-  setLink(v1::LINK_STATE_CONNECTING, "connecting to " + config_.broker);
+  client_->setUri(broker());
+  setLink(v1::LINK_STATE_CONNECTING, "connecting to " + brokerLabel());
   if (Status s = client_->connect(); !s) linkConnectFailed(s.error().message);
 }
 
+void Agent::failOver(const std::string& why) {
+  if (brokers_.size() < 2) return;
+  const std::string from = broker();
+  brokerIndex_ = (brokerIndex_ + 1) % brokers_.size();
+  ++counters_.brokerFailovers;
+  log::warn("link", "moving from " + from + " to " + brokerLabel() + " (" + why + ")");
+}
+
 void Agent::scheduleReconnect() {
-  // Full jitter: a fleet that lost one cell tower must not reconnect in lockstep.
-  backoffMs_ = backoffMs_ == 0 ? config_.backoffInitialMs : std::min(backoffMs_ * 2, config_.backoffMaxMs);
-  std::uniform_int_distribution<int> jitter(backoffMs_ / 2, backoffMs_);
+  // Within one pass over the broker list the next node is tried soon; only
+  // when every node has failed does the backoff grow. Full jitter: a fleet
+  // that lost one cell tower must not reconnect in lockstep.
+  const int n = int(brokers_.size());
+  int base = config_.backoffInitialMs;
+  if (n == 1 || failuresOnList_ % n == 0) {
+    backoffMs_ = backoffMs_ == 0 ? config_.backoffInitialMs : std::min(backoffMs_ * 2, config_.backoffMaxMs);
+    base = backoffMs_;
+  }
+  std::uniform_int_distribution<int> jitter(base / 2, base);
   int delay = jitter(rng_);
   reconnectTimer_.start(delay);
   linkDetail_ += "; retrying in " + std::to_string((delay + 500) / 1000) + " s";
@@ -239,10 +267,12 @@ void Agent::setLink(v1::LinkState state, const std::string& detail) {
 void Agent::linkConnected(bool sessionPresent) {
   ++counters_.connects;
   backoffMs_ = 0;
-  setLink(v1::LINK_STATE_ONLINE, "connected to " + config_.broker);
+  failuresOnList_ = 0;
+  setLink(v1::LINK_STATE_ONLINE, "connected to " + brokerLabel());
   avlWindow_.reset(std::max(1, config_.window - kReservedForPriority));  // this path's round trip is learnt afresh
   batchesRefused_ = false;  // this backend may accept batches (a newer one behind the same address)
-  log::info("link", "connected to " + config_.broker + (sessionPresent ? " (session resumed)" : " (new session)") +
+  log::info("link", "connected to " + brokerLabel() + " over MQTT " + config_.mqttVersion +
+                        (sessionPresent ? " (session resumed)" : " (new session)") +
                         "; outbox " + std::to_string(store_.outboxCount()) + " events");
   if (Status s = client_->subscribe(topics::down(config_.deviceId), 1); !s) noteError(s.error().message);
   publishPresence(true);
@@ -268,9 +298,11 @@ void Agent::linkConnected(bool sessionPresent) {
 
 void Agent::linkConnectFailed(const std::string& reason) {
   ++counters_.connectFailures;
-  log::warn("link", "connect to " + config_.broker + " failed: " + reason);
-  noteError("connect failed: " + reason);
-  setLink(v1::LINK_STATE_OFFLINE, "connect failed: " + reason);
+  ++failuresOnList_;
+  log::warn("link", "connect to " + brokerLabel() + " failed: " + reason);
+  noteError("connect to " + broker() + " failed: " + reason);
+  setLink(v1::LINK_STATE_OFFLINE, "connect to " + broker() + " failed: " + reason);
+  failOver("connect failed");
   scheduleReconnect();
 }
 
@@ -284,6 +316,9 @@ void Agent::linkLost(const std::string& cause) {
   tokenToSeq_.clear();
   batchesInFlight_.clear();
   resetSendCursors();
+  // A cluster's other nodes hold the same session: the next one is as good,
+  // and the node that dropped us may be the one that failed.
+  failOver("connection lost");
   scheduleReconnect();
 }
 

@@ -51,6 +51,7 @@ struct AgentCounters {
   uint64_t downlinkInvalid = 0;
   uint64_t connects = 0;
   uint64_t connectFailures = 0;
+  uint64_t brokerFailovers = 0;  ///< moves to another broker of the list after a failure
   uint64_t badRequests = 0;
   uint64_t recordsQueries = 0;     ///< records queries sent
   uint64_t recordsAnswers = 0;     ///< answers received for them
@@ -111,6 +112,11 @@ class Agent : public QObject {
                      const std::map<std::string, std::string>& stateUpdates);
   void connectNow();
   void scheduleReconnect();
+  /** After a failure on the current broker: the next one in the list (no-op with one). */
+  void failOver(const std::string& why);
+  const std::string& broker() const { return brokers_[brokerIndex_]; }
+  /** The current broker, with its place in the list when there are several. */
+  std::string brokerLabel() const;
   void setLink(v1::LinkState state, const std::string& detail = {});
   void publishPresence(bool online);
   void publishResync();
@@ -177,6 +183,9 @@ class Agent : public QObject {
   int64_t linkSinceMs_ = 0;
   std::string linkDetail_;
   int backoffMs_ = 0;
+  std::vector<std::string> brokers_;  ///< config broker list: one cluster's nodes
+  size_t brokerIndex_ = 0;            ///< the one connected to, or tried next
+  int failuresOnList_ = 0;            ///< connect failures since the last connection
   std::mt19937 rng_{std::random_device{}()};
   QTimer reconnectTimer_;
   QTimer housekeeping_;

@@ -38,9 +38,10 @@ int main(int argc, char** argv) {
       "The MDC edge agent: keeps every responder action in a durable outbox until the CAD backend has\n"
       "committed it, receives assignments and messages, and serves the MDC app over a local socket.\n\n"
       "Configuration: a JSON file (--config) with keys device_id, unit_id, agency, broker, tls.{ca,cert,key},\n"
-      "store.{path,cap_bytes,avl_commit_ms}, socket.path, link.{window,keepalive_s,backoff_initial_ms,\n"
-      "backoff_max_ms,ack_timeout_s,backfill_per_s,avl_batch}, gps.{source,host,port}, log_level; any key can be\n"
-      "overridden with --set key=value. See README.md.");
+      "store.{path,cap_bytes,avl_commit_ms}, socket.path, link.{mqtt_version,window,keepalive_s,\n"
+      "backoff_initial_ms,backoff_max_ms,ack_timeout_s,backfill_per_s,avl_batch}, gps.{source,host,port}, log_level;\n"
+      "any key can be overridden with --set key=value. broker may list a cluster's nodes, comma-separated; the\n"
+      "agent moves to the next when one fails. See README.md.");
   p.addHelpOption();
   p.addVersionOption();
   QCommandLineOption configOpt("config", "JSON configuration file.", "file");
@@ -48,7 +49,8 @@ int main(int argc, char** argv) {
   QCommandLineOption deviceOpt("device-id", "Same as --set device_id=ID.", "id");
   QCommandLineOption unitOpt("unit-id", "Same as --set unit_id=UNIT.", "unit");
   QCommandLineOption agencyOpt("agency", "Same as --set agency=A.", "agency");
-  QCommandLineOption brokerOpt("broker", "Same as --set broker=URI (tcp://host:port or ssl://host:port).", "uri");
+  QCommandLineOption brokerOpt("broker", "Same as --set broker=URI[,URI...] (tcp://host:port or ssl://host:port).",
+                              "uri");
   QCommandLineOption storeOpt("store", "Same as --set store.path=FILE.", "file");
   QCommandLineOption socketOpt("socket", "Same as --set socket.path=PATH.", "path");
   QCommandLineOption printOpt("print-config", "Print the effective configuration as JSON and exit.");

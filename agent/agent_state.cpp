@@ -25,7 +25,7 @@ v1::AgentState Agent::snapshot() {
   s.set_emergency_acknowledged_by(store_.state("emergency_ack_by"));
   s.set_link(link_);
   s.set_link_since_ms(linkSinceMs_);
-  s.set_broker(config_.broker);
+  s.set_broker(broker());
   for (auto lane : kLanes) {
     auto d = store_.laneDepth(lane);
     auto* l = s.add_lanes();
@@ -78,6 +78,7 @@ v1::AgentState Agent::snapshot() {
   c["downlink_invalid"] = counters_.downlinkInvalid;
   c["connects"] = counters_.connects;
   c["connect_failures"] = counters_.connectFailures;
+  c["broker_failovers"] = counters_.brokerFailovers;
   c["bad_requests"] = counters_.badRequests;
   c["records_queries"] = counters_.recordsQueries;
   c["records_answers"] = counters_.recordsAnswers;

@@ -1,5 +1,6 @@
 #include "agent/config.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -65,13 +66,33 @@ Status checkBrokerUri(const std::string& key, const std::string& uri) {
   return {};
 }
 
+std::vector<std::string> splitList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+constexpr size_t kMaxBrokers = 16;
+
 }  // namespace
+
+std::vector<std::string> AgentConfig::brokers() const { return splitList(broker); }
 
 std::vector<std::string> AgentConfig::keys() {
   return {"device_id", "unit_id", "agency", "broker", "tls.ca", "tls.cert", "tls.key", "tls.enroll_server",
           "tls.renew_margin_days", "tls.renew_check_s", "store.path",
           "store.key_path", "store.cap_bytes", "store.avl_commit_ms", "socket.path", "link.window", "link.keepalive_s",
-          "link.backoff_initial_ms", "link.backoff_max_ms", "link.ack_timeout_s", "link.backfill_per_s", "link.avl_batch",
+          "link.mqtt_version", "link.backoff_initial_ms", "link.backoff_max_ms", "link.ack_timeout_s", "link.backfill_per_s",
+          "link.avl_batch",
           "link.downlink_check_s", "link.health_interval_s", "records.slow_s", "records.timeout_s", "records.show_s", "records.alert_show_s",
           "gps.source", "gps.host", "gps.port", "gps.replay_file", "gps.replay_speedup", "gps.replay_loop",
           "gps.sim_seed", "gps.sim_speedup", "avl.moving_interval_s", "avl.stationary_interval_s", "avl.distance_m",
@@ -86,8 +107,20 @@ Status AgentConfig::set(const std::string& key, const std::string& v) {
     if (v.empty() || v.size() > 32) return bad(key, v, "must be 1-32 characters");
     (key == "unit_id" ? unitId : agency) = v;
   } else if (key == "broker") {
-    if (Status s = checkBrokerUri(key, v); !s) return s;
+    const auto list = splitList(v);
+    if (list.size() > kMaxBrokers) return bad(key, v, "at most " + std::to_string(kMaxBrokers) + " brokers");
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (Status s = checkBrokerUri(key, list[i]); !s) return s;
+      for (size_t j = 0; j < i; ++j)
+        if (list[j] == list[i]) return bad(key, v, "\"" + list[i] + "\" is listed twice");
+      // A list mixing the two would fall back from TLS to a plain link.
+      if (list[i].substr(0, 6) != list[0].substr(0, 6))
+        return bad(key, v, "every broker must use the same scheme (tcp:// or ssl://), so failover never drops TLS");
+    }
     broker = v;
+  } else if (key == "link.mqtt_version") {
+    if (v != "5" && v != "3.1.1") return bad(key, v, "must be 5 or 3.1.1");
+    mqttVersion = v;
   } else if (key == "tls.ca") tlsCa = v;
   else if (key == "tls.cert") tlsCert = v;
   else if (key == "tls.key") tlsKey = v;
@@ -190,7 +223,8 @@ std::string AgentConfig::toJson() const {
                     {"key_path", QString::fromStdString(storeKeyPath)},
                     {"cap_bytes", qint64(storeCapBytes)},
                     {"avl_commit_ms", avlCommitMs}};
-  QJsonObject link{{"window", window},
+  QJsonObject link{{"mqtt_version", QString::fromStdString(mqttVersion)},
+                   {"window", window},
                    {"keepalive_s", keepAliveS},
                    {"backoff_initial_ms", backoffInitialMs},
                    {"backoff_max_ms", backoffMaxMs},
@@ -222,7 +256,11 @@ std::string AgentConfig::toJson() const {
   QJsonObject root{{"device_id", QString::fromStdString(deviceId)},
                    {"unit_id", QString::fromStdString(unitId)},
                    {"agency", QString::fromStdString(agency)},
-                   {"broker", QString::fromStdString(broker)},
+                   {"broker", brokers().size() == 1 ? QJsonValue(QString::fromStdString(broker)) : [this] {
+                      QJsonArray a;
+                      for (const auto& b : brokers()) a.append(QString::fromStdString(b));
+                      return QJsonValue(a);
+                    }()},
                    {"tls", tls},
                    {"store", store},
                    {"socket", QJsonObject{{"path", QString::fromStdString(socketPath)}}},
@@ -268,6 +306,15 @@ Status loadConfigFile(const std::string& path, AgentConfig& cfg) {
       else text = std::to_string(qint64(d));
     }
     else if (value.isBool()) text = value.toBool() ? "true" : "false";
+    else if (value.isArray() && key == "broker") {
+      // ["tcp://a:1883", "tcp://b:1883"]: the nodes of one cluster.
+      const QJsonArray list = value.toArray();
+      if (list.isEmpty()) return Error::make("config: broker: the list is empty (in \"" + path + "\")");
+      for (const auto& item : list) {
+        if (!item.isString()) return Error::make("config: broker: every item must be a string URI (in \"" + path + "\")");
+        text += (text.empty() ? "" : ",") + item.toString().toStdString();
+      }
+    }
     else return Error::make("config: " + key + ": expected a string or a number in \"" + path + "\"");
     if (Status s = cfg.set(key, text); !s) return Error::make(s.error().message + " (in \"" + path + "\")");
   }

@@ -13,7 +13,8 @@ struct AgentConfig {
   std::string deviceId;                 ///< device_id: this device's identity (topic, client id, cert CN)
   std::string unitId;                   ///< unit_id: the unit the vehicle serves (e.g. "E12")
   std::string agency;                   ///< agency: tenant code (e.g. "FD1")
-  std::string broker = "tcp://127.0.0.1:1883";  ///< broker: tcp://host:port or ssl://host:port
+  std::string broker = "tcp://127.0.0.1:1883";  ///< broker: tcp://host:port or ssl://host:port, or several comma-separated (a JSON array in the file): the nodes of one cluster, tried in turn
+  std::string mqttVersion = "5";        ///< link.mqtt_version: 5 | 3.1.1 (for brokers that speak nothing newer)
   std::string tlsCa;                    ///< tls.ca: CA certificate file (ssl:// only)
   std::string tlsCert;                  ///< tls.cert: this device's certificate
   std::string tlsKey;                   ///< tls.key: this device's private key
@@ -62,6 +63,8 @@ struct AgentConfig {
   Status validate() const;
   /** The effective configuration as pretty JSON (for --print-config). */
   std::string toJson() const;
+  /** The broker URIs, in the order given (at least one once set() accepted broker). */
+  std::vector<std::string> brokers() const;
   /** Every key set() understands, in file order. */
   static std::vector<std::string> keys();
 };

@@ -485,113 +485,123 @@ std::vector<Check> selfTest(const DeviceFiles& f, const SelfTestOptions& o) {
     }
   }
 
-  // 5. broker over TLS with this identity, 6. round trip through the backend
-  std::string host;
-  int port = 0;
-  if (!splitBroker(cfg.broker, host, port)) {
-    add("broker", Level::Fail, "broker \"" + cfg.broker + "\" has no host:port");
-  } else if (std::string why = tcpReachable(host, port, o.timeoutS * 1000); !why.empty()) {
-    add("broker", Level::Fail, "broker not reachable at " + host + ":" + std::to_string(port) + " (" + why + ")");
-    add("backend round trip", Level::Fail, "not tried: the broker is not reachable");
-  } else {
-    Probe probe;
-    mqtt::Options mo;
-    mo.uri = cfg.broker;
-    // Its own client id, so a running agent's session is not taken over.
-    mo.clientId = cfg.deviceId + ".selftest";
-    mo.cleanStart = true;
-    mo.sessionExpiryS = 0;
-    mo.connectTimeoutS = o.timeoutS;
-    if (cfg.broker.rfind("ssl://", 0) == 0) {
-      mo.caFile = cfg.tlsCa;
-      if (identityOk || !certProblem.empty()) {
-        mo.certFile = cfg.tlsCert;
-        mo.keyFile = cfg.tlsKey;
-      }
-    }
-    std::unique_ptr<mqtt::Client> client;
-    try {
-      client = std::make_unique<mqtt::Client>(mo, probe);
-    } catch (const std::exception& e) {
-      add("broker", Level::Fail, std::string("broker \"") + cfg.broker + "\": " + e.what());
-    }
-    if (client && client->connect().ok() &&
-        probe.waitFor([&] { return probe.connected || probe.failed || probe.lost; }, (o.timeoutS + 2) * 1000) &&
-        probe.connected) {
-      // TLS 1.3 reports a refused client certificate only after the handshake: settle.
-      probe.waitFor([&] { return probe.lost; }, 300);
-    }
-    bool up = client && probe.connected && !probe.lost;
-    if (up) {
-      add("broker", Level::Pass, "connected to " + host + ":" + std::to_string(port) + " as " + cfg.deviceId);
-    } else if (client) {
-      std::string tls = client->lastTlsError();
-      if (tls.empty() && mo.uri.rfind("ssl://", 0) == 0) tls = tlsHandshakeVerdict(host, port, cfg, o.timeoutS * 1000);
-      std::string words = !certProblem.empty() ? "the broker refused this device: " + certProblem
-                          : !explainTls(tls).empty() ? explainTls(tls)
-                          : mo.certFile.empty()      ? "the broker requires a device certificate: none installed"
-                                                     : "";
-      std::string raw = probe.failed ? probe.failReason : probe.lost ? "connection lost: " + probe.lostCause : "no answer";
-      if (!tls.empty()) raw += "; TLS: " + tls;
-      add("broker", Level::Fail,
-          (words.empty() ? "broker at " + host + ":" + std::to_string(port) + " refused the connection" : words) +
-              " [" + raw + "]");
-    }
-    if (!up) {
-      add("backend round trip", Level::Fail, "not tried: no connection to the broker");
+  // 5. broker over TLS with this identity, 6. round trip through the backend;
+  // each node of a broker list, since the agent may be on any of them.
+  const auto brokerList = cfg.brokers();
+  for (size_t bi = 0; bi < brokerList.size(); ++bi) {
+    const std::string& uri = brokerList[bi];
+    const std::string place =
+        brokerList.size() == 1 ? "" : " " + std::to_string(bi + 1) + " of " + std::to_string(brokerList.size());
+    const std::string brokerName = "broker" + place;
+    const std::string tripName = "backend round trip" + (place.empty() ? "" : " via broker" + place);
+    std::string host;
+    int port = 0;
+    if (!splitBroker(uri, host, port)) {
+      add(brokerName, Level::Fail, "broker \"" + uri + "\" has no host:port");
+    } else if (std::string why = tcpReachable(host, port, o.timeoutS * 1000); !why.empty()) {
+      add(brokerName, Level::Fail, "broker not reachable at " + host + ":" + std::to_string(port) + " (" + why + ")");
+      add(tripName, Level::Fail, "not tried: the broker is not reachable");
     } else {
-      // The probe: a Presence on the up topic. The backend stores nothing for it
-      // and answers on the down topic, with UNKNOWN_DEVICE when the device is not
-      // registered and otherwise with a "wrong_topic" rejection: either answer
-      // proves broker -> stub -> broker -> device works with this identity.
-      (void)client->subscribe(topics::down(cfg.deviceId), 1);
-      probe.waitFor([&] { return probe.subscribed; }, o.timeoutS * 1000);
-      v1::Envelope env;
-      env.set_version(1);
-      env.set_event_id(UuidV7Generator().next());
-      env.set_device_id(cfg.deviceId);
-      env.set_unit_id(cfg.unitId);
-      env.set_agency(cfg.agency);
-      env.set_seq(0);
-      env.set_recorded_at_ms(SystemClock::instance().nowMs());
-      env.set_clock_source(v1::CLOCK_SOURCE_SYSTEM);
-      env.mutable_presence()->set_online(true);
-      env.mutable_presence()->set_agent_version("self-test");
-      auto bytes = codec::encodeEnvelope(env);
-      if (!bytes) {
-        add("backend round trip", Level::Fail, "cannot build the probe: " + bytes.error().message);
-      } else if (auto tok = client->publish(topics::up(cfg.deviceId), *bytes, 1, false); !tok) {
-        add("backend round trip", Level::Fail, "publish failed: " + tok.error().message);
-      } else {
-        bool answered = probe.waitFor(
-            [&] {
-              return !probe.downlinks.empty() || (probe.published && !probe.publishOk) || probe.lost;
-            },
-            o.timeoutS * 1000);
-        std::lock_guard lock(probe.mu);
-        if (probe.published && !probe.publishOk) {
-          add("backend round trip", Level::Fail,
-              "the broker refused this device's publish on its own topic (reason 0x" +
-                  [&] { char b[8]; std::snprintf(b, sizeof b, "%02x", probe.publishReason); return std::string(b); }() +
-                  "): check the broker's ACL");
-        } else if (!answered || probe.downlinks.empty()) {
-          add("backend round trip", Level::Fail,
-              "the backend did not answer within " + std::to_string(o.timeoutS) + " s (is cad-stub running?)");
-        } else {
-          auto dl = codec::decodeDownlink(probe.downlinks.front());
-          if (dl && dl->has_rejection() && dl->rejection().reason() == v1::REJECT_REASON_UNKNOWN_DEVICE)
-            add("backend round trip", Level::Fail,
-                "the backend answered, but does not know this device (register it: cadctl devices add " +
-                    cfg.deviceId + " --unit UNIT)");
-          else
-            add("backend round trip", Level::Pass, "the backend answered through the broker");
+      Probe probe;
+      mqtt::Options mo;
+      mo.uri = uri;
+      mo.version = cfg.mqttVersion == "3.1.1" ? mqtt::Version::v311 : mqtt::Version::v5;
+      // Its own client id, so a running agent's session is not taken over.
+      mo.clientId = cfg.deviceId + ".selftest";
+      mo.cleanStart = true;
+      mo.sessionExpiryS = 0;
+      mo.connectTimeoutS = o.timeoutS;
+      if (uri.rfind("ssl://", 0) == 0) {
+        mo.caFile = cfg.tlsCa;
+        if (identityOk || !certProblem.empty()) {
+          mo.certFile = cfg.tlsCert;
+          mo.keyFile = cfg.tlsKey;
         }
       }
-      client->disconnect(500);
-      // Freed only once the disconnect is done: paho destroyed with its
-      // disconnect still queued could leave work behind it (seen as a
-      // sanitizer abort of this short-lived probe on a loaded machine).
-      for (int i = 0; i < 150 && client->isConnected(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::unique_ptr<mqtt::Client> client;
+      try {
+        client = std::make_unique<mqtt::Client>(mo, probe);
+      } catch (const std::exception& e) {
+        add(brokerName, Level::Fail, std::string("broker \"") + uri + "\": " + e.what());
+      }
+      if (client && client->connect().ok() &&
+          probe.waitFor([&] { return probe.connected || probe.failed || probe.lost; }, (o.timeoutS + 2) * 1000) &&
+          probe.connected) {
+        // TLS 1.3 reports a refused client certificate only after the handshake: settle.
+        probe.waitFor([&] { return probe.lost; }, 300);
+      }
+      bool up = client && probe.connected && !probe.lost;
+      if (up) {
+        add(brokerName, Level::Pass, "connected to " + host + ":" + std::to_string(port) + " as " + cfg.deviceId);
+      } else if (client) {
+        std::string tls = client->lastTlsError();
+        if (tls.empty() && mo.uri.rfind("ssl://", 0) == 0) tls = tlsHandshakeVerdict(host, port, cfg, o.timeoutS * 1000);
+        std::string words = !certProblem.empty() ? "the broker refused this device: " + certProblem
+                            : !explainTls(tls).empty() ? explainTls(tls)
+                            : mo.certFile.empty()      ? "the broker requires a device certificate: none installed"
+                                                       : "";
+        std::string raw = probe.failed ? probe.failReason : probe.lost ? "connection lost: " + probe.lostCause : "no answer";
+        if (!tls.empty()) raw += "; TLS: " + tls;
+        add(brokerName, Level::Fail,
+            (words.empty() ? "broker at " + host + ":" + std::to_string(port) + " refused the connection" : words) +
+                " [" + raw + "]");
+      }
+      if (!up) {
+        add(tripName, Level::Fail, "not tried: no connection to the broker");
+      } else {
+        // The probe: a Presence on the up topic. The backend stores nothing for it
+        // and answers on the down topic, with UNKNOWN_DEVICE when the device is not
+        // registered and otherwise with a "wrong_topic" rejection: either answer
+        // proves broker -> stub -> broker -> device works with this identity.
+        (void)client->subscribe(topics::down(cfg.deviceId), 1);
+        probe.waitFor([&] { return probe.subscribed; }, o.timeoutS * 1000);
+        v1::Envelope env;
+        env.set_version(1);
+        env.set_event_id(UuidV7Generator().next());
+        env.set_device_id(cfg.deviceId);
+        env.set_unit_id(cfg.unitId);
+        env.set_agency(cfg.agency);
+        env.set_seq(0);
+        env.set_recorded_at_ms(SystemClock::instance().nowMs());
+        env.set_clock_source(v1::CLOCK_SOURCE_SYSTEM);
+        env.mutable_presence()->set_online(true);
+        env.mutable_presence()->set_agent_version("self-test");
+        auto bytes = codec::encodeEnvelope(env);
+        if (!bytes) {
+          add(tripName, Level::Fail, "cannot build the probe: " + bytes.error().message);
+        } else if (auto tok = client->publish(topics::up(cfg.deviceId), *bytes, 1, false); !tok) {
+          add(tripName, Level::Fail, "publish failed: " + tok.error().message);
+        } else {
+          bool answered = probe.waitFor(
+              [&] {
+                return !probe.downlinks.empty() || (probe.published && !probe.publishOk) || probe.lost;
+              },
+              o.timeoutS * 1000);
+          std::lock_guard lock(probe.mu);
+          if (probe.published && !probe.publishOk) {
+            add(tripName, Level::Fail,
+                "the broker refused this device's publish on its own topic (reason 0x" +
+                    [&] { char b[8]; std::snprintf(b, sizeof b, "%02x", probe.publishReason); return std::string(b); }() +
+                    "): check the broker's ACL");
+          } else if (!answered || probe.downlinks.empty()) {
+            add(tripName, Level::Fail,
+                "the backend did not answer within " + std::to_string(o.timeoutS) + " s (is cad-stub running?)");
+          } else {
+            auto dl = codec::decodeDownlink(probe.downlinks.front());
+            if (dl && dl->has_rejection() && dl->rejection().reason() == v1::REJECT_REASON_UNKNOWN_DEVICE)
+              add(tripName, Level::Fail,
+                  "the backend answered, but does not know this device (register it: cadctl devices add " +
+                      cfg.deviceId + " --unit UNIT)");
+            else
+              add(tripName, Level::Pass, "the backend answered through the broker");
+          }
+        }
+        client->disconnect(500);
+        // Freed only once the disconnect is done: paho destroyed with its
+        // disconnect still queued could leave work behind it (seen as a
+        // sanitizer abort of this short-lived probe on a loaded machine).
+        for (int i = 0; i < 150 && client->isConnected(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
     }
   }
 

@@ -20,6 +20,22 @@ struct SubContext {
 };
 }  // namespace
 
+const char* versionName(Version v) { return v == Version::v5 ? "5" : "3.1.1"; }
+
+namespace {
+// A 3.1.1 CONNACK's return codes (MQTT 3.1.1 section 3.2.2.3).
+std::string connackText(int code) {
+  switch (code) {
+    case 1: return "broker refused: unacceptable protocol version (1)";
+    case 2: return "broker refused: identifier rejected (2)";
+    case 3: return "broker refused: server unavailable (3)";
+    case 4: return "broker refused: bad user name or password (4)";
+    case 5: return "broker refused: not authorized (5)";
+    default: return "";
+  }
+}
+}  // namespace
+
 std::string errorText(int code) {
   const char* s = MQTTAsync_strerror(code);
   return s ? std::string(s) + " (" + std::to_string(code) + ")" : "error " + std::to_string(code);
@@ -34,7 +50,7 @@ Client::~Client() { destroy(200); }
 
 void Client::create() {
   MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
-  co.MQTTVersion = MQTTVERSION_5;
+  co.MQTTVersion = v5() ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
   co.sendWhileDisconnected = 0;   // the caller's own outbox holds what waits for the network
   co.maxBufferedMessages = 100000;
   int rc = MQTTAsync_createWithOptions(&handle_, opts_.uri.c_str(), opts_.clientId.c_str(),
@@ -49,6 +65,7 @@ void Client::destroy(int timeoutMs) {
   if (!handle_) return;
   if (MQTTAsync_isConnected(handle_)) {
     MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
+    if (!v5()) d = MQTTAsync_disconnectOptions_initializer;
     d.timeout = timeoutMs;
     MQTTAsync_disconnect(handle_, &d);
   }
@@ -72,25 +89,35 @@ Status Client::connect() {
   }
   attempted_ = true;
   MQTTAsync_connectOptions c = MQTTAsync_connectOptions_initializer5;
+  MQTTProperties props = MQTTProperties_initializer;
+  if (v5()) {
+    c.cleanstart = opts_.cleanStart ? 1 : 0;
+    c.onSuccess5 = &Client::onConnectSuccess;
+    c.onFailure5 = &Client::onConnectFailure;
+    MQTTProperty p;
+    p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+    p.value.integer4 = opts_.sessionExpiryS;
+    MQTTProperties_add(&props, &p);
+    MQTTProperty rm;
+    rm.identifier = MQTTPROPERTY_CODE_RECEIVE_MAXIMUM;
+    rm.value.integer2 = 1024;  // let the broker keep many deliveries in flight to us
+    MQTTProperties_add(&props, &rm);
+    c.connectProperties = &props;
+  } else {
+    // 3.1.1 has no session expiry: a persistent session lasts as long as the
+    // broker's own setting (mosquitto: persistent_client_expiration; RabbitMQ
+    // 3.10: mqtt.subscription_ttl, 24 h unless set).
+    c = MQTTAsync_connectOptions_initializer;
+    c.MQTTVersion = MQTTVERSION_3_1_1;
+    c.cleansession = opts_.cleanStart ? 1 : 0;
+    c.onSuccess = &Client::onConnectSuccess3;
+    c.onFailure = &Client::onConnectFailure3;
+  }
   c.keepAliveInterval = opts_.keepAliveS;
-  c.cleanstart = opts_.cleanStart ? 1 : 0;
   c.connectTimeout = opts_.connectTimeoutS;
   c.maxInflight = opts_.maxInflight;
-  c.onSuccess5 = &Client::onConnectSuccess;
-  c.onFailure5 = &Client::onConnectFailure;
   c.context = this;
   c.automaticReconnect = 0;  // the owner reconnects with its own backoff and jitter
-
-  MQTTProperties props = MQTTProperties_initializer;
-  MQTTProperty p;
-  p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
-  p.value.integer4 = opts_.sessionExpiryS;
-  MQTTProperties_add(&props, &p);
-  MQTTProperty rm;
-  rm.identifier = MQTTPROPERTY_CODE_RECEIVE_MAXIMUM;
-  rm.value.integer2 = 1024;  // let the broker keep many deliveries in flight to us
-  MQTTProperties_add(&props, &rm);
-  c.connectProperties = &props;
 
   MQTTAsync_willOptions w = MQTTAsync_willOptions_initializer;
   MQTTProperties willProps = MQTTProperties_initializer;
@@ -102,7 +129,7 @@ Status Client::connect() {
     w.retained = opts_.will->retained ? 1 : 0;
     w.qos = opts_.will->qos;
     c.will = &w;
-    c.willProperties = &willProps;
+    if (v5()) c.willProperties = &willProps;
   }
 
   MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
@@ -128,10 +155,21 @@ Status Client::connect() {
   return {};
 }
 
+void Client::setUri(std::string uri) {
+  if (uri == opts_.uri) return;
+  opts_.uri = std::move(uri);
+  attempted_ = true;  // paho binds a handle to its URI: the next connect() makes a new one
+}
+
 Result<int> Client::publish(const std::string& topic, const std::string& payload, int qos, bool retained) {
   MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
-  r.onSuccess5 = &Client::onSendSuccess;
-  r.onFailure5 = &Client::onSendFailure;
+  if (v5()) {
+    r.onSuccess5 = &Client::onSendSuccess;
+    r.onFailure5 = &Client::onSendFailure;
+  } else {
+    r.onSuccess = &Client::onSendSuccess3;
+    r.onFailure = &Client::onSendFailure3;
+  }
   r.context = this;
   MQTTAsync_message m = MQTTAsync_message_initializer;
   m.payload = const_cast<char*>(payload.data());
@@ -146,8 +184,13 @@ Result<int> Client::publish(const std::string& topic, const std::string& payload
 Status Client::subscribe(const std::string& filter, int qos) {
   auto* ctx = new SubContext{this, &handler_, filter};
   MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
-  r.onSuccess5 = &Client::onSubSuccess;
-  r.onFailure5 = &Client::onSubFailure;
+  if (v5()) {
+    r.onSuccess5 = &Client::onSubSuccess;
+    r.onFailure5 = &Client::onSubFailure;
+  } else {
+    r.onSuccess = &Client::onSubSuccess3;
+    r.onFailure = &Client::onSubFailure3;
+  }
   r.context = ctx;
   int rc = MQTTAsync_subscribe(handle_, filter.c_str(), qos, &r);
   if (rc != MQTTASYNC_SUCCESS) {
@@ -160,6 +203,7 @@ Status Client::subscribe(const std::string& filter, int qos) {
 void Client::disconnect(int timeoutMs) {
   if (!MQTTAsync_isConnected(handle_)) return;
   MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
+  if (!v5()) d = MQTTAsync_disconnectOptions_initializer;
   d.timeout = timeoutMs;
   MQTTAsync_disconnect(handle_, &d);
 }
@@ -195,9 +239,26 @@ void Client::onConnectFailure(void* ctx, MQTTAsync_failureData5* r) {
     reason = r->message;
   else
     reason = errorText(code);
-  std::string tls = self->lastTlsError();
+  self->connectFailed(std::move(reason), r && r->reasonCode ? int(r->reasonCode) : code);
+}
+
+void Client::onConnectSuccess3(void* ctx, MQTTAsync_successData* r) {
+  auto* self = static_cast<Client*>(ctx);
+  self->handler_.onConnected(r ? r->alt.connect.sessionPresent != 0 : false);
+}
+
+void Client::onConnectFailure3(void* ctx, MQTTAsync_failureData* r) {
+  auto* self = static_cast<Client*>(ctx);
+  int code = r ? r->code : -1;
+  std::string reason = connackText(code);
+  if (reason.empty()) reason = r && r->message ? std::string(r->message) : errorText(code);
+  self->connectFailed(std::move(reason), code);
+}
+
+void Client::connectFailed(std::string reason, int code) {
+  std::string tls = lastTlsError();
   if (!tls.empty()) reason += "; TLS: " + tls;
-  self->handler_.onConnectFailed(reason, r && r->reasonCode ? int(r->reasonCode) : code);
+  handler_.onConnectFailed(reason, code);
 }
 
 void Client::onLost(void* ctx, char* cause) {
@@ -227,6 +288,16 @@ void Client::onSendFailure(void* ctx, MQTTAsync_failureData5* r) {
   self->handler_.onPublishResult(r->token, false, r->reasonCode ? int(r->reasonCode) : r->code);
 }
 
+void Client::onSendSuccess3(void* ctx, MQTTAsync_successData* r) {
+  auto* self = static_cast<Client*>(ctx);
+  self->handler_.onPublishResult(r->token, true, 0);
+}
+
+void Client::onSendFailure3(void* ctx, MQTTAsync_failureData* r) {
+  auto* self = static_cast<Client*>(ctx);
+  self->handler_.onPublishResult(r->token, false, r->code);
+}
+
 void Client::onSubSuccess(void* ctx, MQTTAsync_successData5* r) {
   auto* sc = static_cast<SubContext*>(ctx);
   // MQTT v5 single-topic SUBACK: the granted QoS or failure is in reasonCode.
@@ -238,6 +309,20 @@ void Client::onSubSuccess(void* ctx, MQTTAsync_successData5* r) {
 void Client::onSubFailure(void* ctx, MQTTAsync_failureData5* r) {
   auto* sc = static_cast<SubContext*>(ctx);
   sc->handler->onSubscribeResult(sc->filter, false, r ? int(r->reasonCode ? r->reasonCode : r->code) : -1);
+  delete sc;
+}
+
+void Client::onSubSuccess3(void* ctx, MQTTAsync_successData* r) {
+  auto* sc = static_cast<SubContext*>(ctx);
+  // 3.1.1 SUBACK: the granted QoS, or 0x80 for a refusal.
+  int qos = r ? r->alt.qos : 0;
+  sc->handler->onSubscribeResult(sc->filter, qos < 0x80, qos);
+  delete sc;
+}
+
+void Client::onSubFailure3(void* ctx, MQTTAsync_failureData* r) {
+  auto* sc = static_cast<SubContext*>(ctx);
+  sc->handler->onSubscribeResult(sc->filter, false, r ? r->code : -1);
   delete sc;
 }
 

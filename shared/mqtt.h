@@ -1,5 +1,5 @@
 #pragma once
-// MQTT v5 client over paho.mqtt.c (async, paho-mqtt3as). The library calls the
+// MQTT 5 or 3.1.1 client over paho.mqtt.c (async, paho-mqtt3as). The library calls the
 // handler from its own threads: a handler must only hand the work to its own
 // event loop and return, never call back into this client from the callback
 // (paho's callback thread holds locks; re-entering it has deadlocked clients).
@@ -22,11 +22,21 @@ struct Will {
   int qos = 1;
 };
 
+/** The protocol spoken on the wire. 3.1.1 is for brokers that speak nothing
+ *  newer (RabbitMQ 3.10's MQTT plugin); it has no PUBACK or SUBACK reason
+ *  codes beyond success/failure, no session expiry (the broker's own setting
+ *  decides), no receive maximum and no CONNACK reason strings. */
+enum class Version { v5, v311 };
+
+/** "5" or "3.1.1", as in configuration files. */
+const char* versionName(Version v);
+
 struct Options {
   std::string uri;            ///< "tcp://127.0.0.1:1883" or "ssl://host:8883"
   std::string clientId;       ///< the device id for devices
+  Version version = Version::v5;
   bool cleanStart = false;    ///< persistent sessions by default
-  uint32_t sessionExpiryS = 7 * 24 * 3600;  ///< how long the broker keeps the session offline
+  uint32_t sessionExpiryS = 7 * 24 * 3600;  ///< how long the broker keeps the session offline (MQTT 5 only)
   int keepAliveS = 5;         ///< heartbeat; a dead link is noticed within ~1.5x this
   int connectTimeoutS = 10;
   int maxInflight = 64;       ///< QoS 1 publishes in flight before paho queues locally
@@ -46,7 +56,9 @@ class Handler {
   virtual void onConnectFailed(const std::string& reason, int code) = 0;
   virtual void onConnectionLost(const std::string& cause) = 0;
   virtual void onMessage(std::string topic, std::string payload, bool dup) = 0;
-  /** The broker acknowledged (PUBACK) or refused a publish. reasonCode is the MQTT v5 reason. */
+  /** The broker acknowledged (PUBACK) or refused a publish. reasonCode is the MQTT 5
+   *  reason; on 3.1.1 a PUBACK carries none, so it is 0 on success and paho's
+   *  error code on failure (a 3.1.1 broker that drops a publish still acks it). */
   virtual void onPublishResult(int token, bool ok, int reasonCode) { (void)token; (void)ok; (void)reasonCode; }
   virtual void onSubscribeResult(const std::string& filter, bool ok, int reasonCode) {
     (void)filter; (void)ok; (void)reasonCode;
@@ -66,6 +78,8 @@ class Client {
   /** Starts a connect attempt; the outcome arrives as onConnected/onConnectFailed.
    *  Not while connected: call it after onConnectionLost or onConnectFailed. */
   Status connect();
+  /** The broker the next connect() goes to (a cluster's next node); not while connected. */
+  void setUri(std::string uri);
   /** Publishes; on success token identifies the PUBACK in onPublishResult. */
   Result<int> publish(const std::string& topic, const std::string& payload, int qos = 1, bool retained = false);
   /** Subscribes; the outcome arrives as onSubscribeResult. */
@@ -80,14 +94,23 @@ class Client {
   std::string lastTlsError() const;
 
  private:
+  // paho calls the *5 variants on MQTT 5 connections and the others on 3.1.1.
   static void onConnectSuccess(void* ctx, MQTTAsync_successData5* r);
   static void onConnectFailure(void* ctx, MQTTAsync_failureData5* r);
+  static void onConnectSuccess3(void* ctx, MQTTAsync_successData* r);
+  static void onConnectFailure3(void* ctx, MQTTAsync_failureData* r);
   static void onLost(void* ctx, char* cause);
   static int onArrived(void* ctx, char* topic, int topicLen, MQTTAsync_message* m);
   static void onSendSuccess(void* ctx, MQTTAsync_successData5* r);
   static void onSendFailure(void* ctx, MQTTAsync_failureData5* r);
+  static void onSendSuccess3(void* ctx, MQTTAsync_successData* r);
+  static void onSendFailure3(void* ctx, MQTTAsync_failureData* r);
   static void onSubSuccess(void* ctx, MQTTAsync_successData5* r);
   static void onSubFailure(void* ctx, MQTTAsync_failureData5* r);
+  static void onSubSuccess3(void* ctx, MQTTAsync_successData* r);
+  static void onSubFailure3(void* ctx, MQTTAsync_failureData* r);
+  void connectFailed(std::string reason, int code);
+  bool v5() const { return opts_.version == Version::v5; }
   static int onSslError(const char* str, size_t len, void* ctx);
   void create();
   void destroy(int timeoutMs);
@@ -95,7 +118,7 @@ class Client {
   Options opts_;
   Handler& handler_;
   MQTTAsync handle_ = nullptr;
-  bool attempted_ = false;  ///< connect() was called on handle_ already
+  bool attempted_ = false;  ///< connect() was called on handle_ already, or its URI changed: make a new one
   mutable std::mutex tlsMu_;
   std::string tlsError_;
 };

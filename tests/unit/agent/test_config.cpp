@@ -19,6 +19,14 @@ TEST_CASE("config errors name the key and the value", "[config]") {
       {"broker", "mqtts://x:99999", "config: broker \"mqtts://x:99999\": scheme must be tcp:// or ssl://"},
       {"broker", "tcp://x:99999", "config: broker \"tcp://x:99999\": port out of range 1-65535"},
       {"broker", "tcp://x", "config: broker \"tcp://x\": expected host:port"},
+      {"broker", "tcp://a:1883,tcp://b", "config: broker \"tcp://b\": expected host:port"},
+      {"broker", "tcp://a:1883,", "config: broker \"\": scheme must be tcp:// or ssl://"},
+      {"broker", "tcp://a:1883,tcp://a:1883",
+       "config: broker \"tcp://a:1883,tcp://a:1883\": \"tcp://a:1883\" is listed twice"},
+      {"broker", "ssl://a:8883,tcp://b:1883",
+       "config: broker \"ssl://a:8883,tcp://b:1883\": every broker must use the same scheme"},
+      {"link.mqtt_version", "3", "config: link.mqtt_version \"3\": must be 5 or 3.1.1"},
+      {"link.mqtt_version", "3.1", "config: link.mqtt_version \"3.1\": must be 5 or 3.1.1"},
       {"link.window", "0", "config: link.window \"0\": out of range 1-4096"},
       {"link.window", "12x", "config: link.window \"12x\": not a whole number"},
       {"store.cap_bytes", "1000", "config: store.cap_bytes \"1000\": out of range 65536-1099511627776"},
@@ -75,4 +83,38 @@ TEST_CASE("a config file is read, nested keys flattened, and a bad value names t
   std::ofstream(path) << "{not json";
   CHECK_THAT(loadConfigFile(path, c).error().message, Catch::Contains("not valid JSON"));
   CHECK_THAT(loadConfigFile(dir.file("missing.json"), c).error().message, Catch::Contains("missing.json"));
+}
+
+TEST_CASE("a broker list names a cluster's nodes in order, as text or as a JSON array", "[config]") {
+  AgentConfig c;
+  CHECK(c.brokers() == std::vector<std::string>{"tcp://127.0.0.1:1883"});
+  REQUIRE(c.set("broker", "tcp://a:1883, tcp://b:1884 ,tcp://c:1885").ok());
+  CHECK(c.brokers() == std::vector<std::string>{"tcp://a:1883", "tcp://b:1884", "tcp://c:1885"});
+  std::string many;
+  for (int i = 0; i < 17; ++i) many += (i ? "," : "") + std::string("tcp://n") + std::to_string(i) + ":1883";
+  CHECK_THAT(c.set("broker", many).error().message, Catch::Contains("at most 16 brokers"));
+  CHECK(c.brokers().size() == 3);  // unchanged
+
+  mdc::test::TempDir dir;
+  const std::string path = dir.file("agent.json");
+  std::ofstream(path) << R"({"device_id": "MDC-9", "unit_id": "M3", "agency": "EMS",
+    "broker": ["ssl://n1:8883", "ssl://n2:8883"], "tls": {"ca": "ca.pem", "cert": "c.pem", "key": "k.pem"},
+    "link": {"mqtt_version": "3.1.1"}})";
+  AgentConfig f;
+  REQUIRE(loadConfigFile(path, f).ok());
+  CHECK(f.brokers() == std::vector<std::string>{"ssl://n1:8883", "ssl://n2:8883"});
+  CHECK(f.mqttVersion == "3.1.1");
+  CHECK(f.validate().ok());
+  // --print-config writes the list back as an array, which reads back the same.
+  std::ofstream(path) << f.toJson();
+  AgentConfig g;
+  REQUIRE(loadConfigFile(path, g).ok());
+  CHECK(g.brokers() == f.brokers());
+  CHECK(g.mqttVersion == "3.1.1");
+
+  std::ofstream(path) << R"({"broker": []})";
+  CHECK_THAT(loadConfigFile(path, g).error().message, Catch::Contains("broker: the list is empty"));
+  std::ofstream(path) << R"({"broker": ["tcp://a:1883", 7]})";
+  CHECK_THAT(loadConfigFile(path, g).error().message, Catch::Contains("every item must be a string"));
+  CHECK(g.brokers() == f.brokers());
 }

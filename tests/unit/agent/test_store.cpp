@@ -395,8 +395,11 @@ TEST_CASE("the conversation holds both sides in the vehicle's order and pages ba
   CHECK(store->db().queryInt("SELECT COUNT(*) FROM actions WHERE instr(summary, 'KXT') > 0") == 0);
 
   SECTION("an edited sent message is reported and not shown") {
-    store->db().exec("UPDATE sent_messages SET payload = substr(payload,1,20) || X'00' || substr(payload,22) WHERE seq=" +
-                     std::to_string(copy));
+    // Byte 21 is ciphertext, so it is random: write whichever of 00 and 01 it is not.
+    store->db().exec(
+        "UPDATE sent_messages SET payload = substr(payload,1,20) || "
+        "CASE WHEN substr(payload,21,1) = X'00' THEN X'01' ELSE X'00' END || substr(payload,22) WHERE seq=" +
+        std::to_string(copy));
     CHECK(store->conversation(unit, std::nullopt, 10).size() == 4);
     auto report = store->check();
     CHECK_FALSE(report.ok);
@@ -542,7 +545,10 @@ TEST_CASE("payloads are encrypted at rest under a 0600 key, an edited payload is
   CHECK(rows[0].payload.find("SECRET-INCIDENT-42") != std::string::npos);
 
   SECTION("one byte changed: seq 1 skipped and reported, seq 2 still sent") {
-    store->db().exec("UPDATE outbox SET payload = substr(payload,1,20) || X'00' || substr(payload,22) WHERE seq=1");
+    // Byte 21 is ciphertext, so it is random: write whichever of 00 and 01 it is not.
+    store->db().exec(
+        "UPDATE outbox SET payload = substr(payload,1,20) || "
+        "CASE WHEN substr(payload,21,1) = X'00' THEN X'01' ELSE X'00' END || substr(payload,22) WHERE seq=1");
     rows = store->pending(v1::LANE_STATUS, 0, 10);
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].seq == 2);

@@ -1,0 +1,150 @@
+// mdc-agent on the MQTT tier of a city deployment: it speaks MQTT 3.1.1 as well
+// as 5 (RabbitMQ's MQTT plugin speaks nothing newer), and it takes a list of a
+// cluster's brokers and moves to the next when the one it is on fails. Real
+// mosquitto processes; the failover test bridges two edge brokers to the one
+// the backend is on, so a device may reach the backend through either.
+#include <catch2/catch.hpp>
+
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <map>
+
+#include "tests/support/mosquitto.h"
+#include "tests/support/stack.h"
+
+using namespace mdc;
+using namespace mdc::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/** Events of one kind in the backend's log, by event id (a duplicate counts twice in total). */
+std::map<std::string, int> eventsOfKind(const CadStub& stub, const QString& kind, int& total) {
+  auto r = stub.cadctl({"events", "--json", "--limit", "10000000"});
+  REQUIRE(r.exitCode == 0);
+  auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(r.output));
+  REQUIRE(doc.isArray());
+  std::map<std::string, int> seen;
+  total = 0;
+  for (const auto& v : doc.array()) {
+    auto o = v.toObject();
+    if (o.value("kind").toString() != kind) continue;
+    ++seen[o.value("event_id").toString().toStdString()];
+    ++total;
+  }
+  return seen;
+}
+
+/** mosquitto's connect log line says which protocol a client spoke: "(p2, ..." is
+ *  3.1.1, "(p5, ..." is 5. */
+bool connectedWithProtocol(const Mosquitto& broker, const std::string& client, const std::string& p) {
+  const std::string log = broker.log();
+  return log.find(" as " + client + " (" + p + ",") != std::string::npos;
+}
+
+/** An edge broker that carries every topic both ways to and from the core broker. */
+MosquittoOptions bridgedTo(const Mosquitto& core) {
+  MosquittoOptions o;
+  o.maxQueuedMessages = 100000;
+  o.extraConfig = "connection to-core\n"
+                  "address 127.0.0.1:" + std::to_string(core.port()) + "\n"
+                  "topic # both 1\n"
+                  "bridge_protocol_version mqttv311\n"
+                  "cleansession false\n"
+                  "restart_timeout 1\n";
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("over MQTT 3.1.1 the agent delivers, receives from dispatch, and resumes its session after a restart",
+          "[agent][link][mqtt311]") {
+  TempDir dir;
+  MosquittoOptions mo;
+  mo.maxQueuedMessages = 100000;
+  Mosquitto broker(dir, mo);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-V3", "E31", "FD1");
+  AgentProcess agent(dir, "MDC-V3", "E31", "FD1", broker.uri(), {"--set", "link.mqtt_version=3.1.1"});
+  prefillOutbox(agent.storePath(), "MDC-V3", "E31", "FD1", 300, 2000);
+  agent.start();
+
+  REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 120s));
+  CHECK(connectedWithProtocol(broker, "MDC-V3", "p2"));
+  CHECK_FALSE(connectedWithProtocol(broker, "MDC-V3", "p5"));
+  int statuses = 0;
+  auto seen = eventsOfKind(stub, "status", statuses);
+  CHECK(statuses == 300);
+  CHECK(seen.size() == 300);
+  int reports = 0;
+  CHECK(eventsOfKind(stub, "avl", reports).size() == 2000);  // batched or not, each once
+  CHECK(reports == 2000);
+
+  // Dispatch reaches it; the subscription is acknowledged on 3.1.1 too.
+  REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "disp", "message", "E31", "first"}).exitCode == 0);
+  REQUIRE(waitUntil([&] { return agent.state().downlink_cursor() == 1; }, 20s));
+
+  // Stopped, messaged while away, started: the persistent 3.1.1 session (clean
+  // session 0) is resumed, and what came meanwhile arrives in order.
+  agent.stop();
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "disp", "message", "E31", "away " + std::to_string(i)})
+                .exitCode == 0);
+  agent.start();
+  REQUIRE(waitUntil([&] { return agent.state().downlink_cursor() == 21; }, 30s));
+  CHECK(agent.state().messages_total() == 21);
+  CHECK(agent.log().find("over MQTT 3.1.1 (session resumed)") != std::string::npos);
+  CHECK(agent.state().counters().at("downlink_gaps") == 0);
+  CHECK(stub.cadctl({"verify"}).exitCode == 0);
+}
+
+TEST_CASE("kill -9 of the broker a device is on, mid-drain: it moves to the next and every event is committed once",
+          "[agent][link][failover][fault]") {
+  const std::string version = GENERATE(std::string("5"), std::string("3.1.1"));
+  INFO("link.mqtt_version " << version);
+  TempDir dir, coreDir, edgeADir, edgeBDir;  // a broker's config, database and log per directory
+  MosquittoOptions co;
+  co.maxQueuedMessages = 100000;
+  Mosquitto core(coreDir, co);
+  Mosquitto edgeA(edgeADir, bridgedTo(core));
+  Mosquitto edgeB(edgeBDir, bridgedTo(core));
+  CadStub stub(dir, core.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-F", "E32", "FD1");
+  const std::string list = edgeA.uri() + "," + edgeB.uri();
+  AgentProcess agent(dir, "MDC-F", "E32", "FD1", list,
+                     {"--set", "link.mqtt_version=" + version, "--set", "link.backoff_initial_ms=200"});
+  const int kStatuses = 8000;
+  prefillOutbox(agent.storePath(), "MDC-F", "E32", "FD1", kStatuses, 0);
+  agent.start();
+
+  REQUIRE(waitUntil([&] { return agent.state().link() == v1::LINK_STATE_ONLINE; }, 30s));
+  const std::string first = agent.state().broker();
+  REQUIRE((first == edgeA.uri() || first == edgeB.uri()));
+  Mosquitto& on = first == edgeA.uri() ? edgeA : edgeB;
+  const std::string other = first == edgeA.uri() ? edgeB.uri() : edgeA.uri();
+  REQUIRE(waitUntil([&] { return stub.eventCount() > 1500; }, 60s));
+  on.kill9();
+
+  REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 240s));
+  const auto st = agent.state();
+  CHECK(st.broker() == other);
+  CHECK(st.counters().at("broker_failovers") >= 1);
+  CHECK(st.link() == v1::LINK_STATE_ONLINE);
+  int statuses = 0;
+  auto seen = eventsOfKind(stub, "status", statuses);
+  CHECK(statuses == kStatuses);
+  CHECK(seen.size() == size_t(kStatuses));
+  CHECK(stub.cadctl({"verify"}).exitCode == 0);
+  const std::string log = agent.log();
+  INFO(log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
+  CHECK(log.find("moving from " + first + " to " + other) != std::string::npos);
+
+  // Dispatch still reaches the device through the node it moved to.
+  REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "disp", "message", "E32", "still there?"}).exitCode == 0);
+  CHECK(waitUntil([&] { return agent.state().downlink_cursor() >= 1; }, 20s));
+}
