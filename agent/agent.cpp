@@ -272,8 +272,8 @@ void Agent::linkConnected(bool sessionPresent) {
   avlWindow_.reset(std::max(1, config_.window - kReservedForPriority));  // this path's round trip is learnt afresh
   batchesRefused_ = false;  // this backend may accept batches (a newer one behind the same address)
   log::info("link", "connected to " + brokerLabel() + " over MQTT " + config_.mqttVersion +
-                        (sessionPresent ? " (session resumed)" : " (new session)") +
-                        "; outbox " + std::to_string(store_.outboxCount()) + " events");
+                        (sessionPresent ? " (session resumed)" : " (new session)") + "; outbox " +
+                        std::to_string(store_.outboxCount()) + " events");
   if (Status s = client_->subscribe(topics::down(config_.deviceId), 1); !s) noteError(s.error().message);
   publishPresence(true);
   publishResync();

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   QCommandLineOption unitOpt("unit-id", "Same as --set unit_id=UNIT.", "unit");
   QCommandLineOption agencyOpt("agency", "Same as --set agency=A.", "agency");
   QCommandLineOption brokerOpt("broker", "Same as --set broker=URI[,URI...] (tcp://host:port or ssl://host:port).",
-                              "uri");
+                               "uri");
   QCommandLineOption storeOpt("store", "Same as --set store.path=FILE.", "file");
   QCommandLineOption socketOpt("socket", "Same as --set socket.path=PATH.", "path");
   QCommandLineOption printOpt("print-config", "Print the effective configuration as JSON and exit.");

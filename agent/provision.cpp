@@ -535,12 +535,15 @@ std::vector<Check> selfTest(const DeviceFiles& f, const SelfTestOptions& o) {
         add(brokerName, Level::Pass, "connected to " + host + ":" + std::to_string(port) + " as " + cfg.deviceId);
       } else if (client) {
         std::string tls = client->lastTlsError();
-        if (tls.empty() && mo.uri.rfind("ssl://", 0) == 0) tls = tlsHandshakeVerdict(host, port, cfg, o.timeoutS * 1000);
-        std::string words = !certProblem.empty() ? "the broker refused this device: " + certProblem
+        if (tls.empty() && mo.uri.rfind("ssl://", 0) == 0)
+          tls = tlsHandshakeVerdict(host, port, cfg, o.timeoutS * 1000);
+        std::string words = !certProblem.empty()       ? "the broker refused this device: " + certProblem
                             : !explainTls(tls).empty() ? explainTls(tls)
                             : mo.certFile.empty()      ? "the broker requires a device certificate: none installed"
                                                        : "";
-        std::string raw = probe.failed ? probe.failReason : probe.lost ? "connection lost: " + probe.lostCause : "no answer";
+        std::string raw = probe.failed ? probe.failReason
+                          : probe.lost ? "connection lost: " + probe.lostCause
+                                       : "no answer";
         if (!tls.empty()) raw += "; TLS: " + tls;
         add(brokerName, Level::Fail,
             (words.empty() ? "broker at " + host + ":" + std::to_string(port) + " refused the connection" : words) +
@@ -573,15 +576,14 @@ std::vector<Check> selfTest(const DeviceFiles& f, const SelfTestOptions& o) {
           add(tripName, Level::Fail, "publish failed: " + tok.error().message);
         } else {
           bool answered = probe.waitFor(
-              [&] {
-                return !probe.downlinks.empty() || (probe.published && !probe.publishOk) || probe.lost;
-              },
+              [&] { return !probe.downlinks.empty() || (probe.published && !probe.publishOk) || probe.lost; },
               o.timeoutS * 1000);
           std::lock_guard lock(probe.mu);
           if (probe.published && !probe.publishOk) {
+            char reason[8];
+            std::snprintf(reason, sizeof reason, "%02x", probe.publishReason);
             add(tripName, Level::Fail,
-                "the broker refused this device's publish on its own topic (reason 0x" +
-                    [&] { char b[8]; std::snprintf(b, sizeof b, "%02x", probe.publishReason); return std::string(b); }() +
+                std::string("the broker refused this device's publish on its own topic (reason 0x") + reason +
                     "): check the broker's ACL");
           } else if (!answered || probe.downlinks.empty()) {
             add(tripName, Level::Fail,
@@ -600,7 +602,8 @@ std::vector<Check> selfTest(const DeviceFiles& f, const SelfTestOptions& o) {
         // Freed only once the disconnect is done: paho destroyed with its
         // disconnect still queued could leave work behind it (seen as a
         // sanitizer abort of this short-lived probe on a loaded machine).
-        for (int i = 0; i < 150 && client->isConnected(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        for (int i = 0; i < 150 && client->isConnected(); ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     }
   }

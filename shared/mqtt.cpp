@@ -20,18 +20,22 @@ struct SubContext {
 };
 }  // namespace
 
-const char* versionName(Version v) { return v == Version::v5 ? "5" : "3.1.1"; }
-
 namespace {
 // A 3.1.1 CONNACK's return codes (MQTT 3.1.1 section 3.2.2.3).
 std::string connackText(int code) {
   switch (code) {
-    case 1: return "broker refused: unacceptable protocol version (1)";
-    case 2: return "broker refused: identifier rejected (2)";
-    case 3: return "broker refused: server unavailable (3)";
-    case 4: return "broker refused: bad user name or password (4)";
-    case 5: return "broker refused: not authorized (5)";
-    default: return "";
+    case 1:
+      return "broker refused: unacceptable protocol version (1)";
+    case 2:
+      return "broker refused: identifier rejected (2)";
+    case 3:
+      return "broker refused: server unavailable (3)";
+    case 4:
+      return "broker refused: bad user name or password (4)";
+    case 5:
+      return "broker refused: not authorized (5)";
+    default:
+      return "";
   }
 }
 }  // namespace

@@ -28,9 +28,6 @@ struct Will {
  *  decides), no receive maximum and no CONNACK reason strings. */
 enum class Version { v5, v311 };
 
-/** "5" or "3.1.1", as in configuration files. */
-const char* versionName(Version v);
-
 struct Options {
   std::string uri;            ///< "tcp://127.0.0.1:1883" or "ssl://host:8883"
   std::string clientId;       ///< the device id for devices

@@ -3,11 +3,9 @@
 // cluster's brokers and moves to the next when the one it is on fails. Real
 // mosquitto processes; the failover test bridges two edge brokers to the one
 // the backend is on, so a device may reach the backend through either.
-#include <catch2/catch.hpp>
-
 #include <QJsonDocument>
 #include <QJsonObject>
-
+#include <catch2/catch.hpp>
 #include <map>
 
 #include "tests/support/mosquitto.h"
@@ -47,12 +45,15 @@ bool connectedWithProtocol(const Mosquitto& broker, const std::string& client, c
 MosquittoOptions bridgedTo(const Mosquitto& core) {
   MosquittoOptions o;
   o.maxQueuedMessages = 100000;
-  o.extraConfig = "connection to-core\n"
-                  "address 127.0.0.1:" + std::to_string(core.port()) + "\n"
-                  "topic # both 1\n"
-                  "bridge_protocol_version mqttv311\n"
-                  "cleansession false\n"
-                  "restart_timeout 1\n";
+  o.extraConfig =
+      "connection to-core\n"
+      "address 127.0.0.1:" +
+      std::to_string(core.port()) +
+      "\n"
+      "topic # both 1\n"
+      "bridge_protocol_version mqttv311\n"
+      "cleansession false\n"
+      "restart_timeout 1\n";
   return o;
 }
 
@@ -91,8 +92,8 @@ TEST_CASE("over MQTT 3.1.1 the agent delivers, receives from dispatch, and resum
   // session 0) is resumed, and what came meanwhile arrives in order.
   agent.stop();
   for (int i = 0; i < 20; ++i)
-    REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "disp", "message", "E31", "away " + std::to_string(i)})
-                .exitCode == 0);
+    REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "disp", "message", "E31", "away " + std::to_string(i)}).exitCode ==
+            0);
   agent.start();
   REQUIRE(waitUntil([&] { return agent.state().downlink_cursor() == 21; }, 30s));
   CHECK(agent.state().messages_total() == 21);
