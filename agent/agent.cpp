@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <set>
+#include <utility>
 
 #include "agent/state_text.h"
 #include "hw/gpsd_source.h"
@@ -46,6 +47,9 @@ class LinkBridge final : public mqtt::Handler {
   }
   void onPublishResult(int token, bool ok, int reasonCode) override {
     post([token, ok, reasonCode](Agent* a) { a->linkPublishResult(token, ok, reasonCode); });
+  }
+  void onSubscribeResult(const std::string& filter, bool ok, int reasonCode) override {
+    post([filter, ok, reasonCode](Agent* a) { a->linkSubscribeResult(filter, ok, reasonCode); });
   }
 
  private:
@@ -226,8 +230,9 @@ std::string Agent::brokerLabel() const {
 
 void Agent::connectNow() {
   client_->setUri(broker());
-  setLink(v1::LINK_STATE_CONNECTING, "connecting to " + brokerLabel());
-  if (Status s = client_->connect(); !s) linkConnectFailed(s.error().message);
+  setLink(v1::LINK_STATE_CONNECTING, "connecting to " + brokerLabel() + (freshSessionNext_ ? " (fresh session)" : ""));
+  const bool fresh = std::exchange(freshSessionNext_, false);
+  if (Status s = client_->connect(fresh); !s) linkConnectFailed(s.error().message);
 }
 
 void Agent::failOver(const std::string& why) {
@@ -268,6 +273,8 @@ void Agent::linkConnected(bool sessionPresent) {
   ++counters_.connects;
   backoffMs_ = 0;
   failuresOnList_ = 0;
+  silentRetransmits_ = 0;
+  downRefused_ = false;
   setLink(v1::LINK_STATE_ONLINE, "connected to " + brokerLabel());
   avlWindow_.reset(std::max(1, config_.window - kReservedForPriority));  // this path's round trip is learnt afresh
   batchesRefused_ = false;  // this backend may accept batches (a newer one behind the same address)
@@ -395,7 +402,13 @@ void Agent::exchangeDownlinkCursor() {
     log::warn("link", "the backend holds downlinks up to seq " + std::to_string(knownHead_) + ", this device up to " +
                           std::to_string(cursor) + "; asking for the rest");
   }
-  if (cursor != reportedCursor_ || missing || sinceLast >= int64_t(config_.downlinkCheckS) * 1000) publishResync();
+  const bool due = sinceLast >= int64_t(config_.downlinkCheckS) * 1000;
+  if (due && downRefused_) {
+    // An ACL may have been mended since: ask again, as often as the check.
+    log::info("link", "subscribing again to " + topics::down(config_.deviceId));
+    if (Status s = client_->subscribe(topics::down(config_.deviceId), 1); !s) noteError(s.error().message);
+  }
+  if (cursor != reportedCursor_ || missing || due) publishResync();
 }
 
 void Agent::publishResync() {
@@ -415,12 +428,24 @@ void Agent::publishResync() {
 
 // ------------------------------------------------------------------ downlink
 
+void Agent::linkSubscribeResult(const std::string& filter, bool ok, int reasonCode) {
+  downRefused_ = !ok;
+  if (ok) return;
+  // Nothing would come down: say so. The silence is also what the fresh
+  // session after unanswered retransmissions repairs (agent_send.cpp).
+  log::error("link", "the broker refused the subscription to " + filter + " (reason " + std::to_string(reasonCode) +
+                         "): nothing from dispatch can arrive");
+  noteError("broker refused the subscription to " + filter);
+}
+
 void Agent::linkMessage(const std::string& topic, const std::string& payload) {
   auto parsed = topics::parse(topic);
   if (!parsed || parsed->kind != topics::Kind::Down || parsed->deviceId != config_.deviceId) {
     log::warn("link", "ignored a message on unexpected topic \"" + topic + "\"");
     return;
   }
+  silentRetransmits_ = 0;  // the way down works
+  freshSessionTried_ = false;
   auto dl = codec::decodeDownlink(payload);
   if (!dl) {
     ++counters_.downlinkInvalid;

@@ -52,6 +52,7 @@ struct AgentCounters {
   uint64_t connects = 0;
   uint64_t connectFailures = 0;
   uint64_t brokerFailovers = 0;  ///< moves to another broker of the list after a failure
+  uint64_t freshSessions = 0;    ///< reconnects with a clean session because nothing came down
   uint64_t badRequests = 0;
   uint64_t recordsQueries = 0;     ///< records queries sent
   uint64_t recordsAnswers = 0;     ///< answers received for them
@@ -88,6 +89,7 @@ class Agent : public QObject {
   void linkLost(const std::string& cause);
   void linkMessage(const std::string& topic, const std::string& payload);
   void linkPublishResult(int token, bool ok, int reasonCode);
+  void linkSubscribeResult(const std::string& filter, bool ok, int reasonCode);
   void gpsFix(const hw::Fix& received);
   void gpsSourceState(bool connected, const std::string& detail);
   void vehicleInput(const hw::VehicleInputEvent& event);
@@ -210,10 +212,17 @@ class Agent : public QObject {
   int64_t lastCommitAckMs_ = 0;
   int64_t lastResyncMonoMs_ = -100000;
   hw::FixTimeCondition fixTimeCondition_ = hw::FixTimeCondition::None;
+  bool downRefused_ = false;      // the broker refused the down topic's subscription on this connection
   uint64_t reportedCursor_ = 0;   // the downlink cursor last told to the backend (ResyncRequest)
   uint64_t knownHead_ = 0;        // the unit's downlink head the backend last told (CommitAck)
   int64_t gapSinceMonoMs_ = 0;    // since when knownHead_ is above the cursor (0: it is not)
   double srttMs_ = 0;  ///< smoothed publish -> commit-ack round trip (0: no sample yet)
+  /** Retransmission rounds since anything last arrived on the down topic. */
+  int silentRetransmits_ = 0;
+  /** A fresh session was asked for and nothing has arrived since: do not ask again. */
+  bool freshSessionTried_ = false;
+  bool freshSessionNext_ = false;  ///< the next connect starts a clean session
+  static constexpr int kSilentRetransmitsBeforeFreshSession = 3;
   /** Slots of the window kept free of AVL so a status never waits behind a backlog. */
   static constexpr int kReservedForPriority = 8;
   AvlWindow avlWindow_;  ///< the AVL share of the window, following the link (avl_window.h)

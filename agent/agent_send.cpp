@@ -203,6 +203,24 @@ void Agent::checkAckTimeouts() {
   batchesInFlight_.clear();
   resetSendCursors();
   srttMs_ = std::min<double>(srttMs_ * 2, double(config_.ackTimeoutS) * 1000);  // back off like TCP
+  // Publishing works, yet nothing at all comes down: the broker may hold this
+  // device's session without a working subscription (seen on a RabbitMQ
+  // cluster when the node holding the session's queue died while the
+  // subscription was being made). Once, until something arrives again: a
+  // fresh session, which makes the broker build the subscription anew. What
+  // the old session held for the device comes again through the downlink
+  // cursor, which every connect asks after.
+  if (++silentRetransmits_ >= kSilentRetransmitsBeforeFreshSession && !freshSessionTried_ &&
+      link_ == v1::LINK_STATE_ONLINE) {
+    log::warn("link", "nothing from the backend through " + broker() + " for " + std::to_string(silentRetransmits_) +
+                          " retransmissions: reconnecting with a fresh session");
+    noteError("no downlink through " + broker() + ": reconnected with a fresh session");
+    ++counters_.freshSessions;
+    freshSessionTried_ = true;
+    freshSessionNext_ = true;
+    client_->disconnect(0);
+    linkLost("no downlink for " + std::to_string(silentRetransmits_) + " retransmissions");
+  }
 }
 
 int64_t Agent::retransmitTimeoutMs() const {

@@ -79,6 +79,7 @@ v1::AgentState Agent::snapshot() {
   c["connects"] = counters_.connects;
   c["connect_failures"] = counters_.connectFailures;
   c["broker_failovers"] = counters_.brokerFailovers;
+  c["fresh_sessions"] = counters_.freshSessions;
   c["bad_requests"] = counters_.badRequests;
   c["records_queries"] = counters_.recordsQueries;
   c["records_answers"] = counters_.recordsAnswers;

@@ -149,6 +149,7 @@ mdc::Status CadService::start() {
   bridge_ = std::make_unique<ServiceBridge>(this);
   mdc::mqtt::Options o;
   o.uri = config_.broker;
+  o.version = config_.mqttVersion;
   o.clientId = config_.clientId;
   o.cleanStart = false;
   o.maxInflight = 1024;

@@ -25,6 +25,7 @@ namespace cad {
 struct ServiceConfig {
   std::string dbPath = "cad.db";
   std::string broker = "tcp://127.0.0.1:1883";
+  mdc::mqtt::Version mqttVersion = mdc::mqtt::Version::v5;  ///< 3.1.1 on RabbitMQ 3.10
   std::string clientId = "cad-stub-1";
   std::string sharedGroup;            ///< non-empty: $share/<group>/... (several instances)
   std::string tlsCa, tlsCert, tlsKey;

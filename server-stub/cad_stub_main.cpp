@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
   p.addVersionOption();
   QCommandLineOption db("db", "SQLite event store file (created if missing).", "file", "cad.db");
   QCommandLineOption broker("broker", "MQTT broker URI.", "uri", "tcp://127.0.0.1:1883");
+  QCommandLineOption mqttVersion("mqtt-version",
+                                 "MQTT protocol: 5, or 3.1.1 for brokers that speak nothing newer (RabbitMQ 3.10).",
+                                 "version", "5");
   QCommandLineOption clientId("client-id", "MQTT client id of this instance.", "id", "cad-stub-1");
   QCommandLineOption group("shared-group",
                            "Share the ingest with other instances through an MQTT shared subscription ($share/NAME/...). "
@@ -80,10 +83,10 @@ int main(int argc, char** argv) {
   QCommandLineOption caDir("ca-dir", "The fleet CA's directory (default: <db>.ca).", "dir");
   QCommandLineOption certDays("cert-days", "Validity of the device certificates the enrolment server issues "
                               "(1-825 days).", "days", "365");
-  p.addOptions({db,      broker,       clientId, group,        ca,           cert,           key,
-                control, batchMax,     batchMs,  noAvlBatches, nearbyRadius, nearbyInterval, metrics,
-                records, recordsDelay, estPort,  estAddress,   estHosts,     estBroker,      caDir,
-                certDays});
+  p.addOptions({db,      broker,  mqttVersion,  clientId, group,        ca,           cert,
+                key,     control, batchMax,     batchMs,  noAvlBatches, nearbyRadius, nearbyInterval,
+                metrics, records, recordsDelay, estPort,  estAddress,   estHosts,     estBroker,
+                caDir,   certDays});
   p.process(app);
 
   auto fail = [](const std::string& m) {
@@ -95,6 +98,10 @@ int main(int argc, char** argv) {
   cfg.broker = p.value(broker).toStdString();
   if (cfg.broker.rfind("tcp://", 0) != 0 && cfg.broker.rfind("ssl://", 0) != 0)
     return fail("--broker \"" + cfg.broker + "\": scheme must be tcp:// or ssl://");
+  if (const QString v = p.value(mqttVersion); v == "3.1.1")
+    cfg.mqttVersion = mdc::mqtt::Version::v311;
+  else if (v != "5")
+    return fail("--mqtt-version \"" + v.toStdString() + "\": must be 5 or 3.1.1");
   cfg.clientId = p.value(clientId).toStdString();
   cfg.sharedGroup = p.value(group).toStdString();
   cfg.tlsCa = p.value(ca).toStdString();

@@ -77,7 +77,7 @@ void Client::destroy(int timeoutMs) {
   handle_ = nullptr;
 }
 
-Status Client::connect() {
+Status Client::connect(bool freshSession) {
   // Each connection gets a fresh paho handle. Reconnecting on the handle of a
   // lost connection, with its in-flight window still full, lets paho 1.3.12's
   // threads read a message that another of its threads has freed (seen under
@@ -95,7 +95,7 @@ Status Client::connect() {
   MQTTAsync_connectOptions c = MQTTAsync_connectOptions_initializer5;
   MQTTProperties props = MQTTProperties_initializer;
   if (v5()) {
-    c.cleanstart = opts_.cleanStart ? 1 : 0;
+    c.cleanstart = opts_.cleanStart || freshSession ? 1 : 0;
     c.onSuccess5 = &Client::onConnectSuccess;
     c.onFailure5 = &Client::onConnectFailure;
     MQTTProperty p;
@@ -113,7 +113,7 @@ Status Client::connect() {
     // 3.10: mqtt.subscription_ttl, 24 h unless set).
     c = MQTTAsync_connectOptions_initializer;
     c.MQTTVersion = MQTTVERSION_3_1_1;
-    c.cleansession = opts_.cleanStart ? 1 : 0;
+    c.cleansession = opts_.cleanStart || freshSession ? 1 : 0;
     c.onSuccess = &Client::onConnectSuccess3;
     c.onFailure = &Client::onConnectFailure3;
   }

@@ -73,8 +73,10 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   /** Starts a connect attempt; the outcome arrives as onConnected/onConnectFailed.
-   *  Not while connected: call it after onConnectionLost or onConnectFailed. */
-  Status connect();
+   *  Not while connected: call it after onConnectionLost or onConnectFailed.
+   *  freshSession: this once, a clean start whatever Options::cleanStart says
+   *  (the broker discards the session it holds for this client id). */
+  Status connect(bool freshSession = false);
   /** The broker the next connect() goes to (a cluster's next node); not while connected. */
   void setUri(std::string uri);
   /** Publishes; on success token identifies the PUBACK in onPublishResult. */

@@ -6,6 +6,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <catch2/catch.hpp>
+#include <csignal>
+#include <fstream>
 #include <map>
 
 #include "tests/support/mosquitto.h"
@@ -148,4 +150,42 @@ TEST_CASE("kill -9 of the broker a device is on, mid-drain: it moves to the next
   // Dispatch still reaches the device through the node it moved to.
   REQUIRE(stub.cadctl({"--agency", "FD1", "--as", "disp", "message", "E32", "still there?"}).exitCode == 0);
   CHECK(waitUntil([&] { return agent.state().downlink_cursor() >= 1; }, 20s));
+}
+
+TEST_CASE("an agent that hears nothing back asks once for a fresh session, and drains once the broker lets it read",
+          "[agent][link]") {
+  TempDir dir;
+  // Everyone may publish and the backend may read what devices send; nobody
+  // may read a down topic yet: mosquitto grants the device's subscription but
+  // delivers nothing on it, so its commit acks never reach it.
+  const std::string noDown = "topic read cad/v1/dev/+/up\ntopic read cad/v1/dev/+/presence\ntopic write cad/v1/#\n";
+  MosquittoOptions mo;
+  mo.acl = noDown;
+  Mosquitto broker(dir, mo);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-S", "E33", "FD1");
+  AgentProcess agent(dir, "MDC-S", "E33", "FD1", broker.uri(), {"--set", "link.downlink_check_s=5"});
+  prefillOutbox(agent.storePath(), "MDC-S", "E33", "FD1", 50, 0);
+  agent.start();
+
+  auto counter = [&](const char* name) { return agent.state().counters().at(name); };
+  REQUIRE(waitUntil([&] { return counter("fresh_sessions") == 1; }, 60s));
+  REQUIRE(waitUntil([&] { return agent.state().link() == v1::LINK_STATE_ONLINE; }, 20s));
+  // The backend has every event; the device cannot hear it say so.
+  REQUIRE(waitUntil([&] { return stub.eventCount() >= 51; }, 20s));  // 50 and the device's registration
+  const uint64_t resentBefore = counter("resent");
+  REQUIRE(waitUntil([&] { return counter("resent") >= resentBefore + 150; }, 60s));  // three more rounds
+  CHECK(counter("fresh_sessions") == 1);  // once, until something comes down again
+  CHECK(agent.outboxDepth() == 50);
+  CHECK(agent.log().find("reconnecting with a fresh session") != std::string::npos);
+
+  // The ACL mended and reloaded: what the backend sends now arrives.
+  std::ofstream(dir.file("mosquitto.acl")) << noDown << "topic read cad/v1/dev/+/down\n";
+  REQUIRE(::kill(broker.pid(), SIGHUP) == 0);
+  REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 60s));
+  int statuses = 0;
+  CHECK(eventsOfKind(stub, "status", statuses).size() == 50);
+  CHECK(statuses == 50);
 }

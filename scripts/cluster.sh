@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# The city-scale MQTT tier on this one machine, as plain processes on loopback
+# ports: three RabbitMQ 3.10 nodes clustered, with the MQTT plugin and the
+# devices' sessions on quorum queues, and the backend stub (SQLite) on node 1
+# speaking MQTT 3.1.1.
+#
+#   scripts/cluster.sh up     [--dir DIR] [--no-stub]   start and cluster the nodes, then the stub
+#   scripts/cluster.sh status [--dir DIR]               what runs, the cluster's members, the stub's counts
+#   scripts/cluster.sh heal   [--dir DIR]               start the nodes that are down; they rejoin
+#   scripts/cluster.sh down   [--dir DIR]               stop everything started by up
+#
+# DIR (default $MDC_CLUSTER_DIR or /tmp/mdc-cluster) holds each node's config,
+# data and log, and cluster.env: the ports and the broker list for agents
+# (MDC_BROKERS=tcp://127.0.0.1:P1,tcp://...:P2,tcp://...:P3). Nothing is
+# installed as a service; `down` leaves DIR for inspection.
+set -euo pipefail
+
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+
+cmd="${1:-}"
+[ -n "$cmd" ] || { usage; exit 2; }
+shift
+dir="${MDC_CLUSTER_DIR:-/tmp/mdc-cluster}"
+stub=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dir) dir="$2"; shift 2 ;;
+    --no-stub) stub=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "cluster: unknown argument \"$1\"" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+here="$(cd "$(dirname "$0")/.." && pwd)"
+build="${MDC_BUILD_DIR:-$here/build}"
+rmq=/usr/lib/rabbitmq/bin
+nodes=(1 2 3)
+
+say() { echo "cluster: $*"; }
+
+# A free loopback TCP port, not one already handed out in this run.
+taken=" "
+free_port() {
+  local listening p
+  listening="$(ss -Htln 2>/dev/null | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ')"
+  while :; do
+    p=$((20000 + RANDOM % 20000))
+    case " $listening $taken " in *" $p "*) continue ;; esac
+    taken+="$p "
+    echo "$p"
+    return
+  done
+}
+
+# Runs rabbitmqctl (or another CLI tool) against node N of this cluster.
+ctl() {
+  local n="$1" tool="$2"
+  shift 2
+  HOME="$dir/rabbit$n" ERL_EPMD_PORT="$EPMD_PORT" "$rmq/$tool" -n "rabbit$n@localhost" "$@"
+}
+
+node_pid() { cat "$dir/rabbit$1/pid" 2>/dev/null || true; }
+alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+
+# Starts node N in the background with its config in DIR/rabbitN. Erlang's
+# distribution (the nodes' own traffic) listens on loopback only, on the
+# node's RABBITn_DIST port.
+start_node() {
+  local n="$1" d="$dir/rabbit$1" dist_var="RABBIT$1_DIST"
+  (
+    cd "$d"
+    export HOME="$d" RABBITMQ_NODENAME="rabbit$n@localhost" ERL_EPMD_PORT="$EPMD_PORT" ERL_EPMD_ADDRESS=127.0.0.1 \
+      RABBITMQ_DIST_PORT="${!dist_var}" \
+      RABBITMQ_MNESIA_BASE="$d/mnesia" RABBITMQ_LOG_BASE="$d/log" RABBITMQ_CONFIG_FILE="$d/rabbitmq" \
+      RABBITMQ_ENABLED_PLUGINS_FILE="$d/enabled_plugins" RABBITMQ_PID_FILE="$d/pid" \
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} -kernel inet_dist_listen_min ${!dist_var} -kernel inet_dist_listen_max ${!dist_var}"
+    setsid "$rmq/rabbitmq-server" >> "$d/out.log" 2>&1 < /dev/null &
+  )
+}
+
+# Waits until node N's pid file is written and RabbitMQ runs on it; returns 1
+# (having shown the node's log) when it does not within two minutes.
+await_node() {
+  local n="$1"
+  if ! ctl "$n" rabbitmqctl -q -t 120 wait "$dir/rabbit$n/pid" > /dev/null 2>&1; then
+    echo "cluster: node rabbit$n did not start; its log:" >&2
+    grep -v '^\s*$' "$dir/rabbit$n/out.log" | tail -8 >&2 || true
+    return 1
+  fi
+  say "rabbit$n@localhost up: MQTT on $(eval echo "\$RABBIT${n}_MQTT"), AMQP on $(eval echo "\$RABBIT${n}_AMQP")"
+}
+
+load_env() {
+  [ -f "$dir/cluster.env" ] || { echo "cluster: no cluster in $dir (run: scripts/cluster.sh up)" >&2; exit 1; }
+  # shellcheck disable=SC1091
+  . "$dir/cluster.env"
+}
+
+up() {
+  [ -x "$rmq/rabbitmq-server" ] || { echo "cluster: rabbitmq-server is not installed (run scripts/install-deps.sh)" >&2; exit 1; }
+  if [ -f "$dir/cluster.env" ]; then
+    load_env
+    if alive "$(node_pid 1)"; then echo "cluster: already up in $dir (scripts/cluster.sh down first)" >&2; exit 1; fi
+  fi
+  mkdir -p "$dir"
+  local cookie
+  cookie="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  EPMD_PORT="$(free_port)"
+  {
+    echo "EPMD_PORT=$EPMD_PORT"
+  } > "$dir/cluster.env.new"
+  local brokers=""
+  for n in "${nodes[@]}"; do
+    local d="$dir/rabbit$n" amqp mqtt dist
+    amqp="$(free_port)"; mqtt="$(free_port)"; dist="$(free_port)"
+    rm -rf "$d"
+    mkdir -p "$d"
+    echo "$cookie" > "$d/.erlang.cookie"
+    chmod 400 "$d/.erlang.cookie"
+    echo "[rabbitmq_mqtt]." > "$d/enabled_plugins"
+    # mqtt.durable_queue_type: persistent sessions (clean session 0) on quorum
+    # queues, replicated to a majority, so a device keeps its session when it
+    # moves to another node. mqtt.subscription_ttl: a session outlives an
+    # outage of up to 7 days (the default is 24 h), the same as the agent's
+    # session expiry on MQTT 5.
+    cat > "$d/rabbitmq.conf" <<EOF
+listeners.tcp.1 = 127.0.0.1:$amqp
+mqtt.listeners.tcp.1 = 127.0.0.1:$mqtt
+mqtt.allow_anonymous = true
+mqtt.vhost = /
+mqtt.exchange = amq.topic
+mqtt.durable_queue_type = quorum
+mqtt.subscription_ttl = 604800000
+log.file.level = info
+log.console = false
+EOF
+    {
+      echo "RABBIT${n}_AMQP=$amqp"
+      echo "RABBIT${n}_MQTT=$mqtt"
+      echo "RABBIT${n}_DIST=$dist"
+    } >> "$dir/cluster.env.new"
+    brokers+="${brokers:+,}tcp://127.0.0.1:$mqtt"
+  done
+  echo "MDC_BROKERS=$brokers" >> "$dir/cluster.env.new"
+  mv "$dir/cluster.env.new" "$dir/cluster.env"
+  load_env
+
+  say "starting 3 RabbitMQ nodes in $dir (this takes about half a minute)"
+  for n in "${nodes[@]}"; do start_node "$n"; done
+  for n in "${nodes[@]}"; do await_node "$n" || { down >&2; exit 1; }; done
+  for n in 2 3; do
+    ctl "$n" rabbitmqctl -q stop_app > /dev/null
+    ctl "$n" rabbitmqctl -q join_cluster rabbit1@localhost > /dev/null
+    ctl "$n" rabbitmqctl -q start_app > /dev/null
+    say "rabbit$n@localhost joined rabbit1@localhost"
+  done
+
+  if [ "$stub" = 1 ]; then
+    [ -x "$build/server-stub/cad-stub" ] || { echo "cluster: no $build/server-stub/cad-stub (build first: cmake --preset default && cmake --build build)" >&2; exit 1; }
+    # The stub subscribes before any device connects: RabbitMQ acknowledges a
+    # QoS 1 publish that no queue takes, so the ingest must exist first.
+    setsid "$build/server-stub/cad-stub" --db "$dir/cad.db" --broker "tcp://127.0.0.1:$RABBIT1_MQTT" \
+      --mqtt-version 3.1.1 --client-id cad-stub-1 > "$dir/cad-stub.log" 2>&1 < /dev/null &
+    echo "$!" > "$dir/cad-stub.pid"
+    for _ in $(seq 1 100); do
+      "$build/server-stub/cadctl" --db "$dir/cad.db" stats 2>/dev/null | grep -q '"ready": true' && break
+      sleep 0.2
+    done
+    say "cad-stub on rabbit1 (MQTT 3.1.1): store $dir/cad.db (cadctl --db $dir/cad.db ...)"
+  fi
+  say "up. Agents: --set link.mqtt_version=3.1.1 --broker $MDC_BROKERS"
+}
+
+# Starts every node that is not running (after a crash or kill -9); each
+# rejoins the cluster it was in.
+heal() {
+  load_env
+  local started=()
+  for n in "${nodes[@]}"; do
+    alive "$(node_pid "$n")" && continue
+    rm -f "$dir/rabbit$n/pid"
+    start_node "$n"
+    started+=("$n")
+  done
+  for n in "${started[@]}"; do await_node "$n" || exit 1; done
+  say "${#started[@]} nodes started; all 3 running"
+}
+
+status() {
+  load_env
+  for n in "${nodes[@]}"; do
+    local pid
+    pid="$(node_pid "$n")"
+    if alive "$pid"; then say "rabbit$n@localhost running (pid $pid)"; else say "rabbit$n@localhost not running"; fi
+  done
+  for n in "${nodes[@]}"; do
+    if alive "$(node_pid "$n")"; then
+      say "running in the cluster: $(ctl "$n" rabbitmqctl -q cluster_status --formatter json 2>/dev/null |
+        grep -o '"running_nodes":\[[^]]*\]' | sed 's/"running_nodes":\[//; s/\]//; s/"//g; s/,/, /g')"
+      break
+    fi
+  done
+  if [ -f "$dir/cad-stub.pid" ] && alive "$(cat "$dir/cad-stub.pid")"; then
+    say "cad-stub running (pid $(cat "$dir/cad-stub.pid"))"
+    "$build/server-stub/cadctl" --db "$dir/cad.db" stats 2>/dev/null | sed 's/^/cluster:   /' || true
+  else
+    say "cad-stub not running"
+  fi
+}
+
+down() {
+  load_env
+  if [ -f "$dir/cad-stub.pid" ]; then
+    local pid
+    pid="$(cat "$dir/cad-stub.pid")"
+    if alive "$pid"; then
+      kill "$pid"
+      for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
+      say "cad-stub stopped"
+    fi
+    rm -f "$dir/cad-stub.pid"
+  fi
+  for n in 3 2 1; do
+    local pid
+    pid="$(node_pid "$n")"
+    alive "$pid" || continue
+    ctl "$n" rabbitmqctl -q stop > /dev/null 2>&1 || kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
+    alive "$pid" && kill -9 "$pid" 2>/dev/null || true
+    say "rabbit$n@localhost stopped"
+  done
+  # The port mapper the first node started for this cluster.
+  ERL_EPMD_PORT="$EPMD_PORT" epmd -kill > /dev/null 2>&1 || true
+  say "down (logs and data stay in $dir)"
+}
+
+case "$cmd" in
+  up) up ;;
+  heal) heal ;;
+  status) status ;;
+  down) down ;;
+  -h|--help|help) usage ;;
+  *) echo "cluster: unknown command \"$cmd\"" >&2; usage >&2; exit 2 ;;
+esac

@@ -1,0 +1,141 @@
+// The city-scale MQTT tier: devices speaking MQTT 3.1.1 to a three-node
+// RabbitMQ cluster (sessions on quorum queues) with the backend stub on node
+// 1. The cluster is started once for this group by scripts/cluster.sh (a CTest
+// fixture); a test that kills a node starts it again before it ends.
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "shared/clock.h"
+#include "tests/support/rabbit_cluster.h"
+#include "tests/support/stack.h"
+
+using namespace mdc;
+using namespace mdc::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/** Starts the cluster's stopped nodes again when a test ends, however it ends. */
+struct HealOnExit {
+  RabbitCluster& cluster;
+  ~HealOnExit() {
+    try {
+      cluster.heal();
+    } catch (const std::exception& e) {
+      WARN(e.what());
+    }
+  }
+};
+
+/** A name unique to this run: RabbitMQ keeps sessions (and their queued
+ *  messages) of earlier tests for the subscription TTL. */
+std::string unique(const std::string& prefix) {
+  return prefix + std::to_string(SystemClock::instance().nowMs() % 100000000);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "kill -9 of a RabbitMQ node during a 20000-event drain from 10 agents: every event committed once, "
+    "and the agents on that node move to another",
+    "[cluster][failover]") {
+  RabbitCluster cluster = RabbitCluster::ofTestGroup();
+  HealOnExit heal{cluster};
+  TempDir dir;
+  const std::string run = unique("r");
+  // The stub subscribes first: RabbitMQ acknowledges a QoS 1 publish no queue
+  // takes, so the ingest's queue must exist before any device connects.
+  CadStub stub(dir, cluster.mqttUri(1), "cad", {"--mqtt-version", "3.1.1", "--client-id", "cad-" + run});
+  stub.start();
+  REQUIRE(stub.waitReady(60s));
+
+  const int kAgents = 10, kEach = 2000;
+  std::vector<std::unique_ptr<AgentProcess>> agents;
+  for (int i = 0; i < kAgents; ++i) {
+    const std::string device = "CL-" + run + "-" + std::to_string(i), unit = "U" + std::to_string(i);
+    stub.addDevice(device, unit, "FD1");
+    agents.push_back(std::make_unique<AgentProcess>(
+        dir, device, unit, "FD1", cluster.brokerList(),
+        std::vector<std::string>{"--set", "link.mqtt_version=3.1.1", "--set", "link.backoff_initial_ms=200"}));
+    prefillOutbox(agents.back()->storePath(), device, unit, "FD1", kEach, 0);
+  }
+  for (auto& a : agents) a->start();
+  REQUIRE(waitUntil(
+      [&] {
+        for (auto& a : agents)
+          if (a->state().link() != v1::LINK_STATE_ONLINE) return false;
+        return true;
+      },
+      60s));
+
+  // The victim: of nodes 2 and 3 (node 1 holds the stub's connection), the
+  // one most agents are on. Each device starts on the node its id hashes to.
+  std::map<std::string, std::vector<int>> onNode;
+  for (int i = 0; i < kAgents; ++i) onNode[agents[i]->state().broker()].push_back(i);
+  const int victim = onNode[cluster.mqttUri(2)].size() >= onNode[cluster.mqttUri(3)].size() ? 2 : 3;
+  const std::vector<int> moved = onNode[cluster.mqttUri(victim)];
+  INFO("agents on node " << victim << ": " << moved.size());
+  REQUIRE_FALSE(moved.empty());
+
+  REQUIRE(waitUntil([&] { return stub.eventCount() > 3000; }, 120s));
+  cluster.kill9(victim);
+  const auto killedAt = std::chrono::steady_clock::now();
+
+  const bool drained = waitUntil(
+      [&] {
+        for (auto& a : agents)
+          if (a->outboxDepth() != 0) return false;
+        return true;
+      },
+      280s);
+  if (!drained) {
+    for (int i = 0; i < kAgents; ++i) {
+      const auto st = agents[i]->state();
+      const std::string log = agents[i]->log();
+      UNSCOPED_INFO("agent " << i << ": outbox " << agents[i]->outboxDepth() << ", " << st.broker() << ", "
+                             << st.link_detail() << "\n"
+                             << log.substr(log.size() > 1500 ? log.size() - 1500 : 0));
+    }
+    const std::string log = stub.log();
+    UNSCOPED_INFO("stub: " << log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
+  }
+  INFO("events in the stub: " << stub.eventCount());
+  REQUIRE(drained);
+  const auto drainS = std::chrono::duration<double>(std::chrono::steady_clock::now() - killedAt).count();
+  uint64_t failovers = 0, fresh = 0;
+  for (auto& a : agents) {
+    const auto c = a->state().counters();
+    failovers += c.at("broker_failovers");
+    fresh += c.at("fresh_sessions");
+  }
+  std::printf(
+      "cluster: the rest of the drain took %.1f s after node %d was killed; %zu agents were on it; "
+      "%llu moves to another node, %llu fresh sessions\n",
+      drainS, victim, moved.size(), (unsigned long long)failovers, (unsigned long long)fresh);
+  for (int i : moved) {
+    const auto st = agents[i]->state();
+    INFO("agent " << i);
+    CHECK(st.broker() != cluster.mqttUri(victim));
+    CHECK(st.counters().at("broker_failovers") >= 1);
+  }
+
+  auto r = stub.cadctl({"events", "--json", "--limit", "10000000"});
+  REQUIRE(r.exitCode == 0);
+  auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(r.output));
+  REQUIRE(doc.isArray());
+  std::map<std::string, int> seen;
+  int statuses = 0;
+  for (const auto& v : doc.array()) {
+    auto o = v.toObject();
+    if (o.value("kind").toString() != "status") continue;
+    ++seen[o.value("event_id").toString().toStdString()];
+    ++statuses;
+  }
+  CHECK(statuses == kAgents * kEach);
+  CHECK(seen.size() == size_t(kAgents * kEach));
+  CHECK(stub.cadctl({"verify"}).exitCode == 0);
+}

@@ -1,0 +1,59 @@
+#include "tests/support/rabbit_cluster.h"
+
+#include <csignal>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "tests/support/stack.h"
+#include "tests/support/temp_dir.h"
+
+namespace mdc::test {
+
+RabbitCluster::RabbitCluster(std::string dir) : dir_(std::move(dir)) {
+  std::ifstream in(dir_ + "/cluster.env");
+  if (!in) throw std::runtime_error("rabbitmq cluster: no " + dir_ + "/cluster.env (is scripts/cluster.sh up?)");
+  for (std::string line; std::getline(in, line);)
+    if (auto eq = line.find('='); eq != std::string::npos) env_[line.substr(0, eq)] = line.substr(eq + 1);
+  for (int n = 1; n <= kNodes; ++n)
+    if (!env_.count("RABBIT" + std::to_string(n) + "_MQTT"))
+      throw std::runtime_error("rabbitmq cluster: " + dir_ + "/cluster.env names no MQTT port for node " +
+                               std::to_string(n));
+}
+
+RabbitCluster RabbitCluster::ofTestGroup() {
+  return RabbitCluster(env("MDC_TEST_CLUSTER_DIR"));
+}
+
+std::string RabbitCluster::mqttUri(int n) const {
+  return "tcp://127.0.0.1:" + env_.at("RABBIT" + std::to_string(n) + "_MQTT");
+}
+
+std::string RabbitCluster::brokerList() const {
+  std::string out;
+  for (int n = 1; n <= kNodes; ++n) out += (n > 1 ? "," : "") + mqttUri(n);
+  return out;
+}
+
+pid_t RabbitCluster::pid(int n) const {
+  std::ifstream in(dir_ + "/rabbit" + std::to_string(n) + "/pid");
+  long p = -1;
+  if (!(in >> p) || p <= 0 || ::kill(pid_t(p), 0) != 0) return -1;
+  return pid_t(p);
+}
+
+void RabbitCluster::kill9(int n) {
+  const pid_t p = pid(n);
+  if (p <= 0) throw std::runtime_error("rabbitmq cluster: node " + std::to_string(n) + " is not running");
+  ::kill(p, SIGKILL);
+  for (int i = 0; i < 100 && ::kill(p, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+void RabbitCluster::heal() {
+  TempDir scratch;
+  auto r = run({"bash", env("MDC_SOURCE_DIR") + "/scripts/cluster.sh", "heal", "--dir", dir_}, scratch,
+               std::chrono::seconds(180));
+  if (r.exitCode != 0) throw std::runtime_error("rabbitmq cluster: heal failed: " + r.output);
+}
+
+}  // namespace mdc::test

@@ -1,0 +1,37 @@
+#pragma once
+// The RabbitMQ cluster a test group shares: three nodes started once by
+// `scripts/cluster.sh up --no-stub` (a CTest fixture) in $MDC_TEST_CLUSTER_DIR,
+// stopped by `scripts/cluster.sh down` after the group.
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+
+namespace mdc::test {
+
+class RabbitCluster {
+ public:
+  /** Reads <dir>/cluster.env; throws std::runtime_error when the cluster is not up. */
+  explicit RabbitCluster(std::string dir);
+  /** The cluster of this test group ($MDC_TEST_CLUSTER_DIR). */
+  static RabbitCluster ofTestGroup();
+
+  static constexpr int kNodes = 3;
+  /** "tcp://127.0.0.1:PORT": node n's MQTT listener (n = 1..3). */
+  std::string mqttUri(int n) const;
+  /** The three nodes' MQTT URIs, comma-separated, as an agent's broker list. */
+  std::string brokerList() const;
+  /** Node n's Erlang VM, or -1 when it is not running. */
+  pid_t pid(int n) const;
+  /** SIGKILL of node n: no goodbye to the cluster, as in a lost machine. */
+  void kill9(int n);
+  /** Starts every node that is not running and waits until it is back in the cluster. */
+  void heal();
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  std::map<std::string, std::string> env_;
+};
+
+}  // namespace mdc::test
