@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <QJsonDocument>
+#include <QJsonObject>
 
 #include <fstream>
 #include <sstream>
@@ -51,6 +52,21 @@ ProcessUsage processUsage(pid_t pid) {
   while (std::getline(status, line))
     if (line.rfind("VmRSS:", 0) == 0) u.rssKb = std::stol(line.substr(6));
   return u;
+}
+
+std::map<std::string, int> eventsOfKind(const CadStub& stub, const std::string& kind, int& total) {
+  auto r = stub.cadctl({"events", "--json", "--limit", "10000000"});
+  if (r.exitCode != 0) throw std::runtime_error("cadctl events: " + r.output);
+  const QJsonArray events = jsonArray(r);
+  std::map<std::string, int> seen;
+  total = 0;
+  for (const auto& v : events) {
+    const auto o = v.toObject();
+    if (o.value("kind").toString().toStdString() != kind) continue;
+    ++seen[o.value("event_id").toString().toStdString()];
+    ++total;
+  }
+  return seen;
 }
 
 std::string program(const std::string& relative) { return env("MDC_BINARY_DIR") + "/" + relative; }

@@ -3,6 +3,7 @@
 // (with cadctl) and mdc-agent (with mdcctl and a local API client).
 #include <QJsonArray>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,6 +79,11 @@ class CadStub {
   std::vector<std::string> extra_;
   std::unique_ptr<Process> proc_;
 };
+
+/** The backend's events of one kind (e.g. "status"), counted by event id:
+ *  total counts every stored event of that kind, so a duplicate shows as
+ *  total above the map's size. */
+std::map<std::string, int> eventsOfKind(const CadStub& stub, const std::string& kind, int& total);
 
 /** Agent arguments for a receiver parked at (lat, lon): a synthetic NMEA log
  *  in dir dated now, replayed in a loop (no gpsd needed). */

@@ -2,9 +2,8 @@
 // RabbitMQ cluster (sessions on quorum queues) with the backend stub on node
 // 1. The cluster is started once for this group by scripts/cluster.sh (a CTest
 // fixture); a test that kills a node starts it again before it ends.
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <catch2/catch.hpp>
+
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -123,18 +122,8 @@ TEST_CASE(
     CHECK(st.counters().at("broker_failovers") >= 1);
   }
 
-  auto r = stub.cadctl({"events", "--json", "--limit", "10000000"});
-  REQUIRE(r.exitCode == 0);
-  auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(r.output));
-  REQUIRE(doc.isArray());
-  std::map<std::string, int> seen;
   int statuses = 0;
-  for (const auto& v : doc.array()) {
-    auto o = v.toObject();
-    if (o.value("kind").toString() != "status") continue;
-    ++seen[o.value("event_id").toString().toStdString()];
-    ++statuses;
-  }
+  const auto seen = eventsOfKind(stub, "status", statuses);
   CHECK(statuses == kAgents * kEach);
   CHECK(seen.size() == size_t(kAgents * kEach));
   CHECK(stub.cadctl({"verify"}).exitCode == 0);
