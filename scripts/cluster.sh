@@ -38,13 +38,15 @@ nodes=(1 2 3)
 
 say() { echo "cluster: $*"; }
 
-# A free loopback TCP port, not one already handed out in this run.
+# A free loopback TCP port below the kernel's ephemeral range (32768 and up,
+# where other programs' bind-to-0 ports come from), not one already handed out
+# in this run.
 taken=" "
 free_port() {
   local listening p
-  listening="$(ss -Htln 2>/dev/null | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ')"
+  listening="$(ss -Htln 2>/dev/null | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ' || true)"
   while :; do
-    p=$((20000 + RANDOM % 20000))
+    p=$((20000 + RANDOM % 12000))
     case " $listening $taken " in *" $p "*) continue ;; esac
     taken+="$p "
     echo "$p"

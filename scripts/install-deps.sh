@@ -22,8 +22,9 @@ packages=(
   qml6-module-qtquick-templates qml6-module-qtquick-window qml6-module-qttest
   # services the tests and the demo start as plain processes
   mosquitto mosquitto-clients gpsd sqlite3 openssl
-  # the city-scale MQTT tier: three RabbitMQ nodes (scripts/cluster.sh, the cluster tests)
-  rabbitmq-server
+  # the city-scale MQTT tier: three RabbitMQ nodes (scripts/cluster.sh, the cluster tests;
+  # ss picks their free ports)
+  rabbitmq-server iproute2
   # systemd-analyze verify for the service units (not started: there is no init here)
   systemd
   # the fleet's Debian packages: checked by lintian, manual pages from --help
