@@ -149,7 +149,7 @@ void Agent::start() {
   brokerIndex_ = h % brokers_.size();
   mqtt::Options o;
   o.uri = broker();
-  o.version = config_.mqttVersion == "3.1.1" ? mqtt::Version::v311 : mqtt::Version::v5;
+  o.version = *mqtt::parseVersion(config_.mqttVersion);  // checked by the config
   o.clientId = config_.deviceId;
   o.cleanStart = false;
   o.keepAliveS = config_.keepAliveS;
@@ -249,7 +249,7 @@ void Agent::scheduleReconnect() {
   // that lost one cell tower must not reconnect in lockstep.
   const int n = int(brokers_.size());
   int base = config_.backoffInitialMs;
-  if (n == 1 || failuresOnList_ % n == 0) {
+  if (failuresOnList_ % n == 0) {
     backoffMs_ = backoffMs_ == 0 ? config_.backoffInitialMs : std::min(backoffMs_ * 2, config_.backoffMaxMs);
     base = backoffMs_;
   }
@@ -281,7 +281,7 @@ void Agent::linkConnected(bool sessionPresent) {
   log::info("link", "connected to " + brokerLabel() + " over MQTT " + config_.mqttVersion +
                         (sessionPresent ? " (session resumed)" : " (new session)") + "; outbox " +
                         std::to_string(store_.outboxCount()) + " events");
-  if (Status s = client_->subscribe(topics::down(config_.deviceId), 1); !s) noteError(s.error().message);
+  subscribeDown();
   publishPresence(true);
   publishResync();
   commitPendingAvl();
@@ -406,7 +406,7 @@ void Agent::exchangeDownlinkCursor() {
   if (due && downRefused_) {
     // An ACL may have been mended since: ask again, as often as the check.
     log::info("link", "subscribing again to " + topics::down(config_.deviceId));
-    if (Status s = client_->subscribe(topics::down(config_.deviceId), 1); !s) noteError(s.error().message);
+    subscribeDown();
   }
   if (cursor != reportedCursor_ || missing || due) publishResync();
 }
@@ -427,6 +427,10 @@ void Agent::publishResync() {
 }
 
 // ------------------------------------------------------------------ downlink
+
+void Agent::subscribeDown() {
+  if (Status s = client_->subscribe(topics::down(config_.deviceId), 1); !s) noteError(s.error().message);
+}
 
 void Agent::linkSubscribeResult(const std::string& filter, bool ok, int reasonCode) {
   downRefused_ = !ok;

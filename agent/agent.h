@@ -122,6 +122,8 @@ class Agent : public QObject {
   void setLink(v1::LinkState state, const std::string& detail = {});
   void publishPresence(bool online);
   void publishResync();
+  /** Subscribes to this device's down topic; the broker's answer comes to linkSubscribeResult. */
+  void subscribeDown();
   void exchangeDownlinkCursor();
   void fillInbox(v1::AgentState& s);
   /** Messages of the conversation before the cursor ("" = from the newest), newest first. */

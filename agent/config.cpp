@@ -8,6 +8,7 @@
 
 #include "shared/files.h"
 #include "shared/log.h"
+#include "shared/mqtt.h"
 #include "hw/vehicle_inputs.h"
 #include "shared/topics.h"
 
@@ -119,7 +120,7 @@ Status AgentConfig::set(const std::string& key, const std::string& v) {
     }
     broker = v;
   } else if (key == "link.mqtt_version") {
-    if (v != "5" && v != "3.1.1") return bad(key, v, "must be 5 or 3.1.1");
+    if (!mqtt::parseVersion(v)) return bad(key, v, "must be 5 or 3.1.1");
     mqttVersion = v;
   } else if (key == "tls.ca") tlsCa = v;
   else if (key == "tls.cert") tlsCert = v;

@@ -505,7 +505,7 @@ std::vector<Check> selfTest(const DeviceFiles& f, const SelfTestOptions& o) {
       Probe probe;
       mqtt::Options mo;
       mo.uri = uri;
-      mo.version = cfg.mqttVersion == "3.1.1" ? mqtt::Version::v311 : mqtt::Version::v5;
+      mo.version = *mqtt::parseVersion(cfg.mqttVersion);  // checked by the config
       // Its own client id, so a running agent's session is not taken over.
       mo.clientId = cfg.deviceId + ".selftest";
       mo.cleanStart = true;

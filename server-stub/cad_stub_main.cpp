@@ -98,10 +98,10 @@ int main(int argc, char** argv) {
   cfg.broker = p.value(broker).toStdString();
   if (cfg.broker.rfind("tcp://", 0) != 0 && cfg.broker.rfind("ssl://", 0) != 0)
     return fail("--broker \"" + cfg.broker + "\": scheme must be tcp:// or ssl://");
-  if (const QString v = p.value(mqttVersion); v == "3.1.1")
-    cfg.mqttVersion = mdc::mqtt::Version::v311;
-  else if (v != "5")
-    return fail("--mqtt-version \"" + v.toStdString() + "\": must be 5 or 3.1.1");
+  if (auto v = mdc::mqtt::parseVersion(p.value(mqttVersion).toStdString()))
+    cfg.mqttVersion = *v;
+  else
+    return fail("--mqtt-version \"" + p.value(mqttVersion).toStdString() + "\": must be 5 or 3.1.1");
   cfg.clientId = p.value(clientId).toStdString();
   cfg.sharedGroup = p.value(group).toStdString();
   cfg.tlsCa = p.value(ca).toStdString();

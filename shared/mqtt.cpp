@@ -40,6 +40,12 @@ std::string connackText(int code) {
 }
 }  // namespace
 
+std::optional<Version> parseVersion(std::string_view text) {
+  if (text == "5") return Version::v5;
+  if (text == "3.1.1") return Version::v311;
+  return std::nullopt;
+}
+
 std::string errorText(int code) {
   const char* s = MQTTAsync_strerror(code);
   return s ? std::string(s) + " (" + std::to_string(code) + ")" : "error " + std::to_string(code);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "shared/error.h"
 
@@ -27,6 +28,9 @@ struct Will {
  *  codes beyond success/failure, no session expiry (the broker's own setting
  *  decides), no receive maximum and no CONNACK reason strings. */
 enum class Version { v5, v311 };
+
+/** "5" or "3.1.1", as configuration files and command lines say it; nullopt otherwise. */
+std::optional<Version> parseVersion(std::string_view text);
 
 struct Options {
   std::string uri;            ///< "tcp://127.0.0.1:1883" or "ssl://host:8883"
