@@ -142,7 +142,7 @@ void Store::encryptPlaintextRows() {
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options options, const Clock& clock) {
   try {
-    auto db = std::make_unique<sql::Db>(path);
+    auto db = std::make_unique<sql::SqliteDb>(path);
     db->exec("PRAGMA journal_mode=WAL");
     db->exec("PRAGMA synchronous=FULL");
     db->exec("PRAGMA foreign_keys=ON");

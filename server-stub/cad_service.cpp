@@ -373,7 +373,7 @@ void CadService::publishNearby() {
   std::vector<nearby::UnitPlace> board;
   try {
     board = nearby::readBoard(store_.db());
-  } catch (const mdc::sql::SqliteError& e) {
+  } catch (const mdc::sql::DbError& e) {
     log::warn("stub", std::string("units nearby not computed: ") + e.what());
     return;
   }
@@ -396,7 +396,7 @@ void CadService::publishBoards() {
   try {
     supervisors = zones::readSupervisors(store_.db());
     if (!supervisors.empty()) rows = zones::readRows(store_.db());
-  } catch (const mdc::sql::SqliteError& e) {
+  } catch (const mdc::sql::DbError& e) {
     log::warn("stub", std::string("supervisor boards not computed: ") + e.what());
     return;
   }
@@ -648,7 +648,7 @@ std::string CadService::metricsText() {
     one("cad_devices_cert_expiring", "gauge", "devices whose certificate expires within 30 days or has expired",
         double(expiring));
     one("cad_devices_deep_queue", "gauge", "devices that last reported 1000 or more events queued", double(deep));
-  } catch (const mdc::sql::SqliteError& e) {
+  } catch (const mdc::sql::DbError& e) {
     o += "# store unreadable: " + std::string(e.what()) + "\n";
   }
   return o;

@@ -61,7 +61,7 @@ QJsonObject cfsJson(EventStore& s, const std::string& incident) {
   if (!ex.text(1).empty()) {
     QJsonArray foreign;
     auto fu = s.db().prepare(
-        "SELECT name, status, internal, at_ms FROM cfs_foreign_units WHERE incident_number=? ORDER BY rowid");
+        "SELECT name, status, internal, at_ms FROM cfs_foreign_units WHERE incident_number=? ORDER BY ord");
     fu.bind(1, incident);
     while (fu.step())
       foreign.append(QJsonObject{{"unit", QString::fromStdString(fu.text(0))},

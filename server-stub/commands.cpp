@@ -239,7 +239,7 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
       out.summary = cmd.kind == "create_cfs" ? "created " + st->text(0) : "imported as " + st->text(0) + ": " + out.summary;
     }
     tx.commit();
-  } catch (const sql::SqliteError& e) {
+  } catch (const sql::DbError& e) {
     headPos_ = savedPos;
     headHash_ = savedHash;
     served_.clear();  // a registration rolled back

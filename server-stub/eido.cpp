@@ -177,7 +177,7 @@ Result<Incident> readIncident(EventStore& st, const std::string& agency, const s
   while (tl.step()) in.timeline.push_back({tl.i64(0), tl.text(1)});
   auto fu = st.db().prepare(
       "SELECT name, resource_type, status, secondary, internal, at_ms FROM cfs_foreign_units WHERE incident_number=? "
-      "ORDER BY rowid");
+      "ORDER BY ord");
   fu.bind(1, number);
   while (fu.step()) {
     Resource r{fu.text(0), fu.text(1), fu.text(2), {}, {}, fu.i64(5)};

@@ -52,14 +52,15 @@ void EventStore::projectEidoImport(const Row& row) {
       .bind(19, in.typeLabel).bind(20, row.receivedAtMs).bind(21, actorName(row.actor));
   st->run();
   for (const auto& l : in.timeline) timeline(number, row, l.atMs, l.text);
+  int ord = 0;
   for (const auto& r : in.units) {
     std::string secondary, internal;
     for (const auto& v : r.secondary) secondary += v + "\n";
     for (const auto& v : r.internal) internal += v + "\n";
-    cached("INSERT INTO cfs_foreign_units(incident_number, name, resource_type, status, secondary, internal, at_ms) "
-           "VALUES(?,?,?,?,?,?,?)")
+    cached("INSERT INTO cfs_foreign_units(incident_number, name, resource_type, status, secondary, internal, at_ms, "
+           "ord) VALUES(?,?,?,?,?,?,?,?)")
         ->bind(1, number).bind(2, r.name).bind(3, r.resourceType).bind(4, r.status).bind(5, secondary)
-        .bind(6, internal).bind(7, r.atMs).run();
+        .bind(6, internal).bind(7, r.atMs).bind(8, ++ord).run();
   }
 }
 

@@ -99,7 +99,7 @@ Status EventStore::recordEnrolment(const EnrolmentRecord& r, int64_t nowMs) {
     std::vector<Outgoing> none;
     project(row, none);
     tx.commit();
-  } catch (const sql::SqliteError& e) {
+  } catch (const sql::DbError& e) {
     headPos_ = savedPos;
     headHash_ = savedHash;
     return Error::make(std::string("store: enrolment record not committed: ") + e.what());

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "server-stub/event_store.h"
-#include "shared/sqlite.h"
+#include "shared/sql.h"
 
 namespace cad {
 

@@ -14,6 +14,8 @@
 
 #include "server-stub/event_row.h"
 #include "shared/codec.h"
+#include "shared/postgres.h"
+#include "shared/sqlite.h"
 #include "shared/log.h"
 #include "shared/topics.h"
 #include "shared/uuid.h"
@@ -57,34 +59,48 @@ std::string toHex(const std::string& bytes) {
   return out;
 }
 
-Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& path, bool readOnly) {
+Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& target, bool readOnly) {
   try {
-    if (readOnly && !std::filesystem::exists(path))
-      return Error::make("store: \"" + path + "\" does not exist");
-    auto db = std::make_unique<sql::Db>(path, !readOnly, readOnly);
-    if (!readOnly) {
-      db->exec("PRAGMA journal_mode=WAL");
-      db->exec("PRAGMA synchronous=FULL");
-      // Ingest touches the events indexes and every unit's row all the time:
-      // keep them in SQLite's own cache (64 MiB) instead of re-reading pages
-      // from the OS, and checkpoint the WAL in larger steps (~32 MiB) where
-      // nothing runs them in the background (startBackgroundCheckpoints).
-      db->exec("PRAGMA cache_size=-65536");
-      db->exec("PRAGMA wal_autocheckpoint=8192");
-      db->exec("PRAGMA temp_store=MEMORY");  // per-event savepoints' journals
+    std::unique_ptr<sql::Db> db;
+    if (sql::isPostgresUri(target)) {
+      db = std::make_unique<sql::PgDb>(target);
+      if (readOnly) db->exec("SET default_transaction_read_only = on");
+    } else {
+      db = openSqlite(target, readOnly);
     }
+    const std::string path = db->path();
     std::unique_ptr<EventStore> s(new EventStore(std::move(db)));
-    int64_t v = s->db_->queryInt("PRAGMA user_version");
+    int64_t v = s->schemaVersion();
     if (v == 0 && !readOnly) s->createSchema();
     else if (v >= 2 && v < kSchemaVersion && !readOnly) s->migrate(v);
+    else if (v == 0)
+      return Error::make("store: \"" + path + "\" holds no event store");
     else if (v != kSchemaVersion)
       return Error::make("store: \"" + path + "\": schema version " + std::to_string(v) + ", this build reads " +
                          std::to_string(kSchemaVersion));
     s->loadHead();
     return s;
-  } catch (const sql::SqliteError& e) {
+  } catch (const sql::DbError& e) {
     return Error::make(std::string("store: ") + e.what());
   }
+}
+
+std::unique_ptr<sql::Db> EventStore::openSqlite(const std::string& path, bool readOnly) {
+  if (readOnly && !std::filesystem::exists(path))
+    throw sql::DbError(sql::Fault::other, 0, "", "\"" + path + "\" does not exist");
+  auto db = std::make_unique<sql::SqliteDb>(path, !readOnly, readOnly);
+  if (!readOnly) {
+    db->exec("PRAGMA journal_mode=WAL");
+    db->exec("PRAGMA synchronous=FULL");
+    // Ingest touches the events indexes and every unit's row all the time:
+    // keep them in SQLite's own cache (64 MiB) instead of re-reading pages
+    // from the OS, and checkpoint the WAL in larger steps (~32 MiB) where
+    // nothing runs them in the background (startBackgroundCheckpoints).
+    db->exec("PRAGMA cache_size=-65536");
+    db->exec("PRAGMA wal_autocheckpoint=8192");
+    db->exec("PRAGMA temp_store=MEMORY");  // per-event savepoints' journals
+  }
+  return db;
 }
 
 
@@ -112,6 +128,13 @@ int64_t EventStore::append(Row& row) {
   row.pos = headPos_ + 1;
   row.prevHash = headHash_;
   row.hash = row.computeHash();
+  insertEvent(row);
+  headPos_ = row.pos;
+  headHash_ = row.hash;
+  return row.pos;
+}
+
+void EventStore::insertEvent(const Row& row) {
   auto st = cached(
       "INSERT INTO events(pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
       "received_at_ms, actor, payload, prev_hash, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
@@ -124,16 +147,13 @@ int64_t EventStore::append(Row& row) {
       .bind(10, row.receivedAtMs).bind(11, row.actor).bindBlob(12, row.payload).bindBlob(13, row.prevHash)
       .bindBlob(14, row.hash);
   st->run();
-  headPos_ = row.pos;
-  headHash_ = row.hash;
-  return row.pos;
 }
 
 std::string EventStore::nextIncidentNumber(int64_t atMs) {
   int year = yearOf(atMs);
   auto st = cached(
       "INSERT INTO incident_counters(year, last) VALUES(?,1) "
-      "ON CONFLICT(year) DO UPDATE SET last=last+1 RETURNING last");
+      "ON CONFLICT(year) DO UPDATE SET last=incident_counters.last+1 RETURNING last");
   st->bind(1, year);
   st->step();
   int64_t n = st->i64(0);
@@ -281,17 +301,24 @@ std::optional<int64_t> EventStore::oldestUnconfirmedDownlinkMs() {
 // ------------------------------------------------------------------ audit
 
 std::optional<std::string> EventStore::verify(int64_t* checked) {
-  auto st = db_->prepare(
-      std::string(Row::kSelect) + "ORDER BY pos");
+  // In pages by position: a PostgreSQL result is held whole in memory.
+  auto st = db_->prepare(std::string(Row::kSelect) + "WHERE pos > ?1 ORDER BY pos LIMIT 10000");
   std::string prev(32, '\0');
-  int64_t expectPos = 1, n = 0;
-  while (st.step()) {
-    Row r = Row::read(st);
-    if (auto broken = r.chainBreak(expectPos, prev)) return broken;
-    prev = r.hash;
-    ++expectPos;
-    ++n;
-    if (checked) *checked = n;
+  int64_t expectPos = 1, n = 0, after = 0;
+  for (bool more = true; more;) {
+    st.reset();
+    st.bind(1, after);
+    more = false;
+    while (st.step()) {
+      Row r = Row::read(st);
+      if (auto broken = r.chainBreak(expectPos, prev)) return broken;
+      prev = r.hash;
+      after = r.pos;
+      ++expectPos;
+      ++n;
+      if (checked) *checked = n;
+      more = true;
+    }
   }
   if (checked) *checked = n;
   return std::nullopt;
@@ -310,15 +337,15 @@ std::string EventStore::digest() {
       std::string line;
       for (int c = 0; c < st.columnCount(); ++c) {
         switch (st.columnType(c)) {
-          case SQLITE_NULL: line += "N;"; break;
-          case SQLITE_INTEGER: line += "I" + std::to_string(st.i64(c)) + ";"; break;
-          case SQLITE_FLOAT: {
+          case sql::Type::null: line += "N;"; break;
+          case sql::Type::integer: line += "I" + std::to_string(st.i64(c)) + ";"; break;
+          case sql::Type::real: {
             char buf[40];
             std::snprintf(buf, sizeof buf, "F%.17g;", st.f64(c));
             line += buf;
             break;
           }
-          case SQLITE_TEXT: {
+          case sql::Type::text: {
             std::string t = st.text(c);
             line += "T" + std::to_string(t.size()) + ":" + t + ";";
             break;
@@ -349,82 +376,129 @@ StoreStats EventStore::stats() {
 }
 
 Status EventStore::startBackgroundCheckpoints(std::chrono::milliseconds interval) {
+  auto* sqlite = dynamic_cast<sql::SqliteDb*>(db_.get());
+  if (!sqlite) return {};  // PostgreSQL checkpoints by itself, off the commit path
   try {
-    checkpointer_ = std::make_unique<sql::WalCheckpointer>(*db_, interval);
-  } catch (const sql::SqliteError& e) {
+    checkpointer_ = std::make_unique<sql::WalCheckpointer>(*sqlite, interval);
+  } catch (const sql::DbError& e) {
     return Error::make(std::string("store: background checkpoints: ") + e.what());
   }
   return {};
 }
 
-Status EventStore::replayInto(const std::string& targetPath, int64_t* replayed,
+Status EventStore::replayInto(const std::string& target, int64_t* replayed,
                               const std::function<void(int64_t)>& progress) {
-  if (std::filesystem::exists(targetPath))
-    return Error::make("replay: target \"" + targetPath + "\" already exists; give a new file");
+  const bool toFile = !sql::isPostgresUri(target);
+  if (toFile && std::filesystem::exists(target))
+    return Error::make("replay: target \"" + target + "\" already exists; give a new file");
   const int64_t head = db_->queryInt("SELECT COALESCE(MAX(pos), 0) FROM events");
   int64_t n = 0;
   Status done = [&]() -> Status {
     try {
-      auto target = EventStore::open(targetPath);
-      if (!target) return target.error();
-      EventStore& t = **target;
-      // A rebuild: nothing in it counts until it is finished (a failed one is
-      // removed), so no journal and no fsync until then.
-      t.db_->queryText("PRAGMA journal_mode=OFF");
-      t.db_->exec("PRAGMA synchronous=OFF");
-      // Two passes instead of one event at a time (which cost 5.5 times a raw
-      // copy): the log is copied as it is, up to the head seen now, in one
-      // statement; then each event is checked against the chain and projected
-      // in order from the copy.
-      static constexpr const char* kColumns =
-          "pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, received_at_ms, "
-          "actor, payload, prev_hash, hash";
-      std::vector<Outgoing> discard;
-      std::string prev(32, '\0');
-      t.db_->prepare("ATTACH DATABASE ?1 AS src").bind(1, db_->path()).run();
-      {
-        sql::Transaction tx(*t.db_);
-        t.db_
-            ->prepare(std::string("INSERT INTO main.events(") + kColumns + ") SELECT " + kColumns +
-                      " FROM src.events WHERE pos <= ?1 ORDER BY pos")
-            .bind(1, head)
-            .run();
-        tx.commit();
+      auto opened = EventStore::open(target);
+      if (!opened) return opened.error();
+      EventStore& t = **opened;
+      if (!toFile) {
+        if (const int64_t events = t.db_->queryInt("SELECT COUNT(*) FROM events"); events > 0)
+          return Error::make("replay: target \"" + t.db_->path() + "\" already holds " + std::to_string(events) +
+                             " events; give an empty database");
       }
-      t.db_->exec("DETACH DATABASE src");
-      auto st = t.db_->prepare(std::string(Row::kSelect) + "WHERE pos > ?1 ORDER BY pos LIMIT 50000");
-      for (bool more = true; more;) {
-        sql::Transaction tx(*t.db_);
-        st.bind(1, n);
-        more = false;
-        while (st.step()) {
-          const Row r = Row::read(st);
-          // The same checks as verify(): a tampered log is not replayed.
-          if (auto broken = r.chainBreak(n + 1, prev)) return Error::make("replay: " + *broken + "; run cadctl verify");
-          prev = r.hash;
-          t.project(r, discard);
-          discard.clear();
-          n = r.pos;
-          more = true;
-        }
-        st.reset();
-        tx.commit();
-        if (more && progress) progress(n);
-      }
-      t.loadHead();
-      t.db_->queryText("PRAGMA journal_mode=WAL");
-      t.db_->exec("PRAGMA synchronous=FULL");
-      return {};
-    } catch (const sql::SqliteError& e) {
+      if (db_->engine() == sql::Engine::sqlite && t.db_->engine() == sql::Engine::sqlite)
+        return replayFileToFile(t, head, n, progress);
+      return replayCopying(t, head, n, progress);
+    } catch (const sql::DbError& e) {
       return Error::make(std::string("replay: ") + e.what());
     }
   }();
   if (!done) {
-    // Half a store is no store: nothing is left behind.
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(targetPath + suffix);
+    // Half a store is no store: nothing is left behind (a PostgreSQL target
+    // was written in one transaction, rolled back).
+    if (toFile)
+      for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(target + suffix);
     return done;
   }
   if (replayed) *replayed = n;
+  return {};
+}
+
+Status EventStore::replayFileToFile(EventStore& t, int64_t head, int64_t& n,
+                                    const std::function<void(int64_t)>& progress) {
+  // A rebuild: nothing in it counts until it is finished (a failed one is
+  // removed), so no journal and no fsync until then.
+  t.db_->queryText("PRAGMA journal_mode=OFF");
+  t.db_->exec("PRAGMA synchronous=OFF");
+  // Two passes instead of one event at a time (which cost 5.5 times a raw
+  // copy): the log is copied as it is, up to the head seen now, in one
+  // statement; then each event is checked against the chain and projected
+  // in order from the copy.
+  static constexpr const char* kColumns =
+      "pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, received_at_ms, "
+      "actor, payload, prev_hash, hash";
+  std::vector<Outgoing> discard;
+  std::string prev(32, '\0');
+  t.db_->prepare("ATTACH DATABASE ?1 AS src").bind(1, db_->path()).run();
+  {
+    sql::Transaction tx(*t.db_);
+    t.db_
+        ->prepare(std::string("INSERT INTO main.events(") + kColumns + ") SELECT " + kColumns +
+                  " FROM src.events WHERE pos <= ?1 ORDER BY pos")
+        .bind(1, head)
+        .run();
+    tx.commit();
+  }
+  t.db_->exec("DETACH DATABASE src");
+  auto st = t.db_->prepare(std::string(Row::kSelect) + "WHERE pos > ?1 ORDER BY pos LIMIT 50000");
+  for (bool more = true; more;) {
+    sql::Transaction tx(*t.db_);
+    st.bind(1, n);
+    more = false;
+    while (st.step()) {
+      const Row r = Row::read(st);
+      // The same checks as verify(): a tampered log is not replayed.
+      if (auto broken = r.chainBreak(n + 1, prev)) return Error::make("replay: " + *broken + "; run cadctl verify");
+      prev = r.hash;
+      t.project(r, discard);
+      discard.clear();
+      n = r.pos;
+      more = true;
+    }
+    st.reset();
+    tx.commit();
+    if (more && progress) progress(n);
+  }
+  t.loadHead();
+  t.db_->queryText("PRAGMA journal_mode=WAL");
+  t.db_->exec("PRAGMA synchronous=FULL");
+  return {};
+}
+
+Status EventStore::replayCopying(EventStore& t, int64_t head, int64_t& n,
+                                 const std::function<void(int64_t)>& progress) {
+  // Between engines: each event read from this store in pages, checked
+  // against the chain, written as it is (its position and hashes) and
+  // projected, all in one transaction of the target.
+  std::vector<Outgoing> discard;
+  std::string prev(32, '\0');
+  auto st = db_->prepare(std::string(Row::kSelect) + "WHERE pos > ?1 AND pos <= ?2 ORDER BY pos LIMIT 10000");
+  sql::Transaction tx(*t.db_);
+  for (bool more = true; more;) {
+    st.reset();
+    st.bind(1, n).bind(2, head);
+    more = false;
+    while (st.step()) {
+      const Row r = Row::read(st);
+      if (auto broken = r.chainBreak(n + 1, prev)) return Error::make("replay: " + *broken + "; run cadctl verify");
+      prev = r.hash;
+      t.insertEvent(r);
+      t.project(r, discard);
+      discard.clear();
+      n = r.pos;
+      more = true;
+    }
+    if (more && progress) progress(n);
+  }
+  tx.commit();
+  t.loadHead();
   return {};
 }
 

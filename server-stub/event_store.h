@@ -21,7 +21,7 @@
 #include "mdc/v1/mdc.pb.h"
 #include "server-stub/ordering.h"
 #include "shared/error.h"
-#include "shared/sqlite.h"
+#include "shared/sql.h"
 #include "shared/wal_checkpointer.h"
 
 namespace cad {
@@ -40,7 +40,10 @@ using mdc::Status;
 //    certificate expiry, GPS).
 // 7: enrolment tokens (their hashes) and what became of them (enrol_tokens).
 // 8: scheduled calls (schedules).
-inline constexpr int kSchemaVersion = 10;
+// 9: call types, imported incidents (cfs_types, cfs_foreign_units).
+// 10: zones and supervisors.
+// 11: cfs_foreign_units.ord (document order; PostgreSQL has no rowid).
+inline constexpr int kSchemaVersion = 11;
 
 /** How far ahead of the stub's receive time a device's recorded time may lie
  *  (clock skew); beyond, it is clamped to the receive time. */
@@ -195,8 +198,10 @@ struct StoreStats {
 /** The store. Thread-safety: one thread (one Db connection) per object. */
 class EventStore {
  public:
-  /** Opens or creates the SQLite file and its schema; errors name the path. */
-  static Result<std::unique_ptr<EventStore>> open(const std::string& path, bool readOnly = false);
+  /** Opens or creates a store and its schema: target is a SQLite file, or
+   *  a PostgreSQL database as a postgresql:// URI. Errors name the target
+   *  (a URI without its password). */
+  static Result<std::unique_ptr<EventStore>> open(const std::string& target, bool readOnly = false);
 
   /** Validates, de-duplicates and appends a batch in ONE transaction; the
    *  outcome's acks and downlinks may be published only after this returns
@@ -262,8 +267,11 @@ class EventStore {
   std::optional<std::string> verify(int64_t* checked = nullptr);
   /** SHA-256 over every read model in a canonical order, hex. */
   std::string digest();
-  /** Copies the log into an empty store at target, re-deriving every read model from the events alone. */
-  Status replayInto(const std::string& targetPath, int64_t* replayed = nullptr,
+  /** Copies the log into an empty store at target (a new SQLite file, or a
+   *  PostgreSQL database with no events), re-deriving every read model from
+   *  the events alone. The chain is checked on the way; a replay that fails
+   *  leaves nothing behind. */
+  Status replayInto(const std::string& target, int64_t* replayed = nullptr,
                     const std::function<void(int64_t)>& progress = {});
 
   StoreStats stats();
@@ -274,6 +282,8 @@ class EventStore {
   Status startBackgroundCheckpoints(std::chrono::milliseconds interval);
   /** The background checkpoints, if started. */
   const mdc::sql::WalCheckpointer* checkpointer() const { return checkpointer_.get(); }
+  /** PostgreSQL or SQLite. */
+  mdc::sql::Engine engine() const { return db_->engine(); }
 
  private:
   /** ingest() in one transaction; savepoints: one per event, else an event
@@ -289,15 +299,26 @@ class EventStore {
                    const std::string& detail, const std::string& eventId, uint64_t seq, const std::string& unit);
   bool acceptAvlBatches_ = true;
   explicit EventStore(std::unique_ptr<mdc::sql::Db> db) : db_(std::move(db)) {}
+  /** The SQLite file with the pragmas the store runs with. */
+  static std::unique_ptr<mdc::sql::Db> openSqlite(const std::string& path, bool readOnly);
   void createSchema();  // store_schema.cpp
   /** The read models in digest order, each with its key order. */
   static const std::vector<std::pair<const char*, const char*>>& readModelTables();
+  /** The schema version stored (0: no store yet), and setting it. */
+  int64_t schemaVersion();
+  void setSchemaVersion(int64_t version);
   /** Brings an older schema up to kSchemaVersion in one transaction. */
   void migrate(int64_t fromVersion);
   void loadHead();
 
   struct Row;  // one event being appended (event_row.h)
+  /** Gives row the next position and its chain hashes, and inserts it. */
   int64_t append(Row& row);
+  /** Inserts a row as it is (replay). */
+  void insertEvent(const Row& row);
+  /** replayInto between two SQLite files, and between any other two stores. */
+  Status replayFileToFile(EventStore& t, int64_t head, int64_t& n, const std::function<void(int64_t)>& progress);
+  Status replayCopying(EventStore& t, int64_t head, int64_t& n, const std::function<void(int64_t)>& progress);
 
   // The read models (projection.cpp), updated by the ordering rule of ordering.h.
   /** Applies one appended event to every read model; downlinks it produces go to out. */

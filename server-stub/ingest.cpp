@@ -23,17 +23,7 @@ struct NeedsSavepoints {};
 
 // An error caused by the event being applied (the same event would fail the
 // same way again), as opposed to one of the database or the machine.
-bool isEventError(const sql::SqliteError& e) {
-  switch (e.primary()) {
-    case SQLITE_CONSTRAINT:
-    case SQLITE_MISMATCH:
-    case SQLITE_TOOBIG:
-    case SQLITE_RANGE:
-      return true;
-    default:
-      return false;
-  }
-}
+bool isEventError(const sql::DbError& e) { return e.isDataError(); }
 
 }  // namespace
 
@@ -155,7 +145,7 @@ Result<BatchOutcome> EventStore::ingestBatch(const std::vector<Incoming>& batch,
       out.batchedReports += index;
     }
     tx.commit();
-  } catch (const sql::SqliteError& e) {
+  } catch (const sql::DbError& e) {
     headPos_ = savedPos;
     headHash_ = savedHash;
     return Error::make(std::string("store: batch not committed: ") + e.what());
@@ -277,7 +267,7 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
     append(row);
     project(row, produced);
     if (savepoints) cached("RELEASE event")->run();
-  } catch (const sql::SqliteError& e) {
+  } catch (const sql::DbError& e) {
     if (!isEventError(e)) throw;
     if (!savepoints) throw NeedsSavepoints{};  // the transaction rolls back on the way out
     auto rollbackTo = cached("ROLLBACK TO event");

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "mdc/v1/mdc.pb.h"
-#include "shared/sqlite.h"
+#include "shared/sql.h"
 
 namespace cad::nearby {
 

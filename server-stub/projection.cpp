@@ -28,7 +28,11 @@ std::string EventStore::stampOf(const Row& row) {
 
 void EventStore::timeline(const std::string& incident, const Row& row, int64_t atMs, const std::string& text,
                           bool late) {
-  cached("INSERT INTO cfs_timeline(incident_number, pos, at_ms, text, late) VALUES(?,?,?,?,?)")
+  // The id in the statement, not from the engine: an identity column would
+  // leave gaps after a rolled-back batch on PostgreSQL, and replay must give
+  // the same ids as the live store.
+  cached("INSERT INTO cfs_timeline(id, incident_number, pos, at_ms, text, late) "
+         "VALUES((SELECT COALESCE(MAX(id), 0) + 1 FROM cfs_timeline), ?,?,?,?,?)")
       ->bind(1, incident).bind(2, row.pos).bind(3, atMs).bind(4, text).bind(5, late ? 1 : 0).run();
 }
 
@@ -36,7 +40,8 @@ bool EventStore::noteStamp(const std::string& unit, const std::string& stamp, in
   // One statement on the hot path (every AVL report): stamps are unique per
   // event, so the unit's latest is this one's exactly when it is not late.
   auto st = cached(
-      "UPDATE units SET latest_stamp=MAX(latest_stamp, ?1), last_seen_ms=MAX(last_seen_ms, ?2) WHERE unit_id=?3 "
+      "UPDATE units SET latest_stamp=CASE WHEN latest_stamp > ?1 THEN latest_stamp ELSE ?1 END, "
+      "last_seen_ms=CASE WHEN last_seen_ms > ?2 THEN last_seen_ms ELSE ?2 END WHERE unit_id=?3 "
       "RETURNING latest_stamp");
   st->bind(1, stamp).bind(2, seenAtMs).bind(3, unit);
   return st->step() && st->text(0) != stamp;
@@ -408,18 +413,20 @@ void EventStore::projectDevice(const Row& row, std::vector<Outgoing>& out) {
     // the late count and movePosition do, on the row's old values. Backfill
     // is history: the live position is never taken from it.
     const auto& p = env.avl().position();
-    cached("UPDATE units SET late_events=late_events+(latest_stamp>?1), latest_stamp=MAX(latest_stamp, ?1), "
-           "last_seen_ms=MAX(last_seen_ms, ?2), "
-           "lat=CASE WHEN ?4 AND pos_stamp<?1 THEN ?5 ELSE lat END, lon=CASE WHEN ?4 AND pos_stamp<?1 THEN ?6 ELSE lon END, "
-           "pos_at_ms=CASE WHEN ?4 AND pos_stamp<?1 THEN ?7 ELSE pos_at_ms END, "
-           "pos_stamp=CASE WHEN ?4 AND pos_stamp<?1 THEN ?1 ELSE pos_stamp END WHERE unit_id=?3")
+    cached("UPDATE units SET late_events=late_events + CASE WHEN latest_stamp > ?1 THEN 1 ELSE 0 END, "
+           "latest_stamp=CASE WHEN latest_stamp > ?1 THEN latest_stamp ELSE ?1 END, "
+           "last_seen_ms=CASE WHEN last_seen_ms > ?2 THEN last_seen_ms ELSE ?2 END, "
+           "lat=CASE WHEN ?4 = 1 AND pos_stamp < ?1 THEN ?5 ELSE lat END, "
+           "lon=CASE WHEN ?4 = 1 AND pos_stamp < ?1 THEN ?6 ELSE lon END, "
+           "pos_at_ms=CASE WHEN ?4 = 1 AND pos_stamp < ?1 THEN ?7 ELSE pos_at_ms END, "
+           "pos_stamp=CASE WHEN ?4 = 1 AND pos_stamp < ?1 THEN ?1 ELSE pos_stamp END WHERE unit_id=?3")
         ->bind(1, stamp).bind(2, row.receivedAtMs).bind(3, unit).bind(4, env.avl().backfill() ? 0 : 1)
         .bind(5, p.lat()).bind(6, p.lon()).bind(7, at).run();
     return;
   }
   bool late = false;
   if (env.has_presence() || env.has_records_query())
-    cached("UPDATE units SET last_seen_ms=MAX(last_seen_ms, ?) WHERE unit_id=?")
+    cached("UPDATE units SET last_seen_ms=CASE WHEN last_seen_ms > ?1 THEN last_seen_ms ELSE ?1 END WHERE unit_id=?2")
         ->bind(1, row.receivedAtMs).bind(2, unit).run();
   else
     late = noteStamp(unit, stamp, row.receivedAtMs);
@@ -536,7 +543,8 @@ void EventStore::projectDevice(const Row& row, std::vector<Outgoing>& out) {
           .run();
       break;
     case v1::Envelope::kPresence:
-      cached("UPDATE units SET online=?, online_changed_ms=?, dropped_avl=MAX(dropped_avl, ?) WHERE unit_id=?")
+      cached("UPDATE units SET online=?1, online_changed_ms=?2, "
+             "dropped_avl=CASE WHEN dropped_avl > ?3 THEN dropped_avl ELSE ?3 END WHERE unit_id=?4")
           ->bind(1, env.presence().online() ? 1 : 0).bind(2, row.receivedAtMs)
           .bind(3, int64_t(env.presence().dropped_avl())).bind(4, unit).run();
       if (env.presence().online()) {

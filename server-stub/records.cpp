@@ -63,11 +63,11 @@ std::string personKey(const std::string& name, const std::string& dob) { return 
 
 Result<std::unique_ptr<RecordsSystem>> RecordsSystem::open(const std::string& path) {
   try {
-    auto db = std::make_unique<sql::Db>(path);
+    auto db = std::make_unique<sql::SqliteDb>(path);
     db->exec("PRAGMA journal_mode=WAL");
     db->exec(kSchema);
     return std::unique_ptr<RecordsSystem>(new RecordsSystem(std::move(db)));
-  } catch (const sql::SqliteError& e) {
+  } catch (const sql::DbError& e) {
     return Error::make("records: \"" + path + "\": " + e.what());
   }
 }
@@ -188,7 +188,7 @@ Result<ImportReport> RecordsSystem::importCsv(std::string_view text, bool dryRun
       in.reset();
     }
     if (!dryRun) tx.commit();
-  } catch (const sql::SqliteError& e) {
+  } catch (const sql::DbError& e) {
     return Error::make("records: \"" + db_->path() + "\": nothing imported: " + e.what());
   }
   return r;
@@ -258,7 +258,7 @@ v1::RecordsAnswer RecordsSystem::answer(const v1::RecordsQuery& q) {
                 st.text(3) + " " + st.text(4) + " " + st.text(5),
             plateKey(st.text(0), st.text(1)));
     }
-  } catch (const sql::SqliteError& e) {
+  } catch (const sql::DbError& e) {
     a.Clear();
     a.set_refused(codec::truncateUtf8(std::string("the records system could not answer: ") + e.what(), 300));
   }

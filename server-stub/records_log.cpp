@@ -159,7 +159,7 @@ Result<CommandOutcome> EventStore::answerQuery(const PendingQuery& q, const v1::
     append(row);
     project(row, out.downlinks);
     tx.commit();
-  } catch (const sql::SqliteError& e) {
+  } catch (const sql::DbError& e) {
     headPos_ = savedPos;
     headHash_ = savedHash;
     return Error::make(std::string("store: records answer not committed: ") + e.what());

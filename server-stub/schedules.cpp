@@ -104,7 +104,7 @@ Result<CommandOutcome> EventStore::runSchedules(int64_t nowMs, int limit) {
       late += isLate ? 1 : 0;
     }
     tx.commit();
-  } catch (const sql::SqliteError& e) {
+  } catch (const sql::DbError& e) {
     headPos_ = savedPos;
     headHash_ = savedHash;
     return Error::make(std::string("store: scheduled calls not committed: ") + e.what());

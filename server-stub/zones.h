@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "mdc/v1/mdc.pb.h"
-#include "shared/sqlite.h"
+#include "shared/sql.h"
 
 namespace cad::zones {
 

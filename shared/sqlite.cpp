@@ -3,6 +3,28 @@
 namespace mdc::sql {
 
 namespace {
+Fault faultOf(int code) {
+  switch (code & 0xff) {
+    case SQLITE_CONSTRAINT:
+      return Fault::constraint;
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+      return Fault::data;
+    case SQLITE_FULL:
+      return Fault::full;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Fault::busy;
+    default:
+      return Fault::other;
+  }
+}
+}  // namespace
+
+SqliteError::SqliteError(int code, const std::string& what) : DbError(faultOf(code), code, "", what) {}
+
+namespace {
 [[noreturn]] void raise(sqlite3* db, int rc, std::string_view context) {
   std::string msg(context);
   msg += ": ";
@@ -20,9 +42,74 @@ void configureOnce() {
   }();
   (void)done;
 }
+
+class SqliteStmt final : public StmtImpl {
+ public:
+  SqliteStmt(SqliteDb& db, sqlite3_stmt* st) : db_(db), st_(st) {}
+  ~SqliteStmt() override { sqlite3_finalize(st_); }
+
+  void bindInt(int i, int64_t v) override { check(sqlite3_bind_int64(st_, i, v)); }
+  void bindReal(int i, double v) override { check(sqlite3_bind_double(st_, i, v)); }
+  void bindText(int i, std::string_view t) override {
+    check(sqlite3_bind_text(st_, i, t.data(), int(t.size()), SQLITE_TRANSIENT));
+  }
+  void bindBlob(int i, std::string_view b) override {
+    check(sqlite3_bind_blob(st_, i, b.data(), int(b.size()), SQLITE_TRANSIENT));
+  }
+  void bindNull(int i) override { check(sqlite3_bind_null(st_, i)); }
+
+  bool step() override {
+    int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    std::string ctx = std::string("sqlite: step \"") + std::string(sqlite3_sql(st_)).substr(0, 80) + "\"";
+    sqlite3_reset(st_);
+    raise(db_.handle(), rc, ctx);
+  }
+  void reset() override {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
+
+  int64_t i64(int c) const override { return sqlite3_column_int64(st_, c); }
+  double f64(int c) const override { return sqlite3_column_double(st_, c); }
+  std::string text(int c) const override {
+    const unsigned char* p = sqlite3_column_text(st_, c);
+    int n = sqlite3_column_bytes(st_, c);
+    return p ? std::string(reinterpret_cast<const char*>(p), size_t(n)) : std::string();
+  }
+  std::string blob(int c) const override {
+    const void* p = sqlite3_column_blob(st_, c);
+    int n = sqlite3_column_bytes(st_, c);
+    return p ? std::string(static_cast<const char*>(p), size_t(n)) : std::string();
+  }
+  Type columnType(int c) const override {
+    switch (sqlite3_column_type(st_, c)) {
+      case SQLITE_NULL:
+        return Type::null;
+      case SQLITE_INTEGER:
+        return Type::integer;
+      case SQLITE_FLOAT:
+        return Type::real;
+      case SQLITE_TEXT:
+        return Type::text;
+      default:
+        return Type::blob;
+    }
+  }
+  int columnCount() const override { return sqlite3_column_count(st_); }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) raise(db_.handle(), rc, "sqlite: bind");
+  }
+  SqliteDb& db_;
+  sqlite3_stmt* st_;
+};
+
 }  // namespace
 
-Db::Db(const std::string& path, bool create, bool readOnly) : path_(path) {
+SqliteDb::SqliteDb(const std::string& path, bool create, bool readOnly) : path_(path) {
   configureOnce();
   int flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0));
   flags |= SQLITE_OPEN_NOMUTEX;  // one thread per connection (see header)
@@ -38,9 +125,11 @@ Db::Db(const std::string& path, bool create, bool readOnly) : path_(path) {
   sqlite3_busy_timeout(db_, 5000);
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+SqliteDb::~SqliteDb() {
+  sqlite3_close_v2(db_);
+}
 
-void Db::exec(std::string_view sql) {
+void SqliteDb::exec(std::string_view sql) {
   std::string s(sql);
   char* err = nullptr;
   int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
@@ -51,90 +140,22 @@ void Db::exec(std::string_view sql) {
   }
 }
 
-Stmt Db::prepare(std::string_view sql) {
+Stmt SqliteDb::prepare(std::string_view sql) {
   sqlite3_stmt* st = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), int(sql.size()), SQLITE_PREPARE_PERSISTENT, &st, nullptr);
   if (rc != SQLITE_OK) raise(db_, rc, "sqlite: prepare \"" + std::string(sql.substr(0, 80)) + "\"");
-  return Stmt(*this, st);
+  return Stmt(std::make_unique<SqliteStmt>(*this, st));
 }
 
-int64_t Db::queryInt(std::string_view sql) {
-  Stmt st = prepare(sql);
-  if (!st.step()) return 0;
-  return st.i64(0);
+int64_t SqliteDb::lastInsertRowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+int SqliteDb::changes() const {
+  return sqlite3_changes(db_);
 }
 
-std::string Db::queryText(std::string_view sql) {
-  Stmt st = prepare(sql);
-  if (!st.step()) return {};
-  return st.text(0);
-}
-
-int64_t Db::lastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
-int Db::changes() const { return sqlite3_changes(db_); }
-
-Stmt::~Stmt() { sqlite3_finalize(st_); }
-
-#define MDC_BIND(call)                                              \
-  do {                                                              \
-    int rc_ = (call);                                               \
-    if (rc_ != SQLITE_OK) raise(db_->handle(), rc_, "sqlite: bind"); \
-  } while (0)
-
-Stmt& Stmt::bind(int i, int64_t v) { MDC_BIND(sqlite3_bind_int64(st_, i, v)); return *this; }
-Stmt& Stmt::bind(int i, double v) { MDC_BIND(sqlite3_bind_double(st_, i, v)); return *this; }
-Stmt& Stmt::bind(int i, std::string_view t) {
-  MDC_BIND(sqlite3_bind_text(st_, i, t.data(), int(t.size()), SQLITE_TRANSIENT));
-  return *this;
-}
-Stmt& Stmt::bindBlob(int i, std::string_view b) {
-  MDC_BIND(sqlite3_bind_blob(st_, i, b.data(), int(b.size()), SQLITE_TRANSIENT));
-  return *this;
-}
-Stmt& Stmt::bindNull(int i) { MDC_BIND(sqlite3_bind_null(st_, i)); return *this; }
-
-bool Stmt::step() {
-  int rc = sqlite3_step(st_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  std::string ctx = std::string("sqlite: step \"") + std::string(sqlite3_sql(st_)).substr(0, 80) + "\"";
-  sqlite3_reset(st_);
-  raise(db_->handle(), rc, ctx);
-}
-
-void Stmt::run() {
-  while (step()) {
-  }
-}
-
-void Stmt::reset() {
-  sqlite3_reset(st_);
-  sqlite3_clear_bindings(st_);
-}
-
-int64_t Stmt::i64(int c) const { return sqlite3_column_int64(st_, c); }
-double Stmt::f64(int c) const { return sqlite3_column_double(st_, c); }
-std::string Stmt::text(int c) const {
-  const unsigned char* p = sqlite3_column_text(st_, c);
-  int n = sqlite3_column_bytes(st_, c);
-  return p ? std::string(reinterpret_cast<const char*>(p), size_t(n)) : std::string();
-}
-std::string Stmt::blob(int c) const {
-  const void* p = sqlite3_column_blob(st_, c);
-  int n = sqlite3_column_bytes(st_, c);
-  return p ? std::string(static_cast<const char*>(p), size_t(n)) : std::string();
-}
-bool Stmt::isNull(int c) const { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
-
-Transaction::Transaction(Db& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
-
-Transaction::~Transaction() {
-  if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-}
-
-void Transaction::commit() {
-  db_.exec("COMMIT");
-  done_ = true;
+void SqliteDb::rollback() noexcept {
+  sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 }  // namespace mdc::sql

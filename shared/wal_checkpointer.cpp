@@ -4,7 +4,7 @@
 
 namespace mdc::sql {
 
-WalCheckpointer::WalCheckpointer(Db& writer, std::chrono::milliseconds interval)
+WalCheckpointer::WalCheckpointer(SqliteDb& writer, std::chrono::milliseconds interval)
     : writer_(writer), own_(writer.path(), /*create=*/false), interval_(interval) {
   own_.exec("PRAGMA synchronous=FULL");  // the database file is fsynced after each copy
   writer_.exec("PRAGMA wal_autocheckpoint=0");

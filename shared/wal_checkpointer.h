@@ -23,7 +23,7 @@ class WalCheckpointer {
   /** writer: the connection that commits (its automatic checkpoint is turned
    *  off); the checkpoints run on a new connection to the same file. Throws
    *  SqliteError when that connection cannot be opened. */
-  WalCheckpointer(Db& writer, std::chrono::milliseconds interval);
+  WalCheckpointer(SqliteDb& writer, std::chrono::milliseconds interval);
   /** Stops the thread and restores the writer's automatic checkpoint (1000 pages). */
   ~WalCheckpointer();
   WalCheckpointer(const WalCheckpointer&) = delete;
@@ -37,8 +37,8 @@ class WalCheckpointer {
  private:
   void run();
 
-  Db& writer_;
-  Db own_;
+  SqliteDb& writer_;
+  SqliteDb own_;
   std::chrono::milliseconds interval_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -60,7 +60,7 @@ class RawCommitter {
   }
 
  private:
-  sql::Db db_;
+  sql::SqliteDb db_;
   std::string blob_ = std::string(90, 'x');
 };
 

@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   // 1. Raw SQLite: the same number of rows of the same size, batched, fsynced.
   double sqliteRate = 0;
   {
-    mdc::sql::Db db(dir.file("raw.db"));
+    mdc::sql::SqliteDb db(dir.file("raw.db"));
     db.exec("PRAGMA journal_mode=WAL");
     db.exec("PRAGMA synchronous=FULL");
     db.exec("CREATE TABLE t(pos INTEGER PRIMARY KEY, event_id TEXT UNIQUE, device_id TEXT, seq INTEGER, payload BLOB, "

@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   // Floor: copy the same rows with SQLite alone (no hashing, no projection).
   t0 = Clock::now();
   {
-    mdc::sql::Db raw(dir.file("copy.db"));
+    mdc::sql::SqliteDb raw(dir.file("copy.db"));
     raw.exec("PRAGMA journal_mode=WAL");
     raw.exec("PRAGMA synchronous=OFF");
     raw.exec("ATTACH DATABASE '" + dir.file("cad.db") + "' AS src");

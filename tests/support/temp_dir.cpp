@@ -37,6 +37,7 @@ std::string env(const char* name) {
   if (n == "MDC_TEST_DATA_DIR") return std::string(MDC_SOURCE_DIR_DEFAULT) + "/tests/data";
   if (n == "MDC_GPS_DATA_DIR") return MDC_GPS_DATA_DIR_DEFAULT;
   if (n == "MDC_TEST_CLUSTER_DIR") return std::string(MDC_BINARY_DIR_DEFAULT) + "/cluster-test";
+  if (n == "MDC_TEST_STORE_PG") return std::string(MDC_BINARY_DIR_DEFAULT) + "/pg-test";
   throw std::runtime_error(std::string("test environment: ") + name + " is not set");
 }
 

@@ -33,7 +33,7 @@ using namespace std::chrono_literals;
 
 // Triggers of the AVL reports the backend stored, in store order.
 std::vector<v1::AvlTrigger> storedAvlTriggers(const CadStub& stub) {
-  sql::Db db(stub.dbPath(), false, true);
+  sql::SqliteDb db(stub.dbPath(), false, true);
   auto st = db.prepare("SELECT payload FROM events WHERE kind='avl' ORDER BY pos");
   std::vector<v1::AvlTrigger> out;
   while (st.step()) {
@@ -162,12 +162,14 @@ TEST_CASE("receivers with a wrong clock through the real gpsd: positions kept, e
                       "store.avl_commit_ms=100"});
   agent.start();
   REQUIRE(waitUntil([&] { return stub.cadctl({"board"}).output.find("40.75") != std::string::npos; }, 30s));
-  REQUIRE(waitUntil([&] {
-    sql::Db db(stub.dbPath(), false, true);
-    return db.queryInt("SELECT COUNT(*) FROM events WHERE kind='avl'") >= 5;
-  }, 30s));
+  REQUIRE(waitUntil(
+      [&] {
+        sql::SqliteDb db(stub.dbPath(), false, true);
+        return db.queryInt("SELECT COUNT(*) FROM events WHERE kind='avl'") >= 5;
+      },
+      30s));
   // Every report stored, each stamped within minutes of now (never years off).
-  sql::Db db(stub.dbPath(), false, true);
+  sql::SqliteDb db(stub.dbPath(), false, true);
   auto st = db.prepare("SELECT recorded_at_ms, clock_source FROM events WHERE kind='avl'");
   int reports = 0;
   std::set<std::string> sources;

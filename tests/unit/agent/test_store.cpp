@@ -437,7 +437,7 @@ TEST_CASE("a store of schema 1 is migrated to the current schema with its outbox
   REQUIRE(bytes.ok());
   {
     // What a device running schema 1 left behind (the exact v1 DDL).
-    sql::Db db(path);
+    sql::SqliteDb db(path);
     db.exec(R"sql(
 CREATE TABLE outbox(seq INTEGER PRIMARY KEY, lane INTEGER NOT NULL, event_id TEXT NOT NULL UNIQUE,
   recorded_at_ms INTEGER NOT NULL, queued_at_ms INTEGER NOT NULL, payload BLOB NOT NULL);
@@ -472,14 +472,14 @@ TEST_CASE("a store written by a newer agent is refused, untouched", "[store][mig
   TempDir dir;
   std::string path = dir.file("new.db");
   {
-    sql::Db db(path);
+    sql::SqliteDb db(path);
     db.exec("PRAGMA user_version=99");
   }
   ManualClock clock;
   auto s = Store::open(path, {1 << 20, 500}, clock);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(s.error().message, Catch::Contains("schema version 99 is newer"));
-  sql::Db db(path);
+  sql::SqliteDb db(path);
   CHECK(db.queryInt("PRAGMA user_version") == 99);
 }
 

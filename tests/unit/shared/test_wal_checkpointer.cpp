@@ -31,7 +31,7 @@ void fill(mdc::sql::Db& db, int rows, int from) {
 TEST_CASE("wal checkpointer: the writer never checkpoints, the checkpointer's thread does", "[sqlite][wal]") {
   TempDir dir;
   const std::string path = dir.file("w.db");
-  mdc::sql::Db writer(path);
+  mdc::sql::SqliteDb writer(path);
   writer.exec("PRAGMA journal_mode=WAL");
   writer.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, body TEXT)");
   {
@@ -52,7 +52,7 @@ TEST_CASE("wal checkpointer: the writer never checkpoints, the checkpointer's th
 
 TEST_CASE("wal checkpointer: a file that is not there is an error naming it", "[sqlite][wal]") {
   TempDir dir;
-  mdc::sql::Db writer(dir.file("w.db"));
+  mdc::sql::SqliteDb writer(dir.file("w.db"));
   std::filesystem::remove(dir.file("w.db"));
   CHECK_THROWS_WITH(mdc::sql::WalCheckpointer(writer, 50ms), Catch::Contains(dir.file("w.db")));
 }

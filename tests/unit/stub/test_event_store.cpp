@@ -1,5 +1,7 @@
-// EventStore on real SQLite files: the append-only log, de-duplication,
-// refusals, and each projection rule the dispatcher relies on.
+// EventStore on real SQLite files (and, in the postgresql: run, on
+// PostgreSQL databases): the append-only log, de-duplication, refusals, and
+// each projection rule the dispatcher relies on. Cases tagged [sqlite] work
+// on the file itself.
 #include <catch2/catch.hpp>
 
 #include <QJsonArray>
@@ -13,6 +15,7 @@
 #include "server-stub/event_store.h"
 #include "server-stub/kpi.h"
 #include "shared/codec.h"
+#include "tests/support/pg_server.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/stub/stub_wire.h"
@@ -30,7 +33,8 @@ constexpr int64_t T0 = kShiftStartMs;
 constexpr int64_t kMin = 60'000;
 
 std::unique_ptr<EventStore> openStore(const TempDir& dir, const std::string& name = "cad.db") {
-  auto s = EventStore::open(dir.file(name));
+  auto s = EventStore::open(mdc::test::storeTarget(dir, name));
+  INFO((s ? std::string() : s.error().message));
   REQUIRE(s);
   return std::move(*s);
 }
@@ -136,26 +140,34 @@ std::vector<const v1::Downlink*> downlinksOf(const std::vector<Outgoing>& out, c
 
 }  // namespace
 
-TEST_CASE("events are append-only: the triggers refuse UPDATE and DELETE", "[store]") {
+TEST_CASE("events are append-only: the triggers refuse UPDATE and DELETE (and TRUNCATE)", "[store]") {
   TempDir dir;
   auto s = openStore(dir);
   addDevice(*s, kE12);
   ingestOne(*s, statusEnv(kE12, 1, T0, v1::UNIT_STATUS_EN_ROUTE));
   REQUIRE(events(*s) == 2);
-  std::string before = s->db().queryText("SELECT hex(payload) FROM events WHERE pos=2");
-
-  for (const char* sql : {"UPDATE events SET payload=x'00' WHERE pos=2", "UPDATE events SET actor='dispatcher:x'",
-                          "DELETE FROM events WHERE pos=2", "DELETE FROM events"}) {
+  auto payload = [&] {
+    auto st = s->db().prepare("SELECT payload FROM events WHERE pos=2");
+    REQUIRE(st.step());
+    return st.blob(0);
+  };
+  const std::string before = payload();
+  std::vector<std::string> refused = {"UPDATE events SET kind='message' WHERE pos=2",
+                                      "UPDATE events SET actor='dispatcher:x'", "DELETE FROM events WHERE pos=2",
+                                      "DELETE FROM events"};
+  if (s->engine() == mdc::sql::Engine::postgresql) refused.push_back("TRUNCATE events");
+  for (const auto& sql : refused) {
     INFO(sql);
     try {
       s->db().exec(sql);
       FAIL("the statement was accepted");
-    } catch (const mdc::sql::SqliteError& e) {
+    } catch (const mdc::sql::DbError& e) {
       CHECK(std::string(e.what()).find("append-only") != std::string::npos);
+      CHECK(e.fault() == mdc::sql::Fault::constraint);
     }
   }
   CHECK(events(*s) == 2);
-  CHECK(s->db().queryText("SELECT hex(payload) FROM events WHERE pos=2") == before);
+  CHECK(payload() == before);
   CHECK_FALSE(s->verify());
 }
 
@@ -547,7 +559,7 @@ TEST_CASE("cadctl kpi gives the intervals of a scripted CFS", "[store][kpi]") {
     ingestOne(*s, statusEnv(kE12, 2, T0 + 9 * kMin, v1::UNIT_STATUS_ON_SCENE), T0 + 31 * kMin);
     ingestOne(*s, statusEnv(kE12, 3, T0 + 49 * kMin, v1::UNIT_STATUS_AVAILABLE), T0 + 49 * kMin + 500);
   }
-  auto r = mdc::test::run({mdc::test::program("server-stub/cadctl"), "--db", dir.file("cad.db"), "--agency", "FD1",
+  auto r = mdc::test::run({mdc::test::program("server-stub/cadctl"), "--db", mdc::test::storeTarget(dir), "--agency", "FD1",
                            "kpi", "--json"},
                           dir);
   INFO(r.output);
@@ -634,7 +646,7 @@ TEST_CASE("two agencies: each gets its own incident numbers, neither can touch t
 }
 
 TEST_CASE("replaying the log reproduces every read model, an altered event fails verify and replay",
-          "[store][replay]") {
+          "[store][replay][sqlite]") {
   TempDir dir;
   std::string live = dir.file("cad.db");
   {
@@ -665,17 +677,17 @@ TEST_CASE("replaying the log reproduces every read model, an altered event fails
     REQUIRE(s->stats().events == 3 + 3 + 5 + 100 + 7);
 
     int64_t n = 0;
-    REQUIRE(s->replayInto(dir.file("replay.db"), &n));
+    REQUIRE(s->replayInto(mdc::test::storeTarget(dir, "replay.db"), &n));
     CHECK(n == s->stats().events);
-    auto r = EventStore::open(dir.file("replay.db"), true);
+    auto r = EventStore::open(mdc::test::storeTarget(dir, "replay.db"), true);
     REQUIRE(r);
     CHECK((*r)->digest() == s->digest());
     CHECK((*r)->stats().lastHashHex == s->stats().lastHashHex);
-    CHECK_FALSE(s->replayInto(dir.file("replay.db")));  // never into an existing file
+    CHECK_FALSE(s->replayInto(mdc::test::storeTarget(dir, "replay.db")));  // never into an existing file
   }
   // Alter one byte of event 9's payload behind the store's back.
   {
-    mdc::sql::Db raw(live);
+    mdc::sql::SqliteDb raw(live);
     raw.exec("DROP TRIGGER events_append_only_update");
     raw.exec("UPDATE events SET payload=CAST(substr(payload,1,20) || x'5a' || substr(payload,22) AS BLOB) WHERE pos=9");
   }
@@ -699,7 +711,12 @@ TEST_CASE("an event the projection cannot apply is set aside, the rest of its ba
   addDevice(*s, kE12);
   addDevice(*s, kE14);
   // Stand-in for a projection bug: the read model refuses one message.
-  s->db().exec("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.text='boom' BEGIN SELECT RAISE(ABORT, 'boom'); END");
+  if (s->engine() == mdc::sql::Engine::sqlite)
+    s->db().exec("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.text='boom' BEGIN SELECT RAISE(ABORT, 'boom'); END");
+  else
+    s->db().exec("CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.text = 'boom' THEN "
+                 "RAISE EXCEPTION 'boom' USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$; "
+                 "CREATE TRIGGER boom BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION boom()");
   auto out = ingest(*s, {incoming(statusEnv(kE12, 1, T0, v1::UNIT_STATUS_EN_ROUTE), T0),
                          incoming(messageEnv(kE14, 1, T0, "boom"), T0),
                          incoming(statusEnv(kE14, 2, T0, v1::UNIT_STATUS_ON_SCENE), T0),
@@ -718,11 +735,11 @@ TEST_CASE("an event the projection cannot apply is set aside, the rest of its ba
   CHECK(unitRow(*s, "E14").status == v1::UNIT_STATUS_ON_SCENE);
   CHECK_FALSE(s->verify());
   // Once the cause is gone, the resent event is stored.
-  s->db().exec("DROP TRIGGER boom");
+  s->db().exec(s->engine() == mdc::sql::Engine::sqlite ? "DROP TRIGGER boom" : "DROP TRIGGER boom ON messages");
   CHECK(ingestOne(*s, messageEnv(kE14, 1, T0, "boom")).appended == 1);
   CHECK_FALSE(s->verify());
-  REQUIRE(s->replayInto(dir.file("replay.db")));
-  CHECK(EventStore::open(dir.file("replay.db"), true).value()->digest() == s->digest());
+  REQUIRE(s->replayInto(mdc::test::storeTarget(dir, "replay.db")));
+  CHECK(EventStore::open(mdc::test::storeTarget(dir, "replay.db"), true).value()->digest() == s->digest());
 }
 
 namespace {
@@ -802,8 +819,8 @@ TEST_CASE("an agency's configuration reaches every unit of the agency, in the st
 
   // Replaying the log gives the same read models, agency_config included.
   int64_t n = 0;
-  REQUIRE(s->replayInto(dir.file("replayed.db"), &n));
-  auto r = EventStore::open(dir.file("replayed.db"), true);
+  REQUIRE(s->replayInto(mdc::test::storeTarget(dir, "replayed.db"), &n));
+  auto r = EventStore::open(mdc::test::storeTarget(dir, "replayed.db"), true);
   REQUIRE(r);
   CHECK((*r)->digest() == s->digest());
 }
@@ -840,6 +857,11 @@ TEST_CASE("a bad agency configuration is refused with the value named and change
 namespace {
 /** Takes a store back to what an older schema looked like (its log as it is). */
 void downgrade(EventStore& s, int version) {
+  s.db().exec("ALTER TABLE cfs_foreign_units DROP COLUMN ord");
+  if (version == 10) {
+    s.db().exec("PRAGMA user_version=10");
+    return;
+  }
   for (const char* sql : {"DROP TABLE zones", "DROP TABLE supervisors", "ALTER TABLE units DROP COLUMN zone"})
     s.db().exec(sql);
   if (version == 9) {
@@ -895,8 +917,9 @@ void downgrade(EventStore& s, int version) {
 }
 }  // namespace
 
-TEST_CASE("a schema 2 to 9 store is migrated when opened, its log untouched, its calls kept", "[store][config]") {
-  const int from = GENERATE(2, 3, 4, 5, 6, 7, 8, 9);
+TEST_CASE("a schema 2 to 10 store is migrated when opened, its log untouched, its calls kept",
+          "[store][config][sqlite]") {
+  const int from = GENERATE(2, 3, 4, 5, 6, 7, 8, 9, 10);
   INFO("schema " << from);
   TempDir dir;
   std::string fire;
@@ -952,7 +975,7 @@ TEST_CASE("available, at station and returning clear a unit from its CFS, staged
 }
 
 TEST_CASE("cadctl refuses a count option that is not a whole number in range, naming it and the value",
-          "[store][cadctl]") {
+          "[store][cadctl][sqlite]") {
   TempDir dir;
   { auto s = openStore(dir); }
   const std::string db = dir.file("cad.db");
@@ -1021,8 +1044,8 @@ TEST_CASE("a unit taken off its CFS is told, whether the dispatcher closed it, r
   CHECK(s->db().queryText("SELECT state FROM cfs WHERE incident_number='" + b + "'") == "closed");
 
   // Replay reproduces the downlink queue with them.
-  REQUIRE(s->replayInto(dir.file("replayed.db")));
-  auto r = EventStore::open(dir.file("replayed.db"), true);
+  REQUIRE(s->replayInto(mdc::test::storeTarget(dir, "replayed.db")));
+  auto r = EventStore::open(mdc::test::storeTarget(dir, "replayed.db"), true);
   REQUIRE(r);
   CHECK((*r)->digest() == s->digest());
 }

@@ -8,6 +8,7 @@
 #include "server-stub/event_store.h"
 #include "shared/avl_batch.h"
 #include "shared/uuid.h"
+#include "tests/support/pg_server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/stub/stub_wire.h"
 
@@ -23,7 +24,7 @@ const Device kE14{"MDC-E14", "E14", "FD1", 2};
 const std::string kBatchId = "019b78ad-9340-7fff-8000-00000000b001";
 
 std::unique_ptr<EventStore> openStore(const TempDir& dir, const std::string& name) {
-  auto s = EventStore::open(dir.file(name));
+  auto s = EventStore::open(mdc::test::storeTarget(dir, name));
   REQUIRE(s);
   Command c;
   c.kind = "device_add";
@@ -71,11 +72,12 @@ std::vector<uint64_t> acked(const BatchOutcome& out, const std::string& device) 
 std::vector<std::string> avlLog(EventStore& s) {
   std::vector<std::string> rows;
   auto st = s.db().prepare(
-      "SELECT event_id, device_seq, recorded_at_ms, received_at_ms, clock_source, hex(payload) FROM events "
+      "SELECT event_id, device_seq, recorded_at_ms, received_at_ms, clock_source, payload FROM events "
       "WHERE kind='avl' ORDER BY pos");
   while (st.step()) {
     std::string row;
-    for (int c = 0; c < 6; ++c) row += st.text(c) + "|";
+    for (int c = 0; c < 5; ++c) row += st.text(c) + "|";
+    row += cad::toHex(st.blob(5)) + "|";
     rows.push_back(row);
   }
   REQUIRE(rows.size() > 0);

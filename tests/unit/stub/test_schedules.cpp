@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "server-stub/event_store.h"
+#include "tests/support/pg_server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/stub/stub_wire.h"
 
@@ -19,7 +20,7 @@ const Device kE12{"MDC-E12", "E12", "FD1", 1};
 const Device kE14{"MDC-E14", "E14", "FD1", 2};
 
 std::unique_ptr<EventStore> openStore(const TempDir& dir, const std::string& name = "cad.db") {
-  auto s = EventStore::open(dir.file(name));
+  auto s = EventStore::open(mdc::test::storeTarget(dir, name));
   REQUIRE(s);
   return std::move(*s);
 }
@@ -137,8 +138,8 @@ TEST_CASE("scheduled calls: each occurrence is created when due and offered to a
   CHECK(s->runSchedules(T0 + 15 * kDay)->summary.empty());
 
   // Replayed: the same schedules and calls, byte for byte.
-  REQUIRE(s->replayInto(dir.file("replay.db")));
-  auto replayed = EventStore::open(dir.file("replay.db"), true);
+  REQUIRE(s->replayInto(mdc::test::storeTarget(dir, "replay.db")));
+  auto replayed = EventStore::open(mdc::test::storeTarget(dir, "replay.db"), true);
   REQUIRE(replayed);
   CHECK((*replayed)->digest() == s->digest());
 }

@@ -1,0 +1,59 @@
+#pragma once
+// The PostgreSQL engine of the SQL seam (shared/sql.h), over libpq. SQL is
+// written as for SQLite: `?` and `?N` become `$N` here. Each statement is
+// prepared on the server the first time it runs, with the types of the
+// values bound then (integers as bigint, reals as double precision, text as
+// text, blobs as bytea), and again for another combination of types.
+// Results come back whole, one PGresult per execution.
+#include <libpq-fe.h>
+
+#include <string>
+#include <vector>
+
+#include "shared/sql.h"
+
+namespace mdc::sql {
+
+/** Whether target names a PostgreSQL server ("postgresql://" or "postgres://"). */
+bool isPostgresUri(std::string_view target);
+/** The URI with its password replaced by "***", for messages and logs. */
+std::string redactUri(const std::string& uri);
+
+class PgDb final : public Db {
+ public:
+  /** Connects; throws DbError (Fault::connection) naming the URI without its password. */
+  explicit PgDb(const std::string& uri);
+  ~PgDb() override;
+
+  Engine engine() const override { return Engine::postgresql; }
+  void exec(std::string_view sql) override;
+  Stmt prepare(std::string_view sql) override;
+  int changes() const override { return changes_; }
+  const std::string& path() const override { return shown_; }
+  void begin() override { exec("BEGIN"); }
+  void commit() override;
+  void rollback() noexcept override;
+
+  PGconn* handle() const { return conn_; }
+  /** For the statements: a new server-side statement name, the change count
+   *  of the last command, and names to deallocate once the transaction ends. */
+  std::string nextName() { return "mdc" + std::to_string(++names_); }
+  void setChanges(int n) { changes_ = n; }
+  void deallocateLater(std::string name) { stale_.push_back(std::move(name)); }
+  /** Throws DbError for a result that is not a success, naming context. */
+  void check(PGresult* res, std::string_view context);
+
+ private:
+  void deallocateStale() noexcept;
+  PGconn* conn_ = nullptr;
+  std::string shown_;
+  int changes_ = 0;
+  uint64_t names_ = 0;
+  std::vector<std::string> stale_;
+};
+
+/** `?` and `?N` placeholders as PostgreSQL's `$N`, outside quotes and
+ *  comments; count: the highest parameter number. */
+std::string toDollarParams(std::string_view sql, int* count);
+
+}  // namespace mdc::sql
