@@ -3,14 +3,20 @@
 # processes on loopback ports: a primary, and with --standby a synchronous
 # standby made by pg_basebackup (a commit returns once the standby has it).
 #
-#   scripts/pg.sh up     [--dir DIR] [--standby] [--fast]   initialise and start; create the database "cad"
+#   scripts/pg.sh up     [--dir DIR] [--standby] [--fast]   initialise and start; create the store "cad"
 #   scripts/pg.sh status [--dir DIR]                        what runs, the standby's replication state
 #   scripts/pg.sh down   [--dir DIR]                        stop what up started
 #
 # --fast: no fsync (tests only: a crash of the machine loses commits).
+# The store's tables belong to the role cad_owner; the stub connects as
+# cad_stub, which may only INSERT and SELECT the log (the read models it
+# keeps as it likes), and triggers refuse UPDATE, DELETE and TRUNCATE of the
+# log to every role.
 # DIR (default $MDC_PG_DIR or /tmp/mdc-pg) holds the data directories, logs
-# and pg.env: PG_PRIMARY_PORT, PG_STANDBY_PORT, PG_ADMIN_URI (the superuser's
-# connection) and MDC_PG_URI (the store: cadctl --db "$MDC_PG_URI" ...).
+# and pg.env: PG_PRIMARY_PORT, PG_STANDBY_PORT, PG_ADMIN_URI (the superuser),
+# PG_OWNER_URI (cad_owner) and MDC_PG_URI (the stub's: cad-stub --db
+# "$MDC_PG_URI", cadctl --db "$MDC_PG_URI" ...). Loopback connections are
+# trusted (no passwords): a machine of its own, not a shared one.
 # Run as root, the servers run as the postgres user. `down` leaves DIR.
 set -euo pipefail
 
@@ -69,6 +75,16 @@ start() {
   fi
 }
 
+write_env() {
+  {
+    echo "PG_PRIMARY_PORT=$1"
+    echo "PG_STANDBY_PORT=$2"
+    echo "PG_ADMIN_URI=postgresql://postgres@127.0.0.1:$1/postgres"
+    echo "PG_OWNER_URI=postgresql://cad_owner@127.0.0.1:$1/cad"
+    echo "MDC_PG_URI=postgresql://cad_stub@127.0.0.1:$1/cad"
+  } > "$dir/pg.env"
+}
+
 up() {
   [ -x "$bin/initdb" ] || { echo "pg: PostgreSQL 15 is not installed (run scripts/install-deps.sh)" >&2; exit 1; }
   if [ -f "$dir/pg.env" ]; then
@@ -99,6 +115,7 @@ log_min_messages = warning
 EOF
   [ "$fast" = 1 ] && printf 'fsync = off\nfull_page_writes = off\nsynchronous_commit = off\n' >> "$dir/primary/postgresql.conf"
   start "$dir/primary"
+  write_env "$primary" ""  # down works from here on
   say "primary up on 127.0.0.1:$primary"
   if [ "$standby" = 1 ]; then
     standby_port="$(free_port)"
@@ -110,14 +127,26 @@ EOF
       -c "ALTER SYSTEM SET synchronous_standby_names = 'standby1'" -c "SELECT pg_reload_conf()" > /dev/null
     say "standby up on 127.0.0.1:$standby_port, synchronous (pg_basebackup of the primary)"
   fi
-  as_pg "$bin/createdb" -h 127.0.0.1 -p "$primary" -U postgres cad
-  {
-    echo "PG_PRIMARY_PORT=$primary"
-    echo "PG_STANDBY_PORT=$standby_port"
-    echo "PG_ADMIN_URI=postgresql://postgres@127.0.0.1:$primary/postgres"
-    echo "MDC_PG_URI=postgresql://postgres@127.0.0.1:$primary/cad"
-  } > "$dir/pg.env"
-  say "up. Store: cadctl --db postgresql://postgres@127.0.0.1:$primary/cad ..."
+  local here
+  here="$(cd "$(dirname "$0")/.." && pwd)"
+  local cadctl="${MDC_BUILD_DIR:-$here/build}/server-stub/cadctl"
+  [ -x "$cadctl" ] || { echo "pg: no $cadctl (build first: cmake --preset default && cmake --build build)" >&2; down; exit 1; }
+  as_pg "$bin/psql" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$primary" -U postgres -d postgres > /dev/null <<'SQL'
+CREATE ROLE cad_owner LOGIN;
+CREATE ROLE cad_stub LOGIN;
+CREATE DATABASE cad OWNER cad_owner;
+SQL
+  "$cadctl" --db "postgresql://cad_owner@127.0.0.1:$primary/cad" init > /dev/null
+  # The stub's rights: the log INSERT and SELECT only; the read models all.
+  as_pg "$bin/psql" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$primary" -U cad_owner -d cad > /dev/null <<'SQL'
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO cad_stub;
+REVOKE UPDATE, DELETE, TRUNCATE ON events, store_meta FROM cad_stub;
+REVOKE INSERT ON store_meta FROM cad_stub;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO cad_stub;
+SQL
+  write_env "$primary" "$standby_port"
+  say "store \"cad\" made by cad_owner; the stub's role cad_stub may only insert and read the log"
+  say "up. cad-stub --db postgresql://cad_stub@127.0.0.1:$primary/cad ..."
 }
 
 status() {

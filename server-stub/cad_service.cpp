@@ -70,7 +70,7 @@ class ServiceBridge final : public mdc::mqtt::Handler {
 CadService::CadService(ServiceConfig config, EventStore& store, QObject* parent)
     : QObject(parent), config_(std::move(config)), store_(store),
       nearby_(uint32_t(config_.nearbyRadiusM), config_.nearbyIntervalMs, config_.nearbyRefreshMs) {
-  if (config_.controlPath.empty()) config_.controlPath = config_.dbPath + ".ctl";
+  if (config_.controlPath.empty()) config_.controlPath = sideFileBase(config_.dbPath) + ".ctl";
   store_.setAcceptAvlBatches(config_.acceptAvlBatches);
   flushTimer_.setSingleShot(true);
   connect(&flushTimer_, &QTimer::timeout, this, &CadService::flush);
@@ -139,7 +139,7 @@ mdc::Status CadService::start() {
     });
     log::info("stub", "metrics on http://127.0.0.1:" + std::to_string(config_.metricsPort) + "/metrics");
   }
-  if (config_.recordsPath.empty()) config_.recordsPath = config_.dbPath + ".records";
+  if (config_.recordsPath.empty()) config_.recordsPath = sideFileBase(config_.dbPath) + ".records";
   auto records = records::RecordsSystem::open(config_.recordsPath);
   if (!records) return records.error();
   records_ = std::move(*records);
@@ -163,7 +163,7 @@ mdc::Status CadService::start() {
   scheduleTimer_.start();
   boardTimer_.start();
   runSchedules();  // occurrences missed while the stub was down: created now, marked late
-  log::info("stub", "store " + config_.dbPath + " at event " + std::to_string(store_.stats().lastPos) +
+  log::info("stub", "store " + store_.db().path() + " at event " + std::to_string(store_.stats().lastPos) +
                         "; control socket " + config_.controlPath);
   if (mdc::Status s = client_->connect(); !s) onConnectFailed(s.error().message);
   return {};

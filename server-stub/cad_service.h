@@ -29,7 +29,7 @@ struct ServiceConfig {
   std::string clientId = "cad-stub-1";
   std::string sharedGroup;            ///< non-empty: $share/<group>/... (several instances)
   std::string tlsCa, tlsCert, tlsKey;
-  std::string controlPath;           ///< default: dbPath + ".ctl"
+  std::string controlPath;           ///< default: sideFileBase(dbPath) + ".ctl"
   int batchMax = 2000;               ///< messages per transaction at most
   int batchMs = 2;                   ///< longest a message waits for its batch's commit to start
   bool acceptAvlBatches = true;      ///< false: AVL batches refused whole (as by a backend from before them)
@@ -39,7 +39,7 @@ struct ServiceConfig {
   int nearbyIntervalMs = 5000;       ///< a unit hears of a change near it at most this often (emergencies at once); 0: off
   int nearbyRefreshMs = 30000;       ///< and again at least this often while connected
   int metricsPort = 0;               ///< > 0: Prometheus text metrics on 127.0.0.1:<port>/metrics
-  std::string recordsPath;           ///< the records system's file; default: dbPath + ".records"
+  std::string recordsPath;           ///< the records system's file; default: sideFileBase(dbPath) + ".records"
   int recordsDelayMs = 0;            ///< the records system answers this long after a query (to rehearse a slow one)
   EstConfig est;                     ///< enrolment over the network (est.port 0: off)
 };

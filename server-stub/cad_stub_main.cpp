@@ -36,7 +36,10 @@ int main(int argc, char** argv) {
       "CFS and downlink queues as read models, and runs dispatcher commands from cadctl.");
   p.addHelpOption();
   p.addVersionOption();
-  QCommandLineOption db("db", "SQLite event store file (created if missing).", "file", "cad.db");
+  QCommandLineOption db("db",
+                        "The event store: a SQLite file (created if missing), or a PostgreSQL database as "
+                        "postgresql://USER@HOST:PORT/DATABASE (its tables created if missing).",
+                        "file|uri", "cad.db");
   QCommandLineOption broker("broker", "MQTT broker URI.", "uri", "tcp://127.0.0.1:1883");
   QCommandLineOption mqttVersion("mqtt-version",
                                  "MQTT protocol: 5, or 3.1.1 for brokers that speak nothing newer (RabbitMQ 3.10).",
@@ -50,7 +53,8 @@ int main(int argc, char** argv) {
   QCommandLineOption ca("tls-ca", "CA file (ssl:// broker).", "file");
   QCommandLineOption cert("tls-cert", "Client certificate (ssl:// broker).", "file");
   QCommandLineOption key("tls-key", "Client key (ssl:// broker).", "file");
-  QCommandLineOption control("control", "Control socket for cadctl (default: <db>.ctl).", "path");
+  QCommandLineOption control("control", "Control socket for cadctl (default: <db>.ctl; for a PostgreSQL store, cad-<database>.ctl "
+                             "in the working directory).", "path");
   QCommandLineOption batchMax("batch-max", "Most messages per commit (1-100000).", "n", "2000");
   QCommandLineOption batchMs("batch-ms", "Longest wait before a batch commits, ms (0-1000).", "ms", "2");
   QCommandLineOption noAvlBatches("no-avl-batches",
@@ -141,7 +145,7 @@ int main(int argc, char** argv) {
   if (QHostAddress(p.value(estAddress)).isNull())
     return fail("--est-address \"" + cfg.est.address + "\": not an IP address");
   cfg.est.hosts = p.value(estHosts).toStdString();
-  cfg.est.caDir = p.isSet(caDir) ? p.value(caDir).toStdString() : cfg.dbPath + ".ca";
+  cfg.est.caDir = p.isSet(caDir) ? p.value(caDir).toStdString() : cad::sideFileBase(cfg.dbPath) + ".ca";
   cfg.est.deviceBroker = p.value(estBroker).toStdString();
   if (cfg.est.port > 0 && cfg.est.deviceBroker.rfind("ssl://", 0) != 0)
     return fail("--est-broker \"" + cfg.est.deviceBroker + "\": the ssl:// broker devices are told to use is "
@@ -183,6 +187,6 @@ int main(int argc, char** argv) {
     QObject::connect(&watchdog, &QTimer::timeout, [] { mdc::service::watchdogPing(); });
     watchdog.start(int(ms));
   }
-  mdc::service::ready("cad-stub on " + cfg.dbPath);
+  mdc::service::ready("cad-stub on " + (*store)->db().path());
   return app.exec();
 }

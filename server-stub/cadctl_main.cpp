@@ -33,6 +33,7 @@
 #include "server-stub/cadctl_print.h"
 #include "server-stub/cadctl_records.h"
 #include "server-stub/cadctl_schedule.h"
+#include "server-stub/cadctl_store.h"
 #include "server-stub/cadctl_types.h"
 #include "server-stub/cadctl_zones.h"
 #include "server-stub/kpi.h"
@@ -48,11 +49,14 @@ namespace {
 
 constexpr int kOk = 0, kFailed = 1, kUsage = 2, kUnreachable = 3;
 
-const char* kHelp = R"(usage: cadctl [--db FILE] [--agency A] [--as NAME] COMMAND [ARGS]
+const char* kHelp = R"(usage: cadctl [--db FILE|URI] [--agency A] [--as NAME] COMMAND [ARGS]
 
-The store is --db, else $CAD_DB, else ./cad.db. Dispatcher commands act for
---agency (else $CAD_AGENCY) as --as (else $CAD_DISPATCHER, else $USER) and
-need the stub running (its control socket is <db>.ctl, or --control PATH).
+The store is --db, else $CAD_DB, else ./cad.db: a SQLite file, or a PostgreSQL
+database as postgresql://USER@HOST:PORT/DATABASE (the files beside a store,
+<db>.ctl and the like, are then cad-<database>.ctl and so on in the working
+directory). Dispatcher commands act for --agency (else $CAD_AGENCY) as --as
+(else $CAD_DISPATCHER, else $USER) and need the stub running (its control
+socket is <db>.ctl, or --control PATH).
 
 reading (works with the stub stopped):
   board [--zone Z | --district D] [--json]
@@ -70,7 +74,13 @@ reading (works with the stub stopped):
                                   the audit trail: who did what, when, from which device
   verify                          walk the hash chain; report the first broken link
   digest                          SHA-256 of every read model
-  replay --into FILE              rebuild every read model from the log into a new store
+  replay --into FILE|URI          rebuild every read model from the log into a new store
+                                  (a new SQLite file, or a PostgreSQL database with no events)
+  init                            create the store's tables where there are none (the stub
+                                  does so itself when its role may)
+  migrate --from FILE|URI --to FILE|URI
+                                  copy a store into a new one (SQLite to PostgreSQL or back),
+                                  then walk the copy's chain and compare its digest
   kpi [--json]                    response-time KPIs per CFS and averaged
   devices list [--attention] [--expiring-days N] [--silent-hours H] [--deep-queue N] [--json]
                                   the fleet and its health (version, link, last seen,
@@ -321,7 +331,7 @@ void printRevoked(const mdc::pki::FleetCa& ca, const std::vector<std::string>& s
 }
 
 int fleetCommand(Args& a, const std::string& dbPath) {
-  std::string caDir = a.opts.count("--ca-dir") ? a.opts["--ca-dir"] : dbPath + ".ca";
+  std::string caDir = a.opts.count("--ca-dir") ? a.opts["--ca-dir"] : sideFileBase(dbPath) + ".ca";
   const std::string& cmd = a.pos[0];
   auto fail = [](const std::string& msg) {
     std::cerr << "cadctl: " << msg << "\n";
@@ -531,7 +541,7 @@ int main(int argc, char** argv) {
                                                  "--name", "--bind", "--log", "--statuses", "--avl-moving",
                                                  "--avl-stationary", "--records", "--expiring-days", "--silent-hours",
                                                  "--deep-queue", "--ttl", "--every", "--from", "--until", "--label",
-                                                 "--apco", "--issuer", "--zone", "--zones", "--district"};
+                                                 "--apco", "--issuer", "--zone", "--zones", "--district", "--to"};
     if (s == "--help" || s == "-h") {
       std::cout << kHelp;
       return kOk;
@@ -557,7 +567,7 @@ int main(int argc, char** argv) {
   std::string dbPath = a.opts.count("--db") ? a.opts["--db"] : env("CAD_DB", "cad.db");
   std::string agency = a.opts.count("--agency") ? a.opts["--agency"] : env("CAD_AGENCY", "");
   std::string actor = a.opts.count("--as") ? a.opts["--as"] : env("CAD_DISPATCHER", env("USER", "dispatcher"));
-  std::string ctl = a.opts.count("--control") ? a.opts["--control"] : dbPath + ".ctl";
+  std::string ctl = a.opts.count("--control") ? a.opts["--control"] : sideFileBase(dbPath) + ".ctl";
   bool json = a.flags.count("--json") > 0;
   const std::string& cmd = a.pos[0];
 
@@ -625,7 +635,7 @@ int main(int argc, char** argv) {
     QJsonObject r = base("device_remove");
     r["device"] = QString::fromStdString(a.pos[2]);
     if (int rc = control(ctl, r); rc != kOk) return rc;
-    const std::string caDir = a.opts.count("--ca-dir") ? a.opts["--ca-dir"] : dbPath + ".ca";
+    const std::string caDir = a.opts.count("--ca-dir") ? a.opts["--ca-dir"] : sideFileBase(dbPath) + ".ca";
     if (!std::filesystem::exists(caDir)) {
       std::cout << "no fleet CA in " << caDir << ": no certificate to revoke\n";
       return kOk;
@@ -710,8 +720,15 @@ int main(int argc, char** argv) {
   if (cmd == "stats") return control(ctl, QJsonObject{{"cmd", "stats"}}, true);
   if (cmd == "ca" || cmd == "broker-config") return fleetCommand(a, dbPath);
   if (cmd == "records")
-    return cli::records(a.pos, a.opts.count("--records") ? a.opts["--records"] : dbPath + ".records",
+    return cli::records(a.pos, a.opts.count("--records") ? a.opts["--records"] : sideFileBase(dbPath) + ".records",
                         a.flags.count("--dry-run") > 0, json);
+
+  if (cmd == "init") return cli::initStore(dbPath);
+  if (cmd == "migrate") {
+    if (a.pos.size() != 1 || !a.opts.count("--from") || !a.opts.count("--to"))
+      return usage("migrate --from FILE|URI --to FILE|URI");
+    return cli::migrateStore(a.opts["--from"], a.opts["--to"]);
+  }
 
   // Read-only commands.
   auto store = EventStore::open(dbPath, /*readOnly=*/true);
@@ -762,35 +779,11 @@ int main(int argc, char** argv) {
     std::cout << s.stats().events << "\n";
     return kOk;
   }
-  if (cmd == "verify") {
-    int64_t checked = 0;
-    auto broken = s.verify(&checked);
-    if (broken) {
-      std::cout << "BROKEN after " << checked << " intact events: " << *broken << "\n";
-      return kFailed;
-    }
-    std::cout << "ok: " << checked << " events, chain intact, head " << s.stats().lastHashHex << "\n";
-    return kOk;
-  }
-  if (cmd == "digest") {
-    std::cout << s.digest() << "\n";
-    return kOk;
-  }
+  if (cmd == "verify") return cli::verifyStore(s);
+  if (cmd == "digest") return cli::digestStore(s);
   if (cmd == "replay") {
-    if (!a.opts.count("--into")) return usage("replay --into FILE");
-    auto t0 = std::chrono::steady_clock::now();
-    int64_t n = 0;
-    int64_t total = s.stats().events;
-    if (mdc::Status st = s.replayInto(a.opts["--into"], &n, [&](int64_t done) {
-          std::cerr << "replay: " << done << " / " << total << " events\n";
-        });
-        !st) {
-      std::cerr << "cadctl: " << st.error().message << "\n";
-      return kFailed;
-    }
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::cout << "replayed " << n << " events into " << a.opts["--into"] << " in " << secs << " s\n";
-    return kOk;
+    if (!a.opts.count("--into")) return usage("replay --into FILE|URI");
+    return cli::replayStore(s, a.opts["--into"]);
   }
   if (cmd == "kpi") {
     auto report = computeKpi(s, agency);

@@ -1,5 +1,7 @@
 #include "server-stub/cadctl_zones.h"
 
+#include <map>
+
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -52,9 +54,16 @@ std::optional<QJsonObject> zonesRequest(QJsonObject r, const std::vector<std::st
 
 int zonesList(EventStore& s, const std::string& agency, bool json) {
   const auto supervisors = zones::readSupervisors(s.db());
+  std::map<std::pair<std::string, std::string>, std::string> unitsIn;  // (agency, zone) -> "E1 E2"
+  {
+    auto u = s.db().prepare("SELECT agency, zone, unit_id FROM units WHERE zone<>'' ORDER BY unit_id");
+    while (u.step()) {
+      std::string& list = unitsIn[{u.text(0), u.text(1)}];
+      list += (list.empty() ? "" : " ") + u.text(2);
+    }
+  }
   auto st = s.db().prepare(
-      "SELECT z.agency, z.district, z.zone, (SELECT group_concat(unit_id, ' ') FROM (SELECT unit_id FROM units u "
-      "WHERE u.agency=z.agency AND u.zone=z.zone ORDER BY unit_id)) FROM zones z WHERE ?1='' OR z.agency=?1 "
+      "SELECT z.agency, z.district, z.zone FROM zones z WHERE ?1='' OR z.agency=?1 "
       "ORDER BY z.agency, z.district, z.zone");
   st.bind(1, agency);
   QJsonArray rows;
@@ -63,7 +72,7 @@ int zonesList(EventStore& s, const std::string& agency, bool json) {
     std::string by;
     for (const auto& sv : supervisors)
       if (sv.agency == st.text(0) && sv.zones.count(st.text(2))) by += (by.empty() ? "" : " ") + sv.unit;
-    const std::string units = st.isNull(3) ? "" : st.text(3);
+    const std::string units = unitsIn[{st.text(0), st.text(2)}];
     if (json) {
       rows.append(QJsonObject{{"agency", QString::fromStdString(st.text(0))},
                               {"district", QString::fromStdString(st.text(1))},

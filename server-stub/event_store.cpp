@@ -59,6 +59,18 @@ std::string toHex(const std::string& bytes) {
   return out;
 }
 
+std::string sideFileBase(const std::string& target) {
+  if (!sql::isPostgresUri(target)) return target;
+  // postgresql://[user[:password]@]host[:port][/database][?options]
+  const size_t hostStart = target.find("://") + 3;
+  const size_t slash = target.find('/', hostStart);
+  std::string database = slash == std::string::npos ? "" : target.substr(slash + 1);
+  database = database.substr(0, database.find('?'));
+  std::string safe;
+  for (char c : database) safe += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ? c : '_';
+  return "cad-" + (safe.empty() ? std::string("postgres") : safe);
+}
+
 Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& target, bool readOnly) {
   try {
     std::unique_ptr<sql::Db> db;
@@ -81,7 +93,9 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& target, 
     s->loadHead();
     return s;
   } catch (const sql::DbError& e) {
-    return Error::make(std::string("store: ") + e.what());
+    const std::string shown = sql::redactUri(target), what = e.what();
+    if (what.find(shown) != std::string::npos) return Error::make("store: " + what);
+    return Error::make("store: \"" + shown + "\": " + what);
   }
 }
 

@@ -426,6 +426,11 @@ class EventStore {
   std::unique_ptr<mdc::sql::WalCheckpointer> checkpointer_;  // last: stopped before the connection closes
 };
 
+/** Where the stub and cadctl keep their files beside a store (the control
+ *  socket, the records system, the fleet CA): a SQLite store's own path; for
+ *  a PostgreSQL URI, "cad-<database>" in the working directory. */
+std::string sideFileBase(const std::string& target);
+
 /** SHA-256 of data, raw 32 bytes. */
 std::string sha256(const std::string& data);
 std::string toHex(const std::string& bytes);

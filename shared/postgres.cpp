@@ -52,6 +52,20 @@ bool preparable(std::string_view sql) {
   return w == "SELECT" || w == "INSERT" || w == "UPDATE" || w == "DELETE" || w == "WITH" || w == "VALUES";
 }
 
+/** The first line of a script that is not blank or a comment, for messages. */
+std::string firstStatementLine(const std::string& sql) {
+  size_t at = 0;
+  while (at < sql.size()) {
+    size_t end = sql.find('\n', at);
+    if (end == std::string::npos) end = sql.size();
+    std::string line = sql.substr(at, end - at);
+    const size_t first = line.find_first_not_of(" \t");
+    if (first != std::string::npos && line.compare(first, 2, "--") != 0) return line.substr(first, 80);
+    at = end + 1;
+  }
+  return sql.substr(0, 80);
+}
+
 std::string fromHexBytea(const char* v, int len) {
   // bytea in text form: \x followed by two hex digits per byte.
   std::string out;
@@ -293,7 +307,7 @@ void PgDb::check(PGresult* res, std::string_view context) {
 void PgDb::exec(std::string_view sql) {
   const std::string s(sql);
   PGresult* res = PQexec(conn_, s.c_str());
-  check(res, "postgresql: \"" + s.substr(0, 80) + "\"");
+  check(res, "postgresql: \"" + firstStatementLine(s) + "\"");
   PQclear(res);
 }
 

@@ -18,6 +18,10 @@ class PgServer {
   std::string freshDatabase();
   /** The superuser's URI of database name. */
   std::string uri(const std::string& database) const;
+  /** The store "cad" that scripts/pg.sh made, as its owner (cad_owner) and
+   *  as the stub's role (cad_stub). */
+  std::string ownerUri() const { return env_.at("PG_OWNER_URI"); }
+  std::string stubUri() const { return env_.at("MDC_PG_URI"); }
 
  private:
   std::string dir_;

@@ -135,7 +135,13 @@ CommandResult run(const std::vector<std::string>& argv, const TempDir& dir, std:
 CadStub::CadStub(const TempDir& dir, std::string brokerUri, std::string name, std::vector<std::string> extraArgs)
     : dir_(dir), broker_(std::move(brokerUri)), name_(std::move(name)), extra_(std::move(extraArgs)) {
   db_ = dir_.file(name_ + ".db");
+  ctl_ = db_ + ".ctl";
   logPath_ = dir_.file(name_ + ".log");
+}
+
+void CadStub::setStore(std::string target) {
+  db_ = std::move(target);
+  sideFilesGiven_ = true;
 }
 
 CadStub::~CadStub() = default;
@@ -148,9 +154,13 @@ void CadStub::start() {
                                    broker_,
                                    "--client-id",
                                    "cad-stub-" + name_};
+  if (sideFilesGiven_) {
+    const std::string base = dir_.file(name_ + ".db");
+    argv.insert(argv.end(), {"--control", ctl_, "--records", base + ".records", "--ca-dir", base + ".ca"});
+  }
   argv.insert(argv.end(), extra_.begin(), extra_.end());
   proc_ = std::make_unique<Process>(argv, logPath_, env);
-  if (!waitUntil([&] { return exists(db_ + ".ctl") || !proc_->alive(); }, std::chrono::seconds(20)) || !proc_->alive())
+  if (!waitUntil([&] { return exists(ctl_) || !proc_->alive(); }, std::chrono::seconds(20)) || !proc_->alive())
     throw std::runtime_error("cad-stub did not start:\n" + log());
 }
 
@@ -163,13 +173,13 @@ void CadStub::stop() {
 }
 void CadStub::kill9() {
   if (proc_) proc_->kill9();
-  ::unlink((db_ + ".ctl").c_str());
+  ::unlink(ctl_.c_str());
 }
 bool CadStub::running() { return proc_ && proc_->alive(); }
 std::string CadStub::log() const { return slurp(logPath_); }
 
 CommandResult CadStub::cadctl(std::vector<std::string> args) const {
-  std::vector<std::string> argv = {program("server-stub/cadctl"), "--db", db_};
+  std::vector<std::string> argv = {program("server-stub/cadctl"), "--db", db_, "--control", ctl_};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, dir_);
 }

@@ -45,7 +45,8 @@ std::string program(const std::string& relative);
 void prefillOutbox(const std::string& storePath, const std::string& device, const std::string& unit,
                    const std::string& agency, int statuses, int avl, int64_t capBytes = int64_t(1) << 32);
 
-/** cad-stub on its own SQLite store in dir. Not thread-safe. */
+/** cad-stub on its own SQLite store in dir (or a PostgreSQL database:
+ *  setStore). Not thread-safe. */
 class CadStub {
  public:
   CadStub(const TempDir& dir, std::string brokerUri, std::string name = "cad", std::vector<std::string> extraArgs = {});
@@ -59,6 +60,9 @@ class CadStub {
   void kill9();
   bool running();
   const std::string& dbPath() const { return db_; }
+  /** Puts the store on target (a postgresql:// URI) instead of dir/name.db,
+   *  before start(); the files beside it stay in dir. */
+  void setStore(std::string target);
   /** The running stub's pid (-1 when not started). */
   pid_t pid() const { return proc_ ? proc_->pid() : -1; }
   /** Environment of the next start() (e.g. CAD_STUB_FAULT). */
@@ -75,7 +79,8 @@ class CadStub {
 
  private:
   const TempDir& dir_;
-  std::string broker_, name_, db_, logPath_;
+  std::string broker_, name_, db_, ctl_, logPath_;
+  bool sideFilesGiven_ = false;  ///< pass --control, --records, --ca-dir (a store that is not a file)
   std::vector<std::string> extra_;
   std::unique_ptr<Process> proc_;
 };

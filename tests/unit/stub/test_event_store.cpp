@@ -15,6 +15,7 @@
 #include "server-stub/event_store.h"
 #include "server-stub/kpi.h"
 #include "shared/codec.h"
+#include "shared/postgres.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
@@ -1048,4 +1049,46 @@ TEST_CASE("a unit taken off its CFS is told, whether the dispatcher closed it, r
   auto r = EventStore::open(mdc::test::storeTarget(dir, "replayed.db"), true);
   REQUIRE(r);
   CHECK((*r)->digest() == s->digest());
+}
+
+TEST_CASE("on PostgreSQL the stub's role may only insert and read the log, and no role may change it",
+          "[store][postgresql]") {
+  auto pg = mdc::test::PgServer::ofTestGroup();
+  {
+    auto s = EventStore::open(pg.stubUri());
+    INFO((s ? std::string() : s.error().message));
+    REQUIRE(s);
+    addDevice(**s, kE12);
+    ingestOne(**s, statusEnv(kE12, 1, T0, v1::UNIT_STATUS_EN_ROUTE));
+    CHECK(events(**s) == 2);
+    for (const char* sql : {"UPDATE events SET actor='dispatcher:x'", "DELETE FROM events", "TRUNCATE events"}) {
+      INFO(sql);
+      try {
+        (*s)->db().exec(sql);
+        FAIL("the stub's role changed the log");
+      } catch (const mdc::sql::DbError& e) {
+        CHECK(e.sqlstate() == "42501");  // insufficient_privilege
+        CHECK_THAT(e.what(), Catch::Contains("permission denied"));
+      }
+    }
+  }
+  mdc::sql::PgDb owner(pg.ownerUri());
+  for (const char* sql : {"UPDATE events SET actor='dispatcher:x'", "DELETE FROM events", "TRUNCATE events"}) {
+    INFO(sql);
+    try {
+      owner.exec(sql);
+      FAIL("the owner changed the log");
+    } catch (const mdc::sql::DbError& e) {
+      CHECK(e.fault() == mdc::sql::Fault::constraint);
+      CHECK_THAT(e.what(), Catch::Contains("append-only"));
+    }
+  }
+  CHECK(owner.queryInt("SELECT COUNT(*) FROM events") == 2);
+  // Where it has no tables and may not make them, the stub says where.
+  const std::string empty = pg.freshDatabase();
+  const std::string asStub = empty.substr(0, empty.find("postgres@")) + "cad_stub@" +
+                             empty.substr(empty.find("postgres@") + std::string("postgres@").size());
+  auto refused = EventStore::open(asStub);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().message, Catch::Contains(asStub) && Catch::Contains("permission denied"));
 }
