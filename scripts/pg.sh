@@ -5,6 +5,7 @@
 #
 #   scripts/pg.sh up     [--dir DIR] [--standby] [--fast]   initialise and start; create the store "cad"
 #   scripts/pg.sh status [--dir DIR]                        what runs, the standby's replication state
+#   scripts/pg.sh promote [--dir DIR]                       the standby becomes the primary (after losing it)
 #   scripts/pg.sh down   [--dir DIR]                        stop what up started
 #
 # --fast: no fsync (tests only: a crash of the machine loses commits).
@@ -15,7 +16,9 @@
 # DIR (default $MDC_PG_DIR or /tmp/mdc-pg) holds the data directories, logs
 # and pg.env: PG_PRIMARY_PORT, PG_STANDBY_PORT, PG_ADMIN_URI (the superuser),
 # PG_OWNER_URI (cad_owner) and MDC_PG_URI (the stub's: cad-stub --db
-# "$MDC_PG_URI", cadctl --db "$MDC_PG_URI" ...). Loopback connections are
+# "$MDC_PG_URI", cadctl --db "$MDC_PG_URI" ...). With a standby, MDC_PG_URI
+# names both servers with target_session_attrs=read-write: a stub that loses
+# the primary connects to whichever of the two is the primary now. Loopback connections are
 # trusted (no passwords): a machine of its own, not a shared one.
 # Run as root, the servers run as the postgres user. `down` leaves DIR.
 set -euo pipefail
@@ -76,12 +79,14 @@ start() {
 }
 
 write_env() {
+  local stub="postgresql://cad_stub@127.0.0.1:$1/cad"
+  [ -n "$2" ] && stub="postgresql://cad_stub@127.0.0.1:$1,127.0.0.1:$2/cad?target_session_attrs=read-write&connect_timeout=2"
   {
     echo "PG_PRIMARY_PORT=$1"
     echo "PG_STANDBY_PORT=$2"
     echo "PG_ADMIN_URI=postgresql://postgres@127.0.0.1:$1/postgres"
     echo "PG_OWNER_URI=postgresql://cad_owner@127.0.0.1:$1/cad"
-    echo "MDC_PG_URI=postgresql://cad_stub@127.0.0.1:$1/cad"
+    echo "MDC_PG_URI=\"$stub\""
   } > "$dir/pg.env"
 }
 
@@ -146,7 +151,8 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO cad_stub;
 SQL
   write_env "$primary" "$standby_port"
   say "store \"cad\" made by cad_owner; the stub's role cad_stub may only insert and read the log"
-  say "up. cad-stub --db postgresql://cad_stub@127.0.0.1:$primary/cad ..."
+  load_env
+  say "up. cad-stub --db '$MDC_PG_URI' ..."
 }
 
 status() {
@@ -158,6 +164,13 @@ status() {
   as_pg "$bin/psql" -qAt -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U postgres -d postgres \
     -c "SELECT 'replication: ' || application_name || ' ' || state || ', ' || sync_state FROM pg_stat_replication" \
     2>/dev/null | sed 's/^/pg: /' || true
+}
+
+promote() {
+  load_env
+  [ -d "$dir/standby" ] || { echo "pg: no standby in $dir (up --standby)" >&2; exit 1; }
+  as_pg "$bin/pg_ctl" -D "$dir/standby" -w -t 60 promote > /dev/null
+  say "standby promoted: the primary is now 127.0.0.1:$PG_STANDBY_PORT"
 }
 
 down() {
@@ -174,6 +187,7 @@ down() {
 case "$cmd" in
   up) up ;;
   status) status ;;
+  promote) promote ;;
   down) down ;;
   -h|--help|help) usage ;;
   *) echo "pg: unknown command \"$cmd\"" >&2; usage >&2; exit 2 ;;

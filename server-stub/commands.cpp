@@ -242,6 +242,7 @@ Result<CommandOutcome> EventStore::execute(const Command& cmd, int64_t nowMs) {
   } catch (const sql::DbError& e) {
     headPos_ = savedPos;
     headHash_ = savedHash;
+    headStale_ = true;  // a commit cut off with the connection may have landed: read the head again
     served_.clear();  // a registration rolled back
     return Error::make(std::string("store: command not committed: ") + e.what());
   }

@@ -102,6 +102,7 @@ Status EventStore::recordEnrolment(const EnrolmentRecord& r, int64_t nowMs) {
   } catch (const sql::DbError& e) {
     headPos_ = savedPos;
     headHash_ = savedHash;
+    headStale_ = true;  // a commit cut off with the connection may have landed: read the head again
     return Error::make(std::string("store: enrolment record not committed: ") + e.what());
   }
   return {};

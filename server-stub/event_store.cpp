@@ -139,6 +139,14 @@ EventStore::CachedStmt EventStore::cached(const char* sql) {
 }
 
 int64_t EventStore::append(Row& row) {
+  if (headStale_ || db_->reconnects() != seenReconnects_) {
+    // After a failed transaction, or a connection made again (a failover),
+    // the head is the database's, and so is the registry history.
+    loadHead();
+    served_.clear();
+    headStale_ = false;
+    seenReconnects_ = db_->reconnects();
+  }
   row.pos = headPos_ + 1;
   row.prevHash = headHash_;
   row.hash = row.computeHash();

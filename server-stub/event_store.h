@@ -422,6 +422,8 @@ class EventStore {
   /** The unit a device served at a moment (registry history); nullopt for an unknown device. */
   std::optional<std::string> unitServedAt(const std::string& deviceId, int64_t atMs);
   int64_t headPos_ = 0;
+  bool headStale_ = false;          ///< read the head from the database before the next append
+  uint64_t seenReconnects_ = 0;     ///< db_->reconnects() when the head was last read
   std::string headHash_;  // 32 raw bytes; 32 zero bytes for an empty log
   std::unique_ptr<mdc::sql::WalCheckpointer> checkpointer_;  // last: stopped before the connection closes
 };

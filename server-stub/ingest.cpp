@@ -148,6 +148,7 @@ Result<BatchOutcome> EventStore::ingestBatch(const std::vector<Incoming>& batch,
   } catch (const sql::DbError& e) {
     headPos_ = savedPos;
     headHash_ = savedHash;
+    headStale_ = true;  // a commit cut off with the connection may have landed: read the head again
     return Error::make(std::string("store: batch not committed: ") + e.what());
   }
   return out;

@@ -162,6 +162,7 @@ Result<CommandOutcome> EventStore::answerQuery(const PendingQuery& q, const v1::
   } catch (const sql::DbError& e) {
     headPos_ = savedPos;
     headHash_ = savedHash;
+    headStale_ = true;  // a commit cut off with the connection may have landed: read the head again
     return Error::make(std::string("store: records answer not committed: ") + e.what());
   }
   v1::Downlink dl;

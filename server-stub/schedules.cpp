@@ -107,6 +107,7 @@ Result<CommandOutcome> EventStore::runSchedules(int64_t nowMs, int limit) {
   } catch (const sql::DbError& e) {
     headPos_ = savedPos;
     headHash_ = savedHash;
+    headStale_ = true;  // a commit cut off with the connection may have landed: read the head again
     return Error::make(std::string("store: scheduled calls not committed: ") + e.what());
   }
   if (created > 0)

@@ -1,6 +1,9 @@
 #include "shared/postgres.h"
 
+#include "shared/log.h"
+
 #include <cctype>
+#include <chrono>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -31,7 +34,7 @@ std::string oneLine(const char* msg) {
   std::string s = msg ? msg : "";
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   for (char& c : s)
-    if (c == '\n') c = ' ';
+    if (c == '\n' || c == '\t') c = ' ';
   return s;
 }
 
@@ -78,7 +81,7 @@ std::string fromHexBytea(const char* v, int len) {
 
 class PgStmt final : public StmtImpl {
  public:
-  PgStmt(PgDb& db, std::string_view sql) : db_(db), original_(sql) {
+  PgStmt(PgDb& db, std::string_view sql) : db_(db), original_(sql), generation_(db.reconnects()) {
     sql_ = toDollarParams(sql, &params_);
     values_.resize(size_t(params_));
     types_.assign(size_t(params_), 0);
@@ -88,7 +91,8 @@ class PgStmt final : public StmtImpl {
   }
   ~PgStmt() override {
     clear();
-    for (auto& [types, name] : prepared_) db_.deallocateLater(name);
+    if (generation_ == db_.reconnects())
+      for (auto& [types, name] : prepared_) db_.deallocateLater(name);
   }
 
   void bindInt(int i, int64_t v) override { set(i, kInt8, std::to_string(v), 0); }
@@ -186,6 +190,11 @@ class PgStmt final : public StmtImpl {
     row_ = -1;
   }
   void execute() {
+    db_.ensureConnected();
+    if (generation_ != db_.reconnects()) {  // prepared on a connection since lost
+      prepared_.clear();
+      generation_ = db_.reconnects();
+    }
     const std::string context = "postgresql: \"" + original_.substr(0, 80) + "\"";
     PGresult* res = nullptr;
     if (direct_ && params_ == 0) {
@@ -224,6 +233,7 @@ class PgStmt final : public StmtImpl {
   std::vector<Oid> types_;
   std::vector<int> formats_, lengths_;
   std::map<std::vector<Oid>, std::string> prepared_;
+  uint64_t generation_ = 0;  ///< the connection prepared_ belongs to (db_.reconnects())
   PGresult* res_ = nullptr;
   int row_ = -1;
 };
@@ -304,7 +314,29 @@ void PgDb::check(PGresult* res, std::string_view context) {
   throw DbError(faultOf(sqlstate, conn_), 0, sqlstate, msg);
 }
 
+void PgDb::ensureConnected() {
+  if (PQstatus(conn_) == CONNECTION_OK) return;
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  if (now < nextAttemptMs_)
+    throw DbError(Fault::connection, 0, "", "postgresql: \"" + shown_ + "\": not connected (next attempt in " +
+                                                std::to_string(nextAttemptMs_ - now) + " ms)");
+  PQreset(conn_);
+  // Statements prepared on the old connection are gone with it.
+  stale_.clear();
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    nextAttemptMs_ = now + 500;
+    throw DbError(Fault::connection, 0, "",
+                  "postgresql: reconnect to \"" + shown_ + "\": " + oneLine(PQerrorMessage(conn_)));
+  }
+  ++reconnects_;
+  log::info("store", "postgresql: connected again, to " + std::string(PQhost(conn_)) + ":" + PQport(conn_) +
+                         " (reconnect " + std::to_string(reconnects_) + ")");
+}
+
 void PgDb::exec(std::string_view sql) {
+  ensureConnected();
   const std::string s(sql);
   PGresult* res = PQexec(conn_, s.c_str());
   check(res, "postgresql: \"" + firstStatementLine(s) + "\"");

@@ -23,6 +23,9 @@ class PgDb final : public Db {
  public:
   /** Connects; throws DbError (Fault::connection) naming the URI without its password. */
   explicit PgDb(const std::string& uri);
+  /** The URI may name several hosts (host1:port1,host2:port2) with
+   *  target_session_attrs=read-write: a connection made again after a
+   *  failover finds the new primary. */
   ~PgDb() override;
 
   Engine engine() const override { return Engine::postgresql; }
@@ -33,6 +36,9 @@ class PgDb final : public Db {
   void begin() override { exec("BEGIN"); }
   void commit() override;
   void rollback() noexcept override;
+
+  void ensureConnected() override;
+  uint64_t reconnects() const override { return reconnects_; }
 
   PGconn* handle() const { return conn_; }
   /** For the statements: a new server-side statement name, the change count
@@ -49,6 +55,8 @@ class PgDb final : public Db {
   std::string shown_;
   int changes_ = 0;
   uint64_t names_ = 0;
+  uint64_t reconnects_ = 0;
+  int64_t nextAttemptMs_ = 0;  ///< steady clock: no reconnect attempt before
   std::vector<std::string> stale_;
 };
 

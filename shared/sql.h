@@ -138,6 +138,13 @@ class Db {
   virtual int changes() const = 0;
   /** The file, or the server URI without its password: for messages. */
   virtual const std::string& path() const = 0;
+  /** A server connection that was lost is made again here (at most every
+   *  half second; throws DbError Fault::connection while it cannot be).
+   *  A file database is always there. */
+  virtual void ensureConnected() {}
+  /** How many times the connection was made again: what the caller cached
+   *  from the database (its head, say) may be older than it is now. */
+  virtual uint64_t reconnects() const { return 0; }
 
   /** Starts a write transaction (SQLite: BEGIN IMMEDIATE, which takes the
    *  write lock now). */

@@ -16,7 +16,11 @@ PgServer::PgServer(std::string dir) : dir_(std::move(dir)) {
   std::ifstream in(dir_ + "/pg.env");
   if (!in) throw std::runtime_error("postgresql: no " + dir_ + "/pg.env (is scripts/pg.sh up?)");
   for (std::string line; std::getline(in, line);)
-    if (auto eq = line.find('='); eq != std::string::npos) env_[line.substr(0, eq)] = line.substr(eq + 1);
+    if (auto eq = line.find('='); eq != std::string::npos) {
+      std::string value = line.substr(eq + 1);
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+      env_[line.substr(0, eq)] = value;
+    }
   if (!env_.count("PG_PRIMARY_PORT"))
     throw std::runtime_error("postgresql: " + dir_ + "/pg.env names no PG_PRIMARY_PORT");
 }

@@ -22,6 +22,8 @@ class PgServer {
    *  as the stub's role (cad_stub). */
   std::string ownerUri() const { return env_.at("PG_OWNER_URI"); }
   std::string stubUri() const { return env_.at("MDC_PG_URI"); }
+  /** The standby's port (scripts/pg.sh up --standby). */
+  int standbyPort() const { return std::stoi(env_.at("PG_STANDBY_PORT")); }
 
  private:
   std::string dir_;

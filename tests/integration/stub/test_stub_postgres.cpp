@@ -3,7 +3,12 @@
 // group's (scripts/pg.sh, the pg:up fixture).
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <chrono>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 
 #include "tests/support/mosquitto.h"
 #include "tests/support/pg_server.h"
@@ -68,4 +73,80 @@ TEST_CASE("a device's outage backlog reaches a PostgreSQL store once each, dispa
   auto refused = run({program("server-stub/cadctl"), "migrate", "--from", dir.file("copy.db"), "--to", again}, dir);
   CHECK(refused.exitCode == 1);
   CHECK(refused.output.find("already holds") != std::string::npos);
+}
+
+namespace {
+
+/** A primary and a synchronous standby of the test's own (it kills one):
+ *  scripts/pg.sh up --standby in dir, down at the end. */
+class PgPair {
+ public:
+  explicit PgPair(const TempDir& dir) : dir_(dir) {
+    auto up = run({"env", "MDC_BUILD_DIR=" + env("MDC_BINARY_DIR"), "bash", script(), "up", "--standby", "--dir",
+                   dir_.file("pg")},
+                  dir_, std::chrono::seconds(120));
+    if (up.exitCode != 0) throw std::runtime_error("pg.sh up --standby failed:\n" + up.output);
+  }
+  ~PgPair() { run({"bash", script(), "down", "--dir", dir_.file("pg")}, dir_); }
+  PgServer server() const { return PgServer(dir_.file("pg")); }
+  /** SIGKILL of the primary's postmaster and every server process under it at once: a machine lost. */
+  void killPrimary() {
+    std::ifstream pidFile(dir_.file("pg/primary/postmaster.pid"));
+    pid_t postmaster = 0;
+    pidFile >> postmaster;
+    REQUIRE(postmaster > 0);
+    auto children = run({"pgrep", "-P", std::to_string(postmaster)}, dir_);
+    std::vector<pid_t> pids{postmaster};
+    std::istringstream in(children.output);
+    for (pid_t p; in >> p;) pids.push_back(p);
+    for (pid_t p : pids) ::kill(p, SIGKILL);
+  }
+  CommandResult promote() { return run({"bash", script(), "promote", "--dir", dir_.file("pg")}, dir_); }
+
+ private:
+  static std::string script() { return env("MDC_SOURCE_DIR") + "/scripts/pg.sh"; }
+  const TempDir& dir_;
+};
+
+}  // namespace
+
+TEST_CASE("the PostgreSQL primary killed mid-drain and the standby promoted: every event a device had acked is "
+          "there, none twice, the chain holds",
+          "[stub][postgresql][fault]") {
+  TempDir dir;
+  PgPair pair(dir);
+  const std::string uri = pair.server().stubUri();
+  REQUIRE(uri.find(",127.0.0.1:") != std::string::npos);  // both servers, the writable one chosen
+  MosquittoOptions mo;
+  mo.maxQueuedMessages = 100000;
+  Mosquitto broker(dir, mo);
+  CadStub stub(dir, broker.uri());
+  stub.setStore(uri);
+  stub.start();
+  REQUIRE(stub.waitReady());
+  stub.addDevice("MDC-PG2", "E42", "FD1");
+  const int kStatuses = 6000;
+  AgentProcess agent(dir, "MDC-PG2", "E42", "FD1", broker.uri());
+  prefillOutbox(agent.storePath(), "MDC-PG2", "E42", "FD1", kStatuses, 0);
+  agent.start();
+
+  // Mid-drain: some acked (each ack came after the standby had the commit).
+  REQUIRE(waitUntil([&] { return agent.outboxDepth() < kStatuses - 1000; }, 60s));
+  const long long ackedBefore = kStatuses - agent.outboxDepth();
+  pair.killPrimary();
+  auto promoted = pair.promote();
+  INFO(promoted.output);
+  REQUIRE(promoted.exitCode == 0);
+
+  REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 180s));
+  int statuses = 0;
+  const auto seen = eventsOfKind(stub, "status", statuses);
+  INFO("acked before the kill: " << ackedBefore);
+  CHECK(seen.size() == size_t(kStatuses));  // every one, those acked before the kill among them
+  CHECK(statuses == kStatuses);             // none twice
+  const auto verified = stub.cadctl({"verify"});
+  INFO(verified.output);
+  CHECK(verified.exitCode == 0);
+  CHECK(stub.log().find("postgresql: connected again, to 127.0.0.1:" + std::to_string(pair.server().standbyPort())) !=
+        std::string::npos);
 }
