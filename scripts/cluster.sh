@@ -38,21 +38,8 @@ nodes=(1 2 3)
 
 say() { echo "cluster: $*"; }
 
-# A free loopback TCP port below the kernel's ephemeral range (32768 and up,
-# where other programs' bind-to-0 ports come from), not one already handed out
-# in this run.
-taken=" "
-free_port() {
-  local listening p
-  listening="$(ss -Htln 2>/dev/null | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ' || true)"
-  while :; do
-    p=$((20000 + RANDOM % 12000))
-    case " $listening $taken " in *" $p "*) continue ;; esac
-    taken+="$p "
-    echo "$p"
-    return
-  done
-}
+# shellcheck source=scripts/ports.sh
+. "$(dirname "$0")/ports.sh"
 
 # Runs rabbitmqctl (or another CLI tool) against node N of this cluster.
 ctl() {
@@ -107,14 +94,14 @@ up() {
   mkdir -p "$dir"
   local cookie
   cookie="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-  EPMD_PORT="$(free_port)"
+  free_port EPMD_PORT
   {
     echo "EPMD_PORT=$EPMD_PORT"
   } > "$dir/cluster.env.new"
   local brokers=""
   for n in "${nodes[@]}"; do
     local d="$dir/rabbit$n" amqp mqtt dist
-    amqp="$(free_port)"; mqtt="$(free_port)"; dist="$(free_port)"
+    free_port amqp; free_port mqtt; free_port dist
     rm -rf "$d"
     mkdir -p "$d"
     echo "$cookie" > "$d/.erlang.cookie"

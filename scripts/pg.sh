@@ -8,7 +8,8 @@
 #   scripts/pg.sh promote [--dir DIR]                       the standby becomes the primary (after losing it)
 #   scripts/pg.sh down   [--dir DIR]                        stop what up started
 #
-# --fast: no fsync (tests only: a crash of the machine loses commits).
+# --fast: no fsync, and commits do not wait for the standby (tests only: a
+# crash of the machine loses commits).
 # The store's tables belong to the role cad_owner; the stub connects as
 # cad_stub, which may only INSERT and SELECT the log (the read models it
 # keeps as it likes), and triggers refuse UPDATE, DELETE and TRUNCATE of the
@@ -49,18 +50,8 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-taken=" "
-free_port() {
-  local listening p
-  listening="$(ss -Htln 2>/dev/null | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ' || true)"
-  while :; do
-    p=$((20000 + RANDOM % 12000))
-    case " $listening $taken " in *" $p "*) continue ;; esac
-    taken+="$p "
-    echo "$p"
-    return
-  done
-}
+# shellcheck source=scripts/ports.sh
+. "$(dirname "$0")/ports.sh"
 
 load_env() {
   [ -f "$dir/pg.env" ] || { echo "pg: no PostgreSQL in $dir (run: scripts/pg.sh up)" >&2; exit 1; }
@@ -104,7 +95,7 @@ up() {
   mkdir -p "$dir/sock"
   [ "$(id -u)" = 0 ] && chown postgres: "$dir" "$dir/sock"
   local primary standby_port=""
-  primary="$(free_port)"
+  free_port primary
   as_pg "$bin/initdb" -D "$dir/primary" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 \
     $([ "$fast" = 1 ] && echo --no-sync) > "$dir/initdb.log"
   # Loopback only; WAL for a standby; a commit waits for the standby named
@@ -123,7 +114,7 @@ EOF
   write_env "$primary" ""  # down works from here on
   say "primary up on 127.0.0.1:$primary"
   if [ "$standby" = 1 ]; then
-    standby_port="$(free_port)"
+    free_port standby_port
     as_pg "$bin/pg_basebackup" -d "host=127.0.0.1 port=$primary user=postgres application_name=standby1" \
       -D "$dir/standby" -R -X stream -c fast > /dev/null
     sed -i "s/^port = .*/port = $standby_port/" "$dir/standby/postgresql.conf"

@@ -48,6 +48,7 @@ struct Options {
   int latencySamples = 300;
   int loadRate = 2400;
   std::string json;
+  std::string db;  ///< the stub's store: "" a SQLite file in the run's directory, else a postgresql:// URI
 };
 
 const char* kHelp = R"(usage: bench_stub_ingest [options]
@@ -58,6 +59,8 @@ const char* kHelp = R"(usage: bench_stub_ingest [options]
   --batch-ms MS        cad-stub --batch-ms (default 2)
   --latency-samples N  status changes timed one by one (default 300)
   --load-rate N        background AVL reports/s during the latency run (default 2400, NYC peak)
+  --db URI             the stub's store on PostgreSQL (an empty database, e.g. scripts/pg.sh's
+                       $MDC_PG_URI); default: a new SQLite file
   --json FILE          write the figures as JSON
 )";
 
@@ -115,6 +118,7 @@ int main(int argc, char** argv) {
     else if (a == "--latency-samples") o.latencySamples = std::stoi(next());
     else if (a == "--load-rate") o.loadRate = std::stoi(next());
     else if (a == "--json") o.json = next();
+    else if (a == "--db") o.db = next();
     else {
       std::cerr << "bench_stub_ingest: unknown option \"" << a << "\"\n" << kHelp;
       return 2;
@@ -222,8 +226,11 @@ int main(int argc, char** argv) {
 
   // 3. The stub: committed and acknowledged events/s.
   {
-    auto s = EventStore::open(dir.file("cad.db"));
-    if (!s) return 3;
+    auto s = EventStore::open(o.db.empty() ? dir.file("cad.db") : o.db);
+    if (!s) {
+      std::cerr << s.error().message << "\n";
+      return 3;
+    }
     for (const auto& d : devices) {
       Command c;
       c.kind = "device_add";
@@ -236,6 +243,7 @@ int main(int argc, char** argv) {
   }
   CadStub stub(dir, broker.uri(), "cad",
                {"--batch-max", std::to_string(o.batchMax), "--batch-ms", std::to_string(o.batchMs)});
+  if (!o.db.empty()) stub.setStore(o.db);
   stub.start();
   if (!stub.waitReady()) {
     std::cerr << "cad-stub not ready:\n" << stub.log();
@@ -338,14 +346,14 @@ int main(int argc, char** argv) {
     std::ofstream j(o.json);
     char buf[2048];
     std::snprintf(buf, sizeof buf,
-                  "{\n  \"devices\": %d,\n  \"connections\": %d,\n  \"events\": %zu,\n  \"batch_max\": %d,\n"
+                  "{\n  \"store\": \"%s\",\n  \"devices\": %d,\n  \"connections\": %d,\n  \"events\": %zu,\n  \"batch_max\": %d,\n"
                   "  \"batch_ms\": %d,\n  \"raw_sqlite_rows_per_s\": %.0f,\n  \"raw_mosquitto_qos1_msgs_per_s\": %.0f,\n"
                   "  \"stub_committed_acked_events_per_s\": %.0f,\n  \"latency_load_avl_per_s\": %d,\n"
                   "  \"status_to_ack_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"samples\": %zu},\n"
                   "  \"status_to_board_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"samples\": %zu},\n"
                   "  \"cpu_ms_per_1000_events\": {\"raw\": {\"broker\": %.1f, \"consumer\": %.1f, \"publishers\": %.1f}, "
                   "\"stub\": {\"broker\": %.1f, \"consumer\": %.1f, \"publishers\": %.1f}},\n  \"stub_stats\": ",
-                  o.devices, o.connections, total, o.batchMax, o.batchMs, sqliteRate, rawRate, stubRate, o.loadRate,
+                  o.db.empty() ? "sqlite" : "postgresql", o.devices, o.connections, total, o.batchMax, o.batchMs, sqliteRate, rawRate, stubRate, o.loadRate,
                   percentile(ackMs, 50), percentile(ackMs, 99), ackMs.size(), percentile(boardMs, 50),
                   percentile(boardMs, 99), boardMs.size(), rawCpu.broker, rawCpu.consumer, rawCpu.publishers,
                   stubCpu.broker, stubCpu.consumer, stubCpu.publishers);
