@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The city-scale MQTT tier on this one machine, as plain processes on loopback
-# ports: three RabbitMQ 3.10 nodes clustered, with the MQTT plugin and the
-# devices' sessions on quorum queues, and the backend stub (SQLite) on node 1
-# speaking MQTT 3.1.1.
+# The city-scale deployment on this one machine, as plain processes on
+# loopback ports: three RabbitMQ 3.10 nodes clustered, with the MQTT plugin and
+# the devices' sessions on quorum queues, and the backend stub on node 1
+# speaking MQTT 3.1.1, its store on SQLite or (--pg) on a PostgreSQL primary
+# with a synchronous standby (scripts/pg.sh).
 #
-#   scripts/cluster.sh up     [--dir DIR] [--no-stub]   start and cluster the nodes, then the stub
+#   scripts/cluster.sh up     [--dir DIR] [--no-stub] [--pg]   start and cluster the nodes, then the stub
 #   scripts/cluster.sh status [--dir DIR]               what runs, the cluster's members, the stub's counts
 #   scripts/cluster.sh heal   [--dir DIR]               start the nodes that are down; they rejoin
 #   scripts/cluster.sh down   [--dir DIR]               stop everything started by up
@@ -22,10 +23,12 @@ cmd="${1:-}"
 shift
 dir="${MDC_CLUSTER_DIR:-/tmp/mdc-cluster}"
 stub=1
+pg=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir="$2"; shift 2 ;;
     --no-stub) stub=0; shift ;;
+    --pg) pg=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "cluster: unknown argument \"$1\"" >&2; usage >&2; exit 2 ;;
   esac
@@ -144,18 +147,29 @@ EOF
     say "rabbit$n@localhost joined rabbit1@localhost"
   done
 
+  if [ "$pg" = 1 ]; then
+    bash "$here/scripts/pg.sh" up --standby --dir "$dir/pg" | sed 's/^pg: /cluster: postgresql: /'
+    # shellcheck disable=SC1091
+    . "$dir/pg/pg.env"
+    echo "STORE=\"$MDC_PG_URI\"" >> "$dir/cluster.env"
+  else
+    echo "STORE=\"$dir/cad.db\"" >> "$dir/cluster.env"
+  fi
+  load_env
+
   if [ "$stub" = 1 ]; then
     [ -x "$build/server-stub/cad-stub" ] || { echo "cluster: no $build/server-stub/cad-stub (build first: cmake --preset default && cmake --build build)" >&2; exit 1; }
     # The stub subscribes before any device connects: RabbitMQ acknowledges a
     # QoS 1 publish that no queue takes, so the ingest must exist first.
-    setsid "$build/server-stub/cad-stub" --db "$dir/cad.db" --broker "tcp://127.0.0.1:$RABBIT1_MQTT" \
+    setsid "$build/server-stub/cad-stub" --db "$STORE" --control "$dir/cad.ctl" --records "$dir/cad.records" \
+      --ca-dir "$dir/cad.ca" --broker "tcp://127.0.0.1:$RABBIT1_MQTT" \
       --mqtt-version 3.1.1 --client-id cad-stub-1 > "$dir/cad-stub.log" 2>&1 < /dev/null &
     echo "$!" > "$dir/cad-stub.pid"
     for _ in $(seq 1 100); do
-      "$build/server-stub/cadctl" --db "$dir/cad.db" stats 2>/dev/null | grep -q '"ready": true' && break
+      "$build/server-stub/cadctl" --db "$STORE" --control "$dir/cad.ctl" stats 2>/dev/null | grep -q '"ready": true' && break
       sleep 0.2
     done
-    say "cad-stub on rabbit1 (MQTT 3.1.1): store $dir/cad.db (cadctl --db $dir/cad.db ...)"
+    say "cad-stub on rabbit1 (MQTT 3.1.1): store $STORE (cadctl --db '$STORE' --control $dir/cad.ctl ...)"
   fi
   say "up. Agents: --set link.mqtt_version=3.1.1 --broker $MDC_BROKERS"
 }
@@ -189,9 +203,12 @@ status() {
       break
     fi
   done
+  if [ -f "$dir/pg/pg.env" ]; then
+    bash "$here/scripts/pg.sh" status --dir "$dir/pg" | sed 's/^pg: /cluster: postgresql: /'
+  fi
   if [ -f "$dir/cad-stub.pid" ] && alive "$(cat "$dir/cad-stub.pid")"; then
     say "cad-stub running (pid $(cat "$dir/cad-stub.pid"))"
-    "$build/server-stub/cadctl" --db "$dir/cad.db" stats 2>/dev/null | sed 's/^/cluster:   /' || true
+    "$build/server-stub/cadctl" --db "$STORE" --control "$dir/cad.ctl" stats 2>/dev/null | sed 's/^/cluster:   /' || true
   else
     say "cad-stub not running"
   fi
@@ -220,6 +237,9 @@ down() {
   done
   # The port mapper the first node started for this cluster.
   ERL_EPMD_PORT="$EPMD_PORT" epmd -kill > /dev/null 2>&1 || true
+  if [ -f "$dir/pg/pg.env" ]; then
+    bash "$here/scripts/pg.sh" down --dir "$dir/pg" | sed 's/^pg: /cluster: postgresql: /'
+  fi
   say "down (logs and data stay in $dir)"
 }
 
