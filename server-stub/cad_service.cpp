@@ -67,27 +67,42 @@ class ServiceBridge final : public mdc::mqtt::Handler {
   CadService* s_;
 };
 
+namespace {
+/** Runs f; a database error (a PostgreSQL server lost, a failover) is logged
+ *  and the event loop carries on: what failed is done again by the next
+ *  timer, message or request. */
+template <class F>
+void guarded(const char* what, F&& f) {
+  try {
+    f();
+  } catch (const mdc::sql::DbError& e) {
+    log::error("stub", std::string(what) + ": " + e.what());
+  }
+}
+}  // namespace
+
 CadService::CadService(ServiceConfig config, EventStore& store, QObject* parent)
     : QObject(parent), config_(std::move(config)), store_(store),
       nearby_(uint32_t(config_.nearbyRadiusM), config_.nearbyIntervalMs, config_.nearbyRefreshMs) {
   if (config_.controlPath.empty()) config_.controlPath = sideFileBase(config_.dbPath) + ".ctl";
   store_.setAcceptAvlBatches(config_.acceptAvlBatches);
   flushTimer_.setSingleShot(true);
-  connect(&flushTimer_, &QTimer::timeout, this, &CadService::flush);
+  connect(&flushTimer_, &QTimer::timeout, this, [this] { guarded("ingest", [this] { flush(); }); });
   reconnectTimer_.setSingleShot(true);
   connect(&reconnectTimer_, &QTimer::timeout, this, [this] {
     if (mdc::Status s = client_->connect(); !s) onConnectFailed(s.error().message);
   });
   downlinkTimer_.setInterval(1000);
-  connect(&downlinkTimer_, &QTimer::timeout, this, &CadService::pumpDownlinks);
+  connect(&downlinkTimer_, &QTimer::timeout, this,
+          [this] { guarded("downlink resend", [this] { pumpDownlinks(); }); });
   scheduleTimer_.setInterval(1000);  // a scheduled call is created within a second of its time
-  connect(&scheduleTimer_, &QTimer::timeout, this, &CadService::runSchedules);
+  connect(&scheduleTimer_, &QTimer::timeout, this, [this] { guarded("schedules", [this] { runSchedules(); }); });
   nearbyTimer_.setInterval(1000);  // emergencies reach nearby units within a second
-  connect(&nearbyTimer_, &QTimer::timeout, this, &CadService::publishNearby);
+  connect(&nearbyTimer_, &QTimer::timeout, this, [this] { guarded("nearby units", [this] { publishNearby(); }); });
   boardTimer_.setInterval(1000);  // a supervisor sees a change within a second
-  connect(&boardTimer_, &QTimer::timeout, this, &CadService::publishBoards);
+  connect(&boardTimer_, &QTimer::timeout, this, [this] { guarded("boards", [this] { publishBoards(); }); });
   statsTimer_.setInterval(10000);
-  connect(&statsTimer_, &QTimer::timeout, this, &CadService::logStats);
+  connect(&statsTimer_, &QTimer::timeout, this, [this] { guarded("stats", [this] { logStats(); }); });
 }
 
 CadService::~CadService() { client_.reset(); }
@@ -105,7 +120,15 @@ mdc::Status CadService::start() {
       connect(s, &QLocalSocket::readyRead, this, [this, s] {
         while (s->canReadLine()) {
           QByteArray line = s->readLine(1 << 20).trimmed();
-          std::string reply = handleControl(line.toStdString()) + "\n";
+          std::string reply;
+          try {
+            reply = handleControl(line.toStdString()) + "\n";
+          } catch (const mdc::sql::DbError& e) {
+            reply = QJsonDocument(QJsonObject{{"ok", false}, {"error", QString("store unavailable: ") + e.what()}})
+                        .toJson(QJsonDocument::Compact)
+                        .toStdString() +
+                    "\n";
+          }
           s->write(reply.data(), qint64(reply.size()));
         }
       });
@@ -128,8 +151,14 @@ mdc::Status CadService::start() {
           if (!s->canReadLine()) return;
           const QByteArray request = s->readLine(4096);
           const bool ok = request.startsWith("GET /metrics ") || request.startsWith("GET /metrics\r");
-          const std::string body = ok ? metricsText() : "not found: GET /metrics\n";
-          const std::string head = std::string(ok ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.0 404 Not Found\r\n") +
+          std::string body, status = ok ? "200 OK" : "404 Not Found";
+          try {
+            body = ok ? metricsText() : "not found: GET /metrics\n";
+          } catch (const mdc::sql::DbError& e) {
+            status = "503 Service Unavailable";
+            body = std::string("store unavailable: ") + e.what() + "\n";
+          }
+          const std::string head = "HTTP/1.0 " + status + "\r\n" +
                                    "Content-Type: text/plain; version=0.0.4\r\nContent-Length: " +
                                    std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
           s->write((head + body).data(), qint64(head.size() + body.size()));
@@ -170,9 +199,9 @@ mdc::Status CadService::start() {
 }
 
 void CadService::stop() {
-  flush();
+  guarded("ingest", [this] { flush(); });
   statsTimer_.stop();
-  logStats();
+  guarded("stats", [this] { logStats(); });
   if (client_) client_->disconnect(500);
 }
 
@@ -195,7 +224,7 @@ void CadService::onSubscribed(const std::string& filter, bool ok, int code) {
   }
   ++subscribed_;
   log::info("stub", "subscribed to " + filter);
-  if (subscribed_ >= 2) pumpDownlinks();
+  if (subscribed_ >= 2) guarded("downlink resend", [this] { pumpDownlinks(); });
 }
 
 void CadService::onConnectFailed(const std::string& reason) {
@@ -226,7 +255,7 @@ void CadService::onMessage(const std::string& topic, std::string payload) {
   }
   pending_.push_back(Incoming{parsed->deviceId, parsed->kind == topics::Kind::Presence, std::move(payload),
                               mdc::SystemClock::instance().nowMs()});
-  if (int(pending_.size()) >= config_.batchMax) flush();
+  if (int(pending_.size()) >= config_.batchMax) guarded("ingest", [this] { flush(); });
   else if (!flushTimer_.isActive()) flushTimer_.start(config_.batchMs);
 }
 
@@ -280,7 +309,9 @@ void CadService::flush() {
   for (auto& q : out->queries) {
     if (config_.recordsDelayMs <= 0) answerQuery(q);
     // Precise: a coarse timer may fire up to 5 % early.
-    else QTimer::singleShot(config_.recordsDelayMs, Qt::PreciseTimer, this, [this, q] { answerQuery(q); });
+    else
+      QTimer::singleShot(config_.recordsDelayMs, Qt::PreciseTimer, this,
+                         [this, q] { guarded("records answer", [&] { answerQuery(q); }); });
   }
 }
 

@@ -224,7 +224,12 @@ void EstServer::serve(QSslSocket* socket) {
       r.body = error + "\n";
       log::warn("est", "request from " + socket->peerAddress().toString().toStdString() + " refused: " + error);
     } else {
-      r = handle(req, socket);
+      try {
+        r = handle(req, socket);
+      } catch (const mdc::sql::DbError& e) {  // the store's server lost: try again later
+        r = Reply{503, "text/plain; charset=utf-8", "the enrolment service's store is unavailable; try again\n", {}};
+        log::error("est", std::string("request refused: ") + e.what());
+      }
     }
     std::string head = "HTTP/1.1 " + std::to_string(r.code) + " " + reasonPhrase(r.code) + "\r\n";
     head += "Content-Type: " + r.contentType + "\r\nContent-Length: " + std::to_string(r.body.size()) +
