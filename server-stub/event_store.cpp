@@ -11,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <optional>
 
 #include "server-stub/event_row.h"
 #include "shared/codec.h"
@@ -61,13 +62,8 @@ std::string toHex(const std::string& bytes) {
 
 std::string sideFileBase(const std::string& target) {
   if (!sql::isPostgresUri(target)) return target;
-  // postgresql://[user[:password]@]host[:port][/database][?options]
-  const size_t hostStart = target.find("://") + 3;
-  const size_t slash = target.find('/', hostStart);
-  std::string database = slash == std::string::npos ? "" : target.substr(slash + 1);
-  database = database.substr(0, database.find('?'));
   std::string safe;
-  for (char c : database) safe += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ? c : '_';
+  for (char c : sql::databaseOf(target)) safe += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ? c : '_';
   return "cad-" + (safe.empty() ? std::string("postgres") : safe);
 }
 
@@ -322,28 +318,35 @@ std::optional<int64_t> EventStore::oldestUnconfirmedDownlinkMs() {
 
 // ------------------------------------------------------------------ audit
 
-std::optional<std::string> EventStore::verify(int64_t* checked) {
+std::optional<std::string> EventStore::walkLog(sql::Db& db, int64_t upTo, int page,
+                                               const std::function<void(const Row&)>& each,
+                                               const std::function<void(int64_t)>& pageDone) {
   // In pages by position: a PostgreSQL result is held whole in memory.
-  auto st = db_->prepare(std::string(Row::kSelect) + "WHERE pos > ?1 ORDER BY pos LIMIT 10000");
+  auto st = db.prepare(std::string(Row::kSelect) + "WHERE pos > ?1 AND pos <= ?2 ORDER BY pos LIMIT ?3");
   std::string prev(32, '\0');
-  int64_t expectPos = 1, n = 0, after = 0;
+  int64_t after = 0;
   for (bool more = true; more;) {
     st.reset();
-    st.bind(1, after);
+    st.bind(1, after).bind(2, upTo).bind(3, page);
     more = false;
     while (st.step()) {
-      Row r = Row::read(st);
-      if (auto broken = r.chainBreak(expectPos, prev)) return broken;
+      const Row r = Row::read(st);
+      if (auto broken = r.chainBreak(after + 1, prev)) return broken;
       prev = r.hash;
       after = r.pos;
-      ++expectPos;
-      ++n;
-      if (checked) *checked = n;
+      each(r);
       more = true;
     }
+    if (more && pageDone) pageDone(after);
   }
-  if (checked) *checked = n;
   return std::nullopt;
+}
+
+std::optional<std::string> EventStore::verify(int64_t* checked) {
+  int64_t n = 0;
+  auto broken = walkLog(*db_, INT64_MAX, 10000, [&](const Row&) { ++n; });
+  if (checked) *checked = n;
+  return broken;
 }
 
 std::string EventStore::digest() {
@@ -456,8 +459,6 @@ Status EventStore::replayFileToFile(EventStore& t, int64_t head, int64_t& n,
   static constexpr const char* kColumns =
       "pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, received_at_ms, "
       "actor, payload, prev_hash, hash";
-  std::vector<Outgoing> discard;
-  std::string prev(32, '\0');
   t.db_->prepare("ATTACH DATABASE ?1 AS src").bind(1, db_->path()).run();
   {
     sql::Transaction tx(*t.db_);
@@ -469,25 +470,24 @@ Status EventStore::replayFileToFile(EventStore& t, int64_t head, int64_t& n,
     tx.commit();
   }
   t.db_->exec("DETACH DATABASE src");
-  auto st = t.db_->prepare(std::string(Row::kSelect) + "WHERE pos > ?1 ORDER BY pos LIMIT 50000");
-  for (bool more = true; more;) {
-    sql::Transaction tx(*t.db_);
-    st.bind(1, n);
-    more = false;
-    while (st.step()) {
-      const Row r = Row::read(st);
-      // The same checks as verify(): a tampered log is not replayed.
-      if (auto broken = r.chainBreak(n + 1, prev)) return Error::make("replay: " + *broken + "; run cadctl verify");
-      prev = r.hash;
-      t.project(r, discard);
-      discard.clear();
-      n = r.pos;
-      more = true;
-    }
-    st.reset();
-    tx.commit();
-    if (more && progress) progress(n);
-  }
+  // The same checks as verify(): a tampered log is not replayed. One
+  // transaction per page of 50,000.
+  std::vector<Outgoing> discard;
+  std::optional<sql::Transaction> tx(std::in_place, *t.db_);
+  auto broken = walkLog(
+      *t.db_, INT64_MAX, 50000,
+      [&](const Row& r) {
+        t.project(r, discard);
+        discard.clear();
+        n = r.pos;
+      },
+      [&](int64_t done) {
+        tx->commit();
+        tx.emplace(*t.db_);
+        if (progress) progress(done);
+      });
+  if (broken) return Error::make("replay: " + *broken + "; run cadctl verify");
+  tx->commit();
   t.loadHead();
   t.db_->queryText("PRAGMA journal_mode=WAL");
   t.db_->exec("PRAGMA synchronous=FULL");
@@ -500,25 +500,17 @@ Status EventStore::replayCopying(EventStore& t, int64_t head, int64_t& n,
   // against the chain, written as it is (its position and hashes) and
   // projected, all in one transaction of the target.
   std::vector<Outgoing> discard;
-  std::string prev(32, '\0');
-  auto st = db_->prepare(std::string(Row::kSelect) + "WHERE pos > ?1 AND pos <= ?2 ORDER BY pos LIMIT 10000");
   sql::Transaction tx(*t.db_);
-  for (bool more = true; more;) {
-    st.reset();
-    st.bind(1, n).bind(2, head);
-    more = false;
-    while (st.step()) {
-      const Row r = Row::read(st);
-      if (auto broken = r.chainBreak(n + 1, prev)) return Error::make("replay: " + *broken + "; run cadctl verify");
-      prev = r.hash;
-      t.insertEvent(r);
-      t.project(r, discard);
-      discard.clear();
-      n = r.pos;
-      more = true;
-    }
-    if (more && progress) progress(n);
-  }
+  auto broken = walkLog(
+      *db_, head, 10000,
+      [&](const Row& r) {
+        t.insertEvent(r);
+        t.project(r, discard);
+        discard.clear();
+        n = r.pos;
+      },
+      progress);
+  if (broken) return Error::make("replay: " + *broken + "; run cadctl verify");
   tx.commit();
   t.loadHead();
   return {};

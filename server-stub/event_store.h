@@ -316,6 +316,13 @@ class EventStore {
   int64_t append(Row& row);
   /** Inserts a row as it is (replay). */
   void insertEvent(const Row& row);
+  /** Reads db's log in position order, in pages of `page` events up to
+   *  position upTo, checking each event against the chain: each(row) for
+   *  every intact event, pageDone(last position) after each page. Returns
+   *  the first broken link, described; nullopt when the log is intact. */
+  static std::optional<std::string> walkLog(mdc::sql::Db& db, int64_t upTo, int page,
+                                            const std::function<void(const Row&)>& each,
+                                            const std::function<void(int64_t)>& pageDone = {});
   /** replayInto between two SQLite files, and between any other two stores. */
   Status replayFileToFile(EventStore& t, int64_t head, int64_t& n, const std::function<void(int64_t)>& progress);
   Status replayCopying(EventStore& t, int64_t head, int64_t& n, const std::function<void(int64_t)>& progress);

@@ -244,6 +244,16 @@ bool isPostgresUri(std::string_view target) {
   return target.rfind("postgresql://", 0) == 0 || target.rfind("postgres://", 0) == 0;
 }
 
+std::string databaseOf(const std::string& uri) {
+  PQconninfoOption* options = PQconninfoParse(uri.c_str(), nullptr);
+  if (!options) return {};
+  std::string database;
+  for (const PQconninfoOption* o = options; o->keyword; ++o)
+    if (std::strcmp(o->keyword, "dbname") == 0 && o->val) database = o->val;
+  PQconninfoFree(options);
+  return database;
+}
+
 std::string redactUri(const std::string& uri) {
   const size_t scheme = uri.find("://");
   if (scheme == std::string::npos) return uri;

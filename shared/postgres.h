@@ -16,6 +16,8 @@ namespace mdc::sql {
 
 /** Whether target names a PostgreSQL server ("postgresql://" or "postgres://"). */
 bool isPostgresUri(std::string_view target);
+/** The database a connection URI names, as libpq reads it ("" when it names none or is not one). */
+std::string databaseOf(const std::string& uri);
 /** The URI with its password replaced by "***", for messages and logs. */
 std::string redactUri(const std::string& uri);
 
