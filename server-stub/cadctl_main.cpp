@@ -30,6 +30,7 @@
 #include "server-stub/fleet_import.h"
 #include "server-stub/cadctl_cfs.h"
 #include "server-stub/cadctl_enrol.h"
+#include "server-stub/cadctl_events.h"
 #include "server-stub/cadctl_print.h"
 #include "server-stub/cadctl_records.h"
 #include "server-stub/cadctl_schedule.h"
@@ -72,6 +73,12 @@ reading (works with the stub stopped):
                                   else cad-stub@HOST)
   events [--since POS] [--limit N] [--json]
                                   the audit trail: who did what, when, from which device
+  events --after TX:POS | --follow [--json]
+                                  the log as a reader follows it: every event once, none
+                                  skipped while other writers commit out of position order
+                                  (the transaction-id horizon); prints the cursor to go on
+                                  from ("next: --after TX:POS") on stderr; --follow keeps
+                                  printing new events (--json: one object per line)
   verify                          walk the hash chain; report the first broken link
   digest                          SHA-256 of every read model
   replay --into FILE|URI          rebuild every read model from the log into a new store
@@ -480,53 +487,16 @@ int events(EventStore& s, const Args& a, const std::string& agency, bool json) {
   auto since = countOption(a, "--since", 0, 0, INT64_MAX);
   auto limit = countOption(a, "--limit", 1000, 1, 10'000'000);
   if (!since || !limit) return kUsage;
-  auto st = s.db().prepare(
-      "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
-      "received_at_ms, actor, payload FROM events WHERE pos>? AND (?2='' OR agency=?2) ORDER BY pos LIMIT ?3");
-  st.bind(1, *since).bind(2, agency).bind(3, *limit);
-  QJsonArray arr;
-  while (st.step()) {
-    std::string kind = st.text(6);
-    std::string what;
-    if (kind.rfind("dispatch.", 0) == 0 || kind.rfind("registry.", 0) == 0 || kind.rfind("records.", 0) == 0) {
-      what = st.text(11);
-    } else {
-      mdc::v1::Envelope env;
-      env.ParseFromString(st.blob(11));
-      if (env.has_status()) what = mdc::codec::statusName(env.status().status());
-      else if (env.has_avl()) what = std::to_string(env.avl().position().lat()) + "," +
-                                     std::to_string(env.avl().position().lon()) +
-                                     (env.avl().backfill() ? " backfill" : "");
-      else if (env.has_cfs()) what = env.cfs().cfs_type();
-      else if (env.has_emergency()) what = env.emergency().active() ? "ACTIVATED" : "CLEARED";
-      else if (env.has_assignment_ack()) what = env.assignment_ack().incident_number();
-      else if (env.has_message()) what = env.message().text();
-      else if (env.has_presence()) what = env.presence().online() ? "online" : "offline";
-      else if (env.has_records_query())
-        what = mdc::codec::recordsSubjectText(env.records_query()) + " for " +
-               (env.records_query().incident_number().empty() ? env.records_query().reason_code()
-                                                              : "CFS " + env.records_query().incident_number());
-    }
-    QJsonObject e{{"pos", qint64(st.i64(0))},
-                  {"event_id", QString::fromStdString(st.text(1))},
-                  {"device", st.isNull(2) ? QJsonValue() : QJsonValue(QString::fromStdString(st.text(2)))},
-                  {"device_seq", st.isNull(3) ? QJsonValue() : QJsonValue(qint64(st.i64(3)))},
-                  {"unit", QString::fromStdString(st.text(4))},
-                  {"agency", QString::fromStdString(st.text(5))},
-                  {"kind", QString::fromStdString(kind)},
-                  {"recorded_at_ms", qint64(st.i64(7))},
-                  {"clock_source", QString::fromStdString(st.text(8))},
-                  {"received_at_ms", qint64(st.i64(9))},
-                  {"actor", QString::fromStdString(st.text(10))},
-                  {"what", QString::fromStdString(what)}};
-    arr.append(e);
-    if (!json)
-      std::printf("%6lld %s %-22s %-6s %-5s %-15s %s\n", static_cast<long long>(st.i64(0)),
-                  iso(st.i64(9)).c_str(), st.text(10).c_str(), st.text(4).c_str(), st.text(5).c_str(), kind.c_str(),
-                  what.c_str());
+  const bool follow = a.flags.count("--follow") > 0;
+  if ((follow || a.opts.count("--after")) && a.opts.count("--since"))
+    return usage("events: --since (positions) or --after/--follow (a cursor), not both");
+  std::optional<LogCursor> after;
+  if (a.opts.count("--after")) {
+    after = LogCursor::parse(a.opts.at("--after"));
+    if (!after) return usage("--after \"" + a.opts.at("--after") + "\": expected a cursor TX:POS, as events printed it");
   }
-  if (json) printJson(arr);
-  return kOk;
+  if (!follow && !after) return cli::listEvents(s, agency, *since, *limit, json);
+  return cli::followEvents(s, agency, after.value_or(LogCursor{}), *limit, follow, json);
 }
 
 }  // namespace
@@ -541,7 +511,8 @@ int main(int argc, char** argv) {
                                                  "--name", "--bind", "--log", "--statuses", "--avl-moving",
                                                  "--avl-stationary", "--records", "--expiring-days", "--silent-hours",
                                                  "--deep-queue", "--ttl", "--every", "--from", "--until", "--label",
-                                                 "--apco", "--issuer", "--zone", "--zones", "--district", "--to"};
+                                                 "--apco", "--issuer", "--zone", "--zones", "--district", "--to",
+                                                 "--after"};
     if (s == "--help" || s == "-h") {
       std::cout << kHelp;
       return kOk;
@@ -561,7 +532,7 @@ int main(int argc, char** argv) {
   }
   for (const auto& f : a.flags)
     if (f != "--json" && f != "--force" && f != "--reenrol" && f != "--dry-run" && f != "--attention" && f != "--eido" &&
-        f != "--none")
+        f != "--none" && f != "--follow")
       return usage("unknown option \"" + f + "\"");
   if (a.pos.empty()) return usage("a command is required");
   std::string dbPath = a.opts.count("--db") ? a.opts["--db"] : env("CAD_DB", "cad.db");

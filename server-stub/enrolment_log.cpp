@@ -65,47 +65,46 @@ Status EventStore::recordEnrolment(const EnrolmentRecord& r, int64_t nowMs) {
   static mdc::UuidV7Generator ids;
   if (r.kind != "enrolled" && r.kind != "enroll_refused")
     return Error::make("enrolment record: kind \"" + r.kind + "\": enrolled or enroll_refused");
-  const int64_t savedPos = headPos_;
-  const std::string savedHash = headHash_;
   try {
-    sql::Transaction tx(*db_);
-    Row row;
-    row.eventId = ids.next();
-    // The device's unit and agency when it is registered; a request for an
-    // unknown device is logged with neither.
-    auto st = cached("SELECT unit_id, agency FROM devices WHERE device_id=?");
-    st->bind(1, r.deviceId);
-    if (st->step()) {
-      row.unitId = st->text(0);
-      row.agency = st->text(1);
-    }
-    QJsonObject j{{"device", QString::fromStdString(r.deviceId)},
-                  {"method", QString::fromStdString(r.method)},
-                  {"peer", QString::fromStdString(r.peer)}};
-    if (!r.tokenHash.empty()) j["token_sha256"] = QString::fromStdString(r.tokenHash);
-    if (r.kind == "enrolled") {
-      j["serial"] = QString::fromStdString(r.serial);
-      j["not_after_ms"] = qint64(r.notAfterMs);
-    } else {
-      j["reason"] = QString::fromStdString(r.reason);
-    }
-    row.kind = "registry." + r.kind;
-    row.recordedAtMs = nowMs;
-    row.clockSource = "system";
-    row.receivedAtMs = nowMs;
-    row.actor = "est:" + r.peer;
-    row.payload = jsonText(j);
-    append(row);
-    std::vector<Outgoing> none;
-    project(row, none);
-    tx.commit();
+    return writeTransaction({}, [&]() -> Status {
+      Row row;
+      row.eventId = ids.next();
+      // The device's unit and agency when it is registered; a request for an
+      // unknown device is logged with neither. Read again once its agency
+      // is locked (write_tx.cpp).
+      auto st = cached("SELECT unit_id, agency FROM devices WHERE device_id=?");
+      st->bind(1, r.deviceId);
+      lockChains({st->step() ? st->text(1) : std::string()});
+      st->reset();
+      st->bind(1, r.deviceId);
+      if (st->step()) {
+        row.unitId = st->text(0);
+        row.agency = st->text(1);
+      }
+      QJsonObject j{{"device", QString::fromStdString(r.deviceId)},
+                    {"method", QString::fromStdString(r.method)},
+                    {"peer", QString::fromStdString(r.peer)}};
+      if (!r.tokenHash.empty()) j["token_sha256"] = QString::fromStdString(r.tokenHash);
+      if (r.kind == "enrolled") {
+        j["serial"] = QString::fromStdString(r.serial);
+        j["not_after_ms"] = qint64(r.notAfterMs);
+      } else {
+        j["reason"] = QString::fromStdString(r.reason);
+      }
+      row.kind = "registry." + r.kind;
+      row.recordedAtMs = nowMs;
+      row.clockSource = "system";
+      row.receivedAtMs = nowMs;
+      row.actor = "est:" + r.peer;
+      row.payload = jsonText(j);
+      append(row);
+      std::vector<Outgoing> none;
+      project(row, none);
+      return {};
+    });
   } catch (const sql::DbError& e) {
-    headPos_ = savedPos;
-    headHash_ = savedHash;
-    headStale_ = true;  // a commit cut off with the connection may have landed: read the head again
     return Error::make(std::string("store: enrolment record not committed: ") + e.what());
   }
-  return {};
 }
 
 void EventStore::projectEnrolment(const Row& row) {

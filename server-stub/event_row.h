@@ -50,6 +50,7 @@ struct EventStore::Row {
   std::string payload;
   std::string prevHash;
   std::string hash;
+  std::string chain;  ///< the chain it links into: its agency ('' for events older than schema 12)
 
   std::string canonical() const {
     std::string c;
@@ -69,17 +70,19 @@ struct EventStore::Row {
     return c;
   }
   std::string computeHash() const { return sha256(prevHash + canonical()); }
-  /** Where this row breaks the chain, if it does, as the event expected at
-   *  expectPos after an event whose hash is prev (verify and replay). */
-  std::optional<std::string> chainBreak(int64_t expectPos, const std::string& prev) const {
+  /** Where this row breaks its chain, if it does, as the event after one
+   *  whose hash is prev in the same chain (verify and replay). */
+  std::optional<std::string> chainBreak(const std::string& prev) const {
     auto who = [&] {
       return "event " + std::to_string(pos) + " (id " + eventId +
              (deviceId.empty() ? ", " + actor
                                : ", device " + deviceId + " seq " + std::to_string(deviceSeq.value_or(0))) +
              ")";
     };
-    if (pos != expectPos) return "position gap: expected " + std::to_string(expectPos) + ", found " + who();
-    if (prevHash != prev) return who() + ": previous-hash link does not match event " + std::to_string(pos - 1);
+    if (prevHash != prev)
+      return who() + ": previous-hash link does not match the previous event of its chain (" +
+             (chain.empty() ? std::string("the chain before schema 12") : "agency " + chain) +
+             "): an event before it is missing or was altered";
     if (computeHash() != hash) return who() + ": content does not match its stored hash (altered)";
     return std::nullopt;
   }
@@ -87,7 +90,7 @@ struct EventStore::Row {
   /** The columns read() expects, in order. */
   static constexpr const char* kSelect =
       "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
-      "received_at_ms, actor, payload, prev_hash, hash FROM events ";
+      "received_at_ms, actor, payload, prev_hash, hash, chain FROM events ";
   /** One events row as selected by kSelect. */
   static Row read(const mdc::sql::Stmt& st) {
     Row r;
@@ -105,6 +108,7 @@ struct EventStore::Row {
     r.payload = st.blob(11);
     r.prevHash = st.blob(12);
     r.hash = st.blob(13);
+    r.chain = st.text(14);
     return r;
   }
 };

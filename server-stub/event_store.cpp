@@ -86,7 +86,6 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& target, 
     else if (v != kSchemaVersion)
       return Error::make("store: \"" + path + "\": schema version " + std::to_string(v) + ", this build reads " +
                          std::to_string(kSchemaVersion));
-    s->loadHead();
     return s;
   } catch (const sql::DbError& e) {
     const std::string shown = sql::redactUri(target), what = e.what();
@@ -114,17 +113,6 @@ std::unique_ptr<sql::Db> EventStore::openSqlite(const std::string& path, bool re
 }
 
 
-void EventStore::loadHead() {
-  auto st = db_->prepare("SELECT pos, hash FROM events ORDER BY pos DESC LIMIT 1");
-  if (st.step()) {
-    headPos_ = st.i64(0);
-    headHash_ = st.blob(1);
-  } else {
-    headPos_ = 0;
-    headHash_ = std::string(32, '\0');
-  }
-}
-
 EventStore::CachedStmt EventStore::cached(const char* sql) {
   auto it = cache_.find(std::string_view(sql));
   if (it == cache_.end())
@@ -134,28 +122,10 @@ EventStore::CachedStmt EventStore::cached(const char* sql) {
   return CachedStmt(it->second.stmt.get(), &it->second.busy, nullptr);
 }
 
-int64_t EventStore::append(Row& row) {
-  if (headStale_ || db_->reconnects() != seenReconnects_) {
-    // After a failed transaction, or a connection made again (a failover),
-    // the head is the database's, and so is the registry history.
-    loadHead();
-    served_.clear();
-    headStale_ = false;
-    seenReconnects_ = db_->reconnects();
-  }
-  row.pos = headPos_ + 1;
-  row.prevHash = headHash_;
-  row.hash = row.computeHash();
-  insertEvent(row);
-  headPos_ = row.pos;
-  headHash_ = row.hash;
-  return row.pos;
-}
-
 void EventStore::insertEvent(const Row& row) {
   auto st = cached(
       "INSERT INTO events(pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
-      "received_at_ms, actor, payload, prev_hash, hash) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      "received_at_ms, actor, payload, prev_hash, hash, chain) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   st->bind(1, row.pos).bind(2, row.eventId);
   if (row.deviceId.empty()) st->bindNull(3);
   else st->bind(3, row.deviceId);
@@ -163,11 +133,12 @@ void EventStore::insertEvent(const Row& row) {
   else st->bindNull(4);
   st->bind(5, row.unitId).bind(6, row.agency).bind(7, row.kind).bind(8, row.recordedAtMs).bind(9, row.clockSource)
       .bind(10, row.receivedAtMs).bind(11, row.actor).bindBlob(12, row.payload).bindBlob(13, row.prevHash)
-      .bindBlob(14, row.hash);
+      .bindBlob(14, row.hash).bind(15, row.chain);
   st->run();
 }
 
 std::string EventStore::nextIncidentNumber(int64_t atMs) {
+  requireLock(kIncidentCounterLock);
   int year = yearOf(atMs);
   auto st = cached(
       "INSERT INTO incident_counters(year, last) VALUES(?,1) "
@@ -322,8 +293,11 @@ std::optional<std::string> EventStore::walkLog(sql::Db& db, int64_t upTo, int pa
                                                const std::function<void(const Row&)>& each,
                                                const std::function<void(int64_t)>& pageDone) {
   // In pages by position: a PostgreSQL result is held whole in memory.
+  // Each event links to the one before it in its chain (its agency's).
+  // Positions may have gaps: on PostgreSQL a writer that rolls back leaves
+  // the positions it drew unused.
   auto st = db.prepare(std::string(Row::kSelect) + "WHERE pos > ?1 AND pos <= ?2 ORDER BY pos LIMIT ?3");
-  std::string prev(32, '\0');
+  std::map<std::string, std::string> heads;
   int64_t after = 0;
   for (bool more = true; more;) {
     st.reset();
@@ -331,8 +305,9 @@ std::optional<std::string> EventStore::walkLog(sql::Db& db, int64_t upTo, int pa
     more = false;
     while (st.step()) {
       const Row r = Row::read(st);
-      if (auto broken = r.chainBreak(after + 1, prev)) return broken;
-      prev = r.hash;
+      auto head = heads.try_emplace(r.chain, std::string(32, '\0')).first;
+      if (auto broken = r.chainBreak(head->second)) return broken;
+      head->second = r.hash;
       after = r.pos;
       each(r);
       more = true;
@@ -344,6 +319,8 @@ std::optional<std::string> EventStore::walkLog(sql::Db& db, int64_t upTo, int pa
 
 std::optional<std::string> EventStore::verify(int64_t* checked) {
   int64_t n = 0;
+  // One snapshot: what other writers commit meanwhile is not half seen.
+  sql::Transaction snapshot(*db_, sql::Transaction::Kind::snapshot);
   auto broken = walkLog(*db_, INT64_MAX, 10000, [&](const Row&) { ++n; });
   if (checked) *checked = n;
   return broken;
@@ -353,9 +330,12 @@ std::string EventStore::digest() {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
   auto feed = [&](const std::string& s) { EVP_DigestUpdate(ctx, s.data(), s.size()); };
-  for (const auto& [table, key] : readModelTables()) {
+  // One snapshot: on a store other writers are appending to, every table
+  // as of the same moment.
+  sql::Transaction snapshot(*db_, sql::Transaction::Kind::snapshot);
+  for (const auto& [table, key, columns] : readModelTables()) {
     feed(std::string("table ") + table + "\n");
-    auto st = db_->prepare(std::string("SELECT * FROM ") + table + " ORDER BY " + key);
+    auto st = db_->prepare(std::string("SELECT ") + columns + " FROM " + table + " ORDER BY " + key);
     while (st.step()) {
       // Each value with its storage class, so 1 and '1' differ; doubles in
       // round-trip precision.
@@ -394,9 +374,17 @@ std::string EventStore::digest() {
 
 StoreStats EventStore::stats() {
   StoreStats s;
-  s.events = db_->queryInt("SELECT COUNT(*) FROM events");
-  s.lastPos = headPos_;
-  s.lastHashHex = toHex(headHash_);
+  auto st = db_->prepare(
+      "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(DISTINCT chain) FROM events), pos, hash "
+      "FROM events ORDER BY pos DESC LIMIT 1");
+  if (!st.step()) {
+    s.lastHashHex = toHex(std::string(32, '\0'));
+    return s;
+  }
+  s.events = st.i64(0);
+  s.chains = st.i64(1);
+  s.lastPos = st.i64(2);
+  s.lastHashHex = toHex(st.blob(3));
   return s;
 }
 
@@ -416,21 +404,23 @@ Status EventStore::replayInto(const std::string& target, int64_t* replayed,
   const bool toFile = !sql::isPostgresUri(target);
   if (toFile && std::filesystem::exists(target))
     return Error::make("replay: target \"" + target + "\" already exists; give a new file");
-  const int64_t head = db_->queryInt("SELECT COALESCE(MAX(pos), 0) FROM events");
   int64_t n = 0;
   Status done = [&]() -> Status {
     try {
       auto opened = EventStore::open(target);
       if (!opened) return opened.error();
       EventStore& t = **opened;
+      t.replaying_ = true;
       if (!toFile) {
         if (const int64_t events = t.db_->queryInt("SELECT COUNT(*) FROM events"); events > 0)
           return Error::make("replay: target \"" + t.db_->path() + "\" already holds " + std::to_string(events) +
                              " events; give an empty database");
       }
       if (db_->engine() == sql::Engine::sqlite && t.db_->engine() == sql::Engine::sqlite)
-        return replayFileToFile(t, head, n, progress);
-      return replayCopying(t, head, n, progress);
+        return replayFileToFile(t, db_->queryInt("SELECT COALESCE(MAX(pos), 0) FROM events"), n, progress);
+      // The log as of one moment, whatever other writers commit meanwhile.
+      sql::Transaction snapshot(*db_, sql::Transaction::Kind::snapshot);
+      return replayCopying(t, db_->queryInt("SELECT COALESCE(MAX(pos), 0) FROM events"), n, progress);
     } catch (const sql::DbError& e) {
       return Error::make(std::string("replay: ") + e.what());
     }
@@ -458,7 +448,7 @@ Status EventStore::replayFileToFile(EventStore& t, int64_t head, int64_t& n,
   // in order from the copy.
   static constexpr const char* kColumns =
       "pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, received_at_ms, "
-      "actor, payload, prev_hash, hash";
+      "actor, payload, prev_hash, hash, chain";
   t.db_->prepare("ATTACH DATABASE ?1 AS src").bind(1, db_->path()).run();
   {
     sql::Transaction tx(*t.db_);
@@ -479,7 +469,7 @@ Status EventStore::replayFileToFile(EventStore& t, int64_t head, int64_t& n,
       [&](const Row& r) {
         t.project(r, discard);
         discard.clear();
-        n = r.pos;
+        ++n;
       },
       [&](int64_t done) {
         tx->commit();
@@ -488,7 +478,6 @@ Status EventStore::replayFileToFile(EventStore& t, int64_t head, int64_t& n,
       });
   if (broken) return Error::make("replay: " + *broken + "; run cadctl verify");
   tx->commit();
-  t.loadHead();
   t.db_->queryText("PRAGMA journal_mode=WAL");
   t.db_->exec("PRAGMA synchronous=FULL");
   return {};
@@ -507,12 +496,12 @@ Status EventStore::replayCopying(EventStore& t, int64_t head, int64_t& n,
         t.insertEvent(r);
         t.project(r, discard);
         discard.clear();
-        n = r.pos;
+        ++n;
       },
       progress);
   if (broken) return Error::make("replay: " + *broken + "; run cadctl verify");
+  t.syncSequences();
   tx.commit();
-  t.loadHead();
   return {};
 }
 

@@ -43,7 +43,9 @@ using mdc::Status;
 // 9: call types, imported incidents (cfs_types, cfs_foreign_units).
 // 10: zones and supervisors.
 // 11: cfs_foreign_units.ord (document order; PostgreSQL has no rowid).
-inline constexpr int kSchemaVersion = 11;
+// 12: a hash chain per agency (events.chain) and the writing transaction
+//     (events.tx), for several writers (write_tx.cpp).
+inline constexpr int kSchemaVersion = 12;
 
 /** How far ahead of the stub's receive time a device's recorded time may lie
  *  (clock skew); beyond, it is clamped to the receive time. */
@@ -191,8 +193,41 @@ struct CommandOutcome {
 /** Totals for `cadctl stats` and the ingest log. */
 struct StoreStats {
   int64_t events = 0;
-  int64_t lastPos = 0;
-  std::string lastHashHex;
+  int64_t chains = 0;       ///< hash chains: one per agency (and one for the events before schema 12)
+  int64_t lastPos = 0;      ///< the highest position
+  std::string lastHashHex;  ///< the hash of the event there
+};
+
+/** Where a reader of the log stands: the transaction and the position of the
+ *  last event it read; as text "TX:POS". On SQLite TX is always 0. */
+struct LogCursor {
+  int64_t tx = 0;
+  int64_t pos = 0;
+  std::string text() const { return std::to_string(tx) + ":" + std::to_string(pos); }
+  /** "TX:POS" or a bare position "POS" (TX 0); nullopt for anything else. */
+  static std::optional<LogCursor> parse(const std::string& text);
+};
+
+/** One event as a reader of the log sees it. */
+struct LogEntry {
+  LogCursor cursor;
+  std::string eventId;
+  std::string deviceId;  ///< "" for dispatcher and registry actions
+  std::optional<uint64_t> deviceSeq;
+  std::string unitId, agency, kind;
+  int64_t recordedAtMs = 0;
+  std::string clockSource;
+  int64_t receivedAtMs = 0;
+  std::string actor;
+  std::string payload;
+};
+
+/** A read model in the digest: its table, the order of its rows, and the
+ *  columns compared. */
+struct ReadModel {
+  const char* table;
+  const char* key;
+  const char* columns = "*";
 };
 
 /** The store. Thread-safety: one thread (one Db connection) per object. */
@@ -274,6 +309,18 @@ class EventStore {
   Status replayInto(const std::string& target, int64_t* replayed = nullptr,
                     const std::function<void(int64_t)>& progress = {});
 
+  /** The events after `after` (of one agency; "" all) in the order readers
+   *  follow the log, at most `limit`, each to `each`; returns the cursor of
+   *  the last one (`after` when none). On PostgreSQL several writers commit
+   *  out of position order, so a reader that asked for positions above the
+   *  last it saw would skip an event committed late below it. This one
+   *  follows the transaction-id horizon instead: it returns only events of
+   *  transactions older than every one still running, ordered by
+   *  transaction then position, so nothing can later appear before its
+   *  cursor. */
+  LogCursor readLog(LogCursor after, const std::string& agency, int limit,
+                    const std::function<void(const LogEntry&)>& each);
+
   StoreStats stats();
   mdc::sql::Db& db() { return *db_; }
 
@@ -289,6 +336,8 @@ class EventStore {
   /** ingest() in one transaction; savepoints: one per event, else an event
    *  error aborts the batch (NeedsSavepoints) for a second run with them. */
   Result<BatchOutcome> ingestBatch(const std::vector<Incoming>& batch, bool savepoints);
+  /** The body of ingestBatch's transaction. */
+  Status ingestMessages(const std::vector<Incoming>& batch, bool savepoints, BatchOutcome& out);
   /** One event of a message (the message itself, or a report of an AVL batch). */
   void applyEvent(BatchOutcome& out, const Incoming& in, const mdc::v1::Envelope& env, const std::string& unit,
                   const std::string& agency, bool savepoints);
@@ -302,18 +351,60 @@ class EventStore {
   /** The SQLite file with the pragmas the store runs with. */
   static std::unique_ptr<mdc::sql::Db> openSqlite(const std::string& path, bool readOnly);
   void createSchema();  // store_schema.cpp
-  /** The read models in digest order, each with its key order. */
-  static const std::vector<std::pair<const char*, const char*>>& readModelTables();
+  /** The read models in digest order. */
+  static const std::vector<ReadModel>& readModelTables();
   /** The schema version stored (0: no store yet), and setting it. */
   int64_t schemaVersion();
   void setSchemaVersion(int64_t version);
   /** Brings an older schema up to kSchemaVersion in one transaction. */
   void migrate(int64_t fromVersion);
-  void loadHead();
+  /** After a replay: PostgreSQL's position sequence and timeline identity
+   *  past what was copied. */
+  void syncSequences();
 
   struct Row;  // one event being appended (event_row.h)
-  /** Gives row the next position and its chain hashes, and inserts it. */
+  /** Gives row the next position, links it into its agency's chain, and
+   *  inserts it. On PostgreSQL the chain's lock must be held (else the
+   *  transaction starts again with it; see writeTransaction). */
   int64_t append(Row& row);
+
+  // write_tx.cpp: one write transaction, and what several writers need.
+  /** The lock a transaction holds to draw incident numbers (PostgreSQL). */
+  static constexpr const char* kIncidentCounterLock = "incident-counter";
+  /** What a write transaction locks before anything else (PostgreSQL). */
+  struct LockSet {
+    std::set<std::string> chains;   ///< agencies whose chain (and read models) it writes
+    bool incidentCounter = false;   ///< it may draw an incident number
+  };
+  /** Runs body in one write transaction and commits it when body returns
+   *  ok; an error body returns rolls it back and is returned. On
+   *  PostgreSQL, the advisory locks of `locks` are taken first, in one
+   *  order; a body that turns out to need another (append() of an agency
+   *  not locked, an incident number) starts again from the beginning with
+   *  it, so every lock is held before the transaction draws its first
+   *  position. Throws DbError. */
+  Status writeTransaction(LockSet locks, const std::function<Status()>& body);
+  /** Takes the chains' locks now, in the body of a write transaction before
+   *  it reads anything of those agencies: a no-op for those held, else they
+   *  must sort after every lock held and come before the first position
+   *  (else the transaction starts again with them). */
+  void lockChains(const std::set<std::string>& agencies);
+  /** Throws to start the transaction again when the lock is not held (PostgreSQL). */
+  void requireLock(const std::string& name);
+  /** The next position for an event. */
+  int64_t nextPosition();
+  /** The hash the chain ends with now (32 zero bytes: none yet). */
+  std::string chainHead(const std::string& chain);
+  /** The chains' heads and the next position, to go back to after a savepoint is rolled back. */
+  struct HeadMark {
+    std::map<std::string, std::string> heads;
+    int64_t nextPos;
+  };
+  HeadMark markHeads() const { return {chainHeads_, nextPos_}; }
+  void restoreHeads(HeadMark mark) {
+    chainHeads_ = std::move(mark.heads);
+    nextPos_ = mark.nextPos;
+  }
   /** Inserts a row as it is (replay). */
   void insertEvent(const Row& row);
   /** Reads db's log in position order, in pages of `page` events up to
@@ -428,10 +519,14 @@ class EventStore {
   std::map<std::string, std::vector<Served>> served_;
   /** The unit a device served at a moment (registry history); nullopt for an unknown device. */
   std::optional<std::string> unitServedAt(const std::string& deviceId, int64_t atMs);
-  int64_t headPos_ = 0;
-  bool headStale_ = false;          ///< read the head from the database before the next append
-  uint64_t seenReconnects_ = 0;     ///< db_->reconnects() when the head was last read
-  std::string headHash_;  // 32 raw bytes; 32 zero bytes for an empty log
+  // write_tx.cpp: what the write transaction in progress holds and has read.
+  /** Advisory locks held (PostgreSQL), by key: "chain:AGENCY" or "incident-counter". */
+  std::map<int64_t, std::string> locksHeld_;
+  /** The hash each chain ends with, as read or appended in this transaction. */
+  std::map<std::string, std::string> chainHeads_;
+  int64_t nextPos_ = 0;     ///< SQLite: the next position (0: not read in this transaction)
+  bool posDrawn_ = false;   ///< a position was drawn in this transaction
+  bool replaying_ = false;  ///< the target of a replay: one transaction of its own, no locks
   std::unique_ptr<mdc::sql::WalCheckpointer> checkpointer_;  // last: stopped before the connection closes
 };
 

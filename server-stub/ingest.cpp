@@ -33,13 +33,9 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
   // which cost 4 to 8 % of the ingest; when one event fails, the whole
   // transaction is rolled back and the batch runs again with one savepoint
   // per event, so that only that event is set aside.
-  const int64_t savedPos = headPos_;
-  const std::string savedHash = headHash_;
   try {
     return ingestBatch(batch, false);
   } catch (const NeedsSavepoints&) {
-    headPos_ = savedPos;
-    headHash_ = savedHash;
     return ingestBatch(batch, true);
   }
 }
@@ -74,84 +70,97 @@ void EventStore::refuseInput(BatchOutcome& out, const Incoming& in, v1::RejectRe
 
 Result<BatchOutcome> EventStore::ingestBatch(const std::vector<Incoming>& batch, bool savepoints) {
   BatchOutcome out;
-  int64_t savedPos = headPos_;
-  std::string savedHash = headHash_;
   try {
-    sql::Transaction tx(*db_);
-    auto lookupDevice = cached("SELECT unit_id, agency FROM devices WHERE device_id=?");
-
-    for (const Incoming& in : batch) {
-      lookupDevice->bind(1, in.topicDeviceId);
-      bool known = lookupDevice->step();
-      std::string unit = known ? lookupDevice->text(0) : "";
-      std::string agency = known ? lookupDevice->text(1) : "";
-      lookupDevice->reset();
-
-      auto env = codec::decodeEnvelope(in.payload);
-      if (!env) {
-        // Tell the sender what it can use: the event id and seq, if readable.
-        // Never decode what is refused for its size.
-        v1::Envelope partial;
-        bool readable = in.payload.size() <= codec::kMaxEnvelopeBytes && partial.ParseFromString(in.payload);
-        // A batch refused whole is named by its own id only: its seq is a report's.
-        uint64_t seq = readable && !partial.has_avl_batch() ? partial.seq() : 0;
-        refuseInput(out, in, v1::REJECT_REASON_MALFORMED, codec::reasonName(codec::Reason(env.error().code)),
-                    env.error().message, readable ? partial.event_id() : "", seq, unit);
-        continue;
-      }
-      const uint64_t seq = env->has_avl_batch() ? 0 : env->seq();
-      if (env->device_id() != in.topicDeviceId) {
-        refuseInput(out, in, v1::REJECT_REASON_WRONG_DEVICE, "wrong_device",
-                    "envelope.device_id: \"" + env->device_id() + "\" differs from the topic's device \"" +
-                        in.topicDeviceId + "\"",
-                    env->event_id(), seq, unit);
-        continue;
-      }
-      if (!known) {
-        refuseInput(out, in, v1::REJECT_REASON_UNKNOWN_DEVICE, "unknown_device",
-                    "device \"" + in.topicDeviceId + "\" is not registered (cadctl devices add)", env->event_id(), seq,
-                    "");
-        continue;
-      }
-      if (in.presenceTopic != env->has_presence()) {
-        refuseInput(out, in, v1::REJECT_REASON_MALFORMED, "wrong_topic",
-                    std::string("envelope.body: ") + codec::bodyName(*env) + " is not allowed on the " +
-                        (in.presenceTopic ? "presence" : "up") + " topic",
-                    env->event_id(), seq, unit);
-        continue;
-      }
-      if (!env->has_avl_batch()) {
-        applyEvent(out, in, *env, unit, agency, savepoints);
-        continue;
-      }
-      if (!acceptAvlBatches_) {
-        refuseInput(out, in, v1::REJECT_REASON_MALFORMED, "batch_refused",
-                    "envelope.avl_batch: this backend does not accept batches (cad-stub --no-avl-batches); send the " +
-                        std::to_string(env->avl_batch().reports_size()) + " reports one per message",
-                    env->event_id(), 0, unit);
-        continue;
-      }
-      ++out.avlBatches;
-      int index = 0;
-      for (const v1::Envelope& report : codec::expandAvlBatch(*env)) {
-        if (mdc::Status st = codec::validate(report); !st)
-          refuseInput(out, in, v1::REJECT_REASON_MALFORMED, codec::reasonName(codec::Reason(st.error().code)),
-                      "envelope.avl_batch.reports[" + std::to_string(index) + "] as " + st.error().message,
-                      report.event_id(), report.seq(), unit);
-        else
-          applyEvent(out, in, report, unit, agency, savepoints);
-        ++index;
-      }
-      out.batchedReports += index;
-    }
-    tx.commit();
+    const Status done = writeTransaction({}, [&] {
+      out = BatchOutcome{};  // from the beginning when the transaction starts again
+      return ingestMessages(batch, savepoints, out);
+    });
+    if (!done) return done.error();
   } catch (const sql::DbError& e) {
-    headPos_ = savedPos;
-    headHash_ = savedHash;
-    headStale_ = true;  // a commit cut off with the connection may have landed: read the head again
     return Error::make(std::string("store: batch not committed: ") + e.what());
   }
   return out;
+}
+
+Status EventStore::ingestMessages(const std::vector<Incoming>& batch, bool savepoints, BatchOutcome& out) {
+  // A batch holds events of several units: the lock of each of their
+  // agencies (write_tx.cpp) is taken before any of them is read.
+  auto lookupDevice = cached("SELECT unit_id, agency FROM devices WHERE device_id=?");
+  if (db_->engine() == sql::Engine::postgresql) {
+    std::set<std::string> agencies;
+    for (const Incoming& in : batch) {
+      lookupDevice->bind(1, in.topicDeviceId);
+      if (lookupDevice->step()) agencies.insert(lookupDevice->text(1));
+      lookupDevice->reset();
+    }
+    lockChains(agencies);
+  }
+
+  for (const Incoming& in : batch) {
+    lookupDevice->bind(1, in.topicDeviceId);
+    bool known = lookupDevice->step();
+    std::string unit = known ? lookupDevice->text(0) : "";
+    std::string agency = known ? lookupDevice->text(1) : "";
+    lookupDevice->reset();
+
+    auto env = codec::decodeEnvelope(in.payload);
+    if (!env) {
+      // Tell the sender what it can use: the event id and seq, if readable.
+      // Never decode what is refused for its size.
+      v1::Envelope partial;
+      bool readable = in.payload.size() <= codec::kMaxEnvelopeBytes && partial.ParseFromString(in.payload);
+      // A batch refused whole is named by its own id only: its seq is a report's.
+      uint64_t seq = readable && !partial.has_avl_batch() ? partial.seq() : 0;
+      refuseInput(out, in, v1::REJECT_REASON_MALFORMED, codec::reasonName(codec::Reason(env.error().code)),
+                  env.error().message, readable ? partial.event_id() : "", seq, unit);
+      continue;
+    }
+    const uint64_t seq = env->has_avl_batch() ? 0 : env->seq();
+    if (env->device_id() != in.topicDeviceId) {
+      refuseInput(out, in, v1::REJECT_REASON_WRONG_DEVICE, "wrong_device",
+                  "envelope.device_id: \"" + env->device_id() + "\" differs from the topic's device \"" +
+                      in.topicDeviceId + "\"",
+                  env->event_id(), seq, unit);
+      continue;
+    }
+    if (!known) {
+      refuseInput(out, in, v1::REJECT_REASON_UNKNOWN_DEVICE, "unknown_device",
+                  "device \"" + in.topicDeviceId + "\" is not registered (cadctl devices add)", env->event_id(), seq,
+                  "");
+      continue;
+    }
+    if (in.presenceTopic != env->has_presence()) {
+      refuseInput(out, in, v1::REJECT_REASON_MALFORMED, "wrong_topic",
+                  std::string("envelope.body: ") + codec::bodyName(*env) + " is not allowed on the " +
+                      (in.presenceTopic ? "presence" : "up") + " topic",
+                  env->event_id(), seq, unit);
+      continue;
+    }
+    if (!env->has_avl_batch()) {
+      applyEvent(out, in, *env, unit, agency, savepoints);
+      continue;
+    }
+    if (!acceptAvlBatches_) {
+      refuseInput(out, in, v1::REJECT_REASON_MALFORMED, "batch_refused",
+                  "envelope.avl_batch: this backend does not accept batches (cad-stub --no-avl-batches); send the " +
+                      std::to_string(env->avl_batch().reports_size()) + " reports one per message",
+                  env->event_id(), 0, unit);
+      continue;
+    }
+    ++out.avlBatches;
+    int index = 0;
+    for (const v1::Envelope& report : codec::expandAvlBatch(*env)) {
+      if (mdc::Status st = codec::validate(report); !st)
+        refuseInput(out, in, v1::REJECT_REASON_MALFORMED, codec::reasonName(codec::Reason(st.error().code)),
+                    "envelope.avl_batch.reports[" + std::to_string(index) + "] as " + st.error().message,
+                    report.event_id(), report.seq(), unit);
+      else
+        applyEvent(out, in, report, unit, agency, savepoints);
+      ++index;
+    }
+    out.batchedReports += index;
+  }
+  return {};
 }
 
 void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Envelope& env, const std::string& unit,
@@ -260,8 +269,7 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
   // It is neither stored nor acked nor rejected: the device keeps it and
   // resends, and the operator sees it in refusals. Errors of the database
   // itself (I/O, full, busy) still abort the whole batch.
-  const int64_t posBefore = headPos_;
-  const std::string hashBefore = headHash_;
+  HeadMark before = markHeads();
   std::vector<Outgoing> produced;
   if (savepoints) cached("SAVEPOINT event")->run();
   try {
@@ -277,8 +285,7 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
     auto release = cached("RELEASE event");
     release->reset();
     release->run();
-    headPos_ = posBefore;
-    headHash_ = hashBefore;
+    restoreHeads(std::move(before));
     std::string detail = std::string("event ") + env.event_id() + " seq " + std::to_string(env.seq()) +
                          " could not be applied and was not stored (the device keeps it): " + e.what();
     recordRefusal(out, in, "store_error", detail);  // not the device's fault: no Rejection

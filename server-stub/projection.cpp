@@ -28,11 +28,10 @@ std::string EventStore::stampOf(const Row& row) {
 
 void EventStore::timeline(const std::string& incident, const Row& row, int64_t atMs, const std::string& text,
                           bool late) {
-  // The id in the statement, not from the engine: an identity column would
-  // leave gaps after a rolled-back batch on PostgreSQL, and replay must give
-  // the same ids as the live store.
-  cached("INSERT INTO cfs_timeline(id, incident_number, pos, at_ms, text, late) "
-         "VALUES((SELECT COALESCE(MAX(id), 0) + 1 FROM cfs_timeline), ?,?,?,?,?)")
+  // The id from the engine: SQLite's next rowid, PostgreSQL's identity.
+  // Both order an incident's lines as they were written (digest() compares
+  // the lines in that order, not the ids).
+  cached("INSERT INTO cfs_timeline(incident_number, pos, at_ms, text, late) VALUES(?,?,?,?,?)")
       ->bind(1, incident).bind(2, row.pos).bind(3, atMs).bind(4, text).bind(5, late ? 1 : 0).run();
 }
 

@@ -133,36 +133,34 @@ Result<CommandOutcome> EventStore::answerQuery(const PendingQuery& q, const v1::
                                                const std::string& system, int64_t nowMs) {
   static mdc::UuidV7Generator ids;
   CommandOutcome out;
-  const int64_t savedPos = headPos_;
-  const std::string savedHash = headHash_;
   try {
-    sql::Transaction tx(*db_);
-    auto st = cached("SELECT answer_pos FROM records_queries WHERE query_id=?");
-    st->bind(1, q.eventId);
-    if (!st->step()) return refuse("records query " + q.eventId + ": not in the log");
-    if (st->i64(0) != 0) return refuse("records query " + q.eventId + ": answered already");
-    QJsonObject j = answerJson(answer);
-    j["query"] = QString::fromStdString(q.eventId);
-    j["device"] = QString::fromStdString(q.deviceId);
-    j["incident"] = QString::fromStdString(q.query.incident_number());
-    j["subject"] = QString::fromStdString(codec::recordsSubjectText(q.query));
-    Row row;
-    row.eventId = ids.next();
-    row.unitId = q.unitId;
-    row.agency = q.agency;
-    row.kind = "records.answer";
-    row.recordedAtMs = nowMs;
-    row.clockSource = "system";
-    row.receivedAtMs = nowMs;
-    row.actor = "records:" + system;
-    row.payload = jsonText(j);
-    append(row);
-    project(row, out.downlinks);
-    tx.commit();
+    const Status done = writeTransaction({{q.agency}, false}, [&]() -> Status {
+      out = CommandOutcome{};
+      auto st = cached("SELECT answer_pos FROM records_queries WHERE query_id=?");
+      st->bind(1, q.eventId);
+      if (!st->step()) return refuse("records query " + q.eventId + ": not in the log");
+      if (st->i64(0) != 0) return refuse("records query " + q.eventId + ": answered already");
+      QJsonObject j = answerJson(answer);
+      j["query"] = QString::fromStdString(q.eventId);
+      j["device"] = QString::fromStdString(q.deviceId);
+      j["incident"] = QString::fromStdString(q.query.incident_number());
+      j["subject"] = QString::fromStdString(codec::recordsSubjectText(q.query));
+      Row row;
+      row.eventId = ids.next();
+      row.unitId = q.unitId;
+      row.agency = q.agency;
+      row.kind = "records.answer";
+      row.recordedAtMs = nowMs;
+      row.clockSource = "system";
+      row.receivedAtMs = nowMs;
+      row.actor = "records:" + system;
+      row.payload = jsonText(j);
+      append(row);
+      project(row, out.downlinks);
+      return {};
+    });
+    if (!done) return done.error();
   } catch (const sql::DbError& e) {
-    headPos_ = savedPos;
-    headHash_ = savedHash;
-    headStale_ = true;  // a commit cut off with the connection may have landed: read the head again
     return Error::make(std::string("store: records answer not committed: ") + e.what());
   }
   v1::Downlink dl;

@@ -59,55 +59,57 @@ std::vector<Schedule> EventStore::schedules(const std::string& agency) {
 Result<CommandOutcome> EventStore::runSchedules(int64_t nowMs, int limit) {
   static mdc::UuidV7Generator ids;
   CommandOutcome out;
-  const int64_t savedPos = headPos_;
-  const std::string savedHash = headHash_;
   int created = 0, late = 0;
   try {
-    sql::Transaction tx(*db_);
-    while (created < limit) {
-      std::optional<Schedule> due;
-      {
-        auto st = cached("SELECT schedule_id FROM schedules WHERE state='active' AND next_at_ms<=? "
-                         "ORDER BY next_at_ms, schedule_id LIMIT 1");
-        st->bind(1, nowMs);
-        if (!st->step()) break;
-        const std::string id = st->text(0);
-        auto all = db_->prepare(std::string("SELECT ") + kColumns + " FROM schedules WHERE schedule_id=?");
-        all.bind(1, id);
-        all.step();
-        due = scheduleFrom(all);
+    // The agencies of the calls due are locked when first appended for: the
+    // transaction then starts again with them held, and reads what is due
+    // under them (write_tx.cpp).
+    const Status done = writeTransaction({}, [&]() -> Status {
+      out = CommandOutcome{};
+      created = late = 0;
+      while (created < limit) {
+        std::optional<Schedule> due;
+        {
+          auto st = cached("SELECT schedule_id FROM schedules WHERE state='active' AND next_at_ms<=? "
+                           "ORDER BY next_at_ms, schedule_id LIMIT 1");
+          st->bind(1, nowMs);
+          if (!st->step()) break;
+          const std::string id = st->text(0);
+          auto all = db_->prepare(std::string("SELECT ") + kColumns + " FROM schedules WHERE schedule_id=?");
+          all.bind(1, id);
+          all.step();
+          due = scheduleFrom(all);
+        }
+        const bool isLate = nowMs - due->nextAtMs > kScheduleLateMs;
+        QJsonObject j{{"schedule", QString::fromStdString(due->id)},
+                      {"due_at_ms", qint64(due->nextAtMs)},
+                      {"late", isLate},
+                      {"type", QString::fromStdString(due->cfsType)},
+                      {"priority", due->priority},
+                      {"address", QString::fromStdString(due->address)},
+                      {"notes", QString::fromStdString(due->notes)}};
+        if (due->location) {
+          j["lat"] = due->location->first;
+          j["lon"] = due->location->second;
+        }
+        Row row;
+        row.eventId = ids.next();
+        row.agency = due->agency;
+        row.kind = "dispatch.scheduled_cfs";
+        row.recordedAtMs = nowMs;
+        row.clockSource = "system";
+        row.receivedAtMs = nowMs;
+        row.actor = "schedule:" + due->id;
+        row.payload = jsonText(j);
+        append(row);
+        project(row, out.downlinks);
+        ++created;
+        late += isLate ? 1 : 0;
       }
-      const bool isLate = nowMs - due->nextAtMs > kScheduleLateMs;
-      QJsonObject j{{"schedule", QString::fromStdString(due->id)},
-                    {"due_at_ms", qint64(due->nextAtMs)},
-                    {"late", isLate},
-                    {"type", QString::fromStdString(due->cfsType)},
-                    {"priority", due->priority},
-                    {"address", QString::fromStdString(due->address)},
-                    {"notes", QString::fromStdString(due->notes)}};
-      if (due->location) {
-        j["lat"] = due->location->first;
-        j["lon"] = due->location->second;
-      }
-      Row row;
-      row.eventId = ids.next();
-      row.agency = due->agency;
-      row.kind = "dispatch.scheduled_cfs";
-      row.recordedAtMs = nowMs;
-      row.clockSource = "system";
-      row.receivedAtMs = nowMs;
-      row.actor = "schedule:" + due->id;
-      row.payload = jsonText(j);
-      append(row);
-      project(row, out.downlinks);
-      ++created;
-      late += isLate ? 1 : 0;
-    }
-    tx.commit();
+      return {};
+    });
+    if (!done) return done.error();
   } catch (const sql::DbError& e) {
-    headPos_ = savedPos;
-    headHash_ = savedHash;
-    headStale_ = true;  // a commit cut off with the connection may have landed: read the head again
     return Error::make(std::string("store: scheduled calls not committed: ") + e.what());
   }
   if (created > 0)

@@ -14,7 +14,7 @@ namespace {
 const char* kSchema = R"sql(
 -- The log. Append-only: triggers refuse UPDATE and DELETE.
 CREATE TABLE events(
-  pos INTEGER PRIMARY KEY,            -- global position, 1, 2, 3 ...
+  pos INTEGER PRIMARY KEY,            -- global position: 1, 2, 3 ... (PostgreSQL: may have gaps)
   event_id TEXT NOT NULL UNIQUE,      -- UUIDv7 (device's, or the stub's for dispatcher actions)
   device_id TEXT,                     -- NULL for dispatcher and registry actions
   device_seq INTEGER,                 -- per-device sequence; NULL when not sequenced (presence, dispatch)
@@ -81,13 +81,18 @@ CREATE TABLE refusals(id INTEGER PRIMARY KEY, received_at_ms INTEGER NOT NULL, d
   reason TEXT NOT NULL, detail TEXT NOT NULL);
 )sql";
 
-// Read models in digest order, each with its key order.
-const std::vector<std::pair<const char*, const char*>> kReadModelTables = {
+// Read models in digest order, each with its key order (and the columns
+// digested, when not all of them).
+const std::vector<ReadModel> kReadModelTables = {
     {"devices", "device_id"},
     {"units", "unit_id"},
     {"cfs", "incident_number"},
     {"cfs_units", "incident_number, unit_id"},
-    {"cfs_timeline", "id"},
+    // Timeline ids number lines in the order they were written (SQLite: one
+    // after another; PostgreSQL: an identity, with gaps after a rollback and
+    // interleaved between agencies): they order an incident's lines, and are
+    // not themselves compared.
+    {"cfs_timeline", "incident_number, id", "incident_number, pos, at_ms, text, late"},
     {"messages", "pos"},
     {"downlinks", "unit_id, seq"},
     {"incident_counters", "year"},
@@ -246,6 +251,29 @@ ALTER TABLE cfs_foreign_units ADD COLUMN ord INTEGER NOT NULL DEFAULT 0;
 )sql";
 const char* kMigrationTo11Data = "UPDATE cfs_foreign_units SET ord = rowid;";
 
+// Several writers (server-stub/write_tx.cpp): each agency's events form a
+// hash chain of their own, so writers of different agencies never wait for
+// one head. An event's chain is its agency; the events of a store older
+// than schema 12 stay one chain, ''. tx: on PostgreSQL, the transaction
+// that wrote the event, which readers of the log follow (readLog).
+const char* kMigrationTo12 = R"sql(
+ALTER TABLE events ADD COLUMN chain TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN tx INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX events_by_chain ON events(chain, pos);
+)sql";
+// PostgreSQL draws positions from a sequence (concurrent writers; one that
+// rolls back leaves a gap), stamps each event with its transaction, and
+// takes timeline ids from the identity column (no longer given by the
+// statement).
+const char* kMigrationTo12Postgres = R"sql(
+CREATE SEQUENCE events_pos_seq AS BIGINT;
+SELECT setval('events_pos_seq', GREATEST(COALESCE(MAX(pos), 0), 1), MAX(pos) IS NOT NULL) FROM events;
+ALTER TABLE events ALTER COLUMN tx SET DEFAULT (pg_current_xact_id()::text::bigint);
+CREATE INDEX events_by_tx ON events(tx, pos);
+SELECT setval(pg_get_serial_sequence('cfs_timeline', 'id'), GREATEST(COALESCE(MAX(id), 0), 1), MAX(id) IS NOT NULL)
+  FROM cfs_timeline;
+)sql";
+
 // The log is append-only: the engine refuses UPDATE and DELETE of an event
 // (and PostgreSQL TRUNCATE), as a constraint.
 const char* kAppendOnlySqlite = R"sql(
@@ -297,14 +325,15 @@ void EventStore::setSchemaVersion(int64_t version) {
   else db_->exec("UPDATE store_meta SET schema_version=" + std::to_string(version));
 }
 
-const std::vector<std::pair<const char*, const char*>>& EventStore::readModelTables() { return kReadModelTables; }
+const std::vector<ReadModel>& EventStore::readModelTables() { return kReadModelTables; }
 
 void EventStore::createSchema() {
   const sql::Engine engine = db_->engine();
   sql::Transaction tx(*db_);
   for (const char* part : {kSchema, kMigrationTo3, kMigrationTo4, kMigrationTo5, kMigrationTo6, kMigrationTo7,
-                           kMigrationTo8, kMigrationTo9, kMigrationTo10, kMigrationTo11})
+                           kMigrationTo8, kMigrationTo9, kMigrationTo10, kMigrationTo11, kMigrationTo12})
     db_->exec(ddlFor(engine, part));
+  if (engine == sql::Engine::postgresql) db_->exec(kMigrationTo12Postgres);
   db_->exec(engine == sql::Engine::sqlite ? kAppendOnlySqlite : kAppendOnlyPostgres);
   setSchemaVersion(kSchemaVersion);
   tx.commit();
@@ -326,6 +355,10 @@ void EventStore::migrate(int64_t fromVersion) {
   if (fromVersion < 11) {
     db_->exec(kMigrationTo11);
     db_->exec(kMigrationTo11Data);
+  }
+  if (fromVersion < 12) {
+    db_->exec(ddlFor(db_->engine(), kMigrationTo12));
+    if (db_->engine() == sql::Engine::postgresql) db_->exec(kMigrationTo12Postgres);
   }
   setSchemaVersion(kSchemaVersion);
   tx.commit();

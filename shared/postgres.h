@@ -36,6 +36,7 @@ class PgDb final : public Db {
   int changes() const override { return changes_; }
   const std::string& path() const override { return shown_; }
   void begin() override { exec("BEGIN"); }
+  void beginSnapshot() override { exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); }
   void commit() override;
   void rollback() noexcept override;
 

@@ -149,6 +149,10 @@ class Db {
   /** Starts a write transaction (SQLite: BEGIN IMMEDIATE, which takes the
    *  write lock now). */
   virtual void begin() = 0;
+  /** Starts a read-only transaction that sees one snapshot of the database
+   *  throughout, whatever commits meanwhile (SQLite: a deferred transaction
+   *  in WAL mode; PostgreSQL: REPEATABLE READ). */
+  virtual void beginSnapshot() = 0;
   /** Ends one; rollback never throws. */
   virtual void commit() = 0;
   virtual void rollback() noexcept = 0;
@@ -168,10 +172,15 @@ class Db {
   Db() = default;
 };
 
-/** begin() on construction; rollback() in the destructor unless committed. */
+/** begin() on construction (beginSnapshot() for a Snapshot); rollback() in
+ *  the destructor unless committed. */
 class Transaction {
  public:
-  explicit Transaction(Db& db) : db_(db) { db_.begin(); }
+  enum class Kind { write, snapshot };
+  explicit Transaction(Db& db, Kind kind = Kind::write) : db_(db) {
+    if (kind == Kind::write) db_.begin();
+    else db_.beginSnapshot();
+  }
   ~Transaction() {
     if (!done_) db_.rollback();
   }

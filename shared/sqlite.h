@@ -34,6 +34,7 @@ class SqliteDb final : public Db {
   int changes() const override;
   const std::string& path() const override { return path_; }
   void begin() override { exec("BEGIN IMMEDIATE"); }
+  void beginSnapshot() override { exec("BEGIN DEFERRED"); }
   void commit() override { exec("COMMIT"); }
   void rollback() noexcept override;
 

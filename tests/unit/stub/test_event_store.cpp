@@ -858,6 +858,13 @@ TEST_CASE("a bad agency configuration is refused with the value named and change
 namespace {
 /** Takes a store back to what an older schema looked like (its log as it is). */
 void downgrade(EventStore& s, int version) {
+  for (const char* sql : {"DROP INDEX events_by_chain", "ALTER TABLE events DROP COLUMN chain",
+                          "ALTER TABLE events DROP COLUMN tx"})
+    s.db().exec(sql);
+  if (version == 11) {
+    s.db().exec("PRAGMA user_version=11");
+    return;
+  }
   s.db().exec("ALTER TABLE cfs_foreign_units DROP COLUMN ord");
   if (version == 10) {
     s.db().exec("PRAGMA user_version=10");
@@ -918,9 +925,9 @@ void downgrade(EventStore& s, int version) {
 }
 }  // namespace
 
-TEST_CASE("a schema 2 to 10 store is migrated when opened, its log untouched, its calls kept",
+TEST_CASE("a schema 2 to 11 store is migrated when opened, its log untouched, its calls kept",
           "[store][config][sqlite]") {
-  const int from = GENERATE(2, 3, 4, 5, 6, 7, 8, 9, 10);
+  const int from = GENERATE(2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
   INFO("schema " << from);
   TempDir dir;
   std::string fire;
@@ -943,6 +950,8 @@ TEST_CASE("a schema 2 to 10 store is migrated when opened, its log untouched, it
   CHECK(s->db().queryText("SELECT apco_code FROM cfs") == (from >= 9 ? "FSTRU" : ""));  // a replay derives it
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM zones") == 0);
   CHECK_FALSE(s->verify());
+  // The log before schema 12 is one chain (''); what comes after, the agency's.
+  CHECK(s->db().queryInt("SELECT COUNT(*) FROM events WHERE chain<>''") == 0);
   CHECK(unitRow(*s, "E12").cfs == fire);
   CHECK(unitRow(*s, "E12").status == v1::UNIT_STATUS_EN_ROUTE);
   // The board keeps its ordering after the migration: an older status moves nothing, a newer one does.
@@ -954,6 +963,9 @@ TEST_CASE("a schema 2 to 10 store is migrated when opened, its log untouched, it
   CHECK(unitRow(*s, "E12").cfs == "");
   exec(*s, agencyConfig("FD1", {"available", "busy"}), T0 + 7 * kMin);
   CHECK(s->downlinksAfter("E12", 0).size() == 3);  // assignment, assignment cleared, configuration
+  CHECK(s->db().queryInt("SELECT COUNT(*) FROM events WHERE chain='FD1'") == 3);
+  CHECK(s->stats().chains == 2);
+  CHECK_FALSE(s->verify());
 }
 
 TEST_CASE("available, at station and returning clear a unit from its CFS, staged does not", "[store][status]") {

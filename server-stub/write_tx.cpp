@@ -1,0 +1,215 @@
+// Write transactions, and what lets several writers (stub workers) share one
+// PostgreSQL store:
+//
+// - Each agency's events form a hash chain of their own (events.chain), so
+//   two writers appending for different agencies never wait for one head.
+//   An agency is where the read models stop: its units, calls, incident
+//   timelines and downlink queues are never written by another agency's
+//   events (commands refuse another agency's units, devices and calls).
+// - A write transaction takes the advisory lock of every agency it appends
+//   for, and of the incident counter when it draws a number, before it draws
+//   its first position; positions come from a sequence. Two transactions
+//   that touch the same state therefore run one after the other, and the
+//   later one draws every position after the earlier one's: the log's order
+//   is an order the read models could have been built in, which is what
+//   replay relies on. Transactions of different agencies interleave freely;
+//   nothing one writes is read by the other.
+// - A body that finds it needs a lock it does not hold (an event of another
+//   agency, a self-initiated call that draws a number) throws NeedsLock: the
+//   transaction is rolled back and run again with that lock taken up front.
+//   Locks are always taken in key order, so writers never deadlock on them.
+//
+// On SQLite one writer holds the database's lock for the whole transaction:
+// no advisory locks, positions one after another.
+#include <cstring>
+
+#include "server-stub/event_row.h"
+#include "server-stub/event_store.h"
+#include "shared/log.h"
+
+namespace cad {
+
+namespace sql = mdc::sql;
+
+namespace {
+
+/** The transaction must start again, holding these locks too. */
+struct NeedsLock {
+  std::string name;
+};
+
+/** A stable 64-bit advisory lock key for a name (the same in every process). */
+int64_t lockKey(const std::string& name) {
+  const std::string h = sha256("cad-stub lock\n" + name);
+  uint64_t k = 0;
+  for (int i = 0; i < 8; ++i) k = (k << 8) | uint8_t(h[size_t(i)]);
+  return int64_t(k);
+}
+
+std::string chainLock(const std::string& agency) { return "chain:" + agency; }
+
+/** How often a transaction may start again for a lock it lacked. Each time
+ *  adds one; an agency or the counter can only be missed once. */
+constexpr int kMaxLockRounds = 16;
+
+}  // namespace
+
+Status EventStore::writeTransaction(LockSet locks, const std::function<Status()>& body) {
+  const bool pg = db_->engine() == sql::Engine::postgresql;
+  for (int round = 0;; ++round) {
+    locksHeld_.clear();
+    chainHeads_.clear();
+    nextPos_ = 0;
+    posDrawn_ = false;
+    // What this store remembered of the registry may have been changed by
+    // another writer since (PostgreSQL), or rolled back.
+    if (pg) served_.clear();
+    try {
+      sql::Transaction tx(*db_);
+      if (pg) {
+        std::map<int64_t, std::string> wanted;
+        for (const auto& a : locks.chains) wanted.emplace(lockKey(chainLock(a)), chainLock(a));
+        if (locks.incidentCounter) wanted.emplace(lockKey(kIncidentCounterLock), kIncidentCounterLock);
+        auto lock = cached("SELECT pg_advisory_xact_lock(?)");
+        for (const auto& [key, name] : wanted) {
+          lock->reset();
+          lock->bind(1, key).run();
+          locksHeld_.emplace(key, name);
+        }
+      }
+      if (Status s = body(); !s) {
+        served_.clear();
+        return s;
+      }
+      tx.commit();
+      return {};
+    } catch (const NeedsLock& more) {
+      served_.clear();
+      if (round + 1 >= kMaxLockRounds)
+        throw sql::DbError(sql::Fault::other, 0, "",
+                           "the locks the transaction needs kept changing (last: " + more.name + ")");
+      if (more.name == kIncidentCounterLock) locks.incidentCounter = true;
+      else locks.chains.insert(more.name.substr(std::strlen("chain:")));
+    } catch (...) {
+      served_.clear();
+      throw;
+    }
+  }
+}
+
+void EventStore::lockChains(const std::set<std::string>& agencies) {
+  if (db_->engine() != sql::Engine::postgresql) return;
+  std::map<int64_t, std::string> wanted;
+  for (const auto& a : agencies) {
+    const std::string name = chainLock(a);
+    const int64_t key = lockKey(name);
+    if (!locksHeld_.count(key)) wanted.emplace(key, name);
+  }
+  if (wanted.empty()) return;
+  // Taken now only where that keeps the one order and nothing was appended.
+  if (posDrawn_ || (!locksHeld_.empty() && wanted.begin()->first < locksHeld_.rbegin()->first))
+    throw NeedsLock{wanted.begin()->second};
+  auto lock = cached("SELECT pg_advisory_xact_lock(?)");
+  for (const auto& [key, name] : wanted) {
+    lock->reset();
+    lock->bind(1, key).run();
+    locksHeld_.emplace(key, name);
+  }
+}
+
+void EventStore::requireLock(const std::string& name) {
+  if (db_->engine() != sql::Engine::postgresql || replaying_) return;
+  if (!locksHeld_.count(lockKey(name))) throw NeedsLock{name};
+}
+
+int64_t EventStore::nextPosition() {
+  posDrawn_ = true;
+  if (db_->engine() == sql::Engine::postgresql) {
+    auto st = cached("SELECT nextval('events_pos_seq')");
+    st->step();
+    return st->i64(0);
+  }
+  if (nextPos_ == 0) nextPos_ = db_->queryInt("SELECT COALESCE(MAX(pos), 0) + 1 FROM events");
+  return nextPos_++;
+}
+
+std::string EventStore::chainHead(const std::string& chain) {
+  if (auto it = chainHeads_.find(chain); it != chainHeads_.end()) return it->second;
+  auto st = cached("SELECT hash FROM events WHERE chain=? ORDER BY pos DESC LIMIT 1");
+  st->bind(1, chain);
+  std::string head = st->step() ? st->blob(0) : std::string(32, '\0');
+  chainHeads_[chain] = head;
+  return head;
+}
+
+int64_t EventStore::append(Row& row) {
+  row.chain = row.agency;
+  requireLock(chainLock(row.chain));
+  row.pos = nextPosition();
+  row.prevHash = chainHead(row.chain);
+  row.hash = row.computeHash();
+  insertEvent(row);
+  chainHeads_[row.chain] = row.hash;
+  return row.pos;
+}
+
+void EventStore::syncSequences() {
+  if (db_->engine() != sql::Engine::postgresql) return;
+  db_->exec(
+      "SELECT setval('events_pos_seq', GREATEST(COALESCE(MAX(pos), 0), 1), MAX(pos) IS NOT NULL) FROM events;"
+      "SELECT setval(pg_get_serial_sequence('cfs_timeline', 'id'), GREATEST(COALESCE(MAX(id), 0), 1), "
+      "MAX(id) IS NOT NULL) FROM cfs_timeline");
+}
+
+// ------------------------------------------------------------------ readers
+
+std::optional<LogCursor> LogCursor::parse(const std::string& text) {
+  auto number = [](const std::string& s) -> std::optional<int64_t> {
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return std::stoll(s);
+  };
+  const auto colon = text.find(':');
+  if (colon == std::string::npos) {
+    auto pos = number(text);
+    if (!pos) return std::nullopt;
+    return LogCursor{0, *pos};
+  }
+  auto tx = number(text.substr(0, colon)), pos = number(text.substr(colon + 1));
+  if (!tx || !pos) return std::nullopt;
+  return LogCursor{*tx, *pos};
+}
+
+LogCursor EventStore::readLog(LogCursor after, const std::string& agency, int limit,
+                              const std::function<void(const LogEntry&)>& each) {
+  // The horizon: pg_snapshot_xmin is the oldest transaction still running
+  // when the statement starts; every event of an older one is committed or
+  // never will be. SQLite has one writer and no such thing (tx is 0).
+  const bool pg = db_->engine() == sql::Engine::postgresql;
+  auto st = db_->prepare(
+      std::string("SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
+                  "received_at_ms, actor, payload, tx FROM events "
+                  "WHERE (tx > ?1 OR (tx = ?1 AND pos > ?2)) AND (?3 = '' OR agency = ?3) ") +
+      (pg ? "AND tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint " : "") + "ORDER BY tx, pos LIMIT ?4");
+  st.bind(1, after.tx).bind(2, after.pos).bind(3, agency).bind(4, limit);
+  LogCursor last = after;
+  while (st.step()) {
+    LogEntry e;
+    e.cursor = LogCursor{st.i64(12), st.i64(0)};
+    e.eventId = st.text(1);
+    e.deviceId = st.isNull(2) ? "" : st.text(2);
+    if (!st.isNull(3)) e.deviceSeq = uint64_t(st.i64(3));
+    e.unitId = st.text(4);
+    e.agency = st.text(5);
+    e.kind = st.text(6);
+    e.recordedAtMs = st.i64(7);
+    e.clockSource = st.text(8);
+    e.receivedAtMs = st.i64(9);
+    e.actor = st.text(10);
+    e.payload = st.blob(11);
+    last = e.cursor;
+    each(e);
+  }
+  return last;
+}
+
+}  // namespace cad
