@@ -26,8 +26,8 @@ packages=(
   # ss picks their free ports)
   rabbitmq-server iproute2
   # the city-scale event store: PostgreSQL 15 (the server the tests start as
-  # plain processes; libpq for the stub)
-  postgresql-15 libpq-dev
+  # plain processes; libpq for the stub); rabbitmq-c for the stub workers' AMQP ingest
+  postgresql-15 libpq-dev librabbitmq-dev
   # systemd-analyze verify for the service units (not started: there is no init here)
   systemd
   # the fleet's Debian packages: checked by lintian, manual pages from --help

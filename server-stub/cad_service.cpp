@@ -105,7 +105,10 @@ CadService::CadService(ServiceConfig config, EventStore& store, QObject* parent)
   connect(&statsTimer_, &QTimer::timeout, this, [this] { guarded("stats", [this] { logStats(); }); });
 }
 
-CadService::~CadService() { client_.reset(); }
+CadService::~CadService() {
+  amqp_.reset();  // its thread stops before the service it posts to goes
+  client_.reset();
+}
 
 mdc::Status CadService::start() {
   // QLocalServer takes a bare name as one in the temp dir: always give it a path.
@@ -180,7 +183,9 @@ mdc::Status CadService::start() {
   o.uri = config_.broker;
   o.version = config_.mqttVersion;
   o.clientId = config_.clientId;
-  o.cleanStart = false;
+  // A worker's MQTT session only publishes: a clean one, so no subscription
+  // an earlier run left in it delivers ingest to it.
+  o.cleanStart = config_.amqpUris.empty() ? false : true;
   o.maxInflight = 1024;
   o.caFile = config_.tlsCa;
   o.certFile = config_.tlsCert;
@@ -194,11 +199,32 @@ mdc::Status CadService::start() {
   runSchedules();  // occurrences missed while the stub was down: created now, marked late
   log::info("stub", "store " + store_.db().path() + " at event " + std::to_string(store_.stats().lastPos) +
                         "; control socket " + config_.controlPath);
+  if (!config_.amqpUris.empty()) {
+    amqp::Config ac;
+    ac.uris = config_.amqpUris;
+    ac.queue = config_.amqpQueue;
+    ac.prefetch = std::max(config_.batchMax, 100);
+    QPointer<CadService> self(this);
+    amqp::Consumer::Handler h;
+    h.deliveries = [self](std::vector<amqp::Delivery> batch) {
+      auto shared = std::make_shared<std::vector<amqp::Delivery>>(std::move(batch));
+      QMetaObject::invokeMethod(
+          self.data(), [self, shared] { if (self) self->onDeliveries(std::move(*shared)); }, Qt::QueuedConnection);
+    };
+    h.state = [self](bool up, const std::string& what) {
+      QMetaObject::invokeMethod(
+          self.data(), [self, up, what] { if (self) self->onAmqpState(up, what); }, Qt::QueuedConnection);
+    };
+    amqp_ = std::make_unique<amqp::Consumer>(ac, h);
+    amqp_->start();
+    log::info("stub", "ingest: queue " + config_.amqpQueue + " over AMQP (a worker); downlinks over MQTT");
+  }
   if (mdc::Status s = client_->connect(); !s) onConnectFailed(s.error().message);
   return {};
 }
 
 void CadService::stop() {
+  if (amqp_) amqp_->stop();  // what it delivered and this flush stores is acked by nobody: delivered again
   guarded("ingest", [this] { flush(); });
   statsTimer_.stop();
   guarded("stats", [this] { logStats(); });
@@ -210,6 +236,11 @@ void CadService::onConnected() {
   backoffMs_ = 0;
   lastResendMonoMs_.clear();  // whatever was sent before may be lost: the outbox goes again once subscribed
   log::info("stub", "connected to " + config_.broker);
+  if (amqp_) {
+    // A worker takes its ingest from the queue: MQTT carries its downlinks.
+    guarded("downlink resend", [this] { pumpDownlinks(); });
+    return;
+  }
   auto filter = [&](const std::string& f) {
     return config_.sharedGroup.empty() ? f : topics::shared(config_.sharedGroup, f);
   };
@@ -244,7 +275,24 @@ void CadService::onLost(const std::string& cause) {
   onConnectFailed("connection lost");
 }
 
-void CadService::onMessage(const std::string& topic, std::string payload) {
+void CadService::onMessage(const std::string& topic, std::string payload) { receive(topic, std::move(payload)); }
+
+void CadService::onAmqpState(bool up, const std::string& what) {
+  amqpUp_ = up;
+  (up ? log::info : log::warn)("stub", what);
+}
+
+void CadService::onDeliveries(std::vector<amqp::Delivery> batch) {
+  for (auto& d : batch) {
+    if (d.redelivered) ++counters_.redelivered;
+    uint64_t& last = pendingTags_[d.connection];
+    last = std::max(last, d.tag);
+    receive(d.topic, std::move(d.body));
+  }
+  if (pending_.empty() && !pendingTags_.empty()) guarded("ingest", [this] { flush(); });  // nothing but refusals
+}
+
+void CadService::receive(const std::string& topic, std::string payload) {
   ++counters_.received;
   auto parsed = topics::parse(topic);
   if (!parsed || parsed->kind == topics::Kind::Down) {
@@ -261,7 +309,23 @@ void CadService::onMessage(const std::string& topic, std::string payload) {
 
 void CadService::flush() {
   flushTimer_.stop();
-  if (pending_.empty()) return;
+  // The AMQP messages of this batch: acknowledged once it is committed,
+  // returned to the queue if it is not.
+  std::map<uint64_t, uint64_t> tags;
+  tags.swap(pendingTags_);
+  auto settle = [this, &tags](bool stored) {
+    if (!amqp_) return;
+    for (const auto& [connection, tag] : tags) amqp_->settle(connection, tag, stored);
+  };
+  if (pending_.empty()) {
+    settle(true);  // refused before the store (a topic not ours): nothing to store
+    return;
+  }
+  if (sharesStore()) {
+    // Other stubs commit too: units and downlink heads are read again.
+    unitCache_.clear();
+    headCache_.clear();
+  }
   std::vector<Incoming> batch;
   batch.swap(pending_);
   const int64_t t0 = mdc::SystemClock::instance().monotonicMs();
@@ -280,9 +344,17 @@ void CadService::flush() {
                            std::to_string(mdc::SystemClock::instance().nowMs() - batch.front().receivedAtMs) +
                            " ms ago");
   if (!out) {
-    // Nothing was committed and nothing is acked: the devices resend.
+    // Nothing was committed and nothing is acked: the devices resend; over
+    // AMQP the messages go back to the queue, after a pause (the database
+    // may be failing over), for this worker or another.
     ++counters_.commitFailures;
-    log::error("stub", out.error().message + " (" + std::to_string(batch.size()) + " messages; devices will resend)");
+    log::error("stub", out.error().message + " (" + std::to_string(batch.size()) + " messages; " +
+                           (amqp_ ? "back to the queue" : "devices will resend") + ")");
+    if (amqp_)
+      QTimer::singleShot(500, this, [this, tags] {
+        if (amqp_)
+          for (const auto& [connection, tag] : tags) amqp_->settle(connection, tag, false);
+      });
     return;
   }
   ++counters_.batches;
@@ -305,6 +377,12 @@ void CadService::flush() {
   // events produced, then resync answers.
   publishAcks(out->acks);
   publish(out->downlinks);
+  if (amqp_ && config_.faultKillBeforeAckAfter > 0 && ++faultBatches_ >= config_.faultKillBeforeAckAfter) {
+    log::error("stub", "CAD_STUB_FAULT=kill-before-ack: killed after committing " + std::to_string(batch.size()) +
+                           " messages, before acknowledging them to the queue");
+    ::kill(::getpid(), SIGKILL);
+  }
+  settle(true);  // after the commit: a worker killed before this leaves them to be delivered again
   for (const auto& [device, after] : out->resyncs) handleResync(device, after);
   for (auto& q : out->queries) {
     if (config_.recordsDelayMs <= 0) answerQuery(q);
@@ -400,7 +478,7 @@ void CadService::publish(const std::vector<Outgoing>& out) {
 }
 
 void CadService::publishNearby() {
-  if (!online_ || subscribed_ < 2) return;
+  if (!linkReady()) return;
   std::vector<nearby::UnitPlace> board;
   try {
     board = nearby::readBoard(store_.db());
@@ -421,7 +499,7 @@ void CadService::publishNearby() {
 }
 
 void CadService::publishBoards() {
-  if (!online_ || subscribed_ < 2) return;
+  if (!linkReady()) return;
   std::vector<zones::Supervisor> supervisors;
   std::vector<zones::Row> rows;
   try {
@@ -461,7 +539,7 @@ uint64_t CadService::headOf(const std::string& unit) {
 }
 
 void CadService::pumpDownlinks() {
-  if (!online_ || subscribed_ < 2) return;
+  if (!linkReady()) return;
   const int64_t now = mdc::SystemClock::instance().monotonicMs();
   for (const auto& lag : store_.laggingDevices()) {
     auto last = lastResendMonoMs_.find(lag.deviceId);
@@ -536,8 +614,11 @@ std::string CadService::handleControl(const std::string& line) {
                   {"records_hits", qint64(counters_.recordsHits)},
                   {"clock_ahead_clamped", qint64(counters_.clockAheadClamped)},
                   {"online", online_},
+                  {"ingest", amqp_ ? "amqp" : "mqtt"},
+                  {"amqp_up", amqpUp_},
+                  {"redelivered", qint64(counters_.redelivered)},
                   // Ready: both subscriptions acknowledged, so no device message is missed.
-                  {"ready", online_ && subscribed_ >= 2}};
+                  {"ready", linkReady() && (!amqp_ || amqpUp_)}};
     QJsonObject reasons;
     for (const auto& [k, v] : counters_.refusedByReason) reasons[QString::fromStdString(k)] = qint64(v);
     c["refused_by_reason"] = reasons;
@@ -626,7 +707,12 @@ std::string CadService::metricsText() {
     std::snprintf(buf, sizeof buf, "%.17g", v);
     metric(name, type, help, std::string(name) + " " + buf + "\n");
   };
-  one("cad_events_received_total", "counter", "MQTT messages received from devices", double(counters_.received));
+  one("cad_events_received_total", "counter", "messages received from devices (MQTT, or the AMQP ingest queue)",
+      double(counters_.received));
+  if (amqp_)
+    one("cad_amqp_redelivered_total", "counter",
+        "ingest messages delivered again by the queue (a worker died, or a commit failed, before they were acked)",
+        double(counters_.redelivered));
   one("cad_events_appended_total", "counter", "events appended to the log", double(counters_.appended));
   one("cad_events_duplicate_total", "counter", "events received again and acknowledged without a second copy",
       double(counters_.duplicates));
@@ -654,7 +740,7 @@ std::string CadService::metricsText() {
         "certificates)", double(est_->counters().refused));
   }
   one("cad_broker_connected", "gauge", "1 while the stub's link to the broker is up and subscribed",
-      online_ && subscribed_ >= 2 ? 1 : 0);
+      linkReady() && (!amqp_ || amqpUp_) ? 1 : 0);
   try {
     const int64_t connected = store_.db().queryInt("SELECT COUNT(*) FROM units WHERE online=1");
     one("cad_devices_connected", "gauge", "units whose device says it is online (its presence)", double(connected));

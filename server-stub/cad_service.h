@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "server-stub/amqp_ingest.h"
 #include "server-stub/est_server.h"
 #include "server-stub/event_store.h"
 #include "server-stub/nearby.h"
@@ -28,12 +29,15 @@ struct ServiceConfig {
   mdc::mqtt::Version mqttVersion = mdc::mqtt::Version::v5;  ///< 3.1.1 on RabbitMQ 3.10
   std::string clientId = "cad-stub-1";
   std::string sharedGroup;            ///< non-empty: $share/<group>/... (several instances)
+  std::vector<std::string> amqpUris;  ///< non-empty: ingest from the AMQP queue, not MQTT subscriptions (a worker)
+  std::string amqpQueue = "cad.ingest";
   std::string tlsCa, tlsCert, tlsKey;
   std::string controlPath;           ///< default: sideFileBase(dbPath) + ".ctl"
   int batchMax = 2000;               ///< messages per transaction at most
   int batchMs = 2;                   ///< longest a message waits for its batch's commit to start
   bool acceptAvlBatches = true;      ///< false: AVL batches refused whole (as by a backend from before them)
   bool faultKillAfterCommit = false; ///< test hook (CAD_STUB_FAULT=kill-after-commit): SIGKILL itself between a command's commit and its publish
+  int faultKillBeforeAckAfter = 0;   ///< test hook (CAD_STUB_FAULT=kill-before-ack:N): SIGKILL after the Nth ingest commit, before its AMQP ack
   int resendMs = 3000;               ///< a connected device that has not confirmed its downlinks gets them again after this
   int nearbyRadiusM = 5000;          ///< units within this are "nearby" (UnitsNearby)
   int nearbyIntervalMs = 5000;       ///< a unit hears of a change near it at most this often (emergencies at once); 0: off
@@ -61,6 +65,7 @@ struct ServiceCounters {
   uint64_t slowCommits = 0;       ///< ingest transactions longer than kSlowCommitMs
   uint64_t avlBatches = 0;        ///< AVL batches received (each counted once in received)
   uint64_t batchedReports = 0;    ///< the reports they carried
+  uint64_t redelivered = 0;       ///< AMQP: messages delivered again (a worker died, or a commit failed)
   std::map<std::string, uint64_t> refusedByReason;
 };
 
@@ -85,9 +90,19 @@ class CadService : public QObject {
   void onLost(const std::string& cause);
   void onMessage(const std::string& topic, std::string payload);
   void onSubscribed(const std::string& filter, bool ok, int code);
+  void onDeliveries(std::vector<amqp::Delivery> batch);
+  void onAmqpState(bool up, const std::string& what);
 
  private:
   void flush();
+  /** Downlinks can go out: connected to the broker, and (ingesting over
+   *  MQTT) subscribed, so what a device answers is heard. */
+  bool linkReady() const { return online_ && (amqp_ || subscribed_ >= 2); }
+  /** Queues one message for the next batch (MQTT or AMQP). */
+  void receive(const std::string& topic, std::string payload);
+  /** Several stubs write the store (AMQP workers, a shared subscription):
+   *  what one remembers of units and downlink heads may be old. */
+  bool sharesStore() const { return amqp_ || !config_.sharedGroup.empty(); }
   void publish(const std::vector<Outgoing>& out);
   void publishAcks(const std::map<std::string, std::vector<uint64_t>>& acks);
   void handleResync(const std::string& device, uint64_t after);
@@ -136,6 +151,10 @@ class CadService : public QObject {
   QTimer boardTimer_;
   zones::Planner boards_{1000, 30000};
   std::unique_ptr<records::RecordsSystem> records_;
+  std::unique_ptr<amqp::Consumer> amqp_;
+  bool amqpUp_ = false;
+  int faultBatches_ = 0;
+  std::map<uint64_t, uint64_t> pendingTags_;  ///< AMQP connection -> highest delivery tag in pending_ (or refused)
 };
 
 }  // namespace cad

@@ -50,6 +50,13 @@ int main(int argc, char** argv) {
                            "Default: a plain persistent subscription, which the broker keeps queueing into while this "
                            "instance restarts (mosquitto 2.0 does not queue a shared subscription's messages for an "
                            "offline member).", "name", "");
+  QCommandLineOption amqpOpt("amqp",
+                             "Run as one of several workers: take the ingest from a durable quorum queue on RabbitMQ "
+                             "over AMQP 0-9-1 (declared and bound to every device's up and presence topic on "
+                             "amq.topic), acknowledging each message only after its commit; downlinks still go over "
+                             "MQTT (--broker). A comma-separated list of amqp://USER:PASSWORD@HOST:PORT (the virtual "
+                             "host /; another as /NAME), tried in turn.", "uris", "");
+  QCommandLineOption amqpQueue("amqp-queue", "The ingest queue's name (--amqp).", "name", "cad.ingest");
   QCommandLineOption ca("tls-ca", "CA file (ssl:// broker).", "file");
   QCommandLineOption cert("tls-cert", "Client certificate (ssl:// broker).", "file");
   QCommandLineOption key("tls-key", "Client key (ssl:// broker).", "file");
@@ -87,7 +94,7 @@ int main(int argc, char** argv) {
   QCommandLineOption caDir("ca-dir", "The fleet CA's directory (default: <db>.ca).", "dir");
   QCommandLineOption certDays("cert-days", "Validity of the device certificates the enrolment server issues "
                               "(1-825 days).", "days", "365");
-  p.addOptions({db,      broker,  mqttVersion,  clientId, group,        ca,           cert,
+  p.addOptions({db,      broker,  mqttVersion,  clientId, group, amqpOpt, amqpQueue, ca,           cert,
                 key,     control, batchMax,     batchMs,  noAvlBatches, nearbyRadius, nearbyInterval,
                 metrics, records, recordsDelay, estPort,  estAddress,   estHosts,     estBroker,
                 caDir,   certDays});
@@ -108,6 +115,15 @@ int main(int argc, char** argv) {
     return fail("--mqtt-version \"" + p.value(mqttVersion).toStdString() + "\": must be 5 or 3.1.1");
   cfg.clientId = p.value(clientId).toStdString();
   cfg.sharedGroup = p.value(group).toStdString();
+  if (p.isSet(amqpOpt)) {
+    auto uris = cad::amqp::parseUris(p.value(amqpOpt).toStdString());
+    if (!uris) return fail(uris.error().message);
+    cfg.amqpUris = *uris;
+    cfg.amqpQueue = p.value(amqpQueue).toStdString();
+    if (cfg.amqpQueue.empty() || cfg.amqpQueue.size() > 255)
+      return fail("--amqp-queue \"" + cfg.amqpQueue + "\": 1-255 characters");
+    if (!cfg.sharedGroup.empty()) return fail("--amqp and --shared-group: one ingest or the other");
+  }
   cfg.tlsCa = p.value(ca).toStdString();
   cfg.tlsCert = p.value(cert).toStdString();
   cfg.tlsKey = p.value(key).toStdString();
@@ -154,11 +170,19 @@ int main(int argc, char** argv) {
   if (!ok || cfg.est.certDays < 1 || cfg.est.certDays > 825)
     return fail("--cert-days \"" + p.value(certDays).toStdString() + "\": out of range 1-825");
 
-  // Fault injection for the tests that prove the downlink outbox.
+  // Fault injection for the tests that prove the downlink outbox, and a
+  // worker's death between a commit and its AMQP acknowledgement.
   if (const char* fault = std::getenv("CAD_STUB_FAULT"); fault && *fault) {
-    if (std::string(fault) != "kill-after-commit")
-      return fail("CAD_STUB_FAULT \"" + std::string(fault) + "\": unknown (known: kill-after-commit)");
-    cfg.faultKillAfterCommit = true;
+    const std::string f = fault;
+    const std::string beforeAck = "kill-before-ack:";
+    if (f == "kill-after-commit") {
+      cfg.faultKillAfterCommit = true;
+    } else if (f.rfind(beforeAck, 0) == 0 && f.size() > beforeAck.size() && f.size() < beforeAck.size() + 7 &&
+               f.find_first_not_of("0123456789", beforeAck.size()) == std::string::npos) {
+      cfg.faultKillBeforeAckAfter = std::stoi(f.substr(beforeAck.size()));
+    } else {
+      return fail("CAD_STUB_FAULT \"" + f + "\": unknown (known: kill-after-commit, kill-before-ack:N)");
+    }
   }
 
   auto store = cad::EventStore::open(cfg.dbPath);

@@ -29,6 +29,10 @@ std::string RabbitCluster::mqttUri(int n) const {
   return "tcp://127.0.0.1:" + env_.at("RABBIT" + std::to_string(n) + "_MQTT");
 }
 
+std::string RabbitCluster::amqpUri(int n) const {
+  return "amqp://guest:guest@127.0.0.1:" + env_.at("RABBIT" + std::to_string(n) + "_AMQP");
+}
+
 std::string RabbitCluster::brokerList() const {
   std::string out;
   for (int n = 1; n <= kNodes; ++n) out += (n > 1 ? "," : "") + mqttUri(n);

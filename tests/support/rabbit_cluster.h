@@ -19,6 +19,8 @@ class RabbitCluster {
   static constexpr int kNodes = 3;
   /** "tcp://127.0.0.1:PORT": node n's MQTT listener (n = 1..3). */
   std::string mqttUri(int n) const;
+  /** "amqp://guest:guest@127.0.0.1:PORT" (the virtual host "/"): node n's AMQP listener. */
+  std::string amqpUri(int n) const;
   /** The three nodes' MQTT URIs, comma-separated, as an agent's broker list. */
   std::string brokerList() const;
   /** Node n's Erlang VM, or -1 when it is not running. */
