@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The city-scale deployment on this one machine, as plain processes on
 # loopback ports: three RabbitMQ 3.10 nodes clustered, with the MQTT plugin and
-# the devices' sessions on quorum queues, and the backend stub on node 1
-# speaking MQTT 3.1.1, its store on SQLite or (--pg) on a PostgreSQL primary
-# with a synchronous standby (scripts/pg.sh).
+# the devices' sessions on quorum queues; then the backend: one stub on node 1
+# speaking MQTT 3.1.1 with its store on SQLite, or (--pg) a PostgreSQL primary
+# with a synchronous standby (scripts/pg.sh) and two stub workers taking the
+# ingest from one durable quorum queue over AMQP (worker 1 through node 1,
+# worker 2 through node 2).
 #
-#   scripts/cluster.sh up     [--dir DIR] [--no-stub] [--pg]   start and cluster the nodes, then the stub
+#   scripts/cluster.sh up     [--dir DIR] [--no-stub] [--pg]   start and cluster the nodes, then the backend
 #   scripts/cluster.sh status [--dir DIR]               what runs, the cluster's members, the stub's counts
 #   scripts/cluster.sh heal   [--dir DIR]               start the nodes that are down; they rejoin
 #   scripts/cluster.sh down   [--dir DIR]               stop everything started by up
@@ -16,7 +18,7 @@
 # installed as a service; `down` leaves DIR for inspection.
 set -euo pipefail
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 
 cmd="${1:-}"
 [ -n "$cmd" ] || { usage; exit 2; }
@@ -159,19 +161,48 @@ EOF
 
   if [ "$stub" = 1 ]; then
     [ -x "$build/server-stub/cad-stub" ] || { echo "cluster: no $build/server-stub/cad-stub (build first: cmake --preset default && cmake --build build)" >&2; exit 1; }
-    # The stub subscribes before any device connects: RabbitMQ acknowledges a
-    # QoS 1 publish that no queue takes, so the ingest must exist first.
-    setsid "$build/server-stub/cad-stub" --db "$STORE" --control "$dir/cad.ctl" --records "$dir/cad.records" \
-      --ca-dir "$dir/cad.ca" --broker "tcp://127.0.0.1:$RABBIT1_MQTT" \
-      --mqtt-version 3.1.1 --client-id cad-stub-1 > "$dir/cad-stub.log" 2>&1 < /dev/null &
-    echo "$!" > "$dir/cad-stub.pid"
-    for _ in $(seq 1 100); do
-      "$build/server-stub/cadctl" --db "$STORE" --control "$dir/cad.ctl" stats 2>/dev/null | grep -q '"ready": true' && break
-      sleep 0.2
-    done
-    say "cad-stub on rabbit1 (MQTT 3.1.1): store $STORE (cadctl --db '$STORE' --control $dir/cad.ctl ...)"
+    if [ "$pg" = 1 ]; then
+      # Two workers on the PostgreSQL store. Each declares the ingest queue
+      # and binds it before any device connects: RabbitMQ acknowledges a
+      # QoS 1 publish that no queue takes.
+      local a1="amqp://guest:guest@127.0.0.1:$RABBIT1_AMQP" a2="amqp://guest:guest@127.0.0.1:$RABBIT2_AMQP"
+      local a3="amqp://guest:guest@127.0.0.1:$RABBIT3_AMQP"
+      start_stub 1 "$a1,$a2,$a3"
+      start_stub 2 "$a2,$a3,$a1"
+    else
+      # One stub subscribed over MQTT before any device connects, for the
+      # same reason.
+      start_stub 1 ""
+    fi
   fi
   say "up. Agents: --set link.mqtt_version=3.1.1 --broker $MDC_BROKERS"
+}
+
+# Starts stub N (its control socket cad-N.ctl; cad.ctl for the first) through
+# node N's MQTT listener; with AMQP URIs, as a worker taking the ingest from the
+# queue.
+start_stub() {
+  local n="$1" amqp="$2" ctl="$dir/cad.ctl" side="$dir/cad"
+  [ "$n" = 1 ] || { ctl="$dir/cad-$n.ctl"; side="$dir/cad-$n"; }
+  # Its MQTT link (downlinks) to node n first, then to the others in turn.
+  local brokers="" m
+  for m in $n $(( n % 3 + 1 )) $(( (n + 1) % 3 + 1 )); do
+    brokers+="${brokers:+,}tcp://127.0.0.1:$(eval echo "\$RABBIT${m}_MQTT")"
+  done
+  local args=(--db "$STORE" --control "$ctl" --records "$dir/cad.records" --ca-dir "$dir/cad.ca"
+              --broker "$brokers" --mqtt-version 3.1.1 --client-id "cad-stub-$n")
+  [ -n "$amqp" ] && args+=(--amqp "$amqp")
+  setsid "$build/server-stub/cad-stub" "${args[@]}" > "$side-stub.log" 2>&1 < /dev/null &
+  echo "$!" > "$side-stub.pid"
+  for _ in $(seq 1 100); do
+    "$build/server-stub/cadctl" --db "$STORE" --control "$ctl" stats 2>/dev/null | grep -q '"ready": true' && break
+    sleep 0.2
+  done
+  if [ -n "$amqp" ]; then
+    say "cad-stub worker $n: ingest from queue cad.ingest over AMQP, downlinks through rabbit$n; store $STORE (cadctl --db '$STORE' --control $ctl ...)"
+  else
+    say "cad-stub on rabbit$n (MQTT 3.1.1): store $STORE (cadctl --db '$STORE' --control $ctl ...)"
+  fi
 }
 
 # Starts every node that is not running (after a crash or kill -9); each
@@ -206,26 +237,36 @@ status() {
   if [ -f "$dir/pg/pg.env" ]; then
     bash "$here/scripts/pg.sh" status --dir "$dir/pg" | sed 's/^pg: /cluster: postgresql: /'
   fi
-  if [ -f "$dir/cad-stub.pid" ] && alive "$(cat "$dir/cad-stub.pid")"; then
-    say "cad-stub running (pid $(cat "$dir/cad-stub.pid"))"
-    "$build/server-stub/cadctl" --db "$STORE" --control "$dir/cad.ctl" stats 2>/dev/null | sed 's/^/cluster:   /' || true
-  else
-    say "cad-stub not running"
-  fi
+  local any=0
+  for side in "$dir/cad" "$dir/cad-2"; do
+    [ -f "$side-stub.pid" ] || continue
+    any=1
+    local ctl="$dir/cad.ctl"
+    [ "$side" = "$dir/cad" ] || ctl="$dir/cad-2.ctl"
+    if alive "$(cat "$side-stub.pid")"; then
+      say "$(basename "$side")-stub running (pid $(cat "$side-stub.pid"))"
+      "$build/server-stub/cadctl" --db "$STORE" --control "$ctl" stats 2>/dev/null |
+        grep -E '"(ingest|ready|received|appended|duplicates|redelivered)"' | sed 's/^ */cluster:   /' || true
+    else
+      say "$(basename "$side")-stub not running"
+    fi
+  done
+  [ "$any" = 1 ] || say "cad-stub not running"
 }
 
 down() {
   load_env
-  if [ -f "$dir/cad-stub.pid" ]; then
+  for side in "$dir/cad" "$dir/cad-2"; do
+    [ -f "$side-stub.pid" ] || continue
     local pid
-    pid="$(cat "$dir/cad-stub.pid")"
+    pid="$(cat "$side-stub.pid")"
     if alive "$pid"; then
       kill "$pid"
       for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
-      say "cad-stub stopped"
+      say "$(basename "$side")-stub stopped"
     fi
-    rm -f "$dir/cad-stub.pid"
-  fi
+    rm -f "$side-stub.pid"
+  done
   for n in 3 2 1; do
     local pid
     pid="$(node_pid "$n")"

@@ -180,7 +180,12 @@ mdc::Status CadService::start() {
                         std::to_string(held.persons) + " persons, " + std::to_string(held.flags) + " flags");
   bridge_ = std::make_unique<ServiceBridge>(this);
   mdc::mqtt::Options o;
-  o.uri = config_.broker;
+  for (size_t at = 0; at <= config_.broker.size();) {
+    const size_t comma = std::min(config_.broker.find(',', at), config_.broker.size());
+    brokers_.push_back(config_.broker.substr(at, comma - at));
+    at = comma + 1;
+  }
+  o.uri = brokers_.front();
   o.version = config_.mqttVersion;
   o.clientId = config_.clientId;
   // A worker's MQTT session only publishes: a clean one, so no subscription
@@ -235,7 +240,7 @@ void CadService::onConnected() {
   online_ = true;
   backoffMs_ = 0;
   lastResendMonoMs_.clear();  // whatever was sent before may be lost: the outbox goes again once subscribed
-  log::info("stub", "connected to " + config_.broker);
+  log::info("stub", "connected to " + brokers_[brokerIndex_]);
   if (amqp_) {
     // A worker takes its ingest from the queue: MQTT carries its downlinks.
     guarded("downlink resend", [this] { pumpDownlinks(); });
@@ -262,7 +267,14 @@ void CadService::onConnectFailed(const std::string& reason) {
   online_ = false;
   subscribed_ = 0;
   backoffMs_ = backoffMs_ == 0 ? 250 : std::min(backoffMs_ * 2, 5000);
-  log::warn("stub", "connect to " + config_.broker + " failed: " + reason + "; retrying in " +
+  const std::string failed = brokers_[brokerIndex_];
+  if (brokers_.size() > 1) {
+    // A cluster: the next node.
+    brokerIndex_ = (brokerIndex_ + 1) % brokers_.size();
+    client_->setUri(brokers_[brokerIndex_]);
+  }
+  log::warn("stub", "connect to " + failed + " failed: " + reason + "; retrying " +
+                        (brokers_.size() > 1 ? "with " + brokers_[brokerIndex_] + " " : std::string()) + "in " +
                         std::to_string(backoffMs_) + " ms");
   reconnectTimer_.start(backoffMs_);
 }

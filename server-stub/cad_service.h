@@ -1,8 +1,9 @@
 #pragma once
-// The running backend: MQTT ingest with group commit, commit acks and
-// downlinks published only after their transaction commits, resync on request,
-// and a control socket through which cadctl runs dispatcher commands (the
-// service is the store's only writer, so the hash chain has one head).
+// The running backend: ingest with group commit (MQTT subscriptions, or as
+// one of several workers an AMQP queue), commit acks and downlinks published
+// only after their transaction commits, resync on request, and a control
+// socket through which cadctl runs dispatcher commands (stubs are the store's
+// only writers; several share it through write_tx.cpp's locks).
 #include <QLocalServer>
 #include <QTcpServer>
 #include <QObject>
@@ -25,7 +26,7 @@ namespace cad {
 
 struct ServiceConfig {
   std::string dbPath = "cad.db";
-  std::string broker = "tcp://127.0.0.1:1883";
+  std::string broker = "tcp://127.0.0.1:1883";  ///< or a comma-separated list, tried in turn
   mdc::mqtt::Version mqttVersion = mdc::mqtt::Version::v5;  ///< 3.1.1 on RabbitMQ 3.10
   std::string clientId = "cad-stub-1";
   std::string sharedGroup;            ///< non-empty: $share/<group>/... (several instances)
@@ -143,7 +144,7 @@ class CadService : public QObject {
   ServiceCounters counters_;
   uint64_t loggedReceived_ = 0;
   std::map<std::string, std::string> unitCache_;
-  std::map<std::string, uint64_t> headCache_;        // unit -> latest downlink seq (this service is the only writer)
+  std::map<std::string, uint64_t> headCache_;        // unit -> latest downlink seq (read again per batch when sharesStore())
   std::map<std::string, int64_t> lastResendMonoMs_;  // device -> when the outbox last sent it its tail
   QTimer downlinkTimer_;
   QTimer nearbyTimer_;
@@ -154,6 +155,8 @@ class CadService : public QObject {
   std::unique_ptr<amqp::Consumer> amqp_;
   bool amqpUp_ = false;
   int faultBatches_ = 0;
+  std::vector<std::string> brokers_;  ///< config_.broker split
+  size_t brokerIndex_ = 0;            ///< the one connected to, or tried next
   std::map<uint64_t, uint64_t> pendingTags_;  ///< AMQP connection -> highest delivery tag in pending_ (or refused)
 };
 

@@ -40,7 +40,10 @@ int main(int argc, char** argv) {
                         "The event store: a SQLite file (created if missing), or a PostgreSQL database as "
                         "postgresql://USER@HOST:PORT/DATABASE (its tables created if missing).",
                         "file|uri", "cad.db");
-  QCommandLineOption broker("broker", "MQTT broker URI.", "uri", "tcp://127.0.0.1:1883");
+  QCommandLineOption broker("broker",
+                            "MQTT broker URI; a comma-separated list (a cluster's nodes) is tried in turn, the "
+                            "next one after a failed connect or a lost connection.",
+                            "uri", "tcp://127.0.0.1:1883");
   QCommandLineOption mqttVersion("mqtt-version",
                                  "MQTT protocol: 5, or 3.1.1 for brokers that speak nothing newer (RabbitMQ 3.10).",
                                  "version", "5");
@@ -107,8 +110,11 @@ int main(int argc, char** argv) {
   cad::ServiceConfig cfg;
   cfg.dbPath = p.value(db).toStdString();
   cfg.broker = p.value(broker).toStdString();
-  if (cfg.broker.rfind("tcp://", 0) != 0 && cfg.broker.rfind("ssl://", 0) != 0)
-    return fail("--broker \"" + cfg.broker + "\": scheme must be tcp:// or ssl://");
+  for (const QString& b : p.value(broker).split(',')) {
+    const std::string uri = b.toStdString();
+    if (uri.rfind("tcp://", 0) != 0 && uri.rfind("ssl://", 0) != 0)
+      return fail("--broker \"" + uri + "\": scheme must be tcp:// or ssl://");
+  }
   if (auto v = mdc::mqtt::parseVersion(p.value(mqttVersion).toStdString()))
     cfg.mqttVersion = *v;
   else

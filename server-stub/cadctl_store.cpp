@@ -48,7 +48,9 @@ int verifyStore(EventStore& s) {
     std::cout << "BROKEN after " << checked << " intact events: " << *broken << "\n";
     return kFailed;
   }
-  std::cout << "ok: " << checked << " events, chain intact, head " << s.stats().lastHashHex << "\n";
+  const StoreStats st = s.stats();
+  std::cout << "ok: " << checked << " events, chain intact (" << st.chains << (st.chains == 1 ? " chain" : " chains")
+            << ", one per agency), newest event " << st.lastPos << " hash " << st.lastHashHex << "\n";
   return kOk;
 }
 
@@ -96,8 +98,8 @@ int migrateStore(const std::string& from, const std::string& to) {
     return kFailed;
   }
   std::cout << "migrated " << n << " events from " << mdc::sql::redactUri(from) << " to " << mdc::sql::redactUri(to)
-            << " in " << secondsSince(t0) << " s: chain intact (" << checked << " events, head "
-            << (*target)->stats().lastHashHex << "), digest " << digest << " equal\n";
+            << " in " << secondsSince(t0) << " s: chain intact (" << checked << " events, "
+            << (*target)->stats().chains << " chains), digest " << digest << " equal\n";
   return kOk;
 }
 

@@ -1,7 +1,8 @@
-// The city-scale MQTT tier: devices speaking MQTT 3.1.1 to a three-node
-// RabbitMQ cluster (sessions on quorum queues) with the backend stub on node
-// 1. The cluster is started once for this group by scripts/cluster.sh (a CTest
-// fixture); a test that kills a node starts it again before it ends.
+// The city-scale deployment: devices speaking MQTT 3.1.1 to a three-node
+// RabbitMQ cluster (sessions on quorum queues), two stub workers taking the
+// ingest from the queue over AMQP into one PostgreSQL store. The cluster is
+// started once for this group by scripts/cluster.sh (a CTest fixture); a test
+// that kills a node starts it again before it ends.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <memory>
 
 #include "shared/clock.h"
+#include "tests/support/pg_server.h"
 #include "tests/support/rabbit_cluster.h"
 #include "tests/support/stack.h"
 
@@ -46,11 +48,28 @@ TEST_CASE(
   HealOnExit heal{cluster};
   TempDir dir;
   const std::string run = unique("r");
-  // The stub subscribes first: RabbitMQ acknowledges a QoS 1 publish no queue
-  // takes, so the ingest's queue must exist before any device connects.
-  CadStub stub(dir, cluster.mqttUri(1), "cad", {"--mqtt-version", "3.1.1", "--client-id", "cad-" + run});
-  stub.start();
-  REQUIRE(stub.waitReady(60s));
+  const std::string store = PgServer::ofTestGroup().freshDatabase();
+  // Two workers, through nodes 2 and 3, each with the other nodes to fall
+  // back on: the node killed below holds one of them. They declare the queue
+  // first: RabbitMQ acknowledges a QoS 1 publish no queue takes, so the
+  // ingest's queue must exist before any device connects.
+  std::vector<std::unique_ptr<CadStub>> workers;
+  for (int node : {2, 3}) {
+    std::string mqtt, amqp;
+    for (int n : {node, node % 3 + 1, (node + 1) % 3 + 1}) {
+      mqtt += (mqtt.empty() ? "" : ",") + cluster.mqttUri(n);
+      amqp += (amqp.empty() ? "" : ",") + cluster.amqpUri(n);
+    }
+    const std::string name = "w" + std::to_string(node);
+    workers.push_back(std::make_unique<CadStub>(
+        dir, mqtt, name,
+        std::vector<std::string>{"--mqtt-version", "3.1.1", "--client-id", name + "-" + run, "--amqp", amqp,
+                                 "--amqp-queue", "cad.ingest." + run}));
+    workers.back()->setStore(store);
+    workers.back()->start();
+  }
+  for (auto& w : workers) REQUIRE(w->waitReady(60s));
+  CadStub& stub = *workers.front();
 
   const int kAgents = 10, kEach = 2000;
   std::vector<std::unique_ptr<AgentProcess>> agents;
@@ -71,7 +90,7 @@ TEST_CASE(
       },
       60s));
 
-  // The victim: of nodes 2 and 3 (node 1 holds the stub's connection), the
+  // The victim: of nodes 2 and 3 (each holds a worker's connections), the
   // one most agents are on. Each device starts on the node its id hashes to.
   std::map<std::string, std::vector<int>> onNode;
   for (int i = 0; i < kAgents; ++i) onNode[agents[i]->state().broker()].push_back(i);
@@ -99,8 +118,10 @@ TEST_CASE(
                              << st.link_detail() << "\n"
                              << log.substr(log.size() > 1500 ? log.size() - 1500 : 0));
     }
-    const std::string log = stub.log();
-    UNSCOPED_INFO("stub: " << log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
+    for (auto& w : workers) {
+      const std::string log = w->log();
+      UNSCOPED_INFO("worker: " << log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
+    }
   }
   INFO("events in the stub: " << stub.eventCount());
   REQUIRE(drained);
@@ -127,4 +148,10 @@ TEST_CASE(
   CHECK(statuses == kAgents * kEach);
   CHECK(seen.size() == size_t(kAgents * kEach));
   CHECK(stub.cadctl({"verify"}).exitCode == 0);
+  // The worker whose node died took the ingest again from another node.
+  for (auto& w : workers) {
+    INFO(w->log().substr(0, 4000));
+    CHECK(w->running());
+    CHECK(w->waitReady(30s));
+  }
 }
