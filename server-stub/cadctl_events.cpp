@@ -70,28 +70,11 @@ volatile std::sig_atomic_t gStop = 0;
 int listEvents(EventStore& s, const std::string& agency, int64_t since, int64_t limit, bool json) {
   // By position: a look at the log, or a log no one writes to any more. A
   // reader that comes back for more follows the cursor instead.
-  auto st = s.db().prepare(
-      "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
-      "received_at_ms, actor, payload FROM events WHERE pos>? AND (?2='' OR agency=?2) ORDER BY pos LIMIT ?3");
-  st.bind(1, since).bind(2, agency).bind(3, limit);
   QJsonArray arr;
-  while (st.step()) {
-    LogEntry e;
-    e.cursor.pos = st.i64(0);
-    e.eventId = st.text(1);
-    e.deviceId = st.isNull(2) ? "" : st.text(2);
-    if (!st.isNull(3)) e.deviceSeq = uint64_t(st.i64(3));
-    e.unitId = st.text(4);
-    e.agency = st.text(5);
-    e.kind = st.text(6);
-    e.recordedAtMs = st.i64(7);
-    e.clockSource = st.text(8);
-    e.receivedAtMs = st.i64(9);
-    e.actor = st.text(10);
-    e.payload = st.blob(11);
+  s.listLog(since, agency, limit, [&](const LogEntry& e) {
     if (json) arr.append(toJson(e, false));
     else printLine(e);
-  }
+  });
   if (json) printJson(arr);
   return 0;
 }

@@ -320,6 +320,11 @@ class EventStore {
    *  cursor. */
   LogCursor readLog(LogCursor after, const std::string& agency, int limit,
                     const std::function<void(const LogEntry&)>& each);
+  /** The events above position afterPos (of one agency; "" all) by
+   *  position, at most limit: a look at the log, not a reader that comes
+   *  back for more (see readLog). */
+  void listLog(int64_t afterPos, const std::string& agency, int64_t limit,
+               const std::function<void(const LogEntry&)>& each);
 
   StoreStats stats();
   mdc::sql::Db& db() { return *db_; }

@@ -87,9 +87,10 @@ Status EventStore::ingestMessages(const std::vector<Incoming>& batch, bool savep
   // agencies (write_tx.cpp) is taken before any of them is read.
   auto lookupDevice = cached("SELECT unit_id, agency FROM devices WHERE device_id=?");
   if (db_->engine() == sql::Engine::postgresql) {
-    std::set<std::string> agencies;
-    for (const Incoming& in : batch) {
-      lookupDevice->bind(1, in.topicDeviceId);
+    std::set<std::string> devices, agencies;
+    for (const Incoming& in : batch) devices.insert(in.topicDeviceId);
+    for (const auto& device : devices) {
+      lookupDevice->bind(1, device);
       if (lookupDevice->step()) agencies.insert(lookupDevice->text(1));
       lookupDevice->reset();
     }
