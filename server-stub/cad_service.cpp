@@ -386,15 +386,17 @@ void CadService::flush() {
     log::warn("stub", "refused from " + r.deviceId + ": " + r.reason + ": " + r.detail);
   }
   // Only now, after COMMIT, may anything leave: acks first, then what the
-  // events produced, then resync answers.
-  publishAcks(out->acks);
-  publish(out->downlinks);
+  // events produced, then resync answers. The queue hears first: its
+  // messages are stored, and a worker that dies before this leaves them to
+  // be delivered again (a device that misses its ack sends again anyway).
   if (amqp_ && config_.faultKillBeforeAckAfter > 0 && ++faultBatches_ >= config_.faultKillBeforeAckAfter) {
     log::error("stub", "CAD_STUB_FAULT=kill-before-ack: killed after committing " + std::to_string(batch.size()) +
                            " messages, before acknowledging them to the queue");
     ::kill(::getpid(), SIGKILL);
   }
-  settle(true);  // after the commit: a worker killed before this leaves them to be delivered again
+  settle(true);
+  publishAcks(out->acks);
+  publish(out->downlinks);
   for (const auto& [device, after] : out->resyncs) handleResync(device, after);
   for (auto& q : out->queries) {
     if (config_.recordsDelayMs <= 0) answerQuery(q);
