@@ -6,7 +6,6 @@
 // committed; a worker that dies leaves its unacknowledged messages to be
 // delivered again, to another.
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>

@@ -41,7 +41,9 @@ class PgDb final : public Db {
   void rollback() noexcept override;
 
   void ensureConnected() override;
-  uint64_t reconnects() const override { return reconnects_; }
+  /** How many times the connection was made again: a statement prepared
+   *  before belongs to a connection since lost, and is prepared again. */
+  uint64_t reconnects() const { return reconnects_; }
 
   PGconn* handle() const { return conn_; }
   /** For the statements: a new server-side statement name, the change count

@@ -142,9 +142,6 @@ class Db {
    *  half second; throws DbError Fault::connection while it cannot be).
    *  A file database is always there. */
   virtual void ensureConnected() {}
-  /** How many times the connection was made again: what the caller cached
-   *  from the database (its head, say) may be older than it is now. */
-  virtual uint64_t reconnects() const { return 0; }
 
   /** Starts a write transaction (SQLite: BEGIN IMMEDIATE, which takes the
    *  write lock now). */
