@@ -56,6 +56,16 @@ ctl() {
 node_pid() { cat "$dir/rabbit$1/pid" 2>/dev/null || true; }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
+# Three Erlang VMs share this machine's cores with PostgreSQL and the
+# workers. By default each VM runs a scheduler per core, and schedulers that
+# run out of work spin before they sleep: three nodes would fight each other
+# and the store for the same cores. Here each node gets its share of the
+# cores (+S) and sleeps when idle (+sbwt none, RabbitMQ's runtime guide for
+# shared hosts). On machines of their own the nodes need neither.
+# MDC_RABBIT_ERL_ARGS replaces these flags (empty: Erlang's defaults).
+schedulers=$(( $(nproc) / 3 )); [ "$schedulers" -ge 1 ] || schedulers=1
+rabbit_erl_args="${MDC_RABBIT_ERL_ARGS-+S $schedulers:$schedulers +sbwt none +sbwtdcpu none +sbwtdio none}"
+
 # Starts node N in the background with its config in DIR/rabbitN. Erlang's
 # distribution (the nodes' own traffic) listens on loopback only, on the
 # node's RABBITn_DIST port.
@@ -67,7 +77,7 @@ start_node() {
       RABBITMQ_DIST_PORT="${!dist_var}" \
       RABBITMQ_MNESIA_BASE="$d/mnesia" RABBITMQ_LOG_BASE="$d/log" RABBITMQ_CONFIG_FILE="$d/rabbitmq" \
       RABBITMQ_ENABLED_PLUGINS_FILE="$d/enabled_plugins" RABBITMQ_PID_FILE="$d/pid" \
-      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} -kernel inet_dist_listen_min ${!dist_var} -kernel inet_dist_listen_max ${!dist_var}"
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} -kernel inet_dist_listen_min ${!dist_var} -kernel inet_dist_listen_max ${!dist_var} $rabbit_erl_args"
     setsid "$rmq/rabbitmq-server" >> "$d/out.log" 2>&1 < /dev/null &
   )
 }

@@ -81,11 +81,11 @@ class Session {
     amqp_table_entry_t arg;
     arg.key = amqp_cstring_bytes("x-queue-type");
     arg.value.kind = AMQP_FIELD_KIND_UTF8;
-    arg.value.value.bytes = amqp_cstring_bytes("quorum");
+    arg.value.value.bytes = amqp_cstring_bytes(config.queueType.c_str());
     amqp_table_t args{1, &arg};
     amqp_queue_declare(conn_, kChannel, amqp_cstring_bytes(config.queue.c_str()), 0, 1, 0, 0, args);
     if (r = amqp_get_rpc_reply(conn_); r.reply_type != AMQP_RESPONSE_NORMAL) return fail("declare " + config.queue, r);
-    for (const auto& key : Consumer::bindingKeys()) {
+    for (const auto& key : config.bindings.empty() ? Consumer::bindingKeys() : config.bindings) {
       amqp_queue_bind(conn_, kChannel, amqp_cstring_bytes(config.queue.c_str()), amqp_cstring_bytes("amq.topic"),
                       amqp_cstring_bytes(key.c_str()), amqp_empty_table);
       if (r = amqp_get_rpc_reply(conn_); r.reply_type != AMQP_RESPONSE_NORMAL) return fail("bind " + key, r);

@@ -30,6 +30,11 @@ struct Delivery {
 struct Config {
   std::vector<std::string> uris;  ///< amqp://USER:PASSWORD@HOST:PORT[/VHOST] (none: "/"), tried in turn
   std::string queue = "cad.ingest";
+  /** x-queue-type of the declaration: "quorum" (replicated; the ingest's),
+   *  "classic" (one node's; for comparisons). */
+  std::string queueType = "quorum";
+  /** Routing keys the queue is bound to on amq.topic; none: bindingKeys(). */
+  std::vector<std::string> bindings;
   int prefetch = 2000;  ///< unacknowledged messages a worker holds at most
 };
 

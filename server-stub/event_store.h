@@ -531,6 +531,10 @@ class EventStore {
   std::map<std::string, std::string> chainHeads_;
   int64_t nextPos_ = 0;     ///< SQLite: the next position (0: not read in this transaction)
   bool posDrawn_ = false;   ///< a position was drawn in this transaction
+  /** PostgreSQL: positions drawn from the sequence for this transaction, not
+   *  used yet (the next at the back). */
+  std::vector<int64_t> posBlock_;
+  int posWanted_ = 1;  ///< PostgreSQL: how many positions to draw at once (the events a transaction expects)
   bool replaying_ = false;  ///< the target of a replay: one transaction of its own, no locks
   std::unique_ptr<mdc::sql::WalCheckpointer> checkpointer_;  // last: stopped before the connection closes
 };

@@ -2,6 +2,11 @@
 // and projected, one transaction per batch of messages. An AVL batch
 // (mdc.proto, AvlBatch) is expanded into the events its reports are, each
 // stored, acked or refused exactly as if it had come alone.
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
@@ -83,26 +88,45 @@ Result<BatchOutcome> EventStore::ingestBatch(const std::vector<Incoming>& batch,
 }
 
 Status EventStore::ingestMessages(const std::vector<Incoming>& batch, bool savepoints, BatchOutcome& out) {
-  // A batch holds events of several units: the lock of each of their
-  // agencies (write_tx.cpp) is taken before any of them is read.
-  auto lookupDevice = cached("SELECT unit_id, agency FROM devices WHERE device_id=?");
-  if (db_->engine() == sql::Engine::postgresql) {
-    std::set<std::string> devices, agencies;
-    for (const Incoming& in : batch) devices.insert(in.topicDeviceId);
-    for (const auto& device : devices) {
-      lookupDevice->bind(1, device);
-      if (lookupDevice->step()) agencies.insert(lookupDevice->text(1));
+  // Each device of the batch is looked up once. A batch holds events of
+  // several units: on PostgreSQL the lock of each of their agencies
+  // (write_tx.cpp) is taken before any of them is read.
+  struct Registered {
+    bool known = false;
+    std::string unit, agency;
+  };
+  // With the registry row come the units the device served (unitServedAt).
+  std::map<std::string, Registered> registry;
+  {
+    auto lookupDevice = cached(
+        "SELECT d.unit_id, d.agency, s.at_ms, s.pos, s.unit_id FROM devices d "
+        "LEFT JOIN device_units s ON s.device_id = d.device_id WHERE d.device_id=? ORDER BY s.at_ms, s.pos");
+    std::set<std::string> agencies;
+    for (const Incoming& in : batch) {
+      auto [it, fresh] = registry.try_emplace(in.topicDeviceId);
+      if (!fresh) continue;
+      lookupDevice->bind(1, in.topicDeviceId);
+      std::vector<Served> spells;
+      while (lookupDevice->step()) {
+        if (!it->second.known) it->second = Registered{true, lookupDevice->text(0), lookupDevice->text(1)};
+        if (!lookupDevice->isNull(2))
+          spells.push_back(Served{lookupDevice->i64(2), lookupDevice->i64(3), lookupDevice->text(4)});
+      }
       lookupDevice->reset();
+      if (it->second.known) {
+        agencies.insert(it->second.agency);
+        served_.try_emplace(in.topicDeviceId, std::move(spells));
+      }
     }
-    lockChains(agencies);
+    if (db_->engine() == sql::Engine::postgresql) lockChains(agencies);
   }
+  posWanted_ = int(std::min<size_t>(batch.size(), 4096));
 
   for (const Incoming& in : batch) {
-    lookupDevice->bind(1, in.topicDeviceId);
-    bool known = lookupDevice->step();
-    std::string unit = known ? lookupDevice->text(0) : "";
-    std::string agency = known ? lookupDevice->text(1) : "";
-    lookupDevice->reset();
+    const Registered& device = registry.at(in.topicDeviceId);
+    const bool known = device.known;
+    const std::string& unit = device.unit;
+    const std::string& agency = device.agency;
 
     auto env = codec::decodeEnvelope(in.payload);
     if (!env) {
@@ -200,29 +224,31 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
       return;
     }
   }
-  if (env.seq() > 0) {
-    auto lookupSeq = cached("SELECT event_id FROM events WHERE device_id=? AND device_seq=?");
-    lookupSeq->bind(1, in.topicDeviceId).bind(2, env.seq());
-    bool stored = lookupSeq->step();
-    std::string storedId = stored ? lookupSeq->text(0) : "";
-    lookupSeq->reset();
-    if (stored) {
-      if (storedId == env.event_id()) {
-        ++out.duplicates;
-        out.acks[in.topicDeviceId].push_back(env.seq());
-      } else {
-        refuseInput(out, in, v1::REJECT_REASON_SEQ_CONFLICT, "seq_conflict",
-                    "envelope.seq: " + std::to_string(env.seq()) + " of device " + in.topicDeviceId +
-                        " is already stored as event " + storedId + ", not " + env.event_id(),
-                    env.event_id(), env.seq(), unit);
-      }
-      return;
+  // Stored before? By (device, seq), or by its event id: one query for both.
+  std::optional<std::string> seqStoredAs;
+  bool idTaken = false;
+  {
+    auto stored = cached("SELECT event_id, device_id, device_seq FROM events WHERE (device_id=? AND device_seq=?) OR event_id=?");
+    stored->bind(1, in.topicDeviceId).bind(2, env.seq()).bind(3, env.event_id());
+    while (stored->step()) {
+      if (env.seq() > 0 && !stored->isNull(2) && uint64_t(stored->i64(2)) == env.seq() && stored->text(1) == in.topicDeviceId)
+        seqStoredAs = stored->text(0);
+      if (stored->text(0) == env.event_id()) idTaken = true;
     }
+    stored->reset();
   }
-  auto lookupId = cached("SELECT 1 FROM events WHERE event_id=?");
-  lookupId->bind(1, env.event_id());
-  bool idTaken = lookupId->step();
-  lookupId->reset();
+  if (seqStoredAs) {
+    if (*seqStoredAs == env.event_id()) {
+      ++out.duplicates;
+      out.acks[in.topicDeviceId].push_back(env.seq());
+    } else {
+      refuseInput(out, in, v1::REJECT_REASON_SEQ_CONFLICT, "seq_conflict",
+                  "envelope.seq: " + std::to_string(env.seq()) + " of device " + in.topicDeviceId +
+                      " is already stored as event " + *seqStoredAs + ", not " + env.event_id(),
+                  env.event_id(), env.seq(), unit);
+    }
+    return;
+  }
   if (idTaken) {
     if (env.seq() == 0) {
       ++out.duplicates;  // a retained presence seen again

@@ -21,6 +21,7 @@
 //
 // On SQLite one writer holds the database's lock for the whole transaction:
 // no advisory locks, positions one after another.
+#include <algorithm>
 #include <cstring>
 
 #include "server-stub/event_row.h"
@@ -60,6 +61,8 @@ Status EventStore::writeTransaction(LockSet locks, const std::function<Status()>
     locksHeld_.clear();
     chainHeads_.clear();
     nextPos_ = 0;
+    posBlock_.clear();
+    posWanted_ = 1;
     posDrawn_ = false;
     // What this store remembered of the registry may have been changed by
     // another writer since (PostgreSQL), or rolled back.
@@ -125,9 +128,19 @@ void EventStore::requireLock(const std::string& name) {
 int64_t EventStore::nextPosition() {
   posDrawn_ = true;
   if (db_->engine() == sql::Engine::postgresql) {
-    auto st = cached("SELECT nextval('events_pos_seq')");
-    st->step();
-    return st->i64(0);
+    // Drawn as many at a time as the transaction expects to append (a batch
+    // of messages: one round trip for all), after the locks like one would
+    // be; what it does not use is a gap, as a rolled-back position is.
+    if (posBlock_.empty()) {
+      auto st = cached("SELECT nextval('events_pos_seq') FROM generate_series(1, ?)");
+      st->bind(1, int64_t(std::max(1, posWanted_)));
+      while (st->step()) posBlock_.push_back(st->i64(0));
+      st->reset();
+      std::reverse(posBlock_.begin(), posBlock_.end());
+    }
+    const int64_t pos = posBlock_.back();
+    posBlock_.pop_back();
+    return pos;
   }
   if (nextPos_ == 0) nextPos_ = db_->queryInt("SELECT COALESCE(MAX(pos), 0) + 1 FROM events");
   return nextPos_++;

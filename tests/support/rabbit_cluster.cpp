@@ -33,6 +33,14 @@ std::string RabbitCluster::amqpUri(int n) const {
   return "amqp://guest:guest@127.0.0.1:" + env_.at("RABBIT" + std::to_string(n) + "_AMQP");
 }
 
+std::string RabbitCluster::setting(const std::string& key) const {
+  auto it = env_.find(key);
+  if (it == env_.end()) return "";
+  std::string v = it->second;
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  return v;
+}
+
 std::string RabbitCluster::brokerList() const {
   std::string out;
   for (int n = 1; n <= kNodes; ++n) out += (n > 1 ? "," : "") + mqttUri(n);

@@ -29,6 +29,8 @@ class RabbitCluster {
   void kill9(int n);
   /** Starts every node that is not running and waits until it is back in the cluster. */
   void heal();
+  /** A line of cluster.env (STORE, MDC_BROKERS, ...) without its quotes; "" when absent. */
+  std::string setting(const std::string& key) const;
   const std::string& dir() const { return dir_; }
 
  private:
