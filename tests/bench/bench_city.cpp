@@ -266,10 +266,12 @@ int run(const Options& o) {
     std::fflush(stdout);
     auto t0 = Clock::now();
     const std::string cmd = "'" + mdc::test::env("MDC_BINARY_DIR") + "/server-stub/cadctl' --db '" + store +
-                            "' --control '" + o.dir + "/cad.ctl' devices import '" + csv + "'";
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("cadctl devices import failed");
+                            "' --control '" + o.dir + "/cad.ctl' devices import '" + csv + "' > '" + o.dir +
+                            "/bench-import.log' 2>&1";
+    if (std::system(cmd.c_str()) != 0)
+      throw std::runtime_error("cadctl devices import failed (its output: " + o.dir + "/bench-import.log)");
     importS = secondsSince(t0);
-    std::printf("bench_city: registered in %.1f s\n", importS);
+    std::printf("bench_city: registered in %.1f s (cadctl's output: %s/bench-import.log)\n", importS, o.dir.c_str());
   }
 
   // Which units change status: every k-th, spread over agencies and nodes.
