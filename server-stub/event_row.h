@@ -51,6 +51,7 @@ struct EventStore::Row {
   std::string prevHash;
   std::string hash;
   std::string chain;  ///< the chain it links into: its agency ('' for events older than schema 12)
+  int64_t tx = 0;     ///< read only: the transaction that appended it (PostgreSQL's id; 0 on SQLite)
 
   std::string canonical() const {
     std::string c;
@@ -87,10 +88,28 @@ struct EventStore::Row {
     return std::nullopt;
   }
 
+  /** What a reader of the log sees of it (readLog, listLog). */
+  LogEntry entry() const {
+    LogEntry e;
+    e.cursor = LogCursor{tx, pos};
+    e.eventId = eventId;
+    e.deviceId = deviceId;
+    e.deviceSeq = deviceSeq;
+    e.unitId = unitId;
+    e.agency = agency;
+    e.kind = kind;
+    e.recordedAtMs = recordedAtMs;
+    e.clockSource = clockSource;
+    e.receivedAtMs = receivedAtMs;
+    e.actor = actor;
+    e.payload = payload;
+    return e;
+  }
+
   /** The columns read() expects, in order. */
   static constexpr const char* kSelect =
       "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
-      "received_at_ms, actor, payload, prev_hash, hash, chain FROM events ";
+      "received_at_ms, actor, payload, prev_hash, hash, chain, tx FROM events ";
   /** One events row as selected by kSelect. */
   static Row read(const mdc::sql::Stmt& st) {
     Row r;
@@ -109,6 +128,7 @@ struct EventStore::Row {
     r.prevHash = st.blob(12);
     r.hash = st.blob(13);
     r.chain = st.text(14);
+    r.tx = st.i64(15);
     return r;
   }
 };

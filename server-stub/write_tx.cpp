@@ -192,45 +192,20 @@ std::optional<LogCursor> LogCursor::parse(const std::string& text) {
   return LogCursor{*tx, *pos};
 }
 
-namespace {
-
-constexpr const char* kLogColumns =
-    "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
-    "received_at_ms, actor, payload, tx FROM events ";
-
-LogEntry entryOf(const sql::Stmt& st) {
-  LogEntry e;
-  e.cursor = LogCursor{st.i64(12), st.i64(0)};
-  e.eventId = st.text(1);
-  e.deviceId = st.isNull(2) ? "" : st.text(2);
-  if (!st.isNull(3)) e.deviceSeq = uint64_t(st.i64(3));
-  e.unitId = st.text(4);
-  e.agency = st.text(5);
-  e.kind = st.text(6);
-  e.recordedAtMs = st.i64(7);
-  e.clockSource = st.text(8);
-  e.receivedAtMs = st.i64(9);
-  e.actor = st.text(10);
-  e.payload = st.blob(11);
-  return e;
-}
-
-}  // namespace
-
 LogCursor EventStore::readLog(LogCursor after, const std::string& agency, int limit,
                               const std::function<void(const LogEntry&)>& each) {
   // The horizon: pg_snapshot_xmin is the oldest transaction still running
   // when the statement starts; every event of an older one is committed or
   // never will be. SQLite has one writer and no such thing (tx is 0).
   const bool pg = db_->engine() == sql::Engine::postgresql;
-  auto st = db_->prepare(std::string(kLogColumns) +
+  auto st = db_->prepare(std::string(Row::kSelect) +
                          "WHERE (tx > ?1 OR (tx = ?1 AND pos > ?2)) AND (?3 = '' OR agency = ?3) " +
                          (pg ? "AND tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint " : "") +
                          "ORDER BY tx, pos LIMIT ?4");
   st.bind(1, after.tx).bind(2, after.pos).bind(3, agency).bind(4, limit);
   LogCursor last = after;
   while (st.step()) {
-    const LogEntry e = entryOf(st);
+    const LogEntry e = Row::read(st).entry();
     last = e.cursor;
     each(e);
   }
@@ -239,10 +214,10 @@ LogCursor EventStore::readLog(LogCursor after, const std::string& agency, int li
 
 void EventStore::listLog(int64_t afterPos, const std::string& agency, int64_t limit,
                          const std::function<void(const LogEntry&)>& each) {
-  auto st = db_->prepare(std::string(kLogColumns) +
+  auto st = db_->prepare(std::string(Row::kSelect) +
                          "WHERE pos > ?1 AND (?2 = '' OR agency = ?2) ORDER BY pos LIMIT ?3");
   st.bind(1, afterPos).bind(2, agency).bind(3, limit);
-  while (st.step()) each(entryOf(st));
+  while (st.step()) each(Row::read(st).entry());
 }
 
 }  // namespace cad
