@@ -25,6 +25,7 @@
 #include <future>
 #include <iostream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -285,7 +286,7 @@ int run(const Options& o) {
 
   // What the load's callbacks fill (on this thread).
   Phase* phase = nullptr;
-  std::map<std::pair<size_t, uint16_t>, bool> statusPackets;  // (unit, packet id) of statuses awaiting PUBACK
+  std::set<std::pair<size_t, uint16_t>> statusPackets;  // (unit, packet id) of statuses awaiting PUBACK
   std::map<std::pair<size_t, uint64_t>, Clock::time_point> awaitingAck;  // (unit, seq) -> pressed
   MqttLoad::Handler handler;
   handler.puback = [&](size_t conn, uint16_t id, Clock::time_point sentAt) {
@@ -372,7 +373,7 @@ int run(const Options& o) {
     const auto pressed = Clock::now();
     const uint16_t id = load.publish(u, mdc::topics::up(d.id), encode(e));
     if (!id) return;
-    statusPackets[{u, id}] = true;
+    statusPackets.insert({u, id});
     awaitingAck[{u, nextSeq[u]}] = pressed;
     board.add(BoardProbe{d.unit, at, pressed});
     ++nextSeq[u];

@@ -62,7 +62,6 @@ Usage treeUsage(pid_t root) {
     if (pu.state == '?') continue;
     u.cpuSeconds += pu.cpuSeconds;
     u.pssKb += pssKbOf(p);
-    ++u.processes;
   }
   return u;
 }

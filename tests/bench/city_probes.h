@@ -28,7 +28,6 @@ using Clock = std::chrono::steady_clock;
 struct Usage {
   double cpuSeconds = 0;
   long pssKb = 0;
-  int processes = 0;
 };
 
 /** The deployment's processes by name, in a fixed order; "machine" (pid 0)
