@@ -98,7 +98,12 @@ class InputsBridge final : public hw::VehicleInputsSink {
 };
 
 Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* parent)
-    : QObject(parent), config_(std::move(config)), store_(store), clock_(clock), ids_(clock) {
+    : QObject(parent),
+      config_(std::move(config)),
+      store_(store),
+      clock_(clock),
+      ids_(clock),
+      sendWindow_(config_.window, int64_t(config_.ackTimeoutS) * 1000) {
   linkSinceMs_ = clock_.nowMs();
   noFixSinceMs_ = clock_.nowMs();
   records_ = RecordsDesk(RecordsDesk::Timing{int64_t(config_.recordsSlowS) * 1000, int64_t(config_.recordsTimeoutS) * 1000,
@@ -274,8 +279,10 @@ void Agent::linkConnected(bool sessionPresent) {
   backoffMs_ = 0;
   failuresOnList_ = 0;
   silentRetransmits_ = 0;
+  lastDownMonoMs_ = clock_.monotonicMs();
   downRefused_ = false;
   setLink(v1::LINK_STATE_ONLINE, "connected to " + brokerLabel());
+  sendWindow_.connectionStarted();  // the round trip learnt before is kept
   avlWindow_.reset(std::max(1, config_.window - kReservedForPriority));  // this path's round trip is learnt afresh
   batchesRefused_ = false;  // this backend may accept batches (a newer one behind the same address)
   log::info("link", "connected to " + brokerLabel() + " over MQTT " + config_.mqttVersion +
@@ -319,7 +326,7 @@ void Agent::linkLost(const std::string& cause) {
   setLink(v1::LINK_STATE_OFFLINE, "connection lost: " + cause);
   if (int n = records_.linkLost(clock_.nowMs()); n > 0)
     log::warn("records", std::to_string(n) + " records queries lost their answer with the link");
-  inflight_.clear();
+  inflight_.connectionLost();  // what was in flight goes again on the next connection
   tokenToSeq_.clear();
   batchesInFlight_.clear();
   resetSendCursors();
@@ -449,6 +456,7 @@ void Agent::linkMessage(const std::string& topic, const std::string& payload) {
     return;
   }
   silentRetransmits_ = 0;  // the way down works
+  lastDownMonoMs_ = clock_.monotonicMs();
   freshSessionTried_ = false;
   auto dl = codec::decodeDownlink(payload);
   if (!dl) {
@@ -652,17 +660,17 @@ void Agent::applyTransient(const v1::Downlink& dl) {
       noteError(out.error().message);
       return;
     }
-    int64_t now = clock_.monotonicMs();
-    for (const auto& r : dl.commit_ack().committed())
-      for (auto it = inflight_.lower_bound(r.first()); it != inflight_.end() && it->first <= r.last();) {
-        double sample = double(now - it->second.sentMonoMs);
-        srttMs_ = srttMs_ <= 0 ? sample : 0.875 * srttMs_ + 0.125 * sample;
-        avlWindow_.onRoundTrip(sample, now, srttMs_);
-        it = inflight_.erase(it);
-      }
+    const int64_t now = clock_.monotonicMs();
+    // The backend's own word on how far behind it is paces the window.
+    sendWindow_.onBackendLag(int64_t(dl.commit_ack().ingest_lag_ms()), now);
+    for (const auto& r : dl.commit_ack().committed()) {
+      for (double sample : inflight_.acked(r.first(), r.last(), now))
+        avlWindow_.onRoundTrip(sample, now, sendWindow_.srttMs());
+      dropReady(r.first(), r.last());
+    }
     // A batch with a report acked was accepted: it can no longer be refused whole.
     for (auto b = batchesInFlight_.begin(); b != batchesInFlight_.end();)
-      b = inflight_.count(b->second.front()) ? std::next(b) : batchesInFlight_.erase(b);
+      b = inflight_.contains(b->second.front()) ? std::next(b) : batchesInFlight_.erase(b);
     counters_.committed += uint64_t(out->removed);
     lastCommitAckMs_ = clock_.nowMs();
     if (log::level() <= log::Level::Debug)
@@ -670,6 +678,7 @@ void Agent::applyTransient(const v1::Downlink& dl) {
                              std::to_string(inflight_.size()) + " in flight, outbox " +
                              std::to_string(store_.outboxCount()));
     if (out->removed > 0) emit stateChanged();
+    checkAckTimeouts();  // acks of later events show which earlier ones were lost
     pump();
     return;
   }
@@ -684,7 +693,7 @@ void Agent::applyTransient(const v1::Downlink& dl) {
       noteError(seq.error().message);
       return;
     }
-    if (*seq) inflight_.erase(**seq);
+    if (*seq) inflight_.forget(**seq);
     if (held) {
       ++counters_.held;
       log::warn("link", "backend refused event " + dl.rejection().event_id() + " for a cause that can be fixed (" +

@@ -17,6 +17,7 @@
 #include "agent/avl_window.h"
 #include "agent/config.h"
 #include "agent/records_desk.h"
+#include "agent/send_window.h"
 #include "agent/store.h"
 #include "hw/avl_policy.h"
 #include "hw/fix_time.h"
@@ -37,7 +38,7 @@ class InputsBridge;
 /** Counters readable through `mdcctl state --json`. */
 struct AgentCounters {
   uint64_t published = 0;          ///< PUBLISH handed to the broker (including resends)
-  uint64_t resent = 0;             ///< events published again (reconnect or ack timeout)
+  uint64_t ackTimeouts = 0;        ///< retransmission timeouts (each sent the oldest event again, alone)
   uint64_t avlBatches = 0;         ///< AVL backlog batches published (their reports count in published)
   uint64_t avlBatchesRefused = 0;  ///< batches the backend refused whole (one from before batches): sent one per message
   uint64_t committed = 0;          ///< events the backend acknowledged as committed
@@ -103,11 +104,6 @@ class Agent : public QObject {
   void stateChanged();
 
  private:
-  struct Inflight {
-    v1::Lane lane;
-    int64_t sentMonoMs;
-  };
-
   v1::Envelope newEnvelope();
   void fillPosition(v1::Position* p, const hw::Fix& fix) const;
   v1::ApiReply queue(uint64_t requestId, v1::Envelope env, v1::Lane lane, const ActionInfo& action,
@@ -143,8 +139,12 @@ class Agent : public QObject {
   void resetSendCursors();
   /** Reads the next events of send queue q from the outbox into ready_[q]. */
   void loadReady(size_t q);
+  /** Forgets the read events first..last (acked while owed again: their first copies went through). */
+  void dropReady(uint64_t first, uint64_t last);
+  /** Sends again, oldest first and within the window, only what was lost or timed out (InFlight::expire). */
   void checkAckTimeouts();
-  int64_t retransmitTimeoutMs() const;
+  /** The send queue an event of this lane and seq is read from. */
+  size_t queueOf(v1::Lane lane, uint64_t seq) const;
   void flushAvl();
   bool commitPendingAvl();
   void applyDownlink(const v1::Downlink& dl, const std::string& raw);
@@ -198,7 +198,8 @@ class Agent : public QObject {
 
   // Send side: per-lane cursor of the highest seq published on this connection,
   // and the events published but not yet acknowledged as committed.
-  std::map<uint64_t, Inflight> inflight_;
+  SendWindow sendWindow_;  ///< how much may be in flight, and the retransmission timeout (send_window.h)
+  InFlight inflight_{sendWindow_};  ///< what awaits its commit ack, and what goes again
   // Send queues in priority order: the three non-AVL lanes, then AVL split in
   // live (recorded on this connection) and backlog (sent as backfill).
   static constexpr size_t kAvlLive = 3, kAvlBacklog = 4, kSendQueues = 5;
@@ -218,9 +219,13 @@ class Agent : public QObject {
   uint64_t reportedCursor_ = 0;   // the downlink cursor last told to the backend (ResyncRequest)
   uint64_t knownHead_ = 0;        // the unit's downlink head the backend last told (CommitAck)
   int64_t gapSinceMonoMs_ = 0;    // since when knownHead_ is above the cursor (0: it is not)
-  double srttMs_ = 0;  ///< smoothed publish -> commit-ack round trip (0: no sample yet)
   /** Retransmission rounds since anything last arrived on the down topic. */
   int silentRetransmits_ = 0;
+  int64_t lastDownMonoMs_ = 0;  ///< when anything last arrived on the down topic (or the link came up)
+  /** A fresh session is asked for only after this long without a sign of life
+   *  (and kSilentRetransmitsBeforeFreshSession rounds): a backend that pauses
+   *  for a few seconds (a slow disk, a failover) is waited for. */
+  static constexpr int64_t kSilenceBeforeFreshSessionMs = 30000;
   /** A fresh session was asked for and nothing has arrived since: do not ask again. */
   bool freshSessionTried_ = false;
   bool freshSessionNext_ = false;  ///< the next connect starts a clean session

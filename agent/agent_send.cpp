@@ -29,7 +29,15 @@ void Agent::loadReady(size_t q) {
   for (auto& r : store_.pending(lane, after, kLoadBatch)) {
     if (q == kAvlBacklog && r.seq >= backlogBoundary_) break;  // the live queue has those
     sentUpTo_[q] = r.seq;
-    if (!inflight_.count(r.seq)) ready_[q].push_back(std::move(r));
+    if (!inflight_.contains(r.seq)) ready_[q].push_back(std::move(r));
+  }
+}
+
+void Agent::dropReady(uint64_t first, uint64_t last) {
+  for (auto& q : ready_) {
+    auto from = std::lower_bound(q.begin(), q.end(), first, [](const OutboxRow& r, uint64_t s) { return r.seq < s; });
+    auto to = std::upper_bound(from, q.end(), last, [](uint64_t s, const OutboxRow& r) { return s < r.seq; });
+    q.erase(from, to);
   }
 }
 
@@ -39,7 +47,7 @@ void Agent::loadReady(size_t q) {
 // never given to AVL, so a status is never stuck behind a backlog.
 void Agent::pump() {
   if (link_ != v1::LINK_STATE_ONLINE || !client_) return;
-  const int window = config_.window;
+  const int window = std::min(config_.window, sendWindow_.window());
   int64_t mono = clock_.monotonicMs();
   double refill = double(mono - backfillRefillMonoMs_) * config_.backfillPerSecond / 1000.0;
   backfillTokens_ = std::min(backfillTokens_ + refill, double(std::max(config_.backfillPerSecond / 10, 1)));
@@ -55,15 +63,25 @@ void Agent::pump() {
         log::debug("link", "published " + std::to_string(n) + " in " + std::to_string(clock.monotonicMs() - t0) + " ms");
     }
   } trace{pumped, mono, clock_};
+  // The AVL share: what the link's delay allows (avl_window.h), and never
+  // the window's last few slots, kept for a status.
+  const int avlLimit = std::min(avlWindow_.limit(), window - std::min(kReservedForPriority, window / 4));
   for (size_t q = 0; q < kSendQueues; ++q) {
     const bool avl = q >= kAvlLive;
     for (;;) {
       int inflight = int(inflight_.size());
-      if (inflight >= window) return;
-      if (avl && inflight >= avlWindow_.limit()) break;  // at most window - kReservedForPriority
+      if (inflight >= window) {
+        // However small the window, a few emergencies are always in flight.
+        if (q != 0 || inflight_.emergency() >= SendWindow::kEmergencyFloor) return;
+      }
+      if (avl && inflight >= avlLimit) break;
       if (ready_[q].empty()) {
         loadReady(q);
         if (ready_[q].empty()) break;
+      }
+      if (inflight_.contains(ready_[q].front().seq)) {  // back in flight (a timeout undone)
+        ready_[q].pop_front();
+        continue;
       }
       if (q == kAvlBacklog) {
         if (backfillTokens_ < 1) {
@@ -78,7 +96,7 @@ void Agent::pump() {
         }
         if (config_.avlBatch > 0 && !batchesRefused_) {
           const int n = publishBacklogBatch(
-              std::min({window - inflight, avlWindow_.limit() - inflight, int(backfillTokens_), config_.avlBatch}));
+              std::min({window - inflight, avlLimit - inflight, int(backfillTokens_), config_.avlBatch}));
           if (n < 0) return;
           if (n > 0) {
             backfillTokens_ -= n;
@@ -115,7 +133,7 @@ bool Agent::publishRow(const OutboxRow& row) {
     noteError(token.error().message);
     return false;
   }
-  inflight_[row.seq] = Inflight{row.lane, clock_.monotonicMs()};
+  inflight_.sent(row.seq, row.lane, clock_.monotonicMs());
   tokenToSeq_[*token] = row.seq;
   ++counters_.published;
   return true;
@@ -127,7 +145,7 @@ int Agent::publishBacklogBatch(int maxReports) {
   std::vector<uint64_t> seqs;
   for (const OutboxRow& row : ready_[kAvlBacklog]) {
     v1::Envelope env;
-    if (!env.ParseFromString(row.payload) || !batch.add(env)) break;
+    if (inflight_.contains(row.seq) || !env.ParseFromString(row.payload) || !batch.add(env)) break;
     seqs.push_back(row.seq);
   }
   if (seqs.empty()) return 0;
@@ -141,7 +159,7 @@ int Agent::publishBacklogBatch(int maxReports) {
     return -1;
   }
   const int64_t now = clock_.monotonicMs();
-  for (uint64_t seq : seqs) inflight_[seq] = Inflight{v1::LANE_AVL, now};
+  for (uint64_t seq : seqs) inflight_.sent(seq, v1::LANE_AVL, now);
   tokenToSeq_[*token] = seqs.front();
   counters_.published += seqs.size();
   ++counters_.avlBatches;
@@ -160,7 +178,7 @@ void Agent::batchRefused(const v1::Rejection& rejection) {
                           v1::RejectReason_Name(rejection.reason()) + ": " + rejection.detail() +
                           "); the backlog goes one report per message on this connection");
   batchesRefused_ = true;
-  for (uint64_t seq : it->second) inflight_.erase(seq);
+  for (uint64_t seq : it->second) inflight_.forget(seq);
   batchesInFlight_.erase(it);
   // Its reports are behind the backlog's send cursor: read them again.
   sentUpTo_[kAvlBacklog] = 0;
@@ -183,50 +201,67 @@ void Agent::linkPublishResult(int token, bool ok, int reasonCode) {
   noteError("broker refused event seq " + std::to_string(seq) + " (MQTT reason " + std::to_string(reasonCode) + ")");
 }
 
-// Events in flight without a commit ack for longer than the retransmission
-// timeout go again. The timeout follows the measured commit-ack round trip
-// (like TCP's RTO: 4 x smoothed RTT + 1 s, at least 2 s, at most
-// link.ack_timeout_s), so a backend that missed them (its subscription was
-// not yet back after a broker restart) costs seconds, not the ceiling.
+// What was lost or timed out goes again (InFlight::expire): only that,
+// oldest first, as the window lets it (it shrinks here). The rest is left to
+// come back: sending it again would double a slow backend's work when it is
+// slowest. Runs every second and after each commit ack.
 void Agent::checkAckTimeouts() {
-  if (inflight_.empty()) return;
-  int64_t now = clock_.monotonicMs();
-  int64_t limit = retransmitTimeoutMs();
-  bool expired = false;
-  for (const auto& [seq, f] : inflight_)
-    if (now - f.sentMonoMs > limit) { expired = true; break; }
-  if (!expired) return;
-  log::warn("link", "no commit ack within " + std::to_string(limit) + " ms for " + std::to_string(inflight_.size()) +
-                        " events; sending them again");
-  counters_.resent += inflight_.size();
-  inflight_.clear();
-  batchesInFlight_.clear();
-  resetSendCursors();
-  srttMs_ = std::min<double>(srttMs_ * 2, double(config_.ackTimeoutS) * 1000);  // back off like TCP
+  if (inflight_.size() == 0) return;
+  const int64_t now = clock_.monotonicMs();
+  const uint64_t probesBefore = inflight_.probes();
+  const auto expired = inflight_.expire(now);
+  if (expired.empty()) return;
+  const bool timedOut = inflight_.probes() > probesBefore;
+  if (timedOut) ++counters_.ackTimeouts;
+  for (const auto& [seq, lane] : expired) {
+    // Read again from here: loadReady skips what is still in flight.
+    const size_t q = queueOf(lane, seq);
+    sentUpTo_[q] = std::min(sentUpTo_[q], seq - 1);
+    ready_[q].clear();
+  }
+  // A batch whose reports all went off the flight is over (each goes again).
+  for (auto b = batchesInFlight_.begin(); b != batchesInFlight_.end();)
+    b = std::any_of(b->second.begin(), b->second.end(), [&](uint64_t s) { return inflight_.contains(s); })
+            ? std::next(b)
+            : batchesInFlight_.erase(b);
+  if (timedOut)
+    log::warn("link", "no commit ack within " + std::to_string(now - lastDownMonoMs_) + " ms; sending the oldest of " +
+                          std::to_string(inflight_.size() + 1) + " events in flight again (window " +
+                          std::to_string(sendWindow_.window()) + ", next timeout " +
+                          std::to_string(sendWindow_.rtoMs()) + " ms)");
+  else
+    log::warn("link", std::to_string(expired.size()) + " events lost on the way (later ones were acked); sending them "
+                      "again (window " + std::to_string(sendWindow_.window()) + ")");
   // Publishing works, yet nothing at all comes down: the broker may hold this
   // device's session without a working subscription (seen on a RabbitMQ
   // cluster when the node holding the session's queue died while the
   // subscription was being made). Once, until something arrives again: a
   // fresh session, which makes the broker build the subscription anew. What
   // the old session held for the device comes again through the downlink
-  // cursor, which every connect asks after.
-  if (++silentRetransmits_ >= kSilentRetransmitsBeforeFreshSession && !freshSessionTried_ &&
-      link_ == v1::LINK_STATE_ONLINE) {
+  // cursor, which every connect asks after. Only after a long silence: a
+  // backend that is slow still acks, and one that pauses is waited for.
+  if (timedOut && ++silentRetransmits_ >= kSilentRetransmitsBeforeFreshSession && !freshSessionTried_ &&
+      now - lastDownMonoMs_ >= kSilenceBeforeFreshSessionMs && link_ == v1::LINK_STATE_ONLINE) {
     log::warn("link", "nothing from the backend through " + broker() + " for " + std::to_string(silentRetransmits_) +
-                          " retransmissions: reconnecting with a fresh session");
+                          " retransmissions (" + std::to_string((now - lastDownMonoMs_) / 1000) +
+                          " s): reconnecting with a fresh session");
     noteError("no downlink through " + broker() + ": reconnected with a fresh session");
     ++counters_.freshSessions;
     freshSessionTried_ = true;
     freshSessionNext_ = true;
     client_->disconnect(0);
     linkLost("no downlink for " + std::to_string(silentRetransmits_) + " retransmissions");
+    return;
   }
+  pump();
 }
 
-int64_t Agent::retransmitTimeoutMs() const {
-  int64_t ceiling = int64_t(config_.ackTimeoutS) * 1000;
-  if (srttMs_ <= 0) return std::min<int64_t>(ceiling, 5000);
-  return std::clamp<int64_t>(int64_t(4 * srttMs_) + 1000, std::min<int64_t>(2000, ceiling), ceiling);
+size_t Agent::queueOf(v1::Lane lane, uint64_t seq) const {
+  if (lane != v1::LANE_AVL) {
+    for (size_t q = 0; q < kAvlLive; ++q)
+      if (kLanes[q] == lane) return q;
+  }
+  return seq < backlogBoundary_ ? kAvlBacklog : kAvlLive;
 }
 
 }  // namespace mdc::agent

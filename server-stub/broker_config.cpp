@@ -15,6 +15,8 @@ std::string brokerAcl() {
          "# The stub reads every device's uplink and writes every device's downlink.\n"
          "user cad-stub\n"
          "topic readwrite cad/v1/#\n"
+         "# and hears when the broker drops messages (a queue over its limit).\n"
+         "topic read $SYS/broker/publish/messages/dropped\n"
          "\n"
          "# Every other client is a device, its user name is its certificate's CN\n"
          "# (use_identity_as_username; the fleet CA signs only device ids, never\n"
@@ -62,7 +64,10 @@ mdc::Result<BrokerConfigFiles> writeBrokerConfig(const BrokerConfigOptions& o) {
     << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
     << "persistence false\n"
     << "max_inflight_messages 1000\n"
-    << "max_queued_messages 10000\n"
+    // Sized for the fleet (--fleet): the stub's session holds every device's
+    // window at once. The stub logs a drop ($SYS, every sys_interval).
+    << "max_queued_messages " << brokerQueuedMessages(o.fleetSize) << "\n"
+    << "sys_interval 5\n"
     // The codec's largest message (a downlink) plus the MQTT header; mosquitto
     // disconnects a client that sends a bigger packet. One limit for all
     // clients: the stub refuses an uplink over its own cap without decoding it.

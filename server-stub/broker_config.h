@@ -2,6 +2,7 @@
 // The deployment's mosquitto configuration, generated from the fleet CA: a TLS
 // listener that requires a client certificate, takes the user name from its CN,
 // checks the fleet CRL, and an ACL that pins each device to its own topics.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -21,7 +22,18 @@ struct BrokerConfigOptions {
   std::string caDir;         ///< the fleet CA (cadctl ca init)
   std::string serverSan = "IP:127.0.0.1,DNS:localhost";
   std::string logFile;       ///< empty: log to stderr
+  int fleetSize = 1000;      ///< devices this broker serves: sizes the stub's queue (1..1,000,000)
 };
+
+/** Events a device may have in flight awaiting commit acks: link.window's
+ *  largest default (256) and the emergencies always let through (4). */
+inline constexpr long kDeviceInFlightMax = 260;
+
+/** max_queued_messages for a fleet: the stub's session must hold every
+ *  device's window at once (after an outage every vehicle drains at the same
+ *  time and the backend is at its limit); mosquitto's default, 1,000, would
+ *  drop fresh events beyond it, to be sent again 20 s later. */
+inline long brokerQueuedMessages(int fleetSize) { return std::max(1000L, long(fleetSize) * kDeviceInFlightMax); }
 
 /** What broker-config wrote. */
 struct BrokerConfigFiles {
@@ -34,7 +46,7 @@ struct BrokerConfigFiles {
  *  otherwise drop to its own user and fail to read the 0600 keys). */
 mdc::Result<BrokerConfigFiles> writeBrokerConfig(const BrokerConfigOptions& options);
 
-/** The ACL: devices readwrite cad/v1/dev/%u/#, the stub (user cad-stub) cad/v1/#. */
+/** The ACL: devices readwrite cad/v1/dev/%u/#, the stub (user cad-stub) cad/v1/# and the broker's drop count. */
 std::string brokerAcl();
 
 }  // namespace cad

@@ -9,8 +9,11 @@
 #include <QTcpSocket>
 
 #include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <thread>
 #include <csignal>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,27 +41,34 @@ class ServiceBridge final : public mdc::mqtt::Handler {
   // Messages arrive on paho's thread one by one; posting each as its own
   // queued call cost more than storing it. They are collected here and handed
   // over in one call per wake-up of the service's loop, in arrival order.
+  // Each is stamped with its arrival here: the wait behind a slow commit
+  // counts in the ingest lag the acks report.
   void onMessage(std::string topic, std::string payload, bool) override {
     bool wake = false;
+    const int64_t now = mdc::SystemClock::instance().nowMs();
     {
       std::lock_guard lock(mu_);
       wake = arrived_.empty();
-      arrived_.emplace_back(std::move(topic), std::move(payload));
+      arrived_.push_back(Arrived{std::move(topic), std::move(payload), now});
     }
     if (wake)
       post([this](CadService* s) {
-        std::vector<std::pair<std::string, std::string>> batch;
+        std::vector<Arrived> batch;
         {
           std::lock_guard lock(mu_);
           batch.swap(arrived_);
         }
-        for (auto& [t, p] : batch) s->onMessage(t, std::move(p));
+        for (auto& a : batch) s->onMessage(a.topic, std::move(a.payload), a.atMs);
       });
   }
 
  private:
+  struct Arrived {
+    std::string topic, payload;
+    int64_t atMs;
+  };
   std::mutex mu_;
-  std::vector<std::pair<std::string, std::string>> arrived_;  // guarded by mu_
+  std::vector<Arrived> arrived_;  // guarded by mu_
   template <class F>
   void post(F f) {
     QPointer<CadService> t(s_);
@@ -251,9 +261,34 @@ void CadService::onConnected() {
   };
   for (const auto& f : {filter(topics::allUp()), filter(topics::allPresence())})
     if (mdc::Status s = client_->subscribe(f, 1); !s) log::error("stub", s.error().message);
+  // mosquitto counts the messages it drops (a client's queue over
+  // max_queued_messages): heard, so a drop towards this stub is logged.
+  // Over MQTT 5 only: RabbitMQ (3.1.1 here) has no $SYS tree.
+  if (config_.mqttVersion == mdc::mqtt::Version::v5)
+    if (mdc::Status s = client_->subscribe(kBrokerDroppedTopic, 0); !s) log::warn("stub", s.error().message);
+}
+
+void CadService::brokerDropped(const std::string& payload) {
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), n);
+  if (ec != std::errc() || end != payload.data() + payload.size()) {
+    log::warn("stub", std::string(kBrokerDroppedTopic) + ": not a count: \"" + payload.substr(0, 40) + "\"");
+    return;
+  }
+  if (!brokerDroppedBase_ || n < *brokerDroppedBase_) brokerDroppedBase_ = n;  // first heard, or the broker restarted
+  const uint64_t since = n - *brokerDroppedBase_;
+  if (since > counters_.brokerDropped)
+    log::error("stub", "the broker dropped " + std::to_string(since - counters_.brokerDropped) +
+                           " messages (its queue limits, max_queued_messages): devices send again what had no "
+                           "commit ack; raise the broker's limits (README, \"Under load\")");
+  counters_.brokerDropped = std::max(counters_.brokerDropped, since);
 }
 
 void CadService::onSubscribed(const std::string& filter, bool ok, int code) {
+  if (filter == kBrokerDroppedTopic) {
+    if (!ok) log::warn("stub", "the broker refused " + filter + " (reason " + std::to_string(code) + "): its drops go unseen");
+    return;
+  }
   if (!ok) {
     log::error("stub", "subscription to \"" + filter + "\" refused (reason " + std::to_string(code) + ")");
     return;
@@ -287,7 +322,10 @@ void CadService::onLost(const std::string& cause) {
   onConnectFailed("connection lost");
 }
 
-void CadService::onMessage(const std::string& topic, std::string payload) { receive(topic, std::move(payload)); }
+void CadService::onMessage(const std::string& topic, std::string payload, int64_t receivedAtMs) {
+  if (topic == kBrokerDroppedTopic) return brokerDropped(payload);
+  receive(topic, std::move(payload), receivedAtMs);
+}
 
 void CadService::onAmqpState(bool up, const std::string& what) {
   amqpUp_ = up;
@@ -299,12 +337,12 @@ void CadService::onDeliveries(std::vector<amqp::Delivery> batch) {
     if (d.redelivered) ++counters_.redelivered;
     uint64_t& last = pendingTags_[d.connection];
     last = std::max(last, d.tag);
-    receive(d.topic, std::move(d.body));
+    receive(d.topic, std::move(d.body), mdc::SystemClock::instance().nowMs());
   }
   if (pending_.empty() && !pendingTags_.empty()) guarded("ingest", [this] { flush(); });  // nothing but refusals
 }
 
-void CadService::receive(const std::string& topic, std::string payload) {
+void CadService::receive(const std::string& topic, std::string payload, int64_t receivedAtMs) {
   ++counters_.received;
   auto parsed = topics::parse(topic);
   if (!parsed || parsed->kind == topics::Kind::Down) {
@@ -314,7 +352,7 @@ void CadService::receive(const std::string& topic, std::string payload) {
     return;
   }
   pending_.push_back(Incoming{parsed->deviceId, parsed->kind == topics::Kind::Presence, std::move(payload),
-                              mdc::SystemClock::instance().nowMs()});
+                              receivedAtMs});
   if (int(pending_.size()) >= config_.batchMax) guarded("ingest", [this] { flush(); });
   else if (!flushTimer_.isActive()) flushTimer_.start(config_.batchMs);
 }
@@ -342,7 +380,10 @@ void CadService::flush() {
   batch.swap(pending_);
   const int64_t t0 = mdc::SystemClock::instance().monotonicMs();
   auto out = store_.ingest(batch);
+  if (config_.faultSlowCommitUs > 0)  // a slow disk: the commit takes longer, the loop waits for it
+    std::this_thread::sleep_for(std::chrono::microseconds(int64_t(config_.faultSlowCommitUs) * int64_t(batch.size())));
   const int64_t commitMs = mdc::SystemClock::instance().monotonicMs() - t0;
+  counters_.ingestBusyMs += commitMs;
   counters_.commitMsMax = std::max(counters_.commitMsMax, commitMs);
   if (commitMs > kSlowCommitMs) {
     // Every ack of the batch waited this long: say so.
@@ -373,6 +414,7 @@ void CadService::flush() {
   counters_.maxBatch = std::max<uint64_t>(counters_.maxBatch, batch.size());
   counters_.appended += uint64_t(out->appended);
   counters_.duplicates += uint64_t(out->duplicates);
+  for (const auto& [device, n] : out->duplicatesByDevice) counters_.duplicatesByDevice[device] += uint64_t(n);
   counters_.avlBatches += uint64_t(out->avlBatches);
   counters_.batchedReports += uint64_t(out->batchedReports);
   if (out->clamped > 0) {
@@ -395,7 +437,12 @@ void CadService::flush() {
     ::kill(::getpid(), SIGKILL);
   }
   settle(true);
-  publishAcks(out->acks);
+  // How long this batch's oldest message waited here: the devices pace themselves by it.
+  int64_t oldest = batch.front().receivedAtMs;
+  for (const auto& in : batch) oldest = std::min(oldest, in.receivedAtMs);
+  counters_.ingestLagMs = std::clamp<int64_t>(mdc::SystemClock::instance().nowMs() - oldest, 0, mdc::codec::kMaxIngestLagMs);
+  counters_.ingestLagMsMax = std::max(counters_.ingestLagMsMax, counters_.ingestLagMs);
+  publishAcks(out->acks, counters_.ingestLagMs);
   publish(out->downlinks);
   for (const auto& [device, after] : out->resyncs) handleResync(device, after);
   for (auto& q : out->queries) {
@@ -432,7 +479,7 @@ void CadService::answerQuery(const PendingQuery& q) {
 // publish and each PUBACK (README, "Measured figures").
 constexpr int kAckQos = 0;
 
-void CadService::publishAcks(const std::map<std::string, std::vector<uint64_t>>& acks) {
+void CadService::publishAcks(const std::map<std::string, std::vector<uint64_t>>& acks, int64_t lagMs) {
   if (!online_) return;
   for (const auto& [device, seqsIn] : acks) {
     std::vector<uint64_t> seqs = seqsIn;
@@ -442,6 +489,7 @@ void CadService::publishAcks(const std::map<std::string, std::vector<uint64_t>>&
     mdc::v1::Downlink dl = unsequenced(unit->second);
     auto* ack = dl.mutable_commit_ack();
     ack->set_downlink_head(headOf(unit->second));  // a device missing a tail asks for it
+    ack->set_ingest_lag_ms(uint32_t(lagMs));
     for (size_t i = 0; i < seqs.size();) {
       size_t j = i;
       while (j + 1 < seqs.size() && seqs[j + 1] <= seqs[j] + 1) ++j;
@@ -636,6 +684,13 @@ std::string CadService::handleControl(const std::string& line) {
     QJsonObject reasons;
     for (const auto& [k, v] : counters_.refusedByReason) reasons[QString::fromStdString(k)] = qint64(v);
     c["refused_by_reason"] = reasons;
+    QJsonObject dups;
+    for (const auto& [k, v] : counters_.duplicatesByDevice) dups[QString::fromStdString(k)] = qint64(v);
+    c["duplicates_by_device"] = dups;
+    c["ingest_busy_ms"] = qint64(counters_.ingestBusyMs);
+    c["ingest_lag_ms"] = qint64(counters_.ingestLagMs);
+    c["ingest_lag_ms_max"] = qint64(counters_.ingestLagMsMax);
+    c["broker_dropped"] = qint64(counters_.brokerDropped);
     return QJsonDocument(QJsonObject{{"ok", true}, {"stats", c}}).toJson(QJsonDocument::Compact).toStdString();
   }
   flush();  // a command sees every event received before it
@@ -730,6 +785,18 @@ std::string CadService::metricsText() {
   one("cad_events_appended_total", "counter", "events appended to the log", double(counters_.appended));
   one("cad_events_duplicate_total", "counter", "events received again and acknowledged without a second copy",
       double(counters_.duplicates));
+  std::string dups;
+  for (const auto& [device, n] : counters_.duplicatesByDevice)
+    dups += "cad_device_duplicates_total{device=\"" + device + "\"} " + std::to_string(n) + "\n";
+  metric("cad_device_duplicates_total", "counter",
+         "events a device sent again after they were stored, by device (only devices with any)", dups);
+  one("cad_ingest_lag_ms", "gauge", "the last batch's lag: its oldest message's wait from arrival to commit (told to devices)",
+      double(counters_.ingestLagMs));
+  one("cad_ingest_lag_ms_max", "gauge", "the longest ingest lag since the stub started", double(counters_.ingestLagMsMax));
+  one("cad_ingest_busy_seconds_total", "counter", "time spent in ingest transactions", double(counters_.ingestBusyMs) / 1000);
+  one("cad_broker_dropped_total", "counter",
+      "messages the broker said it dropped since the stub started ($SYS/broker/publish/messages/dropped)",
+      double(counters_.brokerDropped));
   one("cad_avl_batches_total", "counter", "AVL backlog batches received (each one MQTT message)",
       double(counters_.avlBatches));
   one("cad_avl_batched_reports_total", "counter", "AVL reports that came in batches", double(counters_.batchedReports));

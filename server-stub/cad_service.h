@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@ struct ServiceConfig {
   int batchMax = 2000;               ///< messages per transaction at most
   int batchMs = 2;                   ///< longest a message waits for its batch's commit to start
   bool acceptAvlBatches = true;      ///< false: AVL batches refused whole (as by a backend from before them)
+  int faultSlowCommitUs = 0;         ///< test hook (CAD_STUB_FAULT=slow-commit:US): each ingest commit takes US µs more per message (a slow disk)
   bool faultKillAfterCommit = false; ///< test hook (CAD_STUB_FAULT=kill-after-commit): SIGKILL itself between a command's commit and its publish
   int faultKillBeforeAckAfter = 0;   ///< test hook (CAD_STUB_FAULT=kill-before-ack:N): SIGKILL after the Nth ingest commit, before its AMQP ack
   int resendMs = 3000;               ///< a connected device that has not confirmed its downlinks gets them again after this
@@ -48,6 +50,9 @@ struct ServiceConfig {
   int recordsDelayMs = 0;            ///< the records system answers this long after a query (to rehearse a slow one)
   EstConfig est;                     ///< enrolment over the network (est.port 0: off)
 };
+
+/** mosquitto's count of the messages it dropped (queue limits), every sys_interval. */
+inline constexpr const char* kBrokerDroppedTopic = "$SYS/broker/publish/messages/dropped";
 
 /** An ingest transaction longer than this is logged (its acks all waited for it). */
 inline constexpr int64_t kSlowCommitMs = 100;
@@ -68,6 +73,14 @@ struct ServiceCounters {
   uint64_t batchedReports = 0;    ///< the reports they carried
   uint64_t redelivered = 0;       ///< AMQP: messages delivered again (a worker died, or a commit failed)
   std::map<std::string, uint64_t> refusedByReason;
+  /** Events each device sent again after they were stored: a device that
+   *  resends what is already committed shows here (its timeout is too short
+   *  for this backend, or its acks are lost on the way down). */
+  std::map<std::string, uint64_t> duplicatesByDevice;
+  int64_t ingestBusyMs = 0;   ///< time spent in ingest transactions (with their fault-hook delay): the backend's own rate is appended / this
+  int64_t ingestLagMs = 0;    ///< the last batch's lag: its oldest message's wait from arrival to commit
+  int64_t ingestLagMsMax = 0;
+  uint64_t brokerDropped = 0;  ///< messages the broker reported dropping ($SYS/broker/publish/messages/dropped), since the stub started
 };
 
 class ServiceBridge;
@@ -89,7 +102,8 @@ class CadService : public QObject {
   void onConnected();
   void onConnectFailed(const std::string& reason);
   void onLost(const std::string& cause);
-  void onMessage(const std::string& topic, std::string payload);
+  /** A message from the broker; receivedAtMs: when it arrived (paho's thread), for the ingest lag. */
+  void onMessage(const std::string& topic, std::string payload, int64_t receivedAtMs);
   void onSubscribed(const std::string& filter, bool ok, int code);
   void onDeliveries(std::vector<amqp::Delivery> batch);
   void onAmqpState(bool up, const std::string& what);
@@ -100,12 +114,15 @@ class CadService : public QObject {
    *  MQTT) subscribed, so what a device answers is heard. */
   bool linkReady() const { return online_ && (amqp_ || subscribed_ >= 2); }
   /** Queues one message for the next batch (MQTT or AMQP). */
-  void receive(const std::string& topic, std::string payload);
+  void receive(const std::string& topic, std::string payload, int64_t receivedAtMs);
   /** Several stubs write the store (AMQP workers, a shared subscription):
    *  what one remembers of units and downlink heads may be old. */
   bool sharesStore() const { return amqp_ || !config_.sharedGroup.empty(); }
   void publish(const std::vector<Outgoing>& out);
-  void publishAcks(const std::map<std::string, std::vector<uint64_t>>& acks);
+  /** lagMs: the batch's ingest lag, carried on each ack (CommitAck.ingest_lag_ms). */
+  void publishAcks(const std::map<std::string, std::vector<uint64_t>>& acks, int64_t lagMs);
+  /** The broker's count of dropped messages ($SYS), logged when it grows. */
+  void brokerDropped(const std::string& payload);
   void handleResync(const std::string& device, uint64_t after);
   /** The downlink outbox: sends each connected device what it has not yet
    *  confirmed holding (every second; at once when the broker link is back). */
@@ -143,6 +160,7 @@ class CadService : public QObject {
   int backoffMs_ = 0;
   ServiceCounters counters_;
   uint64_t loggedReceived_ = 0;
+  std::optional<uint64_t> brokerDroppedBase_;  ///< the broker's drop count when first heard
   std::map<std::string, std::string> unitCache_;
   std::map<std::string, uint64_t> headCache_;        // unit -> latest downlink seq (read again per batch when sharesStore())
   std::map<std::string, int64_t> lastResendMonoMs_;  // device -> when the outbox last sent it its tail

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -180,14 +181,22 @@ int main(int argc, char** argv) {
   // worker's death between a commit and its AMQP acknowledgement.
   if (const char* fault = std::getenv("CAD_STUB_FAULT"); fault && *fault) {
     const std::string f = fault;
-    const std::string beforeAck = "kill-before-ack:";
+    // "<prefix>N" with N a count of at most six digits, or nullopt.
+    auto numberAfter = [&f](const std::string& prefix) -> std::optional<int> {
+      if (f.rfind(prefix, 0) != 0 || f.size() <= prefix.size() || f.size() > prefix.size() + 6 ||
+          f.find_first_not_of("0123456789", prefix.size()) != std::string::npos)
+        return std::nullopt;
+      return std::stoi(f.substr(prefix.size()));
+    };
     if (f == "kill-after-commit") {
       cfg.faultKillAfterCommit = true;
-    } else if (f.rfind(beforeAck, 0) == 0 && f.size() > beforeAck.size() && f.size() < beforeAck.size() + 7 &&
-               f.find_first_not_of("0123456789", beforeAck.size()) == std::string::npos) {
-      cfg.faultKillBeforeAckAfter = std::stoi(f.substr(beforeAck.size()));
+    } else if (auto n = numberAfter("kill-before-ack:")) {
+      cfg.faultKillBeforeAckAfter = *n;
+    } else if (auto us = numberAfter("slow-commit:")) {
+      cfg.faultSlowCommitUs = *us;  // a backend at a fraction of its speed, for the load tests
     } else {
-      return fail("CAD_STUB_FAULT \"" + f + "\": unknown (known: kill-after-commit, kill-before-ack:N)");
+      return fail("CAD_STUB_FAULT \"" + f +
+                  "\": unknown (known: kill-after-commit, kill-before-ack:N, slow-commit:MICROSECONDS_PER_MESSAGE)");
     }
   }
 

@@ -191,8 +191,9 @@ fleet CA and broker (files only; the CA is --ca-dir, else <db>.ca/):
                                   refused for a reserved name or a device id with a live
                                   certificate unless --reenrol (which revokes the old one)
   ca revoke DEVICE|SERIAL         revoke its certificates and rewrite the CRL
-  broker-config --out FILE [--port N] [--bind ADDR] [--log FILE]
-                                  mosquitto.conf + ACL + broker and stub (CN=cad-stub) certificates
+  broker-config --out FILE [--port N] [--bind ADDR] [--log FILE] [--fleet DEVICES]
+                                  mosquitto.conf + ACL + broker and stub (CN=cad-stub) certificates;
+                                  the stub's queue holds DEVICES' windows at once (default 1000)
 
 exit status: 0 ok; 1 refused or check failed; 2 usage error; 3 store or stub unreachable.
 )";
@@ -356,6 +357,11 @@ int fleetCommand(Args& a, const std::string& dbPath) {
     }
     if (a.opts.count("--bind")) o.bind = a.opts["--bind"];
     if (a.opts.count("--log")) o.logFile = a.opts["--log"];
+    if (a.opts.count("--fleet")) {
+      long n = positive(a.opts["--fleet"], 1000000);
+      if (n < 0) return usage("--fleet \"" + a.opts["--fleet"] + "\": out of range 1-1000000");
+      o.fleetSize = int(n);
+    }
     auto r = cad::writeBrokerConfig(o);
     if (!r) return fail(r.error().message);
     std::cout << "wrote " << r->config << " (acl " << r->acl << ", broker " << r->serverCert << ", stub "
@@ -512,7 +518,7 @@ int main(int argc, char** argv) {
                                                  "--avl-stationary", "--records", "--expiring-days", "--silent-hours",
                                                  "--deep-queue", "--ttl", "--every", "--from", "--until", "--label",
                                                  "--apco", "--issuer", "--zone", "--zones", "--district", "--to",
-                                                 "--after"};
+                                                 "--after", "--fleet"};
     if (s == "--help" || s == "-h") {
       std::cout << kHelp;
       return kOk;

@@ -85,6 +85,7 @@ struct PendingQuery {
 struct BatchOutcome {
   int appended = 0;
   int duplicates = 0;
+  std::map<std::string, int> duplicatesByDevice;  ///< of duplicates, each device's
   std::vector<Refusal> refused;
   std::map<std::string, std::vector<uint64_t>> acks;  ///< device -> seqs committed (new or already stored)
   std::vector<Outgoing> downlinks;                    ///< to publish after commit, in order

@@ -240,6 +240,7 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
   if (seqStoredAs) {
     if (*seqStoredAs == env.event_id()) {
       ++out.duplicates;
+      ++out.duplicatesByDevice[in.topicDeviceId];
       out.acks[in.topicDeviceId].push_back(env.seq());
     } else {
       refuseInput(out, in, v1::REJECT_REASON_SEQ_CONFLICT, "seq_conflict",
@@ -252,6 +253,7 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
   if (idTaken) {
     if (env.seq() == 0) {
       ++out.duplicates;  // a retained presence seen again
+      ++out.duplicatesByDevice[in.topicDeviceId];
       return;
     }
     refuseInput(out, in, v1::REJECT_REASON_SEQ_CONFLICT, "id_conflict",

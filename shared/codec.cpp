@@ -290,6 +290,9 @@ Status validateDownlinkBody(const Downlink& d) {
           return fail(Reason::OutOfRange, p + ".last: " + std::to_string(r.last()) + " is below first " +
                                               std::to_string(r.first()));
       }
+      if (a.ingest_lag_ms() > kMaxIngestLagMs)
+        return fail(Reason::OutOfRange, "downlink.commit_ack.ingest_lag_ms: " + std::to_string(a.ingest_lag_ms()) +
+                                            " above " + std::to_string(kMaxIngestLagMs) + " (one hour)");
       return {};
     }
     case Downlink::kSupervisorBoard: {

@@ -20,6 +20,8 @@ inline constexpr uint32_t kProtocolVersion = 1;
 inline constexpr size_t kMaxEnvelopeBytes = 16 * 1024;
 inline constexpr size_t kMaxDownlinkBytes = 256 * 1024;
 inline constexpr size_t kMaxLocalFrameBytes = 64 * 1024;
+/** The longest ingest lag a commit ack may report (CommitAck.ingest_lag_ms): an hour. */
+inline constexpr uint32_t kMaxIngestLagMs = 3'600'000;
 /** Timestamps outside [2020-01-01, 2100-01-01) are rejected as impossible. */
 inline constexpr int64_t kMinTimeMs = 1'577'836'800'000;
 inline constexpr int64_t kMaxTimeMs = 4'102'444'800'000;

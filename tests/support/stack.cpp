@@ -72,7 +72,7 @@ std::map<std::string, int> eventsOfKind(const CadStub& stub, const std::string& 
 std::string program(const std::string& relative) { return env("MDC_BINARY_DIR") + "/" + relative; }
 
 void prefillOutbox(const std::string& storePath, const std::string& device, const std::string& unit,
-                   const std::string& agency, int statuses, int avl, int64_t capBytes) {
+                   const std::string& agency, int statuses, int avl, int64_t capBytes, int messages) {
   auto store = agent::Store::open(storePath, {capBytes, 500}, SystemClock::instance());
   if (!store) throw std::runtime_error(store.error().message);
   UuidV7Generator ids;
@@ -113,6 +113,13 @@ void prefillOutbox(const std::string& storePath, const std::string& device, cons
     auto e = header(now);
     e.mutable_status()->set_status(i % 2 ? v1::UNIT_STATUS_EN_ROUTE : v1::UNIT_STATUS_ON_SCENE);
     if (auto r = (*store)->enqueue(e, v1::LANE_STATUS, {"status", "X"}); !r) throw std::runtime_error(r.error().message);
+  }
+  for (int i = 0; i < messages; ++i) {
+    auto e = header(now);
+    const std::string text = "message " + std::to_string(i + 1) + " from " + unit + " while offline";
+    e.mutable_message()->set_text(text);
+    if (auto r = (*store)->enqueue(e, v1::LANE_MESSAGE, {"message", "message", text}); !r)
+      throw std::runtime_error(r.error().message);
   }
 }
 

@@ -40,10 +40,12 @@ std::string program(const std::string& relative);
 
 /** Fills an agent's store (agent not running) as a long outage would have,
  *  through the store's own API: `avl` AVL reports one second apart ending now,
- *  then `statuses` status changes, under the store cap capBytes (AVL is
- *  thinned as the agent would). Throws on failure. */
+ *  then `statuses` status changes, then `messages` messages to dispatch,
+ *  under the store cap capBytes (AVL is thinned as the agent would). Throws
+ *  on failure. */
 void prefillOutbox(const std::string& storePath, const std::string& device, const std::string& unit,
-                   const std::string& agency, int statuses, int avl, int64_t capBytes = int64_t(1) << 32);
+                   const std::string& agency, int statuses, int avl, int64_t capBytes = int64_t(1) << 32,
+                   int messages = 0);
 
 /** cad-stub on its own SQLite store in dir (or a PostgreSQL database:
  *  setStore). Not thread-safe. */

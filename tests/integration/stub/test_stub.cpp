@@ -111,7 +111,7 @@ TEST_CASE("5,000 events published three times by mosquitto_pub, and an agent's r
   CHECK(stub.eventCount() == 2 + long(kEvents));
 
   // Rounds 2 and 3 while the stub is down (the broker queues them in its
-  // session), and an agent resending its events every second for want of acks.
+  // session), and an agent resending for want of acks every second.
   stub.stop();
   mosquittoPub(2);
   mosquittoPub(3);
@@ -127,8 +127,9 @@ TEST_CASE("5,000 events published three times by mosquitto_pub, and an agent's r
     agentIds.insert(call(*c, r).queued().event_id());
   }
   REQUIRE(agentIds.size() == size_t(kAgentEvents));
-  // Each event sent at least three times before the stub returns.
-  REQUIRE(waitUntil([&] { return agentCounter(agent, "resent") >= 2 * kAgentEvents; }, 20s));
+  // Sent again while no ack comes (the oldest alone, once per timeout: the
+  // backend may only be slow), at least three times before the stub returns.
+  REQUIRE(waitUntil([&] { return agentCounter(agent, "resent") >= 3; }, 20s));
   const uint64_t agentResent = agentCounter(agent, "resent");
 
   stub.start();

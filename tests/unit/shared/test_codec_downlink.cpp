@@ -246,7 +246,12 @@ TEST_CASE("codec: commit ack rules", "[codec][downlink]") {
        "downlink.commit_ack.committed[0].first: 0 must be >= 1"},
       {"last below first", [](auto& d) { d.mutable_commit_ack()->mutable_committed(1)->set_last(4); },
        Reason::OutOfRange, "downlink.commit_ack.committed[1].last: 4 is below first 5"},
+      {"ingest lag over an hour", [](auto& d) { d.mutable_commit_ack()->set_ingest_lag_ms(3600001); },
+       Reason::OutOfRange, "downlink.commit_ack.ingest_lag_ms: 3600001 above 3600000 (one hour)"},
   });
+  v1::Downlink lagging = validCommitAckDownlink();
+  lagging.mutable_commit_ack()->set_ingest_lag_ms(3600000);  // a backend an hour behind says so
+  requireAccepted(lagging);
   v1::Downlink most = validCommitAckDownlink();
   addRanges(most, 1022);
   REQUIRE(most.commit_ack().committed_size() == 1024);

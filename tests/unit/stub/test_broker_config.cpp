@@ -29,7 +29,9 @@ TEST_CASE("broker-config writes TLS with client certificates, identity as user n
   REQUIRE(conf.ok());
   for (const char* want : {"listener 18999 127.0.0.1\n", "require_certificate true\n",
                            "use_identity_as_username true\n", "allow_anonymous false\n", "crlfile ", "acl_file ",
-                           "max_packet_size 263168\n"})
+                           "max_packet_size 263168\n",
+                           // 1,000 devices' windows at once in the stub's session, and the drop count heard
+                           "max_queued_messages 260000\n", "sys_interval 5\n"})
     CHECK_THAT(*conf, Catch::Contains(want));
   auto acl = mdc::files::read(f->acl);
   REQUIRE(acl.ok());
@@ -37,6 +39,9 @@ TEST_CASE("broker-config writes TLS with client certificates, identity as user n
                                     "pattern read cad/v1/dev/%u/down\n"));
   CHECK_THAT(*acl, !Catch::Contains("pattern readwrite"));
   CHECK_THAT(*acl, Catch::Contains("user cad-stub\ntopic readwrite cad/v1/#"));
+  CHECK_THAT(*acl, Catch::Contains("topic read $SYS/broker/publish/messages/dropped\n"));
+  CHECK(cad::brokerQueuedMessages(12000) == 3120000);
+  CHECK(cad::brokerQueuedMessages(1) == 1000);  // never below mosquitto's own default
   CHECK(modeOf(f->serverCert) == 0644);
   CHECK(modeOf(f->serverKey) == 0600);
   CHECK(modeOf(dir.file("broker")) == 0755);
