@@ -275,13 +275,16 @@ void CadService::brokerDropped(const std::string& payload) {
     log::warn("stub", std::string(kBrokerDroppedTopic) + ": not a count: \"" + payload.substr(0, 40) + "\"");
     return;
   }
-  if (!brokerDroppedBase_ || n < *brokerDroppedBase_) brokerDroppedBase_ = n;  // first heard, or the broker restarted
-  const uint64_t since = n - *brokerDroppedBase_;
-  if (since > counters_.brokerDropped)
-    log::error("stub", "the broker dropped " + std::to_string(since - counters_.brokerDropped) +
-                           " messages (its queue limits, max_queued_messages): devices send again what had no "
-                           "commit ack; raise the broker's limits (README, \"Under load\")");
-  counters_.brokerDropped = std::max(counters_.brokerDropped, since);
+  // The broker's own total since it started (it restarted when it goes down).
+  const uint64_t before = brokerDroppedHeard_ && n >= counters_.brokerDropped ? counters_.brokerDropped : 0;
+  if (n > before)
+    log::error("stub", "the broker dropped " + std::to_string(n - before) + " messages" +
+                           (brokerDroppedHeard_ ? "" : " since it started") +
+                           " (a client's queue over max_queued_messages: this stub's, or a slow device's); devices "
+                           "send again what had no commit ack, and downlinks go again from the outbox; raise the "
+                           "broker's limits (README, \"Under load\")");
+  brokerDroppedHeard_ = true;
+  counters_.brokerDropped = n;
 }
 
 void CadService::onSubscribed(const std::string& filter, bool ok, int code) {
@@ -795,7 +798,7 @@ std::string CadService::metricsText() {
   one("cad_ingest_lag_ms_max", "gauge", "the longest ingest lag since the stub started", double(counters_.ingestLagMsMax));
   one("cad_ingest_busy_seconds_total", "counter", "time spent in ingest transactions", double(counters_.ingestBusyMs) / 1000);
   one("cad_broker_dropped_total", "counter",
-      "messages the broker said it dropped since the stub started ($SYS/broker/publish/messages/dropped)",
+      "messages the broker says it dropped since it started, last heard ($SYS/broker/publish/messages/dropped)",
       double(counters_.brokerDropped));
   one("cad_avl_batches_total", "counter", "AVL backlog batches received (each one MQTT message)",
       double(counters_.avlBatches));

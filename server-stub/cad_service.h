@@ -80,7 +80,7 @@ struct ServiceCounters {
   int64_t ingestBusyMs = 0;   ///< time spent in ingest transactions (with their fault-hook delay): the backend's own rate is appended / this
   int64_t ingestLagMs = 0;    ///< the last batch's lag: its oldest message's wait from arrival to commit
   int64_t ingestLagMsMax = 0;
-  uint64_t brokerDropped = 0;  ///< messages the broker reported dropping ($SYS/broker/publish/messages/dropped), since the stub started
+  uint64_t brokerDropped = 0;  ///< messages the broker says it dropped since it started ($SYS/broker/publish/messages/dropped), last heard
 };
 
 class ServiceBridge;
@@ -160,7 +160,7 @@ class CadService : public QObject {
   int backoffMs_ = 0;
   ServiceCounters counters_;
   uint64_t loggedReceived_ = 0;
-  std::optional<uint64_t> brokerDroppedBase_;  ///< the broker's drop count when first heard
+  bool brokerDroppedHeard_ = false;  ///< the broker's drop count was heard on this run
   std::map<std::string, std::string> unitCache_;
   std::map<std::string, uint64_t> headCache_;        // unit -> latest downlink seq (read again per batch when sharesStore())
   std::map<std::string, int64_t> lastResendMonoMs_;  // device -> when the outbox last sent it its tail

@@ -35,14 +35,14 @@ struct Drain {
   int agents = 4;
   int statuses = 150;  ///< per agent, then
   int messages = 450;  ///< per agent: 600 actions each
-  int slowCommitUs = 2000;  ///< per message: the stub at about 500 events/s at best
+  int slowCommitUs = 4000;  ///< per message: the stub at about 250 events/s at best
   bool cpuHog = false;      ///< a busy loop on each of the machine's cores during the drain
   int stallMs = 0;          ///< > 0: the stub stopped (SIGSTOP) this long, then continued as long again, in turn
   std::vector<std::string> agentArgs;
 };
 
 struct Figures {
-  double drainS = 0;         ///< from the stub and every agent online to every outbox empty
+  double drainS = 0;         ///< from the broker's return to every outbox empty
   long events = 0;           ///< the backlogs' events (and the pressed status)
   long appended = 0, duplicates = 0, received = 0;
   double busyS = 0;          ///< the stub's time in ingest transactions
@@ -103,6 +103,7 @@ Figures drain(const Drain& d) {
   if (d.cpuHog) hog = std::make_unique<CpuHog>(dir);
   const QJsonObject before = stubStats(stub);
   broker.start();
+  const auto t0 = std::chrono::steady_clock::now();  // the outage ends
 
   auto allOnline = [&] {
     for (auto& a : agents)
@@ -110,7 +111,6 @@ Figures drain(const Drain& d) {
     return stubStats(stub).value("ready").toBool();
   };
   REQUIRE(waitUntil(allOnline, 30s));
-  const auto t0 = std::chrono::steady_clock::now();
   // A backend that stalls (a pause, a slow disk, a failover) and goes on, in turn.
   std::atomic<bool> stalling{d.stallMs > 0};
   std::thread staller([&] {
@@ -237,7 +237,7 @@ TEST_CASE("four vehicles drain into a backend that stalls for seconds at a time,
           "[load]") {
   Drain d;
   d.slowCommitUs = 1000;
-  d.stallMs = 2000;  // stopped half the time: the backend at under half its speed
+  d.stallMs = 3000;  // stopped half the time: the backend at under half its speed
   checkBounds(drain(d));
 }
 
@@ -249,4 +249,34 @@ TEST_CASE("one vehicle drains 20,000 events into a slow backend with the default
   d.messages = 15000;
   d.slowCommitUs = 250;  // about 4,000 events/s at best: 5 s of work
   checkBounds(drain(d));
+}
+
+TEST_CASE("the stub logs and counts the messages its broker dropped for it", "[load]") {
+  TempDir dir;
+  MosquittoOptions o;
+  o.maxQueuedMessages = 10;  // far too small for a fleet: what cadctl broker-config would never write
+  o.maxInflightMessages = 5;
+  Mosquitto broker(dir, o);
+  CadStub stub(dir, broker.uri());
+  stub.start();
+  REQUIRE(stub.waitReady());
+  REQUIRE(stubStats(stub).value("broker_dropped").toInteger() == 0);
+  // The stub frozen (as a long pause would): what it may hold unacknowledged
+  // (its MQTT 5 receive maximum, 1,024) and its queue (10) fill, and the
+  // broker drops the rest.
+  ::kill(stub.pid(), SIGSTOP);
+  const int kSent = 1024 + 10 + 500;
+  auto pub = run({"mosquitto_pub", "-p", std::to_string(broker.port()), "-q", "1", "-t", "cad/v1/dev/MDC-D1/up", "-m",
+                  "not an envelope", "--repeat", std::to_string(kSent)},
+                 dir, 120s);
+  ::kill(stub.pid(), SIGCONT);
+  REQUIRE(pub.exitCode == 0);
+  CHECK(broker.log().find("Outgoing messages are being dropped for client cad-stub") != std::string::npos);
+  // mosquitto publishes its count every sys_interval (10 s by default).
+  REQUIRE(waitUntil([&] { return stubStats(stub).value("broker_dropped").toInteger() > 0; }, 30s));
+  const auto dropped = stubStats(stub).value("broker_dropped").toInteger();
+  CHECK(dropped <= 500);
+  CHECK(dropped >= 400);  // the 500 beyond what it holds, give or take the broker's accounting
+  CHECK(stub.log().find("the broker dropped") != std::string::npos);
+  CHECK(stub.log().find("max_queued_messages") != std::string::npos);
 }

@@ -114,12 +114,14 @@ void WireFleet::record(const std::string& topic, const std::string& payload) {
     std::lock_guard l(mu_);
     if (dl.has_commit_ack()) {
       ++ackMessages_;
-      for (const auto& r : dl.commit_ack().committed())
+      for (const auto& r : dl.commit_ack().committed()) {
+        if (collect_) collected_.push_back({parsed->deviceId, r.first(), r.last(), dl.commit_ack().ingest_lag_ms()});
         for (uint64_t s = r.first(); s <= r.last(); ++s) {
           auto key = std::make_pair(parsed->deviceId, s);
           ++timesAcked_[parsed->deviceId][s];
           if (acked_.insert(key).second) ackAt_[key] = now;
         }
+      }
     } else {
       downlinks_[parsed->deviceId].push_back(std::move(dl));
     }

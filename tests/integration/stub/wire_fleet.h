@@ -55,6 +55,24 @@ class WireFleet {
   bool waitPubacks(size_t n, std::chrono::milliseconds timeout) const;
   /** Waits until the device has at least n non-ack downlinks. */
   bool waitDownlinks(const std::string& device, size_t n, std::chrono::milliseconds timeout) const;
+  /** One commit ack as it came: a range of a device's seqs and the backend's ingest lag. */
+  struct AckRecord {
+    std::string device;
+    uint64_t first = 0, last = 0;
+    uint32_t lagMs = 0;
+  };
+  /** From now on, keeps every commit ack's ranges for takeAcks() (off by default). */
+  void collectAcks() {
+    std::lock_guard l(mu_);
+    collect_ = true;
+  }
+  /** The commit acks kept since the last call, in arrival order. */
+  std::vector<AckRecord> takeAcks() {
+    std::lock_guard l(mu_);
+    std::vector<AckRecord> out;
+    out.swap(collected_);
+    return out;
+  }
   /** Arrival time (steady clock) of the first ack covering (device, seq); nullopt when none yet. */
   std::optional<std::chrono::steady_clock::time_point> ackTime(const std::string& device, uint64_t seq) const;
 
@@ -74,6 +92,8 @@ class WireFleet {
   size_t ackMessages_ = 0;
   std::map<std::string, std::vector<mdc::v1::Downlink>> downlinks_;
   std::atomic<size_t> pubacks_{0};
+  bool collect_ = false;
+  std::vector<AckRecord> collected_;
   friend class Conn;
 };
 
