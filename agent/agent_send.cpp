@@ -209,6 +209,7 @@ void Agent::checkAckTimeouts() {
   if (inflight_.size() == 0) return;
   const int64_t now = clock_.monotonicMs();
   const uint64_t probesBefore = inflight_.probes();
+  const int64_t timeout = sendWindow_.rtoMs();
   const auto expired = inflight_.expire(now);
   if (expired.empty()) return;
   const bool timedOut = inflight_.probes() > probesBefore;
@@ -225,9 +226,9 @@ void Agent::checkAckTimeouts() {
             ? std::next(b)
             : batchesInFlight_.erase(b);
   if (timedOut)
-    log::warn("link", "no commit ack within " + std::to_string(now - lastDownMonoMs_) + " ms; sending the oldest of " +
-                          std::to_string(inflight_.size() + 1) + " events in flight again (window " +
-                          std::to_string(sendWindow_.window()) + ", next timeout " +
+    log::warn("link", "no commit ack within " + std::to_string(timeout) + " ms for any of " +
+                          std::to_string(expired.size()) + " events in flight; sending the oldest again, the rest " +
+                          "as acks return (window " + std::to_string(sendWindow_.window()) + ", next timeout " +
                           std::to_string(sendWindow_.rtoMs()) + " ms)");
   else
     log::warn("link", std::to_string(expired.size()) + " events lost on the way (later ones were acked); sending them "
