@@ -139,6 +139,8 @@ class Agent : public QObject {
   void resetSendCursors();
   /** Reads the next events of send queue q from the outbox into ready_[q]. */
   void loadReady(size_t q);
+  /** Send queue q reads again from seq (and from what it had read but not sent): loadReady skips what is in flight. */
+  void rewind(size_t q, uint64_t seq);
   /** Forgets the read events first..last (acked while owed again: their first copies went through). */
   void dropReady(uint64_t first, uint64_t last);
   /** Sends again, oldest first and within the window, only what was lost or timed out (InFlight::expire). */

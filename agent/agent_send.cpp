@@ -33,6 +33,13 @@ void Agent::loadReady(size_t q) {
   }
 }
 
+void Agent::rewind(size_t q, uint64_t seq) {
+  // What is read but not yet sent is read again too: its rows are dropped here.
+  if (!ready_[q].empty()) seq = std::min(seq, ready_[q].front().seq);
+  sentUpTo_[q] = std::min(sentUpTo_[q], seq - 1);
+  ready_[q].clear();
+}
+
 void Agent::dropReady(uint64_t first, uint64_t last) {
   for (auto& q : ready_) {
     auto from = std::lower_bound(q.begin(), q.end(), first, [](const OutboxRow& r, uint64_t s) { return r.seq < s; });
@@ -214,12 +221,7 @@ void Agent::checkAckTimeouts() {
   if (expired.empty()) return;
   const bool timedOut = inflight_.probes() > probesBefore;
   if (timedOut) ++counters_.ackTimeouts;
-  for (const auto& [seq, lane] : expired) {
-    // Read again from here: loadReady skips what is still in flight.
-    const size_t q = queueOf(lane, seq);
-    sentUpTo_[q] = std::min(sentUpTo_[q], seq - 1);
-    ready_[q].clear();
-  }
+  for (const auto& [seq, lane] : expired) rewind(queueOf(lane, seq), seq);
   // A batch whose reports all went off the flight is over (each goes again).
   for (auto b = batchesInFlight_.begin(); b != batchesInFlight_.end();)
     b = std::any_of(b->second.begin(), b->second.end(), [&](uint64_t s) { return inflight_.contains(s); })
