@@ -7,6 +7,7 @@
 #include <QJsonArray>
 #include <QJsonObject>
 
+#include <cctype>
 #include <csignal>
 #include <regex>
 #include <thread>
@@ -71,6 +72,21 @@ TEST_CASE("the fleet's health reaches the backend with each presence and cadctl 
   for (int i = 0; i < 6; ++i) REQUIRE(agent.mdcctl({"status", i % 2 ? "en-route" : "on-scene"}).exitCode == 0);
   REQUIRE(waitUntil([&] { return agent.log().find("health changed: presence published again") != std::string::npos; },
                     20s));
+  // paho sends it on a thread of its own: the broker's retained presence
+  // says the depth before the agent is frozen.
+  REQUIRE(waitUntil([&] {
+    auto r = run({"mosquitto_sub", "-p", std::to_string(broker.port()), "-t", "cad/v1/dev/MDC-0401/presence", "-C", "1",
+                  "-W", "3", "-F", "%x"},
+                 dir, 10s);
+    std::string bytes;
+    for (size_t i = 0; i + 1 < r.output.size() && std::isxdigit((unsigned char)r.output[i]); i += 2)
+      bytes.push_back(char(std::stoi(r.output.substr(i, 2), nullptr, 16)));
+    v1::Envelope e;
+    if (!e.ParseFromString(bytes) || !e.has_presence()) return false;
+    for (const auto& q : e.presence().queue())
+      if (q.count() > 0) return true;
+    return false;
+  }, 20s));
   // Frozen, the agent cannot drain (and clear the depth) before it is read.
   ::kill(agent.pid(), SIGSTOP);
   struct Thaw {
