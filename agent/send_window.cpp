@@ -33,7 +33,7 @@ void SendWindow::onAck(int events, double sampleMs, int64_t nowMonoMs) {
   if (events <= 0) return;
   confirmed_ = true;
   // Behind within the last round trip: hold the window where it is.
-  if (nowMonoMs - lagAtMonoMs_ < int64_t(std::max(srttMs_, 100.0))) return;
+  if (withinRoundTrip(lagAtMonoMs_, nowMonoMs)) return;
   if (cwnd_ < ssthresh_) cwnd_ = std::min(cwnd_ + events, ssthresh_);  // slow start
   else cwnd_ += double(events) / cwnd_;                                   // congestion avoidance
   cwnd_ = std::min(cwnd_, cap_);
@@ -55,7 +55,7 @@ void SendWindow::onBackendLag(int64_t lagMs, int64_t nowMonoMs) {
   lagMs_ = std::max<int64_t>(0, lagMs);
   if (lagMs_ <= kLagTargetMs) return;
   lagAtMonoMs_ = nowMonoMs;
-  if (nowMonoMs - lastCutMonoMs_ < int64_t(std::max(srttMs_, 100.0))) return;
+  if (withinRoundTrip(lastCutMonoMs_, nowMonoMs)) return;
   ++lagCuts_;
   cut(nowMonoMs);
 }
@@ -69,8 +69,12 @@ void SendWindow::onTimeout(int64_t nowMonoMs) {
 }
 
 void SendWindow::onLoss(int64_t nowMonoMs) {
-  if (nowMonoMs - lastCutMonoMs_ < int64_t(std::max(srttMs_, 100.0))) return;
+  if (withinRoundTrip(lastCutMonoMs_, nowMonoMs)) return;
   cut(nowMonoMs);
+}
+
+bool SendWindow::withinRoundTrip(int64_t sinceMonoMs, int64_t nowMonoMs) const {
+  return nowMonoMs - sinceMonoMs < int64_t(std::max(srttMs_, 100.0));
 }
 
 void SendWindow::cut(int64_t nowMonoMs) {
@@ -127,9 +131,8 @@ std::vector<double> InFlight::acked(uint64_t first, uint64_t last, int64_t nowMo
       samples.push_back(rtt);
       window_.onAck(0, rtt, nowMonoMs);
     }
-    if (e.lane == v1::LANE_EMERGENCY) --emergency_;
     ++n;
-    it = events_.erase(it);
+    it = erase(it);
   }
   std::optional<Event> proof;
   for (auto o = owed_.lower_bound(first); o != owed_.end() && o->first <= last;) {
@@ -164,9 +167,7 @@ std::vector<std::pair<uint64_t, v1::Lane>> InFlight::expire(int64_t nowMonoMs) {
     const Event& e = it->second;
     if (e.sentMonoMs < rackSentMs_ && double(nowMonoMs - e.sentMonoMs) > rackRttMs_ + allowance) {
       out.emplace_back(it->first, e.lane);
-      auto next = std::next(it);
-      take(it, false);
-      it = next;
+      it = take(it, false);
     } else {
       ++it;
     }
@@ -186,26 +187,25 @@ std::vector<std::pair<uint64_t, v1::Lane>> InFlight::expire(int64_t nowMonoMs) {
   if (events_.empty() || nowMonoMs - oldest <= window_.rtoMs()) return out;
   for (auto it = events_.begin(); it != events_.end();) {
     out.emplace_back(it->first, it->second.lane);
-    auto next = std::next(it);
-    take(it, true);
-    it = next;
+    it = take(it, true);
   }
   ++probes_;
   window_.onTimeout(nowMonoMs);
   return out;
 }
 
-void InFlight::take(std::map<uint64_t, Event>::iterator it, bool byTimeout) {
-  owed_.insert_or_assign(it->first, Owed{it->second, byTimeout});
+InFlight::Events::iterator InFlight::erase(Events::iterator it) {
   if (it->second.lane == v1::LANE_EMERGENCY) --emergency_;
-  events_.erase(it);
+  return events_.erase(it);
+}
+
+InFlight::Events::iterator InFlight::take(Events::iterator it, bool byTimeout) {
+  owed_.insert_or_assign(it->first, Owed{it->second, byTimeout});
+  return erase(it);
 }
 
 void InFlight::forget(uint64_t seq) {
-  if (auto it = events_.find(seq); it != events_.end()) {
-    if (it->second.lane == v1::LANE_EMERGENCY) --emergency_;
-    events_.erase(it);
-  }
+  if (auto it = events_.find(seq); it != events_.end()) erase(it);
   owed_.erase(seq);
 }
 

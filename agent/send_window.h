@@ -85,6 +85,8 @@ class SendWindow {
 
  private:
   void cut(int64_t nowMonoMs);
+  /** Less than a round trip (at least 100 ms) since sinceMonoMs: one reaction per round trip. */
+  bool withinRoundTrip(int64_t sinceMonoMs, int64_t nowMonoMs) const;
   double cap_;
   int64_t ceilingMs_;
   double cwnd_;
@@ -153,12 +155,16 @@ class InFlight {
     Event event;     ///< as it was in flight
     bool byTimeout;  ///< taken by a timeout (not found lost): may come back if the timeout proves spurious
   };
-  void take(std::map<uint64_t, Event>::iterator it, bool byTimeout);
+  using Events = std::map<uint64_t, Event>;
+  /** Takes an event off the flight (its emergency slot too); returns the next. */
+  Events::iterator erase(Events::iterator it);
+  /** Takes it off the flight and owes it; returns the next. */
+  Events::iterator take(Events::iterator it, bool byTimeout);
   /** A first copy was acked while owed after a timeout: the backend was slow. What
    *  the timeout took goes back in flight, as it was (F-RTO, RFC 5682). */
   void undoTimeout(int64_t nowMonoMs, const Event& proof);
   SendWindow& window_;
-  std::map<uint64_t, Event> events_;
+  Events events_;
   int emergency_ = 0;
   std::map<uint64_t, Owed> owed_;             ///< taken off the flight, to go again
   std::map<uint64_t, double> resentAcked_;    ///< resends acked once: seq -> the wait since the first copy (bounded)
