@@ -13,11 +13,11 @@
 #include "hw/gpsd_source.h"
 #include "hw/log_replay_source.h"
 #include "hw/route_simulator.h"
-#include "shared/codec.h"
-#include "shared/geo.h"
-#include "shared/log.h"
-#include "shared/pki.h"
-#include "shared/topics.h"
+#include "shared/wire/codec.h"
+#include "shared/wire/geo.h"
+#include "shared/infra/log.h"
+#include "shared/infra/pki.h"
+#include "shared/wire/topics.h"
 
 namespace mdc::agent {
 

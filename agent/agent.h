@@ -24,10 +24,10 @@
 #include "hw/gps_source.h"
 #include "hw/vehicle_inputs.h"
 #include "mdc/v1/local.pb.h"
-#include "shared/clock.h"
-#include "shared/codec.h"
-#include "shared/mqtt.h"
-#include "shared/uuid.h"
+#include "shared/wire/clock.h"
+#include "shared/wire/codec.h"
+#include "shared/infra/mqtt.h"
+#include "shared/wire/uuid.h"
 
 namespace mdc::agent {
 

@@ -3,8 +3,8 @@
 #include <QString>
 
 #include "agent/agent.h"
-#include "shared/codec.h"
-#include "shared/log.h"
+#include "shared/wire/codec.h"
+#include "shared/infra/log.h"
 
 namespace mdc::agent {
 

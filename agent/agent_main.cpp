@@ -15,8 +15,8 @@
 #include "agent/config.h"
 #include "agent/local_api.h"
 #include "agent/store.h"
-#include "shared/log.h"
-#include "shared/service_notify.h"
+#include "shared/infra/log.h"
+#include "shared/infra/service_notify.h"
 
 using namespace mdc;
 

@@ -4,9 +4,9 @@
 // answer. The log records that a query was sent and what kind of answer came,
 // never what the answer said: the answer exists only in memory and on the screen.
 #include "agent/agent.h"
-#include "shared/codec.h"
-#include "shared/log.h"
-#include "shared/topics.h"
+#include "shared/wire/codec.h"
+#include "shared/infra/log.h"
+#include "shared/wire/topics.h"
 
 namespace mdc::agent {
 

@@ -6,8 +6,8 @@
 // needs a new token, and the agent says so.
 #include "agent/agent.h"
 #include "agent/enrolment.h"
-#include "shared/log.h"
-#include "shared/pki.h"
+#include "shared/infra/log.h"
+#include "shared/infra/pki.h"
 
 namespace mdc::agent {
 

@@ -5,9 +5,9 @@
 #include <cmath>
 
 #include "agent/agent.h"
-#include "shared/avl_batch.h"
-#include "shared/log.h"
-#include "shared/topics.h"
+#include "shared/wire/avl_batch.h"
+#include "shared/infra/log.h"
+#include "shared/wire/topics.h"
 
 namespace mdc::agent {
 

@@ -7,8 +7,8 @@
 
 #include "agent/agent.h"
 #include "agent/state_text.h"
-#include "shared/codec.h"
-#include "shared/geo.h"
+#include "shared/wire/codec.h"
+#include "shared/wire/geo.h"
 
 namespace mdc::agent {
 

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "mdc/v1/local.pb.h"
-#include "shared/error.h"
-#include "shared/frame.h"
+#include "shared/wire/error.h"
+#include "shared/wire/frame.h"
 
 namespace mdc::agent {
 

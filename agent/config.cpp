@@ -6,11 +6,11 @@
 
 #include <charconv>
 
-#include "shared/files.h"
-#include "shared/log.h"
-#include "shared/mqtt.h"
+#include "shared/infra/files.h"
+#include "shared/infra/log.h"
+#include "shared/infra/mqtt.h"
 #include "hw/vehicle_inputs.h"
-#include "shared/topics.h"
+#include "shared/wire/topics.h"
 
 namespace mdc::agent {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "shared/error.h"
+#include "shared/wire/error.h"
 
 namespace mdc::agent {
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "agent/est_client.h"
-#include "shared/enrol.h"
-#include "shared/files.h"
+#include "shared/infra/enrol.h"
+#include "shared/infra/files.h"
 
 namespace mdc::agent {
 

@@ -7,8 +7,8 @@
 
 #include "agent/config.h"
 #include "agent/provision.h"
-#include "shared/error.h"
-#include "shared/pki.h"
+#include "shared/wire/error.h"
+#include "shared/infra/pki.h"
 
 namespace mdc::agent {
 

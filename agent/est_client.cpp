@@ -11,7 +11,7 @@
 #include <QTimer>
 #include <QUrl>
 
-#include "shared/files.h"
+#include "shared/infra/files.h"
 
 namespace mdc::agent {
 

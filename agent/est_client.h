@@ -5,7 +5,7 @@
 #include <map>
 #include <string>
 
-#include "shared/error.h"
+#include "shared/wire/error.h"
 
 namespace mdc::agent {
 

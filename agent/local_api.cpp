@@ -7,8 +7,8 @@
 #include <algorithm>
 
 #include "agent/agent.h"
-#include "shared/codec.h"
-#include "shared/log.h"
+#include "shared/wire/codec.h"
+#include "shared/infra/log.h"
 
 namespace mdc::agent {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "shared/error.h"
-#include "shared/frame.h"
+#include "shared/wire/error.h"
+#include "shared/wire/frame.h"
 
 namespace mdc::agent {
 

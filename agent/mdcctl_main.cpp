@@ -14,8 +14,8 @@
 
 #include "agent/api_client.h"
 #include "agent/state_text.h"
-#include "shared/clock.h"
-#include "shared/codec.h"
+#include "shared/wire/clock.h"
+#include "shared/wire/codec.h"
 
 using namespace mdc;
 using namespace std::chrono_literals;

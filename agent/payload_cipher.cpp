@@ -7,7 +7,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "shared/files.h"
+#include "shared/infra/files.h"
 
 namespace mdc::agent {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "shared/error.h"
+#include "shared/wire/error.h"
 
 namespace mdc::agent {
 

@@ -29,13 +29,13 @@
 
 #include "agent/store.h"
 #include "mdc/v1/mdc.pb.h"
-#include "shared/codec.h"
-#include "shared/files.h"
-#include "shared/log.h"
-#include "shared/mqtt.h"
-#include "shared/pki.h"
-#include "shared/topics.h"
-#include "shared/uuid.h"
+#include "shared/wire/codec.h"
+#include "shared/infra/files.h"
+#include "shared/infra/log.h"
+#include "shared/infra/mqtt.h"
+#include "shared/infra/pki.h"
+#include "shared/wire/topics.h"
+#include "shared/wire/uuid.h"
 
 namespace mdc::provision {
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "agent/config.h"
-#include "shared/error.h"
-#include "shared/pki.h"
+#include "shared/wire/error.h"
+#include "shared/infra/pki.h"
 
 namespace mdc::provision {
 

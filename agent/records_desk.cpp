@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "shared/codec.h"
+#include "shared/wire/codec.h"
 
 namespace mdc::agent {
 

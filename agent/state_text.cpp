@@ -4,9 +4,9 @@
 #include <sstream>
 
 #include "agent/store.h"
-#include "shared/codec.h"
-#include "shared/clock.h"
-#include "shared/geo.h"
+#include "shared/wire/codec.h"
+#include "shared/wire/clock.h"
+#include "shared/wire/geo.h"
 
 namespace mdc::agent {
 

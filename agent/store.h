@@ -14,10 +14,10 @@
 
 #include "mdc/v1/local.pb.h"
 #include "mdc/v1/mdc.pb.h"
-#include "shared/clock.h"
-#include "shared/codec.h"
-#include "shared/error.h"
-#include "shared/sqlite.h"
+#include "shared/wire/clock.h"
+#include "shared/wire/codec.h"
+#include "shared/wire/error.h"
+#include "shared/infra/sqlite.h"
 #include "agent/payload_cipher.h"
 
 namespace mdc::agent {

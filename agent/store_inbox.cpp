@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "agent/store.h"
-#include "shared/log.h"
+#include "shared/infra/log.h"
 
 namespace mdc::agent {
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "shared/geo.h"
+#include "shared/wire/geo.h"
 
 namespace mdc::hw {
 

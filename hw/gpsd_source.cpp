@@ -13,7 +13,7 @@
 #include <cstring>
 #include <memory>
 
-#include "shared/log.h"
+#include "shared/infra/log.h"
 
 namespace mdc::hw {
 

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "hw/gps_source.h"
-#include "shared/clock.h"
+#include "shared/wire/clock.h"
 
 struct gps_data_t;  // libgps (<gps.h>), kept out of this header: its macros are many
 

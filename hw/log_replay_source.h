@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "hw/gps_source.h"
-#include "shared/clock.h"
+#include "shared/wire/clock.h"
 
 namespace mdc::hw {
 

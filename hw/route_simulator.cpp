@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "shared/geo.h"
+#include "shared/wire/geo.h"
 
 namespace mdc::hw {
 

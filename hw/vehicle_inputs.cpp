@@ -12,7 +12,7 @@
 #include <cstring>
 #include <vector>
 
-#include "shared/log.h"
+#include "shared/infra/log.h"
 
 namespace mdc::hw {
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <thread>
 
-#include "shared/clock.h"
+#include "shared/wire/clock.h"
 
 namespace mdc::hw {
 

@@ -7,7 +7,7 @@
 #include <QtQml/qqmlregistration.h>
 
 #include "mdc/agent_connection.h"
-#include "shared/codec.h"
+#include "shared/wire/codec.h"
 
 namespace mdc::ui {
 

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "mdc/v1/local.pb.h"
-#include "shared/frame.h"
+#include "shared/wire/frame.h"
 
 namespace mdc::ui {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "mdc/labels.h"
-#include "shared/pki.h"
+#include "shared/wire/certificate_policy.h"
 
 namespace mdc::ui {
 

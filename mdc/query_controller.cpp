@@ -2,7 +2,7 @@
 
 #include <QPointer>
 
-#include "shared/codec.h"
+#include "shared/wire/codec.h"
 
 namespace mdc::ui {
 

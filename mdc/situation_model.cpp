@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "mdc/labels.h"
-#include "shared/geo.h"
+#include "shared/wire/geo.h"
 
 namespace mdc::ui {
 

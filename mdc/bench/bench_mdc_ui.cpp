@@ -31,7 +31,7 @@
 
 #include "mdc/screen.h"
 #include "mdc/self_test.h"
-#include "shared/frame.h"
+#include "shared/wire/frame.h"
 
 using namespace mdc;
 using namespace mdc::ui;

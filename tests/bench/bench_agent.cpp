@@ -26,9 +26,9 @@
 
 #include "agent/api_client.h"
 #include "agent/store.h"
-#include "shared/mqtt.h"
-#include "shared/sqlite.h"
-#include "shared/uuid.h"
+#include "shared/infra/mqtt.h"
+#include "shared/infra/sqlite.h"
+#include "shared/wire/uuid.h"
 #include "tests/bench/bench_util.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"

@@ -28,8 +28,8 @@
 #include <vector>
 
 #include "agent/send_window.h"
-#include "server-stub/broker_config.h"
-#include "server-stub/event_store.h"
+#include "server-stub/service/broker_config.h"
+#include "server-stub/store/event_store.h"
 #include "tests/bench/bench_util.h"
 #include "tests/integration/stub/wire_fleet.h"
 #include "tests/support/mosquitto.h"

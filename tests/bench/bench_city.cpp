@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "mdc/v1/mdc.pb.h"
-#include "shared/topics.h"
+#include "shared/wire/topics.h"
 #include "tests/bench/bench_util.h"
 #include "tests/bench/city_probes.h"
 #include "tests/bench/mqtt_load.h"

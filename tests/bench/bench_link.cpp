@@ -29,8 +29,8 @@
 
 #include "agent/api_client.h"
 #include "agent/store.h"
-#include "shared/clock.h"
-#include "shared/topics.h"
+#include "shared/wire/clock.h"
+#include "shared/wire/topics.h"
 #include "mdc/v1/local.pb.h"
 #include "tests/bench/bench_util.h"
 #include "tests/support/delay_proxy.h"

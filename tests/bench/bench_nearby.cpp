@@ -11,8 +11,8 @@
 #include <random>
 #include <string>
 
-#include "server-stub/nearby.h"
-#include "shared/geo.h"
+#include "server-stub/domain/nearby.h"
+#include "shared/wire/geo.h"
 
 using namespace cad::nearby;
 

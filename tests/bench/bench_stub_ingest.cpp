@@ -19,10 +19,10 @@
 
 #include <unistd.h>
 
-#include "server-stub/event_store.h"
-#include "shared/clock.h"
-#include "shared/mqtt.h"
-#include "shared/sqlite.h"
+#include "server-stub/store/event_store.h"
+#include "shared/wire/clock.h"
+#include "shared/infra/mqtt.h"
+#include "shared/infra/sqlite.h"
 #include "tests/integration/stub/wire_fleet.h"
 #include "tests/bench/bench_util.h"
 #include "tests/support/mosquitto.h"

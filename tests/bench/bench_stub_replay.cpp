@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "server-stub/event_store.h"
-#include "shared/sqlite.h"
+#include "server-stub/store/event_store.h"
+#include "shared/infra/sqlite.h"
 #include "tests/bench/bench_util.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/stub/stub_wire.h"

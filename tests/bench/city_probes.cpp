@@ -11,7 +11,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "server-stub/event_store.h"
+#include "server-stub/store/event_store.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
 

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "server-stub/amqp_ingest.h"
+#include "server-stub/service/amqp_ingest.h"
 #include "tests/support/rabbit_cluster.h"
 
 namespace mdc::bench::city {

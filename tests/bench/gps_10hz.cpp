@@ -16,7 +16,7 @@
 
 #include "hw/avl_policy.h"
 #include "hw/gpsd_source.h"
-#include "shared/clock.h"
+#include "shared/wire/clock.h"
 #include "tests/support/gpsd.h"
 #include "tests/support/temp_dir.h"
 

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "shared/files.h"
+#include "shared/infra/files.h"
 
 namespace mdc::test {
 

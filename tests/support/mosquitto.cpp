@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "shared/files.h"
+#include "shared/infra/files.h"
 
 namespace mdc::test {
 

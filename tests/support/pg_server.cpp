@@ -7,7 +7,7 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "shared/postgres.h"
+#include "server-stub/store/postgres.h"
 #include "tests/support/temp_dir.h"
 
 namespace mdc::test {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "hw/gps_source.h"
-#include "shared/mqtt.h"
+#include "shared/infra/mqtt.h"
 
 namespace mdc::test {
 

@@ -1,8 +1,8 @@
 #include "tests/support/stack.h"
 
 #include "agent/store.h"
-#include "shared/clock.h"
-#include "shared/uuid.h"
+#include "shared/wire/clock.h"
+#include "shared/wire/uuid.h"
 #include "tests/support/nmea_writer.h"
 
 #include <sys/stat.h>

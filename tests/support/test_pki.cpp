@@ -13,7 +13,7 @@
 #include <ctime>
 #include <stdexcept>
 
-#include "shared/files.h"
+#include "shared/infra/files.h"
 
 namespace mdc::test {
 

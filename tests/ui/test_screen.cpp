@@ -16,7 +16,7 @@
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
 #include "mdc/self_test.h"
-#include "shared/geo.h"
+#include "shared/wire/geo.h"
 #include "tests/ui/screen_harness.h"
 
 using namespace mdc;

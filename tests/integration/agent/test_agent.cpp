@@ -15,9 +15,9 @@
 #include <thread>
 
 #include "agent/store.h"
-#include "shared/codec.h"
-#include "shared/frame.h"
-#include "shared/uuid.h"
+#include "shared/wire/codec.h"
+#include "shared/wire/frame.h"
+#include "shared/wire/uuid.h"
 #include "tests/integration/agent/fake_broker.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"

@@ -19,8 +19,8 @@
 #include <set>
 
 #include "hw/fix_time.h"
-#include "shared/clock.h"
-#include "shared/sqlite.h"
+#include "shared/wire/clock.h"
+#include "shared/infra/sqlite.h"
 #include "tests/support/gpsd.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/nmea_writer.h"

@@ -10,11 +10,11 @@
 #include <cstdio>
 #include <set>
 
-#include "shared/clock.h"
-#include "shared/codec.h"
-#include "shared/mqtt.h"
-#include "shared/topics.h"
-#include "shared/pki.h"
+#include "shared/wire/clock.h"
+#include "shared/wire/codec.h"
+#include "shared/infra/mqtt.h"
+#include "shared/wire/topics.h"
+#include "shared/infra/pki.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/probes.h"
 #include "tests/support/stack.h"

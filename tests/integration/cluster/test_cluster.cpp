@@ -9,7 +9,7 @@
 #include <map>
 #include <memory>
 
-#include "shared/clock.h"
+#include "shared/wire/clock.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/rabbit_cluster.h"
 #include "tests/support/stack.h"

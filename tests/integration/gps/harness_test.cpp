@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "shared/mqtt.h"
+#include "shared/infra/mqtt.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/probes.h"
 #include "tests/support/process.h"

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "agent/config.h"
-#include "shared/files.h"
-#include "shared/mqtt.h"
+#include "shared/infra/files.h"
+#include "shared/infra/mqtt.h"
 #include "tests/support/process.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"

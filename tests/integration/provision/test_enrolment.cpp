@@ -11,9 +11,9 @@
 
 #include "agent/config.h"
 #include "agent/est_client.h"
-#include "shared/enrol.h"
-#include "shared/files.h"
-#include "shared/pki.h"
+#include "shared/infra/enrol.h"
+#include "shared/infra/files.h"
+#include "shared/infra/pki.h"
 #include "tests/integration/provision/fleet.h"
 #include "tests/support/probes.h"
 

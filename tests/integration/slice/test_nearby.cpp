@@ -10,8 +10,8 @@
 #include <regex>
 #include <utility>
 
-#include "shared/geo.h"
-#include "shared/clock.h"
+#include "shared/wire/geo.h"
+#include "shared/wire/clock.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/nmea_writer.h"
 #include "tests/support/stack.h"

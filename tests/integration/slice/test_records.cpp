@@ -14,7 +14,7 @@
 #include <regex>
 
 #include "agent/api_client.h"
-#include "shared/clock.h"
+#include "shared/wire/clock.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
 

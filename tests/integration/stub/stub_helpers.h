@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "server-stub/event_store.h"
+#include "server-stub/store/event_store.h"
 #include "tests/support/stack.h"
 
 namespace cad::test {

@@ -7,8 +7,8 @@
 #include "tests/integration/stub/stub_helpers.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
-#include "shared/clock.h"
-#include "shared/files.h"
+#include "shared/wire/clock.h"
+#include "shared/infra/files.h"
 #include "tests/support/tcp_proxy.h"
 
 using namespace mdc;

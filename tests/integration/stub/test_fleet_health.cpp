@@ -12,7 +12,7 @@
 #include <regex>
 #include <thread>
 
-#include "shared/clock.h"
+#include "shared/wire/clock.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/process.h"
 #include "tests/support/stack.h"

@@ -11,9 +11,9 @@
 #include <fstream>
 #include <regex>
 
-#include "server-stub/eido.h"
-#include "shared/clock.h"
-#include "shared/files.h"
+#include "server-stub/domain/eido.h"
+#include "shared/wire/clock.h"
+#include "shared/infra/files.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/process.h"
 #include "tests/support/stack.h"

@@ -9,7 +9,7 @@
 
 #include <regex>
 
-#include "shared/clock.h"
+#include "shared/wire/clock.h"
 #include "tests/support/process.h"
 #include "tests/support/stack.h"
 #include "tests/support/vehicle_stack.h"

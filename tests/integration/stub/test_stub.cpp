@@ -8,10 +8,10 @@
 #include <set>
 #include <thread>
 
-#include "shared/clock.h"
-#include "shared/codec.h"
-#include "shared/pki.h"
-#include "shared/topics.h"
+#include "shared/wire/clock.h"
+#include "shared/wire/codec.h"
+#include "shared/infra/pki.h"
+#include "shared/wire/topics.h"
 #include "tests/integration/stub/stub_helpers.h"
 #include "tests/integration/stub/wire_fleet.h"
 #include "tests/support/mosquitto.h"

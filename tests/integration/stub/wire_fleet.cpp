@@ -1,6 +1,6 @@
 #include "tests/integration/stub/wire_fleet.h"
 
-#include "shared/topics.h"
+#include "shared/wire/topics.h"
 
 namespace cad::test {
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "mdc/v1/mdc.pb.h"
-#include "shared/mqtt.h"
+#include "shared/infra/mqtt.h"
 
 namespace cad::test {
 

@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include "agent/enrolment.h"
-#include "shared/files.h"
-#include "shared/pki.h"
+#include "shared/infra/files.h"
+#include "shared/infra/pki.h"
 #include "tests/support/temp_dir.h"
 
 using namespace mdc;

@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 
 #include "agent/payload_cipher.h"
-#include "shared/files.h"
+#include "shared/infra/files.h"
 #include "tests/support/temp_dir.h"
 
 using mdc::agent::PayloadCipher;

@@ -11,8 +11,8 @@
 #include <cmath>
 
 #include "agent/store.h"
-#include "shared/codec.h"
-#include "shared/uuid.h"
+#include "shared/wire/codec.h"
+#include "shared/wire/uuid.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/shared/wire_samples.h"
 

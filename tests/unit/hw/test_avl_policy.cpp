@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "hw/avl_policy.h"
-#include "shared/geo.h"
+#include "shared/wire/geo.h"
 
 using mdc::hw::AvlDecision;
 using mdc::hw::AvlFilterReason;

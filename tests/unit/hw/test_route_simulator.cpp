@@ -6,9 +6,9 @@
 #include <mutex>
 
 #include "hw/avl_policy.h"
-#include "shared/geo.h"
+#include "shared/wire/geo.h"
 #include "hw/route_simulator.h"
-#include "shared/clock.h"
+#include "shared/wire/clock.h"
 
 using mdc::hw::AvlPolicy;
 using mdc::hw::AvlTrigger;

@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "shared/codec.h"
+#include "shared/wire/codec.h"
 
 namespace Catch {
 template <>

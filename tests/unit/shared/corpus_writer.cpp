@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "shared/codec.h"
-#include "shared/files.h"
+#include "shared/wire/codec.h"
+#include "shared/infra/files.h"
 #include "tests/unit/shared/wire_samples.h"
 
 namespace {

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "shared/avl_batch.h"
-#include "shared/codec.h"
-#include "shared/uuid.h"
+#include "shared/wire/avl_batch.h"
+#include "shared/wire/codec.h"
+#include "shared/wire/uuid.h"
 #include "tests/unit/shared/codec_expect.h"
 #include "tests/unit/shared/wire_samples.h"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "shared/codec.h"
+#include "shared/wire/codec.h"
 #include "tests/unit/shared/codec_expect.h"
 #include "tests/unit/shared/wire_samples.h"
 

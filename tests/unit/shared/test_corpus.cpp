@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "shared/codec.h"
-#include "shared/files.h"
+#include "shared/wire/codec.h"
+#include "shared/infra/files.h"
 #include "tests/support/temp_dir.h"
 
 using namespace mdc;

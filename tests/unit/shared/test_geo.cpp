@@ -1,7 +1,7 @@
 // Distances, bearings and their words: what the responder reads as "1.2 km NE".
 #include <catch2/catch.hpp>
 
-#include "shared/geo.h"
+#include "shared/wire/geo.h"
 
 using namespace mdc;
 

@@ -4,8 +4,8 @@
 
 #include <ctime>
 
-#include "shared/files.h"
-#include "shared/pki.h"
+#include "shared/infra/files.h"
+#include "shared/infra/pki.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "shared/topics.h"
+#include "shared/wire/topics.h"
 
 using namespace mdc;
 

@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "shared/clock.h"
-#include "shared/uuid.h"
+#include "shared/wire/clock.h"
+#include "shared/wire/uuid.h"
 
 using namespace mdc;
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "shared/uuid.h"
+#include "shared/wire/uuid.h"
 
 namespace mdc::test::samples {
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "shared/codec.h"
+#include "shared/wire/codec.h"
 
 namespace cad::test {
 

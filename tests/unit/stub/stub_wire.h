@@ -6,7 +6,7 @@
 #include <string>
 
 #include "mdc/v1/mdc.pb.h"
-#include "server-stub/event_store.h"
+#include "server-stub/store/event_store.h"
 
 namespace cad::test {
 

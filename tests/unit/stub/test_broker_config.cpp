@@ -2,9 +2,9 @@
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
 
-#include "server-stub/broker_config.h"
-#include "shared/files.h"
-#include "shared/pki.h"
+#include "server-stub/service/broker_config.h"
+#include "shared/infra/files.h"
+#include "shared/infra/pki.h"
 #include "tests/support/temp_dir.h"
 
 namespace {

@@ -10,8 +10,8 @@
 #include <functional>
 #include <set>
 
-#include "server-stub/eido.h"
-#include "shared/apco.h"
+#include "server-stub/domain/eido.h"
+#include "server-stub/domain/apco.h"
 
 using namespace cad;
 

@@ -4,9 +4,9 @@
 // replayed to the same read model).
 #include <catch2/catch.hpp>
 
-#include "server-stub/est_server.h"
-#include "server-stub/event_store.h"
-#include "shared/enrol.h"
+#include "server-stub/service/est_server.h"
+#include "server-stub/store/event_store.h"
+#include "shared/infra/enrol.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/temp_dir.h"
 

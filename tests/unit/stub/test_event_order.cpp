@@ -15,8 +15,8 @@
 #include <sstream>
 #include <tuple>
 
-#include "server-stub/event_store.h"
-#include "shared/codec.h"
+#include "server-stub/store/event_store.h"
+#include "shared/wire/codec.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/pg_server.h"
 #include "tests/unit/stub/stub_wire.h"

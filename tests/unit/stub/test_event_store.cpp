@@ -12,10 +12,10 @@
 #include <random>
 #include <regex>
 
-#include "server-stub/event_store.h"
-#include "server-stub/kpi.h"
-#include "shared/codec.h"
-#include "shared/postgres.h"
+#include "server-stub/store/event_store.h"
+#include "server-stub/domain/kpi.h"
+#include "shared/wire/codec.h"
+#include "server-stub/store/postgres.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"

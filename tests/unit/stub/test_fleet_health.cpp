@@ -2,7 +2,7 @@
 // reported health.
 #include <catch2/catch.hpp>
 
-#include "server-stub/fleet_health.h"
+#include "server-stub/domain/fleet_health.h"
 
 using namespace cad::fleet;
 

@@ -1,7 +1,7 @@
 // A fleet's registry from CSV: every bad line named, nothing partial.
 #include <catch2/catch.hpp>
 
-#include "server-stub/fleet_import.h"
+#include "server-stub/domain/fleet_import.h"
 
 using namespace cad::fleet;
 

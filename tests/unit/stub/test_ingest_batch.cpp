@@ -5,9 +5,9 @@
 // id, and stores nothing.
 #include <catch2/catch.hpp>
 
-#include "server-stub/event_store.h"
-#include "shared/avl_batch.h"
-#include "shared/uuid.h"
+#include "server-stub/store/event_store.h"
+#include "shared/wire/avl_batch.h"
+#include "shared/wire/uuid.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/stub/stub_wire.h"

@@ -1,8 +1,8 @@
 // Who is near: which units a unit is told of, in which order, and when.
 #include <catch2/catch.hpp>
 
-#include "server-stub/nearby.h"
-#include "shared/geo.h"
+#include "server-stub/domain/nearby.h"
+#include "shared/wire/geo.h"
 
 using namespace cad::nearby;
 

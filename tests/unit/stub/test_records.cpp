@@ -3,8 +3,8 @@
 // query finds, most serious flag first.
 #include <catch2/catch.hpp>
 
-#include "server-stub/csv.h"
-#include "server-stub/records.h"
+#include "server-stub/domain/csv.h"
+#include "server-stub/domain/records.h"
 #include "tests/support/temp_dir.h"
 
 using namespace cad;

@@ -3,7 +3,7 @@
 // end of a schedule, and a replay that gives the same schedules and calls.
 #include <catch2/catch.hpp>
 
-#include "server-stub/event_store.h"
+#include "server-stub/store/event_store.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/stub/stub_wire.h"

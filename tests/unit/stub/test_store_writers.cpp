@@ -11,8 +11,8 @@
 #include <set>
 #include <thread>
 
-#include "server-stub/event_store.h"
-#include "shared/postgres.h"
+#include "server-stub/store/event_store.h"
+#include "server-stub/store/postgres.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"

@@ -1,7 +1,7 @@
 // A supervisor's board: what it holds, and when the stub sends it.
 #include <catch2/catch.hpp>
 
-#include "server-stub/zones.h"
+#include "server-stub/domain/zones.h"
 
 using namespace cad;
 

@@ -1,0 +1,241 @@
+#include "server-stub/cli/cadctl_cfs.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "server-stub/cli/cadctl_print.h"
+#include "server-stub/domain/eido.h"
+#include "server-stub/domain/apco.h"
+#include "shared/wire/clock.h"
+#include "shared/infra/files.h"
+
+namespace cad::cli {
+
+namespace {
+
+constexpr int kOk = 0, kFailed = 1;
+constexpr size_t kMaxDocumentBytes = 512 * 1024;  // the stub reads a control line of at most 1 MiB
+
+QJsonObject cfsJson(EventStore& s, const std::string& incident) {
+  auto st = s.db().prepare(
+      "SELECT incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, created_at_ms, "
+      "dispatched_at_ms, enroute_at_ms, arrived_at_ms, closed_at_ms FROM cfs WHERE incident_number=?");
+  st.bind(1, incident);
+  if (!st.step()) return {};
+  QJsonObject c{{"incident", QString::fromStdString(st.text(0))}, {"agency", QString::fromStdString(st.text(1))},
+                {"type", QString::fromStdString(st.text(2))},     {"priority", qint64(st.i64(3))},
+                {"address", QString::fromStdString(st.text(4))},  {"notes", QString::fromStdString(st.text(7))},
+                {"state", QString::fromStdString(st.text(8))},    {"source", QString::fromStdString(st.text(9))},
+                {"created_at_ms", qint64(st.i64(10))},            {"dispatched_at_ms", qint64(st.i64(11))},
+                {"enroute_at_ms", qint64(st.i64(12))},            {"arrived_at_ms", qint64(st.i64(13))},
+                {"closed_at_ms", qint64(st.i64(14))}};
+  if (!st.isNull(5)) {
+    c["lat"] = st.f64(5);
+    c["lon"] = st.f64(6);
+  }
+  QJsonArray units;
+  auto us = s.db().prepare(
+      "SELECT unit_id, assigned_at_ms, ack_at_ms, enroute_at_ms, onscene_at_ms, cleared_at_ms FROM cfs_units "
+      "WHERE incident_number=? ORDER BY unit_id");
+  us.bind(1, incident);
+  while (us.step())
+    units.append(QJsonObject{{"unit", QString::fromStdString(us.text(0))}, {"assigned_at_ms", qint64(us.i64(1))},
+                             {"ack_at_ms", qint64(us.i64(2))},           {"enroute_at_ms", qint64(us.i64(3))},
+                             {"onscene_at_ms", qint64(us.i64(4))},       {"cleared_at_ms", qint64(us.i64(5))}});
+  c["units"] = units;
+  auto ex = s.db().prepare(
+      "SELECT apco_code, eido_id, owner_agency, owner_number, type_label, imported_at_ms, imported_by FROM cfs "
+      "WHERE incident_number=?");
+  ex.bind(1, incident);
+  ex.step();
+  c["apco"] = QString::fromStdString(ex.text(0));
+  if (const auto* t = mdc::apco::findIncidentType(ex.text(0)))
+    c["apco_name"] = QString::fromUtf8(t->name.data(), qsizetype(t->name.size()));
+  if (!ex.text(1).empty()) {
+    QJsonArray foreign;
+    auto fu = s.db().prepare(
+        "SELECT name, status, internal, at_ms FROM cfs_foreign_units WHERE incident_number=? ORDER BY ord");
+    fu.bind(1, incident);
+    while (fu.step())
+      foreign.append(QJsonObject{{"unit", QString::fromStdString(fu.text(0))},
+                                 {"status", QString::fromStdString(fu.text(1))},
+                                 {"internal", QString::fromStdString(fu.text(2)).trimmed().replace('\n', ',')},
+                                 {"at_ms", qint64(fu.i64(3))}});
+    c["imported"] = QJsonObject{{"eido_id", QString::fromStdString(ex.text(1))},
+                                {"owner_agency", QString::fromStdString(ex.text(2))},
+                                {"owner_number", QString::fromStdString(ex.text(3))},
+                                {"type_label", QString::fromStdString(ex.text(4))},
+                                {"at_ms", qint64(ex.i64(5))},
+                                {"by", QString::fromStdString(ex.text(6))},
+                                {"owner_units", foreign}};
+  }
+  QJsonArray tl;
+  // In the order things happened; a line of an event that arrived after a
+  // newer one of its unit is marked late.
+  auto ts = s.db().prepare("SELECT at_ms, text, late FROM cfs_timeline WHERE incident_number=? ORDER BY at_ms, id");
+  ts.bind(1, incident);
+  while (ts.step())
+    tl.append(QJsonObject{{"at_ms", qint64(ts.i64(0))}, {"text", QString::fromStdString(ts.text(1))},
+                          {"late", ts.i64(2) == 1}});
+  c["timeline"] = tl;
+  return c;
+}
+
+}  // namespace
+
+int cfsList(EventStore& s, const std::string& agency, bool json) {
+  auto st = s.db().prepare(
+      "SELECT incident_number, agency, cfs_type, priority, state, source, address, created_at_ms FROM cfs "
+      "WHERE (?1='' OR agency=?1) ORDER BY incident_number");
+  st.bind(1, agency);
+  QJsonArray arr;
+  while (st.step()) {
+    arr.append(QJsonObject{{"incident", QString::fromStdString(st.text(0))},
+                           {"agency", QString::fromStdString(st.text(1))},
+                           {"type", QString::fromStdString(st.text(2))},
+                           {"priority", qint64(st.i64(3))},
+                           {"state", QString::fromStdString(st.text(4))},
+                           {"source", QString::fromStdString(st.text(5))},
+                           {"address", QString::fromStdString(st.text(6))},
+                           {"created_at_ms", qint64(st.i64(7))}});
+    if (!json)
+      std::printf("%-12s %-6s %-20s P%lld %-6s %-8s %s\n", st.text(0).c_str(), st.text(1).c_str(),
+                  st.text(2).c_str(), static_cast<long long>(st.i64(3)), st.text(4).c_str(), st.text(5).c_str(),
+                  st.text(6).c_str());
+  }
+  if (json) printJson(arr);
+  return kOk;
+}
+
+int cfsShow(EventStore& s, const std::string& agency, const std::string& number, bool json) {
+  QJsonObject c = cfsJson(s, number);
+  if (c.isEmpty() || (!agency.empty() && c.value("agency").toString().toStdString() != agency)) {
+    std::cerr << "cadctl: no CFS \"" << number << "\"" << (agency.empty() ? "" : " in agency " + agency) << "\n";
+    return kFailed;
+  }
+  if (json) {
+    printJson(c);
+    return kOk;
+  }
+  std::cout << c.value("incident").toString().toStdString() << "  " << c.value("type").toString().toStdString()
+            << "  P" << c.value("priority").toInt() << "  " << c.value("state").toString().toStdString() << " ("
+            << c.value("source").toString().toStdString() << ")\n"
+            << "address   " << c.value("address").toString().toStdString() << "\n";
+  if (!c.value("apco").toString().isEmpty())
+    std::cout << "APCO      " << c.value("apco").toString().toStdString() << " "
+              << c.value("apco_name").toString().toStdString() << "\n";
+  if (c.contains("imported")) {
+    const QJsonObject im = c.value("imported").toObject();
+    std::cout << "imported  from " << im.value("owner_agency").toString().toStdString() << " (their "
+              << im.value("owner_number").toString().toStdString() << ", "
+              << im.value("eido_id").toString().toStdString() << ") by " << im.value("by").toString().toStdString()
+              << " at " << iso(im.value("at_ms").toInteger()) << "\n";
+    for (const auto& u : im.value("owner_units").toArray())
+      std::cout << "their unit " << u.toObject().value("unit").toString().toStdString() << " "
+                << u.toObject().value("status").toString().toStdString() << " since "
+                << iso(u.toObject().value("at_ms").toInteger()) << "\n";
+  }
+  for (const auto& u : c.value("units").toArray()) {
+    auto o = u.toObject();
+    std::cout << "unit      " << o.value("unit").toString().toStdString() << " assigned "
+              << iso(o.value("assigned_at_ms").toInteger()) << " ack " << iso(o.value("ack_at_ms").toInteger())
+              << " en-route " << iso(o.value("enroute_at_ms").toInteger()) << " on-scene "
+              << iso(o.value("onscene_at_ms").toInteger()) << " cleared " << iso(o.value("cleared_at_ms").toInteger())
+              << "\n";
+  }
+  for (const auto& t : c.value("timeline").toArray())
+    std::cout << "  " << iso(t.toObject().value("at_ms").toInteger()) << "  "
+              << (t.toObject().value("late").toBool() ? "(late) " : "")
+              << t.toObject().value("text").toString().toStdString() << "\n";
+  return kOk;
+}
+
+int eidoShow(EventStore& s, const std::string& agency, const std::string& number, const std::string& issuer) {
+  auto in = eido::readIncident(s, agency, number);
+  if (!in) {
+    std::cerr << "cadctl: " << in.error().message << "\n";
+    return kFailed;
+  }
+  printJson(eido::toEido(*in, issuer));
+  return kOk;
+}
+
+int eidoExport(EventStore& s, const std::string& agency, int64_t sinceMs, const std::string& issuer,
+               const std::string& outFile) {
+  QJsonArray docs;
+  for (const auto& number : eido::incidentsSince(s, agency, sinceMs)) {
+    auto in = eido::readIncident(s, agency, number);
+    if (!in) {
+      std::cerr << "cadctl: " << in.error().message << "\n";
+      return kFailed;
+    }
+    docs.append(eido::toEido(*in, issuer));
+  }
+  const std::string count = std::to_string(docs.size()) + " incident" + (docs.size() == 1 ? "" : "s");
+  if (outFile.empty()) {
+    printJson(docs);
+    std::cerr << count << " exported as EIDO 1.0\n";
+    return kOk;
+  }
+  const QByteArray text = QJsonDocument(docs).toJson(QJsonDocument::Indented);
+  if (auto w = mdc::files::writeAtomic(outFile, text.toStdString()); !w) {
+    std::cerr << "cadctl: export: " << w.error().message << "\n";
+    return kFailed;
+  }
+  std::cout << count << " exported as EIDO 1.0 to " << outFile << "\n";
+  return kOk;
+}
+
+std::optional<std::vector<QJsonObject>> eidoImportRequests(const std::string& file, const QJsonObject& base) {
+  std::ifstream f(file, std::ios::binary);
+  if (!f) {
+    std::cerr << "cadctl: import: cannot read \"" << file << "\": " << std::strerror(errno) << "\n";
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << f.rdbuf();
+  QJsonParseError perr{};
+  const QJsonDocument doc = QJsonDocument::fromJson(QByteArray::fromStdString(text.str()), &perr);
+  if (doc.isNull()) {
+    std::cerr << "cadctl: import: " << file << ": not JSON: " << perr.errorString().toStdString() << " at byte "
+              << perr.offset << "\n";
+    return std::nullopt;
+  }
+  QJsonArray docs = doc.isArray() ? doc.array() : QJsonArray{doc.object()};
+  if (docs.isEmpty()) {
+    std::cerr << "cadctl: import: " << file << ": an empty array, no incident\n";
+    return std::nullopt;
+  }
+  std::vector<QJsonObject> requests;
+  bool ok = true;
+  for (qsizetype i = 0; i < docs.size(); ++i) {
+    const std::string where = file + (doc.isArray() ? "[" + std::to_string(i) + "]" : "");
+    std::vector<std::string> errors = eido::validate(docs[i]);
+    if (errors.empty()) {
+      if (auto in = eido::fromEido(docs[i].toObject()); !in) errors.push_back(in.error().message);
+    }
+    const size_t bytes = size_t(QJsonDocument(docs[i].toObject()).toJson(QJsonDocument::Compact).size());
+    if (bytes > kMaxDocumentBytes)
+      errors.push_back("$: " + std::to_string(bytes) + " bytes, at most " + std::to_string(kMaxDocumentBytes));
+    for (const auto& e : errors) std::cerr << "cadctl: import: " << where << " " << e << "\n";
+    if (!errors.empty()) ok = false;
+    QJsonObject r = base;
+    r["cmd"] = "eido_import";
+    r["document"] = docs[i].toObject();
+    requests.push_back(r);
+  }
+  if (!ok) {
+    std::cerr << "cadctl: import: nothing imported\n";
+    return std::nullopt;
+  }
+  return requests;
+}
+
+}  // namespace cad::cli

@@ -1,0 +1,30 @@
+#pragma once
+// cadctl's calls for service: `cfs list`, `cfs show N [--eido]`, and the
+// NENA EIDO exchange with other centres (`export --eido`, `import --eido`).
+#include <QJsonObject>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server-stub/store/event_store.h"
+
+namespace cad::cli {
+
+int cfsList(EventStore& s, const std::string& agency, bool json);
+/** `cfs show N`: the CFS, its units (this CAD's and, when imported, the
+ *  owner's), and its timeline. */
+int cfsShow(EventStore& s, const std::string& agency, const std::string& number, bool json);
+/** `cfs show N --eido`: the incident's EIDO on stdout. */
+int eidoShow(EventStore& s, const std::string& agency, const std::string& number, const std::string& issuer);
+/** `export --eido [--since T]`: a JSON array of the EIDOs of the agency's
+ *  incidents with activity since T (every one without), oldest first; to
+ *  outFile (written whole, then renamed) when it is not empty. */
+int eidoExport(EventStore& s, const std::string& agency, int64_t sinceMs, const std::string& issuer,
+               const std::string& outFile);
+/** The control requests of `import --eido FILE` (a document or an array of
+ *  them), one per incident; nullopt after printing every error (with the
+ *  path of the field) of every document: then nothing is imported. */
+std::optional<std::vector<QJsonObject>> eidoImportRequests(const std::string& file, const QJsonObject& base);
+
+}  // namespace cad::cli

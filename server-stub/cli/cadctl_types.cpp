@@ -1,0 +1,103 @@
+#include "server-stub/cli/cadctl_types.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+#include <cstdio>
+#include <iostream>
+
+#include "server-stub/cli/cadctl_print.h"
+#include "server-stub/domain/apco.h"
+
+namespace cad::cli {
+
+namespace {
+const char* disciplineName(mdc::apco::Discipline d) {
+  switch (d) {
+    case mdc::apco::Discipline::kLaw:
+      return "law";
+    case mdc::apco::Discipline::kFire:
+      return "fire";
+    case mdc::apco::Discipline::kEms:
+      return "ems";
+    case mdc::apco::Discipline::kOther:
+      break;
+  }
+  return "other";
+}
+}  // namespace
+
+std::optional<QJsonObject> typesRequest(QJsonObject r, const std::vector<std::string>& pos,
+                                        const std::map<std::string, std::string>& opts) {
+  auto bad = [](const std::string& why) -> std::optional<QJsonObject> {
+    std::cerr << "cadctl: types: " << why << "\n(see cadctl --help)\n";
+    return std::nullopt;
+  };
+  if (pos.size() != 3) return bad("types add CODE --label L --apco APCO | types remove CODE");
+  r["type"] = QString::fromStdString(pos[2]);
+  if (pos[1] == "remove") {
+    r["cmd"] = "cfs_type_remove";
+    return r;
+  }
+  auto label = opts.find("--label"), apco = opts.find("--apco");
+  if (label == opts.end() || apco == opts.end()) return bad("types add CODE --label L --apco APCO: both are required");
+  r["cmd"] = "cfs_type_add";
+  r["label"] = QString::fromStdString(label->second);
+  r["apco"] = QString::fromStdString(apco->second);
+  return r;
+}
+
+int typesList(EventStore& s, const std::string& agency, bool apco, bool json) {
+  if (apco) {
+    QJsonArray rows;
+    for (const auto& t : mdc::apco::incidentTypes()) {
+      if (json) {
+        rows.append(QJsonObject{{"code", QString::fromUtf8(t.code.data(), qsizetype(t.code.size()))},
+                                {"name", QString::fromUtf8(t.name.data(), qsizetype(t.name.size()))},
+                                {"discipline", disciplineName(t.discipline)}});
+      } else {
+        std::printf("%-9s %-6s %.*s\n", std::string(t.code).c_str(), disciplineName(t.discipline), int(t.name.size()),
+                    t.name.data());
+      }
+    }
+    if (json) printJson(rows);
+    else std::printf("%zu APCO ANS 2.103.1 incident types (every agency may use them)\n", mdc::apco::incidentTypes().size());
+    return 0;
+  }
+  std::vector<std::string> agencies;
+  if (!agency.empty()) {
+    agencies.push_back(agency);
+  } else {
+    auto st = s.db().prepare("SELECT DISTINCT agency FROM cfs_types ORDER BY agency");
+    while (st.step()) agencies.push_back(st.text(0));
+  }
+  QJsonArray rows;
+  size_t n = 0;
+  if (!json) std::printf("%-6s %-16s %-28s %s\n", "AGENCY", "CODE", "LABEL", "APCO");
+  for (const auto& a : agencies) {
+    for (const auto& t : s.agencyCfsTypes(a)) {
+      const auto* p = mdc::apco::findIncidentType(t.apcoCode);
+      const std::string apcoName = p ? std::string(p->name) : "?";
+      ++n;
+      if (json) {
+        rows.append(QJsonObject{{"agency", QString::fromStdString(a)},
+                                {"code", QString::fromStdString(t.code)},
+                                {"label", QString::fromStdString(t.label)},
+                                {"apco", QString::fromStdString(t.apcoCode)},
+                                {"apco_name", QString::fromStdString(apcoName)}});
+      } else {
+        std::printf("%-6s %-16s %-28s %s %s\n", a.c_str(), t.code.c_str(), t.label.c_str(), t.apcoCode.c_str(),
+                    apcoName.c_str());
+      }
+    }
+  }
+  if (json) {
+    printJson(rows);
+  } else if (n == 0) {
+    std::printf("no agency types%s: devices offer their default set, dispatchers use APCO codes (types list --apco)\n",
+                agency.empty() ? "" : (" in " + agency).c_str());
+  }
+  return 0;
+}
+
+}  // namespace cad::cli

@@ -1,0 +1,91 @@
+#include "server-stub/cli/cadctl_zones.h"
+
+#include <map>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+#include <cstdio>
+#include <iostream>
+
+#include "server-stub/cli/cadctl_print.h"
+#include "server-stub/domain/zones.h"
+
+namespace cad::cli {
+
+std::optional<QJsonObject> zonesRequest(QJsonObject r, const std::vector<std::string>& pos,
+                                        const std::map<std::string, std::string>& opts,
+                                        const std::set<std::string>& flags) {
+  auto bad = [](const std::string& why) -> std::optional<QJsonObject> {
+    std::cerr << "cadctl: zones: " << why << "\n(see cadctl --help)\n";
+    return std::nullopt;
+  };
+  auto opt = [&](const char* name) -> std::string {
+    auto it = opts.find(name);
+    return it == opts.end() ? "" : it->second;
+  };
+  if (pos.size() != 3) return bad(pos.size() < 2 ? "a subcommand is required" : "zones " + pos[1] + " takes one name");
+  const std::string& verb = pos[1];
+  if (verb == "set") {
+    if (opt("--district").empty()) return bad("zones set ZONE --district D");
+    r["cmd"] = "zone_set";
+    r["zone"] = QString::fromStdString(pos[2]);
+    r["district"] = QString::fromStdString(opt("--district"));
+  } else if (verb == "remove") {
+    r["cmd"] = "zone_remove";
+    r["zone"] = QString::fromStdString(pos[2]);
+  } else if (verb == "assign") {
+    if (opt("--zone").empty()) return bad("zones assign UNIT --zone Z (or --zone none)");
+    r["cmd"] = "unit_zone";
+    r["unit"] = QString::fromStdString(pos[2]);
+    r["zone"] = opt("--zone") == "none" ? QString() : QString::fromStdString(opt("--zone"));
+  } else if (verb == "supervise") {
+    const int given = int(!opt("--zones").empty()) + int(!opt("--district").empty()) + int(flags.count("--none") > 0);
+    if (given != 1) return bad("zones supervise UNIT with one of --zones Z1,Z2 | --district D | --none");
+    r["cmd"] = "supervisor";
+    r["unit"] = QString::fromStdString(pos[2]);
+    if (!opt("--district").empty()) r["district"] = QString::fromStdString(opt("--district"));
+    if (!opt("--zones").empty()) r["zones"] = QJsonArray::fromStringList(QString::fromStdString(opt("--zones")).split(','));
+  } else {
+    return bad("unknown subcommand \"" + verb + "\" (set, remove, assign, supervise, list)");
+  }
+  return r;
+}
+
+int zonesList(EventStore& s, const std::string& agency, bool json) {
+  const auto supervisors = zones::readSupervisors(s.db());
+  std::map<std::pair<std::string, std::string>, std::string> unitsIn;  // (agency, zone) -> "E1 E2"
+  {
+    auto u = s.db().prepare("SELECT agency, zone, unit_id FROM units WHERE zone<>'' ORDER BY unit_id");
+    while (u.step()) {
+      std::string& list = unitsIn[{u.text(0), u.text(1)}];
+      list += (list.empty() ? "" : " ") + u.text(2);
+    }
+  }
+  auto st = s.db().prepare(
+      "SELECT z.agency, z.district, z.zone FROM zones z WHERE ?1='' OR z.agency=?1 "
+      "ORDER BY z.agency, z.district, z.zone");
+  st.bind(1, agency);
+  QJsonArray rows;
+  if (!json) std::printf("%-6s %-12s %-12s %-30s %s\n", "AGENCY", "DISTRICT", "ZONE", "UNITS", "SUPERVISED BY");
+  while (st.step()) {
+    std::string by;
+    for (const auto& sv : supervisors)
+      if (sv.agency == st.text(0) && sv.zones.count(st.text(2))) by += (by.empty() ? "" : " ") + sv.unit;
+    const std::string units = unitsIn[{st.text(0), st.text(2)}];
+    if (json) {
+      rows.append(QJsonObject{{"agency", QString::fromStdString(st.text(0))},
+                              {"district", QString::fromStdString(st.text(1))},
+                              {"zone", QString::fromStdString(st.text(2))},
+                              {"units", QJsonArray::fromStringList(QString::fromStdString(units).split(' ', Qt::SkipEmptyParts))},
+                              {"supervisors", QJsonArray::fromStringList(QString::fromStdString(by).split(' ', Qt::SkipEmptyParts))}});
+    } else {
+      std::printf("%-6s %-12s %-12s %-30s %s\n", st.text(0).c_str(), st.text(1).c_str(), st.text(2).c_str(),
+                  units.empty() ? "-" : units.c_str(), by.empty() ? "-" : by.c_str());
+    }
+  }
+  if (json) printJson(rows);
+  return 0;
+}
+
+}  // namespace cad::cli

@@ -1,0 +1,573 @@
+// The read models of the event store (unit board, CFS, units on calls,
+// timelines, messages, downlinks), derived from the log alone by the ordering
+// rule of ordering.h: a field shows the latest event by stamp, whatever the
+// order of arrival. Runs inside the append's transaction.
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <cmath>
+#include <set>
+
+#include "server-stub/store/event_row.h"
+#include "server-stub/store/event_store.h"
+#include "shared/wire/codec.h"
+
+namespace cad {
+
+namespace v1 = mdc::v1;
+namespace codec = mdc::codec;
+using ordering::MembershipFact;
+
+std::string EventStore::stampOf(const Row& row) {
+  if (row.deviceId.empty()) return ordering::stamp(row.receivedAtMs, ordering::kDispatchSource, uint64_t(row.pos));
+  return ordering::stamp(row.recordedAtMs, row.deviceId, row.deviceSeq.value_or(0));
+}
+
+// ------------------------------------------------------------------ helpers
+
+void EventStore::timeline(const std::string& incident, const Row& row, int64_t atMs, const std::string& text,
+                          bool late) {
+  // The id from the engine: SQLite's next rowid, PostgreSQL's identity.
+  // Both order an incident's lines as they were written (digest() compares
+  // the lines in that order, not the ids).
+  cached("INSERT INTO cfs_timeline(incident_number, pos, at_ms, text, late) VALUES(?,?,?,?,?)")
+      ->bind(1, incident).bind(2, row.pos).bind(3, atMs).bind(4, text).bind(5, late ? 1 : 0).run();
+}
+
+bool EventStore::noteStamp(const std::string& unit, const std::string& stamp, int64_t seenAtMs) {
+  // One statement on the hot path (every AVL report): stamps are unique per
+  // event, so the unit's latest is this one's exactly when it is not late.
+  auto st = cached(
+      "UPDATE units SET latest_stamp=CASE WHEN latest_stamp > ?1 THEN latest_stamp ELSE ?1 END, "
+      "last_seen_ms=CASE WHEN last_seen_ms > ?2 THEN last_seen_ms ELSE ?2 END WHERE unit_id=?3 "
+      "RETURNING latest_stamp");
+  st->bind(1, stamp).bind(2, seenAtMs).bind(3, unit);
+  return st->step() && st->text(0) != stamp;
+}
+
+v1::Downlink EventStore::assignmentFor(const std::string& incident, int64_t atMs) {
+  v1::Downlink dl;
+  auto* a = dl.mutable_assignment();
+  auto st = cached("SELECT cfs_type, priority, address, lat, lon, notes, created_at_ms FROM cfs WHERE incident_number=?");
+  st->bind(1, incident);
+  if (st->step()) {
+    a->set_incident_number(incident);
+    a->set_cfs_type(st->text(0));
+    a->set_priority(uint32_t(st->i64(1)));
+    a->set_address(st->text(2));
+    if (!st->isNull(3)) {
+      auto* p = a->mutable_location();
+      p->set_lat(st->f64(3));
+      p->set_lon(st->f64(4));
+      p->set_mode(v1::FIX_MODE_2D);
+      p->set_alt_m(NAN);
+      p->set_speed_mps(NAN);
+      p->set_track_deg(NAN);
+      p->set_eph_m(NAN);
+    }
+    a->set_notes(st->text(5));
+  }
+  auto us = cached("SELECT unit_id FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0 ORDER BY unit_id");
+  us->bind(1, incident);
+  while (us->step() && a->units_size() < 64) a->add_units(us->text(0));
+  // The latest 256 lines, in the order they happened.
+  auto tl = cached(
+      "SELECT at_ms, text, late FROM cfs_timeline WHERE incident_number=? ORDER BY at_ms DESC, id DESC LIMIT 256");
+  tl->bind(1, incident);
+  std::vector<std::pair<int64_t, std::string>> entries;
+  while (tl->step())
+    entries.emplace_back(tl->i64(0), (tl->i64(2) ? "(late) " : "") + tl->text(1).substr(0, 490));
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    auto* t = a->add_timeline();
+    t->set_at_ms(it->first);
+    t->set_text(it->second);
+  }
+  a->set_assigned_at_ms(atMs);
+  return dl;
+}
+
+void EventStore::closeIfNoUnitLeft(const std::string& incident, const Row& row) {
+  // Closed when the last unit left it, whichever of their clears arrived last.
+  auto st = cached("SELECT COUNT(*), MIN(cleared_at_ms), MAX(cleared_at_ms) FROM cfs_units WHERE incident_number=?");
+  st->bind(1, incident);
+  st->step();
+  if (st->i64(0) == 0 || st->i64(1) == 0) return;
+  const int64_t atMs = st->i64(2);
+  cached("UPDATE cfs SET state='closed', closed_at_ms=?, closed_by='units' WHERE incident_number=? AND state='open'")
+      ->bind(1, atMs).bind(2, incident).run();
+  if (db_->changes() > 0) timeline(incident, row, atMs, "closed: all units cleared");
+}
+
+// ------------------------------------------------------------------ membership
+
+ordering::Membership EventStore::loadMembership(const std::string& unit) {
+  ordering::Membership m;
+  auto st = cached(
+      "SELECT incident_number, attach_stamp, cleared_at_ms, clear_stamp, clear_reason FROM cfs_units WHERE unit_id=?");
+  st->bind(1, unit);
+  while (st->step()) {
+    ordering::Spell s;
+    s.attachStamp = st->text(1);
+    s.on = st->i64(2) == 0;
+    s.clearStamp = st->text(3);
+    s.clearReason = st->text(4);
+    m.spells.emplace(st->text(0), std::move(s));
+  }
+  return m;
+}
+
+std::optional<std::string> EventStore::addMembershipFact(const std::string& unit, const MembershipFact& fact,
+                                                         const Row& row, std::vector<Outgoing>& out) {
+  auto kindName = [](MembershipFact::Kind k) {
+    switch (k) {
+      case MembershipFact::Kind::Assign: return "assign";
+      case MembershipFact::Kind::SelfInitiate: return "self";
+      case MembershipFact::Kind::Clear: return "clear";
+    }
+    return "clear";
+  };
+  std::string latest;
+  {
+    auto st = cached("SELECT COALESCE(MAX(stamp), '') FROM membership_facts WHERE unit_id=?");
+    st->bind(1, unit);
+    st->step();
+    latest = st->text(0);
+  }
+  cached("INSERT INTO membership_facts(unit_id, stamp, kind, incident, reason, actor) VALUES(?,?,?,?,?,?)")
+      ->bind(1, unit).bind(2, fact.stamp).bind(3, kindName(fact.kind)).bind(4, fact.incident).bind(5, fact.reason)
+      .bind(6, fact.actor).run();
+
+  const ordering::Membership stored = loadMembership(unit);
+  ordering::Membership target;
+  std::optional<std::string> verdict;
+  if (fact.stamp > latest) {
+    // In order: one more step of the fold.
+    target = stored;
+    verdict = ordering::apply(target, fact);
+  } else {
+    // Late: the unit's calls are what all its facts say, in stamp order.
+    std::vector<MembershipFact> facts;
+    auto st = cached("SELECT stamp, kind, incident, reason, actor FROM membership_facts WHERE unit_id=? ORDER BY stamp");
+    st->bind(1, unit);
+    while (st->step()) {
+      MembershipFact f;
+      f.stamp = st->text(0);
+      std::string k = st->text(1);
+      f.kind = k == "assign" ? MembershipFact::Kind::Assign
+               : k == "self" ? MembershipFact::Kind::SelfInitiate
+                             : MembershipFact::Kind::Clear;
+      f.incident = st->text(2);
+      f.reason = st->text(3);
+      f.actor = st->text(4);
+      facts.push_back(std::move(f));
+    }
+    std::map<std::string, ordering::SelfInitiateVerdict> verdicts;
+    target = ordering::foldMembership(std::move(facts), &verdicts);
+    if (fact.kind == MembershipFact::Kind::SelfInitiate) verdict = verdicts[fact.stamp];
+  }
+
+  // Bring the stored spells to the target, telling the unit what changed.
+  const bool joinsByThisFact =
+      fact.kind == MembershipFact::Kind::Assign || (fact.kind == MembershipFact::Kind::SelfInitiate && !verdict);
+  auto tellOff = [&](const std::string& incident, const std::string& reason) {
+    v1::Downlink dl;
+    dl.mutable_assignment_cleared()->set_incident_number(incident);
+    dl.mutable_assignment_cleared()->set_reason(reason.substr(0, 200));
+    queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
+  };
+  std::vector<std::string> left, retimed;
+  for (auto& [incident, spell] : target.spells) {
+    auto was = stored.spells.find(incident);
+    const ordering::Spell* before = was == stored.spells.end() ? nullptr : &was->second;
+    if (before && *before == spell) continue;
+    const int64_t attachedAt = ordering::stampTime(spell.attachStamp);
+    if (spell.on && (!before || !before->on)) {
+      bool open = false;
+      {
+        auto st = cached("SELECT state FROM cfs WHERE incident_number=?");
+        st->bind(1, incident);
+        open = st->step() && st->text(0) == "open";
+      }
+      if (!open) {
+        // A late event made the unit free for a call that is closed by now:
+        // it stays off it.
+        spell.on = false;
+        spell.clearStamp = fact.stamp;
+        spell.clearReason = "closed before " + unit + " could join it";
+      }
+    }
+    cached("INSERT INTO cfs_units(incident_number, unit_id, assigned_at_ms, cleared_at_ms, attach_stamp, clear_stamp, "
+           "clear_reason) VALUES(?,?,?,?,?,?,?) ON CONFLICT(incident_number, unit_id) DO UPDATE SET "
+           "assigned_at_ms=excluded.assigned_at_ms, cleared_at_ms=excluded.cleared_at_ms, "
+           "attach_stamp=excluded.attach_stamp, clear_stamp=excluded.clear_stamp, clear_reason=excluded.clear_reason")
+        ->bind(1, incident).bind(2, unit).bind(3, attachedAt)
+        .bind(4, spell.on ? 0 : std::max<int64_t>(1, ordering::stampTime(spell.clearStamp)))
+        .bind(5, spell.attachStamp).bind(6, spell.clearStamp).bind(7, spell.clearReason).run();
+    if (spell.on) {
+      cached("UPDATE cfs SET dispatched_at_ms=? WHERE incident_number=? AND (dispatched_at_ms=0 OR dispatched_at_ms>?)")
+          ->bind(1, attachedAt).bind(2, incident).bind(3, attachedAt).run();
+      if ((!before || !before->on) && !(joinsByThisFact && incident == fact.incident)) {
+        // Joined because a late event changed what came first.
+        timeline(incident, row, attachedAt, unit + " on this call: an earlier event arrived late", true);
+        v1::Downlink dl = assignmentFor(incident, row.receivedAtMs);
+        queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
+      }
+    } else if (before && before->on) {
+      tellOff(incident, spell.clearReason);
+      left.push_back(incident);
+    } else if (!before) {
+      left.push_back(incident);  // joined and left, both told by late events
+    } else if (!spell.on && before->clearStamp != spell.clearStamp) {
+      retimed.push_back(incident);  // left earlier than the store knew
+    }
+  }
+  for (const auto& [incident, spell] : stored.spells) {
+    if (target.spells.count(incident)) continue;
+    // A late event showed the unit was never on this call (it started it
+    // while already on another): it leaves the call's units.
+    cached("DELETE FROM cfs_units WHERE incident_number=? AND unit_id=?")->bind(1, incident).bind(2, unit).run();
+    timeline(incident, row, ordering::stampTime(fact.stamp),
+             unit + " not on this call: an earlier event arrived late", true);
+    if (spell.on) tellOff(incident, "already on another call when it started this one");
+    // Closed only because its units had left it, and none ever was on it:
+    // it is open again, as a call no unit has taken.
+    auto st = cached("SELECT COUNT(*) FROM cfs_units WHERE incident_number=?");
+    st->bind(1, incident);
+    st->step();
+    if (st->i64(0) == 0) {
+      cached("UPDATE cfs SET state='open', closed_at_ms=0 WHERE incident_number=? AND state='closed' AND "
+             "closed_by='units'")
+          ->bind(1, incident).run();
+      if (db_->changes() > 0) {
+        cached("UPDATE cfs SET closed_by='' WHERE incident_number=?")->bind(1, incident).run();
+        timeline(incident, row, ordering::stampTime(fact.stamp), "open again: no unit was ever on it", true);
+      }
+    }
+  }
+  cached("UPDATE units SET current_cfs=? WHERE unit_id=?")->bind(1, target.current()).bind(2, unit).run();
+  for (const auto& incident : left) closeIfNoUnitLeft(incident, row);
+  for (const auto& incident : retimed)
+    cached("UPDATE cfs SET closed_at_ms=(SELECT MAX(cleared_at_ms) FROM cfs_units WHERE incident_number=?1) "
+           "WHERE incident_number=?1 AND state='closed' AND closed_by='units'")
+        ->bind(1, incident).run();
+  return verdict;
+}
+
+// ------------------------------------------------------------------ projection
+
+void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
+  if (row.kind.rfind("registry.", 0) == 0) projectRegistry(row, out);
+  else if (row.kind.rfind("records.", 0) == 0) projectRecordsAnswer(row, out);
+  else if (row.kind.rfind("dispatch.", 0) == 0) projectDispatch(row, out);
+  else projectDevice(row, out);
+}
+
+void EventStore::projectRegistry(const Row& row, std::vector<Outgoing>& out) {
+  if (row.kind.rfind("registry.enrol", 0) == 0) return projectEnrolment(row);
+  if (row.kind.rfind("registry.cfs_type", 0) == 0) return projectCfsType(row, out);
+  if (row.kind.rfind("registry.zone_", 0) == 0 || row.kind == "registry.unit_zone" || row.kind == "registry.supervisor")
+    return projectZone(row);
+  QJsonObject j = parseJson(row.payload);
+  std::string unit = j.value("unit").toString().toStdString();
+  auto served = [&](const std::string& device) {
+    cached("INSERT INTO device_units(device_id, pos, at_ms, unit_id) VALUES(?,?,?,?)")
+        ->bind(1, device).bind(2, row.pos).bind(3, row.receivedAtMs).bind(4, unit).run();
+    served_.erase(device);  // read again at its next event
+  };
+  if (row.kind == "registry.device_add") {
+    std::string device = j.value("device").toString().toStdString();
+    served(device);
+    cached("INSERT INTO devices(device_id, unit_id, agency) VALUES(?,?,?)")
+        ->bind(1, device).bind(2, unit).bind(3, row.agency).run();
+    cached("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
+           "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
+        ->bind(1, unit).bind(2, row.agency).bind(3, device).run();
+    if (auto dl = agencyConfiguration(row.agency)) queueDownlink(unit, *dl, row.pos, row.receivedAtMs, out);
+  } else if (row.kind == "registry.device_move") {
+    std::string device = j.value("device").toString().toStdString();
+    served(device);
+    cached("UPDATE units SET device_id='' WHERE device_id=?")->bind(1, device).run();
+    cached("UPDATE devices SET unit_id=? WHERE device_id=?")->bind(1, unit).bind(2, device).run();
+    cached("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
+           "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
+        ->bind(1, unit).bind(2, row.agency).bind(3, device).run();
+    // The device learns its new unit from this first downlink addressed to
+    // it (the agency's configuration, or an empty one: its own defaults).
+    v1::Downlink dl = agencyConfiguration(row.agency).value_or(v1::Downlink{});
+    if (!dl.has_configuration()) dl.mutable_configuration();
+    queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
+  } else if (row.kind == "registry.device_remove") {
+    // Decommissioned: the unit keeps its history and has no device; the
+    // device's events are refused from now on (unknown_device).
+    std::string device = j.value("device").toString().toStdString();
+    served_.erase(device);
+    cached("DELETE FROM devices WHERE device_id=?")->bind(1, device).run();
+    cached("UPDATE units SET device_id='', online=0 WHERE device_id=?")->bind(1, device).run();
+    cached("DELETE FROM downlink_cursors WHERE device_id=?")->bind(1, device).run();
+  } else if (row.kind == "registry.agency_config") {
+    std::string names;
+    for (const auto& n : j.value("statuses").toArray()) names += (names.empty() ? "" : ",") + n.toString().toStdString();
+    cached("INSERT INTO agency_config(agency, statuses, avl_moving_s, avl_stationary_s, pos, updated_at_ms, updated_by) "
+           "VALUES(?,?,?,?,?,?,?) ON CONFLICT(agency) DO UPDATE SET statuses=excluded.statuses, "
+           "avl_moving_s=excluded.avl_moving_s, avl_stationary_s=excluded.avl_stationary_s, pos=excluded.pos, "
+           "updated_at_ms=excluded.updated_at_ms, updated_by=excluded.updated_by")
+        ->bind(1, row.agency).bind(2, names).bind(3, j.value("avl_moving_s").toInt())
+        .bind(4, j.value("avl_stationary_s").toInt()).bind(5, row.pos).bind(6, row.receivedAtMs)
+        .bind(7, actorName(row.actor)).run();
+    sendAgencyConfiguration(row, out);
+  }
+}
+
+void EventStore::projectDispatch(const Row& row, std::vector<Outgoing>& out) {
+  if (row.kind.rfind("dispatch.schedule", 0) == 0) return projectSchedule(row, out);
+  if (row.kind == "dispatch.eido_import") return projectEidoImport(row);
+  QJsonObject j = parseJson(row.payload);
+  const std::string unit = j.value("unit").toString().toStdString();
+  const std::string incident = j.value("incident").toString().toStdString();
+  const std::string actor = actorName(row.actor);
+  const std::string stamp = stampOf(row);
+  const int64_t at = row.receivedAtMs;
+  if (!unit.empty()) noteStamp(unit, stamp, 0);
+
+  if (row.kind == "dispatch.create_cfs") {
+    std::string number = nextIncidentNumber(at);
+    auto st = cached(
+        "INSERT INTO cfs(incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, "
+        "origin_event_id, created_at_ms) VALUES(?,?,?,?,?,?,?,?,'open','dispatch',?,?)");
+    st->bind(1, number).bind(2, row.agency).bind(3, j.value("type").toString().toStdString())
+        .bind(4, j.value("priority").toInt()).bind(5, j.value("address").toString().toStdString());
+    if (j.contains("lat")) st->bind(6, j.value("lat").toDouble()).bind(7, j.value("lon").toDouble());
+    else st->bindNull(6).bindNull(7);
+    st->bind(8, j.value("notes").toString().toStdString()).bind(9, row.eventId).bind(10, at).run();
+    timeline(number, row, at, "created by " + actor + ": " + j.value("type").toString().toStdString());
+    classifyCfs(number, row.agency, j.value("type").toString().toStdString(), row, at);
+  } else if (row.kind == "dispatch.assign") {
+    std::string previous;
+    {
+      auto st = cached("SELECT current_cfs FROM units WHERE unit_id=?");
+      st->bind(1, unit);
+      if (st->step()) previous = st->text(0);
+    }
+    if (!previous.empty() && previous != incident)
+      timeline(previous, row, at, unit + " reassigned to " + incident + " by " + actor);
+    MembershipFact f{stamp, MembershipFact::Kind::Assign, incident, "", actor};
+    addMembershipFact(unit, f, row, out);
+    timeline(incident, row, at, unit + " assigned by " + actor);
+    v1::Downlink dl = assignmentFor(incident, at);
+    queueDownlink(unit, dl, row.pos, at, out);
+  } else if (row.kind == "dispatch.message") {
+    std::string text = j.value("text").toString().toStdString();
+    cached("INSERT INTO messages(pos, agency, unit_id, direction, author, text, at_ms) VALUES(?,?,?,'out',?,?,?)")
+        ->bind(1, row.pos).bind(2, row.agency).bind(3, unit).bind(4, actor).bind(5, text).bind(6, at).run();
+    v1::Downlink dl;
+    dl.mutable_message()->set_from(actor);
+    dl.mutable_message()->set_text(text);
+    queueDownlink(unit, dl, row.pos, at, out);
+  } else if (row.kind == "dispatch.ack_emergency") {
+    // Acknowledges the activation the board shows; a later one flags again.
+    cached("UPDATE units SET emergency=0, emergency_ack_by=?, emergency_acked_stamp=emergency_raised_stamp "
+           "WHERE unit_id=?")
+        ->bind(1, actor).bind(2, unit).run();
+    std::string cur;
+    {
+      auto st = cached("SELECT current_cfs FROM units WHERE unit_id=?");
+      st->bind(1, unit);
+      if (st->step()) cur = st->text(0);
+    }
+    if (!cur.empty()) timeline(cur, row, at, "emergency of " + unit + " acknowledged by " + actor);
+    v1::Downlink dl;
+    dl.mutable_emergency_ack()->set_by(actor);
+    dl.mutable_emergency_ack()->set_at_ms(at);
+    queueDownlink(unit, dl, row.pos, at, out);
+  } else if (row.kind == "dispatch.close_cfs") {
+    std::vector<std::string> units;
+    {
+      auto us = cached("SELECT unit_id FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0 ORDER BY unit_id");
+      us->bind(1, incident);
+      while (us->step()) units.push_back(us->text(0));
+    }
+    timeline(incident, row, at, "closed by " + actor);
+    // Closed first: the units leaving it do not close it a second time.
+    cached("UPDATE cfs SET state='closed', closed_at_ms=?, closed_by=? WHERE incident_number=? AND state='open'")
+        ->bind(1, at).bind(2, actor).bind(3, incident).run();
+    for (const auto& u : units) {
+      noteStamp(u, stamp, 0);
+      MembershipFact f{stamp, MembershipFact::Kind::Clear, incident, "closed by " + actor, actor};
+      addMembershipFact(u, f, row, out);
+    }
+  }
+}
+
+void EventStore::projectDevice(const Row& row, std::vector<Outgoing>& out) {
+  v1::Envelope env;
+  env.ParseFromString(row.payload);
+  const std::string& unit = row.unitId;
+  const std::string stamp = stampOf(row);
+  const int64_t at = row.recordedAtMs;
+  // Presence is the link's state as the stub sees it: by arrival, not stamped;
+  // so is a records query, which changes nothing on the board.
+  if (env.has_avl()) {
+    // The hot path (most events are AVL), in one statement: what noteStamp,
+    // the late count and movePosition do, on the row's old values. Backfill
+    // is history: the live position is never taken from it.
+    const auto& p = env.avl().position();
+    cached("UPDATE units SET late_events=late_events + CASE WHEN latest_stamp > ?1 THEN 1 ELSE 0 END, "
+           "latest_stamp=CASE WHEN latest_stamp > ?1 THEN latest_stamp ELSE ?1 END, "
+           "last_seen_ms=CASE WHEN last_seen_ms > ?2 THEN last_seen_ms ELSE ?2 END, "
+           "lat=CASE WHEN ?4 = 1 AND pos_stamp < ?1 THEN ?5 ELSE lat END, "
+           "lon=CASE WHEN ?4 = 1 AND pos_stamp < ?1 THEN ?6 ELSE lon END, "
+           "pos_at_ms=CASE WHEN ?4 = 1 AND pos_stamp < ?1 THEN ?7 ELSE pos_at_ms END, "
+           "pos_stamp=CASE WHEN ?4 = 1 AND pos_stamp < ?1 THEN ?1 ELSE pos_stamp END WHERE unit_id=?3")
+        ->bind(1, stamp).bind(2, row.receivedAtMs).bind(3, unit).bind(4, env.avl().backfill() ? 0 : 1)
+        .bind(5, p.lat()).bind(6, p.lon()).bind(7, at).run();
+    return;
+  }
+  bool late = false;
+  if (env.has_presence() || env.has_records_query())
+    cached("UPDATE units SET last_seen_ms=CASE WHEN last_seen_ms > ?1 THEN last_seen_ms ELSE ?1 END WHERE unit_id=?2")
+        ->bind(1, row.receivedAtMs).bind(2, unit).run();
+  else
+    late = noteStamp(unit, stamp, row.receivedAtMs);
+  if (late) cached("UPDATE units SET late_events=late_events+1 WHERE unit_id=?")->bind(1, unit).run();
+
+  auto movePosition = [&](const v1::Position& p) {
+    cached("UPDATE units SET lat=?, lon=?, pos_at_ms=?, pos_stamp=? WHERE unit_id=? AND pos_stamp<?")
+        ->bind(1, p.lat()).bind(2, p.lon()).bind(3, at).bind(4, stamp).bind(5, unit).bind(6, stamp).run();
+  };
+  // The call the event belongs to: the one it names, else the one the unit
+  // was on when the event was recorded.
+  auto callAt = [&](const std::string& named) { return named.empty() ? loadMembership(unit).onAt(stamp) : named; };
+  // First time wins for the moments of a call (acknowledged, en route, on scene).
+  auto earliest = [&](const char* table, const char* column, const std::string& incident, bool perUnit) {
+    std::string sql = std::string("UPDATE ") + table + " SET " + column + "=? WHERE incident_number=?" +
+                      (perUnit ? " AND unit_id=?" : "") + " AND (" + column + "=0 OR " + column + ">?)";
+    auto st = cached(sql.c_str());
+    st->bind(1, at).bind(2, incident);
+    if (perUnit) st->bind(3, unit).bind(4, at);
+    else st->bind(3, at);
+    st->run();
+    return db_->changes() > 0;
+  };
+
+  switch (env.body_case()) {
+    case v1::Envelope::kStatus: {
+      const int status = env.status().status();
+      cached("UPDATE units SET status=?, status_at_ms=?, status_stamp=? WHERE unit_id=? AND status_stamp<?")
+          ->bind(1, status).bind(2, at).bind(3, stamp).bind(4, unit).bind(5, stamp).run();
+      if (env.status().has_position()) movePosition(env.status().position());
+      const std::string named = env.status().incident_number();
+      const std::string incident = callAt(named);
+      if (!incident.empty()) {
+        timeline(incident, row, at, unit + " " + codec::statusName(status), late);
+        if (status == v1::UNIT_STATUS_EN_ROUTE) {
+          earliest("cfs_units", "enroute_at_ms", incident, true);
+          earliest("cfs", "enroute_at_ms", incident, false);
+        } else if (status == v1::UNIT_STATUS_ON_SCENE) {
+          earliest("cfs_units", "onscene_at_ms", incident, true);
+          earliest("cfs", "arrived_at_ms", incident, false);
+        }
+      }
+      if (codec::statusEndsAssignment(status)) {
+        // Clears the unit from the call it names, else from every call it
+        // joined before this moment (not one it joined after: a late event).
+        MembershipFact f{stamp, MembershipFact::Kind::Clear, named,
+                         "cleared by " + unit + " " + codec::statusName(status), ""};
+        addMembershipFact(unit, f, row, out);
+      }
+      break;
+    }
+    case v1::Envelope::kAvl:  // above
+      break;
+    case v1::Envelope::kCfs: {
+      const auto& c = env.cfs();
+      std::string number = nextIncidentNumber(row.receivedAtMs);
+      cached("INSERT INTO cfs(incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, "
+             "origin_event_id, created_at_ms) VALUES(?,?,?,?,?,?,?,?,'open','self',?,?)")
+          ->bind(1, number).bind(2, row.agency).bind(3, c.cfs_type()).bind(4, 3).bind(5, c.address())
+          .bind(6, c.location().lat()).bind(7, c.location().lon()).bind(8, c.note()).bind(9, row.eventId).bind(10, at)
+          .run();
+      timeline(number, row, at, "self-initiated by " + unit + ": " + c.cfs_type(), late);
+      classifyCfs(number, row.agency, c.cfs_type(), row, at, late);
+      MembershipFact f{stamp, MembershipFact::Kind::SelfInitiate, number, "", ""};
+      auto busy = addMembershipFact(unit, f, row, out);
+      v1::Downlink accepted;
+      accepted.mutable_cfs_accepted()->set_event_id(row.eventId);
+      accepted.mutable_cfs_accepted()->set_incident_number(number);
+      queueDownlink(unit, accepted, row.pos, row.receivedAtMs, out);
+      if (busy) {
+        // The unit was on another call when it started this one: the CFS is
+        // kept (it happened), the unit stays on its call, and both sides can
+        // see why.
+        timeline(number, row, at, unit + " not attached: already assigned to " + *busy, late);
+        v1::Downlink rej;
+        rej.mutable_rejection()->set_event_id(row.eventId);
+        rej.mutable_rejection()->set_seq(row.deviceSeq.value_or(0));
+        rej.mutable_rejection()->set_reason(v1::REJECT_REASON_CONFLICT);
+        rej.mutable_rejection()->set_detail("self-initiated CFS recorded as " + number + " but " + unit +
+                                            " stays on " + *busy + ", assigned before it");
+        queueDownlink(unit, rej, row.pos, row.receivedAtMs, out);
+      }
+      break;
+    }
+    case v1::Envelope::kEmergency: {
+      const bool active = env.emergency().active();
+      // The device's own state: the latest activation or clear.
+      cached("UPDATE units SET emergency_active=?, emergency_stamp=? WHERE unit_id=? AND emergency_stamp<?")
+          ->bind(1, active ? 1 : 0).bind(2, stamp).bind(3, unit).bind(4, stamp).run();
+      if (active) {
+        // Flagged for dispatch while an activation is newer than the one a
+        // dispatcher acknowledged.
+        cached("UPDATE units SET emergency_raised_stamp=?, emergency_at_ms=? WHERE unit_id=? AND "
+               "emergency_raised_stamp<?")
+            ->bind(1, stamp).bind(2, at).bind(3, unit).bind(4, stamp).run();
+        cached("UPDATE units SET emergency=1, emergency_ack_by='' WHERE unit_id=? AND emergency=0 AND "
+               "emergency_raised_stamp>emergency_acked_stamp")
+            ->bind(1, unit).run();
+        if (env.emergency().has_position()) movePosition(env.emergency().position());
+        std::string incident = callAt("");
+        if (!incident.empty()) timeline(incident, row, at, "EMERGENCY raised by " + unit, late);
+      }
+      break;
+    }
+    case v1::Envelope::kAssignmentAck: {
+      const std::string& incident = env.assignment_ack().incident_number();
+      if (earliest("cfs_units", "ack_at_ms", incident, true))
+        timeline(incident, row, at, unit + " acknowledged the assignment", late);
+      break;
+    }
+    case v1::Envelope::kMessage:
+      cached("INSERT INTO messages(pos, agency, unit_id, direction, author, text, at_ms) VALUES(?,?,?,'in',?,?,?)")
+          ->bind(1, row.pos).bind(2, row.agency).bind(3, unit).bind(4, unit).bind(5, env.message().text()).bind(6, at)
+          .run();
+      break;
+    case v1::Envelope::kPresence:
+      cached("UPDATE units SET online=?1, online_changed_ms=?2, "
+             "dropped_avl=CASE WHEN dropped_avl > ?3 THEN dropped_avl ELSE ?3 END WHERE unit_id=?4")
+          ->bind(1, env.presence().online() ? 1 : 0).bind(2, row.receivedAtMs)
+          .bind(3, int64_t(env.presence().dropped_avl())).bind(4, unit).run();
+      if (env.presence().online()) {
+        const auto& p = env.presence();
+        int64_t depth = 0, oldest = 0;
+        for (const auto& q : p.queue()) {
+          depth += q.count();
+          if (q.oldest_at_ms() > 0 && (oldest == 0 || q.oldest_at_ms() < oldest)) oldest = q.oldest_at_ms();
+        }
+        cached("UPDATE devices SET agent_version=?, queue_depth=?, queue_oldest_ms=?, cert_not_after_ms=?, gps_fix=?, "
+               "gps_no_fix_since_ms=?, health_at_ms=? WHERE device_id=?")
+            ->bind(1, p.agent_version()).bind(2, depth).bind(3, oldest).bind(4, p.cert_not_after_ms())
+            .bind(5, p.gps_fix() ? 1 : 0).bind(6, p.gps_no_fix_since_ms()).bind(7, row.receivedAtMs)
+            .bind(8, row.deviceId).run();
+      }
+      break;
+    case v1::Envelope::kRecordsQuery:
+      projectRecordsQuery(row, env);
+      break;
+    case v1::Envelope::kResync:
+    case v1::Envelope::kAvlBatch:  // never stored: ingest expands it into its reports
+    case v1::Envelope::BODY_NOT_SET:
+      break;
+  }
+}
+
+}  // namespace cad

@@ -1,1 +1,0 @@
-#include "shared/error.h"

@@ -1,0 +1,1 @@
+#include "shared/wire/error.h"
