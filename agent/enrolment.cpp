@@ -19,11 +19,6 @@ namespace mdc::agent {
 
 namespace {
 
-bool exists(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0;
-}
-
 /** The certificates of an EST answer (base64 PKCS#7 certs-only), as PEM. */
 Result<std::string> certsOf(const HttpResult& r, const std::string& what) {
   auto der = QByteArray::fromBase64Encoding(QByteArray::fromStdString(r.body).simplified().replace(" ", ""),
@@ -200,14 +195,14 @@ Result<pki::CertInfo> renewCertificate(const AgentConfig& cfg) {
 
 Result<std::string> finishPendingRenewal(const std::string& certPath, const std::string& keyPath) {
   const std::string key = keyPath + ".next", cert = certPath + ".next";
-  if (!exists(key)) {
-    if (exists(cert)) std::remove(cert.c_str());  // a certificate without its key is of no use
+  if (!provision::pathExists(key)) {
+    if (provision::pathExists(cert)) std::remove(cert.c_str());  // a certificate without its key is of no use
     return std::string();
   }
   auto fail = [&](const std::string& why) -> Result<std::string> {
     return Error::make("renewal: cannot install \"" + why + "\": " + std::strerror(errno));
   };
-  if (exists(cert)) {
+  if (provision::pathExists(cert)) {
     if (!pki::checkKeyMatchesCert(cert, key)) {
       std::remove(key.c_str());
       std::remove(cert.c_str());

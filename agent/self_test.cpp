@@ -264,7 +264,7 @@ const char* levelName(Level l) {
 }
 
 std::vector<Check> selfTest(const DeviceFiles& f, const SelfTestOptions& o) {
-  SelfTestRun run{f, o, {}, {}, false, std::nullopt, {}};
+  SelfTestRun run{o, {}, {}, false, std::nullopt, {}};
   // 1. config: the checks after it read it.
   auto cfg = loadDeviceConfig(f.config());
   if (!cfg) {

@@ -12,7 +12,6 @@ namespace mdc::provision {
 
 // One self-test as it goes: the checks so far and what later ones need to know.
 struct SelfTestRun {
-  const DeviceFiles& files;
   const SelfTestOptions& o;
   agent::AgentConfig cfg;
   std::vector<Check> checks;
