@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,14 +27,29 @@ void onSignal(int) {
   char c = 1;
   [[maybe_unused]] auto n = ::write(signalPipe[1], &c, 1);
 }
-}  // namespace
 
-int main(int argc, char** argv) {
-  QCoreApplication app(argc, argv);
-  QCoreApplication::setApplicationName("mdc-agent");
-  QCoreApplication::setApplicationVersion(MDC_VERSION);
+int fail(const std::string& msg) {
+  std::cerr << "mdc-agent: " << msg << "\n";
+  return 2;
+}
 
-  QCommandLineParser p;
+// The command line's options.
+struct AgentOptions {
+  QCommandLineOption config{"config", "JSON configuration file.", "file"};
+  QCommandLineOption set{"set", "Override one configuration key (repeatable).", "key=value"};
+  QCommandLineOption device{"device-id", "Same as --set device_id=ID.", "id"};
+  QCommandLineOption unit{"unit-id", "Same as --set unit_id=UNIT.", "unit"};
+  QCommandLineOption agency{"agency", "Same as --set agency=A.", "agency"};
+  QCommandLineOption broker{"broker", "Same as --set broker=URI[,URI...] (tcp://host:port or ssl://host:port).",
+                            "uri"};
+  QCommandLineOption store{"store", "Same as --set store.path=FILE.", "file"};
+  QCommandLineOption socket{"socket", "Same as --set socket.path=PATH.", "path"};
+  QCommandLineOption print{"print-config", "Print the effective configuration as JSON and exit."};
+  QCommandLineOption check{"check-store", "Check the store's integrity and lane invariants, print a summary, exit "
+                                          "(0 when healthy, 1 otherwise)."};
+};
+
+void describe(QCommandLineParser& p, const AgentOptions& o) {
   p.setApplicationDescription(
       "The MDC edge agent: keeps every responder action in a durable outbox until the CAD backend has\n"
       "committed it, receives assignments and messages, and serves the MDC app over a local socket.\n\n"
@@ -44,72 +60,51 @@ int main(int argc, char** argv) {
       "agent moves to the next when one fails. See README.md.");
   p.addHelpOption();
   p.addVersionOption();
-  QCommandLineOption configOpt("config", "JSON configuration file.", "file");
-  QCommandLineOption setOpt("set", "Override one configuration key (repeatable).", "key=value");
-  QCommandLineOption deviceOpt("device-id", "Same as --set device_id=ID.", "id");
-  QCommandLineOption unitOpt("unit-id", "Same as --set unit_id=UNIT.", "unit");
-  QCommandLineOption agencyOpt("agency", "Same as --set agency=A.", "agency");
-  QCommandLineOption brokerOpt("broker", "Same as --set broker=URI[,URI...] (tcp://host:port or ssl://host:port).",
-                               "uri");
-  QCommandLineOption storeOpt("store", "Same as --set store.path=FILE.", "file");
-  QCommandLineOption socketOpt("socket", "Same as --set socket.path=PATH.", "path");
-  QCommandLineOption printOpt("print-config", "Print the effective configuration as JSON and exit.");
-  QCommandLineOption checkOpt("check-store", "Check the store's integrity and lane invariants, print a summary, exit "
-                                             "(0 when healthy, 1 otherwise).");
-  p.addOptions({configOpt, setOpt, deviceOpt, unitOpt, agencyOpt, brokerOpt, storeOpt, socketOpt, printOpt, checkOpt});
-  p.process(app);
+  p.addOptions({o.config, o.set, o.device, o.unit, o.agency, o.broker, o.store, o.socket, o.print, o.check});
+}
 
-  agent::AgentConfig cfg;
-  auto fail = [](const std::string& msg) {
-    std::cerr << "mdc-agent: " << msg << "\n";
-    return 2;
-  };
-  if (p.isSet(configOpt))
-    if (Status s = agent::loadConfigFile(p.value(configOpt).toStdString(), cfg); !s) return fail(s.error().message);
+// The configuration: the file, then --set and its aliases in that order; an
+// exit code when one of them is wrong.
+std::optional<int> configure(const QCommandLineParser& p, const AgentOptions& o, agent::AgentConfig& cfg) {
+  if (p.isSet(o.config))
+    if (Status s = agent::loadConfigFile(p.value(o.config).toStdString(), cfg); !s) return fail(s.error().message);
   std::vector<std::pair<std::string, std::string>> overrides;
-  for (const QString& kv : p.values(setOpt)) {
+  for (const QString& kv : p.values(o.set)) {
     auto text = kv.toStdString();
     auto eq = text.find('=');
     if (eq == std::string::npos) return fail("--set \"" + text + "\": expected key=value");
     overrides.emplace_back(text.substr(0, eq), text.substr(eq + 1));
   }
-  auto alias = [&](const QCommandLineOption& o, const char* key) {
-    if (p.isSet(o)) overrides.emplace_back(key, p.value(o).toStdString());
+  auto alias = [&](const QCommandLineOption& opt, const char* key) {
+    if (p.isSet(opt)) overrides.emplace_back(key, p.value(opt).toStdString());
   };
-  alias(deviceOpt, "device_id");
-  alias(unitOpt, "unit_id");
-  alias(agencyOpt, "agency");
-  alias(brokerOpt, "broker");
-  alias(storeOpt, "store.path");
-  alias(socketOpt, "socket.path");
+  alias(o.device, "device_id");
+  alias(o.unit, "unit_id");
+  alias(o.agency, "agency");
+  alias(o.broker, "broker");
+  alias(o.store, "store.path");
+  alias(o.socket, "socket.path");
   for (const auto& [k, v] : overrides)
     if (Status s = cfg.set(k, v); !s) return fail(s.error().message);
+  return std::nullopt;
+}
 
-  if (p.isSet(printOpt)) {
-    std::cout << cfg.toJson();
-    return cfg.validate() ? 0 : fail(cfg.validate().error().message);
-  }
+// --check-store: reads what is there, never creates a store (a new one is
+// made by the agent itself, with its seq origin).
+int checkStore(const agent::AgentConfig& cfg) {
+  if (!QFileInfo::exists(QString::fromStdString(cfg.storePath)))
+    return fail("--check-store: store \"" + cfg.storePath + "\" does not exist (nothing was created)");
+  auto store = agent::Store::open(cfg.storePath, {cfg.storeCapBytes, 500, cfg.storeKeyPath}, SystemClock::instance());
+  if (!store) return fail(store.error().message);
+  auto report = (*store)->check();
+  std::cout << "store " << cfg.storePath << "\n";
+  for (const auto& line : report.lines) std::cout << line << "\n";
+  std::cout << (report.ok ? "healthy\n" : "NOT HEALTHY\n");
+  return report.ok ? 0 : 1;
+}
 
-  log::Level level = log::Level::Info;
-  log::parseLevel(cfg.logLevel, level);
-  if (!std::getenv("MDC_LOG_LEVEL")) log::setLevel(level);
-
-  if (p.isSet(checkOpt)) {
-    // A check reads what is there: it never creates a store (a new one is
-    // made by the agent itself, with its seq origin).
-    if (!QFileInfo::exists(QString::fromStdString(cfg.storePath)))
-      return fail("--check-store: store \"" + cfg.storePath + "\" does not exist (nothing was created)");
-    auto store = agent::Store::open(cfg.storePath, {cfg.storeCapBytes, 500, cfg.storeKeyPath}, SystemClock::instance());
-    if (!store) return fail(store.error().message);
-    auto report = (*store)->check();
-    std::cout << "store " << cfg.storePath << "\n";
-    for (const auto& line : report.lines) std::cout << line << "\n";
-    std::cout << (report.ok ? "healthy\n" : "NOT HEALTHY\n");
-    return report.ok ? 0 : 1;
-  }
-
-  if (Status s = cfg.validate(); !s) return fail(s.error().message);
-
+// Runs the agent until SIGTERM/SIGINT; the event loop's exit code.
+int serve(QCoreApplication& app, const agent::AgentConfig& cfg) {
   agent::Store::Options storeOptions{cfg.storeCapBytes, 500, cfg.storeKeyPath};
   storeOptions.seqFromCreationTime = true;
   auto store = agent::Store::open(cfg.storePath, storeOptions, SystemClock::instance());
@@ -147,4 +142,32 @@ int main(int argc, char** argv) {
   int rc = app.exec();
   log::info("agent", "stopped");
   return rc;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  QCoreApplication app(argc, argv);
+  QCoreApplication::setApplicationName("mdc-agent");
+  QCoreApplication::setApplicationVersion(MDC_VERSION);
+
+  QCommandLineParser p;
+  const AgentOptions options;
+  describe(p, options);
+  p.process(app);
+
+  agent::AgentConfig cfg;
+  if (auto rc = configure(p, options, cfg)) return *rc;
+
+  if (p.isSet(options.print)) {
+    std::cout << cfg.toJson();
+    return cfg.validate() ? 0 : fail(cfg.validate().error().message);
+  }
+
+  log::Level level = log::Level::Info;
+  log::parseLevel(cfg.logLevel, level);
+  if (!std::getenv("MDC_LOG_LEVEL")) log::setLevel(level);
+
+  if (p.isSet(options.check)) return checkStore(cfg);
+  if (Status s = cfg.validate(); !s) return fail(s.error().message);
+  return serve(app, cfg);
 }

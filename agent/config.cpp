@@ -5,6 +5,7 @@
 #include <QJsonObject>
 
 #include <charconv>
+#include <map>
 
 #include "shared/infra/files.h"
 #include "shared/infra/log.h"
@@ -84,7 +85,174 @@ std::vector<std::string> splitList(const std::string& text) {
 
 constexpr size_t kMaxBrokers = 16;
 
+// ---- set(): one function per key, found in a table
+
+// How set() takes one key: checks the text and stores it, or names what is wrong.
+using KeySetter = Status (*)(AgentConfig& c, const std::string& key, const std::string& v);
+
+template <auto Field>
+Status textKey(AgentConfig& c, const std::string&, const std::string& v) {
+  c.*Field = v;
+  return {};
+}
+
+template <auto Field>
+Status nonEmptyKey(AgentConfig& c, const std::string& key, const std::string& v) {
+  if (v.empty()) return bad(key, v, "must not be empty");
+  c.*Field = v;
+  return {};
+}
+
+template <auto Field>
+Status nameKey(AgentConfig& c, const std::string& key, const std::string& v) {
+  if (v.empty() || v.size() > 32) return bad(key, v, "must be 1-32 characters");
+  c.*Field = v;
+  return {};
+}
+
+template <auto Field, int64_t Lo, int64_t Hi>
+Status intKey(AgentConfig& c, const std::string& key, const std::string& v) {
+  return setInt(key, v, Lo, Hi, c.*Field);
+}
+
+template <auto Field, double Lo, double Hi>
+Status doubleKey(AgentConfig& c, const std::string& key, const std::string& v) {
+  return parseDouble(key, v, Lo, Hi, c.*Field);
+}
+
+Status setDeviceId(AgentConfig& c, const std::string& key, const std::string& v) {
+  if (!topics::isValidDeviceId(v)) return bad(key, v, "must be 1-64 characters of A-Z a-z 0-9 . _ -");
+  c.deviceId = v;
+  return {};
+}
+
+Status setBroker(AgentConfig& c, const std::string& key, const std::string& v) {
+  const auto list = splitList(v);
+  if (list.size() > kMaxBrokers) return bad(key, v, "at most " + std::to_string(kMaxBrokers) + " brokers");
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (Status s = checkBrokerUri(key, list[i]); !s) return s;
+    for (size_t j = 0; j < i; ++j)
+      if (list[j] == list[i]) return bad(key, v, "\"" + list[i] + "\" is listed twice");
+    // A list mixing the two would fall back from TLS to a plain link.
+    if (list[i].substr(0, 6) != list[0].substr(0, 6))
+      return bad(key, v, "every broker must use the same scheme (tcp:// or ssl://), so failover never drops TLS");
+  }
+  c.broker = v;
+  return {};
+}
+
+Status setMqttVersion(AgentConfig& c, const std::string& key, const std::string& v) {
+  if (!mqtt::parseVersion(v)) return bad(key, v, "must be 5 or 3.1.1");
+  c.mqttVersion = v;
+  return {};
+}
+
+Status setEnrollServer(AgentConfig& c, const std::string& key, const std::string& v) {
+  if (!v.empty() && (v.rfind("https://", 0) != 0 || v.size() < 9))
+    return bad(key, v, "must be https://host:port (the enrolment server), or empty");
+  c.enrollServer = v;
+  return {};
+}
+
+Status setStoreCap(AgentConfig& c, const std::string& key, const std::string& v) {
+  return parseInt(key, v, 64 * 1024, int64_t(1) << 40, c.storeCapBytes);
+}
+
+Status setSocketPath(AgentConfig& c, const std::string& key, const std::string& v) {
+  if (v.empty() || v.size() > 100) return bad(key, v, "must be 1-100 characters (a Unix socket path)");
+  c.socketPath = v;
+  return {};
+}
+
+Status setGpsSource(AgentConfig& c, const std::string& key, const std::string& v) {
+  if (v != "none" && v != "gpsd" && v != "simulator" && v != "replay")
+    return bad(key, v, "must be none, gpsd, simulator or replay");
+  c.gpsSource = v;
+  return {};
+}
+
+Status setReplayLoop(AgentConfig& c, const std::string& key, const std::string& v) {
+  return parseBool(key, v, c.replayLoop);
+}
+
+Status setInputsSource(AgentConfig& c, const std::string& key, const std::string& v) {
+  if (v != "none" && v != "evdev") return bad(key, v, "must be none or evdev");
+  c.inputsSource = v;
+  return {};
+}
+
+Status setEmergencyCode(AgentConfig& c, const std::string& key, const std::string& v) {
+  if (!hw::parseInputCode(v)) return bad(key, v, "not a key or switch code (e.g. KEY_F24, BTN_0, SW_1, or a number)");
+  c.inputsEmergencyCode = v;
+  return {};
+}
+
+Status setLogLevel(AgentConfig& c, const std::string& key, const std::string& v) {
+  log::Level l;
+  if (!log::parseLevel(v, l)) return bad(key, v, "must be debug, info, warn or error");
+  c.logLevel = v;
+  return {};
+}
+
+using C = AgentConfig;
+const std::map<std::string, KeySetter> kSetters = {
+    {"device_id", setDeviceId},
+    {"unit_id", nameKey<&C::unitId>},
+    {"agency", nameKey<&C::agency>},
+    {"broker", setBroker},
+    {"link.mqtt_version", setMqttVersion},
+    {"tls.ca", textKey<&C::tlsCa>},
+    {"tls.cert", textKey<&C::tlsCert>},
+    {"tls.key", textKey<&C::tlsKey>},
+    {"tls.enroll_server", setEnrollServer},
+    {"tls.renew_margin_days", intKey<&C::renewMarginDays, 1, 3650>},
+    {"tls.renew_check_s", intKey<&C::renewCheckS, 10, 86400>},
+    {"store.path", nonEmptyKey<&C::storePath>},
+    {"store.key_path", textKey<&C::storeKeyPath>},
+    {"store.cap_bytes", setStoreCap},
+    {"store.avl_commit_ms", intKey<&C::avlCommitMs, 10, 10000>},
+    {"socket.path", setSocketPath},
+    {"link.window", intKey<&C::window, 1, 4096>},
+    {"link.keepalive_s", intKey<&C::keepAliveS, 2, 300>},
+    {"link.backoff_initial_ms", intKey<&C::backoffInitialMs, 50, 60000>},
+    {"link.backoff_max_ms", intKey<&C::backoffMaxMs, 50, 600000>},
+    {"link.ack_timeout_s", intKey<&C::ackTimeoutS, 1, 3600>},
+    {"link.backfill_per_s", intKey<&C::backfillPerSecond, 1, 100000>},
+    {"link.avl_batch", intKey<&C::avlBatch, 0, 128>},
+    {"link.downlink_check_s", intKey<&C::downlinkCheckS, 5, 3600>},
+    {"link.health_interval_s", intKey<&C::healthIntervalS, 5, 3600>},
+    {"records.slow_s", intKey<&C::recordsSlowS, 1, 60>},
+    {"records.timeout_s", intKey<&C::recordsTimeoutS, 2, 300>},
+    {"records.show_s", intKey<&C::recordsShowS, 10, 3600>},
+    {"records.alert_show_s", intKey<&C::recordsAlertShowS, 60, 86400>},
+    {"gps.source", setGpsSource},
+    {"gps.replay_file", textKey<&C::replayFile>},
+    {"gps.replay_speedup", doubleKey<&C::replaySpeedup, 0.0, 1000.0>},
+    {"gps.replay_loop", setReplayLoop},
+    {"gps.sim_seed", intKey<&C::simSeed, 0, 1 << 30>},
+    {"gps.sim_speedup", doubleKey<&C::simSpeedup, 0.1, 1000.0>},
+    {"avl.moving_interval_s", intKey<&C::avlMovingIntervalS, 1, 3600>},
+    {"avl.stationary_interval_s", intKey<&C::avlStationaryIntervalS, 1, 3600>},
+    {"avl.distance_m", doubleKey<&C::avlDistanceM, 1.0, 10000.0>},
+    {"avl.heading_deg", doubleKey<&C::avlHeadingDeg, 1.0, 180.0>},
+    {"avl.max_eph_m", doubleKey<&C::avlMaxEphM, 1.0, 10000.0>},
+    {"inputs.source", setInputsSource},
+    {"inputs.device", nonEmptyKey<&C::inputsDevice>},
+    {"inputs.emergency_code", setEmergencyCode},
+    {"gps.host", nonEmptyKey<&C::gpsdHost>},
+    {"gps.port", intKey<&C::gpsdPort, 1, 65535>},
+    {"log_level", setLogLevel},
+};
+
 }  // namespace
+
+Status AgentConfig::set(const std::string& key, const std::string& v) {
+  auto it = kSetters.find(key);
+  if (it == kSetters.end())
+    return Error::make("config: unknown key \"" + key + "\" (known: device_id, unit_id, agency, broker, tls.*, "
+                       "store.*, socket.path, link.*, gps.*, avl.*, inputs.*, log_level)");
+  return it->second(*this, key, v);
+}
 
 std::vector<std::string> AgentConfig::brokers() const { return splitList(broker); }
 
@@ -98,99 +266,6 @@ std::vector<std::string> AgentConfig::keys() {
           "gps.source", "gps.host", "gps.port", "gps.replay_file", "gps.replay_speedup", "gps.replay_loop",
           "gps.sim_seed", "gps.sim_speedup", "avl.moving_interval_s", "avl.stationary_interval_s", "avl.distance_m",
           "avl.heading_deg", "avl.max_eph_m", "inputs.source", "inputs.device", "inputs.emergency_code", "log_level"};
-}
-
-Status AgentConfig::set(const std::string& key, const std::string& v) {
-  if (key == "device_id") {
-    if (!topics::isValidDeviceId(v)) return bad(key, v, "must be 1-64 characters of A-Z a-z 0-9 . _ -");
-    deviceId = v;
-  } else if (key == "unit_id" || key == "agency") {
-    if (v.empty() || v.size() > 32) return bad(key, v, "must be 1-32 characters");
-    (key == "unit_id" ? unitId : agency) = v;
-  } else if (key == "broker") {
-    const auto list = splitList(v);
-    if (list.size() > kMaxBrokers) return bad(key, v, "at most " + std::to_string(kMaxBrokers) + " brokers");
-    for (size_t i = 0; i < list.size(); ++i) {
-      if (Status s = checkBrokerUri(key, list[i]); !s) return s;
-      for (size_t j = 0; j < i; ++j)
-        if (list[j] == list[i]) return bad(key, v, "\"" + list[i] + "\" is listed twice");
-      // A list mixing the two would fall back from TLS to a plain link.
-      if (list[i].substr(0, 6) != list[0].substr(0, 6))
-        return bad(key, v, "every broker must use the same scheme (tcp:// or ssl://), so failover never drops TLS");
-    }
-    broker = v;
-  } else if (key == "link.mqtt_version") {
-    if (!mqtt::parseVersion(v)) return bad(key, v, "must be 5 or 3.1.1");
-    mqttVersion = v;
-  } else if (key == "tls.ca") tlsCa = v;
-  else if (key == "tls.cert") tlsCert = v;
-  else if (key == "tls.key") tlsKey = v;
-  else if (key == "tls.enroll_server") {
-    if (!v.empty() && (v.rfind("https://", 0) != 0 || v.size() < 9))
-      return bad(key, v, "must be https://host:port (the enrolment server), or empty");
-    enrollServer = v;
-  } else if (key == "tls.renew_margin_days") return setInt(key, v, 1, 3650, renewMarginDays);
-  else if (key == "tls.renew_check_s") return setInt(key, v, 10, 86400, renewCheckS);
-  else if (key == "store.path") {
-    if (v.empty()) return bad(key, v, "must not be empty");
-    storePath = v;
-  } else if (key == "store.key_path") {
-    storeKeyPath = v;
-  } else if (key == "store.cap_bytes") {
-    return parseInt(key, v, 64 * 1024, int64_t(1) << 40, storeCapBytes);
-  } else if (key == "store.avl_commit_ms") return setInt(key, v, 10, 10000, avlCommitMs);
-  else if (key == "socket.path") {
-    if (v.empty() || v.size() > 100) return bad(key, v, "must be 1-100 characters (a Unix socket path)");
-    socketPath = v;
-  } else if (key == "link.window") return setInt(key, v, 1, 4096, window);
-  else if (key == "link.keepalive_s") return setInt(key, v, 2, 300, keepAliveS);
-  else if (key == "link.backoff_initial_ms") return setInt(key, v, 50, 60000, backoffInitialMs);
-  else if (key == "link.backoff_max_ms") return setInt(key, v, 50, 600000, backoffMaxMs);
-  else if (key == "link.ack_timeout_s") return setInt(key, v, 1, 3600, ackTimeoutS);
-  else if (key == "link.backfill_per_s") return setInt(key, v, 1, 100000, backfillPerSecond);
-  else if (key == "link.avl_batch") return setInt(key, v, 0, 128, avlBatch);
-  else if (key == "link.downlink_check_s") return setInt(key, v, 5, 3600, downlinkCheckS);
-  else if (key == "link.health_interval_s") return setInt(key, v, 5, 3600, healthIntervalS);
-  else if (key == "records.slow_s") return setInt(key, v, 1, 60, recordsSlowS);
-  else if (key == "records.timeout_s") return setInt(key, v, 2, 300, recordsTimeoutS);
-  else if (key == "records.show_s") return setInt(key, v, 10, 3600, recordsShowS);
-  else if (key == "records.alert_show_s") return setInt(key, v, 60, 86400, recordsAlertShowS);
-  else if (key == "gps.source") {
-    if (v != "none" && v != "gpsd" && v != "simulator" && v != "replay")
-      return bad(key, v, "must be none, gpsd, simulator or replay");
-    gpsSource = v;
-  } else if (key == "gps.replay_file") replayFile = v;
-  else if (key == "gps.replay_speedup") return parseDouble(key, v, 0, 1000, replaySpeedup);
-  else if (key == "gps.replay_loop") return parseBool(key, v, replayLoop);
-  else if (key == "gps.sim_seed") return setInt(key, v, 0, 1 << 30, simSeed);
-  else if (key == "gps.sim_speedup") return parseDouble(key, v, 0.1, 1000, simSpeedup);
-  else if (key == "avl.moving_interval_s") return setInt(key, v, 1, 3600, avlMovingIntervalS);
-  else if (key == "avl.stationary_interval_s") return setInt(key, v, 1, 3600, avlStationaryIntervalS);
-  else if (key == "avl.distance_m") return parseDouble(key, v, 1, 10000, avlDistanceM);
-  else if (key == "avl.heading_deg") return parseDouble(key, v, 1, 180, avlHeadingDeg);
-  else if (key == "avl.max_eph_m") return parseDouble(key, v, 1, 10000, avlMaxEphM);
-  else if (key == "inputs.source") {
-    if (v != "none" && v != "evdev") return bad(key, v, "must be none or evdev");
-    inputsSource = v;
-  } else if (key == "inputs.device") {
-    if (v.empty()) return bad(key, v, "must not be empty");
-    inputsDevice = v;
-  } else if (key == "inputs.emergency_code") {
-    if (!hw::parseInputCode(v)) return bad(key, v, "not a key or switch code (e.g. KEY_F24, BTN_0, SW_1, or a number)");
-    inputsEmergencyCode = v;
-  } else if (key == "gps.host") {
-    if (v.empty()) return bad(key, v, "must not be empty");
-    gpsdHost = v;
-  } else if (key == "gps.port") return setInt(key, v, 1, 65535, gpsdPort);
-  else if (key == "log_level") {
-    log::Level l;
-    if (!log::parseLevel(v, l)) return bad(key, v, "must be debug, info, warn or error");
-    logLevel = v;
-  } else {
-    return Error::make("config: unknown key \"" + key + "\" (known: device_id, unit_id, agency, broker, tls.*, "
-                       "store.*, socket.path, link.*, gps.*, avl.*, inputs.*, log_level)");
-  }
-  return {};
 }
 
 Status AgentConfig::validate() const {

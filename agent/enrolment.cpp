@@ -19,11 +19,6 @@ namespace mdc::agent {
 
 namespace {
 
-bool exists(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0;
-}
-
 /** The certificates of an EST answer (base64 PKCS#7 certs-only), as PEM. */
 Result<std::string> certsOf(const HttpResult& r, const std::string& what) {
   auto der = QByteArray::fromBase64Encoding(QByteArray::fromStdString(r.body).simplified().replace(" ", ""),
@@ -61,6 +56,58 @@ Status checkReceived(const std::string& certPath, const std::string& keyPath, co
   return {};
 }
 
+// The fleet CA's PEM: read from explicitCa, or taken from the server once it
+// has proven that it knows the token.
+Result<std::string> fleetCa(const std::string& server, const std::string& deviceId, const std::string& normalizedToken,
+                            const std::string& explicitCa, std::ostream& out) {
+  if (!explicitCa.empty()) {
+    auto r = files::read(explicitCa);
+    if (!r) return r.error();
+    out << "trusting the fleet CA in " << explicitCa << "\n";
+    return *r;
+  }
+  EstClient bootstrap(server);
+  bootstrap.trustAnyServer();
+  HttpResult r = bootstrap.get(enrol::kCaCertsPath, {{enrol::kDeviceHeader, deviceId}});
+  if (r.status != 200) return Error::make("enroll: the fleet CA from " + server + ": " + r.describe());
+  auto proof = r.headers.find("x-mdc-ca-proof");
+  if (proof == r.headers.end() ||
+      !enrol::sameSecret(proof->second, enrol::caProof(enrol::tokenHash(normalizedToken), r.body)))
+    return Error::make("enroll: the server at " + server +
+                       " did not prove it knows this token, so its CA is not trusted: a wrong server, or a "
+                       "token that is wrong, used, expired or for another device (cadctl enroll-token create " +
+                       deviceId + ")");
+  auto pem = certsOf(r, "the fleet CA");
+  if (!pem) return pem.error();
+  out << "the server proved the token: trusting its fleet CA\n";
+  return *pem;
+}
+
+// The agent's configuration: base with what the server says (asked with the
+// new certificate) and the identity's final paths.
+Result<AgentConfig> configFromServer(const provision::DeviceFiles& f, const std::string& server,
+                                     const std::string& deviceId, const std::string& caPem, const std::string& cert,
+                                     const std::string& key, const AgentConfig& base) {
+  EstClient withCert(server);
+  if (Status s = withCert.trustCa(caPem); !s) return s.error();
+  if (Status s = withCert.useIdentity(cert, key); !s) return s.error();
+  HttpResult c = withCert.get(enrol::kConfigPath);
+  if (c.status != 200) return Error::make("enroll: the configuration from " + server + ": " + c.describe());
+  const QJsonObject j = QJsonDocument::fromJson(QByteArray::fromStdString(c.body)).object();
+  AgentConfig cfg = base;
+  for (const char* k : {"device_id", "unit_id", "agency", "broker"})
+    if (Status s = cfg.set(k, j.value(k).toString().toStdString()); !s)
+      return Error::make("enroll: the configuration from " + server + ": " + s.error().message);
+  if (cfg.deviceId != deviceId)
+    return Error::make("enroll: the configuration from " + server + " is for " + cfg.deviceId + ", not " + deviceId);
+  cfg.tlsCa = f.ca();
+  cfg.tlsCert = f.cert();
+  cfg.tlsKey = f.key();
+  cfg.enrollServer = server;
+  if (Status s = cfg.validate(); !s) return Error::make("enroll: " + s.error().message);
+  return cfg;
+}
+
 }  // namespace
 
 Status enrolWithToken(const provision::DeviceFiles& f, const std::string& server, const std::string& deviceId,
@@ -79,36 +126,15 @@ Status enrolWithToken(const provision::DeviceFiles& f, const std::string& server
   } cleanup{{key, cert, ca}};
 
   // 1. The fleet CA: given, or proven by the server's knowledge of the token.
-  std::string caPem;
-  if (!explicitCa.empty()) {
-    auto r = files::read(explicitCa);
-    if (!r) return r.error();
-    caPem = *r;
-    out << "trusting the fleet CA in " << explicitCa << "\n";
-  } else {
-    EstClient bootstrap(server);
-    bootstrap.trustAnyServer();
-    HttpResult r = bootstrap.get(enrol::kCaCertsPath, {{enrol::kDeviceHeader, deviceId}});
-    if (r.status != 200) return Error::make("enroll: the fleet CA from " + server + ": " + r.describe());
-    auto proof = r.headers.find("x-mdc-ca-proof");
-    if (proof == r.headers.end() ||
-        !enrol::sameSecret(proof->second, enrol::caProof(enrol::tokenHash(*normalized), r.body)))
-      return Error::make("enroll: the server at " + server +
-                         " did not prove it knows this token, so its CA is not trusted: a wrong server, or a "
-                         "token that is wrong, used, expired or for another device (cadctl enroll-token create " +
-                         deviceId + ")");
-    auto pem = certsOf(r, "the fleet CA");
-    if (!pem) return pem.error();
-    caPem = *pem;
-    out << "the server proved the token: trusting its fleet CA\n";
-  }
-  if (Status s = files::writeAtomic(ca, caPem, 0644); !s) return s;
+  auto caPem = fleetCa(server, deviceId, *normalized, explicitCa, out);
+  if (!caPem) return caPem.error();
+  if (Status s = files::writeAtomic(ca, *caPem, 0644); !s) return s;
 
   // 2. The key, made here, and its certificate.
   auto request = newKeyAndRequest(key, deviceId);
   if (!request) return request.error();
   EstClient est(server);
-  if (Status s = est.trustCa(caPem); !s) return s;
+  if (Status s = est.trustCa(*caPem); !s) return s;
   est.basicAuth(deviceId, *normalized);
   HttpResult r = est.post(enrol::kEnrollPath, *request, "application/pkcs10");
   if (r.status != 200) return Error::make("enroll: refused by " + server + ": " + r.describe());
@@ -118,37 +144,22 @@ Status enrolWithToken(const provision::DeviceFiles& f, const std::string& server
   if (Status s = checkReceived(cert, key, ca, deviceId); !s) return s;
 
   // 3. The configuration, asked with the new certificate.
-  EstClient withCert(server);
-  if (Status s = withCert.trustCa(caPem); !s) return s;
-  if (Status s = withCert.useIdentity(cert, key); !s) return s;
-  HttpResult c = withCert.get(enrol::kConfigPath);
-  if (c.status != 200) return Error::make("enroll: the configuration from " + server + ": " + c.describe());
-  const QJsonObject j = QJsonDocument::fromJson(QByteArray::fromStdString(c.body)).object();
-  AgentConfig cfg = base;
-  for (const char* k : {"device_id", "unit_id", "agency", "broker"})
-    if (Status s = cfg.set(k, j.value(k).toString().toStdString()); !s)
-      return Error::make("enroll: the configuration from " + server + ": " + s.error().message);
-  if (cfg.deviceId != deviceId)
-    return Error::make("enroll: the configuration from " + server + " is for " + cfg.deviceId + ", not " + deviceId);
-  cfg.tlsCa = f.ca();
-  cfg.tlsCert = f.cert();
-  cfg.tlsKey = f.key();
-  cfg.enrollServer = server;
-  if (Status s = cfg.validate(); !s) return Error::make("enroll: " + s.error().message);
+  auto cfg = configFromServer(f, server, deviceId, *caPem, cert, key, base);
+  if (!cfg) return cfg.error();
 
   // 4. Installed: the CA, the key and certificate, then the config.
   for (auto [from, to] : {std::pair{ca, f.ca()}, std::pair{key, f.key()}, std::pair{cert, f.cert()}})
     if (std::rename(from.c_str(), to.c_str()) != 0)
       return Error::make("enroll: cannot install \"" + to + "\": " + std::strerror(errno));
-  if (Status s = files::writeAtomic(f.config(), cfg.toJson(), 0644); !s) return s;
+  if (Status s = files::writeAtomic(f.config(), cfg->toJson(), 0644); !s) return s;
   std::remove(f.pending().c_str());
   provision::handToDirOwner(f);
   auto info = pki::readCert(f.cert());
-  out << "enrolled " << deviceId << " (unit " << cfg.unitId << ", agency " << cfg.agency << "): certificate serial "
+  out << "enrolled " << deviceId << " (unit " << cfg->unitId << ", agency " << cfg->agency << "): certificate serial "
       << (info ? info->serialHex : "?") << ", valid until " << (info ? pki::formatTime(info->notAfter) : "?") << "\n"
       << "key " << f.key() << " (made here, 0600), CA " << f.ca() << ", config " << f.config() << " (broker "
-      << cfg.broker << ")\n"
-      << "renewal: automatic through " << server << ", " << cfg.renewMarginDays << " days before expiry\n";
+      << cfg->broker << ")\n"
+      << "renewal: automatic through " << server << ", " << cfg->renewMarginDays << " days before expiry\n";
   return {};
 }
 
@@ -184,14 +195,14 @@ Result<pki::CertInfo> renewCertificate(const AgentConfig& cfg) {
 
 Result<std::string> finishPendingRenewal(const std::string& certPath, const std::string& keyPath) {
   const std::string key = keyPath + ".next", cert = certPath + ".next";
-  if (!exists(key)) {
-    if (exists(cert)) std::remove(cert.c_str());  // a certificate without its key is of no use
+  if (!provision::pathExists(key)) {
+    if (provision::pathExists(cert)) std::remove(cert.c_str());  // a certificate without its key is of no use
     return std::string();
   }
   auto fail = [&](const std::string& why) -> Result<std::string> {
     return Error::make("renewal: cannot install \"" + why + "\": " + std::strerror(errno));
   };
-  if (exists(cert)) {
+  if (provision::pathExists(cert)) {
     if (!pki::checkKeyMatchesCert(cert, key)) {
       std::remove(key.c_str());
       std::remove(cert.c_str());

@@ -31,6 +31,13 @@ struct DeviceFiles {
  *  owned by mdc), gives the identity files that user: the agent reads its key. */
 void handToDirOwner(const DeviceFiles& files);
 
+/** Whether anything (file, directory, link) exists at path. */
+bool pathExists(const std::string& path);
+
+/** The agent's config read from path; when there is none, the error says to
+ *  enrol (mdc-provision enroll, then install-cert). */
+Result<agent::AgentConfig> loadDeviceConfig(const std::string& path);
+
 /** Generates the device key (EC P-256, 0600, never leaves the device) and a CSR
  *  with CN = cfg.deviceId, and keeps cfg as the pending config until
  *  installCert. cfg must name device_id, agency and broker. */

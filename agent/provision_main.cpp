@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,13 +58,18 @@ long number(const std::string& v, long min, long max) {
   return (v.empty() || *end || n < min || n > max) ? -1 : n;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The command line, parsed: positionals, options with a value, and
+// configuration settings (--set and its aliases) in the order given.
+struct Invocation {
   std::vector<std::string> pos;
   std::map<std::string, std::string> opts;
   std::vector<std::pair<std::string, std::string>> sets;
   bool json = false, force = false;
+};
+
+// Parses argv into in; an exit code when the program ends here (--help,
+// --version, a usage error).
+std::optional<int> parseArgs(int argc, char** argv, Invocation& in) {
   static const std::map<std::string, std::string> aliases = {
       {"--device-id", "device_id"}, {"--agency", "agency"},     {"--broker", "broker"},
       {"--unit-id", "unit_id"},     {"--store", "store.path"}, {"--socket", "socket.path"}};
@@ -77,81 +83,96 @@ int main(int argc, char** argv) {
       std::cout << "mdc-provision " MDC_VERSION "\n";
       return 0;
     } else if (s == "--json") {
-      json = true;
+      in.json = true;
     } else if (s == "--force") {
-      force = true;
+      in.force = true;
     } else if (aliases.count(s)) {
       if (!needValue()) return usage(s + " needs a value");
-      sets.emplace_back(aliases.at(s), argv[++i]);
+      in.sets.emplace_back(aliases.at(s), argv[++i]);
     } else if (s == "--set") {
       if (!needValue()) return usage("--set needs key=value");
       std::string kv = argv[++i];
       auto eq = kv.find('=');
       if (eq == std::string::npos) return usage("--set \"" + kv + "\": expected key=value");
-      sets.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+      in.sets.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
     } else if (s == "--dir" || s == "--config" || s == "--min-free-mb" || s == "--timeout-s" || s == "--crl" ||
                s == "--server" || s == "--token" || s == "--ca") {
       if (!needValue()) return usage(s + " needs a value");
-      opts[s] = argv[++i];
+      in.opts[s] = argv[++i];
     } else if (s.rfind("--", 0) == 0) {
       return usage("unknown option \"" + s + "\"");
     } else {
-      pos.push_back(s);
+      in.pos.push_back(s);
     }
   }
-  if (pos.empty()) return usage("a command is required");
-  provision::DeviceFiles files;
-  if (opts.count("--dir")) files.dir = opts["--dir"];
-  if (opts.count("--config")) files.configPath = opts["--config"];
-  const std::string& cmd = pos[0];
-  auto done = [](const Status& st) {
-    if (st) return 0;
-    std::cerr << "mdc-provision: " << st.error().message << "\n";
-    return 1;
-  };
+  return std::nullopt;
+}
 
-  if (cmd == "enroll") {
-    agent::AgentConfig cfg;
-    for (const auto& [k, v] : sets)
-      if (Status st = cfg.set(k, v); !st) return usage(st.error().message);
-    if (opts.count("--server") || opts.count("--token")) {
-      if (!opts.count("--server") || !opts.count("--token") || cfg.deviceId.empty())
-        return usage("enroll over the network: --server URL --token TOKEN --device-id ID are required");
-      if (opts["--server"].rfind("https://", 0) != 0)
-        return usage("--server \"" + opts["--server"] + "\": must be https://host:port");
-      if (access((files.cert()).c_str(), F_OK) == 0 && !force)
-        return done(Error::make("enroll: \"" + files.cert() + "\" exists: this device is enrolled (--force "
-                                "replaces its identity; its outbox is kept)"));
-      QCoreApplication app(argc, argv);  // Qt's network access needs one
-      return done(agent::enrolWithToken(files, opts["--server"], cfg.deviceId, opts["--token"],
-                                        opts.count("--ca") ? opts["--ca"] : "", cfg, std::cout));
-    }
-    return done(provision::enroll(files, cfg, std::cout));
+int done(const Status& st) {
+  if (st) return 0;
+  std::cerr << "mdc-provision: " << st.error().message << "\n";
+  return 1;
+}
+
+// enroll: over the network with a token, or by hand (a CSR to sign).
+int runEnroll(Invocation& in, const provision::DeviceFiles& files, int& argc, char** argv) {
+  agent::AgentConfig cfg;
+  for (const auto& [k, v] : in.sets)
+    if (Status st = cfg.set(k, v); !st) return usage(st.error().message);
+  auto& opts = in.opts;
+  if (!opts.count("--server") && !opts.count("--token")) return done(provision::enroll(files, cfg, std::cout));
+  if (!opts.count("--server") || !opts.count("--token") || cfg.deviceId.empty())
+    return usage("enroll over the network: --server URL --token TOKEN --device-id ID are required");
+  if (opts["--server"].rfind("https://", 0) != 0)
+    return usage("--server \"" + opts["--server"] + "\": must be https://host:port");
+  if (access((files.cert()).c_str(), F_OK) == 0 && !in.force)
+    return done(Error::make("enroll: \"" + files.cert() + "\" exists: this device is enrolled (--force "
+                            "replaces its identity; its outbox is kept)"));
+  QCoreApplication app(argc, argv);  // Qt's network access needs one
+  return done(agent::enrolWithToken(files, opts["--server"], cfg.deviceId, opts["--token"],
+                                    opts.count("--ca") ? opts["--ca"] : "", cfg, std::cout));
+}
+
+// self-test: the checklist, as text or JSON; 1 on any FAIL.
+int runSelfTest(Invocation& in, const provision::DeviceFiles& files) {
+  auto& opts = in.opts;
+  provision::SelfTestOptions o;
+  if (opts.count("--min-free-mb")) {
+    o.minFreeMb = number(opts["--min-free-mb"], 0, 1L << 40);
+    if (o.minFreeMb < 0) return usage("--min-free-mb \"" + opts["--min-free-mb"] + "\": not a number of MiB");
   }
-  if (!sets.empty()) return usage("configuration options only go with enroll");
+  if (opts.count("--timeout-s")) {
+    o.timeoutS = int(number(opts["--timeout-s"], 1, 600));
+    if (o.timeoutS < 0) return usage("--timeout-s \"" + opts["--timeout-s"] + "\": out of range 1-600");
+  }
+  if (opts.count("--crl")) o.crlPath = opts["--crl"];
+  auto checks = provision::selfTest(files, o);
+  if (in.json) std::cout << provision::checksJson(checks);
+  else provision::printChecks(checks, std::cout);
+  for (const auto& c : checks)
+    if (c.level == provision::Level::Fail) return 1;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Invocation in;
+  if (auto rc = parseArgs(argc, argv, in)) return *rc;
+  if (in.pos.empty()) return usage("a command is required");
+  provision::DeviceFiles files;
+  if (in.opts.count("--dir")) files.dir = in.opts["--dir"];
+  if (in.opts.count("--config")) files.configPath = in.opts["--config"];
+  const std::string& cmd = in.pos[0];
+
+  if (cmd == "enroll") return runEnroll(in, files, argc, argv);
+  if (!in.sets.empty()) return usage("configuration options only go with enroll");
   if (cmd == "install-cert") {
-    if (pos.size() != 3) return usage("install-cert CERT CHAIN");
-    return done(provision::installCert(files, pos[1], pos[2], std::cout));
+    if (in.pos.size() != 3) return usage("install-cert CERT CHAIN");
+    return done(provision::installCert(files, in.pos[1], in.pos[2], std::cout));
   }
   if (cmd == "show") return done(provision::show(files, std::cout));
-  if (cmd == "wipe") return done(provision::wipe(files, force, std::cout));
-  if (cmd == "self-test") {
-    provision::SelfTestOptions o;
-    if (opts.count("--min-free-mb")) {
-      o.minFreeMb = number(opts["--min-free-mb"], 0, 1L << 40);
-      if (o.minFreeMb < 0) return usage("--min-free-mb \"" + opts["--min-free-mb"] + "\": not a number of MiB");
-    }
-    if (opts.count("--timeout-s")) {
-      o.timeoutS = int(number(opts["--timeout-s"], 1, 600));
-      if (o.timeoutS < 0) return usage("--timeout-s \"" + opts["--timeout-s"] + "\": out of range 1-600");
-    }
-    if (opts.count("--crl")) o.crlPath = opts["--crl"];
-    auto checks = provision::selfTest(files, o);
-    if (json) std::cout << provision::checksJson(checks);
-    else provision::printChecks(checks, std::cout);
-    for (const auto& c : checks)
-      if (c.level == provision::Level::Fail) return 1;
-    return 0;
-  }
+  if (cmd == "wipe") return done(provision::wipe(files, in.force, std::cout));
+  if (cmd == "self-test") return runSelfTest(in, files);
   return usage("unknown command \"" + cmd + "\"");
 }
