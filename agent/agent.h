@@ -149,8 +149,21 @@ class Agent : public QObject {
   size_t queueOf(v1::Lane lane, uint64_t seq) const;
   void flushAvl();
   bool commitPendingAvl();
+  // downlink.cpp: what comes down, applied in order (sequenced) or at once (transient).
   void applyDownlink(const v1::Downlink& dl, const std::string& raw);
+  /** The backend serves this device as another unit now; false when the store refused to keep that. */
+  bool followUnitMove(const std::string& unitId);
+  /** True when dl is the next of its unit's sequence (a duplicate is counted, a gap asked for). */
+  bool nextInSequence(const v1::Downlink& dl);
+  /** What a sequenced downlink changes in the agent's state, committed with it. */
+  std::map<std::string, std::string> sequencedEffects(const v1::Downlink& dl);
   void applyTransient(const v1::Downlink& dl);
+  void applyNearby(const v1::Downlink& dl);
+  void applyBoard(const v1::Downlink& dl);
+  /** An event the backend refused: held for a cause that can be fixed, else rejected for good. */
+  void applyRejection(const v1::Rejection& rejection);
+  /** Events the backend committed: off the outbox and the flight; the window learns the round trip. */
+  void applyCommitAck(const v1::CommitAck& ack);
   void noteError(const std::string& error);
   /** Applies the agency's AVL intervals from the last committed Configuration
    *  (0: the device's own value from its config file). */

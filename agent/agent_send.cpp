@@ -193,6 +193,34 @@ void Agent::batchRefused(const v1::Rejection& rejection) {
   pump();
 }
 
+void Agent::applyCommitAck(const v1::CommitAck& ack) {
+  auto out = store_.applyCommitAck(ack);
+  if (!out) {
+    noteError(out.error().message);
+    return;
+  }
+  const int64_t now = clock_.monotonicMs();
+  // The backend's own word on how far behind it is paces the window.
+  sendWindow_.onBackendLag(int64_t(ack.ingest_lag_ms()), now);
+  for (const auto& r : ack.committed()) {
+    for (double sample : inflight_.acked(r.first(), r.last(), now))
+      avlWindow_.onRoundTrip(sample, now, sendWindow_.srttMs());
+    dropReady(r.first(), r.last());
+  }
+  // A batch with a report acked was accepted: it can no longer be refused whole.
+  for (auto b = batchesInFlight_.begin(); b != batchesInFlight_.end();)
+    b = inflight_.contains(b->second.front()) ? std::next(b) : batchesInFlight_.erase(b);
+  counters_.committed += uint64_t(out->removed);
+  lastCommitAckMs_ = clock_.nowMs();
+  if (log::level() <= log::Level::Debug)
+    log::debug("link", "commit ack: " + std::to_string(out->removed) + " removed, " +
+                           std::to_string(inflight_.size()) + " in flight, outbox " +
+                           std::to_string(store_.outboxCount()));
+  if (out->removed > 0) emit stateChanged();
+  checkAckTimeouts();  // acks of later events show which earlier ones were lost
+  pump();
+}
+
 void Agent::linkPublishResult(int token, bool ok, int reasonCode) {
   auto it = tokenToSeq_.find(token);
   if (log::level() <= log::Level::Debug)
