@@ -54,6 +54,48 @@ StateUpdates configured(const v1::Configuration& c) {
 
 }  // namespace
 
+// The backend sends each downlink again until the device says it holds it
+// (a ResyncRequest carries the cursor), and answers every request with the
+// unit's head: a connected vehicle missing a tail asks for it at once,
+// without waiting for a reconnect. Called every second.
+void Agent::exchangeDownlinkCursor() {
+  if (link_ != v1::LINK_STATE_ONLINE || !client_) return;
+  const uint64_t cursor = store_.downlinkCursor(config_.unitId);
+  const int64_t now = clock_.monotonicMs(), sinceLast = now - lastResyncMonoMs_;
+  // A gap that lasts a second is not a downlink still on its way.
+  bool missing = false;
+  if (knownHead_ <= cursor) gapSinceMonoMs_ = 0;
+  else if (gapSinceMonoMs_ == 0) gapSinceMonoMs_ = now;
+  else missing = now - gapSinceMonoMs_ >= 1000 && sinceLast > 2000;
+  if (missing) {
+    ++counters_.downlinkGaps;
+    log::warn("link", "the backend holds downlinks up to seq " + std::to_string(knownHead_) + ", this device up to " +
+                          std::to_string(cursor) + "; asking for the rest");
+  }
+  const bool due = sinceLast >= int64_t(config_.downlinkCheckS) * 1000;
+  if (due && downRefused_) {
+    // An ACL may have been mended since: ask again, as often as the check.
+    log::info("link", "subscribing again to " + topics::down(config_.deviceId));
+    subscribeDown();
+  }
+  if (cursor != reportedCursor_ || missing || due) publishResync();
+}
+
+void Agent::publishResync() {
+  v1::Envelope env = newEnvelope();
+  env.set_seq(0);
+  env.mutable_resync()->set_after_seq(store_.downlinkCursor(config_.unitId));
+  reportedCursor_ = env.resync().after_seq();
+  auto bytes = codec::encodeEnvelope(env);
+  if (!bytes) return;
+  lastResyncMonoMs_ = clock_.monotonicMs();
+  auto r = client_->publish(topics::up(config_.deviceId), *bytes, 1, false);
+  if (!r) {
+    log::warn("link", "resync request not sent: " + r.error().message);
+    noteError(r.error().message);
+  } else log::info("link", "asked for downlinks after seq " + std::to_string(env.resync().after_seq()));
+}
+
 void Agent::linkMessage(const std::string& topic, const std::string& payload) {
   auto parsed = topics::parse(topic);
   if (!parsed || parsed->kind != topics::Kind::Down || parsed->deviceId != config_.deviceId) {
@@ -92,7 +134,7 @@ void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
   // have changed), so what it held back goes again.
   if (int n = store_.releaseHeld(true); n > 0) {
     log::info("link", std::to_string(n) + " held events sent again: the backend knows this device now");
-    resetSendCursors();
+    queues_.reset();
   }
   emit stateChanged();
   pump();
