@@ -1,4 +1,5 @@
 #include "agent/agent.h"
+#include "agent/state_key.h"
 
 #include <QMetaObject>
 #include <QPointer>
@@ -109,8 +110,9 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
   // The backend may have moved this device to another unit (cadctl devices
   // move): that holds until the device is provisioned for another unit.
   configuredUnitId_ = config_.unitId;
-  if (store_.state("unit_configured") == config_.unitId && !store_.state("unit_assigned").empty())
-    config_.unitId = store_.state("unit_assigned");
+  if (store_.state(StateKey(StateKind::UnitConfigured).str()) == config_.unitId &&
+      !store_.state(StateKey(StateKind::UnitAssigned).str()).empty())
+    config_.unitId = store_.state(StateKey(StateKind::UnitAssigned).str());
   reconnectTimer_.setSingleShot(true);
   connect(&reconnectTimer_, &QTimer::timeout, this, [this] { connectNow(); });
   housekeeping_.setInterval(1000);
@@ -259,7 +261,8 @@ void Agent::gpsFix(const hw::Fix& received) {
   fix.timeMs = time.timeMs;
   // The reporting policy decides; a filtered fix (too inaccurate, an
   // impossible jump) is neither reported nor shown as the current position.
-  hw::AvlVehicleState vs{store_.stateInt("emergency_active", 0) == 1, statusChangedSinceFix_, firstFixAfterConnect_};
+  hw::AvlVehicleState vs{store_.stateInt(StateKey(StateKind::EmergencyActive).str(), 0) == 1, statusChangedSinceFix_,
+                         firstFixAfterConnect_};
   hw::AvlDecision d = avl_ ? avl_->offer(fix, vs, clock_.monotonicMs()) : hw::AvlDecision{};
   if (fix.hasPosition() && d.filtered != hw::AvlFilterReason::None) {
     log::debug("gps", std::string("fix filtered: ") + hw::toString(d.filtered));

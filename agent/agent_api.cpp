@@ -3,6 +3,7 @@
 #include <QString>
 
 #include "agent/agent.h"
+#include "agent/state_key.h"
 #include "shared/codec.h"
 #include "shared/log.h"
 
@@ -93,8 +94,8 @@ v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
       // The status and which event carries it, in the enqueue's own transaction
       // (this loop is the store's only writer: the event gets nextSeq()).
       auto reply = queue(id, std::move(env), v1::LANE_STATUS, {"status", name},
-                         {{"status", std::to_string(int(req.set_status().status()))},
-                          {"status_seq", std::to_string(store_.nextSeq())}});
+                         {{StateKey(StateKind::Status).str(), std::to_string(int(req.set_status().status()))},
+                          {StateKey(StateKind::StatusSeq).str(), std::to_string(store_.nextSeq())}});
       if (reply.ok()) statusChangedSinceFix_ = true;  // the next fix is reported with the STATUS trigger
       return reply;
     }
@@ -105,11 +106,12 @@ v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
       e->set_source(req.set_emergency().source());
       if (lastFix_ && lastFix_->hasPosition()) fillPosition(e->mutable_position(), *lastFix_);
       bool active = req.set_emergency().active();
-      std::map<std::string, std::string> updates{{"emergency_active", active ? "1" : "0"}};
-      if (active) updates["emergency_ack_by"] = "";
+      std::map<std::string, std::string> updates{{StateKey(StateKind::EmergencyActive).str(), active ? "1" : "0"}};
+      if (active) updates[StateKey(StateKind::EmergencyAckBy).str()] = "";
       auto reply = queue(id, std::move(env), v1::LANE_EMERGENCY, {"emergency", active ? "ACTIVATED" : "CLEARED"},
                          updates);
-      if (reply.ok()) (void)store_.setState({{"emergency_seq", std::to_string(reply.queued().seq())}});
+      if (reply.ok())
+        (void)store_.setState({{StateKey(StateKind::EmergencySeq).str(), std::to_string(reply.queued().seq())}});
       return reply;
     }
     case v1::ApiRequest::kCreateCfs: {
@@ -137,7 +139,8 @@ v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
       v1::Envelope env = newEnvelope();
       env.mutable_assignment_ack()->set_incident_number(incident);
       env.mutable_assignment_ack()->set_downlink_seq(dlSeq);
-      return queue(id, std::move(env), v1::LANE_STATUS, {"ack", incident}, {{"ack:" + incident, "1"}});
+      return queue(id, std::move(env), v1::LANE_STATUS, {"ack", incident},
+                   {{StateKey::acknowledged(incident).str(), "1"}});
     }
     case v1::ApiRequest::kSendMessage: {
       v1::Envelope env = newEnvelope();

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "agent/agent.h"
+#include "agent/state_key.h"
 #include "agent/state_text.h"
 #include "shared/codec.h"
 #include "shared/geo.h"
@@ -18,11 +19,13 @@ v1::AgentState Agent::snapshot() {
   s.set_unit_id(config_.unitId);
   s.set_agency(config_.agency);
   s.set_agent_version(MDC_VERSION);
-  s.set_status(v1::UnitStatus(store_.stateInt("status", 0)));
-  if (auto a = store_.action(uint64_t(store_.stateInt("status_seq", 0)))) s.set_status_delivery(a->delivery());
-  s.set_emergency_active(store_.stateInt("emergency_active", 0) == 1);
-  if (auto a = store_.action(uint64_t(store_.stateInt("emergency_seq", 0)))) s.set_emergency_delivery(a->delivery());
-  s.set_emergency_acknowledged_by(store_.state("emergency_ack_by"));
+  s.set_status(v1::UnitStatus(store_.stateInt(StateKey(StateKind::Status).str(), 0)));
+  if (auto a = store_.action(uint64_t(store_.stateInt(StateKey(StateKind::StatusSeq).str(), 0))))
+    s.set_status_delivery(a->delivery());
+  s.set_emergency_active(store_.stateInt(StateKey(StateKind::EmergencyActive).str(), 0) == 1);
+  if (auto a = store_.action(uint64_t(store_.stateInt(StateKey(StateKind::EmergencySeq).str(), 0))))
+    s.set_emergency_delivery(a->delivery());
+  s.set_emergency_acknowledged_by(store_.state(StateKey(StateKind::EmergencyAckBy).str()));
   s.set_link(link_);
   s.set_link_since_ms(linkSinceMs_);
   s.set_broker(broker());
@@ -41,12 +44,13 @@ v1::AgentState Agent::snapshot() {
   g->set_no_fix_since_ms(noFixSinceMs_);
   g->set_source(gps_ ? gps_->describe() : config_.gpsSource);
   g->set_detail(gpsDetail_);
-  s.set_dropped_avl(uint64_t(store_.stateInt("dropped_avl")));
-  s.set_rejected_events(uint64_t(store_.stateInt("rejected_events")));
-  for (const auto& item : QString::fromStdString(store_.state("config_statuses")).split(',', Qt::SkipEmptyParts))
+  s.set_dropped_avl(uint64_t(store_.stateInt(StateKey(StateKind::DroppedAvl).str())));
+  s.set_rejected_events(uint64_t(store_.stateInt(StateKey(StateKind::RejectedEvents).str())));
+  for (const auto& item :
+       QString::fromStdString(store_.state(StateKey(StateKind::ConfigStatuses).str())).split(',', Qt::SkipEmptyParts))
     if (int status = item.toInt(); v1::UnitStatus_IsValid(status) && status != v1::UNIT_STATUS_UNSPECIFIED)
       s.add_statuses(v1::UnitStatus(status));
-  addCfsTypes(store_.state("config_cfs_types"), s);
+  addCfsTypes(store_.state(StateKey(StateKind::ConfigCfsTypes).str()), s);
   s.set_cert_subject(certSubject_);
   s.set_cert_not_after_ms(certNotAfterMs_);
   s.set_cert_detail(certDetail_);
@@ -169,7 +173,7 @@ void Agent::fillSituation(v1::AgentState& s) {
 void Agent::fillInbox(v1::AgentState& s) {
   s.set_assignments_total(uint32_t(store_.inboxCount(config_.unitId, "assignment")));
   s.set_messages_total(uint32_t(store_.conversationCount(config_.unitId)));
-  s.set_inbox_pruned(uint64_t(store_.stateInt("inbox_pruned", 0)));
+  s.set_inbox_pruned(uint64_t(store_.stateInt(StateKey(StateKind::InboxPruned).str(), 0)));
   size_t used = s.ByteSizeLong();
   for (auto& [seq, dl] : store_.inbox(config_.unitId, "assignment", kStateAssignments)) {
     v1::ReceivedAssignment ra;
@@ -178,9 +182,9 @@ void Agent::fillInbox(v1::AgentState& s) {
     ra.set_timeline_total(uint32_t(timeline->size()));
     if (timeline->size() > kStateTimelineLines) timeline->DeleteSubrange(0, timeline->size() - kStateTimelineLines);
     ra.set_downlink_seq(seq);
-    ra.set_acknowledged(store_.state("ack:" + ra.assignment().incident_number()) == "1");
+    ra.set_acknowledged(store_.state(StateKey::acknowledged(ra.assignment().incident_number()).str()) == "1");
     ra.set_received_at_ms(dl.sent_at_ms());
-    const std::string cleared = store_.state("cleared:" + ra.assignment().incident_number());
+    const std::string cleared = store_.state(StateKey::cleared(ra.assignment().incident_number()).str());
     ra.set_cleared(!cleared.empty());
     ra.set_cleared_reason(cleared);
     const size_t need = ra.ByteSizeLong() + 8;  // + tag and length

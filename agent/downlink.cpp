@@ -7,6 +7,7 @@
 #include <string>
 
 #include "agent/agent.h"
+#include "agent/state_key.h"
 #include "agent/state_text.h"
 #include "shared/codec.h"
 #include "shared/log.h"
@@ -21,22 +22,23 @@ using StateUpdates = std::map<std::string, std::string>;
 StateUpdates cfsAccepted(Store& store, const v1::CfsAccepted& a) {
   if (auto seq = store.actionSeqForEvent(a.event_id())) (void)store.setActionDetail(*seq, a.incident_number());
   log::info("link", "self-initiated CFS accepted as incident " + a.incident_number());
-  return {{"cfs_incident:" + a.event_id(), a.incident_number()}};
+  return {{StateKey::cfsIncident(a.event_id()).str(), a.incident_number()}};
 }
 
 StateUpdates emergencyAcknowledged(const v1::EmergencyAcknowledged& a) {
   log::info("link", "emergency acknowledged by " + a.by());
-  return {{"emergency_ack_by", a.by()}, {"emergency_ack_at", std::to_string(a.at_ms())}};
+  return {{StateKey(StateKind::EmergencyAckBy).str(), a.by()},
+          {StateKey(StateKind::EmergencyAckAt).str(), std::to_string(a.at_ms())}};
 }
 
 StateUpdates assigned(const v1::Assignment& a) {
   log::info("link", "assignment " + a.incident_number() + " (" + a.cfs_type() + ")");
-  return {{"cleared:" + a.incident_number(), ""}};  // assigned (again): current
+  return {{StateKey::cleared(a.incident_number()).str(), ""}};  // assigned (again): current
 }
 
 StateUpdates cleared(const v1::AssignmentCleared& c) {
   log::info("link", "off " + c.incident_number() + ": " + c.reason());
-  return {{"cleared:" + c.incident_number(), c.reason().empty() ? "cleared" : c.reason()}};
+  return {{StateKey::cleared(c.incident_number()).str(), c.reason().empty() ? "cleared" : c.reason()}};
 }
 
 StateUpdates configured(const v1::Configuration& c) {
@@ -46,10 +48,10 @@ StateUpdates configured(const v1::Configuration& c) {
                         std::to_string(c.avl_moving_interval_s()) + " s, stationary " +
                         std::to_string(c.avl_stationary_interval_s()) + " s (0: this device's own), " +
                         std::to_string(c.cfs_types_size()) + " call types");
-  return {{"config_statuses", statuses},
-          {"config_avl_moving_s", std::to_string(c.avl_moving_interval_s())},
-          {"config_avl_stationary_s", std::to_string(c.avl_stationary_interval_s())},
-          {"config_cfs_types", cfsTypesState(c)}};
+  return {{StateKey(StateKind::ConfigStatuses).str(), statuses},
+          {StateKey(StateKind::ConfigAvlMovingS).str(), std::to_string(c.avl_moving_interval_s())},
+          {StateKey(StateKind::ConfigAvlStationaryS).str(), std::to_string(c.avl_stationary_interval_s())},
+          {StateKey(StateKind::ConfigCfsTypes).str(), cfsTypesState(c)}};
 }
 
 }  // namespace
@@ -145,7 +147,9 @@ bool Agent::followUnitMove(const std::string& unitId) {
   // it sends sequenced downlinks for the unit it has the device serving: a
   // dispatcher moved this vehicle's device to another unit.
   log::warn("link", "the backend moved this device from unit " + config_.unitId + " to unit " + unitId);
-  if (Status st = store_.setState({{"unit_configured", configuredUnitId_}, {"unit_assigned", unitId}}); !st) {
+  if (Status st = store_.setState({{StateKey(StateKind::UnitConfigured).str(), configuredUnitId_},
+                                   {StateKey(StateKind::UnitAssigned).str(), unitId}});
+      !st) {
     noteError(st.error().message);
     return false;
   }
@@ -216,7 +220,8 @@ std::map<std::string, std::string> Agent::sequencedEffects(const v1::Downlink& d
 
 void Agent::applyAgencyConfiguration() {
   if (!avl_) return;
-  int64_t moving = store_.stateInt("config_avl_moving_s", 0), stationary = store_.stateInt("config_avl_stationary_s", 0);
+  const int64_t moving = store_.stateInt(StateKey(StateKind::ConfigAvlMovingS).str(), 0);
+  const int64_t stationary = store_.stateInt(StateKey(StateKind::ConfigAvlStationaryS).str(), 0);
   int64_t movingMs = (moving > 0 ? moving : config_.avlMovingIntervalS) * 1000;
   int64_t stationaryMs = (stationary > 0 ? stationary : config_.avlStationaryIntervalS) * 1000;
   if (auto err = avl_->setIntervals(movingMs, stationaryMs)) {
