@@ -110,6 +110,14 @@ class Agent : public QObject {
   void fillPosition(v1::Position* p, const hw::Fix& fix) const;
   v1::ApiReply queue(uint64_t requestId, v1::Envelope env, v1::Lane lane, const ActionInfo& action,
                      const std::map<std::string, std::string>& stateUpdates);
+  // agent_api.cpp: each of the responder's actions becomes an event in the outbox.
+  v1::ApiReply setStatus(uint64_t id, const v1::SetStatusRequest& req);
+  v1::ApiReply setEmergency(uint64_t id, const v1::SetEmergencyRequest& req);
+  /** A self-initiated call for service, at the location entered, else at the fix (none: refused). */
+  v1::ApiReply createCfs(uint64_t id, const v1::CreateCfsRequest& req);
+  /** Acknowledges an assignment this unit received (NOT_FOUND for any other incident). */
+  v1::ApiReply ackAssignment(uint64_t id, const std::string& incident);
+  v1::ApiReply sendMessage(uint64_t id, const std::string& text);
 
   // link.cpp: connecting through the broker list, failing over, the session's subscription.
   void connectNow();
@@ -132,6 +140,15 @@ class Agent : public QObject {
   void refreshPresence();
 
   // agent_state.cpp: the state the UI shows.
+  // agent_state.cpp: the snapshot, topic by topic.
+  void fillUnit(v1::AgentState& s);
+  void fillLink(v1::AgentState& s);
+  void fillGps(v1::AgentState& s);
+  void fillAgencyConfiguration(v1::AgentState& s);
+  /** The send side's counters (window, round trip, acks) for `mdcctl state --json`. */
+  void fillSendCounters(google::protobuf::Map<std::string, uint64_t>& c) const;
+  /** The rest of the counters (downlinks, link, GPS, records, the AVL policy's). */
+  void fillAgentCounters(google::protobuf::Map<std::string, uint64_t>& c) const;
   void fillInbox(v1::AgentState& s);
   /** Messages of the conversation before the cursor ("" = from the newest), newest first. */
   v1::MessagePage messagePage(const std::string& before, int limit);
