@@ -1,4 +1,5 @@
 #include "agent/agent.h"
+#include "agent/state_key.h"
 
 #include <QMetaObject>
 #include <QPointer>
@@ -6,10 +7,8 @@
 
 #include <chrono>
 #include <cmath>
-#include <set>
 #include <utility>
 
-#include "agent/state_text.h"
 #include "hw/gpsd_source.h"
 #include "hw/log_replay_source.h"
 #include "hw/route_simulator.h"
@@ -111,8 +110,9 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
   // The backend may have moved this device to another unit (cadctl devices
   // move): that holds until the device is provisioned for another unit.
   configuredUnitId_ = config_.unitId;
-  if (store_.state("unit_configured") == config_.unitId && !store_.state("unit_assigned").empty())
-    config_.unitId = store_.state("unit_assigned");
+  if (store_.state(StateKey(StateKind::UnitConfigured).str()) == config_.unitId &&
+      !store_.state(StateKey(StateKind::UnitAssigned).str()).empty())
+    config_.unitId = store_.state(StateKey(StateKind::UnitAssigned).str());
   reconnectTimer_.setSingleShot(true);
   connect(&reconnectTimer_, &QTimer::timeout, this, [this] { connectNow(); });
   housekeeping_.setInterval(1000);
@@ -122,7 +122,7 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
     if (records_.tick(clock_.nowMs())) emit stateChanged();
     refreshPresence();
     if (store_.releaseHeld(false) > 0) {
-      resetSendCursors();  // the released events are behind the send cursors
+      queues_.reset();  // the released events are behind the send cursors
       emit stateChanged();
     }
     pump();
@@ -226,373 +226,6 @@ void Agent::stop() {
   if (gps_) gps_->stop();
 }
 
-// ------------------------------------------------------------------ link
-
-std::string Agent::brokerLabel() const {
-  if (brokers_.size() == 1) return broker();
-  return broker() + " (broker " + std::to_string(brokerIndex_ + 1) + " of " + std::to_string(brokers_.size()) + ")";
-}
-
-void Agent::connectNow() {
-  client_->setUri(broker());
-  setLink(v1::LINK_STATE_CONNECTING, "connecting to " + brokerLabel() + (freshSessionNext_ ? " (fresh session)" : ""));
-  const bool fresh = std::exchange(freshSessionNext_, false);
-  if (Status s = client_->connect(fresh); !s) linkConnectFailed(s.error().message);
-}
-
-void Agent::failOver(const std::string& why) {
-  if (brokers_.size() < 2) return;
-  const std::string from = broker();
-  brokerIndex_ = (brokerIndex_ + 1) % brokers_.size();
-  ++counters_.brokerFailovers;
-  log::warn("link", "moving from " + from + " to " + brokerLabel() + " (" + why + ")");
-}
-
-void Agent::scheduleReconnect() {
-  // Within one pass over the broker list the next node is tried soon; only
-  // when every node has failed does the backoff grow. Full jitter: a fleet
-  // that lost one cell tower must not reconnect in lockstep.
-  const int n = int(brokers_.size());
-  int base = config_.backoffInitialMs;
-  if (failuresOnList_ % n == 0) {
-    backoffMs_ = backoffMs_ == 0 ? config_.backoffInitialMs : std::min(backoffMs_ * 2, config_.backoffMaxMs);
-    base = backoffMs_;
-  }
-  std::uniform_int_distribution<int> jitter(base / 2, base);
-  int delay = jitter(rng_);
-  reconnectTimer_.start(delay);
-  linkDetail_ += "; retrying in " + std::to_string((delay + 500) / 1000) + " s";
-  emit stateChanged();
-}
-
-void Agent::setLink(v1::LinkState state, const std::string& detail) {
-  if (state != link_) {
-    link_ = state;
-    linkSinceMs_ = clock_.nowMs();
-  }
-  linkDetail_ = detail;
-  emit stateChanged();
-}
-
-void Agent::linkConnected(bool sessionPresent) {
-  ++counters_.connects;
-  backoffMs_ = 0;
-  failuresOnList_ = 0;
-  silentRetransmits_ = 0;
-  lastDownMonoMs_ = clock_.monotonicMs();
-  downRefused_ = false;
-  setLink(v1::LINK_STATE_ONLINE, "connected to " + brokerLabel());
-  sendWindow_.connectionStarted();  // the round trip learnt before is kept
-  avlWindow_.reset(std::max(1, config_.window - kReservedForPriority));  // this path's round trip is learnt afresh
-  batchesRefused_ = false;  // this backend may accept batches (a newer one behind the same address)
-  log::info("link", "connected to " + brokerLabel() + " over MQTT " + config_.mqttVersion +
-                        (sessionPresent ? " (session resumed)" : " (new session)") + "; outbox " +
-                        std::to_string(store_.outboxCount()) + " events");
-  subscribeDown();
-  publishPresence(true);
-  publishResync();
-  commitPendingAvl();
-  // Everything not yet acknowledged goes again (the backend keeps each once).
-  // AVL recorded before this moment is backlog: sent after the live traffic,
-  // flagged as backfill, at a bounded rate.
-  resetSendCursors();
-  backlogBoundary_ = store_.nextSeq();
-  backfillTokens_ = 0;
-  backfillRefillMonoMs_ = clock_.monotonicMs();
-  // The live position goes first: the current fix, if fresh, is reported at
-  // once (CONNECT) as live AVL ahead of the backlog; otherwise the next fix is.
-  firstFixAfterConnect_ = true;
-  if (lastFix_ && lastFix_->hasPosition() && clock_.monotonicMs() - lastFix_->receivedMonoMs < 5000) {
-    recordAvl(*lastFix_, v1::AVL_TRIGGER_CONNECT);
-    flushAvl();
-    firstFixAfterConnect_ = false;
-  }
-  pump();
-}
-
-void Agent::linkConnectFailed(const std::string& reason) {
-  ++counters_.connectFailures;
-  ++failuresOnList_;
-  log::warn("link", "connect to " + brokerLabel() + " failed: " + reason);
-  noteError("connect to " + broker() + " failed: " + reason);
-  setLink(v1::LINK_STATE_OFFLINE, "connect to " + broker() + " failed: " + reason);
-  failOver("connect failed");
-  scheduleReconnect();
-}
-
-void Agent::linkLost(const std::string& cause) {
-  log::warn("link", "connection lost: " + cause + "; " + std::to_string(inflight_.size()) +
-                        " events awaiting commit ack will be sent again");
-  setLink(v1::LINK_STATE_OFFLINE, "connection lost: " + cause);
-  if (int n = records_.linkLost(clock_.nowMs()); n > 0)
-    log::warn("records", std::to_string(n) + " records queries lost their answer with the link");
-  inflight_.connectionLost();  // what was in flight goes again on the next connection
-  tokenToSeq_.clear();
-  batchesInFlight_.clear();
-  resetSendCursors();
-  // A cluster's other nodes hold the same session: the next one is as good,
-  // and the node that dropped us may be the one that failed.
-  failOver("connection lost");
-  scheduleReconnect();
-}
-
-std::string Agent::presencePayload(bool online) {
-  v1::Envelope env = newEnvelope();
-  env.set_seq(0);
-  auto* p = env.mutable_presence();
-  p->set_online(online);
-  p->set_agent_version(MDC_VERSION);
-  for (auto lane : kLanes) {
-    auto d = store_.laneDepth(lane);
-    auto* q = p->add_queue();
-    q->set_lane(lane);
-    q->set_count(uint32_t(d.count));
-    q->set_oldest_at_ms(d.oldestRecordedAtMs);
-  }
-  if (lastFix_ && lastFix_->hasPosition()) fillPosition(p->mutable_last_fix(), *lastFix_);
-  p->set_dropped_avl(uint64_t(store_.stateInt("dropped_avl")));
-  p->set_rejected_events(uint64_t(store_.stateInt("rejected_events")));
-  p->set_cert_not_after_ms(std::max<int64_t>(0, certNotAfterMs_));
-  p->set_gps_fix(noFixSinceMs_ == 0 && lastFix_.has_value());
-  if (noFixSinceMs_ >= codec::kMinTimeMs && noFixSinceMs_ < codec::kMaxTimeMs) p->set_gps_no_fix_since_ms(noFixSinceMs_);
-  auto bytes = codec::encodeEnvelope(env);
-  if (!bytes) {
-    log::error("agent", "presence not encodable: " + bytes.error().message);
-    return {};
-  }
-  return *bytes;
-}
-
-void Agent::publishPresence(bool online) {
-  auto r = client_->publish(topics::presence(config_.deviceId), presencePayload(online), 1, true);
-  if (!r) noteError(r.error().message);
-  if (online) {
-    presenceHealth_ = healthSignature();
-    presenceMonoMs_ = clock_.monotonicMs();
-  }
-}
-
-std::string Agent::healthSignature() const {
-  // The depth by its power of ten: 0, 1-9, 10-99, ...
-  int64_t depth = 0;
-  for (auto lane : kLanes) depth += store_.laneDepth(lane).count;
-  int magnitude = 0;
-  for (int64_t d = depth; d > 0; d /= 10) ++magnitude;
-  return std::to_string(noFixSinceMs_ == 0 && lastFix_.has_value()) + "/" + std::to_string(magnitude) + "/" +
-         std::to_string(certNotAfterMs_);
-}
-
-void Agent::refreshPresence() {
-  if (link_ != v1::LINK_STATE_ONLINE || !client_) return;
-  if (clock_.monotonicMs() - presenceMonoMs_ < int64_t(config_.healthIntervalS) * 1000 ||
-      healthSignature() == presenceHealth_)
-    return;
-  log::info("link", "health changed: presence published again");
-  publishPresence(true);
-}
-
-// The backend sends each downlink again until the device says it holds it
-// (a ResyncRequest carries the cursor), and answers every request with the
-// unit's head: a connected vehicle missing a tail asks for it at once,
-// without waiting for a reconnect. Called every second.
-void Agent::exchangeDownlinkCursor() {
-  if (link_ != v1::LINK_STATE_ONLINE || !client_) return;
-  const uint64_t cursor = store_.downlinkCursor(config_.unitId);
-  const int64_t now = clock_.monotonicMs(), sinceLast = now - lastResyncMonoMs_;
-  // A gap that lasts a second is not a downlink still on its way.
-  bool missing = false;
-  if (knownHead_ <= cursor) gapSinceMonoMs_ = 0;
-  else if (gapSinceMonoMs_ == 0) gapSinceMonoMs_ = now;
-  else missing = now - gapSinceMonoMs_ >= 1000 && sinceLast > 2000;
-  if (missing) {
-    ++counters_.downlinkGaps;
-    log::warn("link", "the backend holds downlinks up to seq " + std::to_string(knownHead_) + ", this device up to " +
-                          std::to_string(cursor) + "; asking for the rest");
-  }
-  const bool due = sinceLast >= int64_t(config_.downlinkCheckS) * 1000;
-  if (due && downRefused_) {
-    // An ACL may have been mended since: ask again, as often as the check.
-    log::info("link", "subscribing again to " + topics::down(config_.deviceId));
-    subscribeDown();
-  }
-  if (cursor != reportedCursor_ || missing || due) publishResync();
-}
-
-void Agent::publishResync() {
-  v1::Envelope env = newEnvelope();
-  env.set_seq(0);
-  env.mutable_resync()->set_after_seq(store_.downlinkCursor(config_.unitId));
-  reportedCursor_ = env.resync().after_seq();
-  auto bytes = codec::encodeEnvelope(env);
-  if (!bytes) return;
-  lastResyncMonoMs_ = clock_.monotonicMs();
-  auto r = client_->publish(topics::up(config_.deviceId), *bytes, 1, false);
-  if (!r) {
-    log::warn("link", "resync request not sent: " + r.error().message);
-    noteError(r.error().message);
-  } else log::info("link", "asked for downlinks after seq " + std::to_string(env.resync().after_seq()));
-}
-
-// ------------------------------------------------------------------ downlink
-
-void Agent::subscribeDown() {
-  if (Status s = client_->subscribe(topics::down(config_.deviceId), 1); !s) noteError(s.error().message);
-}
-
-void Agent::linkSubscribeResult(const std::string& filter, bool ok, int reasonCode) {
-  downRefused_ = !ok;
-  if (ok) return;
-  // Nothing would come down: say so. The silence is also what the fresh
-  // session after unanswered retransmissions repairs (agent_send.cpp).
-  log::error("link", "the broker refused the subscription to " + filter + " (reason " + std::to_string(reasonCode) +
-                         "): nothing from dispatch can arrive");
-  noteError("broker refused the subscription to " + filter);
-}
-
-void Agent::linkMessage(const std::string& topic, const std::string& payload) {
-  auto parsed = topics::parse(topic);
-  if (!parsed || parsed->kind != topics::Kind::Down || parsed->deviceId != config_.deviceId) {
-    log::warn("link", "ignored a message on unexpected topic \"" + topic + "\"");
-    return;
-  }
-  silentRetransmits_ = 0;  // the way down works
-  lastDownMonoMs_ = clock_.monotonicMs();
-  freshSessionTried_ = false;
-  auto dl = codec::decodeDownlink(payload);
-  if (!dl) {
-    ++counters_.downlinkInvalid;
-    log::warn("link", "invalid downlink ignored: " + dl.error().message);
-    noteError("invalid downlink: " + dl.error().message);
-    return;
-  }
-  applyDownlink(*dl, payload);
-}
-
-void Agent::applyDownlink(const v1::Downlink& dl, const std::string& raw) {
-  // Commit acks and rejections name events by this device's seq: they apply
-  // whatever unit the backend now files the device under.
-  if (dl.seq() == 0) {
-    applyTransient(dl);
-    return;
-  }
-  if (dl.unit_id() != config_.unitId) {
-    // Only the backend writes this device's down topic (the broker's ACL), and
-    // it sends sequenced downlinks for the unit it has the device serving: a
-    // dispatcher moved this vehicle's device to another unit.
-    log::warn("link", "the backend moved this device from unit " + config_.unitId + " to unit " + dl.unit_id());
-    if (Status st = store_.setState({{"unit_configured", configuredUnitId_}, {"unit_assigned", dl.unit_id()}}); !st) {
-      noteError(st.error().message);
-      return;
-    }
-    config_.unitId = dl.unit_id();
-    knownHead_ = 0;  // the old unit's
-    nearby_.Clear();  // the old unit's neighbours; the new unit's list follows
-    nearbyAtMs_ = 0;
-    board_.Clear();  // a supervisor's board belongs to its unit
-    boardAtMs_ = 0;
-    gapSinceMonoMs_ = 0;
-    emit stateChanged();
-  }
-  uint64_t cursor = store_.downlinkCursor(dl.unit_id());
-  if (dl.seq() <= cursor) {
-    ++counters_.downlinkDuplicates;
-    return;
-  }
-  if (dl.seq() > cursor + 1) {
-    // Missed some (the broker's offline queue is bounded): ask the backend to
-    // resend from the cursor rather than apply out of order.
-    ++counters_.downlinkGaps;
-    if (clock_.monotonicMs() - lastResyncMonoMs_ > 2000) {
-      log::warn("link", "downlink gap: got seq " + std::to_string(dl.seq()) + " after " + std::to_string(cursor) +
-                            "; asking for a resend");
-      publishResync();
-    }
-    return;
-  }
-  std::map<std::string, std::string> updates;
-  switch (dl.body_case()) {
-    case v1::Downlink::kCommitAck:
-    case v1::Downlink::kUnitsNearby:
-    case v1::Downlink::kRecordsAnswer:
-    case v1::Downlink::kSupervisorBoard:
-      break;  // always unsequenced (codec)
-    case v1::Downlink::kSafetyAlert:
-      // What was found stays in the encrypted inbox, not in the log.
-      log::warn("records", "officer safety: unit " + dl.safety_alert().unit_id() + " on " +
-                               dl.safety_alert().incident_number() + " has a hit");
-      break;
-    case v1::Downlink::kRejection:
-      applyTransient(dl);  // a stored event that lost a conflict
-      break;
-    case v1::Downlink::kCfsAccepted: {
-      if (auto seq = store_.actionSeqForEvent(dl.cfs_accepted().event_id()))
-        (void)store_.setActionDetail(*seq, dl.cfs_accepted().incident_number());
-      updates["cfs_incident:" + dl.cfs_accepted().event_id()] = dl.cfs_accepted().incident_number();
-      log::info("link", "self-initiated CFS accepted as incident " + dl.cfs_accepted().incident_number());
-      break;
-    }
-    case v1::Downlink::kEmergencyAck:
-      updates["emergency_ack_by"] = dl.emergency_ack().by();
-      updates["emergency_ack_at"] = std::to_string(dl.emergency_ack().at_ms());
-      log::info("link", "emergency acknowledged by " + dl.emergency_ack().by());
-      break;
-    case v1::Downlink::kAssignment:
-      log::info("link", "assignment " + dl.assignment().incident_number() + " (" + dl.assignment().cfs_type() + ")");
-      updates["cleared:" + dl.assignment().incident_number()] = "";  // assigned (again): current
-      break;
-    case v1::Downlink::kAssignmentCleared: {
-      const auto& c = dl.assignment_cleared();
-      log::info("link", "off " + c.incident_number() + ": " + c.reason());
-      updates["cleared:" + c.incident_number()] = c.reason().empty() ? "cleared" : c.reason();
-      break;
-    }
-    case v1::Downlink::kMessage:
-      log::info("link", "message from " + dl.message().from());
-      break;
-    case v1::Downlink::kConfiguration: {
-      const auto& c = dl.configuration();
-      std::string statuses;
-      for (int s : c.statuses()) statuses += (statuses.empty() ? "" : ",") + std::to_string(s);
-      updates["config_statuses"] = statuses;
-      updates["config_avl_moving_s"] = std::to_string(c.avl_moving_interval_s());
-      updates["config_avl_stationary_s"] = std::to_string(c.avl_stationary_interval_s());
-      updates["config_cfs_types"] = cfsTypesState(c);
-      log::info("link", "agency configuration: " + std::to_string(c.statuses_size()) + " status buttons, AVL moving " +
-                            std::to_string(c.avl_moving_interval_s()) + " s, stationary " +
-                            std::to_string(c.avl_stationary_interval_s()) + " s (0: this device's own), " +
-                            std::to_string(c.cfs_types_size()) + " call types");
-      break;
-    }
-    case v1::Downlink::BODY_NOT_SET:
-      break;
-  }
-  if (Status s = store_.storeDownlink(dl, raw, updates); !s) {
-    noteError(s.error().message);
-    return;
-  }
-  ++counters_.downlinksApplied;
-  if (dl.has_configuration()) applyAgencyConfiguration();
-  // A sequenced downlink: the backend knows this device now (the registry may
-  // have changed), so what it held back goes again.
-  if (int n = store_.releaseHeld(true); n > 0) {
-    log::info("link", std::to_string(n) + " held events sent again: the backend knows this device now");
-    resetSendCursors();
-  }
-  emit stateChanged();
-  pump();
-}
-
-void Agent::applyAgencyConfiguration() {
-  if (!avl_) return;
-  int64_t moving = store_.stateInt("config_avl_moving_s", 0), stationary = store_.stateInt("config_avl_stationary_s", 0);
-  int64_t movingMs = (moving > 0 ? moving : config_.avlMovingIntervalS) * 1000;
-  int64_t stationaryMs = (stationary > 0 ? stationary : config_.avlStationaryIntervalS) * 1000;
-  if (auto err = avl_->setIntervals(movingMs, stationaryMs)) {
-    log::warn("agent", "agency AVL intervals not applied: " + *err);
-    noteError("agency AVL intervals not applied: " + *err);
-  }
-}
-
 void Agent::readCertificate() {
   if (config_.tlsCert.empty()) return;
   auto info = pki::readCert(config_.tlsCert);
@@ -607,107 +240,6 @@ void Agent::readCertificate() {
   if (daysLeft < pki::kCertificateWarnDays)
     log::warn("agent", "device certificate " + certSubject_ + " expires " + pki::formatTime(info->notAfter) +
                            (daysLeft < 0 ? " (expired)" : " (in " + std::to_string(daysLeft) + " days)"));
-}
-
-// Commit acks, rejections and the units nearby: applied at once, idempotent,
-// not part of the downlink sequence (see mdc.proto, Downlink.seq).
-void Agent::applyTransient(const v1::Downlink& dl) {
-  if (dl.has_records_answer()) {
-    applyRecordsAnswer(dl);
-    return;
-  }
-  if (dl.has_rejection() && dl.rejection().seq() == 0 && records_.waiting(dl.rejection().event_id())) {
-    log::warn("records", "query " + dl.rejection().event_id() + " refused by the backend: " + dl.rejection().detail());
-    records_.refused(dl.rejection().event_id(), dl.rejection().detail(), clock_.nowMs());
-    emit stateChanged();
-    return;
-  }
-  if (dl.has_units_nearby()) {
-    if (dl.unit_id() != config_.unitId) return;  // for the unit this device served before a move
-    // An emergency that starts near this vehicle is logged once.
-    std::set<std::string> before;
-    for (const auto& u : nearby_.units())
-      if (u.emergency()) before.insert(u.unit_id());
-    for (const auto& u : dl.units_nearby().units())
-      if (u.emergency() && !before.count(u.unit_id()))
-        log::warn("link", "nearby unit " + u.unit_id() + " has an active emergency, " +
-                              std::to_string(u.distance_m()) + " m away");
-    nearby_ = dl.units_nearby();
-    nearbyAtMs_ = dl.sent_at_ms();
-    emit stateChanged();
-    return;
-  }
-  if (dl.has_supervisor_board()) {
-    if (dl.unit_id() != config_.unitId) return;
-    if (dl.supervisor_board().scope().empty()) {
-      if (boardAtMs_ > 0) log::info("link", "supervisor board withdrawn");
-      board_.Clear();
-      boardAtMs_ = 0;
-    } else {
-      if (boardAtMs_ == 0) log::info("link", "supervisor board: " + dl.supervisor_board().scope());
-      board_ = dl.supervisor_board();
-      boardAtMs_ = dl.sent_at_ms();
-    }
-    emit stateChanged();
-    return;
-  }
-  if (dl.has_commit_ack() && dl.commit_ack().downlink_head() > 0 && dl.unit_id() == config_.unitId)
-    knownHead_ = dl.commit_ack().downlink_head();  // a tail still missing in a second is asked for
-  if (dl.has_commit_ack() && dl.commit_ack().committed_size() == 0) return;  // a head report only
-  if (dl.has_commit_ack()) {
-    auto out = store_.applyCommitAck(dl.commit_ack());
-    if (!out) {
-      noteError(out.error().message);
-      return;
-    }
-    const int64_t now = clock_.monotonicMs();
-    // The backend's own word on how far behind it is paces the window.
-    sendWindow_.onBackendLag(int64_t(dl.commit_ack().ingest_lag_ms()), now);
-    for (const auto& r : dl.commit_ack().committed()) {
-      for (double sample : inflight_.acked(r.first(), r.last(), now))
-        avlWindow_.onRoundTrip(sample, now, sendWindow_.srttMs());
-      dropReady(r.first(), r.last());
-    }
-    // A batch with a report acked was accepted: it can no longer be refused whole.
-    for (auto b = batchesInFlight_.begin(); b != batchesInFlight_.end();)
-      b = inflight_.contains(b->second.front()) ? std::next(b) : batchesInFlight_.erase(b);
-    counters_.committed += uint64_t(out->removed);
-    lastCommitAckMs_ = clock_.nowMs();
-    if (log::level() <= log::Level::Debug)
-      log::debug("link", "commit ack: " + std::to_string(out->removed) + " removed, " +
-                             std::to_string(inflight_.size()) + " in flight, outbox " +
-                             std::to_string(store_.outboxCount()));
-    if (out->removed > 0) emit stateChanged();
-    checkAckTimeouts();  // acks of later events show which earlier ones were lost
-    pump();
-    return;
-  }
-  if (dl.has_rejection() && batchesInFlight_.count(dl.rejection().event_id())) {
-    batchRefused(dl.rejection());
-    return;
-  }
-  if (dl.has_rejection()) {
-    bool held = false;
-    auto seq = store_.applyRejection(dl.rejection(), &held);
-    if (!seq) {
-      noteError(seq.error().message);
-      return;
-    }
-    if (*seq) inflight_.forget(**seq);
-    if (held) {
-      ++counters_.held;
-      log::warn("link", "backend refused event " + dl.rejection().event_id() + " for a cause that can be fixed (" +
-                            v1::RejectReason_Name(dl.rejection().reason()) + " " + dl.rejection().detail() +
-                            "): held, sent again later");
-      noteError("held by the backend: " + dl.rejection().detail());
-      emit stateChanged();
-      return;
-    }
-    log::warn("link", "backend rejected event " + dl.rejection().event_id() + ": " +
-                          v1::RejectReason_Name(dl.rejection().reason()) + " " + dl.rejection().detail());
-    noteError("backend rejected an event: " + dl.rejection().detail());
-    emit stateChanged();
-  }
 }
 
 // ------------------------------------------------------------------ intents
@@ -729,7 +261,8 @@ void Agent::gpsFix(const hw::Fix& received) {
   fix.timeMs = time.timeMs;
   // The reporting policy decides; a filtered fix (too inaccurate, an
   // impossible jump) is neither reported nor shown as the current position.
-  hw::AvlVehicleState vs{store_.stateInt("emergency_active", 0) == 1, statusChangedSinceFix_, firstFixAfterConnect_};
+  hw::AvlVehicleState vs{store_.stateInt(StateKey(StateKind::EmergencyActive).str(), 0) == 1, statusChangedSinceFix_,
+                         firstFixAfterConnect_};
   hw::AvlDecision d = avl_ ? avl_->offer(fix, vs, clock_.monotonicMs()) : hw::AvlDecision{};
   if (fix.hasPosition() && d.filtered != hw::AvlFilterReason::None) {
     log::debug("gps", std::string("fix filtered: ") + hw::toString(d.filtered));

@@ -17,6 +17,7 @@
 #include "agent/avl_window.h"
 #include "agent/config.h"
 #include "agent/records_desk.h"
+#include "agent/send_queues.h"
 #include "agent/send_window.h"
 #include "agent/store.h"
 #include "hw/avl_policy.h"
@@ -104,10 +105,21 @@ class Agent : public QObject {
   void stateChanged();
 
  private:
+  // agent_api.cpp: the responder's actions.
   v1::Envelope newEnvelope();
   void fillPosition(v1::Position* p, const hw::Fix& fix) const;
   v1::ApiReply queue(uint64_t requestId, v1::Envelope env, v1::Lane lane, const ActionInfo& action,
                      const std::map<std::string, std::string>& stateUpdates);
+  // agent_api.cpp: each of the responder's actions becomes an event in the outbox.
+  v1::ApiReply setStatus(uint64_t id, const v1::SetStatusRequest& req);
+  v1::ApiReply setEmergency(uint64_t id, const v1::SetEmergencyRequest& req);
+  /** A self-initiated call for service, at the location entered, else at the fix (none: refused). */
+  v1::ApiReply createCfs(uint64_t id, const v1::CreateCfsRequest& req);
+  /** Acknowledges an assignment this unit received (NOT_FOUND for any other incident). */
+  v1::ApiReply ackAssignment(uint64_t id, const std::string& incident);
+  v1::ApiReply sendMessage(uint64_t id, const std::string& text);
+
+  // link.cpp: connecting through the broker list, failing over, the session's subscription.
   void connectNow();
   void scheduleReconnect();
   /** After a failure on the current broker: the next one in the list (no-op with one). */
@@ -116,11 +128,27 @@ class Agent : public QObject {
   /** The current broker, with its place in the list when there are several. */
   std::string brokerLabel() const;
   void setLink(v1::LinkState state, const std::string& detail = {});
-  void publishPresence(bool online);
-  void publishResync();
   /** Subscribes to this device's down topic; the broker's answer comes to linkSubscribeResult. */
   void subscribeDown();
-  void exchangeDownlinkCursor();
+
+  // presence.cpp: this device's presence and the health it carries.
+  void publishPresence(bool online);
+  std::string presencePayload(bool online);
+  /** What of the device's health the backend has (GPS fix, queue depth's power of ten, certificate). */
+  std::string healthSignature() const;
+  /** Publishes the presence again when the health changed, at most every link.health_interval_s. */
+  void refreshPresence();
+
+  // agent_state.cpp: the state the UI shows.
+  // agent_state.cpp: the snapshot, topic by topic.
+  void fillUnit(v1::AgentState& s);
+  void fillLink(v1::AgentState& s);
+  void fillGps(v1::AgentState& s);
+  void fillAgencyConfiguration(v1::AgentState& s);
+  /** The send side's counters (window, round trip, acks) for `mdcctl state --json`. */
+  void fillSendCounters(google::protobuf::Map<std::string, uint64_t>& c) const;
+  /** The rest of the counters (downlinks, link, GPS, records, the AVL policy's). */
+  void fillAgentCounters(google::protobuf::Map<std::string, uint64_t>& c) const;
   void fillInbox(v1::AgentState& s);
   /** Messages of the conversation before the cursor ("" = from the newest), newest first. */
   v1::MessagePage messagePage(const std::string& before, int limit);
@@ -129,6 +157,8 @@ class Agent : public QObject {
   static constexpr int kStateAssignments = 10;
   static constexpr int kStateTimelineLines = 20;
   static constexpr int kStateMessages = 20;
+
+  // uplink.cpp: the send window over the send queues, publishes, commit acks, resends.
   void pump();
   bool publishRow(const OutboxRow& row);
   /** Publishes the AVL backlog's next reports (at most maxReports) as one batch;
@@ -136,25 +166,36 @@ class Agent : public QObject {
   int publishBacklogBatch(int maxReports);
   /** The backend refused a batch whole: its reports go one per message on this connection. */
   void batchRefused(const v1::Rejection& rejection);
-  void resetSendCursors();
-  /** Reads the next events of send queue q from the outbox into ready_[q]. */
-  void loadReady(size_t q);
-  /** Send queue q reads again from seq (and from what it had read but not sent): loadReady skips what is in flight. */
-  void rewind(size_t q, uint64_t seq);
-  /** Forgets the read events first..last (acked while owed again: their first copies went through). */
-  void dropReady(uint64_t first, uint64_t last);
   /** Sends again, oldest first and within the window, only what was lost or timed out (InFlight::expire). */
   void checkAckTimeouts();
-  /** The send queue an event of this lane and seq is read from. */
-  size_t queueOf(v1::Lane lane, uint64_t seq) const;
+  /** Events the backend committed: off the outbox and the flight; the window learns the round trip. */
+  void applyCommitAck(const v1::CommitAck& ack);
+
+  // agent.cpp: AVL recorded in groups.
   void flushAvl();
   bool commitPendingAvl();
+
+  // downlink.cpp: what comes down, applied in order (sequenced) or at once (transient),
+  // and the downlink cursor told to the backend.
+  void publishResync();
+  void exchangeDownlinkCursor();
   void applyDownlink(const v1::Downlink& dl, const std::string& raw);
+  /** The backend serves this device as another unit now; false when the store refused to keep that. */
+  bool followUnitMove(const std::string& unitId);
+  /** True when dl is the next of its unit's sequence (a duplicate is counted, a gap asked for). */
+  bool nextInSequence(const v1::Downlink& dl);
+  /** What a sequenced downlink changes in the agent's state, committed with it. */
+  std::map<std::string, std::string> sequencedEffects(const v1::Downlink& dl);
   void applyTransient(const v1::Downlink& dl);
-  void noteError(const std::string& error);
+  void applyNearby(const v1::Downlink& dl);
+  void applyBoard(const v1::Downlink& dl);
+  /** An event the backend refused: held for a cause that can be fixed, else rejected for good. */
+  void applyRejection(const v1::Rejection& rejection);
   /** Applies the agency's AVL intervals from the last committed Configuration
    *  (0: the device's own value from its config file). */
   void applyAgencyConfiguration();
+
+  void noteError(const std::string& error);
   /** Reads the device certificate's subject and expiry for the diagnostics. */
   void readCertificate();
   // agent_renewal.cpp: the certificate renewed before it expires, through
@@ -162,11 +203,6 @@ class Agent : public QObject {
   void startRenewalChecks();
   void checkRenewal();
   void renewalFinished(bool ok, const std::string& detail);
-  std::string presencePayload(bool online);
-  /** What of the device's health the backend has (GPS fix, queue depth's power of ten, certificate). */
-  std::string healthSignature() const;
-  /** Publishes the presence again when the health changed, at most every link.health_interval_s. */
-  void refreshPresence();
   std::string presenceHealth_;
   int64_t presenceMonoMs_ = 0;
 
@@ -198,16 +234,11 @@ class Agent : public QObject {
   QTimer avlTimer_;
   QTimer backfillTimer_;
 
-  // Send side: per-lane cursor of the highest seq published on this connection,
-  // and the events published but not yet acknowledged as committed.
+  // Send side: the events published but not yet acknowledged as committed,
+  // and what is read from the outbox to send next.
   SendWindow sendWindow_;  ///< how much may be in flight, and the retransmission timeout (send_window.h)
   InFlight inflight_{sendWindow_};  ///< what awaits its commit ack, and what goes again
-  // Send queues in priority order: the three non-AVL lanes, then AVL split in
-  // live (recorded on this connection) and backlog (sent as backfill).
-  static constexpr size_t kAvlLive = 3, kAvlBacklog = 4, kSendQueues = 5;
-  std::array<uint64_t, kSendQueues> sentUpTo_{};
-  std::array<std::deque<OutboxRow>, kSendQueues> ready_{};
-  uint64_t backlogBoundary_ = 0;   ///< AVL with seq below this is backfill on this connection
+  SendQueues queues_{store_, inflight_};  ///< what is read from the outbox to send (send_queues.h)
   double backfillTokens_ = 0;
   int64_t backfillRefillMonoMs_ = 0;
   std::map<int, uint64_t> tokenToSeq_;  ///< publish token -> its event's seq (a batch's: its first report's)

@@ -3,6 +3,7 @@
 #include <QString>
 
 #include "agent/agent.h"
+#include "agent/state_key.h"
 #include "shared/wire/codec.h"
 #include "shared/infra/log.h"
 
@@ -16,6 +17,13 @@ v1::ApiReply errorReply(uint64_t requestId, v1::ApiErrorCode code, const std::st
   r.set_ok(false);
   r.set_error_code(code);
   r.set_error(message);
+  return r;
+}
+
+v1::ApiReply okReply(uint64_t requestId) {
+  v1::ApiReply r;
+  r.set_request_id(requestId);
+  r.set_ok(true);
   return r;
 }
 
@@ -83,84 +91,25 @@ v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
   }
   const uint64_t id = req.request_id();
   switch (req.body_case()) {
-    case v1::ApiRequest::kSetStatus: {
-      v1::Envelope env = newEnvelope();
-      auto* s = env.mutable_status();
-      s->set_status(req.set_status().status());
-      s->set_incident_number(req.set_status().incident_number());
-      if (lastFix_ && lastFix_->hasPosition()) fillPosition(s->mutable_position(), *lastFix_);
-      std::string name = codec::statusName(req.set_status().status());
-      // The status and which event carries it, in the enqueue's own transaction
-      // (this loop is the store's only writer: the event gets nextSeq()).
-      auto reply = queue(id, std::move(env), v1::LANE_STATUS, {"status", name},
-                         {{"status", std::to_string(int(req.set_status().status()))},
-                          {"status_seq", std::to_string(store_.nextSeq())}});
-      if (reply.ok()) statusChangedSinceFix_ = true;  // the next fix is reported with the STATUS trigger
-      return reply;
-    }
-    case v1::ApiRequest::kSetEmergency: {
-      v1::Envelope env = newEnvelope();
-      auto* e = env.mutable_emergency();
-      e->set_active(req.set_emergency().active());
-      e->set_source(req.set_emergency().source());
-      if (lastFix_ && lastFix_->hasPosition()) fillPosition(e->mutable_position(), *lastFix_);
-      bool active = req.set_emergency().active();
-      std::map<std::string, std::string> updates{{"emergency_active", active ? "1" : "0"}};
-      if (active) updates["emergency_ack_by"] = "";
-      auto reply = queue(id, std::move(env), v1::LANE_EMERGENCY, {"emergency", active ? "ACTIVATED" : "CLEARED"},
-                         updates);
-      if (reply.ok()) (void)store_.setState({{"emergency_seq", std::to_string(reply.queued().seq())}});
-      return reply;
-    }
-    case v1::ApiRequest::kCreateCfs: {
-      const auto& c = req.create_cfs();
-      v1::Envelope env = newEnvelope();
-      auto* cfs = env.mutable_cfs();
-      cfs->set_cfs_type(c.cfs_type());
-      if (c.has_location()) *cfs->mutable_location() = c.location();
-      else if (lastFix_ && lastFix_->hasPosition()) fillPosition(cfs->mutable_location(), *lastFix_);
-      else
-        return errorReply(id, v1::API_ERROR_BAD_REQUEST,
-                          "create_cfs.location: required while the GPS has no fix; enter the location");
-      cfs->set_address(c.address());
-      cfs->set_note(c.note());
-      return queue(id, std::move(env), v1::LANE_STATUS, {"cfs", c.cfs_type()}, {});
-    }
-    case v1::ApiRequest::kAckAssignment: {
-      const std::string& incident = req.ack_assignment().incident_number();
-      uint64_t dlSeq = 0;
-      for (const auto& [seq, dl] : store_.inbox(config_.unitId, "assignment", 200))
-        if (dl.assignment().incident_number() == incident) { dlSeq = seq; break; }
-      if (dlSeq == 0)
-        return errorReply(id, v1::API_ERROR_NOT_FOUND,
-                          "ack_assignment.incident_number: \"" + incident + "\" is not an assignment this unit received");
-      v1::Envelope env = newEnvelope();
-      env.mutable_assignment_ack()->set_incident_number(incident);
-      env.mutable_assignment_ack()->set_downlink_seq(dlSeq);
-      return queue(id, std::move(env), v1::LANE_STATUS, {"ack", incident}, {{"ack:" + incident, "1"}});
-    }
-    case v1::ApiRequest::kSendMessage: {
-      v1::Envelope env = newEnvelope();
-      env.mutable_message()->set_text(req.send_message().text());
-      // The text is kept encrypted (outbox, sent_messages): the action history
-      // (plaintext metadata, see the README's "Data at rest") says its length.
-      std::string summary = std::to_string(QString::fromStdString(req.send_message().text()).size()) + " characters";
-      return queue(id, std::move(env), v1::LANE_MESSAGE, {"message", summary, req.send_message().text()}, {});
-    }
+    case v1::ApiRequest::kSetStatus:
+      return setStatus(id, req.set_status());
+    case v1::ApiRequest::kSetEmergency:
+      return setEmergency(id, req.set_emergency());
+    case v1::ApiRequest::kCreateCfs:
+      return createCfs(id, req.create_cfs());
+    case v1::ApiRequest::kAckAssignment:
+      return ackAssignment(id, req.ack_assignment().incident_number());
+    case v1::ApiRequest::kSendMessage:
+      return sendMessage(id, req.send_message().text());
     case v1::ApiRequest::kGetState:
     case v1::ApiRequest::kSubscribe: {
-      v1::ApiReply reply;
-      reply.set_request_id(id);
-      reply.set_ok(true);
+      v1::ApiReply reply = okReply(id);
       *reply.mutable_state() = snapshot();
       return reply;
     }
     case v1::ApiRequest::kListMessages: {
-      v1::ApiReply reply;
-      reply.set_request_id(id);
-      reply.set_ok(true);
-      *reply.mutable_messages_page() =
-          messagePage(req.list_messages().before(), int(req.list_messages().limit()));
+      v1::ApiReply reply = okReply(id);
+      *reply.mutable_messages_page() = messagePage(req.list_messages().before(), int(req.list_messages().limit()));
       return reply;
     }
     case v1::ApiRequest::kRecordsQuery:
@@ -172,6 +121,74 @@ v1::ApiReply Agent::handle(const v1::ApiRequest& req) {
   return errorReply(id, v1::API_ERROR_BAD_REQUEST, "request.body: required, none is set");
 }
 
-// ------------------------------------------------------------------ GPS / AVL
+v1::ApiReply Agent::setStatus(uint64_t id, const v1::SetStatusRequest& req) {
+  v1::Envelope env = newEnvelope();
+  auto* s = env.mutable_status();
+  s->set_status(req.status());
+  s->set_incident_number(req.incident_number());
+  if (lastFix_ && lastFix_->hasPosition()) fillPosition(s->mutable_position(), *lastFix_);
+  std::string name = codec::statusName(req.status());
+  // The status and which event carries it, in the enqueue's own transaction
+  // (this loop is the store's only writer: the event gets nextSeq()).
+  auto reply = queue(id, std::move(env), v1::LANE_STATUS, {"status", name},
+                     {{StateKey(StateKind::Status).str(), std::to_string(int(req.status()))},
+                      {StateKey(StateKind::StatusSeq).str(), std::to_string(store_.nextSeq())}});
+  if (reply.ok()) statusChangedSinceFix_ = true;  // the next fix is reported with the STATUS trigger
+  return reply;
+}
+
+v1::ApiReply Agent::setEmergency(uint64_t id, const v1::SetEmergencyRequest& req) {
+  v1::Envelope env = newEnvelope();
+  auto* e = env.mutable_emergency();
+  e->set_active(req.active());
+  e->set_source(req.source());
+  if (lastFix_ && lastFix_->hasPosition()) fillPosition(e->mutable_position(), *lastFix_);
+  bool active = req.active();
+  std::map<std::string, std::string> updates{{StateKey(StateKind::EmergencyActive).str(), active ? "1" : "0"}};
+  if (active) updates[StateKey(StateKind::EmergencyAckBy).str()] = "";
+  auto reply = queue(id, std::move(env), v1::LANE_EMERGENCY, {"emergency", active ? "ACTIVATED" : "CLEARED"}, updates);
+  if (reply.ok())
+    (void)store_.setState({{StateKey(StateKind::EmergencySeq).str(), std::to_string(reply.queued().seq())}});
+  return reply;
+}
+
+v1::ApiReply Agent::createCfs(uint64_t id, const v1::CreateCfsRequest& c) {
+  v1::Envelope env = newEnvelope();
+  auto* cfs = env.mutable_cfs();
+  cfs->set_cfs_type(c.cfs_type());
+  if (c.has_location()) *cfs->mutable_location() = c.location();
+  else if (lastFix_ && lastFix_->hasPosition()) fillPosition(cfs->mutable_location(), *lastFix_);
+  else
+    return errorReply(id, v1::API_ERROR_BAD_REQUEST,
+                      "create_cfs.location: required while the GPS has no fix; enter the location");
+  cfs->set_address(c.address());
+  cfs->set_note(c.note());
+  return queue(id, std::move(env), v1::LANE_STATUS, {"cfs", c.cfs_type()}, {});
+}
+
+v1::ApiReply Agent::ackAssignment(uint64_t id, const std::string& incident) {
+  uint64_t dlSeq = 0;
+  for (const auto& [seq, dl] : store_.inbox(config_.unitId, "assignment", 200))
+    if (dl.assignment().incident_number() == incident) {
+      dlSeq = seq;
+      break;
+    }
+  if (dlSeq == 0)
+    return errorReply(id, v1::API_ERROR_NOT_FOUND,
+                      "ack_assignment.incident_number: \"" + incident + "\" is not an assignment this unit received");
+  v1::Envelope env = newEnvelope();
+  env.mutable_assignment_ack()->set_incident_number(incident);
+  env.mutable_assignment_ack()->set_downlink_seq(dlSeq);
+  return queue(id, std::move(env), v1::LANE_STATUS, {"ack", incident}, {{StateKey::acknowledged(incident).str(), "1"}});
+}
+
+v1::ApiReply Agent::sendMessage(uint64_t id, const std::string& text) {
+  v1::Envelope env = newEnvelope();
+  env.mutable_message()->set_text(text);
+  // The text is kept encrypted (outbox, sent_messages): the action history
+  // (plaintext metadata, see the README's "Data at rest") says its length.
+  std::string summary = std::to_string(QString::fromStdString(text).size()) + " characters";
+  return queue(id, std::move(env), v1::LANE_MESSAGE, {"message", summary, text}, {});
+}
 
 }  // namespace mdc::agent

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "agent/agent.h"
+#include "agent/state_key.h"
 #include "agent/state_text.h"
 #include "shared/wire/codec.h"
 #include "shared/wire/geo.h"
@@ -14,39 +15,12 @@ namespace mdc::agent {
 
 v1::AgentState Agent::snapshot() {
   v1::AgentState s;
-  s.set_device_id(config_.deviceId);
-  s.set_unit_id(config_.unitId);
-  s.set_agency(config_.agency);
-  s.set_agent_version(MDC_VERSION);
-  s.set_status(v1::UnitStatus(store_.stateInt("status", 0)));
-  if (auto a = store_.action(uint64_t(store_.stateInt("status_seq", 0)))) s.set_status_delivery(a->delivery());
-  s.set_emergency_active(store_.stateInt("emergency_active", 0) == 1);
-  if (auto a = store_.action(uint64_t(store_.stateInt("emergency_seq", 0)))) s.set_emergency_delivery(a->delivery());
-  s.set_emergency_acknowledged_by(store_.state("emergency_ack_by"));
-  s.set_link(link_);
-  s.set_link_since_ms(linkSinceMs_);
-  s.set_broker(broker());
-  for (auto lane : kLanes) {
-    auto d = store_.laneDepth(lane);
-    auto* l = s.add_lanes();
-    l->set_lane(lane);
-    l->set_count(uint32_t(d.count));
-    l->set_oldest_at_ms(d.oldestQueuedAtMs);
-  }
-  s.set_last_commit_ack_ms(lastCommitAckMs_);
-  auto* g = s.mutable_gps();
-  g->set_has_fix(lastFix_ && lastFix_->hasPosition() && noFixSinceMs_ == 0);
-  if (lastFix_ && lastFix_->hasPosition()) fillPosition(g->mutable_last_fix(), *lastFix_);
-  g->set_last_fix_at_ms(lastFixAtMs_);
-  g->set_no_fix_since_ms(noFixSinceMs_);
-  g->set_source(gps_ ? gps_->describe() : config_.gpsSource);
-  g->set_detail(gpsDetail_);
-  s.set_dropped_avl(uint64_t(store_.stateInt("dropped_avl")));
-  s.set_rejected_events(uint64_t(store_.stateInt("rejected_events")));
-  for (const auto& item : QString::fromStdString(store_.state("config_statuses")).split(',', Qt::SkipEmptyParts))
-    if (int status = item.toInt(); v1::UnitStatus_IsValid(status) && status != v1::UNIT_STATUS_UNSPECIFIED)
-      s.add_statuses(v1::UnitStatus(status));
-  addCfsTypes(store_.state("config_cfs_types"), s);
+  fillUnit(s);
+  fillLink(s);
+  fillGps(s);
+  s.set_dropped_avl(uint64_t(store_.stateInt(StateKey(StateKind::DroppedAvl).str())));
+  s.set_rejected_events(uint64_t(store_.stateInt(StateKey(StateKind::RejectedEvents).str())));
+  fillAgencyConfiguration(s);
   s.set_cert_subject(certSubject_);
   s.set_cert_not_after_ms(certNotAfterMs_);
   s.set_cert_detail(certDetail_);
@@ -58,7 +32,62 @@ v1::AgentState Agent::snapshot() {
   s.set_store_bytes(store_.outboxBytes());
   s.set_store_cap_bytes(store_.capBytes());
   s.set_link_detail(linkDetail_);
-  auto& c = *s.mutable_counters();
+  fillSendCounters(*s.mutable_counters());
+  fillAgentCounters(*s.mutable_counters());
+  fillSituation(s);
+  fillInbox(s);
+  fillCall(s);
+  fillRecords(s);
+  return s;
+}
+
+void Agent::fillUnit(v1::AgentState& s) {
+  s.set_device_id(config_.deviceId);
+  s.set_unit_id(config_.unitId);
+  s.set_agency(config_.agency);
+  s.set_agent_version(MDC_VERSION);
+  s.set_status(v1::UnitStatus(store_.stateInt(StateKey(StateKind::Status).str(), 0)));
+  if (auto a = store_.action(uint64_t(store_.stateInt(StateKey(StateKind::StatusSeq).str(), 0))))
+    s.set_status_delivery(a->delivery());
+  s.set_emergency_active(store_.stateInt(StateKey(StateKind::EmergencyActive).str(), 0) == 1);
+  if (auto a = store_.action(uint64_t(store_.stateInt(StateKey(StateKind::EmergencySeq).str(), 0))))
+    s.set_emergency_delivery(a->delivery());
+  s.set_emergency_acknowledged_by(store_.state(StateKey(StateKind::EmergencyAckBy).str()));
+}
+
+void Agent::fillLink(v1::AgentState& s) {
+  s.set_link(link_);
+  s.set_link_since_ms(linkSinceMs_);
+  s.set_broker(broker());
+  for (auto lane : kLanes) {
+    auto d = store_.laneDepth(lane);
+    auto* l = s.add_lanes();
+    l->set_lane(lane);
+    l->set_count(uint32_t(d.count));
+    l->set_oldest_at_ms(d.oldestQueuedAtMs);
+  }
+  s.set_last_commit_ack_ms(lastCommitAckMs_);
+}
+
+void Agent::fillGps(v1::AgentState& s) {
+  auto* g = s.mutable_gps();
+  g->set_has_fix(lastFix_ && lastFix_->hasPosition() && noFixSinceMs_ == 0);
+  if (lastFix_ && lastFix_->hasPosition()) fillPosition(g->mutable_last_fix(), *lastFix_);
+  g->set_last_fix_at_ms(lastFixAtMs_);
+  g->set_no_fix_since_ms(noFixSinceMs_);
+  g->set_source(gps_ ? gps_->describe() : config_.gpsSource);
+  g->set_detail(gpsDetail_);
+}
+
+void Agent::fillAgencyConfiguration(v1::AgentState& s) {
+  const std::string buttons = store_.state(StateKey(StateKind::ConfigStatuses).str());
+  for (const auto& item : QString::fromStdString(buttons).split(',', Qt::SkipEmptyParts))
+    if (int status = item.toInt(); v1::UnitStatus_IsValid(status) && status != v1::UNIT_STATUS_UNSPECIFIED)
+      s.add_statuses(v1::UnitStatus(status));
+  addCfsTypes(store_.state(StateKey(StateKind::ConfigCfsTypes).str()), s);
+}
+
+void Agent::fillSendCounters(google::protobuf::Map<std::string, uint64_t>& c) const {
   c["published"] = counters_.published;
   c["resent"] = inflight_.resent();
   c["avl_batches"] = counters_.avlBatches;
@@ -74,6 +103,9 @@ v1::AgentState Agent::snapshot() {
   c["spurious_timeouts"] = sendWindow_.spuriousTimeouts();
   c["backend_lag_ms"] = uint64_t(sendWindow_.backendLagMs());
   c["backend_behind_cuts"] = sendWindow_.lagCuts();
+}
+
+void Agent::fillAgentCounters(google::protobuf::Map<std::string, uint64_t>& c) const {
   c["downlinks_applied"] = counters_.downlinksApplied;
   c["downlink_duplicates"] = counters_.downlinkDuplicates;
   c["downlink_gaps"] = counters_.downlinkGaps;
@@ -91,22 +123,16 @@ v1::AgentState Agent::snapshot() {
   c["records_queries"] = counters_.recordsQueries;
   c["records_answers"] = counters_.recordsAnswers;
   c["records_refused_offline"] = counters_.recordsRefusedOffline;
-  if (avl_) {
-    const hw::AvlCounters a = avl_->counters();
-    c["avl_fixes"] = a.offered;
-    c["avl_reports"] = a.reports;
-    // The intervals in force (the agency's, else this device's): for technicians.
-    c["avl_moving_interval_s"] = uint64_t(avl_->config().movingIntervalMs / 1000);
-    c["avl_stationary_interval_s"] = uint64_t(avl_->config().stationaryIntervalMs / 1000);
-    for (int r = 1; r < int(hw::kAvlFilterReasonCount); ++r)
-      if (a.byFilter[size_t(r)] > 0)
-        c[std::string("avl_filtered_") + hw::toString(hw::AvlFilterReason(r))] = a.byFilter[size_t(r)];
-  }
-  fillSituation(s);
-  fillInbox(s);
-  fillCall(s);
-  fillRecords(s);
-  return s;
+  if (!avl_) return;
+  const hw::AvlCounters a = avl_->counters();
+  c["avl_fixes"] = a.offered;
+  c["avl_reports"] = a.reports;
+  // The intervals in force (the agency's, else this device's): for technicians.
+  c["avl_moving_interval_s"] = uint64_t(avl_->config().movingIntervalMs / 1000);
+  c["avl_stationary_interval_s"] = uint64_t(avl_->config().stationaryIntervalMs / 1000);
+  for (int r = 1; r < int(hw::kAvlFilterReasonCount); ++r)
+    if (a.byFilter[size_t(r)] > 0)
+      c[std::string("avl_filtered_") + hw::toString(hw::AvlFilterReason(r))] = a.byFilter[size_t(r)];
 }
 
 std::optional<std::pair<uint32_t, float>> Agent::fromFix(double lat, double lon) const {
@@ -169,7 +195,7 @@ void Agent::fillSituation(v1::AgentState& s) {
 void Agent::fillInbox(v1::AgentState& s) {
   s.set_assignments_total(uint32_t(store_.inboxCount(config_.unitId, "assignment")));
   s.set_messages_total(uint32_t(store_.conversationCount(config_.unitId)));
-  s.set_inbox_pruned(uint64_t(store_.stateInt("inbox_pruned", 0)));
+  s.set_inbox_pruned(uint64_t(store_.stateInt(StateKey(StateKind::InboxPruned).str(), 0)));
   size_t used = s.ByteSizeLong();
   for (auto& [seq, dl] : store_.inbox(config_.unitId, "assignment", kStateAssignments)) {
     v1::ReceivedAssignment ra;
@@ -178,9 +204,9 @@ void Agent::fillInbox(v1::AgentState& s) {
     ra.set_timeline_total(uint32_t(timeline->size()));
     if (timeline->size() > kStateTimelineLines) timeline->DeleteSubrange(0, timeline->size() - kStateTimelineLines);
     ra.set_downlink_seq(seq);
-    ra.set_acknowledged(store_.state("ack:" + ra.assignment().incident_number()) == "1");
+    ra.set_acknowledged(store_.state(StateKey::acknowledged(ra.assignment().incident_number()).str()) == "1");
     ra.set_received_at_ms(dl.sent_at_ms());
-    const std::string cleared = store_.state("cleared:" + ra.assignment().incident_number());
+    const std::string cleared = store_.state(StateKey::cleared(ra.assignment().incident_number()).str());
     ra.set_cleared(!cleared.empty());
     ra.set_cleared_reason(cleared);
     const size_t need = ra.ByteSizeLong() + 8;  // + tag and length

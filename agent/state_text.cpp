@@ -52,9 +52,9 @@ std::string stateLine(const v1::AgentState& s) {
   return o.str();
 }
 
-std::string stateText(const v1::AgentState& s) {
-  std::ostringstream o;
-  int64_t now = s.now_ms();
+namespace {
+
+void writeIdentity(std::ostringstream& o, const v1::AgentState& s) {
   o << "device      " << s.device_id() << "  unit " << s.unit_id() << "  agency " << s.agency() << "  agent "
     << s.agent_version() << "\n";
   o << "status      " << codec::statusName(s.status()) << " (" << deliveryName(s.status_delivery()) << ")\n";
@@ -69,12 +69,16 @@ std::string stateText(const v1::AgentState& s) {
   o << "\n";
   if (s.cert_not_after_ms() > 0)
     o << "certificate " << s.cert_subject() << " until " << formatIsoUtc(s.cert_not_after_ms())
-      << (s.cert_not_after_ms() <= now ? " (EXPIRED)" : "") << "\n";
+      << (s.cert_not_after_ms() <= s.now_ms() ? " (EXPIRED)" : "") << "\n";
   else if (!s.cert_detail().empty())
     o << "certificate unreadable: " << s.cert_detail() << "\n";
   o << "emergency   " << (s.emergency_active() ? "ACTIVE (" + deliveryName(s.emergency_delivery()) + ")" : "off");
   if (!s.emergency_acknowledged_by().empty()) o << ", acknowledged by " << s.emergency_acknowledged_by();
   o << "\n";
+}
+
+void writeLinkAndOutbox(std::ostringstream& o, const v1::AgentState& s) {
+  const int64_t now = s.now_ms();
   o << "link        " << linkName(s.link()) << " since " << formatIsoUtc(s.link_since_ms()) << " (" << s.broker()
     << ")\n";
   if (!s.link_detail().empty()) o << "            " << s.link_detail() << "\n";
@@ -85,19 +89,25 @@ std::string stateText(const v1::AgentState& s) {
   o << "\n            " << s.store_bytes() << " of " << s.store_cap_bytes() << " bytes; dropped AVL " << s.dropped_avl()
     << "; rejected " << s.rejected_events() << "\n";
   o << "last ack    " << (s.last_commit_ack_ms() ? formatIsoUtc(s.last_commit_ack_ms()) : "-") << "\n";
+}
+
+void writeGps(std::ostringstream& o, const v1::AgentState& s) {
   o << "gps         " << (s.gps().has_fix() ? "fix" : "no fix");
   if (s.gps().no_fix_since_ms() > 0) o << " since " << formatIsoUtc(s.gps().no_fix_since_ms());
   if (s.gps().has_last_fix())
     o << "; last " << s.gps().last_fix().lat() << "," << s.gps().last_fix().lon() << " ("
       << s.gps().last_fix().satellites() << " sats)";
   o << " [" << s.gps().source() << (s.gps().detail().empty() ? "" : ": " + s.gps().detail()) << "]\n";
+}
+
+void writeCalls(std::ostringstream& o, const v1::AgentState& s) {
   for (const auto& a : s.assignments())
     o << "assignment  " << a.assignment().incident_number() << " " << a.assignment().cfs_type() << " P"
       << a.assignment().priority() << " " << a.assignment().address() << (a.acknowledged() ? " (acknowledged)" : "")
       << (a.cleared() ? " (over: " + a.cleared_reason() + ")" : "") << "\n";
   if (s.supervisor_board_at_ms() > 0) {
     const auto& b = s.supervisor_board();
-    o << "board       " << b.scope() << ": " << b.units_size() << " units (" << age(now, s.supervisor_board_at_ms())
+    o << "board       " << b.scope() << ": " << b.units_size() << " units (" << age(s.now_ms(), s.supervisor_board_at_ms())
       << " ago)\n";
     for (const auto& u : b.units())
       o << "            " << u.zone() << " " << u.unit_id() << " " << codec::statusName(u.status())
@@ -112,21 +122,26 @@ std::string stateText(const v1::AgentState& s) {
     else
       o << "at " << s.call().lat() << "," << s.call().lon() << " (no fix: distance unknown)\n";
   }
-  if (s.nearby_at_ms() > 0) {
-    o << "nearby      " << s.nearby_size() << " within " << geo::distanceText(s.nearby_radius_m()) << " or on this call"
-      << " (" << age(s.now_ms(), s.nearby_at_ms()) << " ago)";
-    int shown = 0;
-    for (const auto& u : s.nearby()) {
-      if (shown++ == 8) {
-        o << "; ...";
-        break;
-      }
-      o << (shown == 1 ? ": " : "; ") << u.unit_id() << " " << codec::statusName(u.status()) << " "
-        << geo::distanceText(u.distance_m()) << (u.bearing_deg() >= 0 ? std::string(" ") + geo::compassPoint(u.bearing_deg()) : "")
-        << (u.on_same_call() ? " (this call)" : "") << (u.emergency() ? " EMERGENCY" : "");
+}
+
+void writeNearby(std::ostringstream& o, const v1::AgentState& s) {
+  if (s.nearby_at_ms() <= 0) return;
+  o << "nearby      " << s.nearby_size() << " within " << geo::distanceText(s.nearby_radius_m()) << " or on this call"
+    << " (" << age(s.now_ms(), s.nearby_at_ms()) << " ago)";
+  int shown = 0;
+  for (const auto& u : s.nearby()) {
+    if (shown++ == 8) {
+      o << "; ...";
+      break;
     }
-    o << "\n";
+    o << (shown == 1 ? ": " : "; ") << u.unit_id() << " " << codec::statusName(u.status()) << " "
+      << geo::distanceText(u.distance_m()) << (u.bearing_deg() >= 0 ? std::string(" ") + geo::compassPoint(u.bearing_deg()) : "")
+      << (u.on_same_call() ? " (this call)" : "") << (u.emergency() ? " EMERGENCY" : "");
   }
+  o << "\n";
+}
+
+void writeRecords(std::ostringstream& o, const v1::AgentState& s) {
   for (const auto& q : s.records())
     o << "records     " << q.subject() << ": " << recordsStateName(q.state())
       << (q.answer().hit() ? " OFFICER SAFETY HIT" : "")
@@ -140,6 +155,9 @@ std::string stateText(const v1::AgentState& s) {
     for (const auto& f : a.alert().flags()) o << " " << codec::recordsFlagName(f.kind()) << " (" << f.detail() << ")";
     o << "\n";
   }
+}
+
+void writeConversation(std::ostringstream& o, const v1::AgentState& s) {
   if (s.assignments_total() > uint32_t(s.assignments_size()))
     o << "assignments " << s.assignments_size() << " newest shown of " << s.assignments_total() << "\n";
   if (s.messages_size() > 0) {
@@ -150,6 +168,9 @@ std::string stateText(const v1::AgentState& s) {
   o << "messages    " << s.messages_total() << " held, " << s.messages_size() << " newest in this state"
     << (s.messages_total() > uint32_t(s.messages_size()) ? " (older: mdcctl messages --before CURSOR)" : "")
     << (s.inbox_pruned() > 0 ? "; " + std::to_string(s.inbox_pruned()) + " pruned by the keep policy" : "") << "\n";
+}
+
+void writeDiagnostics(std::ostringstream& o, const v1::AgentState& s) {
   int n = 0;
   for (const auto& a : s.recent_actions()) {
     if (n++ == 10) break;
@@ -160,6 +181,20 @@ std::string stateText(const v1::AgentState& s) {
   o << "counters   ";
   for (const auto& [k, v] : s.counters()) o << " " << k << "=" << v;
   o << "\n";
+}
+
+}  // namespace
+
+std::string stateText(const v1::AgentState& s) {
+  std::ostringstream o;
+  writeIdentity(o, s);
+  writeLinkAndOutbox(o, s);
+  writeGps(o, s);
+  writeCalls(o, s);
+  writeNearby(o, s);
+  writeRecords(o, s);
+  writeConversation(o, s);
+  writeDiagnostics(o, s);
   return o.str();
 }
 

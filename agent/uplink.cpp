@@ -1,6 +1,7 @@
-// The agent's sending side: the window over the outbox's queues in priority
-// order, the AVL share of it that follows the link's round trip, publishes
-// and their results, and resends when no commit ack comes.
+// The agent's sending side: the window over the send queues in priority
+// order (send_queues.h), the AVL share of it that follows the link's round
+// trip, publishes and their results, commit acks, and resends when no commit
+// ack comes.
 #include <algorithm>
 #include <cmath>
 
@@ -10,43 +11,6 @@
 #include "shared/wire/topics.h"
 
 namespace mdc::agent {
-
-namespace {
-
-constexpr int kLoadBatch = 512;
-
-}  // namespace
-
-void Agent::resetSendCursors() {
-  sentUpTo_ = {};
-  for (auto& q : ready_) q.clear();
-}
-
-void Agent::loadReady(size_t q) {
-  const v1::Lane lane = q >= kAvlLive ? v1::LANE_AVL : kLanes[q];
-  uint64_t after = sentUpTo_[q];
-  if (q == kAvlLive && backlogBoundary_ > 0) after = std::max(after, backlogBoundary_ - 1);
-  for (auto& r : store_.pending(lane, after, kLoadBatch)) {
-    if (q == kAvlBacklog && r.seq >= backlogBoundary_) break;  // the live queue has those
-    sentUpTo_[q] = r.seq;
-    if (!inflight_.contains(r.seq)) ready_[q].push_back(std::move(r));
-  }
-}
-
-void Agent::rewind(size_t q, uint64_t seq) {
-  // What is read but not yet sent is read again too: its rows are dropped here.
-  if (!ready_[q].empty()) seq = std::min(seq, ready_[q].front().seq);
-  sentUpTo_[q] = std::min(sentUpTo_[q], seq - 1);
-  ready_[q].clear();
-}
-
-void Agent::dropReady(uint64_t first, uint64_t last) {
-  for (auto& q : ready_) {
-    auto from = std::lower_bound(q.begin(), q.end(), first, [](const OutboxRow& r, uint64_t s) { return r.seq < s; });
-    auto to = std::upper_bound(from, q.end(), last, [](uint64_t s, const OutboxRow& r) { return s < r.seq; });
-    q.erase(from, to);
-  }
-}
 
 // Fills the window in priority order: emergency, status/CFS/acks, messages,
 // live AVL (recorded since this connection began), then the AVL backlog as
@@ -73,8 +37,8 @@ void Agent::pump() {
   // The AVL share: what the link's delay allows (avl_window.h), and never
   // the window's last few slots, kept for a status.
   const int avlLimit = std::min(avlWindow_.limit(), window - std::min(kReservedForPriority, window / 4));
-  for (size_t q = 0; q < kSendQueues; ++q) {
-    const bool avl = q >= kAvlLive;
+  for (size_t q = 0; q < SendQueues::kCount; ++q) {
+    const bool avl = q >= SendQueues::kAvlLive;
     for (;;) {
       int inflight = int(inflight_.size());
       if (inflight >= window) {
@@ -82,15 +46,16 @@ void Agent::pump() {
         if (q != 0 || inflight_.emergency() >= SendWindow::kEmergencyFloor) return;
       }
       if (avl && inflight >= avlLimit) break;
-      if (ready_[q].empty()) {
-        loadReady(q);
-        if (ready_[q].empty()) break;
+      std::deque<OutboxRow>& ready = queues_.ready(q);
+      if (ready.empty()) {
+        queues_.load(q);
+        if (ready.empty()) break;
       }
-      if (inflight_.contains(ready_[q].front().seq)) {  // back in flight (a timeout undone)
-        ready_[q].pop_front();
+      if (inflight_.contains(ready.front().seq)) {  // back in flight (a timeout undone)
+        ready.pop_front();
         continue;
       }
-      if (q == kAvlBacklog) {
+      if (q == SendQueues::kAvlBacklog) {
         if (backfillTokens_ < 1) {
           // Throttled: come back when a few milliseconds' worth of tokens
           // are due (a handful of events per wake-up, not one: a pump per
@@ -114,9 +79,9 @@ void Agent::pump() {
         }
         backfillTokens_ -= 1;
       }
-      if (!publishRow(ready_[q].front())) return;
+      if (!publishRow(ready.front())) return;
       ++pumped;
-      ready_[q].pop_front();
+      ready.pop_front();
     }
   }
 }
@@ -124,7 +89,7 @@ void Agent::pump() {
 bool Agent::publishRow(const OutboxRow& row) {
   const std::string* payload = &row.payload;
   std::string backfilled;
-  if (row.lane == v1::LANE_AVL && row.seq < backlogBoundary_) {
+  if (row.lane == v1::LANE_AVL && row.seq < queues_.backlogBoundary()) {
     // Same event (same id and seq), marked as backfill: the backend must not
     // move the unit's live position back to it.
     v1::Envelope env;
@@ -147,10 +112,11 @@ bool Agent::publishRow(const OutboxRow& row) {
 }
 
 int Agent::publishBacklogBatch(int maxReports) {
-  if (int(ready_[kAvlBacklog].size()) < maxReports) loadReady(kAvlBacklog);
+  std::deque<OutboxRow>& ready = queues_.ready(SendQueues::kAvlBacklog);
+  if (int(ready.size()) < maxReports) queues_.load(SendQueues::kAvlBacklog);
   codec::AvlBatchBuilder batch(ids_.next(), maxReports);
   std::vector<uint64_t> seqs;
-  for (const OutboxRow& row : ready_[kAvlBacklog]) {
+  for (const OutboxRow& row : ready) {
     v1::Envelope env;
     if (inflight_.contains(row.seq) || !env.ParseFromString(row.payload) || !batch.add(env)) break;
     seqs.push_back(row.seq);
@@ -170,7 +136,6 @@ int Agent::publishBacklogBatch(int maxReports) {
   tokenToSeq_[*token] = seqs.front();
   counters_.published += seqs.size();
   ++counters_.avlBatches;
-  auto& ready = ready_[kAvlBacklog];
   ready.erase(ready.begin(), ready.begin() + std::ptrdiff_t(seqs.size()));
   batchesInFlight_[batch.envelope().event_id()] = std::move(seqs);
   return int(batch.size());
@@ -188,8 +153,35 @@ void Agent::batchRefused(const v1::Rejection& rejection) {
   for (uint64_t seq : it->second) inflight_.forget(seq);
   batchesInFlight_.erase(it);
   // Its reports are behind the backlog's send cursor: read them again.
-  sentUpTo_[kAvlBacklog] = 0;
-  ready_[kAvlBacklog].clear();
+  queues_.rereadBacklog();
+  pump();
+}
+
+void Agent::applyCommitAck(const v1::CommitAck& ack) {
+  auto out = store_.applyCommitAck(ack);
+  if (!out) {
+    noteError(out.error().message);
+    return;
+  }
+  const int64_t now = clock_.monotonicMs();
+  // The backend's own word on how far behind it is paces the window.
+  sendWindow_.onBackendLag(int64_t(ack.ingest_lag_ms()), now);
+  for (const auto& r : ack.committed()) {
+    for (double sample : inflight_.acked(r.first(), r.last(), now))
+      avlWindow_.onRoundTrip(sample, now, sendWindow_.srttMs());
+    queues_.drop(r.first(), r.last());
+  }
+  // A batch with a report acked was accepted: it can no longer be refused whole.
+  for (auto b = batchesInFlight_.begin(); b != batchesInFlight_.end();)
+    b = inflight_.contains(b->second.front()) ? std::next(b) : batchesInFlight_.erase(b);
+  counters_.committed += uint64_t(out->removed);
+  lastCommitAckMs_ = clock_.nowMs();
+  if (log::level() <= log::Level::Debug)
+    log::debug("link", "commit ack: " + std::to_string(out->removed) + " removed, " +
+                           std::to_string(inflight_.size()) + " in flight, outbox " +
+                           std::to_string(store_.outboxCount()));
+  if (out->removed > 0) emit stateChanged();
+  checkAckTimeouts();  // acks of later events show which earlier ones were lost
   pump();
 }
 
@@ -221,7 +213,7 @@ void Agent::checkAckTimeouts() {
   if (expired.empty()) return;
   const bool timedOut = inflight_.probes() > probesBefore;
   if (timedOut) ++counters_.ackTimeouts;
-  for (const auto& [seq, lane] : expired) rewind(queueOf(lane, seq), seq);
+  for (const auto& [seq, lane] : expired) queues_.rewind(queues_.queueOf(lane, seq), seq);
   // A batch whose reports all went off the flight is over (each goes again).
   for (auto b = batchesInFlight_.begin(); b != batchesInFlight_.end();)
     b = std::any_of(b->second.begin(), b->second.end(), [&](uint64_t s) { return inflight_.contains(s); })
@@ -257,14 +249,6 @@ void Agent::checkAckTimeouts() {
     return;
   }
   pump();
-}
-
-size_t Agent::queueOf(v1::Lane lane, uint64_t seq) const {
-  if (lane != v1::LANE_AVL) {
-    for (size_t q = 0; q < kAvlLive; ++q)
-      if (kLanes[q] == lane) return q;
-  }
-  return seq < backlogBoundary_ ? kAvlBacklog : kAvlLive;
 }
 
 }  // namespace mdc::agent
