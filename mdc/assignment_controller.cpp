@@ -6,18 +6,7 @@
 
 namespace mdc::ui {
 
-void TimelineModel::setEntries(QList<Entry> entries) {
-  if (entries == entries_) return;
-  beginResetModel();
-  entries_ = std::move(entries);
-  endResetModel();
-}
-
-int TimelineModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(entries_.size()); }
-
-QVariant TimelineModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || index.row() >= entries_.size()) return {};
-  const auto& e = entries_[index.row()];
+QVariant TimelineModel::rowData(const Entry& e, int, int role) const {
   switch (role) {
     case TimeRole: return clockText(e.atMs);
     case Qt::DisplayRole:

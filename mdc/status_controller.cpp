@@ -6,26 +6,20 @@
 
 namespace mdc::ui {
 
-StatusOptionsModel::StatusOptionsModel(QObject* parent) : QAbstractListModel(parent) {}
+StatusOptionsModel::StatusOptionsModel(QObject* parent) : RowListModel(parent) {}
 
 void StatusOptionsModel::setStatuses(const QList<int>& statuses) {
   const int before = count();
-  beginResetModel();
-  statuses_ = statuses.mid(0, 10);
-  endResetModel();
+  resetRows(statuses.mid(0, 10));
   if (count() != before) emit countChanged();
 }
 
-int StatusOptionsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(statuses_.size()); }
-
-QVariant StatusOptionsModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || index.row() >= statuses_.size()) return {};
-  const int s = statuses_[index.row()];
+QVariant StatusOptionsModel::rowData(const int& s, int index, int role) const {
   switch (role) {
     case StatusRole: return s;
     case Qt::DisplayRole:
     case LabelRole: return statusLabel(v1::UnitStatus(s));
-    case FunctionKeyRole: return QStringLiteral("F%1").arg(index.row() + 1);
+    case FunctionKeyRole: return QStringLiteral("F%1").arg(index + 1);
     default: return {};
   }
 }
