@@ -1,6 +1,5 @@
 #include "mdc/activity_models.h"
 
-#include <QPointer>
 #include <algorithm>
 
 #include "mdc/labels.h"
@@ -117,19 +116,19 @@ void MessagesModel::loadOlder() {
   loading_ = true;
   olderError_.clear();
   emit loadingChanged();
-  agent_.send(std::move(r), [this, guard = QPointer(this), unit = unit_](const v1::ApiReply& reply) {
-    if (!guard) return;
-    loading_ = false;
-    if (!reply.ok()) {
-      olderError_ = tr("Earlier messages not loaded: %1").arg(QString::fromStdString(reply.error()));
-    } else if (unit == unit_) {
-      const int before = count();
-      for (const auto& m : reply.messages_page().messages()) merge(m);
-      if (!reply.messages_page().more()) reachedStart_ = true;
-      if (count() != before || reachedStart_) emit countChanged();
-    }
-    emit loadingChanged();
-  });
+  agent_.request(this, std::move(r),
+                 {.settle =
+                      [this, unit = unit_](const v1::ApiReply& reply) {
+                        loading_ = false;
+                        if (!reply.ok() || unit != unit_) return;
+                        const int before = count();
+                        for (const auto& m : reply.messages_page().messages()) merge(m);
+                        if (!reply.messages_page().more()) reachedStart_ = true;
+                        if (count() != before || reachedStart_) emit countChanged();
+                      },
+                  .error = &olderError_,
+                  .describeFailure = [](const QString& e) { return tr("Earlier messages not loaded: %1").arg(e); },
+                  .changed = [this] { emit loadingChanged(); }});
 }
 
 QVariant MessagesModel::rowData(const Entry& e, int, int role) const {
@@ -170,18 +169,13 @@ bool MessageController::send(const QString& text) {
   emit changed();
   v1::ApiRequest r;
   r.mutable_send_message()->set_text(t.toStdString());
-  agent_.send(std::move(r), [this, guard = QPointer(this)](const v1::ApiReply& reply) {
-    if (!guard) return;
-    sending_ = false;
-    if (reply.ok()) {
-      emit changed();
-      emit queued(qulonglong(reply.queued().seq()));
-    } else {
-      lastError_ = tr("Message not sent: %1").arg(QString::fromStdString(reply.error()));
-      emit changed();
-      emit failed(lastError_);
-    }
-  });
+  agent_.request(this, std::move(r),
+                 {.settle = [this](const v1::ApiReply&) { sending_ = false; },
+                  .error = &lastError_,
+                  .describeFailure = [](const QString& e) { return tr("Message not sent: %1").arg(e); },
+                  .changed = [this] { emit changed(); },
+                  .queued = [this](const v1::ApiReply& reply) { emit queued(qulonglong(reply.queued().seq())); },
+                  .failed = [this](const QString& e) { emit failed(e); }});
   return true;
 }
 
