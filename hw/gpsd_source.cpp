@@ -22,13 +22,6 @@ namespace {
 constexpr const char* kLog = "gps";
 constexpr double kNaN = __builtin_nan("");
 
-// "0.25 s", "2 s": how a person reads a retry delay.
-std::string seconds(std::chrono::milliseconds d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g s", double(d.count()) / 1000.0);
-  return buf;
-}
-
 double finiteOrNaN(double v) { return std::isfinite(v) ? v : kNaN; }
 
 // A minimal JSON reader for one gpsd line: syntax, and the kind of each
@@ -273,136 +266,132 @@ void GpsdSource::count(uint64_t GpsdCounters::*field) {
 std::string GpsdSource::describe() const { return "gpsd " + opts_.host + ":" + std::to_string(opts_.port); }
 
 void GpsdSource::start(GpsSink& sink) {
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this, &sink] { run(sink); });
+  loop_.start([this, &sink] { run(sink); });
 }
 
-void GpsdSource::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-bool GpsdSource::sleepUnlessStopped(std::chrono::milliseconds d) {
-  std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, d, [this] { return stopping_.load(); });
-}
+void GpsdSource::stop() { loop_.stop(); }
 
 void GpsdSource::run(GpsSink& sink) {
+  auto data = std::make_unique<gps_data_t>();
+  everFailed_ = false;
+  loop_.keepConnected(
+      ReconnectBackoff{opts_.initialBackoff, opts_.maxBackoff},
+      [&](std::chrono::milliseconds retryIn) { return connect(*data, retryIn, sink); },
+      [&] { return serve(*data, sink); },
+      [&](const std::string& why, std::chrono::milliseconds reconnectIn) {
+        std::string detail =
+            describe() + ": connection lost (" + why + "), reconnecting in " + describeDelay(reconnectIn);
+        log::warn(kLog, detail);
+        sink.onSourceState(false, detail);
+      });
+}
+
+bool GpsdSource::connect(gps_data_t& data, std::chrono::milliseconds retryIn, GpsSink& sink) {
   const std::string name = describe();
   const std::string port = std::to_string(opts_.port);
-  const int waitUs = int(std::chrono::duration_cast<std::chrono::microseconds>(opts_.pollInterval).count());
-  auto data = std::make_unique<gps_data_t>();
-  auto backoff = opts_.initialBackoff;
-  bool everFailed = false;
-
-  while (!stopping_) {
-    std::memset(data.get(), 0, sizeof(gps_data_t));
-    if (gps_open(opts_.host.c_str(), port.c_str(), data.get()) != 0) {
-      // libgps leaves its own (negative, NL_*) code in errno.
-      std::string detail = name + " unreachable (" + gps_errstr(errno) + "), retrying in " + seconds(backoff);
-      if (!everFailed) log::warn(kLog, detail);
-      else log::debug(kLog, detail);
-      everFailed = true;
-      count(&GpsdCounters::connectFailures);
-      sink.onSourceState(false, detail);
-      if (!sleepUnlessStopped(backoff)) break;
-      backoff = std::min(backoff * 2, opts_.maxBackoff);
-      continue;
-    }
-    if (gps_stream(data.get(), WATCH_ENABLE | WATCH_JSON, nullptr) != 0) {
-      std::string detail = name + " refused the WATCH request, retrying in " + seconds(backoff);
-      log::warn(kLog, detail);
-      gps_close(data.get());
-      count(&GpsdCounters::connectFailures);
-      sink.onSourceState(false, detail);
-      if (!sleepUnlessStopped(backoff)) break;
-      backoff = std::min(backoff * 2, opts_.maxBackoff);
-      continue;
-    }
-    backoff = opts_.initialBackoff;
-    everFailed = false;
-    count(&GpsdCounters::connects);
-    log::info(kLog, name + " connected");
-    sink.onSourceState(true, name + " connected");
-
-    int64_t lastReportMs = clock_.monotonicMs();
-    bool silent = false;
-    std::string lost;
-    char msg[8192];
-    while (!stopping_) {
-      if (!gps_waiting(data.get(), waitUs)) {
-        int64_t quietMs = clock_.monotonicMs() - lastReportMs;
-        if (!silent && opts_.silenceTimeout.count() > 0 && quietMs >= opts_.silenceTimeout.count()) {
-          silent = true;
-          std::string detail = name + ": connected, but no reports for " + seconds(opts_.silenceTimeout);
-          log::warn(kLog, detail);
-          sink.onSourceState(false, detail);
-        }
-        continue;
-      }
-      data->set = 0;  // TPV replaces set; other classes only add bits
-      msg[0] = '\0';
-      errno = 0;
-      int n = gps_read(data.get(), msg, int(sizeof msg));
-      if (n < 0) {
-        lost = errno > 0 ? std::strerror(errno) : "gpsd closed it";
-        count(&GpsdCounters::connectionsLost);
-        break;
-      }
-      if (n == 0) continue;
-      count(&GpsdCounters::lines);
-      // libgps has already parsed the line (leniently): decide whether to trust it.
-      GpsdLine kind = classifyGpsdLine(msg);
-      if (kind != GpsdLine::Tpv && kind != GpsdLine::Sky) {
-        if (kind == GpsdLine::OtherClass) {
-          count(&GpsdCounters::otherClass);
-          continue;
-        }
-        auto field = kind == GpsdLine::Truncated      ? &GpsdCounters::skippedTruncated
-                     : kind == GpsdLine::UnknownClass ? &GpsdCounters::skippedUnknownClass
-                     : kind == GpsdLine::WrongType    ? &GpsdCounters::skippedWrongType
-                                                      : &GpsdCounters::skippedNotJson;
-        count(field);
-        log::debug(kLog, name + ": skipped line: " + std::string(msg, strnlen(msg, 200)));
-        continue;
-      }
-      const bool tpv = kind == GpsdLine::Tpv;
-      if (tpv && (data->set & MODE_SET) && (data->fix.mode < MODE_NOT_SEEN || data->fix.mode > MODE_3D)) {
-        count(&GpsdCounters::skippedOutOfRange);
-        continue;
-      }
-      Fix fix;
-      if (tpv) {
-        fix = fixFromGpsData(*data, clock_.monotonicMs());
-        if (fix.hasPosition() && (std::fabs(fix.lat) > 90 || std::fabs(fix.lon) > 180)) {
-          count(&GpsdCounters::skippedOutOfRange);
-          continue;
-        }
-      }
-      count(tpv ? &GpsdCounters::tpv : &GpsdCounters::sky);
-      lastReportMs = clock_.monotonicMs();
-      if (silent) {
-        silent = false;
-        log::info(kLog, name + ": reports again");
-        sink.onSourceState(true, name + ": reports again");
-      }
-      if (tpv) {
-        fix.receivedMonoMs = lastReportMs;
-        sink.onFix(fix);
-      }
-    }
-    gps_close(data.get());
-    if (stopping_) break;
-    std::string detail = name + ": connection lost (" + lost + "), reconnecting in " + seconds(opts_.initialBackoff);
-    log::warn(kLog, detail);
+  std::memset(&data, 0, sizeof(gps_data_t));
+  if (gps_open(opts_.host.c_str(), port.c_str(), &data) != 0) {
+    // libgps leaves its own (negative, NL_*) code in errno.
+    std::string detail = name + " unreachable (" + gps_errstr(errno) + "), retrying in " + describeDelay(retryIn);
+    if (!everFailed_) log::warn(kLog, detail);
+    else log::debug(kLog, detail);
+    everFailed_ = true;
+    count(&GpsdCounters::connectFailures);
     sink.onSourceState(false, detail);
-    if (!sleepUnlessStopped(opts_.initialBackoff)) break;
+    return false;
   }
+  if (gps_stream(&data, WATCH_ENABLE | WATCH_JSON, nullptr) != 0) {
+    std::string detail = name + " refused the WATCH request, retrying in " + describeDelay(retryIn);
+    log::warn(kLog, detail);
+    gps_close(&data);
+    count(&GpsdCounters::connectFailures);
+    sink.onSourceState(false, detail);
+    return false;
+  }
+  everFailed_ = false;
+  count(&GpsdCounters::connects);
+  log::info(kLog, name + " connected");
+  sink.onSourceState(true, name + " connected");
+  return true;
+}
+
+std::string GpsdSource::serve(gps_data_t& data, GpsSink& sink) {
+  const std::string name = describe();
+  const int waitUs = int(std::chrono::duration_cast<std::chrono::microseconds>(opts_.pollInterval).count());
+  int64_t lastReportMs = clock_.monotonicMs();
+  bool silent = false;
+  std::string lost;
+  char msg[8192];
+  while (!loop_.stopping()) {
+    if (!gps_waiting(&data, waitUs)) {
+      int64_t quietMs = clock_.monotonicMs() - lastReportMs;
+      if (!silent && opts_.silenceTimeout.count() > 0 && quietMs >= opts_.silenceTimeout.count()) {
+        silent = true;
+        std::string detail = name + ": connected, but no reports for " + describeDelay(opts_.silenceTimeout);
+        log::warn(kLog, detail);
+        sink.onSourceState(false, detail);
+      }
+      continue;
+    }
+    data.set = 0;  // TPV replaces set; other classes only add bits
+    msg[0] = '\0';
+    errno = 0;
+    int n = gps_read(&data, msg, int(sizeof msg));
+    if (n < 0) {
+      lost = errno > 0 ? std::strerror(errno) : "gpsd closed it";
+      count(&GpsdCounters::connectionsLost);
+      break;
+    }
+    if (n == 0) continue;
+    count(&GpsdCounters::lines);
+    Fix fix;
+    std::optional<bool> tpv = accept(msg, data, fix);
+    if (!tpv) continue;
+    count(*tpv ? &GpsdCounters::tpv : &GpsdCounters::sky);
+    lastReportMs = clock_.monotonicMs();
+    if (silent) {
+      silent = false;
+      log::info(kLog, name + ": reports again");
+      sink.onSourceState(true, name + ": reports again");
+    }
+    if (*tpv) {
+      fix.receivedMonoMs = lastReportMs;
+      sink.onFix(fix);
+    }
+  }
+  gps_close(&data);
+  return lost;
+}
+
+std::optional<bool> GpsdSource::accept(const char* line, const gps_data_t& data, Fix& fix) {
+  // libgps has already parsed the line (leniently): decide whether to trust it.
+  GpsdLine kind = classifyGpsdLine(line);
+  if (kind != GpsdLine::Tpv && kind != GpsdLine::Sky) {
+    if (kind == GpsdLine::OtherClass) {
+      count(&GpsdCounters::otherClass);
+      return std::nullopt;
+    }
+    auto field = kind == GpsdLine::Truncated      ? &GpsdCounters::skippedTruncated
+                 : kind == GpsdLine::UnknownClass ? &GpsdCounters::skippedUnknownClass
+                 : kind == GpsdLine::WrongType    ? &GpsdCounters::skippedWrongType
+                                                  : &GpsdCounters::skippedNotJson;
+    count(field);
+    log::debug(kLog, describe() + ": skipped line: " + std::string(line, strnlen(line, 200)));
+    return std::nullopt;
+  }
+  const bool tpv = kind == GpsdLine::Tpv;
+  if (tpv && (data.set & MODE_SET) && (data.fix.mode < MODE_NOT_SEEN || data.fix.mode > MODE_3D)) {
+    count(&GpsdCounters::skippedOutOfRange);
+    return std::nullopt;
+  }
+  if (tpv) {
+    fix = fixFromGpsData(data, clock_.monotonicMs());
+    if (fix.hasPosition() && (std::fabs(fix.lat) > 90 || std::fabs(fix.lon) > 180)) {
+      count(&GpsdCounters::skippedOutOfRange);
+      return std::nullopt;
+    }
+  }
+  return tpv;
 }
 
 }  // namespace mdc::hw

@@ -1,15 +1,14 @@
 #pragma once
 // The vehicle's GPS receiver through gpsd (libgps, API 11: gpsd 3.22).
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "hw/gps_source.h"
+#include "hw/source_loop.h"
 #include "shared/wire/clock.h"
 
 struct gps_data_t;  // libgps (<gps.h>), kept out of this header: its macros are many
@@ -92,17 +91,20 @@ class GpsdSource final : public GpsSource {
  private:
   void count(uint64_t GpsdCounters::*field);
   void run(GpsSink& sink);
-  /** Sleeps up to d unless stop() is called; false when stopping. */
-  bool sleepUnlessStopped(std::chrono::milliseconds d);
+  /** Opens gpsd and asks for its JSON watch; false after reporting why not. */
+  bool connect(::gps_data_t& data, std::chrono::milliseconds retryIn, GpsSink& sink);
+  /** Reads reports until gpsd drops the link or stop(); closes it and says why it ended. */
+  std::string serve(::gps_data_t& data, GpsSink& sink);
+  /** Judges the line gps_read just decoded, counting what it skips: nullopt
+   *  for a line to skip, else whether it is a TPV (then fix holds it). */
+  std::optional<bool> accept(const char* line, const ::gps_data_t& data, Fix& fix);
 
   const GpsdOptions opts_;
   const Clock& clock_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
   mutable std::mutex countersMu_;
   GpsdCounters counters_;
+  bool everFailed_ = false;  // source thread only: later failures in a row log at debug
+  SourceLoop loop_;
 };
 
 /** Converts the TPV that gps_read (or gps_unpack) just decoded into a Fix,

@@ -91,89 +91,129 @@ struct Cycle {
   std::string date;
 };
 
+// Gathers a log's sentences into receiver cycles (one UTC time field each),
+// counting every line by outcome.
+class CycleReader {
+ public:
+  explicit CycleReader(NmeaCounters& counters) : c_(counters) {}
+
+  void line(std::string s) {
+    while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    if (s.empty() || s[0] == '#') return;
+    ++c_.lines;
+    if (s[0] != '$') {
+      ++c_.notNmea;
+      return;
+    }
+    if (!checksumOk(s)) {
+      ++c_.badChecksum;
+      return;
+    }
+    ++c_.sentences;
+    auto f = fieldsOf(s);
+    std::string type = f[0].size() >= 5 ? f[0].substr(f[0].size() - 3) : "";
+    if (type == "GGA") gga(f);
+    else if (type == "RMC") rmc(f);
+    else if (type == "GSA") gsa(f);
+    else ++c_.unused;
+  }
+  const std::vector<Cycle>& cycles() const { return cycles_; }
+
+ private:
+  Cycle& cycleFor(const std::string& t) {
+    if (cycles_.empty() || cycles_.back().timeField != t) {
+      cycles_.push_back(Cycle{});
+      cycles_.back().timeField = t;
+      cycles_.back().msOfDay = msOfDay(t);
+    }
+    return cycles_.back();
+  }
+  void gga(const std::vector<std::string>& f) {
+    if (f.size() < 10 || msOfDay(f[1]) < 0) {
+      ++c_.malformed;
+      return;
+    }
+    Cycle& e = cycleFor(f[1]);
+    e.hasGga = true;
+    e.sats = std::atoi(f[7].c_str());
+    e.ggaValid = std::atoi(f[6].c_str()) > 0 && e.sats > 0;
+    if (!e.hasRmc || e.rmcValid) {
+      e.lat = degrees(f[2], f[3]);
+      e.lon = degrees(f[4], f[5]);
+    }
+    e.hdop = number(f[8]);
+    e.alt = number(f[9]);
+  }
+  void rmc(const std::vector<std::string>& f) {
+    if (f.size() < 10 || msOfDay(f[1]) < 0) {
+      ++c_.malformed;
+      return;
+    }
+    Cycle& e = cycleFor(f[1]);
+    e.hasRmc = true;
+    e.rmcValid = f[2] == "A";
+    e.lat = degrees(f[3], f[4]);
+    e.lon = degrees(f[5], f[6]);
+    e.speed = number(f[7]) * kKnotsToMps;
+    e.track = number(f[8]);
+    e.date = f[9];
+  }
+  // GSA carries no time: it belongs to the cycle in progress.
+  void gsa(const std::vector<std::string>& f) {
+    if (f.size() < 17) {
+      ++c_.malformed;
+      return;
+    }
+    if (cycles_.empty()) return;
+    cycles_.back().gsaMode = std::atoi(f[2].c_str());
+    if (!std::isfinite(cycles_.back().hdop)) cycles_.back().hdop = number(f[16]);
+  }
+
+  NmeaCounters& c_;
+  std::vector<Cycle> cycles_;
+};
+
+// The fix of one cycle, given the UTC date in force ("" before the first) and
+// its pacing offset; counts it in withPosition when it has a position.
+Fix fixOf(const Cycle& e, const std::string& date, int64_t offsetMs, NmeaCounters& c) {
+  Fix fx;
+  fx.lat = fx.lon = kNaN;
+  if (!date.empty()) fx.timeMs = dayStartMs(date) + e.msOfDay;
+  fx.receivedMonoMs = offsetMs;
+  bool valid = (!e.hasRmc || e.rmcValid) && (!e.hasGga || e.ggaValid) && std::isfinite(e.lat) &&
+               std::isfinite(e.lon) && (e.hasRmc || e.hasGga);
+  fx.satellitesUsed = e.sats;
+  if (!valid) {
+    fx.mode = Fix::Mode::NoFix;
+    return fx;
+  }
+  fx.mode = e.gsaMode == 2         ? Fix::Mode::Fix2D
+            : e.gsaMode == 3       ? Fix::Mode::Fix3D
+            : std::isfinite(e.alt) ? Fix::Mode::Fix3D
+                                   : Fix::Mode::Fix2D;
+  fx.lat = e.lat;
+  fx.lon = e.lon;
+  if (fx.mode == Fix::Mode::Fix3D) fx.altM = e.alt;
+  fx.speedMps = e.speed;
+  fx.trackDeg = e.track;
+  if (std::isfinite(e.hdop) && e.hdop > 0) fx.ephM = e.hdop * kUereM;
+  ++c.withPosition;
+  return fx;
+}
+
 }  // namespace
 
 std::vector<Fix> parseNmeaLog(const std::vector<std::string>& lines, NmeaCounters* countersOut) {
   NmeaCounters c;
-  std::vector<Cycle> cycles;
-  int gsaModePending = 0;  // GSA carries no time: it belongs to the cycle in progress
-  double gsaHdopPending = kNaN;
-  auto cycleFor = [&](const std::string& t) -> Cycle& {
-    if (cycles.empty() || cycles.back().timeField != t) {
-      cycles.push_back(Cycle{});
-      cycles.back().timeField = t;
-      cycles.back().msOfDay = msOfDay(t);
-    }
-    return cycles.back();
-  };
-  for (std::string s : lines) {
-    while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    if (s.empty() || s[0] == '#') continue;
-    ++c.lines;
-    if (s[0] != '$') {
-      ++c.notNmea;
-      continue;
-    }
-    if (!checksumOk(s)) {
-      ++c.badChecksum;
-      continue;
-    }
-    ++c.sentences;
-    auto f = fieldsOf(s);
-    std::string type = f[0].size() >= 5 ? f[0].substr(f[0].size() - 3) : "";
-    if (type == "GGA") {
-      if (f.size() < 10 || msOfDay(f[1]) < 0) {
-        ++c.malformed;
-        continue;
-      }
-      Cycle& e = cycleFor(f[1]);
-      e.hasGga = true;
-      e.sats = std::atoi(f[7].c_str());
-      e.ggaValid = std::atoi(f[6].c_str()) > 0 && e.sats > 0;
-      if (!e.hasRmc || e.rmcValid) {
-        e.lat = degrees(f[2], f[3]);
-        e.lon = degrees(f[4], f[5]);
-      }
-      e.hdop = number(f[8]);
-      e.alt = number(f[9]);
-    } else if (type == "RMC") {
-      if (f.size() < 10 || msOfDay(f[1]) < 0) {
-        ++c.malformed;
-        continue;
-      }
-      Cycle& e = cycleFor(f[1]);
-      e.hasRmc = true;
-      e.rmcValid = f[2] == "A";
-      e.lat = degrees(f[3], f[4]);
-      e.lon = degrees(f[5], f[6]);
-      e.speed = number(f[7]) * kKnotsToMps;
-      e.track = number(f[8]);
-      e.date = f[9];
-    } else if (type == "GSA") {
-      if (f.size() < 17) {
-        ++c.malformed;
-        continue;
-      }
-      gsaModePending = std::atoi(f[2].c_str());
-      gsaHdopPending = number(f[16]);
-      if (!cycles.empty()) {
-        cycles.back().gsaMode = gsaModePending;
-        if (!std::isfinite(cycles.back().hdop)) cycles.back().hdop = gsaHdopPending;
-      }
-    } else {
-      ++c.unused;
-    }
-  }
+  CycleReader reader(c);
+  for (const std::string& s : lines) reader.line(s);
 
   std::vector<Fix> out;
-  out.reserve(cycles.size());
+  out.reserve(reader.cycles().size());
   std::string date;
   int64_t firstMs = -1, prevMs = -1, offset = 0;
-  for (auto& e : cycles) {
+  for (auto& e : reader.cycles()) {
     if (!e.date.empty() && dayStartMs(e.date) >= 0) date = e.date;
-    Fix fx;
-    fx.lat = fx.lon = kNaN;
-    if (!date.empty()) fx.timeMs = dayStartMs(date) + e.msOfDay;
     // Pacing offset from the time fields (wrapping at midnight).
     if (firstMs < 0) {
       firstMs = prevMs = e.msOfDay;
@@ -183,26 +223,7 @@ std::vector<Fix> parseNmeaLog(const std::vector<std::string>& lines, NmeaCounter
       offset += d;
       prevMs = e.msOfDay;
     }
-    fx.receivedMonoMs = offset;
-    bool valid = (!e.hasRmc || e.rmcValid) && (!e.hasGga || e.ggaValid) && std::isfinite(e.lat) &&
-                 std::isfinite(e.lon) && (e.hasRmc || e.hasGga);
-    fx.satellitesUsed = e.sats;
-    if (!valid) {
-      fx.mode = Fix::Mode::NoFix;
-    } else {
-      fx.mode = e.gsaMode == 2         ? Fix::Mode::Fix2D
-                : e.gsaMode == 3       ? Fix::Mode::Fix3D
-                : std::isfinite(e.alt) ? Fix::Mode::Fix3D
-                                       : Fix::Mode::Fix2D;
-      fx.lat = e.lat;
-      fx.lon = e.lon;
-      if (fx.mode == Fix::Mode::Fix3D) fx.altM = e.alt;
-      fx.speedMps = e.speed;
-      fx.trackDeg = e.track;
-      if (std::isfinite(e.hdop) && e.hdop > 0) fx.ephM = e.hdop * kUereM;
-      ++c.withPosition;
-    }
-    out.push_back(fx);
+    out.push_back(fixOf(e, date, offset, c));
   }
   c.epochs = out.size();
   if (countersOut) *countersOut = c;
@@ -230,21 +251,11 @@ std::string LogReplaySource::describe() const {
 }
 
 void LogReplaySource::start(GpsSink& sink) {
-  if (thread_.joinable()) return;
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = false;
-  }
-  thread_ = std::thread([this, &sink] { run(sink); });
+  loop_.start([this, &sink] { run(sink); });
 }
 
 void LogReplaySource::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  loop_.stop();
 }
 
 void LogReplaySource::run(GpsSink& sink) {
@@ -264,11 +275,9 @@ void LogReplaySource::run(GpsSink& sink) {
       if (opts_.speedup > 0) {
         auto due = t0 + std::chrono::microseconds(
                             int64_t(double(loopOffset + logged.receivedMonoMs) * 1000.0 / opts_.speedup));
-        std::unique_lock lock(mu_);
-        if (cv_.wait_until(lock, due, [this] { return stopping_; })) return;
-      } else {
-        std::lock_guard lock(mu_);
-        if (stopping_) return;
+        if (!loop_.sleepUntil(due)) return;
+      } else if (loop_.stopping()) {
+        return;
       }
       Fix f = logged;
       if (f.timeMs > 0) f.timeMs += shift + (opts_.rebaseToNow ? loopOffset : 0);

@@ -1,14 +1,12 @@
 #pragma once
 // Replays a recorded NMEA 0183 log (GGA, RMC, GSA) without gpsd: for demos on
 // a machine without a receiver and for tests that need a real drive's fixes.
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "hw/gps_source.h"
+#include "hw/source_loop.h"
 #include "shared/wire/clock.h"
 
 namespace mdc::hw {
@@ -73,10 +71,7 @@ class LogReplaySource final : public GpsSource {
   const Clock& clock_;
   NmeaCounters counters_;
   std::vector<Fix> fixes_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
+  SourceLoop loop_;
 };
 
 }  // namespace mdc::hw

@@ -267,21 +267,11 @@ std::vector<Fix> RouteSimulator::drive(int64_t durationMs) {
 }
 
 void RouteSimulator::start(GpsSink& sink) {
-  if (thread_.joinable()) return;
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = false;
-  }
-  thread_ = std::thread([this, &sink] { run(sink); });
+  loop_.start([this, &sink] { run(sink); });
 }
 
 void RouteSimulator::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  loop_.stop();
 }
 
 void RouteSimulator::run(GpsSink& sink) {
@@ -290,10 +280,7 @@ void RouteSimulator::run(GpsSink& sink) {
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t k = 0;; ++k) {
     auto due = t0 + std::chrono::microseconds(int64_t(double(k) * wallPeriodMs * 1000.0));
-    {
-      std::unique_lock lock(mu_);
-      if (cv_.wait_until(lock, due, [this] { return stopping_; })) return;
-    }
+    if (!loop_.sleepUntil(due)) return;
     Fix f = next();
     f.receivedMonoMs = clock_.monotonicMs();
     sink.onFix(f);

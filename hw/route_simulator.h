@@ -2,17 +2,13 @@
 // A seedable drive through a Manhattan-like street grid for demos, tests and
 // benchmarks: realistic speeds, accelerations, stops at red lights, turns drawn
 // as arcs, an occasional longer stop at a scene, and fixes with realistic noise.
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "hw/gps_source.h"
+#include "hw/source_loop.h"
 #include "shared/wire/clock.h"
 
 namespace mdc::hw {
@@ -146,10 +142,7 @@ class RouteSimulator final : public GpsSource {
   double eph_ = 5;
   int sats_ = 9;
 
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
+  SourceLoop loop_;
 };
 
 }  // namespace mdc::hw

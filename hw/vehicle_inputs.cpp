@@ -19,12 +19,6 @@ namespace mdc::hw {
 namespace {
 constexpr const char* kLog = "inputs";
 
-std::string seconds(std::chrono::milliseconds d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g s", double(d.count()) / 1000.0);
-  return buf;
-}
-
 std::string codeName(const InputCode& c) {
   if (c.type == EV_KEY && c.code >= KEY_F13 && c.code <= KEY_F24)
     return "KEY_F" + std::to_string(13 + c.code - KEY_F13);
@@ -156,110 +150,117 @@ EvdevCounters EvdevVehicleInputs::counters() const {
 }
 
 void EvdevVehicleInputs::start(VehicleInputsSink& sink) {
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this, &sink] { run(sink); });
+  loop_.start([this, &sink] { run(sink); });
 }
 
 void EvdevVehicleInputs::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  loop_.stop();
 }
 
-bool EvdevVehicleInputs::sleepUnlessStopped(std::chrono::milliseconds d) {
-  std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, d, [this] { return stopping_.load(); });
+void EvdevVehicleInputs::count(uint64_t EvdevCounters::*field, uint64_t n) {
+  std::lock_guard lock(countersMu_);
+  counters_.*field += n;
 }
 
 void EvdevVehicleInputs::run(VehicleInputsSink& sink) {
+  int fd = -1;
+  everFailed_ = false;
+  loop_.keepConnected(
+      ReconnectBackoff{opts_.initialBackoff, opts_.maxBackoff},
+      [&](std::chrono::milliseconds retryIn) {
+        fd = open(retryIn, sink);
+        return fd >= 0;
+      },
+      [&] {
+        std::string why = serve(fd, sink);
+        ::close(fd);
+        return why;
+      },
+      [&](const std::string& why, std::chrono::milliseconds reconnectIn) {
+        count(&EvdevCounters::disconnects);
+        std::string detail = describe() + ": lost (" + why + "), reopening in " + describeDelay(reconnectIn);
+        log::warn(kLog, detail);
+        sink.onInputsState(false, detail);
+      });
+}
+
+int EvdevVehicleInputs::open(std::chrono::milliseconds retryIn, VehicleInputsSink& sink) {
   const std::string name = describe();
-  auto backoff = opts_.initialBackoff;
-  bool everFailed = false;
-  while (!stopping_) {
-    int fd = ::open(opts_.device.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-      std::string detail = name + ": cannot open (" + std::strerror(errno) + "), retrying in " + seconds(backoff);
-      if (!everFailed) log::warn(kLog, detail);
-      everFailed = true;
-      {
-        std::lock_guard lock(countersMu_);
-        ++counters_.openFailures;
-      }
-      sink.onInputsState(false, detail);
-      if (!sleepUnlessStopped(backoff)) break;
-      backoff = std::min(backoff * 2, opts_.maxBackoff);
-      continue;
-    }
-    backoff = opts_.initialBackoff;
-    everFailed = false;
-    {
-      std::lock_guard lock(countersMu_);
-      ++counters_.opens;
-    }
-    log::info(kLog, name + " opened");
-    sink.onInputsState(true, name + " opened");
-    std::string why = serve(fd, sink);
-    ::close(fd);
-    if (stopping_) break;
-    {
-      std::lock_guard lock(countersMu_);
-      ++counters_.disconnects;
-    }
-    std::string detail = name + ": lost (" + why + "), reopening in " + seconds(opts_.initialBackoff);
-    log::warn(kLog, detail);
+  int fd = ::open(opts_.device.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    std::string detail = name + ": cannot open (" + std::strerror(errno) + "), retrying in " + describeDelay(retryIn);
+    if (!everFailed_) log::warn(kLog, detail);
+    everFailed_ = true;
+    count(&EvdevCounters::openFailures);
     sink.onInputsState(false, detail);
-    if (!sleepUnlessStopped(opts_.initialBackoff)) break;
+    return -1;
+  }
+  everFailed_ = false;
+  count(&EvdevCounters::opens);
+  log::info(kLog, name + " opened");
+  sink.onInputsState(true, name + " opened");
+  return fd;
+}
+
+void EvdevVehicleInputs::deliver(const Mapping& m, bool level, int64_t now, VehicleInputsSink& sink) {
+  count(&EvdevCounters::delivered);
+  log::info(kLog, std::string(toString(m.input)) + (level ? " on" : " off"));
+  sink.onInput(VehicleInputEvent{m.input, level, now});
+}
+
+void EvdevVehicleInputs::onRaw(Mapping& m, bool level, int64_t now, VehicleInputsSink& sink) {
+  uint64_t before = m.debouncer.suppressed();
+  if (auto out = m.debouncer.onRaw(level, now)) deliver(m, *out, now, sink);
+  if (m.debouncer.suppressed() != before) count(&EvdevCounters::debounced, m.debouncer.suppressed() - before);
+}
+
+void EvdevVehicleInputs::readLevels(int fd, std::vector<Mapping>& maps, VehicleInputsSink& sink) {
+  unsigned char keys[KEY_MAX / 8 + 1] = {};
+  unsigned char sws[SW_MAX / 8 + 1] = {};
+  bool haveKeys = ::ioctl(fd, EVIOCGKEY(sizeof keys), keys) >= 0;
+  bool haveSws = ::ioctl(fd, EVIOCGSW(sizeof sws), sws) >= 0;
+  for (auto& m : maps) {
+    bool known = m.code.type == EV_KEY ? haveKeys : m.code.type == EV_SW ? haveSws : false;
+    if (!known) continue;
+    bool bit = testBit(m.code.type == EV_KEY ? keys : sws, m.code.code);
+    onRaw(m, bit != m.activeLow, clock_.monotonicMs(), sink);
   }
 }
 
-std::string EvdevVehicleInputs::serve(int fd, VehicleInputsSink& sink) {
-  struct Mapping {
-    InputCode code;
-    bool activeLow;
-    InputDebouncer& debouncer;
-    VehicleInput input;
-  };
-  std::vector<Mapping> maps{{opts_.emergency, opts_.emergencyActiveLow, emergency_, VehicleInput::EmergencySwitch}};
-  if (opts_.ignition) maps.push_back({*opts_.ignition, opts_.ignitionActiveLow, ignition_, VehicleInput::Ignition});
-
-  auto deliver = [&](const Mapping& m, bool level, int64_t now) {
+size_t EvdevVehicleInputs::onRecords(const unsigned char* buf, size_t size, std::vector<Mapping>& maps,
+                                     VehicleInputsSink& sink) {
+  const int64_t now = clock_.monotonicMs();
+  size_t off = 0;
+  for (; off + sizeof(input_event) <= size; off += sizeof(input_event)) {
+    input_event ev;
+    std::memcpy(&ev, buf + off, sizeof ev);
+    Mapping* hit = nullptr;
+    for (auto& m : maps)
+      if (ev.type == m.code.type && ev.code == m.code.code) hit = &m;
     {
       std::lock_guard lock(countersMu_);
-      ++counters_.delivered;
+      ++counters_.events;
+      if (!hit)
+        ++counters_.ignored;
+      else if (ev.value == 2)
+        ++counters_.autorepeat;
+      else
+        ++counters_.mapped;
     }
-    log::info(kLog, std::string(toString(m.input)) + (level ? " on" : " off"));
-    sink.onInput(VehicleInputEvent{m.input, level, now});
-  };
-  auto raw = [&](Mapping& m, bool level, int64_t now) {
-    uint64_t before = m.debouncer.suppressed();
-    if (auto out = m.debouncer.onRaw(level, now)) deliver(m, *out, now);
-    if (m.debouncer.suppressed() != before) {
-      std::lock_guard lock(countersMu_);
-      counters_.debounced += m.debouncer.suppressed() - before;
-    }
-  };
-
-  // The current level, so a switch that is already on when we (re)open is reported.
-  {
-    unsigned char keys[KEY_MAX / 8 + 1] = {};
-    unsigned char sws[SW_MAX / 8 + 1] = {};
-    bool haveKeys = ::ioctl(fd, EVIOCGKEY(sizeof keys), keys) >= 0;
-    bool haveSws = ::ioctl(fd, EVIOCGSW(sizeof sws), sws) >= 0;
-    for (auto& m : maps) {
-      bool known = m.code.type == EV_KEY ? haveKeys : m.code.type == EV_SW ? haveSws : false;
-      if (!known) continue;
-      bool bit = testBit(m.code.type == EV_KEY ? keys : sws, m.code.code);
-      raw(m, bit != m.activeLow, clock_.monotonicMs());
-    }
+    if (!hit || ev.value == 2) continue;
+    onRaw(*hit, (ev.value != 0) != hit->activeLow, now, sink);
   }
+  return off;
+}
+
+std::string EvdevVehicleInputs::serve(int fd, VehicleInputsSink& sink) {
+  std::vector<Mapping> maps{{opts_.emergency, opts_.emergencyActiveLow, emergency_, VehicleInput::EmergencySwitch}};
+  if (opts_.ignition) maps.push_back({*opts_.ignition, opts_.ignitionActiveLow, ignition_, VehicleInput::Ignition});
+  readLevels(fd, maps, sink);
 
   alignas(input_event) unsigned char buf[sizeof(input_event) * 64];
   size_t have = 0;  // bytes of an incomplete record carried to the next read
-  while (!stopping_) {
+  while (!loop_.stopping()) {
     int64_t now = clock_.monotonicMs();
     int timeoutMs = int(opts_.pollInterval.count());
     for (auto& m : maps)
@@ -268,50 +269,22 @@ std::string EvdevVehicleInputs::serve(int fd, VehicleInputsSink& sink) {
     int r = ::poll(&p, 1, timeoutMs);
     now = clock_.monotonicMs();
     for (auto& m : maps)
-      if (auto out = m.debouncer.onTime(now)) deliver(m, *out, now);
+      if (auto out = m.debouncer.onTime(now)) deliver(m, *out, now, sink);
     if (r < 0) {
       if (errno == EINTR) continue;
       return std::string("poll: ") + std::strerror(errno);
     }
     if (r == 0) continue;
     ssize_t n = ::read(fd, buf + have, sizeof buf - have);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) continue;
-      if (have) {
-        std::lock_guard lock(countersMu_);
-        counters_.partialBytes += have;
-      }
-      return errno == ENODEV ? "device removed" : std::strerror(errno);
-    }
-    if (n == 0) {
-      if (have) {
-        std::lock_guard lock(countersMu_);
-        counters_.partialBytes += have;
-      }
-      return "end of file";
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) {
+      const int err = errno;  // before count() can touch it
+      if (have) count(&EvdevCounters::partialBytes, have);
+      if (n == 0) return "end of file";
+      return err == ENODEV ? "device removed" : std::strerror(err);
     }
     have += size_t(n);
-    size_t off = 0;
-    now = clock_.monotonicMs();
-    for (; off + sizeof(input_event) <= have; off += sizeof(input_event)) {
-      input_event ev;
-      std::memcpy(&ev, buf + off, sizeof ev);
-      Mapping* hit = nullptr;
-      for (auto& m : maps)
-        if (ev.type == m.code.type && ev.code == m.code.code) hit = &m;
-      {
-        std::lock_guard lock(countersMu_);
-        ++counters_.events;
-        if (!hit)
-          ++counters_.ignored;
-        else if (ev.value == 2)
-          ++counters_.autorepeat;
-        else
-          ++counters_.mapped;
-      }
-      if (!hit || ev.value == 2) continue;
-      raw(*hit, (ev.value != 0) != hit->activeLow, now);
-    }
+    size_t off = onRecords(buf, have, maps, sink);
     std::memmove(buf, buf + off, have - off);
     have -= off;
   }

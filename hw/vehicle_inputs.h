@@ -3,17 +3,16 @@
 // help" button under the dash) and the ignition. A Linux evdev implementation
 // and a simulated one; the agent routes an emergency press straight to its
 // emergency lane, without the UI.
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
+#include <vector>
 
+#include "hw/source_loop.h"
 #include "shared/wire/clock.h"
 
 namespace mdc::hw {
@@ -163,20 +162,35 @@ class EvdevVehicleInputs final : public VehicleInputs {
   EvdevCounters counters() const;
 
  private:
+  /** One configured input: its code, polarity and debouncer. */
+  struct Mapping {
+    InputCode code;
+    bool activeLow;
+    InputDebouncer& debouncer;
+    VehicleInput input;
+  };
+
   void run(VehicleInputsSink& sink);
+  /** Opens the device; -1 after reporting why not. */
+  int open(std::chrono::milliseconds retryIn, VehicleInputsSink& sink);
   /** Reads fd until it fails or stop; returns why it ended. */
   std::string serve(int fd, VehicleInputsSink& sink);
-  bool sleepUnlessStopped(std::chrono::milliseconds d);
+  /** Reports the levels the device holds now (a switch already on at open). */
+  void readLevels(int fd, std::vector<Mapping>& maps, VehicleInputsSink& sink);
+  /** Handles the whole records in buf; returns the bytes used. */
+  size_t onRecords(const unsigned char* buf, size_t size, std::vector<Mapping>& maps, VehicleInputsSink& sink);
+  /** A raw level read at now: debounced, and delivered when it is a change. */
+  void onRaw(Mapping& m, bool level, int64_t now, VehicleInputsSink& sink);
+  void deliver(const Mapping& m, bool level, int64_t now, VehicleInputsSink& sink);
+  void count(uint64_t EvdevCounters::*field, uint64_t n = 1);
 
   const EvdevOptions opts_;
   const Clock& clock_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
   mutable std::mutex countersMu_;
   EvdevCounters counters_;
+  bool everFailed_ = false;  // source thread only: later failures in a row are not logged
   InputDebouncer emergency_, ignition_;
+  SourceLoop loop_;
 };
 
 }  // namespace mdc::hw

@@ -1,6 +1,5 @@
 #include "mdc/activity_models.h"
 
-#include <QPointer>
 #include <algorithm>
 
 #include "mdc/labels.h"
@@ -8,7 +7,7 @@
 namespace mdc::ui {
 
 
-ActionsModel::ActionsModel(AgentConnection& agent, QObject* parent) : QAbstractListModel(parent), agent_(agent) {
+ActionsModel::ActionsModel(AgentConnection& agent, QObject* parent) : RowListModel(parent), agent_(agent) {
   connect(&agent_, &AgentConnection::snapshotChanged, this, &ActionsModel::refresh);
   refresh();
 }
@@ -19,25 +18,18 @@ void ActionsModel::refresh() {
   for (const auto& a : agent_.snapshot().recent_actions())
     next.append({qulonglong(a.seq()), QString::fromStdString(a.kind()), QString::fromStdString(a.summary()),
                  deliveryKey(a.delivery()), QString::fromStdString(a.detail()), a.queued_at_ms()});
-  if (next == entries_) return;
-  const bool countDiffers = next.size() != entries_.size();
-  beginResetModel();
-  entries_ = std::move(next);
-  endResetModel();
-  if (countDiffers) emit countChanged();
+  const int before = count();
+  if (!setRows(std::move(next))) return;
+  if (count() != before) emit countChanged();
 }
 
 const ActionsModel::Entry* ActionsModel::find(qulonglong seq) const {
-  for (const auto& e : entries_)
+  for (const auto& e : rows())
     if (e.seq == seq) return &e;
   return nullptr;
 }
 
-int ActionsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(entries_.size()); }
-
-QVariant ActionsModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || index.row() >= entries_.size()) return {};
-  const auto& e = entries_[index.row()];
+QVariant ActionsModel::rowData(const Entry& e, int, int role) const {
   switch (role) {
     case SeqRole: return e.seq;
     case KindRole: return e.kind;
@@ -61,7 +53,7 @@ QHash<int, QByteArray> ActionsModel::roleNames() const {
           {DeliveryRole, "delivery"}, {DetailRole, "detail"}, {TimeRole, "time"}};
 }
 
-MessagesModel::MessagesModel(AgentConnection& agent, QObject* parent) : QAbstractListModel(parent), agent_(agent) {
+MessagesModel::MessagesModel(AgentConnection& agent, QObject* parent) : RowListModel(parent), agent_(agent) {
   connect(&agent_, &AgentConnection::snapshotChanged, this, &MessagesModel::refresh);
   refresh();
 }
@@ -72,9 +64,7 @@ void MessagesModel::refresh() {
   const int before = count();
   const bool hadOlder = hasOlder();
   if (s.unit_id() != unit_) {  // another unit's conversation (the device was moved)
-    beginResetModel();
-    entries_.clear();
-    endResetModel();
+    resetRows({});
     unit_ = s.unit_id();
     reachedStart_ = false;
   }
@@ -84,13 +74,13 @@ void MessagesModel::refresh() {
   // recent actions say where each stands.
   for (const auto& a : s.recent_actions()) {
     if (a.kind() != "message") continue;
-    for (int row = 0; row < entries_.size(); ++row) {
-      const Entry& e = entries_[row];
+    for (int row = 0; row < rows().size(); ++row) {
+      const Entry& e = rows()[row];
       if (!e.outgoing || e.eventSeq != a.seq()) continue;
       Entry next = e;
       next.delivery = deliveryKey(a.delivery());
       next.detail = QString::fromStdString(a.detail());
-      updateRow(row, std::move(next));
+      replaceAt(row, std::move(next));
       break;
     }
   }
@@ -108,52 +98,40 @@ void MessagesModel::merge(const v1::ReceivedMessage& m) {
           QString::fromStdString(m.detail()),
           m.at_ms(),
           qulonglong(m.event_seq())};
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), *key,
+  auto it = std::lower_bound(rows().begin(), rows().end(), *key,
                              [](const Entry& a, const codec::MessageCursor& k) { return a.key > k; });
-  const int row = int(it - entries_.begin());
-  if (it != entries_.end() && it->key == *key) {
-    updateRow(row, std::move(e));  // a no-op when nothing changed
+  const int row = int(it - rows().begin());
+  if (it != rows().end() && it->key == *key) {
+    replaceAt(row, std::move(e));  // a no-op when nothing changed
     return;
   }
-  beginInsertRows({}, row, row);
-  entries_.insert(row, std::move(e));
-  endInsertRows();
-}
-
-void MessagesModel::updateRow(int row, Entry e) {
-  if (entries_[row] == e) return;
-  entries_[row] = std::move(e);
-  emit dataChanged(index(row), index(row));
+  insertAt(row, std::move(e));
 }
 
 void MessagesModel::loadOlder() {
   if (loading_ || !hasOlder()) return;
   v1::ApiRequest r;
   r.mutable_list_messages()->set_limit(kPageSize);
-  if (!entries_.isEmpty()) r.mutable_list_messages()->set_before(entries_.back().key.text());
+  if (!rows().isEmpty()) r.mutable_list_messages()->set_before(rows().back().key.text());
   loading_ = true;
   olderError_.clear();
   emit loadingChanged();
-  agent_.send(std::move(r), [this, guard = QPointer(this), unit = unit_](const v1::ApiReply& reply) {
-    if (!guard) return;
-    loading_ = false;
-    if (!reply.ok()) {
-      olderError_ = tr("Earlier messages not loaded: %1").arg(QString::fromStdString(reply.error()));
-    } else if (unit == unit_) {
-      const int before = count();
-      for (const auto& m : reply.messages_page().messages()) merge(m);
-      if (!reply.messages_page().more()) reachedStart_ = true;
-      if (count() != before || reachedStart_) emit countChanged();
-    }
-    emit loadingChanged();
-  });
+  agent_.request(this, std::move(r),
+                 {.settle =
+                      [this, unit = unit_](const v1::ApiReply& reply) {
+                        loading_ = false;
+                        if (!reply.ok() || unit != unit_) return;
+                        const int before = count();
+                        for (const auto& m : reply.messages_page().messages()) merge(m);
+                        if (!reply.messages_page().more()) reachedStart_ = true;
+                        if (count() != before || reachedStart_) emit countChanged();
+                      },
+                  .error = &olderError_,
+                  .describeFailure = [](const QString& e) { return tr("Earlier messages not loaded: %1").arg(e); },
+                  .changed = [this] { emit loadingChanged(); }});
 }
 
-int MessagesModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(entries_.size()); }
-
-QVariant MessagesModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || index.row() >= entries_.size()) return {};
-  const auto& e = entries_[index.row()];
+QVariant MessagesModel::rowData(const Entry& e, int, int role) const {
   switch (role) {
     case OutgoingRole: return e.outgoing;
     case FromRole: return e.from;
@@ -191,18 +169,13 @@ bool MessageController::send(const QString& text) {
   emit changed();
   v1::ApiRequest r;
   r.mutable_send_message()->set_text(t.toStdString());
-  agent_.send(std::move(r), [this, guard = QPointer(this)](const v1::ApiReply& reply) {
-    if (!guard) return;
-    sending_ = false;
-    if (reply.ok()) {
-      emit changed();
-      emit queued(qulonglong(reply.queued().seq()));
-    } else {
-      lastError_ = tr("Message not sent: %1").arg(QString::fromStdString(reply.error()));
-      emit changed();
-      emit failed(lastError_);
-    }
-  });
+  agent_.request(this, std::move(r),
+                 {.settle = [this](const v1::ApiReply&) { sending_ = false; },
+                  .error = &lastError_,
+                  .describeFailure = [](const QString& e) { return tr("Message not sent: %1").arg(e); },
+                  .changed = [this] { emit changed(); },
+                  .queued = [this](const v1::ApiReply& reply) { emit queued(qulonglong(reply.queued().seq())); },
+                  .failed = [this](const QString& e) { emit failed(e); }});
   return true;
 }
 

@@ -1,18 +1,36 @@
 #pragma once
 // Lists the screen shows: the responder's recent actions with where each
 // stands (queued / delivered / rejected), and the conversation with dispatch.
-#include <QAbstractListModel>
 #include <QObject>
 #include <algorithm>
 #include <QtQml/qqmlregistration.h>
 
 #include "mdc/agent_connection.h"
+#include "mdc/row_list_model.h"
 #include "shared/wire/codec.h"
 
 namespace mdc::ui {
 
+/** One of the agent's recent actions and where it stands. */
+struct ActionRow {
+  qulonglong seq = 0;
+  QString kind, summary, delivery, detail;
+  qint64 atMs = 0;
+  bool operator==(const ActionRow&) const = default;
+};
+
+/** One message of the conversation with dispatch. */
+struct MessageRow {
+  codec::MessageCursor key;
+  bool outgoing = false;
+  QString from, text, delivery, detail;
+  qint64 atMs = 0;
+  qulonglong eventSeq = 0;
+  bool operator==(const MessageRow&) const = default;
+};
+
 /** The agent's recent actions, newest first. Thread-safety: GUI thread only. */
-class ActionsModel : public QAbstractListModel {
+class ActionsModel : public RowListModel<ActionRow> {
   Q_OBJECT
   QML_ELEMENT
   QML_UNCREATABLE("created by the app")
@@ -21,29 +39,22 @@ class ActionsModel : public QAbstractListModel {
  public:
   enum Role { SeqRole = Qt::UserRole + 1, KindRole, SummaryRole, DeliveryRole, DetailRole, TimeRole };
   Q_ENUM(Role)
-  struct Entry {
-    qulonglong seq = 0;
-    QString kind, summary, delivery, detail;
-    qint64 atMs = 0;
-    bool operator==(const Entry&) const = default;
-  };
+  using Entry = ActionRow;
 
   explicit ActionsModel(AgentConnection& agent, QObject* parent = nullptr);
-  int count() const { return int(entries_.size()); }
+  int count() const { return int(rows().size()); }
   /** The action with this seq (nullptr when it left the agent's recent list). */
   const Entry* find(qulonglong seq) const;
 
-  int rowCount(const QModelIndex& parent = {}) const override;
-  QVariant data(const QModelIndex& index, int role) const override;
   QHash<int, QByteArray> roleNames() const override;
 
  signals:
   void countChanged();
 
  private:
+  QVariant rowData(const Entry& e, int index, int role) const override;
   void refresh();
   AgentConnection& agent_;
-  QList<Entry> entries_;
 };
 
 /** The conversation with dispatch, newest first, in the vehicle's order (see
@@ -51,7 +62,7 @@ class ActionsModel : public QAbstractListModel {
  *  carries and grows older a page at a time (loadOlder); rows are inserted and
  *  updated in place, never reset, so the list keeps its scroll position.
  *  Thread-safety: GUI thread only. */
-class MessagesModel : public QAbstractListModel {
+class MessagesModel : public RowListModel<MessageRow> {
   Q_OBJECT
   QML_ELEMENT
   QML_UNCREATABLE("created by the app")
@@ -64,19 +75,12 @@ class MessagesModel : public QAbstractListModel {
  public:
   enum Role { OutgoingRole = Qt::UserRole + 1, FromRole, TextRole, TimeRole, DeliveryRole, DetailRole };
   Q_ENUM(Role)
-  struct Entry {
-    codec::MessageCursor key;
-    bool outgoing = false;
-    QString from, text, delivery, detail;
-    qint64 atMs = 0;
-    qulonglong eventSeq = 0;
-    bool operator==(const Entry&) const = default;
-  };
+  using Entry = MessageRow;
   /** Messages asked for per tap on "earlier messages". */
   static constexpr int kPageSize = 25;
 
   explicit MessagesModel(AgentConnection& agent, QObject* parent = nullptr);
-  int count() const { return int(entries_.size()); }
+  int count() const { return int(rows().size()); }
   /** Messages the agent holds for the unit (at least count once all are loaded). */
   int total() const { return std::max(total_, count()); }
   /** The agent holds older messages than the oldest shown. */
@@ -86,8 +90,6 @@ class MessagesModel : public QAbstractListModel {
   /** Asks the agent for the page before the oldest message shown. */
   Q_INVOKABLE void loadOlder();
 
-  int rowCount(const QModelIndex& parent = {}) const override;
-  QVariant data(const QModelIndex& index, int role) const override;
   QHash<int, QByteArray> roleNames() const override;
 
  signals:
@@ -95,12 +97,11 @@ class MessagesModel : public QAbstractListModel {
   void loadingChanged();
 
  private:
+  QVariant rowData(const Entry& e, int index, int role) const override;
   void refresh();
   /** Inserts or updates one message at its place. */
   void merge(const v1::ReceivedMessage& m);
-  void updateRow(int row, Entry e);
   AgentConnection& agent_;
-  QList<Entry> entries_;
   std::string unit_;
   int total_ = 0;
   bool reachedStart_ = false;

@@ -1,5 +1,7 @@
 #include "mdc/agent_connection.h"
 
+#include <QPointer>
+
 namespace mdc::ui {
 
 AgentConnection::AgentConnection(QString socketPath, QObject* parent) : QObject(parent), path_(std::move(socketPath)) {
@@ -134,6 +136,20 @@ void AgentConnection::onMessage(const std::string& bytes) {
   ReplyHandler handler = std::move(it->second.handler);
   pending_.erase(it);
   handler(msg.reply());
+}
+
+void AgentConnection::request(QObject* owner, v1::ApiRequest request, ReplyActions actions) {
+  send(std::move(request), [guard = QPointer(owner), a = std::move(actions)](const v1::ApiReply& reply) {
+    if (!guard) return;
+    if (a.settle) a.settle(reply);
+    if (!reply.ok() && a.error) {
+      const QString agentError = QString::fromStdString(reply.error());
+      *a.error = a.describeFailure ? a.describeFailure(agentError) : agentError;
+    }
+    if (a.changed) a.changed();
+    if (reply.ok() && a.queued) a.queued(reply);
+    if (!reply.ok() && a.failed) a.failed(a.error ? *a.error : QString());
+  });
 }
 
 void AgentConnection::send(v1::ApiRequest request, ReplyHandler handler) {

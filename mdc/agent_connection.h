@@ -19,6 +19,20 @@
 
 namespace mdc::ui {
 
+/** What a controller does with the reply to one of its requests, in this
+ *  order: settle (always: the request is no longer in flight; on success it
+ *  also takes in the reply), on failure *error = describeFailure(the agent's
+ *  error), changed (the controller announces it), then queued on success or
+ *  failed(*error) on failure. Empty steps are skipped. */
+struct ReplyActions {
+  std::function<void(const v1::ApiReply&)> settle{};
+  QString* error = nullptr;
+  std::function<QString(const QString& agentError)> describeFailure{};
+  std::function<void()> changed{};
+  std::function<void(const v1::ApiReply&)> queued{};
+  std::function<void(const QString& error)> failed{};
+};
+
 /** Asynchronous connection to mdc-agent. Reconnects on its own (every
  *  reconnectIntervalMs) while the agent is not running. Thread-safety: the
  *  GUI thread only; never blocks it. */
@@ -53,6 +67,9 @@ class AgentConnection : public QObject {
    *  on the GUI thread: with the agent's reply, or with ok=false when the
    *  agent is unreachable or does not answer within requestTimeoutMs. */
   void send(v1::ApiRequest request, ReplyHandler handler);
+  /** Sends a request for owner, a controller that shows its progress, and
+   *  runs actions on the reply; nothing runs once owner is destroyed. */
+  void request(QObject* owner, v1::ApiRequest request, ReplyActions actions);
 
   /** The latest state the agent pushed (empty before the first). */
   const v1::AgentState& snapshot() const { return snapshot_; }

@@ -1,23 +1,10 @@
 #include "mdc/assignment_controller.h"
 
-#include <QPointer>
-
 #include "mdc/labels.h"
 
 namespace mdc::ui {
 
-void TimelineModel::setEntries(QList<Entry> entries) {
-  if (entries == entries_) return;
-  beginResetModel();
-  entries_ = std::move(entries);
-  endResetModel();
-}
-
-int TimelineModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(entries_.size()); }
-
-QVariant TimelineModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || index.row() >= entries_.size()) return {};
-  const auto& e = entries_[index.row()];
+QVariant TimelineModel::rowData(const Entry& e, int, int role) const {
   switch (role) {
     case TimeRole: return clockText(e.atMs);
     case Qt::DisplayRole:
@@ -118,18 +105,13 @@ void AssignmentController::acknowledge() {
   emit changed();
   v1::ApiRequest r;
   r.mutable_ack_assignment()->set_incident_number(incident_.toStdString());
-  agent_.send(std::move(r), [this, guard = QPointer(this)](const v1::ApiReply& reply) {
-    if (!guard) return;
-    sending_ = false;
-    if (reply.ok()) {
-      emit changed();
-      emit queued(qulonglong(reply.queued().seq()));
-    } else {
-      lastError_ = tr("Acknowledgement not sent: %1").arg(QString::fromStdString(reply.error()));
-      emit changed();
-      emit failed(lastError_);
-    }
-  });
+  agent_.request(this, std::move(r),
+                 {.settle = [this](const v1::ApiReply&) { sending_ = false; },
+                  .error = &lastError_,
+                  .describeFailure = [](const QString& e) { return tr("Acknowledgement not sent: %1").arg(e); },
+                  .changed = [this] { emit changed(); },
+                  .queued = [this](const v1::ApiReply& reply) { emit queued(qulonglong(reply.queued().seq())); },
+                  .failed = [this](const QString& e) { emit failed(e); }});
 }
 
 }  // namespace mdc::ui

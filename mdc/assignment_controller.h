@@ -1,17 +1,24 @@
 #pragma once
 // The unit's current assignment (the newest CFS dispatch gave it): what, where,
 // who else, what happened so far, and the responder's acknowledgement.
-#include <QAbstractListModel>
 #include <QObject>
 #include <QStringList>
 #include <QtQml/qqmlregistration.h>
 
 #include "mdc/agent_connection.h"
+#include "mdc/row_list_model.h"
 
 namespace mdc::ui {
 
+/** One line of a CFS timeline. */
+struct TimelineRow {
+  qint64 atMs = 0;
+  QString text;
+  bool operator==(const TimelineRow&) const = default;
+};
+
 /** A CFS timeline, oldest first. Thread-safety: GUI thread only. */
-class TimelineModel : public QAbstractListModel {
+class TimelineModel : public RowListModel<TimelineRow> {
   Q_OBJECT
   QML_ELEMENT
   QML_UNCREATABLE("owned by AssignmentController")
@@ -19,22 +26,16 @@ class TimelineModel : public QAbstractListModel {
  public:
   enum Role { TimeRole = Qt::UserRole + 1, TextRole };
   Q_ENUM(Role)
-  struct Entry {
-    qint64 atMs = 0;
-    QString text;
-    bool operator==(const Entry&) const = default;
-  };
+  using Entry = TimelineRow;
 
-  explicit TimelineModel(QObject* parent = nullptr) : QAbstractListModel(parent) {}
+  explicit TimelineModel(QObject* parent = nullptr) : RowListModel(parent) {}
   /** Replaces the entries (resets only when they differ). */
-  void setEntries(QList<Entry> entries);
+  void setEntries(QList<Entry> entries) { setRows(std::move(entries)); }
 
-  int rowCount(const QModelIndex& parent = {}) const override;
-  QVariant data(const QModelIndex& index, int role) const override;
   QHash<int, QByteArray> roleNames() const override;
 
  private:
-  QList<Entry> entries_;
+  QVariant rowData(const Entry& e, int index, int role) const override;
 };
 
 /** The current assignment and its acknowledgement. Thread-safety: GUI thread only. */

@@ -1,6 +1,5 @@
 #include "mdc/cfs_controller.h"
 
-#include <QPointer>
 #include <cmath>
 
 #include "mdc/labels.h"
@@ -54,23 +53,25 @@ bool CfsController::create(const QString& typeCode, double lat, double lon, cons
   sending_ = true;
   lastError_.clear();
   emit changed();
-  agent_.send(std::move(r), [this, guard = QPointer(this), typeCode](const v1::ApiReply& reply) {
-    if (!guard) return;
-    sending_ = false;
-    if (reply.ok()) {
-      lastSeq_ = reply.queued().seq();
-      lastType_ = typeCode;
-      lastDelivery_ = QStringLiteral("queued");
-      lastIncident_.clear();
-      emit changed();
-      emit queued(lastSeq_);
-      refresh();
-    } else {
-      lastError_ = tr("Call not opened: %1").arg(QString::fromStdString(reply.error()));
-      emit changed();
-      emit failed(lastError_);
-    }
-  });
+  agent_.request(this, std::move(r),
+                 {.settle =
+                      [this, typeCode](const v1::ApiReply& reply) {
+                        sending_ = false;
+                        if (!reply.ok()) return;
+                        lastSeq_ = reply.queued().seq();
+                        lastType_ = typeCode;
+                        lastDelivery_ = QStringLiteral("queued");
+                        lastIncident_.clear();
+                      },
+                  .error = &lastError_,
+                  .describeFailure = [](const QString& e) { return tr("Call not opened: %1").arg(e); },
+                  .changed = [this] { emit changed(); },
+                  .queued =
+                      [this](const v1::ApiReply&) {
+                        emit queued(lastSeq_);
+                        refresh();
+                      },
+                  .failed = [this](const QString& e) { emit failed(e); }});
   return true;
 }
 

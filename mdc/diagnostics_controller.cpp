@@ -8,18 +8,7 @@
 
 namespace mdc::ui {
 
-void LaneModel::setEntries(QList<Entry> entries) {
-  if (entries == entries_) return;
-  beginResetModel();
-  entries_ = std::move(entries);
-  endResetModel();
-}
-
-int LaneModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(entries_.size()); }
-
-QVariant LaneModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || index.row() >= entries_.size()) return {};
-  const auto& e = entries_[index.row()];
+QVariant LaneModel::rowData(const Entry& e, int, int role) const {
   switch (role) {
     case Qt::DisplayRole:
     case NameRole: return e.name;

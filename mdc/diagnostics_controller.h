@@ -1,17 +1,25 @@
 #pragma once
 // What a fleet technician reads on the diagnostics page: identities, versions,
 // link, outbox per lane, drops, GPS details and the agent's last errors.
-#include <QAbstractListModel>
 #include <QObject>
 #include <QStringList>
 #include <QtQml/qqmlregistration.h>
 
 #include "mdc/agent_connection.h"
+#include "mdc/row_list_model.h"
 
 namespace mdc::ui {
 
+/** One priority lane of the outbox: how many events wait, and since when. */
+struct LaneRow {
+  QString name;
+  int count = 0;
+  QString oldest;
+  bool operator==(const LaneRow&) const = default;
+};
+
 /** Outbox depth per priority lane. Thread-safety: GUI thread only. */
-class LaneModel : public QAbstractListModel {
+class LaneModel : public RowListModel<LaneRow> {
   Q_OBJECT
   QML_ELEMENT
   QML_UNCREATABLE("owned by DiagnosticsController")
@@ -19,20 +27,14 @@ class LaneModel : public QAbstractListModel {
  public:
   enum Role { NameRole = Qt::UserRole + 1, CountRole, OldestRole };
   Q_ENUM(Role)
-  struct Entry {
-    QString name;
-    int count = 0;
-    QString oldest;
-    bool operator==(const Entry&) const = default;
-  };
-  explicit LaneModel(QObject* parent = nullptr) : QAbstractListModel(parent) {}
-  void setEntries(QList<Entry> entries);
-  int rowCount(const QModelIndex& parent = {}) const override;
-  QVariant data(const QModelIndex& index, int role) const override;
+  using Entry = LaneRow;
+  explicit LaneModel(QObject* parent = nullptr) : RowListModel(parent) {}
+  /** Replaces the lanes (resets only when they differ). */
+  void setEntries(QList<Entry> entries) { setRows(std::move(entries)); }
   QHash<int, QByteArray> roleNames() const override;
 
  private:
-  QList<Entry> entries_;
+  QVariant rowData(const Entry& e, int index, int role) const override;
 };
 
 /** Diagnostics from the agent's snapshot; "—" where the agent does not say.

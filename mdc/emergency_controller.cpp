@@ -1,7 +1,5 @@
 #include "mdc/emergency_controller.h"
 
-#include <QPointer>
-
 #include "mdc/labels.h"
 
 namespace mdc::ui {
@@ -21,12 +19,11 @@ void EmergencyController::request(bool active) {
   v1::ApiRequest r;
   r.mutable_set_emergency()->set_active(active);
   r.mutable_set_emergency()->set_source(v1::EMERGENCY_SOURCE_SCREEN);
-  agent_.send(std::move(r), [this, guard = QPointer(this)](const v1::ApiReply& reply) {
-    if (!guard) return;
-    sending_ = false;
-    if (!reply.ok()) lastError_ = tr("Emergency not sent: %1").arg(QString::fromStdString(reply.error()));
-    emit changed();
-  });
+  agent_.request(this, std::move(r),
+                 {.settle = [this](const v1::ApiReply&) { sending_ = false; },
+                  .error = &lastError_,
+                  .describeFailure = [](const QString& e) { return tr("Emergency not sent: %1").arg(e); },
+                  .changed = [this] { emit changed(); }});
 }
 
 void EmergencyController::refresh() {

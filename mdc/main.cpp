@@ -26,6 +26,63 @@ bool hasArg(int argc, char** argv, const char* name) {
     if (qstrcmp(argv[i], name) == 0) return true;
   return false;
 }
+QString tr(const char* text) {
+  return QCoreApplication::translate("main", text);
+}
+
+// The options mdc takes, kept together so main reads them by name.
+struct CommandLine {
+  QCommandLineOption socket{
+      QStringLiteral("socket"),
+      tr("The agent's socket (default $MDC_SOCKET, else %1).").arg(QStringLiteral("/run/mdc/agent.sock")),
+      QStringLiteral("path"), defaultSocket()};
+  QCommandLineOption selfTest{QStringLiteral("self-test"), tr("Load every page offscreen; exit 1 on any QML error.")};
+  QCommandLineOption headless{QStringLiteral("headless-shift"),
+                              tr("Play a short scripted shift without a window; exit 0 when every action "
+                                 "was delivered, 1 when not, 2 when the agent is unreachable.")};
+  QCommandLineOption stepTimeout{QStringLiteral("step-timeout"),
+                                 tr("Headless shift: seconds to wait for each delivery (30)."), QStringLiteral("s"),
+                                 QStringLiteral("30")};
+  QCommandLineOption theme{QStringLiteral("theme"), tr("auto (default), day or night."), QStringLiteral("mode"),
+                           QStringLiteral("auto")};
+  QCommandLineOption fullscreen{QStringLiteral("fullscreen"), tr("Fill the screen (in the vehicle).")};
+  QCommandLineOption sound{QStringLiteral("sound"), tr("New-assignment chime: on (default) or off."),
+                           QStringLiteral("on|off"), QStringLiteral("on")};
+  QCommandLineOption soundDevice{QStringLiteral("sound-device"), tr("ALSA device for the chime (default)."),
+                                 QStringLiteral("pcm"), QStringLiteral("default")};
+
+  /** Parses the arguments; --help and --version print and exit here. */
+  void process(QCommandLineParser& p, const QCoreApplication& app) const {
+    p.setApplicationDescription(
+        tr("The responder's screen (Mobile Data Computer). Talks only to the local mdc-agent."));
+    p.addHelpOption();
+    p.addVersionOption();
+    p.addOptions({socket, selfTest, headless, stepTimeout, theme, fullscreen, sound, soundDevice});
+    p.process(app);
+  }
+};
+
+// Applies --sound and --theme; false (after saying why on err) when one is not understood.
+bool applyLook(const QCommandLineParser& p, const CommandLine& o, ScreenControllers& controllers, bool quiet,
+               QTextStream& err) {
+  const QString soundMode = p.value(o.sound);
+  if (soundMode != QLatin1String("on") && soundMode != QLatin1String("off")) {
+    err << "mdc: --sound \"" << soundMode << "\": expected on or off" << Qt::endl;
+    return false;
+  }
+  controllers.assignment.setSoundEnabled(soundMode == QLatin1String("on") && !quiet);
+  controllers.alertTone.setDevice(p.value(o.soundDevice));
+  const QString t = p.value(o.theme);
+  if (t == QLatin1String("day"))
+    controllers.theme.setMode(ThemeController::Day);
+  else if (t == QLatin1String("night"))
+    controllers.theme.setMode(ThemeController::Night);
+  else if (t != QLatin1String("auto")) {
+    err << "mdc: --theme \"" << t << "\": expected auto, day or night" << Qt::endl;
+    return false;
+  }
+  return true;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -40,60 +97,21 @@ int main(int argc, char** argv) {
   QCoreApplication::setApplicationVersion(QStringLiteral(MDC_VERSION));
 
   QCommandLineParser p;
-  p.setApplicationDescription(QCoreApplication::translate(
-      "main", "The responder's screen (Mobile Data Computer). Talks only to the local mdc-agent."));
-  p.addHelpOption();
-  p.addVersionOption();
-  QCommandLineOption socket(QStringLiteral("socket"),
-                            QCoreApplication::translate("main", "The agent's socket (default $MDC_SOCKET, else %1).")
-                                .arg(QStringLiteral("/run/mdc/agent.sock")),
-                            QStringLiteral("path"), defaultSocket());
-  QCommandLineOption selfTestOpt(QStringLiteral("self-test"),
-                                 QCoreApplication::translate("main", "Load every page offscreen; exit 1 on any QML error."));
-  QCommandLineOption headlessOpt(QStringLiteral("headless-shift"),
-                                 QCoreApplication::translate(
-                                     "main", "Play a short scripted shift without a window; exit 0 when every action "
-                                             "was delivered, 1 when not, 2 when the agent is unreachable."));
-  QCommandLineOption stepTimeout(QStringLiteral("step-timeout"),
-                                 QCoreApplication::translate("main", "Headless shift: seconds to wait for each delivery (30)."),
-                                 QStringLiteral("s"), QStringLiteral("30"));
-  QCommandLineOption theme(QStringLiteral("theme"), QCoreApplication::translate("main", "auto (default), day or night."),
-                           QStringLiteral("mode"), QStringLiteral("auto"));
-  QCommandLineOption fullscreen(QStringLiteral("fullscreen"), QCoreApplication::translate("main", "Fill the screen (in the vehicle)."));
-  QCommandLineOption sound(QStringLiteral("sound"),
-                           QCoreApplication::translate("main", "New-assignment chime: on (default) or off."),
-                           QStringLiteral("on|off"), QStringLiteral("on"));
-  QCommandLineOption soundDevice(QStringLiteral("sound-device"),
-                                 QCoreApplication::translate("main", "ALSA device for the chime (default)."),
-                                 QStringLiteral("pcm"), QStringLiteral("default"));
-  p.addOptions({socket, selfTestOpt, headlessOpt, stepTimeout, theme, fullscreen, sound, soundDevice});
-  p.process(*app);
+  const CommandLine options;
+  options.process(p, *app);
 
   QTextStream out(stdout), err(stderr);
-  AgentConnection agent(p.value(socket));
+  AgentConnection agent(p.value(options.socket));
   ScreenControllers controllers(agent);
-  const QString soundMode = p.value(sound);
-  if (soundMode != QLatin1String("on") && soundMode != QLatin1String("off")) {
-    err << "mdc: --sound \"" << soundMode << "\": expected on or off" << Qt::endl;
-    return 2;
-  }
   // The headless shift and the self-test never sound.
-  controllers.assignment.setSoundEnabled(soundMode == QLatin1String("on") && !headless && !selfTest);
-  controllers.alertTone.setDevice(p.value(soundDevice));
-  const QString t = p.value(theme);
-  if (t == QLatin1String("day")) controllers.theme.setMode(ThemeController::Day);
-  else if (t == QLatin1String("night")) controllers.theme.setMode(ThemeController::Night);
-  else if (t != QLatin1String("auto")) {
-    err << "mdc: --theme \"" << t << "\": expected auto, day or night" << Qt::endl;
-    return 2;
-  }
+  if (!applyLook(p, options, controllers, headless || selfTest, err)) return 2;
 
   if (headless) {
     HeadlessShift::Options o;
     bool ok = false;
-    o.stepTimeoutMs = int(p.value(stepTimeout).toDouble(&ok) * 1000);
+    o.stepTimeoutMs = int(p.value(options.stepTimeout).toDouble(&ok) * 1000);
     if (!ok || o.stepTimeoutMs <= 0) {
-      err << "mdc: --step-timeout \"" << p.value(stepTimeout) << "\": expected seconds > 0" << Qt::endl;
+      err << "mdc: --step-timeout \"" << p.value(options.stepTimeout) << "\": expected seconds > 0" << Qt::endl;
       return 2;
     }
     HeadlessShift shift(controllers, out, o);
@@ -109,7 +127,7 @@ int main(int argc, char** argv) {
   const QStringList problems = loadScreen(engine, controllers);
   for (const auto& pr : problems) err << "mdc: " << pr << Qt::endl;
   if (engine.rootObjects().isEmpty()) return 1;
-  if (p.isSet(fullscreen))
+  if (p.isSet(options.fullscreen))
     if (auto* w = qobject_cast<QQuickWindow*>(engine.rootObjects().first())) w->showFullScreen();
   return app->exec();
 }

@@ -1,7 +1,5 @@
 #include "mdc/query_controller.h"
 
-#include <QPointer>
-
 #include "shared/wire/codec.h"
 
 namespace mdc::ui {
@@ -78,12 +76,10 @@ bool QueryController::run(v1::RecordsQuery q, const QString& reason) {
   sending_ = true;
   lastError_.clear();
   emit changed();
-  agent_.send(std::move(r), [this, guard = QPointer(this)](const v1::ApiReply& reply) {
-    if (!guard) return;
-    sending_ = false;
-    if (!reply.ok()) lastError_ = QString::fromStdString(reply.error());
-    emit changed();
-  });
+  agent_.request(this, std::move(r),
+                 {.settle = [this](const v1::ApiReply&) { sending_ = false; },
+                  .error = &lastError_,
+                  .changed = [this] { emit changed(); }});
   return true;
 }
 

@@ -14,7 +14,7 @@ QString bearingText(double deg) {
 }
 }  // namespace
 
-SituationModel::SituationModel(AgentConnection& agent, QObject* parent) : QAbstractListModel(parent), agent_(agent) {
+SituationModel::SituationModel(AgentConnection& agent, QObject* parent) : RowListModel(parent), agent_(agent) {
   connect(&agent_, &AgentConnection::snapshotChanged, this, &SituationModel::refresh);
   refresh();
 }
@@ -75,13 +75,7 @@ void SituationModel::refresh() {
   for (const auto& e : next)
     if (e.emergency) emergencies << QStringLiteral("%1 · %2 %3").arg(e.unit, e.distance, e.bearing.section(' ', 0, 0));
 
-  bool any = false;
-  if (next != entries_) {
-    beginResetModel();
-    entries_ = std::move(next);
-    endResetModel();
-    any = true;
-  }
+  const bool any = setRows(std::move(next));
   const QString emergency = emergencies.join(QStringLiteral("   "));
   if (any || fix != hasFix_ || incident != callIncident_ || direction != callDirection_ || callE != callEastM_ ||
       callN != callNorthM_ || summary != summary_ || emergency != emergency_ || current != current_ ||
@@ -101,24 +95,20 @@ void SituationModel::refresh() {
 
 int SituationModel::callUnits() const {
   int n = 0;
-  for (const auto& e : entries_) n += e.onCall ? 1 : 0;
+  for (const auto& e : rows()) n += e.onCall ? 1 : 0;
   return n;
 }
 
 double SituationModel::extent(bool callOnly) const {
   double m = 0;
   if (hasCall()) m = std::hypot(callEastM_, callNorthM_);
-  for (const auto& e : entries_)
+  for (const auto& e : rows())
     if (!callOnly || e.onCall) m = std::max({m, std::fabs(e.eastM), std::fabs(e.northM)});
   // A little room around the farthest, and never closer than 200 m.
   return std::max(200.0, m * 1.15);
 }
 
-int SituationModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(entries_.size()); }
-
-QVariant SituationModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || index.row() >= entries_.size()) return {};
-  const auto& e = entries_[index.row()];
+QVariant SituationModel::rowData(const Entry& e, int, int role) const {
   switch (role) {
     case Qt::DisplayRole:
     case UnitRole: return e.unit;

@@ -2,17 +2,26 @@
 // Where the call is and who is near, as the screen shows them: distance and
 // bearing to the current call, the other units (nearest first) with their
 // place relative to this vehicle for the plot, and a nearby emergency.
-#include <QAbstractListModel>
 #include <QtQml/qqmlregistration.h>
 
 #include "mdc/agent_connection.h"
+#include "mdc/row_list_model.h"
 
 namespace mdc::ui {
+
+/** A unit near this vehicle or on its call, placed relative to it. */
+struct NearbyUnitRow {
+  QString unit, status, distance, bearing, incident;
+  double eastM = 0, northM = 0;
+  bool emergency = false, onCall = false;
+  qint64 positionAtMs = 0;
+  bool operator==(const NearbyUnitRow&) const = default;
+};
 
 /** The nearby units, nearest first, from the agent's state. Positions are
  *  east/north metres from this vehicle's fix (or from the call when the
  *  vehicle has no fix). Thread-safety: GUI thread only. */
-class SituationModel : public QAbstractListModel {
+class SituationModel : public RowListModel<NearbyUnitRow> {
   Q_OBJECT
   QML_ELEMENT
   QML_UNCREATABLE("created by the app")
@@ -37,19 +46,13 @@ class SituationModel : public QAbstractListModel {
     OnCallRole, AgeRole, IncidentRole
   };
   Q_ENUM(Role)
-  struct Entry {
-    QString unit, status, distance, bearing, incident;
-    double eastM = 0, northM = 0;
-    bool emergency = false, onCall = false;
-    qint64 positionAtMs = 0;
-    bool operator==(const Entry&) const = default;
-  };
+  using Entry = NearbyUnitRow;
   /** The list is "current" while the backend's last one is younger than this. */
   static constexpr qint64 kCurrentMs = 90'000;
 
   explicit SituationModel(AgentConnection& agent, QObject* parent = nullptr);
 
-  int count() const { return int(entries_.size()); }
+  int count() const { return int(rows().size()); }
   bool hasFix() const { return hasFix_; }
   bool hasCall() const { return !callIncident_.isEmpty(); }
   QString callIncident() const { return callIncident_; }
@@ -70,18 +73,16 @@ class SituationModel : public QAbstractListModel {
   /** Half the side of a plot that shows every nearby unit. */
   double nearbyExtentM() const { return extent(false); }
 
-  int rowCount(const QModelIndex& parent = {}) const override;
-  QVariant data(const QModelIndex& index, int role) const override;
   QHash<int, QByteArray> roleNames() const override;
 
  signals:
   void changed();
 
  private:
+  QVariant rowData(const Entry& e, int index, int role) const override;
   void refresh();
   double extent(bool callOnly) const;
   AgentConnection& agent_;
-  QList<Entry> entries_;
   bool hasFix_ = false;
   QString callIncident_, callDirection_, summary_, emergency_;
   double callEastM_ = 0, callNorthM_ = 0;

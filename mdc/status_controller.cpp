@@ -1,31 +1,23 @@
 #include "mdc/status_controller.h"
 
-#include <QPointer>
-
 #include "mdc/labels.h"
 
 namespace mdc::ui {
 
-StatusOptionsModel::StatusOptionsModel(QObject* parent) : QAbstractListModel(parent) {}
+StatusOptionsModel::StatusOptionsModel(QObject* parent) : RowListModel(parent) {}
 
 void StatusOptionsModel::setStatuses(const QList<int>& statuses) {
   const int before = count();
-  beginResetModel();
-  statuses_ = statuses.mid(0, 10);
-  endResetModel();
+  resetRows(statuses.mid(0, 10));
   if (count() != before) emit countChanged();
 }
 
-int StatusOptionsModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(statuses_.size()); }
-
-QVariant StatusOptionsModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || index.row() >= statuses_.size()) return {};
-  const int s = statuses_[index.row()];
+QVariant StatusOptionsModel::rowData(const int& s, int index, int role) const {
   switch (role) {
     case StatusRole: return s;
     case Qt::DisplayRole:
     case LabelRole: return statusLabel(v1::UnitStatus(s));
-    case FunctionKeyRole: return QStringLiteral("F%1").arg(index.row() + 1);
+    case FunctionKeyRole: return QStringLiteral("F%1").arg(index + 1);
     default: return {};
   }
 }
@@ -73,19 +65,19 @@ void StatusController::setStatus(int status) {
   emit changed();
   v1::ApiRequest r;
   r.mutable_set_status()->set_status(v1::UnitStatus(status));
-  agent_.send(std::move(r), [this, guard = QPointer(this), status](const v1::ApiReply& reply) {
-    if (!guard) return;
-    if (requested_ == status) requested_ = 0;
-    if (reply.ok()) {
-      lastError_.clear();
-      emit changed();
-      emit queued(status, qulonglong(reply.queued().seq()));
-    } else {
-      lastError_ = tr("%1 not sent: %2").arg(statusLabel(v1::UnitStatus(status)), QString::fromStdString(reply.error()));
-      emit changed();
-      emit failed(status, lastError_);
-    }
-  });
+  agent_.request(
+      this, std::move(r),
+      {.settle =
+           [this, status](const v1::ApiReply& reply) {
+             if (requested_ == status) requested_ = 0;
+             if (reply.ok()) lastError_.clear();
+           },
+       .error = &lastError_,
+       .describeFailure =
+           [status](const QString& e) { return tr("%1 not sent: %2").arg(statusLabel(v1::UnitStatus(status)), e); },
+       .changed = [this] { emit changed(); },
+       .queued = [this, status](const v1::ApiReply& reply) { emit queued(status, qulonglong(reply.queued().seq())); },
+       .failed = [this, status](const QString& e) { emit failed(status, e); }});
 }
 
 bool StatusController::pressFunctionKey(int n) {

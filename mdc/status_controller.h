@@ -1,16 +1,16 @@
 #pragma once
 // The status buttons: which statuses the agency shows (in order, F1..F10) and
 // one-tap changes whose progress (sending → queued → delivered) the screen shows.
-#include <QAbstractListModel>
 #include <QObject>
 #include <QtQml/qqmlregistration.h>
 
 #include "mdc/agent_connection.h"
+#include "mdc/row_list_model.h"
 
 namespace mdc::ui {
 
 /** The agency's status buttons, in order. Thread-safety: GUI thread only. */
-class StatusOptionsModel : public QAbstractListModel {
+class StatusOptionsModel : public RowListModel<int> {
   Q_OBJECT
   QML_ELEMENT
   QML_UNCREATABLE("owned by StatusController")
@@ -23,18 +23,16 @@ class StatusOptionsModel : public QAbstractListModel {
   explicit StatusOptionsModel(QObject* parent = nullptr);
   /** Replaces the list (at most 10: one per function key). */
   void setStatuses(const QList<int>& statuses);
-  const QList<int>& statuses() const { return statuses_; }
-  int count() const { return int(statuses_.size()); }
+  const QList<int>& statuses() const { return rows(); }
+  int count() const { return int(rows().size()); }
 
-  int rowCount(const QModelIndex& parent = {}) const override;
-  QVariant data(const QModelIndex& index, int role) const override;
   QHash<int, QByteArray> roleNames() const override;
 
  signals:
   void countChanged();
 
  private:
-  QList<int> statuses_;
+  QVariant rowData(const int& status, int index, int role) const override;
 };
 
 /** Current status and status changes. Thread-safety: GUI thread only. */

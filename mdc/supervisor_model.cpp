@@ -4,14 +4,14 @@
 
 namespace mdc::ui {
 
-SupervisorModel::SupervisorModel(AgentConnection& agent, QObject* parent) : QAbstractListModel(parent), agent_(agent) {
+SupervisorModel::SupervisorModel(AgentConnection& agent, QObject* parent) : RowListModel(parent), agent_(agent) {
   connect(&agent_, &AgentConnection::snapshotChanged, this, &SupervisorModel::refresh);
   refresh();
 }
 
 int SupervisorModel::emergencies() const {
   int n = 0;
-  for (const auto& e : entries_) n += e.emergency ? 1 : 0;
+  for (const auto& e : rows()) n += e.emergency ? 1 : 0;
   return n;
 }
 
@@ -43,13 +43,8 @@ void SupervisorModel::refresh() {
               (current ? tr("updated %1 ago").arg(ageText(std::max<qint64>(age, 0)))
                        : tr("NOT CURRENT: last update %1 ago").arg(ageText(age)));
   const QString scope = QString::fromStdString(s.supervisor_board().scope());
-  if (entries != entries_) {
-    beginResetModel();
-    entries_ = std::move(entries);
-    endResetModel();
-  } else if (scope == scope_ && summary == summary_ && at == atMs_ && current == current_) {
+  if (!setRows(std::move(entries)) && scope == scope_ && summary == summary_ && at == atMs_ && current == current_)
     return;
-  }
   scope_ = scope;
   summary_ = summary;
   atMs_ = at;
@@ -57,11 +52,7 @@ void SupervisorModel::refresh() {
   emit changed();
 }
 
-int SupervisorModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(entries_.size()); }
-
-QVariant SupervisorModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || index.row() >= entries_.size()) return {};
-  const Entry& e = entries_[index.row()];
+QVariant SupervisorModel::rowData(const Entry& e, int, int role) const {
   switch (role) {
     case UnitRole: return e.unit;
     case ZoneRole: return e.zone;

@@ -1,15 +1,22 @@
 #pragma once
 // A supervisor's board: the units of the zones the supervisor oversees, as the
 // backend last sent them (read-only). Only a supervisor's device gets one.
-#include <QAbstractListModel>
 #include <QtQml/qqmlregistration.h>
 
 #include "mdc/agent_connection.h"
+#include "mdc/row_list_model.h"
 
 namespace mdc::ui {
 
+/** A unit on the supervisor's board. */
+struct BoardRow {
+  QString unit, zone, status, since, incident;
+  bool emergency = false, online = false;
+  bool operator==(const BoardRow&) const = default;
+};
+
 /** The rows of the board, by zone then unit. Thread-safety: GUI thread only. */
-class SupervisorModel : public QAbstractListModel {
+class SupervisorModel : public RowListModel<BoardRow> {
   Q_OBJECT
   QML_ELEMENT
   QML_UNCREATABLE("created by the app")
@@ -23,11 +30,7 @@ class SupervisorModel : public QAbstractListModel {
  public:
   enum Role { UnitRole = Qt::UserRole + 1, ZoneRole, StatusRole, SinceRole, IncidentRole, EmergencyRole, OnlineRole };
   Q_ENUM(Role)
-  struct Entry {
-    QString unit, zone, status, since, incident;
-    bool emergency = false, online = false;
-    bool operator==(const Entry&) const = default;
-  };
+  using Entry = BoardRow;
   /** The board is "current" while the backend's last one is younger than this (it sends one every 30 s). */
   static constexpr qint64 kCurrentMs = 90'000;
 
@@ -35,23 +38,21 @@ class SupervisorModel : public QAbstractListModel {
 
   bool active() const { return atMs_ > 0; }
   QString scope() const { return scope_; }
-  int count() const { return int(entries_.size()); }
+  int count() const { return int(rows().size()); }
   int emergencies() const;
   /** "7 units · 2 on calls · updated 12 s ago" (or how old it is). */
   QString summary() const { return summary_; }
   bool current() const { return current_; }
 
-  int rowCount(const QModelIndex& parent = {}) const override;
-  QVariant data(const QModelIndex& index, int role) const override;
   QHash<int, QByteArray> roleNames() const override;
 
  signals:
   void changed();
 
  private:
+  QVariant rowData(const Entry& e, int index, int role) const override;
   void refresh();
   AgentConnection& agent_;
-  QList<Entry> entries_;
   QString scope_, summary_;
   qint64 atMs_ = 0;
   bool current_ = false;
