@@ -6,13 +6,42 @@
 
 namespace mdc::test {
 
-VehicleStack::VehicleStack(std::string device, std::string unit, std::string agency, MosquittoOptions brokerOptions,
-                           std::vector<std::string> agentArgs, std::vector<std::string> stubArgs)
+namespace {
+std::unique_ptr<TcpProxy> proxyIf(bool wanted, const Mosquitto& broker) {
+  return wanted ? std::make_unique<TcpProxy>(broker.port()) : nullptr;
+}
+}  // namespace
+
+BackendStack::BackendStack(MosquittoOptions brokerOptions, StubOptions stubOptions)
     : broker(dir, brokerOptions),
-      stub(dir, broker.uri(), "cad", std::move(stubArgs)),
-      agent(dir, device, unit, agency, broker.uri(), std::move(agentArgs)) {
+      proxy(proxyIf(stubOptions.throughProxy, broker)),
+      stub(dir, proxy ? proxy->uri() : broker.uri(), stubOptions.name, std::move(stubOptions.args)) {
+  stub.env = std::move(stubOptions.env);
+  stub.binary = std::move(stubOptions.binary);
+  if (!stubOptions.store.empty()) stub.setStore(std::move(stubOptions.store));
+  if (stubOptions.start) startStubReady();
+}
+
+void BackendStack::startStubReady(std::chrono::milliseconds timeout) {
   stub.start();
-  if (!stub.waitReady()) throw std::runtime_error("cad-stub did not become ready:\n" + stub.log());
+  if (!stub.waitReady(timeout)) throw std::runtime_error("cad-stub did not become ready:\n" + stub.log());
+}
+
+AgentProcess& BackendStack::addVehicle(const std::string& device, const std::string& unit, const std::string& agency,
+                                       std::vector<std::string> agentArgs) {
+  stub.addDevice(device, unit, agency);
+  return addAgent(device, unit, agency, std::move(agentArgs));
+}
+
+AgentProcess& BackendStack::addAgent(const std::string& device, const std::string& unit, const std::string& agency,
+                                     std::vector<std::string> agentArgs) {
+  return agents_.emplace_back(dir, device, unit, agency, broker.uri(), std::move(agentArgs));
+}
+
+VehicleStack::VehicleStack(std::string device, std::string unit, std::string agency, MosquittoOptions brokerOptions,
+                           std::vector<std::string> agentArgs, StubOptions stubOptions)
+    : BackendStack(std::move(brokerOptions), std::move(stubOptions)),
+      agent(dir, device, unit, agency, broker.uri(), std::move(agentArgs)) {
   stub.addDevice(device, unit, agency);
 }
 

@@ -21,6 +21,7 @@
 #include "tests/integration/agent/fake_broker.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -133,19 +134,17 @@ TEST_CASE("a PUBLISH lost with the connection is sent again on the next connecti
 }
 
 TEST_CASE("kill -9 while 10000 actions are queued offline loses none and duplicates none", "[agent][fault]") {
-  TempDir dir;
   MosquittoOptions o;
   o.persistence = true;
   o.maxQueuedMessages = 100000;
-  Mosquitto broker(dir, o);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-K", "E9", "FD1");
+  VehicleStack v("MDC-K", "E9", "FD1", o);
+  TempDir& dir = v.dir;
+  Mosquitto& broker = v.broker;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   stub.stop();
   broker.stop();  // no network for the whole enqueue
 
-  AgentProcess agent(dir, "MDC-K", "E9", "FD1", broker.uri());
   agent.start();
   const int kTotal = 10000;
   std::mt19937 rng(Catch::rngSeed());
@@ -201,13 +200,10 @@ TEST_CASE("kill -9 while 10000 actions are queued offline loses none and duplica
 
 TEST_CASE("kill -9 at random moments while two writers keep acting: every queued action reaches the backend once",
           "[agent][fault]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-W", "E7", "FD1");
-  AgentProcess agent(dir, "MDC-W", "E7", "FD1", broker.uri());
+  VehicleStack v("MDC-W", "E7", "FD1");
+  TempDir& dir = v.dir;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   agent.start();
 
   std::mutex mu;
@@ -272,16 +268,13 @@ TEST_CASE("kill -9 at random moments while two writers keep acting: every queued
 
 TEST_CASE("a broker restart in the middle of a 20000-event drain loses nothing and stores nothing twice",
           "[agent][fault]") {
-  TempDir dir;
   MosquittoOptions o;
   o.persistence = true;
   o.maxQueuedMessages = 100000;
-  Mosquitto broker(dir, o);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-R", "E3", "FD1");
-  AgentProcess agent(dir, "MDC-R", "E3", "FD1", broker.uri());
+  VehicleStack v("MDC-R", "E3", "FD1", o);
+  Mosquitto& broker = v.broker;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   prefillOutbox(agent.storePath(), "MDC-R", "E3", "FD1", 20000, 0);
   agent.start();
 
@@ -304,18 +297,15 @@ TEST_CASE("a broker restart in the middle of a 20000-event drain loses nothing a
 
 TEST_CASE("with 50000 AVL backlogged a status made after reconnect is stored behind at most one window of backlog",
           "[agent][priority]") {
-  TempDir dir;
   MosquittoOptions o;
   o.persistence = true;
   o.maxQueuedMessages = 100000;
-  Mosquitto broker(dir, o);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-P", "E5", "FD1");
+  VehicleStack v("MDC-P", "E5", "FD1", o);
+  Mosquitto& broker = v.broker;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   broker.stop();
 
-  AgentProcess agent(dir, "MDC-P", "E5", "FD1", broker.uri());
   prefillOutbox(agent.storePath(), "MDC-P", "E5", "FD1", 0, 50000);
   agent.start();
   auto watch = agent.client();
@@ -378,15 +368,12 @@ TEST_CASE(
   if (kind == OldVersion && !old) return;
   INFO((kind == Accepting ? "stub accepting batches" : kind == Refusing ? "stub --no-avl-batches" : old));
   const bool refusing = kind != Accepting;
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri(), "cad",
-               kind == Refusing ? std::vector<std::string>{"--no-avl-batches"} : std::vector<std::string>{});
-  if (kind == OldVersion) stub.binary = old;
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-B", "E9", "FD1");
-  AgentProcess agent(dir, "MDC-B", "E9", "FD1", broker.uri());
+  StubOptions so;
+  if (kind == Refusing) so.args = {"--no-avl-batches"};
+  if (kind == OldVersion) so.binary = old;
+  VehicleStack v("MDC-B", "E9", "FD1", {}, {}, so);
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   prefillOutbox(agent.storePath(), "MDC-B", "E9", "FD1", 10, 3000);
   agent.start();
   REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 120s));
@@ -429,15 +416,12 @@ TEST_CASE(
 
 TEST_CASE("downlinks sent while the device is away longer than the broker's queue all arrive, in order",
           "[agent][downlink]") {
-  TempDir dir;
   MosquittoOptions o;
   o.maxQueuedMessages = 5;  // the broker drops beyond this for an offline client
-  Mosquitto broker(dir, o);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-L", "E7", "FD1");
-  AgentProcess agent(dir, "MDC-L", "E7", "FD1", broker.uri());
+  VehicleStack v("MDC-L", "E7", "FD1", o);
+  Mosquitto& broker = v.broker;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   agent.start();
   REQUIRE(waitUntil([&] { return agent.state().link() == v1::LINK_STATE_ONLINE; }, 10s));
   // The first message arrives: the device's subscription is in its session

@@ -12,6 +12,7 @@
 
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -46,15 +47,12 @@ MosquittoOptions bridgedTo(const Mosquitto& core) {
 
 TEST_CASE("over MQTT 3.1.1 the agent delivers, receives from dispatch, and resumes its session after a restart",
           "[agent][link][mqtt311]") {
-  TempDir dir;
   MosquittoOptions mo;
   mo.maxQueuedMessages = 100000;
-  Mosquitto broker(dir, mo);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-V3", "E31", "FD1");
-  AgentProcess agent(dir, "MDC-V3", "E31", "FD1", broker.uri(), {"--set", "link.mqtt_version=3.1.1"});
+  VehicleStack v("MDC-V3", "E31", "FD1", mo, {"--set", "link.mqtt_version=3.1.1"});
+  Mosquitto& broker = v.broker;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   prefillOutbox(agent.storePath(), "MDC-V3", "E31", "FD1", 300, 2000);
   agent.start();
 
@@ -91,18 +89,18 @@ TEST_CASE("kill -9 of the broker a device is on, mid-drain: it moves to the next
           "[agent][link][failover][fault]") {
   const std::string version = GENERATE(std::string("5"), std::string("3.1.1"));
   INFO("link.mqtt_version " << version);
-  TempDir dir, coreDir, edgeADir, edgeBDir;  // a broker's config, database and log per directory
   MosquittoOptions co;
   co.maxQueuedMessages = 100000;
-  Mosquitto core(coreDir, co);
+  BackendStack backend(co);  // the core broker, the stub on it
+  Mosquitto& core = backend.broker;
+  TempDir edgeADir, edgeBDir;  // a broker's config, database and log per directory
   Mosquitto edgeA(edgeADir, bridgedTo(core));
   Mosquitto edgeB(edgeBDir, bridgedTo(core));
-  CadStub stub(dir, core.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
+  CadStub& stub = backend.stub;
   stub.addDevice("MDC-F", "E32", "FD1");
   const std::string list = edgeA.uri() + "," + edgeB.uri();
-  AgentProcess agent(dir, "MDC-F", "E32", "FD1", list,
+  // On the edges, not the stack's broker: an agent of its own.
+  AgentProcess agent(backend.dir, "MDC-F", "E32", "FD1", list,
                      {"--set", "link.mqtt_version=" + version, "--set", "link.backoff_initial_ms=200"});
   const int kStatuses = 8000;
   prefillOutbox(agent.storePath(), "MDC-F", "E32", "FD1", kStatuses, 0);
@@ -137,20 +135,17 @@ TEST_CASE("kill -9 of the broker a device is on, mid-drain: it moves to the next
 
 TEST_CASE("an agent that hears nothing back asks once for a fresh session, and drains once the broker lets it read",
           "[agent][link]") {
-  TempDir dir;
   // Everyone may publish and the backend may read what devices send; nobody
   // may read a down topic yet: mosquitto grants the device's subscription but
   // delivers nothing on it, so its commit acks never reach it.
   const std::string noDown = "topic read cad/v1/dev/+/up\ntopic read cad/v1/dev/+/presence\ntopic write cad/v1/#\n";
   MosquittoOptions mo;
   mo.acl = noDown;
-  Mosquitto broker(dir, mo);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-S", "E33", "FD1");
-  AgentProcess agent(dir, "MDC-S", "E33", "FD1", broker.uri(),
-                     {"--set", "link.downlink_check_s=5", "--set", "link.ack_timeout_s=5"});
+  VehicleStack v("MDC-S", "E33", "FD1", mo, {"--set", "link.downlink_check_s=5", "--set", "link.ack_timeout_s=5"});
+  TempDir& dir = v.dir;
+  Mosquitto& broker = v.broker;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   prefillOutbox(agent.storePath(), "MDC-S", "E33", "FD1", 50, 0);
   agent.start();
 

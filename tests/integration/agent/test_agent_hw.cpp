@@ -25,6 +25,7 @@
 #include "tests/support/mosquitto.h"
 #include "tests/support/nmea_writer.h"
 #include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -45,16 +46,12 @@ std::vector<v1::AvlTrigger> storedAvlTriggers(const CadStub& stub) {
 
 TEST_CASE("simulated drive: the policy's AVL reaches the board and a status change is reported with it",
           "[agent][avl]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-S", "E4", "FD1");
   // 20x: a minute of driving every 3 s.
-  AgentProcess agent(dir, "MDC-S", "E4", "FD1", broker.uri(),
-                     {"--set", "gps.source=simulator", "--set", "gps.sim_speedup=20", "--set", "gps.sim_seed=7",
-                      "--set", "store.avl_commit_ms=100"});
+  VehicleStack v("MDC-S", "E4", "FD1", {},
+                 {"--set", "gps.source=simulator", "--set", "gps.sim_speedup=20", "--set", "gps.sim_seed=7", "--set",
+                  "store.avl_commit_ms=100"});
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   agent.start();
   REQUIRE(waitUntil([&] { return storedAvlTriggers(stub).size() >= 3; }, 30s));
   auto triggers = storedAvlTriggers(stub);
@@ -84,18 +81,16 @@ TEST_CASE("simulated drive: the policy's AVL reaches the board and a status chan
 }
 
 TEST_CASE("the dash emergency switch raises the emergency without the UI", "[agent][inputs]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
+  BackendStack backend;
+  TempDir& dir = backend.dir;
+  CadStub& stub = backend.stub;
   stub.addDevice("MDC-E", "P9", "PD1");
   // The switch is an evdev device; here a FIFO carrying the same input_event records.
   std::string dev = dir.file("event-dash");
   REQUIRE(::mkfifo(dev.c_str(), 0600) == 0);
-  AgentProcess agent(dir, "MDC-E", "P9", "PD1", broker.uri(),
-                     {"--set", "inputs.source=evdev", "--set", "inputs.device=" + dev, "--set",
-                      "inputs.emergency_code=KEY_F24"});
+  AgentProcess& agent = backend.addAgent(
+      "MDC-E", "P9", "PD1",
+      {"--set", "inputs.source=evdev", "--set", "inputs.device=" + dev, "--set", "inputs.emergency_code=KEY_F24"});
   agent.start();
   int fd = ::open(dev.c_str(), O_WRONLY);
   REQUIRE(fd >= 0);
@@ -148,18 +143,15 @@ TEST_CASE("receivers with a wrong clock through the real gpsd: positions kept, e
   const Case c = GENERATE(Case{"1024 weeks back (week-number rollover)", 0}, Case{"8 years ahead", 1});
   const int64_t receiverStart = c.receiverMs == 0 ? now - hw::kGpsRolloverMs : now + int64_t(8) * 365 * 86'400'000;
   INFO(c.what);
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
+  BackendStack backend;
+  CadStub& stub = backend.stub;
   stub.addDevice("MDC-T", "E5", "FD1");
-  Gpsd gpsd(dir, GpsdFixtureOptions{.log = syntheticDrive(dir, "drive.log", receiverStart),
-                                    .sentenceInterval = 0ms, .epochInterval = 200ms});
-  AgentProcess agent(dir, "MDC-T", "E5", "FD1", broker.uri(),
-                     {"--set", "gps.source=gpsd", "--set", "gps.host=127.0.0.1", "--set",
-                      "gps.port=" + std::to_string(gpsd.port()), "--set", "avl.moving_interval_s=1", "--set",
-                      "store.avl_commit_ms=100"});
+  Gpsd gpsd(backend.dir, GpsdFixtureOptions{.log = syntheticDrive(backend.dir, "drive.log", receiverStart),
+                                            .sentenceInterval = 0ms, .epochInterval = 200ms});
+  AgentProcess& agent = backend.addAgent(
+      "MDC-T", "E5", "FD1",
+      {"--set", "gps.source=gpsd", "--set", "gps.host=127.0.0.1", "--set", "gps.port=" + std::to_string(gpsd.port()),
+       "--set", "avl.moving_interval_s=1", "--set", "store.avl_commit_ms=100"});
   agent.start();
   REQUIRE(waitUntil([&] { return stub.cadctl({"board"}).output.find("40.75") != std::string::npos; }, 30s));
   REQUIRE(waitUntil(

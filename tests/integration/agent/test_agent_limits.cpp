@@ -19,6 +19,7 @@
 #include "tests/support/probes.h"
 #include "tests/support/stack.h"
 #include "tests/support/test_pki.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -26,22 +27,19 @@ using namespace std::chrono_literals;
 
 
 TEST_CASE("the agent syncs over ssl:// with its client certificate against require_certificate", "[agent][tls]") {
-  TempDir dir;
-  TestPki pki(dir.path());
+  TempDir pkiDir;  // the broker's config names these files: they come before the stack
+  TestPki pki(pkiDir.path());
   auto opts = Mosquitto::tlsOptions(pki);  // require_certificate, use_identity_as_username
   opts.acl = "pattern readwrite cad/v1/dev/%u/#\nuser cad-stub\ntopic readwrite cad/v1/#\n";
-  Mosquitto broker(dir, opts);
   auto stubCert = pki.clientCert("cad-stub");
-  CadStub stub(dir, broker.uri(), "cad",
-               {"--client-id", "cad-stub", "--tls-ca", pki.caFile(), "--tls-cert", stubCert.certFile, "--tls-key",
-                stubCert.keyFile});
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-T", "E8", "FD1");
   auto cert = pki.clientCert("MDC-T");
-  AgentProcess agent(dir, "MDC-T", "E8", "FD1", broker.uri(),
-                     {"--set", "tls.ca=" + pki.caFile(), "--set", "tls.cert=" + cert.certFile, "--set",
-                      "tls.key=" + cert.keyFile});
+  VehicleStack v("MDC-T", "E8", "FD1", opts,
+                 {"--set", "tls.ca=" + pki.caFile(), "--set", "tls.cert=" + cert.certFile, "--set",
+                  "tls.key=" + cert.keyFile},
+                 {.args = {"--client-id", "cad-stub", "--tls-ca", pki.caFile(), "--tls-cert", stubCert.certFile,
+                           "--tls-key", stubCert.keyFile}});
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   agent.start();
   REQUIRE(waitUntil([&] { return agent.state().link() == v1::LINK_STATE_ONLINE; }, 20s));
   for (const char* s : {"en-route", "on-scene", "available"}) REQUIRE(agent.mdcctl({"status", s}).exitCode == 0);
@@ -116,18 +114,15 @@ TEST_CASE("at the store cap the API refuses new actions with a clear error and k
 
 TEST_CASE("a long outage over a small cap thins AVL, keeps every status, and the backend learns the drop count",
           "[agent][cap]") {
-  TempDir dir;
   MosquittoOptions o;
   o.persistence = true;
-  Mosquitto broker(dir, o);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-G", "E5", "FD1");
+  VehicleStack v("MDC-G", "E5", "FD1", o, {"--set", "store.cap_bytes=262144"});
+  Mosquitto& broker = v.broker;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   broker.stop();
   // Two hours of AVL at 1 Hz and 40 statuses, recorded during the outage,
   // into a store capped at 256 KiB.
-  AgentProcess agent(dir, "MDC-G", "E5", "FD1", broker.uri(), {"--set", "store.cap_bytes=262144"});
   prefillOutbox(agent.storePath(), "MDC-G", "E5", "FD1", 0, 7200, 262144);
   agent.start();
   for (int i = 0; i < 40; ++i) REQUIRE(agent.mdcctl({"status", i % 2 ? "en-route" : "on-scene"}).exitCode == 0);

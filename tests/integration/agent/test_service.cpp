@@ -17,6 +17,7 @@
 #include "tests/support/mosquitto.h"
 #include "tests/support/process.h"
 #include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -107,10 +108,9 @@ TEST_CASE("under systemd the agent says when it serves, pings the watchdog from 
 }
 
 TEST_CASE("under systemd the stub says when it serves and pings the watchdog", "[stub][service]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  NotifySocket notify(dir.file("notify.sock"));
-  CadStub stub(dir, broker.uri());
+  BackendStack backend({}, {.start = false});  // started below, into the notify socket
+  NotifySocket notify(backend.dir.file("notify.sock"));
+  CadStub& stub = backend.stub;
   stub.env = {{"NOTIFY_SOCKET", notify.path()}, {"WATCHDOG_USEC", "400000"}};
   stub.start();
   auto messages = notify.read(10s, "READY=1");

@@ -15,6 +15,7 @@
 #include "tests/support/mosquitto.h"
 #include "tests/support/nmea_writer.h"
 #include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -44,11 +45,9 @@ long long nearbySent(const CadStub& stub) {
 }  // namespace
 
 TEST_CASE("each unit hears who is near and who is on its call, and a nearby emergency within seconds", "[nearby]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri(), "cad", {"--nearby-interval-s", "1", "--nearby-radius-m", "5000"});
-  stub.start();
-  REQUIRE(stub.waitReady());
+  BackendStack backend({}, {.args = {"--nearby-interval-s", "1", "--nearby-radius-m", "5000"}});
+  TempDir& dir = backend.dir;
+  CadStub& stub = backend.stub;
   const auto [e7Lat, e7Lon] = offsetM(300, 0);      // 300 m east
   const auto [l4Lat, l4Lon] = offsetM(0, -12000);   // 12 km south: not near
   const auto [p1Lat, p1Lon] = offsetM(-200, 100);   // near, but another agency
@@ -56,10 +55,10 @@ TEST_CASE("each unit hears who is near and who is on its call, and a nearby emer
   stub.addDevice("MDC-E7", "E7", "FD1");
   stub.addDevice("MDC-L4", "L4", "FD1");
   stub.addDevice("MDC-P1", "P1", "PD1");
-  AgentProcess e12(dir, "MDC-E12", "E12", "FD1", broker.uri(), gpsParkedAt(dir, "e12", kLat, kLon));
-  AgentProcess e7(dir, "MDC-E7", "E7", "FD1", broker.uri(), gpsParkedAt(dir, "e7", e7Lat, e7Lon));
-  AgentProcess l4(dir, "MDC-L4", "L4", "FD1", broker.uri(), gpsParkedAt(dir, "l4", l4Lat, l4Lon));
-  AgentProcess p1(dir, "MDC-P1", "P1", "PD1", broker.uri(), gpsParkedAt(dir, "p1", p1Lat, p1Lon));
+  AgentProcess& e12 = backend.addAgent("MDC-E12", "E12", "FD1", gpsParkedAt(dir, "e12", kLat, kLon));
+  AgentProcess& e7 = backend.addAgent("MDC-E7", "E7", "FD1", gpsParkedAt(dir, "e7", e7Lat, e7Lon));
+  AgentProcess& l4 = backend.addAgent("MDC-L4", "L4", "FD1", gpsParkedAt(dir, "l4", l4Lat, l4Lon));
+  AgentProcess& p1 = backend.addAgent("MDC-P1", "P1", "PD1", gpsParkedAt(dir, "p1", p1Lat, p1Lon));
   for (auto* a : {&e12, &e7, &l4, &p1}) a->start();
 
   // E12 hears of E7 (same agency, 300 m east), not of L4 (12 km) nor P1 (another agency).
@@ -145,18 +144,16 @@ TEST_CASE("each unit hears who is near and who is on its call, and a nearby emer
 }
 
 TEST_CASE("the distance to the call follows the vehicle as it drives, with nothing else happening", "[nearby]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
+  BackendStack backend;
+  TempDir& dir = backend.dir;
+  CadStub& stub = backend.stub;
   stub.addDevice("MDC-E21", "E21", "FD1");
   // North at 15 m/s, from 2 km south of the call.
   const std::string log = dir.file("drive.nmea");
   nmea::writeLog(log, SystemClock::instance().nowMs(), 600,
                  [](int s) { auto p = offsetM(0, -2000 + 15.0 * s); return p; }, 29.2);
-  AgentProcess agent(dir, "MDC-E21", "E21", "FD1", broker.uri(),
-                     {"--set", "gps.source=replay", "--set", "gps.replay_file=" + log});
+  AgentProcess& agent =
+      backend.addAgent("MDC-E21", "E21", "FD1", {"--set", "gps.source=replay", "--set", "gps.replay_file=" + log});
   agent.start();
   auto created = stub.cadctl({"--agency", "FD1", "--as", "disp-7", "create-cfs", "--type", "SICK", "--priority",
                               "2", "--address", "Times Square", "--lat", std::to_string(kLat), "--lon",

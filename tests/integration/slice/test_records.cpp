@@ -17,6 +17,7 @@
 #include "shared/wire/clock.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -54,9 +55,9 @@ std::string createCfs(const CadStub& stub, const std::string& agency) {
 
 TEST_CASE("records queries are answered from the records system and audited, a hit reaches the dispatcher and the "
           "other units on the call, and no answer touches the vehicle's disk", "[records]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
+  BackendStack backend({}, {.start = false});  // the records imported before it starts
+  TempDir& dir = backend.dir;
+  CadStub& stub = backend.stub;
 
   // The records system: a bad file imports nothing, and names each bad line.
   write(dir.file("bad.csv"), "plate,state,year,make,model,color,owner_name,owner_dob\n"
@@ -91,9 +92,9 @@ TEST_CASE("records queries are answered from the records system and audited, a h
   stub.addDevice("MDC-P7", "P7", "PD1");
   stub.addDevice("MDC-P3", "P3", "PD1");
   stub.addDevice("MDC-F1", "E1", "FD1");
-  AgentProcess p12(dir, "MDC-P12", "P12", "PD1", broker.uri());
-  AgentProcess p7(dir, "MDC-P7", "P7", "PD1", broker.uri());
-  AgentProcess p3(dir, "MDC-P3", "P3", "PD1", broker.uri());
+  AgentProcess& p12 = backend.addAgent("MDC-P12", "P12", "PD1");
+  AgentProcess& p7 = backend.addAgent("MDC-P7", "P7", "PD1");
+  AgentProcess& p3 = backend.addAgent("MDC-P3", "P3", "PD1");
   for (auto* a : {&p12, &p7, &p3}) a->start();
   const std::string incident = createCfs(stub, "PD1");
   const std::string foreign = createCfs(stub, "FD1");
@@ -210,15 +211,17 @@ TEST_CASE("records queries are answered from the records system and audited, a h
 
 TEST_CASE("an offline query fails at once, a slow answer says so, and an answer leaves the screen after "
           "records.show_s", "[records]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri(), "cad", {"--records-delay-ms", "4000"});
+  // Not started: the records are imported before it starts.
+  BackendStack backend({}, {.args = {"--records-delay-ms", "4000"}, .start = false});
+  Mosquitto& broker = backend.broker;
+  CadStub& stub = backend.stub;
   REQUIRE(stub.cadctl({"records", "import", seed("vehicles"), seed("persons"), seed("flags")}).exitCode == 0);
   stub.start();
   REQUIRE(stub.waitReady());
   stub.addDevice("MDC-P12", "P12", "PD1");
-  AgentProcess p12(dir, "MDC-P12", "P12", "PD1", broker.uri(),
-                   {"--set", "records.slow_s=1", "--set", "records.timeout_s=20", "--set", "records.show_s=10"});
+  AgentProcess& p12 = backend.addAgent(
+      "MDC-P12", "P12", "PD1",
+      {"--set", "records.slow_s=1", "--set", "records.timeout_s=20", "--set", "records.show_s=10"});
   p12.start();
   REQUIRE(waitUntil([&] { return p12.state().link() == v1::LINK_STATE_ONLINE; }, 20s));
 

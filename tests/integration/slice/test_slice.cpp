@@ -45,7 +45,8 @@ std::map<std::string, int> backendEventIds(const CadStub& stub) {
 
 TEST_CASE("an action travels agent -> broker -> stub and comes back delivered", "[slice]") {
   VehicleStack v("MDC-0001", "E12", "FD1");
-  auto& [dir, broker, stub, agent] = v;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   agent.start();
 
   auto c = agent.client();
@@ -100,17 +101,14 @@ TEST_CASE("an action travels agent -> broker -> stub and comes back delivered", 
 }
 
 TEST_CASE("actions queued while the backend is unreachable are all delivered once it returns", "[slice]") {
-  TempDir dir;
   MosquittoOptions o;
   o.persistence = true;  // the backend's session (its subscription) outlives a broker restart
-  Mosquitto broker(dir, o);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-0002", "M7", "EMS");
+  VehicleStack v("MDC-0002", "M7", "EMS", o);
+  Mosquitto& broker = v.broker;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   broker.stop();  // the vehicle is in a dead zone
 
-  AgentProcess agent(dir, "MDC-0002", "M7", "EMS", broker.uri());
   agent.start();
   auto c = agent.client();
   const int kActions = 200;
@@ -143,12 +141,9 @@ TEST_CASE("actions queued while the backend is unreachable are all delivered onc
 
 TEST_CASE("an emergency raised before the device is registered is held, then arrives once when it is registered",
           "[slice][held]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  AgentProcess agent(dir, "MDC-NEW1", "E31", "FD1", broker.uri());
+  BackendStack backend;
+  CadStub& stub = backend.stub;
+  AgentProcess& agent = backend.addAgent("MDC-NEW1", "E31", "FD1");  // not registered yet
   agent.start();
   REQUIRE(waitUntil([&] { return agent.state().link() == v1::LINK_STATE_ONLINE; }, 20s));
 

@@ -13,6 +13,7 @@
 
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -45,11 +46,9 @@ std::set<std::string> unitsOf(const CommandResult& r) {
 TEST_CASE("zones: the board by zone and district, a supervisor's device gets the board of its zones only, and a "
           "unit of another zone gets nothing",
           "[zones]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
+  BackendStack backend;
+  TempDir& dir = backend.dir;
+  CadStub& stub = backend.stub;
   for (auto [device, unit] : {std::pair{"MDC-N1", "E1"}, std::pair{"MDC-N2", "E2"}, std::pair{"MDC-S1", "E3"},
                               std::pair{"MDC-BC1", "BC1"}, std::pair{"MDC-BC2", "BC2"}})
     stub.addDevice(device, unit, "FD1");
@@ -107,10 +106,10 @@ TEST_CASE("zones: the board by zone and district, a supervisor's device gets the
   CHECK_THAT(list.output, Catch::Contains("NORTH"));
   CHECK(std::regex_search(list.output, std::regex("FD1 +NORTH +N1 +BC1 E1 +BC1\n")));
 
-  AgentProcess bc1(dir, "MDC-BC1", "BC1", "FD1", broker.uri());
-  AgentProcess bc2(dir, "MDC-BC2", "BC2", "FD1", broker.uri());
-  AgentProcess e1(dir, "MDC-N1", "E1", "FD1", broker.uri());
-  AgentProcess e3(dir, "MDC-S1", "E3", "FD1", broker.uri());
+  AgentProcess& bc1 = backend.addAgent("MDC-BC1", "BC1", "FD1");
+  AgentProcess& bc2 = backend.addAgent("MDC-BC2", "BC2", "FD1");
+  AgentProcess& e1 = backend.addAgent("MDC-N1", "E1", "FD1");
+  AgentProcess& e3 = backend.addAgent("MDC-S1", "E3", "FD1");
   for (auto* a : {&bc1, &bc2, &e1, &e3}) a->start();
 
   // Each supervisor sees its own zones' units, and only those.

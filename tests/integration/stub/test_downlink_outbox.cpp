@@ -10,6 +10,7 @@
 #include "shared/wire/clock.h"
 #include "shared/infra/files.h"
 #include "tests/support/tcp_proxy.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -19,17 +20,8 @@ namespace {
 
 /** A broker, the stub reaching it through a proxy that can be cut, and one
  *  vehicle connected to the broker directly. */
-struct Setup {
-  TempDir dir;
-  Mosquitto broker{dir};
-  TcpProxy proxy{broker.port()};
-  CadStub stub{dir, proxy.uri()};
-  AgentProcess agent{dir, "MDC-E12", "E12", "FD1", broker.uri()};
-
-  Setup() {
-    stub.start();
-    REQUIRE(stub.waitReady());
-    stub.addDevice("MDC-E12", "E12", "FD1");
+struct Setup : VehicleStack {
+  Setup() : VehicleStack("MDC-E12", "E12", "FD1", {}, {}, {.throughProxy = true}) {
     agent.start();
     REQUIRE(waitUntil([&] { return agent.state().link() == v1::LINK_STATE_ONLINE; }, 20s));
     // A first downlink, so the stub knows the device's cursor (it reports it).
@@ -66,7 +58,7 @@ TEST_CASE("a downlink committed while the stub's broker link is down reaches the
   const int64_t connectsBefore = s.connects();
   std::string fire = cad::test::createCfs(s.stub, "FD1", "FSTRU");
 
-  s.proxy.setUp(false);
+  s.proxy->setUp(false);
   REQUIRE(waitUntil([&] { return !s.stubOnline(); }, 10s));
   auto r = s.stub.cadctl({"--agency", "FD1", "--as", "alice", "assign", fire, "E12"});
   INFO(r.output);
@@ -74,7 +66,7 @@ TEST_CASE("a downlink committed while the stub's broker link is down reaches the
   std::this_thread::sleep_for(1s);
   CHECK_FALSE(s.holds(fire));  // nothing could carry it yet
 
-  s.proxy.setUp(true);
+  s.proxy->setUp(true);
   REQUIRE(waitUntil([&] { return s.stubOnline(); }, 15s));  // the stub's own reconnect backoff
   const auto back = std::chrono::steady_clock::now();
   REQUIRE(waitUntil([&] { return s.holds(fire); }, 10s));

@@ -45,8 +45,11 @@ TEST_CASE("the fleet's health reaches the backend with each presence and cadctl 
   const uint16_t port = freeLoopbackPort();
   VehicleStack v("MDC-0401", "E41", "FD1", {},
                  {"--set", "link.health_interval_s=5", "--set", "link.ack_timeout_s=2"},
-                 {"--metrics-port", std::to_string(port)});
-  auto& [dir, broker, stub, agent] = v;
+                 {.args = {"--metrics-port", std::to_string(port)}});
+  TempDir& dir = v.dir;
+  Mosquitto& broker = v.broker;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   stub.addDevice("MDC-0402", "E42", "FD1");  // registered, never switched on
   v.startAgentOnline();
 

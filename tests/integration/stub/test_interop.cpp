@@ -53,7 +53,10 @@ TEST_CASE("call types: an agency's own type, mapped to APCO, is offered on its d
           "dispatchers, and a device's unknown type is kept and flagged",
           "[stub][types]") {
   VehicleStack v("MDC-0601", "E61", "FD1");
-  auto& [dir, broker, stub, agent] = v;
+  TempDir& dir = v.dir;
+  Mosquitto& broker = v.broker;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   v.startAgentOnline();
 
   // Before any agency type: the device offers its default set.
@@ -136,7 +139,9 @@ TEST_CASE("EIDO: an incident exported by one centre and imported by another is e
           "document, and a document that breaks the schema is refused with its field's path and changes nothing",
           "[stub][eido]") {
   VehicleStack v("MDC-0611", "E611", "FD1");
-  auto& [dir, broker, stub, agent] = v;
+  TempDir& dir = v.dir;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   v.startAgentOnline();
 
   // An incident with everything an EIDO carries: type, priority, location,
@@ -192,9 +197,9 @@ TEST_CASE("EIDO: an incident exported by one centre and imported by another is e
             .toString() == "Closed");
 
   // A second centre takes both in.
-  TempDir dirB;
-  Mosquitto otherBroker(dirB);
-  CadStub other(dirB, otherBroker.uri(), "centre-b");
+  BackendStack centreB({}, {.name = "centre-b", .start = false});
+  const TempDir& dirB = centreB.dir;
+  CadStub& other = centreB.stub;
   other.start();
   auto imported = other.cadctl({"--agency", "PD9", "--as", "disp-2", "import", "--eido", file});
   INFO(imported.output);

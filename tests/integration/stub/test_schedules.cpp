@@ -32,7 +32,8 @@ TEST_CASE("scheduled calls: each is created on time and offered to the available
           "restart, what was missed while the stub was down is created late, and cancel stops it",
           "[stub][schedule]") {
   VehicleStack v("MDC-0501", "E51", "FD1");
-  auto& [dir, broker, stub, agent] = v;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   v.startAgentOnline();
   REQUIRE(agent.mdcctl({"status", "available"}).exitCode == 0);
   REQUIRE(waitUntil([&] { return agent.outboxDepth() == 0; }, 20s));

@@ -23,6 +23,7 @@
 #include "tests/support/process.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace std::chrono_literals;
 using namespace mdc::test;
@@ -76,24 +77,21 @@ struct CpuHog {
 };
 
 Figures drain(const Drain& d) {
-  TempDir dir;
   MosquittoOptions o;
   o.persistence = true;  // the stub's session (its subscription) outlives the broker's outage
   // What the generated broker configuration sets (cadctl broker-config):
   // the stub's queue holds the fleet's backlogs in flight.
   o.maxQueuedMessages = 100000;
-  Mosquitto broker(dir, o);
-  CadStub stub(dir, broker.uri());
-  stub.env = {{"CAD_STUB_FAULT", "slow-commit:" + std::to_string(d.slowCommitUs)}};
-  stub.start();
-  REQUIRE(stub.waitReady());
-  std::vector<std::unique_ptr<AgentProcess>> agents;
+  BackendStack backend(o, {.env = {{"CAD_STUB_FAULT", "slow-commit:" + std::to_string(d.slowCommitUs)}}});
+  TempDir& dir = backend.dir;
+  Mosquitto& broker = backend.broker;
+  CadStub& stub = backend.stub;
+  std::vector<AgentProcess*> agents;
   for (int i = 0; i < d.agents; ++i) {
     const std::string device = "MDC-L" + std::to_string(i + 1), unit = "L" + std::to_string(i + 1);
-    stub.addDevice(device, unit, "FD1");
     std::vector<std::string> args = {"--set", "link.backoff_max_ms=1000"};
     args.insert(args.end(), d.agentArgs.begin(), d.agentArgs.end());
-    agents.push_back(std::make_unique<AgentProcess>(dir, device, unit, "FD1", broker.uri(), args));
+    agents.push_back(&backend.addVehicle(device, unit, "FD1", args));
     prefillOutbox(agents.back()->storePath(), device, unit, "FD1", d.statuses, 0, int64_t(1) << 32, d.messages);
   }
   // The outage: the vehicles start with their backlogs and no broker.
@@ -252,14 +250,13 @@ TEST_CASE("one vehicle drains 20,000 events into a slow backend with the default
 }
 
 TEST_CASE("the stub logs and counts the messages its broker dropped for it", "[load]") {
-  TempDir dir;
   MosquittoOptions o;
   o.maxQueuedMessages = 10;  // far too small for a fleet: what cadctl broker-config would never write
   o.maxInflightMessages = 5;
-  Mosquitto broker(dir, o);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
+  BackendStack backend(o);
+  TempDir& dir = backend.dir;
+  Mosquitto& broker = backend.broker;
+  CadStub& stub = backend.stub;
   REQUIRE(stubStats(stub).value("broker_dropped").toInteger() == 0);
   // The stub frozen (as a long pause would): what it may hold unacknowledged
   // (its MQTT 5 receive maximum, 1,024) and its queue (10) fill, and the

@@ -55,13 +55,12 @@ uint64_t agentCounter(const AgentProcess& a, const std::string& name) {
 
 TEST_CASE("5,000 events published three times by mosquitto_pub, and an agent's resends, are stored once each",
           "[stub][duplicates]") {
-  TempDir dir;
   MosquittoOptions mo;
   mo.maxQueuedMessages = 100000;  // the stub's session queues two rounds while it is down
-  Mosquitto broker(dir, mo);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
+  BackendStack backend(mo);
+  TempDir& dir = backend.dir;
+  Mosquitto& broker = backend.broker;
+  CadStub& stub = backend.stub;
   const Device pub{"MDC-PUB1", "E1", "FD1", 21};
   stub.addDevice(pub.id, pub.unit, pub.agency);
   stub.addDevice("MDC-AGENT1", "E2", "FD1");
@@ -115,8 +114,8 @@ TEST_CASE("5,000 events published three times by mosquitto_pub, and an agent's r
   stub.stop();
   mosquittoPub(2);
   mosquittoPub(3);
-  AgentProcess agent(dir, "MDC-AGENT1", "E2", "FD1", broker.uri(),
-                     {"--set", "link.ack_timeout_s=1", "--set", "link.window=4096"});
+  AgentProcess& agent =
+      backend.addAgent("MDC-AGENT1", "E2", "FD1", {"--set", "link.ack_timeout_s=1", "--set", "link.window=4096"});
   agent.start();
   auto c = agent.client();
   const int kAgentEvents = 100;
@@ -178,11 +177,9 @@ TEST_CASE("5,000 events published three times by mosquitto_pub, and an agent's r
 
 TEST_CASE("bad input is refused with a logged reason, counted, nothing stored, and the stub keeps running",
           "[stub][bad-input]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
+  BackendStack backend;
+  Mosquitto& broker = backend.broker;
+  CadStub& stub = backend.stub;
   const Device a{"MDC-A", "E12", "FD1", 31};
   const Device b{"MDC-B", "E14", "FD1", 32};
   stub.addDevice(a.id, a.unit, a.agency);
@@ -262,11 +259,10 @@ TEST_CASE("bad input is refused with a logged reason, counted, nothing stored, a
 
 TEST_CASE("tamper: one payload byte changed with the sqlite3 shell, cadctl verify names that event",
           "[stub][tamper]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
+  BackendStack backend;
+  TempDir& dir = backend.dir;
+  Mosquitto& broker = backend.broker;
+  CadStub& stub = backend.stub;
   const Device d{"MDC-T1", "E12", "FD1", 41};
   stub.addDevice(d.id, d.unit, d.agency);
   WireFleet fleet(broker.uri(), "tamper");
@@ -310,17 +306,15 @@ TEST_CASE("tamper: one payload byte changed with the sqlite3 shell, cadctl verif
 
 TEST_CASE("replay determinism: after a scripted shift the live store and its replay have the same digest",
           "[stub][replay]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-E12", "E12", "FD1");
+  VehicleStack stack("MDC-E12", "E12", "FD1");
+  TempDir& dir = stack.dir;
+  Mosquitto& broker = stack.broker;
+  CadStub& stub = stack.stub;
+  AgentProcess& agent = stack.agent;
   const Device e14{"MDC-E14", "E14", "FD1", 52};
   const Device p7{"MDC-P7", "P7", "PD1", 53};
   stub.addDevice(e14.id, e14.unit, e14.agency);
   stub.addDevice(p7.id, p7.unit, p7.agency);
-  AgentProcess agent(dir, "MDC-E12", "E12", "FD1", broker.uri());
   agent.start();
   WireFleet fleet(broker.uri(), "shift");
   REQUIRE(fleet.connect({e14.id, p7.id}));
@@ -402,11 +396,9 @@ TEST_CASE("replay determinism: after a scripted shift the live store and its rep
 
 TEST_CASE("two agencies: neither sees the other's units, a device of one cannot touch a CFS of the other",
           "[stub][tenant]") {
-  TempDir dir;
-  Mosquitto broker(dir);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
+  BackendStack backend;
+  Mosquitto& broker = backend.broker;
+  CadStub& stub = backend.stub;
   const Device e12{"MDC-E12", "E12", "FD1", 61};
   const Device e14{"MDC-E14", "E14", "FD1", 62};
   const Device p7{"MDC-P7", "P7", "PD1", 63};
@@ -501,7 +493,8 @@ TEST_CASE("two agencies: neither sees the other's units, a device of one cannot 
 TEST_CASE("a fleet imported from CSV: a dry run and a bad file change nothing, a re-run registers nothing twice",
           "[stub][fleet]") {
   VehicleStack v("MDC-0001", "E12", "FD1");  // registered already; its agent is not needed
-  auto& [dir, broker, stub, agent] = v;
+  TempDir& dir = v.dir;
+  CadStub& stub = v.stub;
   auto write = [&](const std::string& name, const std::string& text) {
     const std::string path = dir.file(name);
     std::ofstream(path) << text;
@@ -552,7 +545,9 @@ TEST_CASE("a fleet imported from CSV: a dry run and a bad file change nothing, a
 TEST_CASE("a decommissioned device is unregistered, its certificate revoked, and its events refused from then on",
           "[stub][fleet]") {
   VehicleStack v("MDC-0201", "E21", "FD1");
-  auto& [dir, broker, stub, agent] = v;
+  TempDir& dir = v.dir;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   // Its certificate from the fleet CA beside the store.
   REQUIRE(stub.cadctl({"ca", "init"}).exitCode == 0);
   const std::string key = dir.file("dev.key"), csr = dir.file("dev.csr");
@@ -589,8 +584,10 @@ TEST_CASE("a decommissioned device is unregistered, its certificate revoked, and
 
 TEST_CASE("the stub serves Prometheus text metrics on its local port", "[stub][metrics]") {
   const uint16_t port = freeLoopbackPort();
-  VehicleStack v("MDC-0301", "E31", "FD1", {}, {}, {"--metrics-port", std::to_string(port)});
-  auto& [dir, broker, stub, agent] = v;
+  VehicleStack v("MDC-0301", "E31", "FD1", {}, {}, {.args = {"--metrics-port", std::to_string(port)}});
+  TempDir& dir = v.dir;
+  Mosquitto& broker = v.broker;
+  AgentProcess& agent = v.agent;
   agent.start();
   REQUIRE(agent.mdcctl({"status", "available"}).exitCode == 0);
   REQUIRE(waitUntil([&] { return agent.state().status_delivery() == v1::DELIVERY_DELIVERED; }, 20s));

@@ -8,6 +8,7 @@
 #include "tests/integration/stub/wire_fleet.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
@@ -17,13 +18,12 @@ using namespace std::chrono_literals;
 
 TEST_CASE("kill -9 during a heavy ingest: every acked event survives, verify passes, read models equal a replay",
           "[stub][kill9]") {
-  TempDir dir;
   MosquittoOptions mo;
   mo.maxQueuedMessages = 200000;
-  Mosquitto broker(dir, mo);
-  CadStub stub(dir, broker.uri());
-  stub.start();
-  REQUIRE(stub.waitReady());
+  BackendStack backend(mo);
+  TempDir& dir = backend.dir;
+  Mosquitto& broker = backend.broker;
+  CadStub& stub = backend.stub;
 
   const int kDevices = 20;
   const uint64_t kPerDevice = 1500;

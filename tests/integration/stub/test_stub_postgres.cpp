@@ -15,6 +15,7 @@
 #include "tests/support/process.h"
 #include "tests/support/stack.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc::test;
 using namespace std::chrono_literals;
@@ -23,16 +24,12 @@ TEST_CASE("a device's outage backlog reaches a PostgreSQL store once each, dispa
           "cadctl migrates the store to SQLite and back with the same digest",
           "[stub][postgresql]") {
   auto pg = PgServer::ofTestGroup();
-  TempDir dir;
   MosquittoOptions mo;
   mo.maxQueuedMessages = 100000;
-  Mosquitto broker(dir, mo);
-  CadStub stub(dir, broker.uri());
-  stub.setStore(pg.freshDatabase());
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-PG1", "E41", "FD1");
-  AgentProcess agent(dir, "MDC-PG1", "E41", "FD1", broker.uri());
+  VehicleStack v("MDC-PG1", "E41", "FD1", mo, {}, {.store = pg.freshDatabase()});
+  TempDir& dir = v.dir;
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   prefillOutbox(agent.storePath(), "MDC-PG1", "E41", "FD1", 1000, 3000);
   agent.start();
 
@@ -113,20 +110,16 @@ class PgPair {
 TEST_CASE("the PostgreSQL primary killed mid-drain and the standby promoted: every event a device had acked is "
           "there, none twice, the chain holds",
           "[stub][postgresql][fault]") {
-  TempDir dir;
-  PgPair pair(dir);
+  TempDir pgDir;  // the stack's store: the servers come before it
+  PgPair pair(pgDir);
   const std::string uri = pair.server().stubUri();
   REQUIRE(uri.find(",127.0.0.1:") != std::string::npos);  // both servers, the writable one chosen
   MosquittoOptions mo;
   mo.maxQueuedMessages = 100000;
-  Mosquitto broker(dir, mo);
-  CadStub stub(dir, broker.uri());
-  stub.setStore(uri);
-  stub.start();
-  REQUIRE(stub.waitReady());
-  stub.addDevice("MDC-PG2", "E42", "FD1");
+  VehicleStack v("MDC-PG2", "E42", "FD1", mo, {}, {.store = uri});
+  CadStub& stub = v.stub;
+  AgentProcess& agent = v.agent;
   const int kStatuses = 6000;
-  AgentProcess agent(dir, "MDC-PG2", "E42", "FD1", broker.uri());
   prefillOutbox(agent.storePath(), "MDC-PG2", "E42", "FD1", kStatuses, 0);
   agent.start();
 
