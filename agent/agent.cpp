@@ -9,9 +9,7 @@
 #include <cmath>
 #include <utility>
 
-#include "hw/gpsd_source.h"
-#include "hw/log_replay_source.h"
-#include "hw/route_simulator.h"
+#include "hw/gps_source_factory.h"
 #include "shared/wire/codec.h"
 #include "shared/wire/geo.h"
 #include "shared/infra/log.h"
@@ -174,24 +172,17 @@ void Agent::start() {
   applyAgencyConfiguration();
   startRenewalChecks();  // completes an interrupted renewal before the certificate is read
   readCertificate();
-  if (config_.gpsSource == "gpsd") {
-    hw::GpsdOptions g;
-    g.host = config_.gpsdHost;
-    g.port = uint16_t(config_.gpsdPort);
-    gps_ = std::make_unique<hw::GpsdSource>(g, clock_);
-  } else if (config_.gpsSource == "simulator") {
-    hw::RouteSimulatorOptions o;
-    o.seed = uint64_t(config_.simSeed);
-    o.speedup = config_.simSpeedup;
-    gps_ = std::make_unique<hw::RouteSimulator>(o, clock_);
-  } else if (config_.gpsSource == "replay") {
-    hw::LogReplayOptions o;
-    o.path = config_.replayFile;
-    o.speedup = config_.replaySpeedup;
-    o.loop = config_.replayLoop;
-    o.rebaseToNow = true;  // a replayed drive happens now
-    gps_ = std::make_unique<hw::LogReplaySource>(o, clock_);
-  }
+  hw::GpsSourceConfig gps;
+  gps.kind = config_.gpsSource;
+  gps.gpsd.host = config_.gpsdHost;
+  gps.gpsd.port = uint16_t(config_.gpsdPort);
+  gps.simulator.seed = uint64_t(config_.simSeed);
+  gps.simulator.speedup = config_.simSpeedup;
+  gps.replay.path = config_.replayFile;
+  gps.replay.speedup = config_.replaySpeedup;
+  gps.replay.loop = config_.replayLoop;
+  gps.replay.rebaseToNow = true;  // a replayed drive happens now
+  gps_ = hw::makeGpsSource(gps, clock_);
   if (gps_) {
     gpsBridge_ = std::make_unique<GpsBridge>(this);
     gpsDetail_ = "starting " + gps_->describe();
