@@ -339,14 +339,34 @@ class EventStore {
   mdc::sql::Engine engine() const { return db_->engine(); }
 
  private:
+  struct Row;  // one event being appended (event_row.h)
   /** ingest() in one transaction; savepoints: one per event, else an event
    *  error aborts the batch (NeedsSavepoints) for a second run with them. */
   Result<BatchOutcome> ingestBatch(const std::vector<Incoming>& batch, bool savepoints);
   /** The body of ingestBatch's transaction. */
   Status ingestMessages(const std::vector<Incoming>& batch, bool savepoints, BatchOutcome& out);
+  /** A device of a batch as the registry has it (known: registered). */
+  struct RegisteredDevice {
+    bool known = false;
+    std::string unit, agency;
+  };
+  /** Every device of the batch, looked up once, with its agencies' locks taken. */
+  std::map<std::string, RegisteredDevice> lookUpDevices(const std::vector<Incoming>& batch);
+  /** One message of a batch: refused whole, or its event (or an AVL batch's reports) applied. */
+  void ingestMessage(const Incoming& in, const RegisteredDevice& device, bool savepoints, BatchOutcome& out);
   /** One event of a message (the message itself, or a report of an AVL batch). */
   void applyEvent(BatchOutcome& out, const Incoming& in, const mdc::v1::Envelope& env, const std::string& unit,
                   const std::string& agency, bool savepoints);
+  /** A device asking for its downlinks again from a cursor: noted, not stored. */
+  void recordResync(BatchOutcome& out, const Incoming& in, const mdc::v1::Envelope& env, const std::string& unit);
+  /** Refuses an event naming a call of another agency (or none); true when refused. */
+  bool refusedForeignCall(BatchOutcome& out, const Incoming& in, const mdc::v1::Envelope& env,
+                          const std::string& unit, const std::string& agency);
+  /** Settles an event stored before (acked again) or conflicting with one (refused); true when settled. */
+  bool alreadyStored(BatchOutcome& out, const Incoming& in, const mdc::v1::Envelope& env, const std::string& unit);
+  /** The log's row for a device's event: the unit it served then, a time clamped when ahead, the payload. */
+  Row deviceRow(BatchOutcome& out, const Incoming& in, const mdc::v1::Envelope& env, const std::string& unit,
+                const std::string& agency);
   /** Counts an input that was not stored, and records it in refusals. */
   void recordRefusal(BatchOutcome& out, const Incoming& in, const std::string& code, const std::string& detail);
   /** Refuses an input: recordRefusal, and a Rejection for the device. */
@@ -368,7 +388,6 @@ class EventStore {
    *  past what was copied. */
   void syncSequences();
 
-  struct Row;  // one event being appended (event_row.h)
   /** Gives row the next position, links it into its agency's chain, and
    *  inserts it. On PostgreSQL the chain's lock must be held (else the
    *  transaction starts again with it; see writeTransaction). */
@@ -434,6 +453,21 @@ class EventStore {
   void projectRegistry(const Row& row, std::vector<Outgoing>& out);
   void projectDispatch(const Row& row, std::vector<Outgoing>& out);
   void projectDevice(const Row& row, std::vector<Outgoing>& out);
+  // device_events.cpp: what each kind of event from a device changes.
+  struct DeviceEvent;
+  void projectAvl(const DeviceEvent& e);
+  void projectStatus(const DeviceEvent& e);
+  void projectSelfInitiatedCfs(const DeviceEvent& e);
+  void projectEmergency(const DeviceEvent& e);
+  void projectAssignmentAck(const DeviceEvent& e);
+  void projectInboundMessage(const DeviceEvent& e);
+  void projectPresence(const DeviceEvent& e);
+  /** The unit's live position, from an event newer than the one it came from. */
+  void movePosition(const DeviceEvent& e, const mdc::v1::Position& p);
+  /** The call an event belongs to: the one it names, else the unit's call when it was recorded. */
+  std::string callAt(const DeviceEvent& e, const std::string& named);
+  /** Sets a moment of a call (acknowledged, en route, on scene) unless an earlier one is set; true when set. */
+  bool earliest(const DeviceEvent& e, const char* table, const char* column, const std::string& incident, bool perUnit);
   // records_log.cpp: the audit of records queries and officer-safety hits.
   void projectRecordsQuery(const Row& row, const mdc::v1::Envelope& env);
   void projectRecordsAnswer(const Row& row, std::vector<Outgoing>& out);

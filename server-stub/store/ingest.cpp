@@ -87,16 +87,12 @@ Result<BatchOutcome> EventStore::ingestBatch(const std::vector<Incoming>& batch,
   return out;
 }
 
-Status EventStore::ingestMessages(const std::vector<Incoming>& batch, bool savepoints, BatchOutcome& out) {
+std::map<std::string, EventStore::RegisteredDevice> EventStore::lookUpDevices(const std::vector<Incoming>& batch) {
   // Each device of the batch is looked up once. A batch holds events of
-  // several units: on PostgreSQL the lock of each of their agencies
-  // (write_tx.cpp) is taken before any of them is read.
-  struct Registered {
-    bool known = false;
-    std::string unit, agency;
-  };
+  // several units: when other processes write too, the lock of each of
+  // their agencies (write_tx.cpp) is taken before any of them is read.
   // With the registry row come the units the device served (unitServedAt).
-  std::map<std::string, Registered> registry;
+  std::map<std::string, RegisteredDevice> registry;
   {
     auto lookupDevice = cached(
         "SELECT d.unit_id, d.agency, s.at_ms, s.pos, s.unit_id FROM devices d "
@@ -108,7 +104,7 @@ Status EventStore::ingestMessages(const std::vector<Incoming>& batch, bool savep
       lookupDevice->bind(1, in.topicDeviceId);
       std::vector<Served> spells;
       while (lookupDevice->step()) {
-        if (!it->second.known) it->second = Registered{true, lookupDevice->text(0), lookupDevice->text(1)};
+        if (!it->second.known) it->second = RegisteredDevice{true, lookupDevice->text(0), lookupDevice->text(1)};
         if (!lookupDevice->isNull(2))
           spells.push_back(Served{lookupDevice->i64(2), lookupDevice->i64(3), lookupDevice->text(4)});
       }
@@ -120,93 +116,100 @@ Status EventStore::ingestMessages(const std::vector<Incoming>& batch, bool savep
     }
     lockChains(agencies);
   }
+  return registry;
+}
+
+Status EventStore::ingestMessages(const std::vector<Incoming>& batch, bool savepoints, BatchOutcome& out) {
+  const std::map<std::string, RegisteredDevice> registry = lookUpDevices(batch);
   posWanted_ = int(std::min<size_t>(batch.size(), 4096));
-
-  for (const Incoming& in : batch) {
-    const Registered& device = registry.at(in.topicDeviceId);
-    const bool known = device.known;
-    const std::string& unit = device.unit;
-    const std::string& agency = device.agency;
-
-    auto env = codec::decodeEnvelope(in.payload);
-    if (!env) {
-      // Tell the sender what it can use: the event id and seq, if readable.
-      // Never decode what is refused for its size.
-      v1::Envelope partial;
-      bool readable = in.payload.size() <= codec::kMaxEnvelopeBytes && partial.ParseFromString(in.payload);
-      // A batch refused whole is named by its own id only: its seq is a report's.
-      uint64_t seq = readable && !partial.has_avl_batch() ? partial.seq() : 0;
-      refuseInput(out, in, v1::REJECT_REASON_MALFORMED, codec::reasonName(codec::Reason(env.error().code)),
-                  env.error().message, readable ? partial.event_id() : "", seq, unit);
-      continue;
-    }
-    const uint64_t seq = env->has_avl_batch() ? 0 : env->seq();
-    if (env->device_id() != in.topicDeviceId) {
-      refuseInput(out, in, v1::REJECT_REASON_WRONG_DEVICE, "wrong_device",
-                  "envelope.device_id: \"" + env->device_id() + "\" differs from the topic's device \"" +
-                      in.topicDeviceId + "\"",
-                  env->event_id(), seq, unit);
-      continue;
-    }
-    if (!known) {
-      refuseInput(out, in, v1::REJECT_REASON_UNKNOWN_DEVICE, "unknown_device",
-                  "device \"" + in.topicDeviceId + "\" is not registered (cadctl devices add)", env->event_id(), seq,
-                  "");
-      continue;
-    }
-    if (in.presenceTopic != env->has_presence()) {
-      refuseInput(out, in, v1::REJECT_REASON_MALFORMED, "wrong_topic",
-                  std::string("envelope.body: ") + codec::bodyName(*env) + " is not allowed on the " +
-                      (in.presenceTopic ? "presence" : "up") + " topic",
-                  env->event_id(), seq, unit);
-      continue;
-    }
-    if (!env->has_avl_batch()) {
-      applyEvent(out, in, *env, unit, agency, savepoints);
-      continue;
-    }
-    if (!acceptAvlBatches_) {
-      refuseInput(out, in, v1::REJECT_REASON_MALFORMED, "batch_refused",
-                  "envelope.avl_batch: this backend does not accept batches (cad-stub --no-avl-batches); send the " +
-                      std::to_string(env->avl_batch().reports_size()) + " reports one per message",
-                  env->event_id(), 0, unit);
-      continue;
-    }
-    ++out.avlBatches;
-    int index = 0;
-    for (const v1::Envelope& report : codec::expandAvlBatch(*env)) {
-      if (mdc::Status st = codec::validate(report); !st)
-        refuseInput(out, in, v1::REJECT_REASON_MALFORMED, codec::reasonName(codec::Reason(st.error().code)),
-                    "envelope.avl_batch.reports[" + std::to_string(index) + "] as " + st.error().message,
-                    report.event_id(), report.seq(), unit);
-      else
-        applyEvent(out, in, report, unit, agency, savepoints);
-      ++index;
-    }
-    out.batchedReports += index;
-  }
+  for (const Incoming& in : batch) ingestMessage(in, registry.at(in.topicDeviceId), savepoints, out);
   return {};
 }
 
-void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Envelope& env, const std::string& unit,
-                            const std::string& agency, bool savepoints) {
-  if (env.has_resync()) {
-    // A device that still believes it serves another unit (it was moved
-    // while away) counts its cursor in that unit's sequence: it gets the
-    // new unit's downlinks from the start, which also tells it the move.
-    const uint64_t after = env.unit_id() == unit ? env.resync().after_seq() : 0;
-    out.resyncs.emplace_back(in.topicDeviceId, after);
-    cached(
-        "INSERT INTO downlink_cursors(device_id, unit_id, after_seq, at_ms) VALUES(?,?,?,?) "
-        "ON CONFLICT(device_id) DO UPDATE SET unit_id=excluded.unit_id, after_seq=excluded.after_seq, "
-        "at_ms=excluded.at_ms")
-        ->bind(1, in.topicDeviceId)
-        .bind(2, unit)
-        .bind(3, after)
-        .bind(4, in.receivedAtMs)
-        .run();
+void EventStore::ingestMessage(const Incoming& in, const RegisteredDevice& device, bool savepoints,
+                               BatchOutcome& out) {
+  const bool known = device.known;
+  const std::string& unit = device.unit;
+  const std::string& agency = device.agency;
+
+  auto env = codec::decodeEnvelope(in.payload);
+  if (!env) {
+    // Tell the sender what it can use: the event id and seq, if readable.
+    // Never decode what is refused for its size.
+    v1::Envelope partial;
+    bool readable = in.payload.size() <= codec::kMaxEnvelopeBytes && partial.ParseFromString(in.payload);
+    // A batch refused whole is named by its own id only: its seq is a report's.
+    uint64_t seq = readable && !partial.has_avl_batch() ? partial.seq() : 0;
+    refuseInput(out, in, v1::REJECT_REASON_MALFORMED, codec::reasonName(codec::Reason(env.error().code)),
+                env.error().message, readable ? partial.event_id() : "", seq, unit);
     return;
   }
+  const uint64_t seq = env->has_avl_batch() ? 0 : env->seq();
+  if (env->device_id() != in.topicDeviceId) {
+    refuseInput(out, in, v1::REJECT_REASON_WRONG_DEVICE, "wrong_device",
+                "envelope.device_id: \"" + env->device_id() + "\" differs from the topic's device \"" +
+                    in.topicDeviceId + "\"",
+                env->event_id(), seq, unit);
+    return;
+  }
+  if (!known) {
+    refuseInput(out, in, v1::REJECT_REASON_UNKNOWN_DEVICE, "unknown_device",
+                "device \"" + in.topicDeviceId + "\" is not registered (cadctl devices add)", env->event_id(), seq,
+                "");
+    return;
+  }
+  if (in.presenceTopic != env->has_presence()) {
+    refuseInput(out, in, v1::REJECT_REASON_MALFORMED, "wrong_topic",
+                std::string("envelope.body: ") + codec::bodyName(*env) + " is not allowed on the " +
+                    (in.presenceTopic ? "presence" : "up") + " topic",
+                env->event_id(), seq, unit);
+    return;
+  }
+  if (!env->has_avl_batch()) {
+    applyEvent(out, in, *env, unit, agency, savepoints);
+    return;
+  }
+  if (!acceptAvlBatches_) {
+    refuseInput(out, in, v1::REJECT_REASON_MALFORMED, "batch_refused",
+                "envelope.avl_batch: this backend does not accept batches (cad-stub --no-avl-batches); send the " +
+                    std::to_string(env->avl_batch().reports_size()) + " reports one per message",
+                env->event_id(), 0, unit);
+    return;
+  }
+  ++out.avlBatches;
+  int index = 0;
+  for (const v1::Envelope& report : codec::expandAvlBatch(*env)) {
+    if (mdc::Status st = codec::validate(report); !st)
+      refuseInput(out, in, v1::REJECT_REASON_MALFORMED, codec::reasonName(codec::Reason(st.error().code)),
+                  "envelope.avl_batch.reports[" + std::to_string(index) + "] as " + st.error().message,
+                  report.event_id(), report.seq(), unit);
+    else
+      applyEvent(out, in, report, unit, agency, savepoints);
+    ++index;
+  }
+  out.batchedReports += index;
+}
+
+void EventStore::recordResync(BatchOutcome& out, const Incoming& in, const v1::Envelope& env,
+                              const std::string& unit) {
+  // A device that still believes it serves another unit (it was moved
+  // while away) counts its cursor in that unit's sequence: it gets the
+  // new unit's downlinks from the start, which also tells it the move.
+  const uint64_t after = env.unit_id() == unit ? env.resync().after_seq() : 0;
+  out.resyncs.emplace_back(in.topicDeviceId, after);
+  cached(
+      "INSERT INTO downlink_cursors(device_id, unit_id, after_seq, at_ms) VALUES(?,?,?,?) "
+      "ON CONFLICT(device_id) DO UPDATE SET unit_id=excluded.unit_id, after_seq=excluded.after_seq, "
+      "at_ms=excluded.at_ms")
+      ->bind(1, in.topicDeviceId)
+      .bind(2, unit)
+      .bind(3, after)
+      .bind(4, in.receivedAtMs)
+      .run();
+}
+
+bool EventStore::refusedForeignCall(BatchOutcome& out, const Incoming& in, const v1::Envelope& env,
+                                    const std::string& unit, const std::string& agency) {
   // Cross-tenant references: a device may only touch its own agency's CFS.
   std::string ref = env.has_status()           ? env.status().incident_number()
                     : env.has_assignment_ack() ? env.assignment_ack().incident_number()
@@ -221,9 +224,14 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
     if (!exists || foreign) {
       refuseInput(out, in, v1::REJECT_REASON_NOT_PERMITTED, "not_permitted",
                   "incident_number: \"" + ref + "\" is not a CFS of agency " + agency, env.event_id(), env.seq(), unit);
-      return;
+      return true;
     }
   }
+  return false;
+}
+
+bool EventStore::alreadyStored(BatchOutcome& out, const Incoming& in, const v1::Envelope& env,
+                               const std::string& unit) {
   // Stored before? By (device, seq), or by its event id: one query for both.
   std::optional<std::string> seqStoredAs;
   bool idTaken = false;
@@ -248,20 +256,24 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
                       " is already stored as event " + *seqStoredAs + ", not " + env.event_id(),
                   env.event_id(), env.seq(), unit);
     }
-    return;
+    return true;
   }
   if (idTaken) {
     if (env.seq() == 0) {
       ++out.duplicates;  // a retained presence seen again
       ++out.duplicatesByDevice[in.topicDeviceId];
-      return;
+      return true;
     }
     refuseInput(out, in, v1::REJECT_REASON_SEQ_CONFLICT, "id_conflict",
                 "envelope.event_id: " + env.event_id() + " is already stored under another seq", env.event_id(),
                 env.seq(), unit);
-    return;
+    return true;
   }
+  return false;
+}
 
+EventStore::Row EventStore::deviceRow(BatchOutcome& out, const Incoming& in, const v1::Envelope& env,
+                                      const std::string& unit, const std::string& agency) {
   Row row;
   row.eventId = env.event_id();
   row.deviceId = in.topicDeviceId;
@@ -292,6 +304,14 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
     cos.SetSerializationDeterministic(true);
     env.SerializeToCodedStream(&cos);
   }
+  return row;
+}
+
+void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Envelope& env, const std::string& unit,
+                            const std::string& agency, bool savepoints) {
+  if (env.has_resync()) return recordResync(out, in, env, unit);
+  if (refusedForeignCall(out, in, env, unit, agency) || alreadyStored(out, in, env, unit)) return;
+  Row row = deviceRow(out, in, env, unit, agency);
   // Each event in its own savepoint: an event the projection cannot
   // apply (a bug, or a constraint the read models break) is set aside
   // without taking the rest of the batch down with it, batch after batch.

@@ -143,17 +143,7 @@ Status Client::connect(bool freshSession) {
   }
 
   MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-  if (opts_.uri.rfind("ssl://", 0) == 0 || opts_.uri.rfind("mqtts://", 0) == 0) {
-    ssl.trustStore = opts_.caFile.empty() ? nullptr : opts_.caFile.c_str();
-    ssl.keyStore = opts_.certFile.empty() ? nullptr : opts_.certFile.c_str();
-    ssl.privateKey = opts_.keyFile.empty() ? nullptr : opts_.keyFile.c_str();
-    ssl.enableServerCertAuth = 1;
-    ssl.verify = opts_.verifyHostname ? 1 : 0;
-    ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
-    ssl.ssl_error_cb = &Client::onSslError;
-    ssl.ssl_error_context = this;
-    c.ssl = &ssl;
-  }
+  if (tlsOptions(ssl)) c.ssl = &ssl;
   {
     std::lock_guard lock(tlsMu_);
     tlsError_.clear();
@@ -163,6 +153,19 @@ Status Client::connect(bool freshSession) {
   MQTTProperties_free(&willProps);
   if (rc != MQTTASYNC_SUCCESS) return Error::make("mqtt: connect to \"" + opts_.uri + "\": " + errorText(rc), rc);
   return {};
+}
+
+bool Client::tlsOptions(MQTTAsync_SSLOptions& ssl) {
+  if (opts_.uri.rfind("ssl://", 0) != 0 && opts_.uri.rfind("mqtts://", 0) != 0) return false;
+  ssl.trustStore = opts_.caFile.empty() ? nullptr : opts_.caFile.c_str();
+  ssl.keyStore = opts_.certFile.empty() ? nullptr : opts_.certFile.c_str();
+  ssl.privateKey = opts_.keyFile.empty() ? nullptr : opts_.keyFile.c_str();
+  ssl.enableServerCertAuth = 1;
+  ssl.verify = opts_.verifyHostname ? 1 : 0;
+  ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+  ssl.ssl_error_cb = &Client::onSslError;
+  ssl.ssl_error_context = this;
+  return true;
 }
 
 void Client::setUri(std::string uri) {

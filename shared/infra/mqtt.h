@@ -116,6 +116,8 @@ class Client {
   bool v5() const { return opts_.version == Version::v5; }
   static int onSslError(const char* str, size_t len, void* ctx);
   void create();
+  /** The TLS options of an ssl:// or mqtts:// URI; false for a plain one. */
+  bool tlsOptions(MQTTAsync_SSLOptions& ssl);
   void destroy(int timeoutMs);
 
   Options opts_;

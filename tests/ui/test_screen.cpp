@@ -15,6 +15,7 @@
 
 #include "tests/support/mosquitto.h"
 #include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 #include "mdc/self_test.h"
 #include "shared/wire/geo.h"
 #include "tests/ui/screen_harness.h"
@@ -26,15 +27,13 @@ using namespace std::chrono_literals;
 namespace {
 
 // Broker, backend stub and one vehicle's agent, all real processes.
-struct Stack {
+struct Stack : BackendStack {
   explicit Stack(MosquittoOptions o = {}, std::string device = "MDC-0101", std::string unit = "E12",
                  std::string agency = "FD1", std::optional<std::pair<double, double>> parkedAt = std::nullopt)
-      : broker(dir, o), stub(dir, broker.uri()), device(device), unit(unit), agency(agency),
-        agent(dir, device, unit, agency, broker.uri(),
-              parkedAt ? gpsParkedAt(dir, unit, parkedAt->first, parkedAt->second) : std::vector<std::string>{}) {
-    stub.start();
-    REQUIRE(stub.waitReady());
-    stub.addDevice(device, unit, agency);
+      : BackendStack(o), device(device), unit(unit), agency(agency),
+        agent(addVehicle(device, unit, agency,
+                         parkedAt ? gpsParkedAt(dir, unit, parkedAt->first, parkedAt->second)
+                                  : std::vector<std::string>{})) {
     agent.start();
   }
   QJsonObject boardUnit() const {
@@ -62,11 +61,8 @@ struct Stack {
     return incident;
   }
 
-  TempDir dir;
-  Mosquitto broker;
-  CadStub stub;
   std::string device, unit, agency;
-  AgentProcess agent;
+  AgentProcess& agent;
 };
 
 }  // namespace
