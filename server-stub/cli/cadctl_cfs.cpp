@@ -10,6 +10,10 @@
 #include <iostream>
 #include <sstream>
 
+#include <unistd.h>
+
+#include "server-stub/cli/cadctl_records.h"
+#include "server-stub/domain/kpi.h"
 #include "server-stub/cli/cadctl_print.h"
 #include "server-stub/domain/eido.h"
 #include "server-stub/domain/apco.h"
@@ -20,7 +24,6 @@ namespace cad::cli {
 
 namespace {
 
-constexpr int kOk = 0, kFailed = 1;
 constexpr size_t kMaxDocumentBytes = 512 * 1024;  // the stub reads a control line of at most 1 MiB
 
 QJsonObject cfsJson(EventStore& s, const std::string& incident) {
@@ -236,6 +239,67 @@ std::optional<std::vector<QJsonObject>> eidoImportRequests(const std::string& fi
     return std::nullopt;
   }
   return requests;
+}
+
+namespace {
+
+/** issuingElementIdentification: --issuer, else $CAD_EIDO_ISSUER, else cad-stub@HOST. */
+std::string eidoIssuer(const Args& a) {
+  if (a.opts.count("--issuer")) return a.opts.at("--issuer");
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return env("CAD_EIDO_ISSUER", std::string("cad-stub@") + host);
+}
+
+int cfs(EventStore& s, const Args& a, const std::string& agency, bool json) {
+  if (a.pos.size() == 2 && a.pos[1] == "list") return cfsList(s, agency, json);
+  if (a.pos.size() == 3 && a.pos[1] == "show") {
+    if (a.flags.count("--eido")) return eidoShow(s, agency, a.pos[2], eidoIssuer(a));
+    return cfsShow(s, agency, a.pos[2], json);
+  }
+  return usage("cfs: list | show N [--eido]");
+}
+
+int exportEido(EventStore& s, Invocation& inv) {
+  Args& a = inv.a;
+  if (a.pos.size() != 1 || !a.flags.count("--eido")) return usage("export --eido [--since T] [--issuer ID] [--out FILE]");
+  int64_t since = 0;
+  if (a.opts.count("--since")) {
+    auto t = parseSince(a.opts["--since"], mdc::SystemClock::instance().nowMs());
+    if (!t) return usage("--since \"" + a.opts["--since"] + "\": expected a time such as 2026-12-01T08:00:00Z or an age such as 2h");
+    since = *t;
+  }
+  return eidoExport(s, inv.agency, since, eidoIssuer(a), inv.opt("--out"));
+}
+
+}  // namespace
+
+int cfsCommand(Invocation& inv) {
+  return withStore(inv, [&](EventStore& s) { return cfs(s, inv.a, inv.agency, inv.json); });
+}
+
+int exportCommand(Invocation& inv) {
+  return withStore(inv, [&](EventStore& s) { return exportEido(s, inv); });
+}
+
+int importCommand(Invocation& inv) {
+  const Args& a = inv.a;
+  if (inv.agency.empty()) return usage("import: --agency (or $CAD_AGENCY) is required: the agency that takes the incidents");
+  if (a.pos.size() != 2 || !a.flags.count("--eido")) return usage("import --eido FILE");
+  auto requests = eidoImportRequests(a.pos[1], inv.request(""));
+  if (!requests) return kFailed;
+  for (const auto& r : *requests)
+    if (int rc = control(inv.control, r); rc != kOk) return rc;
+  return kOk;
+}
+
+int kpiCommand(Invocation& inv) {
+  return withStore(inv, [&](EventStore& s) {
+    auto report = computeKpi(s, inv.agency);
+    if (inv.json) printJson(report.toJson());
+    else std::cout << report.toText();
+    return kOk;
+  });
 }
 
 }  // namespace cad::cli

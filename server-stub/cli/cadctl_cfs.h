@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "server-stub/cli/cadctl_command.h"
 #include "server-stub/store/event_store.h"
 
 namespace cad::cli {
@@ -26,5 +27,14 @@ int eidoExport(EventStore& s, const std::string& agency, int64_t sinceMs, const 
  *  them), one per incident; nullopt after printing every error (with the
  *  path of the field) of every document: then nothing is imported. */
 std::optional<std::vector<QJsonObject>> eidoImportRequests(const std::string& file, const QJsonObject& base);
+
+/** `cfs list [--json]`, `cfs show N [--json]`, `cfs show N --eido [--issuer ID]`. */
+int cfsCommand(Invocation& inv);
+/** `export --eido [--since T] [--issuer ID] [--out FILE]`. */
+int exportCommand(Invocation& inv);
+/** `import --eido FILE`: each incident created through the stub, after all are checked. */
+int importCommand(Invocation& inv);
+/** `kpi [--json]`: response-time KPIs per CFS and averaged. */
+int kpiCommand(Invocation& inv);
 
 }  // namespace cad::cli

@@ -80,4 +80,21 @@ int enrolTokenList(EventStore& s, const std::string& agency, bool json) {
   return 0;
 }
 
+int enrolTokenCommand(Invocation& inv) {
+  const Args& a = inv.a;
+  if (a.pos.size() >= 2 && a.pos[1] == "create") {
+    if (inv.agency.empty()) return usage("enroll-token create: --agency (or $CAD_AGENCY) is required");
+    if (a.pos.size() != 3) return usage("enroll-token create DEVICE [--unit UNIT] [--ttl 2h]");
+    auto t = enrolTokenRequest(inv.request("enroll_token"), a.pos[2], inv.opt("--unit"), inv.opt("--ttl", "2h"));
+    if (!t) return kUsage;
+    if (int rc = control(inv.control, t->request); rc != kOk) return rc;
+    printToken(*t, a.pos[2]);
+    return kOk;
+  }
+  return withStore(inv, [&](EventStore& s) {
+    if (a.pos.size() != 2 || a.pos[1] != "list") return usage("enroll-token create DEVICE ... | enroll-token list");
+    return enrolTokenList(s, inv.agency, inv.json);
+  });
+}
+
 }  // namespace cad::cli

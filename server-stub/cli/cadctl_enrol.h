@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "server-stub/cli/cadctl_command.h"
 #include "server-stub/store/event_store.h"
 
 namespace cad::cli {
@@ -30,5 +31,8 @@ void printToken(const TokenRequest& t, const std::string& device);
 
 /** `enroll-token list [--json]`: tokens of the agency ("" all), newest first. */
 int enrolTokenList(EventStore& s, const std::string& agency, bool json);
+
+/** `enroll-token create DEVICE [--unit UNIT] [--ttl 2h]` through the stub; `enroll-token list` from the store. */
+int enrolTokenCommand(Invocation& inv);
 
 }  // namespace cad::cli

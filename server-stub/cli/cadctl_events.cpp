@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
+#include <iostream>
+#include <optional>
 #include <thread>
 
 #include "mdc/v1/mdc.pb.h"
@@ -111,6 +114,50 @@ int followEvents(EventStore& s, const std::string& agency, LogCursor after, int6
   std::fflush(stdout);
   std::fprintf(stderr, "next: --after %s\n", after.text().c_str());
   return 0;
+}
+
+namespace {
+
+int events(EventStore& s, const Args& a, const std::string& agency, bool json) {
+  auto since = countOption(a, "--since", 0, 0, INT64_MAX);
+  auto limit = countOption(a, "--limit", 1000, 1, 10'000'000);
+  if (!since || !limit) return kUsage;
+  const bool follow = a.flags.count("--follow") > 0;
+  if ((follow || a.opts.count("--after")) && a.opts.count("--since"))
+    return usage("events: --since (positions) or --after/--follow (a cursor), not both");
+  std::optional<LogCursor> after;
+  if (a.opts.count("--after")) {
+    after = LogCursor::parse(a.opts.at("--after"));
+    if (!after) return usage("--after \"" + a.opts.at("--after") + "\": expected a cursor TX:POS, as events printed it");
+  }
+  if (!follow && !after) return listEvents(s, agency, *since, *limit, json);
+  return followEvents(s, agency, after.value_or(LogCursor{}), *limit, follow, json);
+}
+
+}  // namespace
+
+int eventsCommand(Invocation& inv) {
+  return withStore(inv, [&](EventStore& s) { return events(s, inv.a, inv.agency, inv.json); });
+}
+
+int countCommand(Invocation& inv) {
+  return withStore(inv, [](EventStore& s) {
+    std::cout << s.stats().events << "\n";
+    return kOk;
+  });
+}
+
+int refusalsCommand(Invocation& inv) {
+  return withStore(inv, [&](EventStore& s) {
+    auto limit = countOption(inv.a, "--limit", 50, 1, 10'000'000);
+    if (!limit) return kUsage;
+    auto st = s.db().prepare("SELECT received_at_ms, device_id, reason, detail FROM refusals ORDER BY id DESC LIMIT ?");
+    st.bind(1, *limit);
+    while (st.step())
+      std::printf("%s %-16s %-14s %s\n", iso(st.i64(0)).c_str(), st.text(1).c_str(), st.text(2).c_str(),
+                  st.text(3).c_str());
+    return kOk;
+  });
 }
 
 }  // namespace cad::cli

@@ -16,10 +16,6 @@
 
 namespace cad::cli {
 
-namespace {
-constexpr int kOk = 0, kFailed = 1, kUnreachable = 3;
-}  // namespace
-
 std::optional<int64_t> parseSince(const std::string& text, int64_t nowMs) {
   if (text.size() >= 2 && text.size() <= 8) {
     char unit = text.back();
@@ -143,6 +139,25 @@ int auditQueries(EventStore& s, const std::string& agency, const std::string& un
   else
     std::printf("%d queries, %d with an officer-safety hit, %d without an answer\n", n, hits, unanswered);
   return kOk;
+}
+
+int recordsCommand(Invocation& inv) {
+  return records(inv.a.pos, inv.opt("--records", sideFileBase(inv.dbPath) + ".records"),
+                 inv.a.flags.count("--dry-run") > 0, inv.json);
+}
+
+int auditCommand(Invocation& inv) {
+  return withStore(inv, [&](EventStore& s) {
+    Args& a = inv.a;
+    if (a.pos.size() != 2 || a.pos[1] != "queries") return usage("audit queries [--unit U] [--since T]");
+    int64_t since = 0;
+    if (a.opts.count("--since")) {
+      auto t = parseSince(a.opts["--since"], mdc::SystemClock::instance().nowMs());
+      if (!t) return usage("--since \"" + a.opts["--since"] + "\": expected a time such as 2026-12-01T08:00:00Z or an age such as 2h");
+      since = *t;
+    }
+    return auditQueries(s, inv.agency, inv.opt("--unit"), since, inv.json);
+  });
 }
 
 }  // namespace cad::cli

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "server-stub/cli/cadctl_command.h"
 #include "server-stub/store/event_store.h"
 
 namespace cad::cli {
@@ -18,5 +19,10 @@ int auditQueries(EventStore& s, const std::string& agency, const std::string& un
 
 /** A time given to --since: "2026-12-01T08:00:00Z", "2026-12-01", or an age ("90m", "2h", "7d"); nullopt if neither. */
 std::optional<int64_t> parseSince(const std::string& text, int64_t nowMs);
+
+/** `records import FILE... [--dry-run]` and `records stats` on --records, else <db>.records. */
+int recordsCommand(Invocation& inv);
+/** `audit queries [--unit U] [--since T] [--json]`. */
+int auditCommand(Invocation& inv);
 
 }  // namespace cad::cli

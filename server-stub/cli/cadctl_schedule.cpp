@@ -113,4 +113,25 @@ int scheduleList(EventStore& s, const std::string& agency, bool json) {
   return 0;
 }
 
+int scheduleCommand(Invocation& inv) {
+  const Args& a = inv.a;
+  if (a.pos.size() >= 2 && (a.pos[1] == "create" || a.pos[1] == "cancel")) {
+    if (inv.agency.empty()) return usage("schedule " + a.pos[1] + ": --agency (or $CAD_AGENCY) is required");
+    if (a.pos[1] == "cancel") {
+      if (a.pos.size() != 3) return usage("schedule cancel SCHEDULE");
+      QJsonObject r = inv.request("schedule_cancel");
+      r["schedule"] = QString::fromStdString(a.pos[2]);
+      return control(inv.control, r);
+    }
+    if (a.pos.size() != 2) return usage("schedule create takes options only");
+    auto r = scheduleRequest(inv.request("schedule_create"), a.opts, mdc::SystemClock::instance().nowMs());
+    if (!r) return kUsage;
+    return control(inv.control, *r);
+  }
+  return withStore(inv, [&](EventStore& s) {
+    if (a.pos.size() != 2 || a.pos[1] != "list") return usage("schedule create ... | schedule list | schedule cancel ID");
+    return scheduleList(s, inv.agency, inv.json);
+  });
+}
+
 }  // namespace cad::cli

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "server-stub/cli/cadctl_command.h"
 #include "server-stub/store/event_store.h"
 
 namespace cad::cli {
@@ -18,5 +19,8 @@ std::optional<QJsonObject> scheduleRequest(QJsonObject base, const std::map<std:
 
 /** `schedule list [--json]`: the agency's schedules ("" all), newest first. */
 int scheduleList(EventStore& s, const std::string& agency, bool json);
+
+/** `schedule create ...` and `schedule cancel SCHEDULE` through the stub, `schedule list` from the store. */
+int scheduleCommand(Invocation& inv);
 
 }  // namespace cad::cli

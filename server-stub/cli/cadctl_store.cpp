@@ -10,7 +10,6 @@ namespace cad::cli {
 
 namespace {
 
-constexpr int kOk = 0, kFailed = 1, kUnreachable = 3;
 
 double secondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -101,6 +100,26 @@ int migrateStore(const std::string& from, const std::string& to) {
             << " in " << secondsSince(t0) << " s: chain intact (" << checked << " events, "
             << (*target)->stats().chains << " chains), digest " << digest << " equal\n";
   return kOk;
+}
+
+int initCommand(Invocation& inv) { return initStore(inv.dbPath); }
+
+int migrateCommand(Invocation& inv) {
+  const Args& a = inv.a;
+  if (a.pos.size() != 1 || !a.opts.count("--from") || !a.opts.count("--to"))
+    return usage("migrate --from FILE|URI --to FILE|URI");
+  return migrateStore(a.opts.at("--from"), a.opts.at("--to"));
+}
+
+int verifyCommand(Invocation& inv) { return withStore(inv, verifyStore); }
+
+int digestCommand(Invocation& inv) { return withStore(inv, digestStore); }
+
+int replayCommand(Invocation& inv) {
+  return withStore(inv, [&](EventStore& s) {
+    if (!inv.a.opts.count("--into")) return usage("replay --into FILE|URI");
+    return replayStore(s, inv.a.opts.at("--into"));
+  });
 }
 
 }  // namespace cad::cli

@@ -4,6 +4,7 @@
 // file and a PostgreSQL database, either way).
 #include <string>
 
+#include "server-stub/cli/cadctl_command.h"
 #include "server-stub/store/event_store.h"
 
 namespace cad::cli {
@@ -23,5 +24,16 @@ int replayStore(EventStore& s, const std::string& target);
  *  there; then the target's chain walked and its digest compared with the
  *  source's. 0 when both hold. */
 int migrateStore(const std::string& from, const std::string& to);
+
+/** `init`. */
+int initCommand(Invocation& inv);
+/** `migrate --from FILE|URI --to FILE|URI`. */
+int migrateCommand(Invocation& inv);
+/** `verify`. */
+int verifyCommand(Invocation& inv);
+/** `digest`. */
+int digestCommand(Invocation& inv);
+/** `replay --into FILE|URI`. */
+int replayCommand(Invocation& inv);
 
 }  // namespace cad::cli

@@ -100,4 +100,19 @@ int typesList(EventStore& s, const std::string& agency, bool apco, bool json) {
   return 0;
 }
 
+int typesCommand(Invocation& inv) {
+  const Args& a = inv.a;
+  if (a.pos.size() >= 2 && (a.pos[1] == "add" || a.pos[1] == "remove")) {
+    if (inv.agency.empty()) return usage("types " + a.pos[1] + ": --agency (or $CAD_AGENCY) is required");
+    auto r = typesRequest(inv.request(""), a.pos, a.opts);
+    if (!r) return kUsage;
+    return control(inv.control, *r);
+  }
+  return withStore(inv, [&](EventStore& s) {
+    if (a.pos.size() != 2 || (a.pos[1] != "list" && a.pos[1] != "apco"))
+      return usage("types list | types apco | types add CODE --label L --apco APCO | types remove CODE");
+    return typesList(s, inv.agency, a.pos[1] == "apco", inv.json);
+  });
+}
+
 }  // namespace cad::cli

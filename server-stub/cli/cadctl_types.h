@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "server-stub/cli/cadctl_command.h"
 #include "server-stub/store/event_store.h"
 
 namespace cad::cli {
@@ -20,5 +21,8 @@ std::optional<QJsonObject> typesRequest(QJsonObject base, const std::vector<std:
 /** `types list [--json]`: the agency's own types ("" every agency's); or
  *  (`types apco [--json]`) every APCO ANS 2.103 code with its name and discipline. */
 int typesList(EventStore& s, const std::string& agency, bool apco, bool json);
+
+/** `types add|remove` through the stub; `types list|apco` from the store. */
+int typesCommand(Invocation& inv);
 
 }  // namespace cad::cli

@@ -88,4 +88,14 @@ int zonesList(EventStore& s, const std::string& agency, bool json) {
   return 0;
 }
 
+int zonesCommand(Invocation& inv) {
+  const Args& a = inv.a;
+  if (a.pos.size() == 2 && a.pos[1] == "list")
+    return withStore(inv, [&](EventStore& s) { return zonesList(s, inv.agency, inv.json); });
+  if (inv.agency.empty()) return usage("zones: --agency (or $CAD_AGENCY) is required");
+  auto r = zonesRequest(inv.request(""), a.pos, a.opts, a.flags);
+  if (!r) return kUsage;
+  return control(inv.control, *r);
+}
+
 }  // namespace cad::cli

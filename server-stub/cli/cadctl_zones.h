@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "server-stub/cli/cadctl_command.h"
 #include "server-stub/store/event_store.h"
 
 namespace cad::cli {
@@ -21,5 +22,8 @@ std::optional<QJsonObject> zonesRequest(QJsonObject base, const std::vector<std:
 
 /** `zones list [--json]`: each district, its zones, their units and who supervises them. */
 int zonesList(EventStore& s, const std::string& agency, bool json);
+
+/** `zones list` from the store; `zones set|remove|assign|supervise` through the stub. */
+int zonesCommand(Invocation& inv);
 
 }  // namespace cad::cli

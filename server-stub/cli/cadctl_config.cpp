@@ -1,0 +1,67 @@
+#include "server-stub/cli/cadctl_config.h"
+
+#include <QJsonArray>
+
+#include <cstdio>
+#include <iostream>
+#include <utility>
+
+#include "server-stub/cli/cadctl_print.h"
+
+namespace cad::cli {
+
+namespace {
+
+int set(Invocation& inv) {
+  Args& a = inv.a;
+  if (inv.agency.empty()) return usage("config set: --agency (or $CAD_AGENCY) is required");
+  if (!a.opts.count("--statuses")) return usage("config set --statuses S1,S2,... [--avl-moving SEC] [--avl-stationary SEC]");
+  QJsonObject r = inv.request("agency_config");
+  const QString list = QString::fromStdString(a.opts["--statuses"]);
+  // Empty names are kept: the stub refuses them with the value named.
+  r["statuses"] = list == "default" ? QJsonArray() : QJsonArray::fromStringList(list.split(','));
+  for (auto [opt, key] : {std::pair{"--avl-moving", "avl_moving_s"}, std::pair{"--avl-stationary", "avl_stationary_s"}}) {
+    auto seconds = countOption(a, opt, 0, 0, 3600);
+    if (!seconds) return kUsage;
+    if (a.opts.count(opt)) r[key] = int(*seconds);
+  }
+  return control(inv.control, r);
+}
+
+int show(EventStore& s, const std::string& agency, bool json) {
+  auto st = s.db().prepare(
+      "SELECT agency, statuses, avl_moving_s, avl_stationary_s, updated_at_ms, updated_by FROM agency_config "
+      "WHERE (?1='' OR agency=?1) ORDER BY agency");
+  st.bind(1, agency);
+  QJsonArray arr;
+  while (st.step()) {
+    QJsonArray names;
+    for (const auto& n : QString::fromStdString(st.text(1)).split(',', Qt::SkipEmptyParts)) names.append(n);
+    arr.append(QJsonObject{{"agency", QString::fromStdString(st.text(0))},
+                           {"statuses", names},
+                           {"avl_moving_s", qint64(st.i64(2))},
+                           {"avl_stationary_s", qint64(st.i64(3))},
+                           {"updated_at_ms", qint64(st.i64(4))},
+                           {"updated_by", QString::fromStdString(st.text(5))}});
+    if (!json)
+      std::printf("%-6s statuses %s; AVL moving %s, stationary %s; set %s by %s\n", st.text(0).c_str(),
+                  st.text(1).empty() ? "(device default)" : st.text(1).c_str(),
+                  st.i64(2) ? (std::to_string(st.i64(2)) + " s").c_str() : "(device)",
+                  st.i64(3) ? (std::to_string(st.i64(3)) + " s").c_str() : "(device)", iso(st.i64(4)).c_str(),
+                  st.text(5).c_str());
+  }
+  if (json) printJson(arr);
+  else if (arr.isEmpty()) std::cout << "no agency configuration set (devices use their own defaults)\n";
+  return kOk;
+}
+
+}  // namespace
+
+int configCommand(Invocation& inv) {
+  const std::string verb = inv.a.pos.size() >= 2 ? inv.a.pos[1] : "";
+  if (verb == "set") return set(inv);
+  if (verb == "show") return withStore(inv, [&](EventStore& s) { return show(s, inv.agency, inv.json); });
+  return unknownCommand(inv);
+}
+
+}  // namespace cad::cli
