@@ -1,24 +1,16 @@
 #include "server-stub/service/cad_service.h"
 
-#include <QFileInfo>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
-#include <QLocalSocket>
 #include <QPointer>
-#include <QTcpSocket>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <cstdio>
 #include <mutex>
 #include <thread>
 #include <csignal>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server-stub/domain/fleet_health.h"
 #include "shared/wire/clock.h"
 #include "shared/wire/codec.h"
 #include "shared/infra/log.h"
@@ -121,65 +113,13 @@ CadService::~CadService() {
 }
 
 mdc::Status CadService::start() {
-  // QLocalServer takes a bare name as one in the temp dir: always give it a path.
-  config_.controlPath = QFileInfo(QString::fromStdString(config_.controlPath)).absoluteFilePath().toStdString();
-  QLocalServer::removeServer(QString::fromStdString(config_.controlPath));
-  control_.setSocketOptions(QLocalServer::UserAccessOption | QLocalServer::GroupAccessOption);
-  if (!control_.listen(QString::fromStdString(config_.controlPath)))
-    return mdc::Error::make("control socket \"" + config_.controlPath + "\": " + control_.errorString().toStdString());
-  connect(&control_, &QLocalServer::newConnection, this, [this] {
-    while (QLocalSocket* s = control_.nextPendingConnection()) {
-      connect(s, &QLocalSocket::disconnected, s, &QObject::deleteLater);
-      connect(s, &QLocalSocket::readyRead, this, [this, s] {
-        while (s->canReadLine()) {
-          QByteArray line = s->readLine(1 << 20).trimmed();
-          std::string reply;
-          try {
-            reply = handleControl(line.toStdString()) + "\n";
-          } catch (const mdc::sql::DbError& e) {
-            reply = QJsonDocument(QJsonObject{{"ok", false}, {"error", QString("store unavailable: ") + e.what()}})
-                        .toJson(QJsonDocument::Compact)
-                        .toStdString() +
-                    "\n";
-          }
-          s->write(reply.data(), qint64(reply.size()));
-        }
-      });
-    }
-  });
-
+  if (Status s = openControlSocket(); !s) return s;
   if (config_.est.port > 0) {
     est_ = std::make_unique<EstServer>(config_.est, store_);
     if (Status s = est_->start(); !s) return s;
   }
   if (config_.metricsPort > 0) {
-    if (!metrics_.listen(QHostAddress::LocalHost, quint16(config_.metricsPort)))
-      return mdc::Error::make("metrics: cannot listen on 127.0.0.1:" + std::to_string(config_.metricsPort) + ": " +
-                              metrics_.errorString().toStdString());
-    // One request per connection, answered at once: GET /metrics, else 404.
-    connect(&metrics_, &QTcpServer::newConnection, this, [this] {
-      while (QTcpSocket* s = metrics_.nextPendingConnection()) {
-        connect(s, &QTcpSocket::disconnected, s, &QObject::deleteLater);
-        connect(s, &QTcpSocket::readyRead, this, [this, s] {
-          if (!s->canReadLine()) return;
-          const QByteArray request = s->readLine(4096);
-          const bool ok = request.startsWith("GET /metrics ") || request.startsWith("GET /metrics\r");
-          std::string body, status = ok ? "200 OK" : "404 Not Found";
-          try {
-            body = ok ? metricsText() : "not found: GET /metrics\n";
-          } catch (const mdc::sql::DbError& e) {
-            status = "503 Service Unavailable";
-            body = std::string("store unavailable: ") + e.what() + "\n";
-          }
-          const std::string head = "HTTP/1.0 " + status + "\r\n" +
-                                   "Content-Type: text/plain; version=0.0.4\r\nContent-Length: " +
-                                   std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
-          s->write((head + body).data(), qint64(head.size() + body.size()));
-          s->disconnectFromHost();
-        });
-      }
-    });
-    log::info("stub", "metrics on http://127.0.0.1:" + std::to_string(config_.metricsPort) + "/metrics");
+    if (Status s = openMetrics(); !s) return s;
   }
   if (config_.recordsPath.empty()) config_.recordsPath = sideFileBase(config_.dbPath) + ".records";
   auto records = records::RecordsSystem::open(config_.recordsPath);
@@ -381,6 +321,23 @@ void CadService::flush() {
   }
   std::vector<Incoming> batch;
   batch.swap(pending_);
+  auto out = commitTimed(batch);
+  if (!out) return commitFailed(out.error(), batch.size(), tags);
+  countCommitted(*out, batch.size());
+  // Only now, after COMMIT, may anything leave: acks first, then what the
+  // events produced, then resync answers. The queue hears first: its
+  // messages are stored, and a worker that dies before this leaves them to
+  // be delivered again (a device that misses its ack sends again anyway).
+  if (amqp_ && config_.faultKillBeforeAckAfter > 0 && ++faultBatches_ >= config_.faultKillBeforeAckAfter) {
+    log::error("stub", "CAD_STUB_FAULT=kill-before-ack: killed after committing " + std::to_string(batch.size()) +
+                           " messages, before acknowledging them to the queue");
+    ::kill(::getpid(), SIGKILL);
+  }
+  settle(true);
+  publishCommitted(batch, *out);
+}
+
+Result<BatchOutcome> CadService::commitTimed(const std::vector<Incoming>& batch) {
   const int64_t t0 = mdc::SystemClock::instance().monotonicMs();
   auto out = store_.ingest(batch);
   if (config_.faultSlowCommitUs > 0)  // a slow disk: the commit takes longer, the loop waits for it
@@ -399,56 +356,53 @@ void CadService::flush() {
                            " ms, first received " +
                            std::to_string(mdc::SystemClock::instance().nowMs() - batch.front().receivedAtMs) +
                            " ms ago");
-  if (!out) {
-    // Nothing was committed and nothing is acked: the devices resend; over
-    // AMQP the messages go back to the queue, after a pause (the database
-    // may be failing over), for this worker or another.
-    ++counters_.commitFailures;
-    log::error("stub", out.error().message + " (" + std::to_string(batch.size()) + " messages; " +
-                           (amqp_ ? "back to the queue" : "devices will resend") + ")");
-    if (amqp_)
-      QTimer::singleShot(500, this, [this, tags] {
-        if (amqp_)
-          for (const auto& [connection, tag] : tags) amqp_->settle(connection, tag, false);
-      });
-    return;
-  }
+  return out;
+}
+
+void CadService::commitFailed(const Error& error, size_t messages, const std::map<uint64_t, uint64_t>& tags) {
+  // Nothing was committed and nothing is acked: the devices resend; over
+  // AMQP the messages go back to the queue, after a pause (the database
+  // may be failing over), for this worker or another.
+  ++counters_.commitFailures;
+  log::error("stub", error.message + " (" + std::to_string(messages) + " messages; " +
+                         (amqp_ ? "back to the queue" : "devices will resend") + ")");
+  if (amqp_)
+    QTimer::singleShot(500, this, [this, tags] {
+      if (amqp_)
+        for (const auto& [connection, tag] : tags) amqp_->settle(connection, tag, false);
+    });
+}
+
+void CadService::countCommitted(const BatchOutcome& out, size_t messages) {
   ++counters_.batches;
-  counters_.maxBatch = std::max<uint64_t>(counters_.maxBatch, batch.size());
-  counters_.appended += uint64_t(out->appended);
-  counters_.duplicates += uint64_t(out->duplicates);
-  for (const auto& [device, n] : out->duplicatesByDevice) counters_.duplicatesByDevice[device] += uint64_t(n);
-  counters_.avlBatches += uint64_t(out->avlBatches);
-  counters_.batchedReports += uint64_t(out->batchedReports);
-  if (out->clamped > 0) {
-    counters_.clockAheadClamped += uint64_t(out->clamped);
-    log::warn("stub", std::to_string(out->clamped) + " events recorded more than " +
+  counters_.maxBatch = std::max<uint64_t>(counters_.maxBatch, messages);
+  counters_.appended += uint64_t(out.appended);
+  counters_.duplicates += uint64_t(out.duplicates);
+  for (const auto& [device, n] : out.duplicatesByDevice) counters_.duplicatesByDevice[device] += uint64_t(n);
+  counters_.avlBatches += uint64_t(out.avlBatches);
+  counters_.batchedReports += uint64_t(out.batchedReports);
+  if (out.clamped > 0) {
+    counters_.clockAheadClamped += uint64_t(out.clamped);
+    log::warn("stub", std::to_string(out.clamped) + " events recorded more than " +
                           std::to_string(kMaxRecordedAheadMs / 1000) + " s ahead of their arrival: clamped to it");
   }
-  for (const auto& r : out->refused) {
+  for (const auto& r : out.refused) {
     ++counters_.refused;
     ++counters_.refusedByReason[r.reason];
     log::warn("stub", "refused from " + r.deviceId + ": " + r.reason + ": " + r.detail);
   }
-  // Only now, after COMMIT, may anything leave: acks first, then what the
-  // events produced, then resync answers. The queue hears first: its
-  // messages are stored, and a worker that dies before this leaves them to
-  // be delivered again (a device that misses its ack sends again anyway).
-  if (amqp_ && config_.faultKillBeforeAckAfter > 0 && ++faultBatches_ >= config_.faultKillBeforeAckAfter) {
-    log::error("stub", "CAD_STUB_FAULT=kill-before-ack: killed after committing " + std::to_string(batch.size()) +
-                           " messages, before acknowledging them to the queue");
-    ::kill(::getpid(), SIGKILL);
-  }
-  settle(true);
+}
+
+void CadService::publishCommitted(const std::vector<Incoming>& batch, const BatchOutcome& out) {
   // How long this batch's oldest message waited here: the devices pace themselves by it.
   int64_t oldest = batch.front().receivedAtMs;
   for (const auto& in : batch) oldest = std::min(oldest, in.receivedAtMs);
   counters_.ingestLagMs = std::clamp<int64_t>(mdc::SystemClock::instance().nowMs() - oldest, 0, mdc::codec::kMaxIngestLagMs);
   counters_.ingestLagMsMax = std::max(counters_.ingestLagMsMax, counters_.ingestLagMs);
-  publishAcks(out->acks, counters_.ingestLagMs);
-  publish(out->downlinks);
-  for (const auto& [device, after] : out->resyncs) handleResync(device, after);
-  for (auto& q : out->queries) {
+  publishAcks(out.acks, counters_.ingestLagMs);
+  publish(out.downlinks);
+  for (const auto& [device, after] : out.resyncs) handleResync(device, after);
+  for (const auto& q : out.queries) {
     if (config_.recordsDelayMs <= 0) answerQuery(q);
     // Precise: a coarse timer may fire up to 5 % early.
     else
@@ -542,52 +496,6 @@ void CadService::publish(const std::vector<Outgoing>& out) {
   }
 }
 
-void CadService::publishNearby() {
-  if (!linkReady()) return;
-  std::vector<nearby::UnitPlace> board;
-  try {
-    board = nearby::readBoard(store_.db());
-  } catch (const mdc::sql::DbError& e) {
-    log::warn("stub", std::string("units nearby not computed: ") + e.what());
-    return;
-  }
-  for (auto& [unit, body, urgent] : nearby_.due(board, mdc::SystemClock::instance().monotonicMs())) {
-    mdc::v1::Downlink dl = unsequenced(unit->unit);
-    *dl.mutable_units_nearby() = std::move(body);
-    auto bytes = mdc::codec::encodeDownlink(dl);
-    if (!bytes) {
-      log::error("stub", "units nearby for " + unit->unit + " not sent: " + bytes.error().message);
-      continue;
-    }
-    if (client_->publish(topics::down(unit->device), *bytes, urgent ? 1 : 0, false)) ++counters_.nearbySent;
-  }
-}
-
-void CadService::publishBoards() {
-  if (!linkReady()) return;
-  std::vector<zones::Supervisor> supervisors;
-  std::vector<zones::Row> rows;
-  try {
-    supervisors = zones::readSupervisors(store_.db());
-    if (!supervisors.empty()) rows = zones::readRows(store_.db());
-  } catch (const mdc::sql::DbError& e) {
-    log::warn("stub", std::string("supervisor boards not computed: ") + e.what());
-    return;
-  }
-  for (auto& [unit, device, board, urgent] : boards_.due(supervisors, rows, mdc::SystemClock::instance().monotonicMs())) {
-    mdc::v1::Downlink dl = unsequenced(unit);
-    const bool withdrawn = board.scope().empty();
-    *dl.mutable_supervisor_board() = std::move(board);
-    auto bytes = mdc::codec::encodeDownlink(dl);
-    if (!bytes) {
-      log::error("stub", "board for supervisor " + unit + " not sent: " + bytes.error().message);
-      continue;
-    }
-    if (withdrawn) log::info("stub", "board withdrawn from " + device + " (unit " + unit + " supervises nothing now)");
-    if (client_->publish(topics::down(device), *bytes, urgent ? 1 : 0, false)) ++counters_.boardsSent;
-  }
-}
-
 mdc::v1::Downlink CadService::unsequenced(const std::string& unit) {
   mdc::v1::Downlink dl;
   dl.set_version(mdc::codec::kProtocolVersion);
@@ -643,121 +551,6 @@ void CadService::handleResync(const std::string& device, uint64_t after) {
   }
 }
 
-std::string CadService::handleControl(const std::string& line) {
-  QJsonParseError perr;
-  QJsonDocument doc = QJsonDocument::fromJson(QByteArray::fromStdString(line), &perr);
-  auto reply = [](bool ok, const std::string& msg) {
-    return QJsonDocument(QJsonObject{{"ok", ok}, {ok ? "result" : "error", QString::fromStdString(msg)}})
-        .toJson(QJsonDocument::Compact)
-        .toStdString();
-  };
-  if (!doc.isObject()) return reply(false, "control: not a JSON object: " + perr.errorString().toStdString());
-  QJsonObject j = doc.object();
-  std::string cmdName = j.value("cmd").toString().toStdString();
-  if (cmdName == "stats") {
-    QJsonObject c{{"received", qint64(counters_.received)},
-                  {"appended", qint64(counters_.appended)},
-                  {"duplicates", qint64(counters_.duplicates)},
-                  {"refused", qint64(counters_.refused)},
-                  {"batches", qint64(counters_.batches)},
-                  {"max_batch", qint64(counters_.maxBatch)},
-                  {"commit_ms_max", qint64(counters_.commitMsMax)},
-                  {"slow_commits", qint64(counters_.slowCommits)},
-                  {"wal_checkpoints", qint64(store_.checkpointer() ? store_.checkpointer()->checkpoints() : 0)},
-                  {"wal_checkpoint_ms_max", qint64(store_.checkpointer() ? store_.checkpointer()->longestMs() : 0)},
-                  {"avl_batches", qint64(counters_.avlBatches)},
-                  {"batched_reports", qint64(counters_.batchedReports)},
-                  {"acks_published", qint64(counters_.acksPublished)},
-                  {"downlinks_published", qint64(counters_.downlinksPublished)},
-                  {"resyncs", qint64(counters_.resyncs)},
-                  {"commit_failures", qint64(counters_.commitFailures)},
-                  {"publish_failures", qint64(counters_.publishFailures)},
-                  {"downlinks_resent", qint64(counters_.downlinksResent)},
-                  {"nearby_sent", qint64(counters_.nearbySent)},
-                  {"boards_sent", qint64(counters_.boardsSent)},
-                  {"records_queries", qint64(counters_.recordsQueries)},
-                  {"records_hits", qint64(counters_.recordsHits)},
-                  {"clock_ahead_clamped", qint64(counters_.clockAheadClamped)},
-                  {"online", online_},
-                  {"ingest", amqp_ ? "amqp" : "mqtt"},
-                  {"amqp_up", amqpUp_},
-                  {"redelivered", qint64(counters_.redelivered)},
-                  // Ready: both subscriptions acknowledged, so no device message is missed.
-                  {"ready", linkReady() && (!amqp_ || amqpUp_)}};
-    QJsonObject reasons;
-    for (const auto& [k, v] : counters_.refusedByReason) reasons[QString::fromStdString(k)] = qint64(v);
-    c["refused_by_reason"] = reasons;
-    QJsonObject dups;
-    for (const auto& [k, v] : counters_.duplicatesByDevice) dups[QString::fromStdString(k)] = qint64(v);
-    c["duplicates_by_device"] = dups;
-    c["ingest_busy_ms"] = qint64(counters_.ingestBusyMs);
-    c["ingest_lag_ms"] = qint64(counters_.ingestLagMs);
-    c["ingest_lag_ms_max"] = qint64(counters_.ingestLagMsMax);
-    c["broker_dropped"] = qint64(counters_.brokerDropped);
-    return QJsonDocument(QJsonObject{{"ok", true}, {"stats", c}}).toJson(QJsonDocument::Compact).toStdString();
-  }
-  flush();  // a command sees every event received before it
-  Command cmd;
-  cmd.kind = cmdName;
-  cmd.actor = j.value("actor").toString().toStdString();
-  cmd.agency = j.value("agency").toString().toStdString();
-  cmd.incident = j.value("incident").toString().toStdString();
-  cmd.unit = j.value("unit").toString().toStdString();
-  cmd.device = j.value("device").toString().toStdString();
-  cmd.cfsType = j.value("type").toString().toStdString();
-  cmd.priority = j.value("priority").toInt(3);
-  cmd.address = j.value("address").toString().toStdString();
-  cmd.text = j.value("text").toString().toStdString();
-  cmd.force = j.value("force").toBool(false);
-  for (const auto& v : j.value("statuses").toArray()) cmd.statuses.push_back(v.toString().toStdString());
-  cmd.avlMovingS = j.value("avl_moving_s").toInt(0);
-  cmd.avlStationaryS = j.value("avl_stationary_s").toInt(0);
-  if (j.contains("lat") || j.contains("lon")) cmd.location = {j.value("lat").toDouble(NAN), j.value("lon").toDouble(NAN)};
-  cmd.tokenHash = j.value("token_sha256").toString().toStdString();
-  cmd.scheduleId = j.value("schedule").toString().toStdString();
-  cmd.everyS = j.value("every_s").toInteger(0);
-  cmd.fromMs = j.value("from_ms").toInteger(0);
-  cmd.untilMs = j.value("until_ms").toInteger(0);
-  cmd.ttlS = j.value("ttl_s").toInteger(0);
-  cmd.label = j.value("label").toString().toStdString();
-  cmd.apcoCode = j.value("apco").toString().toStdString();
-  cmd.document = j.value("document").toObject();
-  cmd.zone = j.value("zone").toString().toStdString();
-  cmd.district = j.value("district").toString().toStdString();
-  for (const auto& v : j.value("zones").toArray()) cmd.zones.push_back(v.toString().toStdString());
-  if (cmd.kind == "enroll_token" && !cmd.unit.empty() && mdc::topics::isValidDeviceId(cmd.device) &&
-      !store_.unitOfDevice(cmd.device)) {
-    // A token for a device not registered yet registers it to the unit given.
-    Command add = cmd;
-    add.kind = "device_add";
-    auto added = store_.execute(add, mdc::SystemClock::instance().nowMs());
-    if (!added) return reply(false, added.error().message);
-    unitCache_.clear();
-    headCache_.clear();
-    log::info("stub", "dispatcher " + cmd.actor + " (" + cmd.agency + "): " + added->summary);
-    publish(added->downlinks);
-  }
-  auto out = store_.execute(cmd, mdc::SystemClock::instance().nowMs());
-  if (!out) {
-    log::warn("stub", "command " + cmd.kind + " by " + cmd.actor + " refused: " + out.error().message);
-    return reply(false, out.error().message);
-  }
-  ++counters_.commands;
-  if (config_.faultKillAfterCommit) {
-    log::error("stub", "CAD_STUB_FAULT=kill-after-commit: killed after committing " + cmd.kind + ", before publishing");
-    ::kill(::getpid(), SIGKILL);
-  }
-  // Only registry commands move devices between units: keep the cache (one
-  // lookup per device, not one per device per batch) until one does.
-  if (cmd.kind == "device_add" || cmd.kind == "device_move" || cmd.kind == "device_remove") {
-    unitCache_.clear();
-    headCache_.clear();  // downlinks of a unit without a device were not published
-  }
-  log::info("stub", "dispatcher " + cmd.actor + " (" + cmd.agency + "): " + out->summary);
-  publish(out->downlinks);
-  return reply(true, out->summary);
-}
-
 void CadService::runSchedules() {
   auto out = store_.runSchedules(mdc::SystemClock::instance().nowMs());
   if (!out) {
@@ -767,92 +560,6 @@ void CadService::runSchedules() {
   if (out->summary.empty()) return;
   log::info("stub", out->summary);
   publish(out->downlinks);
-}
-
-std::string CadService::metricsText() {
-  std::string o;
-  auto metric = [&](const char* name, const char* type, const char* help, const std::string& samples) {
-    o += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + samples;
-  };
-  auto one = [&](const char* name, const char* type, const char* help, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    metric(name, type, help, std::string(name) + " " + buf + "\n");
-  };
-  one("cad_events_received_total", "counter", "messages received from devices (MQTT, or the AMQP ingest queue)",
-      double(counters_.received));
-  if (amqp_)
-    one("cad_amqp_redelivered_total", "counter",
-        "ingest messages delivered again by the queue (a worker died, or a commit failed, before they were acked)",
-        double(counters_.redelivered));
-  one("cad_events_appended_total", "counter", "events appended to the log", double(counters_.appended));
-  one("cad_events_duplicate_total", "counter", "events received again and acknowledged without a second copy",
-      double(counters_.duplicates));
-  std::string dups;
-  for (const auto& [device, n] : counters_.duplicatesByDevice)
-    dups += "cad_device_duplicates_total{device=\"" + device + "\"} " + std::to_string(n) + "\n";
-  metric("cad_device_duplicates_total", "counter",
-         "events a device sent again after they were stored, by device (only devices with any)", dups);
-  one("cad_ingest_lag_ms", "gauge", "the last batch's lag: its oldest message's wait from arrival to commit (told to devices)",
-      double(counters_.ingestLagMs));
-  one("cad_ingest_lag_ms_max", "gauge", "the longest ingest lag since the stub started", double(counters_.ingestLagMsMax));
-  one("cad_ingest_busy_seconds_total", "counter", "time spent in ingest transactions", double(counters_.ingestBusyMs) / 1000);
-  one("cad_broker_dropped_total", "counter",
-      "messages the broker says it dropped since it started, last heard ($SYS/broker/publish/messages/dropped)",
-      double(counters_.brokerDropped));
-  one("cad_avl_batches_total", "counter", "AVL backlog batches received (each one MQTT message)",
-      double(counters_.avlBatches));
-  one("cad_avl_batched_reports_total", "counter", "AVL reports that came in batches", double(counters_.batchedReports));
-  std::string refused;
-  for (const auto& [reason, n] : counters_.refusedByReason)
-    refused += "cad_events_refused_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";
-  metric("cad_events_refused_total", "counter", "input refused, by reason", refused);
-  one("cad_commit_acks_published_total", "counter", "commit acks published", double(counters_.acksPublished));
-  one("cad_downlinks_published_total", "counter", "downlinks published (first sends)",
-      double(counters_.downlinksPublished));
-  one("cad_downlinks_resent_total", "counter", "downlinks sent again to a device that had not confirmed them",
-      double(counters_.downlinksResent));
-  one("cad_records_queries_total", "counter", "records queries answered", double(counters_.recordsQueries));
-  one("cad_records_hits_total", "counter", "records answers with an officer-safety flag", double(counters_.recordsHits));
-  if (est_) {
-    one("cad_enrolments_total", "counter", "certificates issued to devices with an enrolment token",
-        double(est_->counters().enrolled));
-    one("cad_renewals_total", "counter", "certificates renewed by devices before they expired",
-        double(est_->counters().renewed));
-    one("cad_enrolment_refusals_total", "counter",
-        "enrolment and renewal requests refused (wrong, used, expired or locked tokens; expired or revoked "
-        "certificates)", double(est_->counters().refused));
-  }
-  one("cad_broker_connected", "gauge", "1 while the stub's link to the broker is up and subscribed",
-      linkReady() && (!amqp_ || amqpUp_) ? 1 : 0);
-  try {
-    const int64_t connected = store_.db().queryInt("SELECT COUNT(*) FROM units WHERE online=1");
-    one("cad_devices_connected", "gauge", "units whose device says it is online (its presence)", double(connected));
-    const auto lagging = store_.laggingDevices();
-    uint64_t behind = 0;
-    for (const auto& l : lagging) behind += l.head - l.holds;
-    one("cad_downlink_lagging_devices", "gauge", "connected devices that do not yet hold every downlink",
-        double(lagging.size()));
-    one("cad_downlink_lag_downlinks", "gauge", "downlinks those devices have yet to confirm, in all", double(behind));
-    one("cad_log_events", "gauge", "events in the log", double(store_.stats().events));
-    const int64_t now = mdc::SystemClock::instance().nowMs();
-    const auto oldest = store_.oldestUnconfirmedDownlinkMs();
-    one("cad_downlink_oldest_unconfirmed_seconds", "gauge",
-        "age of the oldest downlink a registered device has not confirmed holding (0: none), online or not",
-        oldest ? double(std::max<int64_t>(0, now - *oldest)) / 1000.0 : 0.0);
-    const fleet::Thresholds t;  // cadctl devices list's defaults
-    int64_t expiring = 0, deep = 0;
-    for (const auto& d : fleet::readFleet(store_, "")) {
-      if (d.certNotAfterMs > 0 && d.certNotAfterMs - now <= t.certExpiringMs) ++expiring;
-      if (d.queueDepth >= t.deepQueue) ++deep;
-    }
-    one("cad_devices_cert_expiring", "gauge", "devices whose certificate expires within 30 days or has expired",
-        double(expiring));
-    one("cad_devices_deep_queue", "gauge", "devices that last reported 1000 or more events queued", double(deep));
-  } catch (const mdc::sql::DbError& e) {
-    o += "# store unreadable: " + std::string(e.what()) + "\n";
-  }
-  return o;
 }
 
 void CadService::logStats() {

@@ -4,6 +4,7 @@
 // only after their transaction commits, resync on request, and a control
 // socket through which cadctl runs dispatcher commands (stubs are the store's
 // only writers; several share it through write_tx.cpp's locks).
+#include <QJsonObject>
 #include <QLocalServer>
 #include <QTcpServer>
 #include <QObject>
@@ -84,6 +85,7 @@ struct ServiceCounters {
 };
 
 class ServiceBridge;
+class Exposition;
 
 /** Thread-safety: lives on one thread (its event loop); paho's threads post to it. */
 class CadService : public QObject {
@@ -109,7 +111,15 @@ class CadService : public QObject {
   void onAmqpState(bool up, const std::string& what);
 
  private:
+  /** Commits what is pending in one transaction, then acks, publishes and answers what it produced. */
   void flush();
+  /** store_.ingest(batch), its time counted (and logged when slow). */
+  Result<BatchOutcome> commitTimed(const std::vector<Incoming>& batch);
+  /** Nothing stored: counted, logged; over AMQP the messages go back to the queue after a pause. */
+  void commitFailed(const Error& error, size_t messages, const std::map<uint64_t, uint64_t>& tags);
+  void countCommitted(const BatchOutcome& out, size_t messages);
+  /** After COMMIT: the ingest lag, acks, downlinks, resync answers, records queries. */
+  void publishCommitted(const std::vector<Incoming>& batch, const BatchOutcome& out);
   /** Downlinks can go out: connected to the broker, and (ingesting over
    *  MQTT) subscribed, so what a device answers is heard. */
   bool linkReady() const { return online_ && (amqp_ || subscribed_ >= 2); }
@@ -131,14 +141,34 @@ class CadService : public QObject {
   void publishBoards();
   /** Tells each connected unit who is near it, when that changed (nearby::Planner). */
   void publishNearby();
+  /** Reads the state a planner works on (a store error: logged, this round skipped), then sends what is due. */
+  template <class Read, class Send>
+  void publishPlanned(const char* what, Read read, Send send);
+  /** One planned downlink to device; note, if any, is logged once it is encoded. True: the client took it. */
+  bool sendPlanned(const mdc::v1::Downlink& dl, const std::string& device, bool urgent, const std::string& what,
+                   const std::string& note = {});
   uint64_t headOf(const std::string& unit);
   /** Asks the records system, logs its answer as an event, and sends it (and any safety alert). */
   void answerQuery(const PendingQuery& query);
   /** A downlink outside the unit's sequence (commit acks, head reports), addressed and timed now. */
   static mdc::v1::Downlink unsequenced(const std::string& unit);
+  /** Listens on config_.controlPath (made absolute) for cadctl's requests. */
+  Status openControlSocket();
+  /** One control request (a JSON line) and its JSON reply; a store error propagates. */
   std::string handleControl(const std::string& line);
+  std::string controlStats(const QJsonObject& request);
+  /** Runs a dispatcher command after flushing what was received before it. */
+  std::string controlCommand(const QJsonObject& request);
+  /** An enrolment token for an unregistered device registers it first; the refusal, if any. */
+  std::optional<std::string> registerForToken(const Command& cmd);
+  /** Serves metricsText() on 127.0.0.1:config_.metricsPort (GET /metrics). */
+  Status openMetrics();
   /** The Prometheus text exposition of the counters and the store's state. */
   std::string metricsText();
+  void ingestMetrics(Exposition& o) const;
+  void linkMetrics(Exposition& o) const;
+  /** Throws mdc::sql::DbError when the store cannot be read. */
+  void storeMetrics(Exposition& o);
   /** Creates the scheduled calls that are due and publishes their offers. */
   void runSchedules();
   void logStats();
