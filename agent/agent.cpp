@@ -108,9 +108,9 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
   // The backend may have moved this device to another unit (cadctl devices
   // move): that holds until the device is provisioned for another unit.
   configuredUnitId_ = config_.unitId;
-  if (store_.state(StateKey(StateKind::UnitConfigured).str()) == config_.unitId &&
-      !store_.state(StateKey(StateKind::UnitAssigned).str()).empty())
-    config_.unitId = store_.state(StateKey(StateKind::UnitAssigned).str());
+  if (store_.state(StateKey(StateKind::UnitConfigured)) == config_.unitId &&
+      !store_.state(StateKey(StateKind::UnitAssigned)).empty())
+    config_.unitId = store_.state(StateKey(StateKind::UnitAssigned));
   reconnectTimer_.setSingleShot(true);
   connect(&reconnectTimer_, &QTimer::timeout, this, [this] { connectNow(); });
   housekeeping_.setInterval(1000);
@@ -252,7 +252,7 @@ void Agent::gpsFix(const hw::Fix& received) {
   fix.timeMs = time.timeMs;
   // The reporting policy decides; a filtered fix (too inaccurate, an
   // impossible jump) is neither reported nor shown as the current position.
-  hw::AvlVehicleState vs{store_.stateInt(StateKey(StateKind::EmergencyActive).str(), 0) == 1, statusChangedSinceFix_,
+  hw::AvlVehicleState vs{store_.stateInt(StateKey(StateKind::EmergencyActive), 0) == 1, statusChangedSinceFix_,
                          firstFixAfterConnect_};
   hw::AvlDecision d = avl_ ? avl_->offer(fix, vs, clock_.monotonicMs()) : hw::AvlDecision{};
   if (fix.hasPosition() && d.filtered != hw::AvlFilterReason::None) {

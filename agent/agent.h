@@ -109,7 +109,7 @@ class Agent : public QObject {
   v1::Envelope newEnvelope();
   void fillPosition(v1::Position* p, const hw::Fix& fix) const;
   v1::ApiReply queue(uint64_t requestId, v1::Envelope env, v1::Lane lane, const ActionInfo& action,
-                     const std::map<std::string, std::string>& stateUpdates);
+                     const StateUpdates& stateUpdates);
   // agent_api.cpp: each of the responder's actions becomes an event in the outbox.
   v1::ApiReply setStatus(uint64_t id, const v1::SetStatusRequest& req);
   v1::ApiReply setEmergency(uint64_t id, const v1::SetEmergencyRequest& req);
@@ -185,7 +185,7 @@ class Agent : public QObject {
   /** True when dl is the next of its unit's sequence (a duplicate is counted, a gap asked for). */
   bool nextInSequence(const v1::Downlink& dl);
   /** What a sequenced downlink changes in the agent's state, committed with it. */
-  std::map<std::string, std::string> sequencedEffects(const v1::Downlink& dl);
+  StateUpdates sequencedEffects(const v1::Downlink& dl);
   void applyTransient(const v1::Downlink& dl);
   void applyNearby(const v1::Downlink& dl);
   void applyBoard(const v1::Downlink& dl);

@@ -63,7 +63,7 @@ void Agent::fillPosition(v1::Position* p, const hw::Fix& f) const {
 }
 
 v1::ApiReply Agent::queue(uint64_t requestId, v1::Envelope env, v1::Lane lane, const ActionInfo& action,
-                          const std::map<std::string, std::string>& stateUpdates) {
+                          const StateUpdates& stateUpdates) {
   auto row = store_.enqueue(env, lane, action, stateUpdates);
   if (!row) {
     auto code = row.error().code == int(StoreErrorCode::Full) ? v1::API_ERROR_STORE_FULL : v1::API_ERROR_STORE_FAILED;
@@ -131,8 +131,8 @@ v1::ApiReply Agent::setStatus(uint64_t id, const v1::SetStatusRequest& req) {
   // The status and which event carries it, in the enqueue's own transaction
   // (this loop is the store's only writer: the event gets nextSeq()).
   auto reply = queue(id, std::move(env), v1::LANE_STATUS, {"status", name},
-                     {{StateKey(StateKind::Status).str(), std::to_string(int(req.status()))},
-                      {StateKey(StateKind::StatusSeq).str(), std::to_string(store_.nextSeq())}});
+                     {{StateKey(StateKind::Status), std::to_string(int(req.status()))},
+                      {StateKey(StateKind::StatusSeq), std::to_string(store_.nextSeq())}});
   if (reply.ok()) statusChangedSinceFix_ = true;  // the next fix is reported with the STATUS trigger
   return reply;
 }
@@ -144,11 +144,11 @@ v1::ApiReply Agent::setEmergency(uint64_t id, const v1::SetEmergencyRequest& req
   e->set_source(req.source());
   if (lastFix_ && lastFix_->hasPosition()) fillPosition(e->mutable_position(), *lastFix_);
   bool active = req.active();
-  std::map<std::string, std::string> updates{{StateKey(StateKind::EmergencyActive).str(), active ? "1" : "0"}};
-  if (active) updates[StateKey(StateKind::EmergencyAckBy).str()] = "";
+  StateUpdates updates{{StateKey(StateKind::EmergencyActive), active ? "1" : "0"}};
+  if (active) updates[StateKey(StateKind::EmergencyAckBy)] = "";
   auto reply = queue(id, std::move(env), v1::LANE_EMERGENCY, {"emergency", active ? "ACTIVATED" : "CLEARED"}, updates);
   if (reply.ok())
-    (void)store_.setState({{StateKey(StateKind::EmergencySeq).str(), std::to_string(reply.queued().seq())}});
+    (void)store_.setState({{StateKey(StateKind::EmergencySeq), std::to_string(reply.queued().seq())}});
   return reply;
 }
 
@@ -179,7 +179,7 @@ v1::ApiReply Agent::ackAssignment(uint64_t id, const std::string& incident) {
   v1::Envelope env = newEnvelope();
   env.mutable_assignment_ack()->set_incident_number(incident);
   env.mutable_assignment_ack()->set_downlink_seq(dlSeq);
-  return queue(id, std::move(env), v1::LANE_STATUS, {"ack", incident}, {{StateKey::acknowledged(incident).str(), "1"}});
+  return queue(id, std::move(env), v1::LANE_STATUS, {"ack", incident}, {{StateKey::acknowledged(incident), "1"}});
 }
 
 v1::ApiReply Agent::sendMessage(uint64_t id, const std::string& text) {

@@ -18,8 +18,8 @@ v1::AgentState Agent::snapshot() {
   fillUnit(s);
   fillLink(s);
   fillGps(s);
-  s.set_dropped_avl(uint64_t(store_.stateInt(StateKey(StateKind::DroppedAvl).str())));
-  s.set_rejected_events(uint64_t(store_.stateInt(StateKey(StateKind::RejectedEvents).str())));
+  s.set_dropped_avl(uint64_t(store_.stateInt(StateKey(StateKind::DroppedAvl))));
+  s.set_rejected_events(uint64_t(store_.stateInt(StateKey(StateKind::RejectedEvents))));
   fillAgencyConfiguration(s);
   s.set_cert_subject(certSubject_);
   s.set_cert_not_after_ms(certNotAfterMs_);
@@ -46,13 +46,13 @@ void Agent::fillUnit(v1::AgentState& s) {
   s.set_unit_id(config_.unitId);
   s.set_agency(config_.agency);
   s.set_agent_version(MDC_VERSION);
-  s.set_status(v1::UnitStatus(store_.stateInt(StateKey(StateKind::Status).str(), 0)));
-  if (auto a = store_.action(uint64_t(store_.stateInt(StateKey(StateKind::StatusSeq).str(), 0))))
+  s.set_status(v1::UnitStatus(store_.stateInt(StateKey(StateKind::Status), 0)));
+  if (auto a = store_.action(uint64_t(store_.stateInt(StateKey(StateKind::StatusSeq), 0))))
     s.set_status_delivery(a->delivery());
-  s.set_emergency_active(store_.stateInt(StateKey(StateKind::EmergencyActive).str(), 0) == 1);
-  if (auto a = store_.action(uint64_t(store_.stateInt(StateKey(StateKind::EmergencySeq).str(), 0))))
+  s.set_emergency_active(store_.stateInt(StateKey(StateKind::EmergencyActive), 0) == 1);
+  if (auto a = store_.action(uint64_t(store_.stateInt(StateKey(StateKind::EmergencySeq), 0))))
     s.set_emergency_delivery(a->delivery());
-  s.set_emergency_acknowledged_by(store_.state(StateKey(StateKind::EmergencyAckBy).str()));
+  s.set_emergency_acknowledged_by(store_.state(StateKey(StateKind::EmergencyAckBy)));
 }
 
 void Agent::fillLink(v1::AgentState& s) {
@@ -80,11 +80,11 @@ void Agent::fillGps(v1::AgentState& s) {
 }
 
 void Agent::fillAgencyConfiguration(v1::AgentState& s) {
-  const std::string buttons = store_.state(StateKey(StateKind::ConfigStatuses).str());
+  const std::string buttons = store_.state(StateKey(StateKind::ConfigStatuses));
   for (const auto& item : QString::fromStdString(buttons).split(',', Qt::SkipEmptyParts))
     if (int status = item.toInt(); v1::UnitStatus_IsValid(status) && status != v1::UNIT_STATUS_UNSPECIFIED)
       s.add_statuses(v1::UnitStatus(status));
-  addCfsTypes(store_.state(StateKey(StateKind::ConfigCfsTypes).str()), s);
+  addCfsTypes(store_.state(StateKey(StateKind::ConfigCfsTypes)), s);
 }
 
 void Agent::fillSendCounters(google::protobuf::Map<std::string, uint64_t>& c) const {
@@ -195,7 +195,7 @@ void Agent::fillSituation(v1::AgentState& s) {
 void Agent::fillInbox(v1::AgentState& s) {
   s.set_assignments_total(uint32_t(store_.inboxCount(config_.unitId, "assignment")));
   s.set_messages_total(uint32_t(store_.conversationCount(config_.unitId)));
-  s.set_inbox_pruned(uint64_t(store_.stateInt(StateKey(StateKind::InboxPruned).str(), 0)));
+  s.set_inbox_pruned(uint64_t(store_.stateInt(StateKey(StateKind::InboxPruned), 0)));
   size_t used = s.ByteSizeLong();
   for (auto& [seq, dl] : store_.inbox(config_.unitId, "assignment", kStateAssignments)) {
     v1::ReceivedAssignment ra;
@@ -204,9 +204,9 @@ void Agent::fillInbox(v1::AgentState& s) {
     ra.set_timeline_total(uint32_t(timeline->size()));
     if (timeline->size() > kStateTimelineLines) timeline->DeleteSubrange(0, timeline->size() - kStateTimelineLines);
     ra.set_downlink_seq(seq);
-    ra.set_acknowledged(store_.state(StateKey::acknowledged(ra.assignment().incident_number()).str()) == "1");
+    ra.set_acknowledged(store_.state(StateKey::acknowledged(ra.assignment().incident_number())) == "1");
     ra.set_received_at_ms(dl.sent_at_ms());
-    const std::string cleared = store_.state(StateKey::cleared(ra.assignment().incident_number()).str());
+    const std::string cleared = store_.state(StateKey::cleared(ra.assignment().incident_number()));
     ra.set_cleared(!cleared.empty());
     ra.set_cleared_reason(cleared);
     const size_t need = ra.ByteSizeLong() + 8;  // + tag and length

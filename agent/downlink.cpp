@@ -17,28 +17,26 @@ namespace mdc::agent {
 
 namespace {
 
-using StateUpdates = std::map<std::string, std::string>;
-
 StateUpdates cfsAccepted(Store& store, const v1::CfsAccepted& a) {
   if (auto seq = store.actionSeqForEvent(a.event_id())) (void)store.setActionDetail(*seq, a.incident_number());
   log::info("link", "self-initiated CFS accepted as incident " + a.incident_number());
-  return {{StateKey::cfsIncident(a.event_id()).str(), a.incident_number()}};
+  return {{StateKey::cfsIncident(a.event_id()), a.incident_number()}};
 }
 
 StateUpdates emergencyAcknowledged(const v1::EmergencyAcknowledged& a) {
   log::info("link", "emergency acknowledged by " + a.by());
-  return {{StateKey(StateKind::EmergencyAckBy).str(), a.by()},
-          {StateKey(StateKind::EmergencyAckAt).str(), std::to_string(a.at_ms())}};
+  return {{StateKey(StateKind::EmergencyAckBy), a.by()},
+          {StateKey(StateKind::EmergencyAckAt), std::to_string(a.at_ms())}};
 }
 
 StateUpdates assigned(const v1::Assignment& a) {
   log::info("link", "assignment " + a.incident_number() + " (" + a.cfs_type() + ")");
-  return {{StateKey::cleared(a.incident_number()).str(), ""}};  // assigned (again): current
+  return {{StateKey::cleared(a.incident_number()), ""}};  // assigned (again): current
 }
 
 StateUpdates cleared(const v1::AssignmentCleared& c) {
   log::info("link", "off " + c.incident_number() + ": " + c.reason());
-  return {{StateKey::cleared(c.incident_number()).str(), c.reason().empty() ? "cleared" : c.reason()}};
+  return {{StateKey::cleared(c.incident_number()), c.reason().empty() ? "cleared" : c.reason()}};
 }
 
 StateUpdates configured(const v1::Configuration& c) {
@@ -48,10 +46,10 @@ StateUpdates configured(const v1::Configuration& c) {
                         std::to_string(c.avl_moving_interval_s()) + " s, stationary " +
                         std::to_string(c.avl_stationary_interval_s()) + " s (0: this device's own), " +
                         std::to_string(c.cfs_types_size()) + " call types");
-  return {{StateKey(StateKind::ConfigStatuses).str(), statuses},
-          {StateKey(StateKind::ConfigAvlMovingS).str(), std::to_string(c.avl_moving_interval_s())},
-          {StateKey(StateKind::ConfigAvlStationaryS).str(), std::to_string(c.avl_stationary_interval_s())},
-          {StateKey(StateKind::ConfigCfsTypes).str(), cfsTypesState(c)}};
+  return {{StateKey(StateKind::ConfigStatuses), statuses},
+          {StateKey(StateKind::ConfigAvlMovingS), std::to_string(c.avl_moving_interval_s())},
+          {StateKey(StateKind::ConfigAvlStationaryS), std::to_string(c.avl_stationary_interval_s())},
+          {StateKey(StateKind::ConfigCfsTypes), cfsTypesState(c)}};
 }
 
 }  // namespace
@@ -147,8 +145,8 @@ bool Agent::followUnitMove(const std::string& unitId) {
   // it sends sequenced downlinks for the unit it has the device serving: a
   // dispatcher moved this vehicle's device to another unit.
   log::warn("link", "the backend moved this device from unit " + config_.unitId + " to unit " + unitId);
-  if (Status st = store_.setState({{StateKey(StateKind::UnitConfigured).str(), configuredUnitId_},
-                                   {StateKey(StateKind::UnitAssigned).str(), unitId}});
+  if (Status st = store_.setState({{StateKey(StateKind::UnitConfigured), configuredUnitId_},
+                                   {StateKey(StateKind::UnitAssigned), unitId}});
       !st) {
     noteError(st.error().message);
     return false;
@@ -184,7 +182,7 @@ bool Agent::nextInSequence(const v1::Downlink& dl) {
   return true;
 }
 
-std::map<std::string, std::string> Agent::sequencedEffects(const v1::Downlink& dl) {
+StateUpdates Agent::sequencedEffects(const v1::Downlink& dl) {
   switch (dl.body_case()) {
     case v1::Downlink::kCommitAck:
     case v1::Downlink::kUnitsNearby:
@@ -220,8 +218,8 @@ std::map<std::string, std::string> Agent::sequencedEffects(const v1::Downlink& d
 
 void Agent::applyAgencyConfiguration() {
   if (!avl_) return;
-  const int64_t moving = store_.stateInt(StateKey(StateKind::ConfigAvlMovingS).str(), 0);
-  const int64_t stationary = store_.stateInt(StateKey(StateKind::ConfigAvlStationaryS).str(), 0);
+  const int64_t moving = store_.stateInt(StateKey(StateKind::ConfigAvlMovingS), 0);
+  const int64_t stationary = store_.stateInt(StateKey(StateKind::ConfigAvlStationaryS), 0);
   int64_t movingMs = (moving > 0 ? moving : config_.avlMovingIntervalS) * 1000;
   int64_t stationaryMs = (stationary > 0 ? stationary : config_.avlStationaryIntervalS) * 1000;
   if (auto err = avl_->setIntervals(movingMs, stationaryMs)) {

@@ -24,8 +24,8 @@ std::string Agent::presencePayload(bool online) {
     q->set_oldest_at_ms(d.oldestRecordedAtMs);
   }
   if (lastFix_ && lastFix_->hasPosition()) fillPosition(p->mutable_last_fix(), *lastFix_);
-  p->set_dropped_avl(uint64_t(store_.stateInt(StateKey(StateKind::DroppedAvl).str())));
-  p->set_rejected_events(uint64_t(store_.stateInt(StateKey(StateKind::RejectedEvents).str())));
+  p->set_dropped_avl(uint64_t(store_.stateInt(StateKey(StateKind::DroppedAvl))));
+  p->set_rejected_events(uint64_t(store_.stateInt(StateKey(StateKind::RejectedEvents))));
   p->set_cert_not_after_ms(std::max<int64_t>(0, certNotAfterMs_));
   p->set_gps_fix(noFixSinceMs_ == 0 && lastFix_.has_value());
   if (noFixSinceMs_ >= codec::kMinTimeMs && noFixSinceMs_ < codec::kMaxTimeMs) p->set_gps_no_fix_since_ms(noFixSinceMs_);

@@ -22,6 +22,8 @@ std::string StateKey::str() const {
     case StateKind::Cleared: return "cleared:" + item_;
     case StateKind::Acknowledged: return "ack:" + item_;
     case StateKind::CfsIncident: return "cfs_incident:" + item_;
+    case StateKind::NextSeq: return "next_seq";
+    case StateKind::DownlinkCursor: return "downlink_cursor:" + item_;
   }
   return {};
 }

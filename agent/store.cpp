@@ -168,7 +168,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options opti
     s->loadCounters();
     if (version == 0 && options.seqFromCreationTime && s->nextSeq_ == 1) {
       s->nextSeq_ = seqOrigin(clock.nowMs());
-      if (Status st = s->setState({{"next_seq", std::to_string(s->nextSeq_)}}); !st) return st.error();
+      if (Status st = s->setState({{StateKey(StateKind::NextSeq), std::to_string(s->nextSeq_)}}); !st) return st.error();
     }
     return s;
   } catch (const sql::SqliteError& e) {
@@ -205,7 +205,7 @@ void Store::loadCounters() {
   auto st = db_->prepare("SELECT key, value FROM state");
   while (st.step()) state_[st.text(0)] = st.text(1);
   // The next seq never goes back: the larger of the stored counter and what the outbox holds.
-  uint64_t stored = uint64_t(stateInt("next_seq", 1));
+  uint64_t stored = uint64_t(stateInt(StateKey(StateKind::NextSeq), 1));
   uint64_t maxSeq = uint64_t(db_->queryInt("SELECT COALESCE(MAX(seq), 0) FROM outbox"));
   uint64_t maxAction = uint64_t(db_->queryInt("SELECT COALESCE(MAX(seq), 0) FROM actions"));
   nextSeq_ = std::max({stored, maxSeq + 1, maxAction + 1});
@@ -315,13 +315,13 @@ void Store::pruneActions() {
   }
 }
 
-std::string Store::state(const std::string& key, const std::string& fallback) const {
-  auto it = state_.find(key);
+std::string Store::state(const StateKey& key, const std::string& fallback) const {
+  auto it = state_.find(key.str());
   return it == state_.end() ? fallback : it->second;
 }
 
-int64_t Store::stateInt(const std::string& key, int64_t fallback) const {
-  auto it = state_.find(key);
+int64_t Store::stateInt(const StateKey& key, int64_t fallback) const {
+  auto it = state_.find(key.str());
   if (it == state_.end()) return fallback;
   try {
     return std::stoll(it->second);
@@ -330,15 +330,15 @@ int64_t Store::stateInt(const std::string& key, int64_t fallback) const {
   }
 }
 
-void Store::writeState(const std::map<std::string, std::string>& updates) {
+void Store::writeState(const StateUpdates& updates) {
   auto upsert = db_->prepare("INSERT INTO state(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
   for (const auto& [k, v] : updates) {
-    upsert.bind(1, k).bind(2, v).run();
+    upsert.bind(1, k.str()).bind(2, v).run();
     upsert.reset();
   }
 }
 
-Status Store::setState(const std::map<std::string, std::string>& updates) {
+Status Store::setState(const StateUpdates& updates) {
   try {
     sql::Transaction tx(*db_);
     writeState(updates);
@@ -346,7 +346,7 @@ Status Store::setState(const std::map<std::string, std::string>& updates) {
   } catch (const sql::SqliteError& e) {
     return storeError(StoreErrorCode::Failed, std::string("store: ") + e.what());
   }
-  for (const auto& [k, v] : updates) state_[k] = v;
+  for (const auto& [k, v] : updates) state_[k.str()] = v;
   return {};
 }
 
@@ -421,8 +421,8 @@ Store::CheckReport Store::check() {
                       std::to_string(d.bytes) + " bytes");
   }
   r.lines.push_back("     outbox " + std::to_string(outboxBytes()) + " of " + std::to_string(opts_.capBytes) +
-                    " bytes; dropped AVL " + std::to_string(stateInt("dropped_avl")) + "; rejected " +
-                    std::to_string(stateInt("rejected_events")));
+                    " bytes; dropped AVL " + std::to_string(stateInt(StateKey(StateKind::DroppedAvl))) + "; rejected " +
+                    std::to_string(stateInt(StateKey(StateKind::RejectedEvents))));
   return r;
 }
 

@@ -19,6 +19,7 @@
 #include "shared/wire/error.h"
 #include "shared/infra/sqlite.h"
 #include "agent/payload_cipher.h"
+#include "agent/state_key.h"
 
 namespace mdc::agent {
 
@@ -95,7 +96,7 @@ class Store {
    *  transaction. Refuses with StoreErrorCode::Full, changing nothing, when the
    *  non-AVL lanes alone would exceed the cap. */
   Result<OutboxRow> enqueue(v1::Envelope& env, v1::Lane lane, const ActionInfo& action,
-                            const std::map<std::string, std::string>& stateUpdates = {});
+                            const StateUpdates& stateUpdates = {});
 
   /** Group-commits AVL reports (assigns their seqs) and thins the oldest AVL
    *  when the store is over its cap. Returns the number of AVL points dropped. */
@@ -125,7 +126,7 @@ class Store {
   /** Commits a downlink to the inbox and advances the unit's cursor, with the
    *  state updates it implies, in one transaction. Only seq == cursor + 1 is accepted. */
   Status storeDownlink(const v1::Downlink& dl, const std::string& raw,
-                       const std::map<std::string, std::string>& stateUpdates = {});
+                       const StateUpdates& stateUpdates = {});
 
   uint64_t downlinkCursor(const std::string& unitId);
   /** Downlinks of a kind for a unit, newest first (tampered rows skipped and counted). */
@@ -159,9 +160,12 @@ class Store {
   /** Empty while every commit is durable; else why enqueues are refused. */
   const std::string& durabilityError() const { return durabilityError_; }
 
-  std::string state(const std::string& key, const std::string& fallback = "") const;
-  int64_t stateInt(const std::string& key, int64_t fallback = 0) const;
-  Status setState(const std::map<std::string, std::string>& updates);
+  /** The value kept under key, or fallback when there is none. */
+  std::string state(const StateKey& key, const std::string& fallback = "") const;
+  /** The value kept under key as a number, or fallback when there is none or it is not one. */
+  int64_t stateInt(const StateKey& key, int64_t fallback = 0) const;
+  /** Sets the values in one transaction; the cache changes only when it commits. */
+  Status setState(const StateUpdates& updates);
 
   /** PRAGMA integrity_check plus the lane invariants; a readable report. ok=false on any failure. */
   struct CheckReport {
@@ -185,7 +189,7 @@ class Store {
   int64_t thinAvl(int64_t bytesToFree);
   void pruneActions();
   /** Upserts state rows inside the caller's transaction (throws SqliteError); the cache is the caller's. */
-  void writeState(const std::map<std::string, std::string>& updates);
+  void writeState(const StateUpdates& updates);
   void encryptPlaintextRows();
   std::string sealOutbox(uint64_t seq, int lane, const std::string& eventId, const std::string& plain) const;
   /** Opens a sealed payload; when it fails authentication, logs "<row>: ...
@@ -199,7 +203,7 @@ class Store {
                                        const std::string& sealed);
   /** In the enqueue's transaction: keeps a sent message's text, prunes to kInboxKeep (throws SqliteError). */
   void recordSent(uint64_t seq, const std::string& unitId, int64_t atMs, const std::string& text,
-                  std::map<std::string, std::string>& updates);
+                  StateUpdates& updates);
 
   std::unique_ptr<sql::Db> db_;
   std::string durabilityError_;  // set when synchronous=FULL could not be restored: enqueues refused

@@ -9,7 +9,7 @@
 namespace mdc::agent {
 
 Status Store::storeDownlink(const v1::Downlink& dl, const std::string& raw,
-                            const std::map<std::string, std::string>& stateUpdates) {
+                            const StateUpdates& stateUpdates) {
   uint64_t cursor = downlinkCursor(dl.unit_id());
   if (dl.seq() != cursor + 1)
     return storeError(StoreErrorCode::Invalid, "store: downlink seq " + std::to_string(dl.seq()) +
@@ -30,12 +30,12 @@ Status Store::storeDownlink(const v1::Downlink& dl, const std::string& raw,
       prune.bind(1, dl.unit_id()).bind(2, codec::bodyName(dl)).bind(3, int64_t(kInboxKeep - 1)).run();
       pruned = db_->changes();
     }
-    std::map<std::string, std::string> updates = stateUpdates;
-    if (pruned > 0) updates["inbox_pruned"] = std::to_string(stateInt("inbox_pruned", 0) + pruned);
-    updates["downlink_cursor:" + dl.unit_id()] = std::to_string(dl.seq());
+    StateUpdates updates = stateUpdates;
+    if (pruned > 0) updates[StateKey(StateKind::InboxPruned)] = std::to_string(stateInt(StateKey(StateKind::InboxPruned), 0) + pruned);
+    updates[StateKey::downlinkCursor(dl.unit_id())] = std::to_string(dl.seq());
     writeState(updates);
     tx.commit();
-    for (const auto& [k, v] : updates) state_[k] = v;
+    for (const auto& [k, v] : updates) state_[k.str()] = v;
   } catch (const sql::SqliteError& e) {
     return storeError(StoreErrorCode::Failed, std::string("store: downlink not committed: ") + e.what());
   }
@@ -43,7 +43,7 @@ Status Store::storeDownlink(const v1::Downlink& dl, const std::string& raw,
 }
 
 uint64_t Store::downlinkCursor(const std::string& unitId) {
-  return uint64_t(stateInt("downlink_cursor:" + unitId, 0));
+  return uint64_t(stateInt(StateKey::downlinkCursor(unitId), 0));
 }
 
 int64_t Store::inboxCount(const std::string& unitId, const std::string& kind) {
@@ -78,14 +78,14 @@ std::string Store::sentAad(const std::string& unitId, uint64_t seq) const {
 }
 
 void Store::recordSent(uint64_t seq, const std::string& unitId, int64_t atMs, const std::string& text,
-                       std::map<std::string, std::string>& updates) {
+                       StateUpdates& updates) {
   db_->prepare("INSERT INTO sent_messages(seq, unit_id, at_ms, payload) VALUES(?,?,?,?)")
       .bind(1, seq).bind(2, unitId).bind(3, atMs).bindBlob(4, cipher_.seal(text, sentAad(unitId, seq))).run();
   db_->prepare("DELETE FROM sent_messages WHERE unit_id=?1 AND seq < (SELECT seq FROM sent_messages WHERE "
                "unit_id=?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)")
       .bind(1, unitId).bind(2, int64_t(kInboxKeep - 1)).run();
   if (int64_t pruned = db_->changes(); pruned > 0)
-    updates["inbox_pruned"] = std::to_string(stateInt("inbox_pruned", 0) + pruned);
+    updates[StateKey(StateKind::InboxPruned)] = std::to_string(stateInt(StateKey(StateKind::InboxPruned), 0) + pruned);
 }
 
 int64_t Store::conversationCount(const std::string& unitId) {

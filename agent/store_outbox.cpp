@@ -17,7 +17,7 @@ namespace mdc::agent {
 
 
 Result<OutboxRow> Store::enqueue(v1::Envelope& env, v1::Lane lane, const ActionInfo& action,
-                                 const std::map<std::string, std::string>& stateUpdates) {
+                                 const StateUpdates& stateUpdates) {
   if (Status s = requireDurable(); !s) return s.error();
   if (lane == v1::LANE_AVL || lane == v1::LANE_UNSPECIFIED)
     return storeError(StoreErrorCode::Invalid, "store: enqueue is for non-AVL lanes");
@@ -43,19 +43,19 @@ Result<OutboxRow> Store::enqueue(v1::Envelope& env, v1::Lane lane, const ActionI
     db_->prepare("INSERT INTO actions(seq, event_id, kind, summary, delivery, queued_at_ms) VALUES(?,?,?,?,?,?)")
         .bind(1, row.seq).bind(2, row.eventId).bind(3, action.kind).bind(4, action.summary)
         .bind(5, int(v1::DELIVERY_QUEUED)).bind(6, now).run();
-    std::map<std::string, std::string> updates = stateUpdates;
-    updates["next_seq"] = std::to_string(row.seq + 1);
+    StateUpdates updates = stateUpdates;
+    updates[StateKey(StateKind::NextSeq)] = std::to_string(row.seq + 1);
     if (!action.sentText.empty()) recordSent(row.seq, env.unit_id(), now, action.sentText, updates);
     // At the cap, AVL makes room for the responder's action (oldest first).
     if (int64_t over = outboxBytes() + rowBytes - opts_.capBytes; over > 0) {
       if (int64_t dropped = thinAvl(over); dropped > 0) {
-        updates["dropped_avl"] = std::to_string(stateInt("dropped_avl") + dropped);
+        updates[StateKey(StateKind::DroppedAvl)] = std::to_string(stateInt(StateKey(StateKind::DroppedAvl)) + dropped);
         thinned = true;
       }
     }
     writeState(updates);
     tx.commit();
-    for (const auto& [k, v] : updates) state_[k] = v;
+    for (const auto& [k, v] : updates) state_[k.str()] = v;
   } catch (const sql::SqliteError& e) {
     if (thinned) recountLanes();  // the rollback restored the thinned rows
     return storeError(e.primary() == SQLITE_FULL ? StoreErrorCode::Full : StoreErrorCode::Failed,
@@ -105,14 +105,14 @@ Result<int64_t> Store::appendAvl(std::vector<v1::Envelope>& batch) {
     }
     int64_t over = outboxBytes() - opts_.capBytes;
     if (over > 0) dropped = thinAvl(over);
-    std::map<std::string, std::string> updates{{"next_seq", std::to_string(nextSeq_)}};
-    if (dropped > 0) updates["dropped_avl"] = std::to_string(stateInt("dropped_avl") + dropped);
+    StateUpdates updates{{StateKey(StateKind::NextSeq), std::to_string(nextSeq_)}};
+    if (dropped > 0) updates[StateKey(StateKind::DroppedAvl)] = std::to_string(stateInt(StateKey(StateKind::DroppedAvl)) + dropped);
     writeState(updates);
     tx.commit();
-    for (const auto& [k, v] : updates) state_[k] = v;
+    for (const auto& [k, v] : updates) state_[k.str()] = v;
   } catch (const sql::SqliteError& e) {
     recountLanes();
-    nextSeq_ = std::max<uint64_t>(nextSeq_, uint64_t(stateInt("next_seq", 1)));
+    nextSeq_ = std::max<uint64_t>(nextSeq_, uint64_t(stateInt(StateKey(StateKind::NextSeq), 1)));
     return storeError(StoreErrorCode::Failed, std::string("store: AVL batch not committed: ") + e.what());
   }
   if (dropped > 0) recountLanes();
@@ -321,15 +321,14 @@ Result<std::optional<uint64_t>> Store::applyRejection(const v1::Rejection& rej, 
       std::string detail = rej.detail().empty() ? v1::RejectReason_Name(rej.reason()) : rej.detail();
       db_->prepare("UPDATE actions SET delivery=?, delivered_at_ms=?, detail=? WHERE seq=?")
           .bind(1, int(v1::DELIVERY_REJECTED)).bind(2, clock_.nowMs()).bind(3, detail).bind(4, *seq).run();
-      db_->prepare("INSERT INTO state(key, value) VALUES('rejected_events', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value")
-          .bind(1, std::to_string(stateInt("rejected_events") + 1)).run();
+      writeState({{StateKey(StateKind::RejectedEvents), std::to_string(stateInt(StateKey(StateKind::RejectedEvents)) + 1)}});
     }
     tx.commit();
   } catch (const sql::SqliteError& e) {
     return storeError(StoreErrorCode::Failed, std::string("store: rejection not applied: ") + e.what());
   }
   if (seq) {
-    state_["rejected_events"] = std::to_string(stateInt("rejected_events") + 1);
+    state_[StateKey(StateKind::RejectedEvents).str()] = std::to_string(stateInt(StateKey(StateKind::RejectedEvents)) + 1);
     recountLanes();
   }
   return seq;

@@ -346,62 +346,72 @@ QJsonObject toEido(const Incident& in, const std::string& issuer) {
   return doc;
 }
 
-Result<Incident> fromEido(const QJsonObject& doc) {
-  if (auto errors = validate(doc); !errors.empty()) return Error::make(errors.front());
-  if (!doc.value("incidentComponent").isObject()) return Error::make("$.incidentComponent: required to import an incident");
-  const QJsonObject inc = doc.value("incidentComponent").toObject();
-  const Components c = index(doc);
-  // Follows a reference to a component of one kind; the error names where it was.
-  auto follow = [&](const QJsonValue& r, const std::string& path, const char* kind) -> Result<QJsonObject> {
+namespace {
+
+/** One EIDO document being read into an Incident; each step's error names where it was. */
+struct EidoReader {
+  const QJsonObject& doc;
+  const QJsonObject inc;
+  const Components c;
+  Incident in;
+  int64_t earliest = 0;
+
+  /** Follows a reference to a component of one kind. */
+  Result<QJsonObject> follow(const QJsonValue& r, const std::string& path, const char* kind) const {
     const std::string id = s(r.toObject().value("$ref"));
     auto it = c.byId.find(id);
     if (it == c.byId.end() || c.pathOf.at(id).rfind(std::string("$.") + kind + "[", 0) != 0)
       return Error::make(path + ": \"" + id + "\" is not the $id of any " + kind + " in the document");
     return it->second;
-  };
-  Incident in;
-  in.eidoId = s(inc.value("$id"));
-  if (in.eidoId.size() > 255) return Error::make("$.incidentComponent.$id: at most 255 characters");
-  in.updatedAtMs = *parseDateTime(doc.value("lastUpdateTimeStamp"));
-
-  // The owning agency: the one that says so, else the first.
-  const QJsonArray agencies = doc.value("agencyComponent").toArray();
-  QJsonObject owner = agencies.first().toObject();
-  for (const auto& a : agencies)
-    if (a.toObject().value("incidentOwningAgencyIndicator").toBool()) owner = a.toObject();
-  std::string ownerId = s(owner.value("$id"));
-  in.ownerAgency = ownerId.rfind(kAgencyPrefix, 0) == 0 ? ownerId.substr(std::string(kAgencyPrefix).size()) : ownerId;
-  if (in.ownerAgency.empty() || in.ownerAgency.size() > 255) return Error::make("$.agencyComponent: the owning agency's $id must be 1-255 characters");
-  in.ownerServices = strings(owner.value("agencyType"));
-
-  in.apcoCode = s(inc.value("incidentTypeCommonRegistryText"));
-  const auto* apco = mdc::apco::findIncidentType(in.apcoCode);
-  if (!apco)
-    return Error::make("$.incidentComponent.incidentTypeCommonRegistryText: \"" + in.apcoCode +
-                       "\" is not an APCO ANS 2.103 incident type code");
-  in.typeCode = inc.contains("incidentTypeInternalCode") ? s(inc.value("incidentTypeInternalCode")) : in.apcoCode;
-  if (in.typeCode.empty() || in.typeCode.size() > 32)
-    return Error::make("$.incidentComponent.incidentTypeInternalCode: \"" + in.typeCode + "\": must be 1-32 characters");
-  in.typeLabel = inc.contains("incidentTypeInternalText") ? s(inc.value("incidentTypeInternalText")) : std::string(apco->name);
-  if (in.typeLabel.size() > 64) return Error::make("$.incidentComponent.incidentTypeInternalText: at most 64 characters");
-  in.ownerNumber = inc.contains("internalIncidentId") ? s(inc.value("internalIncidentId")) : in.eidoId;
-  if (in.ownerNumber.empty() || in.ownerNumber.size() > 255)
-    return Error::make("$.incidentComponent.internalIncidentId: must be 1-255 characters");
-  for (const auto& st : strings(inc.value("incidentStatusCommonRegistryText")))
-    if (QString::fromStdString(st).compare(QLatin1String("Closed"), Qt::CaseInsensitive) == 0) in.closed = true;
-  const std::string pText = s(inc.value("incidentPriorityInternalText"));
-  if (pText.size() == 1 && pText[0] >= '1' && pText[0] <= '9') {
-    in.priority = pText[0] - '0';
-  } else if (inc.contains("incidentCommonPriorityNumber")) {
-    const int n = inc.value("incidentCommonPriorityNumber").toInt();
-    if (n < 0 || n > 10)
-      return Error::make("$.incidentComponent.incidentCommonPriorityNumber: " + std::to_string(n) + " is out of range 0-10");
-    in.priority = std::clamp(10 - n, 1, 9);
   }
 
-  int64_t earliest = in.updatedAtMs;
-  const QJsonArray locRefs = inc.value("locationReference").toArray();
-  if (!locRefs.isEmpty()) {
+  /** The owning agency: the one that says so, else the first. */
+  Status owner() {
+    const QJsonArray agencies = doc.value("agencyComponent").toArray();
+    QJsonObject owner = agencies.first().toObject();
+    for (const auto& a : agencies)
+      if (a.toObject().value("incidentOwningAgencyIndicator").toBool()) owner = a.toObject();
+    std::string ownerId = s(owner.value("$id"));
+    in.ownerAgency = ownerId.rfind(kAgencyPrefix, 0) == 0 ? ownerId.substr(std::string(kAgencyPrefix).size()) : ownerId;
+    if (in.ownerAgency.empty() || in.ownerAgency.size() > 255)
+      return Error::make("$.agencyComponent: the owning agency's $id must be 1-255 characters");
+    in.ownerServices = strings(owner.value("agencyType"));
+    return {};
+  }
+
+  /** The call's type, number, state and priority. */
+  Status typeAndPriority() {
+    in.apcoCode = s(inc.value("incidentTypeCommonRegistryText"));
+    const auto* apco = mdc::apco::findIncidentType(in.apcoCode);
+    if (!apco)
+      return Error::make("$.incidentComponent.incidentTypeCommonRegistryText: \"" + in.apcoCode +
+                         "\" is not an APCO ANS 2.103 incident type code");
+    in.typeCode = inc.contains("incidentTypeInternalCode") ? s(inc.value("incidentTypeInternalCode")) : in.apcoCode;
+    if (in.typeCode.empty() || in.typeCode.size() > 32)
+      return Error::make("$.incidentComponent.incidentTypeInternalCode: \"" + in.typeCode + "\": must be 1-32 characters");
+    in.typeLabel = inc.contains("incidentTypeInternalText") ? s(inc.value("incidentTypeInternalText")) : std::string(apco->name);
+    if (in.typeLabel.size() > 64) return Error::make("$.incidentComponent.incidentTypeInternalText: at most 64 characters");
+    in.ownerNumber = inc.contains("internalIncidentId") ? s(inc.value("internalIncidentId")) : in.eidoId;
+    if (in.ownerNumber.empty() || in.ownerNumber.size() > 255)
+      return Error::make("$.incidentComponent.internalIncidentId: must be 1-255 characters");
+    for (const auto& st : strings(inc.value("incidentStatusCommonRegistryText")))
+      if (QString::fromStdString(st).compare(QLatin1String("Closed"), Qt::CaseInsensitive) == 0) in.closed = true;
+    const std::string pText = s(inc.value("incidentPriorityInternalText"));
+    if (pText.size() == 1 && pText[0] >= '1' && pText[0] <= '9') {
+      in.priority = pText[0] - '0';
+    } else if (inc.contains("incidentCommonPriorityNumber")) {
+      const int n = inc.value("incidentCommonPriorityNumber").toInt();
+      if (n < 0 || n > 10)
+        return Error::make("$.incidentComponent.incidentCommonPriorityNumber: " + std::to_string(n) + " is out of range 0-10");
+      in.priority = std::clamp(10 - n, 1, 9);
+    }
+    return {};
+  }
+
+  /** The address and position of the incident's first location. */
+  Status location() {
+    const QJsonArray locRefs = inc.value("locationReference").toArray();
+    if (locRefs.isEmpty()) return {};
     auto loc = follow(locRefs.first(), "$.incidentComponent.locationReference[0]", "locationComponent");
     if (!loc) return loc.error();
     const std::string path = c.pathOf.at(s(loc->value("$id")));
@@ -414,67 +424,100 @@ Result<Incident> fromEido(const QJsonObject& doc) {
     }
     if (in.address.empty()) in.address = s(loc->value("locationDescriptionText"));
     if (in.address.size() > 200) return Error::make(path + ": the address is longer than 200 characters");
+    return {};
   }
-  std::set<std::string> incidentNotes;
-  const QJsonArray noteRefs = inc.value("notesReference").toArray();
-  for (qsizetype i = 0; i < noteRefs.size(); ++i) {
-    auto n = follow(noteRefs[i], "$.incidentComponent.notesReference[" + std::to_string(i) + "]", "notesComponent");
-    if (!n) return n.error();
-    incidentNotes.insert(s(n->value("$id")));
-    in.notes += (in.notes.empty() ? "" : "\n") + htmlText(s(n->value("notesActionComments")));
-    earliest = std::min(earliest, *parseDateTime(n->value("lastUpdateTimeStamp")));
+
+  /** The incident's own notes, then every other note as a line of the timeline, by time (document order among equals). */
+  Status notesAndTimeline() {
+    std::set<std::string> incidentNotes;
+    const QJsonArray noteRefs = inc.value("notesReference").toArray();
+    for (qsizetype i = 0; i < noteRefs.size(); ++i) {
+      auto n = follow(noteRefs[i], "$.incidentComponent.notesReference[" + std::to_string(i) + "]", "notesComponent");
+      if (!n) return n.error();
+      incidentNotes.insert(s(n->value("$id")));
+      in.notes += (in.notes.empty() ? "" : "\n") + htmlText(s(n->value("notesActionComments")));
+      earliest = std::min(earliest, *parseDateTime(n->value("lastUpdateTimeStamp")));
+    }
+    if (in.notes.size() > 4000)
+      return Error::make("$.incidentComponent.notesReference: the notes are longer than 4000 characters");
+    const QJsonArray allNotes = doc.value("notesComponent").toArray();
+    for (qsizetype i = 0; i < allNotes.size(); ++i) {
+      const QJsonObject n = allNotes[i].toObject();
+      if (incidentNotes.count(s(n.value("$id")))) continue;
+      Line l{*parseDateTime(n.value("lastUpdateTimeStamp")), htmlText(s(n.value("notesActionComments")))};
+      if (l.text.size() > 2000)
+        return Error::make("$.notesComponent[" + std::to_string(i) + "].notesActionComments: longer than 2000 characters");
+      in.timeline.push_back(std::move(l));
+    }
+    if (in.timeline.size() > kMaxTimeline)
+      return Error::make("$.notesComponent: " + std::to_string(in.timeline.size()) + " notes, at most " +
+                         std::to_string(kMaxTimeline));
+    std::stable_sort(in.timeline.begin(), in.timeline.end(), [](const Line& a, const Line& b) { return a.atMs < b.atMs; });
+    for (const auto& l : in.timeline) earliest = std::min(earliest, l.atMs);
+    return {};
   }
-  if (in.notes.size() > 4000) return Error::make("$.incidentComponent.notesReference: the notes are longer than 4000 characters");
-  // Every other note is a line of the timeline, by time (document order among equals).
-  const QJsonArray allNotes = doc.value("notesComponent").toArray();
-  for (qsizetype i = 0; i < allNotes.size(); ++i) {
-    const QJsonObject n = allNotes[i].toObject();
-    if (incidentNotes.count(s(n.value("$id")))) continue;
-    Line l{*parseDateTime(n.value("lastUpdateTimeStamp")), htmlText(s(n.value("notesActionComments")))};
-    if (l.text.size() > 2000)
-      return Error::make("$.notesComponent[" + std::to_string(i) + "].notesActionComments: longer than 2000 characters");
-    in.timeline.push_back(std::move(l));
+
+  /** Dispatch components must point at what is there. */
+  Status dispatchReferences() const {
+    const QJsonArray dispatches = doc.value("dispatchComponent").toArray();
+    for (qsizetype i = 0; i < dispatches.size(); ++i) {
+      const std::string path = "$.dispatchComponent[" + std::to_string(i) + "]";
+      const QJsonArray rr = dispatches[i].toObject().value("emergencyResourceReference").toArray();
+      for (qsizetype k = 0; k < rr.size(); ++k)
+        if (auto r = follow(rr[k], path + ".emergencyResourceReference[" + std::to_string(k) + "]", "emergencyResourceComponent"); !r)
+          return r.error();
+      const QJsonArray nr = dispatches[i].toObject().value("notesReference").toArray();
+      for (qsizetype k = 0; k < nr.size(); ++k)
+        if (auto r = follow(nr[k], path + ".notesReference[" + std::to_string(k) + "]", "notesComponent"); !r) return r.error();
+    }
+    return {};
   }
-  if (in.timeline.size() > kMaxTimeline)
-    return Error::make("$.notesComponent: " + std::to_string(in.timeline.size()) + " notes, at most " +
-                       std::to_string(kMaxTimeline));
-  std::stable_sort(in.timeline.begin(), in.timeline.end(), [](const Line& a, const Line& b) { return a.atMs < b.atMs; });
-  for (const auto& l : in.timeline) earliest = std::min(earliest, l.atMs);
-  // Dispatch components must point at what is there.
-  const QJsonArray dispatches = doc.value("dispatchComponent").toArray();
-  for (qsizetype i = 0; i < dispatches.size(); ++i) {
-    const std::string path = "$.dispatchComponent[" + std::to_string(i) + "]";
-    const QJsonArray rr = dispatches[i].toObject().value("emergencyResourceReference").toArray();
-    for (qsizetype k = 0; k < rr.size(); ++k)
-      if (auto r = follow(rr[k], path + ".emergencyResourceReference[" + std::to_string(k) + "]", "emergencyResourceComponent"); !r)
-        return r.error();
-    const QJsonArray nr = dispatches[i].toObject().value("notesReference").toArray();
-    for (qsizetype k = 0; k < nr.size(); ++k)
-      if (auto r = follow(nr[k], path + ".notesReference[" + std::to_string(k) + "]", "notesComponent"); !r) return r.error();
+
+  /** The units on the call, each once. */
+  Status units() {
+    const QJsonArray res = doc.value("emergencyResourceComponent").toArray();
+    if (size_t(res.size()) > kMaxUnits)
+      return Error::make("$.emergencyResourceComponent: " + std::to_string(res.size()) + " units, at most " + std::to_string(kMaxUnits));
+    std::set<std::string> names;
+    for (qsizetype i = 0; i < res.size(); ++i) {
+      const QJsonObject e = res[i].toObject();
+      const std::string path = "$.emergencyResourceComponent[" + std::to_string(i) + "]";
+      Resource r;
+      r.name = e.contains("emergencyResourceName") ? s(e.value("emergencyResourceName")) : s(e.value("$id"));
+      if (r.name.empty() || r.name.size() > 64) return Error::make(path + ".emergencyResourceName: must be 1-64 characters");
+      if (!names.insert(r.name).second) return Error::make(path + ".emergencyResourceName: \"" + r.name + "\" is listed twice");
+      r.resourceType = s(e.value("emergencyResourceTypeCommonRegistryText"));
+      r.status = s(e.value("primaryUnitStatusRegistryText"));
+      r.secondary = strings(e.value("secondaryUnitStatusRegistryText"));
+      r.internal = strings(e.value("unitStatusInternal"));
+      for (const auto* list : {&r.secondary, &r.internal})
+        for (const auto& v : *list)
+          if (v.empty() || v.find('\n') != std::string::npos) return Error::make(path + ": a status must be one non-empty line");
+      r.atMs = *parseDateTime(e.value("lastUpdateTimeStamp"));
+      in.units.push_back(std::move(r));
+    }
+    return {};
   }
-  const QJsonArray res = doc.value("emergencyResourceComponent").toArray();
-  if (size_t(res.size()) > kMaxUnits)
-    return Error::make("$.emergencyResourceComponent: " + std::to_string(res.size()) + " units, at most " + std::to_string(kMaxUnits));
-  std::set<std::string> names;
-  for (qsizetype i = 0; i < res.size(); ++i) {
-    const QJsonObject e = res[i].toObject();
-    const std::string path = "$.emergencyResourceComponent[" + std::to_string(i) + "]";
-    Resource r;
-    r.name = e.contains("emergencyResourceName") ? s(e.value("emergencyResourceName")) : s(e.value("$id"));
-    if (r.name.empty() || r.name.size() > 64) return Error::make(path + ".emergencyResourceName: must be 1-64 characters");
-    if (!names.insert(r.name).second) return Error::make(path + ".emergencyResourceName: \"" + r.name + "\" is listed twice");
-    r.resourceType = s(e.value("emergencyResourceTypeCommonRegistryText"));
-    r.status = s(e.value("primaryUnitStatusRegistryText"));
-    r.secondary = strings(e.value("secondaryUnitStatusRegistryText"));
-    r.internal = strings(e.value("unitStatusInternal"));
-    for (const auto* list : {&r.secondary, &r.internal})
-      for (const auto& v : *list)
-        if (v.empty() || v.find('\n') != std::string::npos) return Error::make(path + ": a status must be one non-empty line");
-    r.atMs = *parseDateTime(e.value("lastUpdateTimeStamp"));
-    in.units.push_back(std::move(r));
-  }
-  in.createdAtMs = earliest;
-  return in;
+};
+
+}  // namespace
+
+Result<Incident> fromEido(const QJsonObject& doc) {
+  if (auto errors = validate(doc); !errors.empty()) return Error::make(errors.front());
+  if (!doc.value("incidentComponent").isObject()) return Error::make("$.incidentComponent: required to import an incident");
+  EidoReader r{doc, doc.value("incidentComponent").toObject(), index(doc), {}, 0};
+  r.in.eidoId = s(r.inc.value("$id"));
+  if (r.in.eidoId.size() > 255) return Error::make("$.incidentComponent.$id: at most 255 characters");
+  r.in.updatedAtMs = *parseDateTime(doc.value("lastUpdateTimeStamp"));
+  r.earliest = r.in.updatedAtMs;
+  if (Status st = r.owner(); !st) return st.error();
+  if (Status st = r.typeAndPriority(); !st) return st.error();
+  if (Status st = r.location(); !st) return st.error();
+  if (Status st = r.notesAndTimeline(); !st) return st.error();
+  if (Status st = r.dispatchReferences(); !st) return st.error();
+  if (Status st = r.units(); !st) return st.error();
+  r.in.createdAtMs = r.earliest;
+  return std::move(r.in);
 }
 
 QJsonObject toPayload(const Incident& in) {

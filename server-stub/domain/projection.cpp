@@ -117,16 +117,38 @@ ordering::Membership EventStore::loadMembership(const std::string& unit) {
   return m;
 }
 
-std::optional<std::string> EventStore::addMembershipFact(const std::string& unit, const MembershipFact& fact,
-                                                         const Row& row, std::vector<Outgoing>& out) {
-  auto kindName = [](MembershipFact::Kind k) {
-    switch (k) {
-      case MembershipFact::Kind::Assign: return "assign";
-      case MembershipFact::Kind::SelfInitiate: return "self";
-      case MembershipFact::Kind::Clear: return "clear";
-    }
-    return "clear";
-  };
+namespace {
+
+const char* factKindName(MembershipFact::Kind k) {
+  switch (k) {
+    case MembershipFact::Kind::Assign: return "assign";
+    case MembershipFact::Kind::SelfInitiate: return "self";
+    case MembershipFact::Kind::Clear: return "clear";
+  }
+  return "clear";
+}
+
+MembershipFact::Kind factKindOf(const std::string& name) {
+  return name == "assign" ? MembershipFact::Kind::Assign
+         : name == "self" ? MembershipFact::Kind::SelfInitiate
+                          : MembershipFact::Kind::Clear;
+}
+
+}  // namespace
+
+struct EventStore::MembershipChange {
+  const std::string& unit;
+  const MembershipFact& fact;
+  const Row& row;
+  std::vector<Outgoing>& out;
+  ordering::Membership stored;         ///< the spells as stored before the fact
+  ordering::Membership target;         ///< the spells all its facts say
+  std::optional<std::string> verdict;  ///< a SelfInitiate fact's verdict
+  std::vector<std::string> left;       ///< calls the unit left: closed when no unit is left on them
+  std::vector<std::string> retimed;    ///< calls it left earlier than the store knew
+};
+
+std::string EventStore::recordMembershipFact(const std::string& unit, const MembershipFact& fact) {
   std::string latest;
   {
     auto st = cached("SELECT COALESCE(MAX(stamp), '') FROM membership_facts WHERE unit_id=?");
@@ -135,123 +157,135 @@ std::optional<std::string> EventStore::addMembershipFact(const std::string& unit
     latest = st->text(0);
   }
   cached("INSERT INTO membership_facts(unit_id, stamp, kind, incident, reason, actor) VALUES(?,?,?,?,?,?)")
-      ->bind(1, unit).bind(2, fact.stamp).bind(3, kindName(fact.kind)).bind(4, fact.incident).bind(5, fact.reason)
-      .bind(6, fact.actor).run();
+      ->bind(1, unit).bind(2, fact.stamp).bind(3, factKindName(fact.kind)).bind(4, fact.incident)
+      .bind(5, fact.reason).bind(6, fact.actor).run();
+  return latest;
+}
 
-  const ordering::Membership stored = loadMembership(unit);
-  ordering::Membership target;
-  std::optional<std::string> verdict;
+ordering::Membership EventStore::foldAllFacts(const std::string& unit, const MembershipFact& fact,
+                                              std::optional<std::string>& verdict) {
+  std::vector<MembershipFact> facts;
+  auto st = cached("SELECT stamp, kind, incident, reason, actor FROM membership_facts WHERE unit_id=? ORDER BY stamp");
+  st->bind(1, unit);
+  while (st->step()) {
+    MembershipFact f;
+    f.stamp = st->text(0);
+    f.kind = factKindOf(st->text(1));
+    f.incident = st->text(2);
+    f.reason = st->text(3);
+    f.actor = st->text(4);
+    facts.push_back(std::move(f));
+  }
+  std::map<std::string, ordering::SelfInitiateVerdict> verdicts;
+  ordering::Membership target = ordering::foldMembership(std::move(facts), &verdicts);
+  if (fact.kind == MembershipFact::Kind::SelfInitiate) verdict = verdicts[fact.stamp];
+  return target;
+}
+
+std::optional<std::string> EventStore::addMembershipFact(const std::string& unit, const MembershipFact& fact,
+                                                         const Row& row, std::vector<Outgoing>& out) {
+  const std::string latest = recordMembershipFact(unit, fact);
+  MembershipChange change{unit, fact, row, out, loadMembership(unit), {}, {}, {}, {}};
   if (fact.stamp > latest) {
     // In order: one more step of the fold.
-    target = stored;
-    verdict = ordering::apply(target, fact);
+    change.target = change.stored;
+    change.verdict = ordering::apply(change.target, fact);
   } else {
     // Late: the unit's calls are what all its facts say, in stamp order.
-    std::vector<MembershipFact> facts;
-    auto st = cached("SELECT stamp, kind, incident, reason, actor FROM membership_facts WHERE unit_id=? ORDER BY stamp");
-    st->bind(1, unit);
-    while (st->step()) {
-      MembershipFact f;
-      f.stamp = st->text(0);
-      std::string k = st->text(1);
-      f.kind = k == "assign" ? MembershipFact::Kind::Assign
-               : k == "self" ? MembershipFact::Kind::SelfInitiate
-                             : MembershipFact::Kind::Clear;
-      f.incident = st->text(2);
-      f.reason = st->text(3);
-      f.actor = st->text(4);
-      facts.push_back(std::move(f));
-    }
-    std::map<std::string, ordering::SelfInitiateVerdict> verdicts;
-    target = ordering::foldMembership(std::move(facts), &verdicts);
-    if (fact.kind == MembershipFact::Kind::SelfInitiate) verdict = verdicts[fact.stamp];
+    change.target = foldAllFacts(unit, fact, change.verdict);
   }
+  bringSpellsToTarget(change);
+  dropSpellsNeverHeld(change);
+  cached("UPDATE units SET current_cfs=? WHERE unit_id=?")->bind(1, change.target.current()).bind(2, unit).run();
+  for (const auto& incident : change.left) closeIfNoUnitLeft(incident, row);
+  for (const auto& incident : change.retimed)
+    cached("UPDATE cfs SET closed_at_ms=(SELECT MAX(cleared_at_ms) FROM cfs_units WHERE incident_number=?1) "
+           "WHERE incident_number=?1 AND state='closed' AND closed_by='units'")
+        ->bind(1, incident).run();
+  return change.verdict;
+}
 
-  // Bring the stored spells to the target, telling the unit what changed.
+void EventStore::tellUnitOff(const MembershipChange& c, const std::string& incident, const std::string& reason) {
+  v1::Downlink dl;
+  dl.mutable_assignment_cleared()->set_incident_number(incident);
+  dl.mutable_assignment_cleared()->set_reason(reason.substr(0, 200));
+  queueDownlink(c.unit, dl, c.row.pos, c.row.receivedAtMs, c.out);
+}
+
+void EventStore::storeSpell(const std::string& incident, const std::string& unit, const ordering::Spell& spell) {
+  cached("INSERT INTO cfs_units(incident_number, unit_id, assigned_at_ms, cleared_at_ms, attach_stamp, clear_stamp, "
+         "clear_reason) VALUES(?,?,?,?,?,?,?) ON CONFLICT(incident_number, unit_id) DO UPDATE SET "
+         "assigned_at_ms=excluded.assigned_at_ms, cleared_at_ms=excluded.cleared_at_ms, "
+         "attach_stamp=excluded.attach_stamp, clear_stamp=excluded.clear_stamp, clear_reason=excluded.clear_reason")
+      ->bind(1, incident).bind(2, unit).bind(3, ordering::stampTime(spell.attachStamp))
+      .bind(4, spell.on ? 0 : std::max<int64_t>(1, ordering::stampTime(spell.clearStamp)))
+      .bind(5, spell.attachStamp).bind(6, spell.clearStamp).bind(7, spell.clearReason).run();
+}
+
+void EventStore::bringSpellsToTarget(MembershipChange& c) {
+  const MembershipFact& fact = c.fact;
   const bool joinsByThisFact =
-      fact.kind == MembershipFact::Kind::Assign || (fact.kind == MembershipFact::Kind::SelfInitiate && !verdict);
-  auto tellOff = [&](const std::string& incident, const std::string& reason) {
-    v1::Downlink dl;
-    dl.mutable_assignment_cleared()->set_incident_number(incident);
-    dl.mutable_assignment_cleared()->set_reason(reason.substr(0, 200));
-    queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
-  };
-  std::vector<std::string> left, retimed;
-  for (auto& [incident, spell] : target.spells) {
-    auto was = stored.spells.find(incident);
-    const ordering::Spell* before = was == stored.spells.end() ? nullptr : &was->second;
+      fact.kind == MembershipFact::Kind::Assign || (fact.kind == MembershipFact::Kind::SelfInitiate && !c.verdict);
+  for (auto& [incident, spell] : c.target.spells) {
+    auto was = c.stored.spells.find(incident);
+    const ordering::Spell* before = was == c.stored.spells.end() ? nullptr : &was->second;
     if (before && *before == spell) continue;
     const int64_t attachedAt = ordering::stampTime(spell.attachStamp);
     if (spell.on && (!before || !before->on)) {
-      bool open = false;
-      {
-        auto st = cached("SELECT state FROM cfs WHERE incident_number=?");
-        st->bind(1, incident);
-        open = st->step() && st->text(0) == "open";
-      }
-      if (!open) {
+      auto st = cached("SELECT state FROM cfs WHERE incident_number=?");
+      st->bind(1, incident);
+      if (!(st->step() && st->text(0) == "open")) {
         // A late event made the unit free for a call that is closed by now:
         // it stays off it.
         spell.on = false;
         spell.clearStamp = fact.stamp;
-        spell.clearReason = "closed before " + unit + " could join it";
+        spell.clearReason = "closed before " + c.unit + " could join it";
       }
     }
-    cached("INSERT INTO cfs_units(incident_number, unit_id, assigned_at_ms, cleared_at_ms, attach_stamp, clear_stamp, "
-           "clear_reason) VALUES(?,?,?,?,?,?,?) ON CONFLICT(incident_number, unit_id) DO UPDATE SET "
-           "assigned_at_ms=excluded.assigned_at_ms, cleared_at_ms=excluded.cleared_at_ms, "
-           "attach_stamp=excluded.attach_stamp, clear_stamp=excluded.clear_stamp, clear_reason=excluded.clear_reason")
-        ->bind(1, incident).bind(2, unit).bind(3, attachedAt)
-        .bind(4, spell.on ? 0 : std::max<int64_t>(1, ordering::stampTime(spell.clearStamp)))
-        .bind(5, spell.attachStamp).bind(6, spell.clearStamp).bind(7, spell.clearReason).run();
+    storeSpell(incident, c.unit, spell);
     if (spell.on) {
       cached("UPDATE cfs SET dispatched_at_ms=? WHERE incident_number=? AND (dispatched_at_ms=0 OR dispatched_at_ms>?)")
           ->bind(1, attachedAt).bind(2, incident).bind(3, attachedAt).run();
       if ((!before || !before->on) && !(joinsByThisFact && incident == fact.incident)) {
         // Joined because a late event changed what came first.
-        timeline(incident, row, attachedAt, unit + " on this call: an earlier event arrived late", true);
-        v1::Downlink dl = assignmentFor(incident, row.receivedAtMs);
-        queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
+        timeline(incident, c.row, attachedAt, c.unit + " on this call: an earlier event arrived late", true);
+        v1::Downlink dl = assignmentFor(incident, c.row.receivedAtMs);
+        queueDownlink(c.unit, dl, c.row.pos, c.row.receivedAtMs, c.out);
       }
     } else if (before && before->on) {
-      tellOff(incident, spell.clearReason);
-      left.push_back(incident);
+      tellUnitOff(c, incident, spell.clearReason);
+      c.left.push_back(incident);
     } else if (!before) {
-      left.push_back(incident);  // joined and left, both told by late events
+      c.left.push_back(incident);  // joined and left, both told by late events
     } else if (!spell.on && before->clearStamp != spell.clearStamp) {
-      retimed.push_back(incident);  // left earlier than the store knew
+      c.retimed.push_back(incident);  // left earlier than the store knew
     }
   }
-  for (const auto& [incident, spell] : stored.spells) {
-    if (target.spells.count(incident)) continue;
+}
+
+void EventStore::dropSpellsNeverHeld(MembershipChange& c) {
+  for (const auto& [incident, spell] : c.stored.spells) {
+    if (c.target.spells.count(incident)) continue;
     // A late event showed the unit was never on this call (it started it
     // while already on another): it leaves the call's units.
-    cached("DELETE FROM cfs_units WHERE incident_number=? AND unit_id=?")->bind(1, incident).bind(2, unit).run();
-    timeline(incident, row, ordering::stampTime(fact.stamp),
-             unit + " not on this call: an earlier event arrived late", true);
-    if (spell.on) tellOff(incident, "already on another call when it started this one");
+    cached("DELETE FROM cfs_units WHERE incident_number=? AND unit_id=?")->bind(1, incident).bind(2, c.unit).run();
+    timeline(incident, c.row, ordering::stampTime(c.fact.stamp),
+             c.unit + " not on this call: an earlier event arrived late", true);
+    if (spell.on) tellUnitOff(c, incident, "already on another call when it started this one");
     // Closed only because its units had left it, and none ever was on it:
     // it is open again, as a call no unit has taken.
     auto st = cached("SELECT COUNT(*) FROM cfs_units WHERE incident_number=?");
     st->bind(1, incident);
     st->step();
-    if (st->i64(0) == 0) {
-      cached("UPDATE cfs SET state='open', closed_at_ms=0 WHERE incident_number=? AND state='closed' AND "
-             "closed_by='units'")
-          ->bind(1, incident).run();
-      if (db_->changes() > 0) {
-        cached("UPDATE cfs SET closed_by='' WHERE incident_number=?")->bind(1, incident).run();
-        timeline(incident, row, ordering::stampTime(fact.stamp), "open again: no unit was ever on it", true);
-      }
+    if (st->i64(0) != 0) continue;
+    cached("UPDATE cfs SET state='open', closed_at_ms=0 WHERE incident_number=? AND state='closed' AND "
+           "closed_by='units'")
+        ->bind(1, incident).run();
+    if (db_->changes() > 0) {
+      cached("UPDATE cfs SET closed_by='' WHERE incident_number=?")->bind(1, incident).run();
+      timeline(incident, c.row, ordering::stampTime(c.fact.stamp), "open again: no unit was ever on it", true);
     }
   }
-  cached("UPDATE units SET current_cfs=? WHERE unit_id=?")->bind(1, target.current()).bind(2, unit).run();
-  for (const auto& incident : left) closeIfNoUnitLeft(incident, row);
-  for (const auto& incident : retimed)
-    cached("UPDATE cfs SET closed_at_ms=(SELECT MAX(cleared_at_ms) FROM cfs_units WHERE incident_number=?1) "
-           "WHERE incident_number=?1 AND state='closed' AND closed_by='units'")
-        ->bind(1, incident).run();
-  return verdict;
 }
 
 // ------------------------------------------------------------------ projection

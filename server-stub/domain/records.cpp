@@ -72,6 +72,79 @@ Result<std::unique_ptr<RecordsSystem>> RecordsSystem::open(const std::string& pa
   }
 }
 
+namespace {
+
+// Each checks and normalises one row of its table, adding what is wrong to
+// errors (prefixed with at), and returns the row's key among the file's rows.
+
+std::string vehicleRow(std::vector<std::string>& f, const std::string& at, std::vector<std::string>& errors) {
+  std::string why;
+  f[0] = codec::normalizePlate(f[0]);
+  f[1] = codec::normalizePlate(f[1]);
+  f[6] = codec::normalizeName(f[6]);
+  if (!(why = checkPlate(f[0], f[1])).empty()) errors.push_back(at + why);
+  else if (!isWholeNumber(f[2], 1900, 2100)) errors.push_back(at + "year " + quoted(f[2]) + ": expected 1900-2100");
+  else if (f[3].empty() || f[4].empty() || f[5].empty() || codec::utf8Length(f[3]) > 32 ||
+           codec::utf8Length(f[4]) > 32 || codec::utf8Length(f[5]) > 32)
+    errors.push_back(at + "make, model and color are required, each 1-32 characters");
+  else if (!(why = checkPerson(f[6], f[7])).empty()) errors.push_back(at + "owner: " + why);
+  return plateKey(f[0], f[1]);
+}
+
+std::string personRow(std::vector<std::string>& f, const std::string& at, std::vector<std::string>& errors) {
+  std::string why;
+  f[0] = codec::normalizeName(f[0]);
+  f[2] = codec::normalizePlate(f[2]);
+  if (!(why = checkPerson(f[0], f[1])).empty()) errors.push_back(at + why);
+  else if (f[2] != "M" && f[2] != "F" && f[2] != "X") errors.push_back(at + "sex " + quoted(f[2]) + ": expected M, F or X");
+  else if (!isWholeNumber(f[3], 50, 250)) errors.push_back(at + "height_cm " + quoted(f[3]) + ": expected 50-250");
+  else if (codec::utf8Length(f[4]) > 120) errors.push_back(at + "address: at most 120 characters");
+  return personKey(f[0], f[1]);
+}
+
+std::string flagRow(std::vector<std::string>& f, const std::string& at, std::vector<std::string>& errors) {
+  // subject "plate:ABC123:NY" or "person:DOE, JOHN:1980-04-12"
+  const std::string& subject = f[0];
+  size_t a = subject.find(':'), b = subject.rfind(':');
+  std::string type = subject.substr(0, a);
+  if (a == std::string::npos || a == b || (type != "plate" && type != "person")) {
+    errors.push_back(at + "subject " + quoted(subject) + ": expected plate:PLATE:STATE or person:LAST, FIRST:YYYY-MM-DD");
+    return {};
+  }
+  std::string first = subject.substr(a + 1, b - a - 1), second = subject.substr(b + 1), why;
+  if (type == "plate") {
+    first = codec::normalizePlate(first);
+    second = codec::normalizePlate(second);
+    if (!(why = checkPlate(first, second)).empty()) errors.push_back(at + "subject: " + why);
+    f[0] = plateKey(first, second);
+  } else {
+    first = codec::normalizeName(first);
+    if (!(why = checkPerson(first, second)).empty()) errors.push_back(at + "subject: " + why);
+    f[0] = personKey(first, second);
+  }
+  for (auto& c : f[1]) c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (codec::recordsFlagFromName(f[1]) == v1::RECORDS_FLAG_UNSPECIFIED)
+    errors.push_back(at + "kind " + quoted(f[1]) + ": expected stolen, wanted or caution");
+  else if (type == "plate" && f[1] == "wanted")
+    errors.push_back(at + "kind \"wanted\": a warrant names a person, not a plate");
+  if (f[2].empty() || codec::utf8Length(f[2]) > 200) errors.push_back(at + "detail: required, 1-200 characters");
+  return f[0] + "|" + f[1];
+}
+
+/** The table a header line names, or "" (with the error said) when it names none. */
+std::string tableOfHeader(const std::vector<std::string>& f, const std::string& at, std::vector<std::string>& errors) {
+  std::string header;
+  for (const auto& h : f) header += (header.empty() ? "" : ",") + h;
+  if (header == kVehiclesHeader) return "vehicles";
+  if (header == kPersonsHeader) return "persons";
+  if (header == kFlagsHeader) return "flags";
+  errors.push_back(at + "the first line names the table's columns: \"" + kVehiclesHeader + "\", \"" + kPersonsHeader +
+                   "\" or \"" + kFlagsHeader + "\", not " + quoted(header));
+  return {};
+}
+
+}  // namespace
+
 Result<ImportReport> RecordsSystem::importCsv(std::string_view text, bool dryRun) {
   ImportReport r;
   std::vector<std::vector<std::string>> rows;
@@ -81,14 +154,7 @@ Result<ImportReport> RecordsSystem::importCsv(std::string_view text, bool dryRun
     auto f = csv::fields(raw);
     const std::string at = "line " + std::to_string(number) + ": ";
     if (r.table.empty()) {
-      std::string header;
-      for (const auto& h : f) header += (header.empty() ? "" : ",") + h;
-      if (header == kVehiclesHeader) r.table = "vehicles";
-      else if (header == kPersonsHeader) r.table = "persons";
-      else if (header == kFlagsHeader) r.table = "flags";
-      else
-        r.errors.push_back(at + "the first line names the table's columns: \"" + kVehiclesHeader + "\", \"" +
-                           kPersonsHeader + "\" or \"" + kFlagsHeader + "\", not " + quoted(header));
+      r.table = tableOfHeader(f, at, r.errors);
       if (!r.table.empty()) columns = f.size();
       r.table = r.table.empty() ? "?" : r.table;
       return;
@@ -104,55 +170,10 @@ Result<ImportReport> RecordsSystem::importCsv(std::string_view text, bool dryRun
         r.errors.push_back(at + "field " + std::to_string(i + 1) + ": not valid UTF-8 (save the file as UTF-8)");
         return;
       }
-    std::string key, why;
     const size_t errorsBefore = r.errors.size();
-    if (r.table == "vehicles") {
-      f[0] = codec::normalizePlate(f[0]);
-      f[1] = codec::normalizePlate(f[1]);
-      f[6] = codec::normalizeName(f[6]);
-      if (!(why = checkPlate(f[0], f[1])).empty()) r.errors.push_back(at + why);
-      else if (!isWholeNumber(f[2], 1900, 2100)) r.errors.push_back(at + "year " + quoted(f[2]) + ": expected 1900-2100");
-      else if (f[3].empty() || f[4].empty() || f[5].empty() || codec::utf8Length(f[3]) > 32 ||
-               codec::utf8Length(f[4]) > 32 || codec::utf8Length(f[5]) > 32)
-        r.errors.push_back(at + "make, model and color are required, each 1-32 characters");
-      else if (!(why = checkPerson(f[6], f[7])).empty()) r.errors.push_back(at + "owner: " + why);
-      key = plateKey(f[0], f[1]);
-    } else if (r.table == "persons") {
-      f[0] = codec::normalizeName(f[0]);
-      f[2] = codec::normalizePlate(f[2]);
-      if (!(why = checkPerson(f[0], f[1])).empty()) r.errors.push_back(at + why);
-      else if (f[2] != "M" && f[2] != "F" && f[2] != "X") r.errors.push_back(at + "sex " + quoted(f[2]) + ": expected M, F or X");
-      else if (!isWholeNumber(f[3], 50, 250)) r.errors.push_back(at + "height_cm " + quoted(f[3]) + ": expected 50-250");
-      else if (codec::utf8Length(f[4]) > 120) r.errors.push_back(at + "address: at most 120 characters");
-      key = personKey(f[0], f[1]);
-    } else {
-      // subject "plate:ABC123:NY" or "person:DOE, JOHN:1980-04-12"
-      const std::string& subject = f[0];
-      size_t a = subject.find(':'), b = subject.rfind(':');
-      std::string type = subject.substr(0, a);
-      if (a == std::string::npos || a == b || (type != "plate" && type != "person")) {
-        r.errors.push_back(at + "subject " + quoted(subject) + ": expected plate:PLATE:STATE or person:LAST, FIRST:YYYY-MM-DD");
-        return;
-      }
-      std::string first = subject.substr(a + 1, b - a - 1), second = subject.substr(b + 1);
-      if (type == "plate") {
-        first = codec::normalizePlate(first);
-        second = codec::normalizePlate(second);
-        if (!(why = checkPlate(first, second)).empty()) r.errors.push_back(at + "subject: " + why);
-        f[0] = plateKey(first, second);
-      } else {
-        first = codec::normalizeName(first);
-        if (!(why = checkPerson(first, second)).empty()) r.errors.push_back(at + "subject: " + why);
-        f[0] = personKey(first, second);
-      }
-      for (auto& c : f[1]) c = char(std::tolower(static_cast<unsigned char>(c)));
-      if (codec::recordsFlagFromName(f[1]) == v1::RECORDS_FLAG_UNSPECIFIED)
-        r.errors.push_back(at + "kind " + quoted(f[1]) + ": expected stolen, wanted or caution");
-      else if (type == "plate" && f[1] == "wanted")
-        r.errors.push_back(at + "kind \"wanted\": a warrant names a person, not a plate");
-      if (f[2].empty() || codec::utf8Length(f[2]) > 200) r.errors.push_back(at + "detail: required, 1-200 characters");
-      key = f[0] + "|" + f[1];
-    }
+    const std::string key = r.table == "vehicles" ? vehicleRow(f, at, r.errors)
+                            : r.table == "persons" ? personRow(f, at, r.errors)
+                                                   : flagRow(f, at, r.errors);
     if (r.errors.size() != errorsBefore) return;  // a bad line is no record to compare others with
     if (auto k = keyLine.find(key); k != keyLine.end()) {
       r.errors.push_back(at + "the same record as line " + std::to_string(k->second));
@@ -163,6 +184,11 @@ Result<ImportReport> RecordsSystem::importCsv(std::string_view text, bool dryRun
   });
   if (r.table.empty()) r.errors.push_back("the file is empty: no header line");
   if (!r.errors.empty()) return r;
+  return storeRows(rows, dryRun, r);
+}
+
+Result<ImportReport> RecordsSystem::storeRows(const std::vector<std::vector<std::string>>& rows, bool dryRun,
+                                              ImportReport r) {
   try {
     sql::Transaction tx(*db_);
     const char* exists = r.table == "vehicles" ? "SELECT 1 FROM vehicles WHERE plate=? AND state=?"

@@ -58,6 +58,8 @@ class RecordsSystem {
  private:
   explicit RecordsSystem(std::unique_ptr<mdc::sql::Db> db) : db_(std::move(db)) {}
   std::vector<mdc::v1::RecordsFlag> flagsOf(const std::string& subject);
+  /** Counts the checked rows as added or replaced and, unless dryRun, writes them in one transaction. */
+  Result<ImportReport> storeRows(const std::vector<std::vector<std::string>>& rows, bool dryRun, ImportReport r);
   std::unique_ptr<mdc::sql::Db> db_;
 };
 

@@ -499,6 +499,18 @@ class EventStore {
   std::optional<std::string> addMembershipFact(const std::string& unit, const ordering::MembershipFact& fact,
                                                const Row& row, std::vector<Outgoing>& out);
   ordering::Membership loadMembership(const std::string& unit);
+  struct MembershipChange;  ///< one fact on its way into the stored spells of its unit (projection.cpp)
+  /** Stores the fact; returns the latest stamp of the unit's facts before it. */
+  std::string recordMembershipFact(const std::string& unit, const ordering::MembershipFact& fact);
+  /** The unit's spells as the fold of all its stored facts (a late fact); sets a SelfInitiate's verdict. */
+  ordering::Membership foldAllFacts(const std::string& unit, const ordering::MembershipFact& fact,
+                                    std::optional<std::string>& verdict);
+  /** Stores each changed spell, telling the unit of a call it left or joined late. */
+  void bringSpellsToTarget(MembershipChange& c);
+  /** Removes the spells the target lacks; a call no unit was ever on opens again. */
+  void dropSpellsNeverHeld(MembershipChange& c);
+  void storeSpell(const std::string& incident, const std::string& unit, const ordering::Spell& spell);
+  void tellUnitOff(const MembershipChange& c, const std::string& incident, const std::string& reason);
   /** A line on a CFS's timeline at atMs; late: the event arrived after a newer one of its unit. */
   void timeline(const std::string& incident, const Row& row, int64_t atMs, const std::string& text, bool late = false);
   /** The Assignment downlink of a CFS as it stands (units on it, latest timeline). */

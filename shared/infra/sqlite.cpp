@@ -128,6 +128,7 @@ SqliteDb::SqliteDb(const std::string& path, bool create, bool readOnly) : path_(
 }
 
 SqliteDb::~SqliteDb() {
+  drawStatements_.clear();  // finalized before the connection closes
   sqlite3_close_v2(db_);
 }
 
@@ -161,8 +162,18 @@ void SqliteDb::rollback() noexcept {
 }
 
 std::vector<int64_t> SqliteDb::drawSequence(const Sequence& seq, int n) {
-  const int64_t first = queryInt("SELECT COALESCE(MAX(" + std::string(seq.column) + "), 0) + 1 FROM " +
-                                 std::string(seq.table));
+  // One writer at a time (BEGIN IMMEDIATE): the next number is the highest
+  // written plus one, a seek to the end of the column's index. Its statement
+  // is prepared once per sequence, as transactions draw often.
+  auto it = drawStatements_.find(seq.name);
+  if (it == drawStatements_.end())
+    it = drawStatements_
+             .emplace(std::string(seq.name), prepare("SELECT COALESCE(MAX(" + std::string(seq.column) + "), 0) + 1 FROM " +
+                                                     std::string(seq.table)))
+             .first;
+  Stmt& next = it->second;
+  const int64_t first = next.step() ? next.i64(0) : 1;
+  next.reset();
   std::vector<int64_t> numbers(size_t(std::max(1, n)));
   for (size_t i = 0; i < numbers.size(); ++i) numbers[i] = first + int64_t(i);
   return numbers;

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -54,6 +55,7 @@ class SqliteDb final : public Db {
  private:
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::map<std::string, Stmt, std::less<>> drawStatements_;  ///< per sequence: its next number, prepared once
 };
 
 }  // namespace mdc::sql

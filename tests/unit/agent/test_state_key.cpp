@@ -6,6 +6,7 @@
 
 using mdc::agent::StateKey;
 using mdc::agent::StateKind;
+using mdc::agent::StateUpdates;
 
 TEST_CASE("state keys keep the text earlier stores hold") {
   CHECK(StateKey(StateKind::Status).str() == "status");
@@ -26,5 +27,17 @@ TEST_CASE("state keys keep the text earlier stores hold") {
   CHECK(StateKey::cleared("2024-000123").str() == "cleared:2024-000123");
   CHECK(StateKey::acknowledged("2024-000123").str() == "ack:2024-000123");
   CHECK(StateKey::cfsIncident("0190a1b2-c3d4").str() == "cfs_incident:0190a1b2-c3d4");
+  CHECK(StateKey(StateKind::NextSeq).str() == "next_seq");
+  CHECK(StateKey::downlinkCursor("E12").str() == "downlink_cursor:E12");
   CHECK(StateKey::cleared("2024-000123").kind() == StateKind::Cleared);
+}
+
+TEST_CASE("state keys order by kind, then item, so one transaction sets each once") {
+  StateUpdates u{{StateKey::cleared("2024-000123"), "a"}, {StateKey(StateKind::NextSeq), "7"}};
+  u[StateKey::cleared("2024-000123")] = "b";
+  u[StateKey::cleared("2024-000124")] = "c";
+  REQUIRE(u.size() == 3);
+  CHECK(u.at(StateKey::cleared("2024-000123")) == "b");
+  CHECK_FALSE(StateKey::cleared("x") < StateKey::cleared("x"));
+  CHECK(StateKey::cleared("x") < StateKey::cleared("y"));
 }

@@ -77,7 +77,7 @@ TEST_CASE("a queued event, its action and the next seq survive reopening the sto
   {
     auto store = openStore(dir.file("a.db"), 1 << 20, ev.clock);
     auto e = ev.status();
-    auto row = store->enqueue(e, v1::LANE_STATUS, {"status", "EN_ROUTE"}, {{"status", "2"}});
+    auto row = store->enqueue(e, v1::LANE_STATUS, {"status", "EN_ROUTE"}, {{StateKey(StateKind::Status), "2"}});
     REQUIRE(row.ok());
     seq = row->seq;
     id = row->eventId;
@@ -86,7 +86,7 @@ TEST_CASE("a queued event, its action and the next seq survive reopening the sto
   auto store = openStore(dir.file("a.db"), 1 << 20, ev.clock);
   CHECK(store->nextSeq() == 2);
   CHECK(store->laneDepth(v1::LANE_STATUS).count == 1);
-  CHECK(store->state("status") == "2");
+  CHECK(store->state(StateKey(StateKind::Status)) == "2");
   auto rows = store->pending(v1::LANE_STATUS, 0, 10);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].eventId == id);
@@ -149,7 +149,7 @@ TEST_CASE("at the cap AVL is thinned oldest first to one point per 30 s, statuse
   CHECK(store->outboxBytes() <= cap);
   CHECK(dropped > 0);
   CHECK(store->laneDepth(v1::LANE_STATUS).count == 20);
-  CHECK(store->stateInt("dropped_avl") == dropped);
+  CHECK(store->stateInt(StateKey(StateKind::DroppedAvl)) == dropped);
   CHECK(store->laneDepth(v1::LANE_AVL).count + dropped == 3600);
   // The oldest part of the trail is kept at 30 s spacing, the newest whole.
   auto rows = store->pending(v1::LANE_AVL, 0, 5000);
@@ -249,7 +249,7 @@ TEST_CASE("a rejection for good removes the event, marks its action rejected wit
   auto a = store->action(row->seq);
   CHECK(a->delivery() == v1::DELIVERY_REJECTED);
   CHECK_THAT(a->detail(), Catch::Contains("is not a status"));
-  CHECK(store->stateInt("rejected_events") == 1);
+  CHECK(store->stateInt(StateKey(StateKind::RejectedEvents)) == 1);
 }
 
 TEST_CASE("a refusal for a cause that can be fixed holds the event, backs off, and releases it", "[store][held]") {
@@ -277,7 +277,7 @@ TEST_CASE("a refusal for a cause that can be fixed holds the event, backs off, a
   CHECK(a->delivery() == v1::DELIVERY_HELD);
   CHECK_THAT(a->detail(), Catch::StartsWith("held: device \"MDC-0001\" is not registered") &&
                               Catch::Contains("sent again in 5 s"));
-  CHECK(store->stateInt("rejected_events") == 0);
+  CHECK(store->stateInt(StateKey(StateKind::RejectedEvents)) == 0);
   // Its wait: 5 s, then it goes again.
   ev.clock.advance(4000);
   CHECK(store->releaseHeld(false) == 0);
@@ -327,7 +327,7 @@ TEST_CASE("the inbox keeps the newest 1000 of each kind and counts what it prune
     REQUIRE(store->storeDownlink(dl, dl.SerializeAsString()).ok());
   }
   CHECK(store->inboxCount(dl.unit_id(), "message") == Store::kInboxKeep);
-  CHECK(store->stateInt("inbox_pruned") == 5);
+  CHECK(store->stateInt(StateKey(StateKind::InboxPruned)) == 5);
   auto all = store->conversation(dl.unit_id(), std::nullopt, 1001);
   REQUIRE(all.size() == size_t(Store::kInboxKeep));
   CHECK(all.back().downlink_seq() == 6);  // 1..5 pruned: 6 is the oldest kept
@@ -410,7 +410,7 @@ TEST_CASE("the conversation holds both sides in the vehicle's order and pages ba
   SECTION("the newest 1000 sent messages are kept, the rest counted as pruned") {
     for (int i = 0; i < Store::kInboxKeep; ++i) reply("r" + std::to_string(i));
     CHECK(store->conversationCount(unit) == 3 + Store::kInboxKeep);
-    CHECK(store->stateInt("inbox_pruned") == 2);
+    CHECK(store->stateInt(StateKey(StateKind::InboxPruned)) == 2);
     store.reset();
     store = openStore(path, 1 << 20, ev.clock);
     CHECK(store->conversation(unit, std::nullopt, 1)[0].text() == "r999");
@@ -510,7 +510,7 @@ TEST_CASE("a status arriving at the cap makes room by thinning AVL, in the same 
   for (int s = 0; s < 3600; ++s) b.push_back(ev.avl(t0 + s * 1000));
   REQUIRE(store->appendAvl(b).ok());
   REQUIRE(store->outboxBytes() <= cap);
-  const int64_t droppedBefore = store->stateInt("dropped_avl");
+  const int64_t droppedBefore = store->stateInt(StateKey(StateKind::DroppedAvl));
   const int64_t avlBefore = store->laneDepth(v1::LANE_AVL).count;
   for (int i = 0; i < 50; ++i) {
     auto e = ev.status();
@@ -520,7 +520,7 @@ TEST_CASE("a status arriving at the cap makes room by thinning AVL, in the same 
   CHECK(store->laneDepth(v1::LANE_STATUS).count == 50);
   const int64_t thinned = avlBefore - store->laneDepth(v1::LANE_AVL).count;
   CHECK(thinned > 0);
-  CHECK(store->stateInt("dropped_avl") == droppedBefore + thinned);
+  CHECK(store->stateInt(StateKey(StateKind::DroppedAvl)) == droppedBefore + thinned);
   CHECK(store->check().ok);
 }
 
