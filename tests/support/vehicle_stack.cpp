@@ -10,22 +10,37 @@ namespace {
 std::unique_ptr<TcpProxy> proxyIf(bool wanted, const Mosquitto& broker) {
   return wanted ? std::make_unique<TcpProxy>(broker.port()) : nullptr;
 }
+
+/** Gives the stub what options say of its environment, program and store. */
+void configure(CadStub& stub, StubOptions& options) {
+  stub.env = std::move(options.env);
+  stub.binary = std::move(options.binary);
+  if (!options.store.empty()) stub.setStore(std::move(options.store));
+}
+
+void startReady(CadStub& stub, std::chrono::milliseconds timeout) {
+  stub.start();
+  if (!stub.waitReady(timeout)) throw std::runtime_error("cad-stub did not become ready:\n" + stub.log());
+}
 }  // namespace
+
+std::unique_ptr<CadStub> stubOn(const TempDir& dir, const std::string& brokerUri, StubOptions options) {
+  auto stub = std::make_unique<CadStub>(dir, brokerUri, options.name, std::move(options.args));
+  configure(*stub, options);
+  if (options.start) startReady(*stub, options.readyWithin);
+  return stub;
+}
 
 BackendStack::BackendStack(MosquittoOptions brokerOptions, StubOptions stubOptions)
     : broker(dir, brokerOptions),
       proxy(proxyIf(stubOptions.throughProxy, broker)),
       stub(dir, proxy ? proxy->uri() : broker.uri(), stubOptions.name, std::move(stubOptions.args)) {
-  stub.env = std::move(stubOptions.env);
-  stub.binary = std::move(stubOptions.binary);
-  if (!stubOptions.store.empty()) stub.setStore(std::move(stubOptions.store));
+  readyWithin_ = stubOptions.readyWithin;
+  configure(stub, stubOptions);
   if (stubOptions.start) startStubReady();
 }
 
-void BackendStack::startStubReady(std::chrono::milliseconds timeout) {
-  stub.start();
-  if (!stub.waitReady(timeout)) throw std::runtime_error("cad-stub did not become ready:\n" + stub.log());
-}
+void BackendStack::startStubReady(std::chrono::milliseconds timeout) { startReady(stub, timeout); }
 
 AgentProcess& BackendStack::addVehicle(const std::string& device, const std::string& unit, const std::string& agency,
                                        std::vector<std::string> agentArgs) {

@@ -25,7 +25,14 @@ struct StubOptions {
   std::string name = "cad";     ///< its files' names and client id in the stack's dir
   bool throughProxy = false;    ///< reach the broker through BackendStack::proxy, which can cut its link
   bool start = true;            ///< false: built, not started (the test works on its store first)
+  std::chrono::milliseconds readyWithin = std::chrono::seconds(20);  ///< how long it may take to be ready
 };
+
+/** A stub on a broker the test does not own (a cluster's nodes, a fleet's own
+ *  TLS broker), made as options say (throughProxy aside) and, unless
+ *  options.start is false, started and ready; throws std::runtime_error with
+ *  its log when it is not. */
+std::unique_ptr<CadStub> stubOn(const TempDir& dir, const std::string& brokerUri, StubOptions options);
 
 /** A broker and the CAD stub, started and ready (unless StubOptions::start is
  *  false), and the agents of the vehicles the test adds. Not thread-safe. */
@@ -43,7 +50,8 @@ struct BackendStack {
   AgentProcess& addAgent(const std::string& device, const std::string& unit, const std::string& agency,
                          std::vector<std::string> agentArgs = {});
   /** Starts the stub and waits until it is ready; throws with its log when it is not. */
-  void startStubReady(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  void startStubReady(std::chrono::milliseconds timeout);
+  void startStubReady() { startStubReady(readyWithin_); }
 
   TempDir dir;
   Mosquitto broker;
@@ -51,6 +59,7 @@ struct BackendStack {
   CadStub stub;
 
  private:
+  std::chrono::milliseconds readyWithin_ = std::chrono::seconds(20);  // StubOptions::readyWithin
   std::deque<AgentProcess> agents_;  // a deque: agents added later do not move the ones handed out
 };
 

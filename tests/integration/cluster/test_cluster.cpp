@@ -12,7 +12,7 @@
 #include "shared/wire/clock.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/rabbit_cluster.h"
-#include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -61,14 +61,13 @@ TEST_CASE(
       amqp += (amqp.empty() ? "" : ",") + cluster.amqpUri(n);
     }
     const std::string name = "w" + std::to_string(node);
-    workers.push_back(std::make_unique<CadStub>(
-        dir, mqtt, name,
-        std::vector<std::string>{"--mqtt-version", "3.1.1", "--client-id", name + "-" + run, "--amqp", amqp,
-                                 "--amqp-queue", "cad.ingest." + run}));
-    workers.back()->setStore(store);
-    workers.back()->start();
+    workers.push_back(stubOn(dir, mqtt,
+                             {.args = {"--mqtt-version", "3.1.1", "--client-id", name + "-" + run, "--amqp", amqp,
+                                       "--amqp-queue", "cad.ingest." + run},
+                              .store = store,
+                              .name = name,
+                              .readyWithin = 60s}));
   }
-  for (auto& w : workers) REQUIRE(w->waitReady(60s));
   CadStub& stub = *workers.front();
 
   const int kAgents = 10, kEach = 2000;

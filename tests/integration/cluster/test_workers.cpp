@@ -11,7 +11,7 @@
 #include "shared/wire/clock.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/rabbit_cluster.h"
-#include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 
 using namespace mdc;
 using namespace mdc::test;
@@ -44,22 +44,17 @@ TEST_CASE(
   const std::string queue = "cad.ingest." + run;
   // Each worker consumes the queue through a node of its own and publishes
   // its downlinks through that node's MQTT listener.
-  auto worker = [&](const std::string& name, int node) {
-    auto w = std::make_unique<CadStub>(
-        dir, cluster.mqttUri(node), name,
-        std::vector<std::string>{"--mqtt-version", "3.1.1", "--client-id", name + "-" + run, "--amqp",
-                                 cluster.amqpUri(node) + "," + cluster.amqpUri(node == 1 ? 2 : 1), "--amqp-queue",
-                                 queue});
-    w->setStore(store);
-    return w;
+  auto worker = [&](const std::string& name, int node, std::vector<std::pair<std::string, std::string>> env) {
+    return stubOn(dir, cluster.mqttUri(node),
+                  {.args = {"--mqtt-version", "3.1.1", "--client-id", name + "-" + run, "--amqp",
+                            cluster.amqpUri(node) + "," + cluster.amqpUri(node == 1 ? 2 : 1), "--amqp-queue", queue},
+                   .env = std::move(env),
+                   .store = store,
+                   .name = name,
+                   .readyWithin = 60s});
   };
-  auto a = worker("wa", 1), b = worker("wb", 2);
-  a->env.push_back({"CAD_STUB_FAULT", "kill-before-ack:5"});
-  a->start();
-  b->start();
   // The queue exists (each worker declares it) before any device connects.
-  REQUIRE(a->waitReady(60s));
-  REQUIRE(b->waitReady(60s));
+  auto a = worker("wa", 1, {{"CAD_STUB_FAULT", "kill-before-ack:5"}}), b = worker("wb", 2, {});
 
   const int kAgents = 6, kEach = 1000;
   std::vector<std::unique_ptr<AgentProcess>> agents;

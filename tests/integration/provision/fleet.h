@@ -16,7 +16,7 @@
 #include "shared/infra/files.h"
 #include "shared/infra/mqtt.h"
 #include "tests/support/process.h"
-#include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
 
@@ -102,10 +102,7 @@ struct Fleet {
     std::vector<std::string> args = {"--tls-ca", caDir + "/ca.pem", "--tls-cert", b + "/cad-stub.pem", "--tls-key",
                                      b + "/cad-stub.key", "--ca-dir", caDir};
     args.insert(args.end(), extra.begin(), extra.end());
-    stub = std::make_unique<CadStub>(dir, uri(), "cad", args);
-    stub->env = stubEnv;
-    stub->start();
-    REQUIRE(stub->waitReady());
+    stub = stubOn(dir, uri(), {.args = std::move(args), .env = stubEnv});
   }
   /** The environment of the next startStub(). */
   std::vector<std::pair<std::string, std::string>> stubEnv;
