@@ -29,7 +29,4 @@ std::vector<std::string> attention(const DeviceHealth& d, int64_t nowMs, const T
 /** "3d", "5h", "12m", "40s". */
 std::string ageText(int64_t ms);
 
-/** Every device of the agency ("" = all) with its health, by device id. */
-std::vector<DeviceHealth> readFleet(EventStore& s, const std::string& agency);
-
 }  // namespace cad::fleet
