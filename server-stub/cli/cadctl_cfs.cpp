@@ -17,6 +17,7 @@
 #include "server-stub/cli/cadctl_print.h"
 #include "server-stub/domain/eido.h"
 #include "server-stub/domain/apco.h"
+#include "server-stub/store/read_models.h"
 #include "shared/wire/clock.h"
 #include "shared/infra/files.h"
 
@@ -26,67 +27,56 @@ namespace {
 
 constexpr size_t kMaxDocumentBytes = 512 * 1024;  // the stub reads a control line of at most 1 MiB
 
+QJsonArray unitsJson(const std::vector<CallUnit>& units) {
+  QJsonArray arr;
+  for (const auto& u : units)
+    arr.append(QJsonObject{{"unit", QString::fromStdString(u.unit)}, {"assigned_at_ms", qint64(u.assignedAtMs)},
+                           {"ack_at_ms", qint64(u.ackAtMs)},         {"enroute_at_ms", qint64(u.enrouteAtMs)},
+                           {"onscene_at_ms", qint64(u.onsceneAtMs)}, {"cleared_at_ms", qint64(u.clearedAtMs)}});
+  return arr;
+}
+
+QJsonObject importedJson(ReadModels& read, const CallDetail& d) {
+  QJsonArray foreign;
+  for (const auto& f : read.foreignUnits(d.incident))
+    foreign.append(QJsonObject{{"unit", QString::fromStdString(f.name)},
+                               {"status", QString::fromStdString(f.status)},
+                               {"internal", QString::fromStdString(f.internal).trimmed().replace('\n', ',')},
+                               {"at_ms", qint64(f.atMs)}});
+  return QJsonObject{{"eido_id", QString::fromStdString(d.eidoId)},
+                     {"owner_agency", QString::fromStdString(d.ownerAgency)},
+                     {"owner_number", QString::fromStdString(d.ownerNumber)},
+                     {"type_label", QString::fromStdString(d.typeLabel)},
+                     {"at_ms", qint64(d.importedAtMs)},
+                     {"by", QString::fromStdString(d.importedBy)},
+                     {"owner_units", foreign}};
+}
+
 QJsonObject cfsJson(EventStore& s, const std::string& incident) {
-  auto st = s.db().prepare(
-      "SELECT incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, created_at_ms, "
-      "dispatched_at_ms, enroute_at_ms, arrived_at_ms, closed_at_ms FROM cfs WHERE incident_number=?");
-  st.bind(1, incident);
-  if (!st.step()) return {};
-  QJsonObject c{{"incident", QString::fromStdString(st.text(0))}, {"agency", QString::fromStdString(st.text(1))},
-                {"type", QString::fromStdString(st.text(2))},     {"priority", qint64(st.i64(3))},
-                {"address", QString::fromStdString(st.text(4))},  {"notes", QString::fromStdString(st.text(7))},
-                {"state", QString::fromStdString(st.text(8))},    {"source", QString::fromStdString(st.text(9))},
-                {"created_at_ms", qint64(st.i64(10))},            {"dispatched_at_ms", qint64(st.i64(11))},
-                {"enroute_at_ms", qint64(st.i64(12))},            {"arrived_at_ms", qint64(st.i64(13))},
-                {"closed_at_ms", qint64(st.i64(14))}};
-  if (!st.isNull(5)) {
-    c["lat"] = st.f64(5);
-    c["lon"] = st.f64(6);
+  ReadModels read(s);
+  const auto d = read.call(incident);
+  if (!d) return {};
+  QJsonObject c{{"incident", QString::fromStdString(d->incident)}, {"agency", QString::fromStdString(d->agency)},
+                {"type", QString::fromStdString(d->type)},         {"priority", qint64(d->priority)},
+                {"address", QString::fromStdString(d->address)},   {"notes", QString::fromStdString(d->notes)},
+                {"state", QString::fromStdString(d->state)},       {"source", QString::fromStdString(d->source)},
+                {"created_at_ms", qint64(d->createdAtMs)},         {"dispatched_at_ms", qint64(d->dispatchedAtMs)},
+                {"enroute_at_ms", qint64(d->enrouteAtMs)},         {"arrived_at_ms", qint64(d->arrivedAtMs)},
+                {"closed_at_ms", qint64(d->closedAtMs)}};
+  if (d->location) {
+    c["lat"] = d->location->first;
+    c["lon"] = d->location->second;
   }
-  QJsonArray units;
-  auto us = s.db().prepare(
-      "SELECT unit_id, assigned_at_ms, ack_at_ms, enroute_at_ms, onscene_at_ms, cleared_at_ms FROM cfs_units "
-      "WHERE incident_number=? ORDER BY unit_id");
-  us.bind(1, incident);
-  while (us.step())
-    units.append(QJsonObject{{"unit", QString::fromStdString(us.text(0))}, {"assigned_at_ms", qint64(us.i64(1))},
-                             {"ack_at_ms", qint64(us.i64(2))},           {"enroute_at_ms", qint64(us.i64(3))},
-                             {"onscene_at_ms", qint64(us.i64(4))},       {"cleared_at_ms", qint64(us.i64(5))}});
-  c["units"] = units;
-  auto ex = s.db().prepare(
-      "SELECT apco_code, eido_id, owner_agency, owner_number, type_label, imported_at_ms, imported_by FROM cfs "
-      "WHERE incident_number=?");
-  ex.bind(1, incident);
-  ex.step();
-  c["apco"] = QString::fromStdString(ex.text(0));
-  if (const auto* t = mdc::apco::findIncidentType(ex.text(0)))
+  c["units"] = unitsJson(read.callUnits(incident));
+  c["apco"] = QString::fromStdString(d->apcoCode);
+  if (const auto* t = mdc::apco::findIncidentType(d->apcoCode))
     c["apco_name"] = QString::fromUtf8(t->name.data(), qsizetype(t->name.size()));
-  if (!ex.text(1).empty()) {
-    QJsonArray foreign;
-    auto fu = s.db().prepare(
-        "SELECT name, status, internal, at_ms FROM cfs_foreign_units WHERE incident_number=? ORDER BY ord");
-    fu.bind(1, incident);
-    while (fu.step())
-      foreign.append(QJsonObject{{"unit", QString::fromStdString(fu.text(0))},
-                                 {"status", QString::fromStdString(fu.text(1))},
-                                 {"internal", QString::fromStdString(fu.text(2)).trimmed().replace('\n', ',')},
-                                 {"at_ms", qint64(fu.i64(3))}});
-    c["imported"] = QJsonObject{{"eido_id", QString::fromStdString(ex.text(1))},
-                                {"owner_agency", QString::fromStdString(ex.text(2))},
-                                {"owner_number", QString::fromStdString(ex.text(3))},
-                                {"type_label", QString::fromStdString(ex.text(4))},
-                                {"at_ms", qint64(ex.i64(5))},
-                                {"by", QString::fromStdString(ex.text(6))},
-                                {"owner_units", foreign}};
-  }
+  if (!d->eidoId.empty()) c["imported"] = importedJson(read, *d);
   QJsonArray tl;
   // In the order things happened; a line of an event that arrived after a
   // newer one of its unit is marked late.
-  auto ts = s.db().prepare("SELECT at_ms, text, late FROM cfs_timeline WHERE incident_number=? ORDER BY at_ms, id");
-  ts.bind(1, incident);
-  while (ts.step())
-    tl.append(QJsonObject{{"at_ms", qint64(ts.i64(0))}, {"text", QString::fromStdString(ts.text(1))},
-                          {"late", ts.i64(2) == 1}});
+  for (const auto& l : read.timeline(incident))
+    tl.append(QJsonObject{{"at_ms", qint64(l.atMs)}, {"text", QString::fromStdString(l.text)}, {"late", l.late}});
   c["timeline"] = tl;
   return c;
 }
@@ -94,24 +84,19 @@ QJsonObject cfsJson(EventStore& s, const std::string& incident) {
 }  // namespace
 
 int cfsList(EventStore& s, const std::string& agency, bool json) {
-  auto st = s.db().prepare(
-      "SELECT incident_number, agency, cfs_type, priority, state, source, address, created_at_ms FROM cfs "
-      "WHERE (?1='' OR agency=?1) ORDER BY incident_number");
-  st.bind(1, agency);
   QJsonArray arr;
-  while (st.step()) {
-    arr.append(QJsonObject{{"incident", QString::fromStdString(st.text(0))},
-                           {"agency", QString::fromStdString(st.text(1))},
-                           {"type", QString::fromStdString(st.text(2))},
-                           {"priority", qint64(st.i64(3))},
-                           {"state", QString::fromStdString(st.text(4))},
-                           {"source", QString::fromStdString(st.text(5))},
-                           {"address", QString::fromStdString(st.text(6))},
-                           {"created_at_ms", qint64(st.i64(7))}});
+  for (const auto& c : ReadModels(s).calls(agency)) {
+    arr.append(QJsonObject{{"incident", QString::fromStdString(c.incident)},
+                           {"agency", QString::fromStdString(c.agency)},
+                           {"type", QString::fromStdString(c.type)},
+                           {"priority", qint64(c.priority)},
+                           {"state", QString::fromStdString(c.state)},
+                           {"source", QString::fromStdString(c.source)},
+                           {"address", QString::fromStdString(c.address)},
+                           {"created_at_ms", qint64(c.createdAtMs)}});
     if (!json)
-      std::printf("%-12s %-6s %-20s P%lld %-6s %-8s %s\n", st.text(0).c_str(), st.text(1).c_str(),
-                  st.text(2).c_str(), static_cast<long long>(st.i64(3)), st.text(4).c_str(), st.text(5).c_str(),
-                  st.text(6).c_str());
+      std::printf("%-12s %-6s %-20s P%lld %-6s %-8s %s\n", c.incident.c_str(), c.agency.c_str(), c.type.c_str(),
+                  static_cast<long long>(c.priority), c.state.c_str(), c.source.c_str(), c.address.c_str());
   }
   if (json) printJson(arr);
   return kOk;

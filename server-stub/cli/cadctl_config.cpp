@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "server-stub/cli/cadctl_print.h"
+#include "server-stub/store/read_models.h"
 
 namespace cad::cli {
 
@@ -29,26 +30,22 @@ int set(Invocation& inv) {
 }
 
 int show(EventStore& s, const std::string& agency, bool json) {
-  auto st = s.db().prepare(
-      "SELECT agency, statuses, avl_moving_s, avl_stationary_s, updated_at_ms, updated_by FROM agency_config "
-      "WHERE (?1='' OR agency=?1) ORDER BY agency");
-  st.bind(1, agency);
   QJsonArray arr;
-  while (st.step()) {
+  for (const auto& c : ReadModels(s).agencyConfigs(agency)) {
     QJsonArray names;
-    for (const auto& n : QString::fromStdString(st.text(1)).split(',', Qt::SkipEmptyParts)) names.append(n);
-    arr.append(QJsonObject{{"agency", QString::fromStdString(st.text(0))},
+    for (const auto& n : QString::fromStdString(c.statuses).split(',', Qt::SkipEmptyParts)) names.append(n);
+    arr.append(QJsonObject{{"agency", QString::fromStdString(c.agency)},
                            {"statuses", names},
-                           {"avl_moving_s", qint64(st.i64(2))},
-                           {"avl_stationary_s", qint64(st.i64(3))},
-                           {"updated_at_ms", qint64(st.i64(4))},
-                           {"updated_by", QString::fromStdString(st.text(5))}});
+                           {"avl_moving_s", qint64(c.avlMovingS)},
+                           {"avl_stationary_s", qint64(c.avlStationaryS)},
+                           {"updated_at_ms", qint64(c.updatedAtMs)},
+                           {"updated_by", QString::fromStdString(c.updatedBy)}});
     if (!json)
-      std::printf("%-6s statuses %s; AVL moving %s, stationary %s; set %s by %s\n", st.text(0).c_str(),
-                  st.text(1).empty() ? "(device default)" : st.text(1).c_str(),
-                  st.i64(2) ? (std::to_string(st.i64(2)) + " s").c_str() : "(device)",
-                  st.i64(3) ? (std::to_string(st.i64(3)) + " s").c_str() : "(device)", iso(st.i64(4)).c_str(),
-                  st.text(5).c_str());
+      std::printf("%-6s statuses %s; AVL moving %s, stationary %s; set %s by %s\n", c.agency.c_str(),
+                  c.statuses.empty() ? "(device default)" : c.statuses.c_str(),
+                  c.avlMovingS ? (std::to_string(c.avlMovingS) + " s").c_str() : "(device)",
+                  c.avlStationaryS ? (std::to_string(c.avlStationaryS) + " s").c_str() : "(device)",
+                  iso(c.updatedAtMs).c_str(), c.updatedBy.c_str());
   }
   if (json) printJson(arr);
   else if (arr.isEmpty()) std::cout << "no agency configuration set (devices use their own defaults)\n";

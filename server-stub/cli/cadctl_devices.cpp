@@ -12,6 +12,7 @@
 
 #include "server-stub/cli/cadctl_ca.h"
 #include "server-stub/cli/cadctl_print.h"
+#include "server-stub/store/read_models.h"
 #include "server-stub/domain/fleet_health.h"
 #include "server-stub/domain/fleet_import.h"
 #include "shared/wire/clock.h"
@@ -28,10 +29,9 @@ std::optional<fleet::Registry> readRegistry(const std::string& dbPath) {
     std::cerr << "cadctl: " << store.error().message << "\n";
     return std::nullopt;
   }
-  auto d = (*store)->db().prepare("SELECT device_id, unit_id, agency FROM devices");
-  while (d.step()) registry.devices[d.text(0)] = {d.text(1), d.text(2)};
-  auto u = (*store)->db().prepare("SELECT unit_id, agency FROM units");
-  while (u.step()) registry.unitAgency[u.text(0)] = u.text(1);
+  ReadModels read(**store);
+  for (const auto& d : read.devices()) registry.devices[d.device] = {d.unit, d.agency};
+  for (const auto& u : read.units()) registry.unitAgency[u.unit] = u.agency;
   return registry;
 }
 
@@ -170,7 +170,7 @@ int list(EventStore& s, const Invocation& inv) {
   if (!inv.json)
     std::printf("%-16s %-8s %-6s %-8s %-7s %-9s %-7s %-11s %-6s %s\n", "DEVICE", "UNIT", "AGENCY", "VERSION", "LINK",
                 "SEEN", "QUEUE", "CERT", "GPS", "ATTENTION");
-  for (const auto& d : fleet::readFleet(s, inv.agency)) {
+  for (const auto& d : ReadModels(s).fleetHealth(inv.agency)) {
     ++total;
     const auto flags = fleet::attention(d, now, t);
     if (!flags.empty()) ++flagged;

@@ -15,6 +15,7 @@
 
 #include "mdc/v1/mdc.pb.h"
 #include "server-stub/cli/cadctl_print.h"
+#include "server-stub/store/read_models.h"
 #include "shared/wire/codec.h"
 
 namespace cad::cli {
@@ -151,11 +152,9 @@ int refusalsCommand(Invocation& inv) {
   return withStore(inv, [&](EventStore& s) {
     auto limit = countOption(inv.a, "--limit", 50, 1, 10'000'000);
     if (!limit) return kUsage;
-    auto st = s.db().prepare("SELECT received_at_ms, device_id, reason, detail FROM refusals ORDER BY id DESC LIMIT ?");
-    st.bind(1, *limit);
-    while (st.step())
-      std::printf("%s %-16s %-14s %s\n", iso(st.i64(0)).c_str(), st.text(1).c_str(), st.text(2).c_str(),
-                  st.text(3).c_str());
+    for (const auto& r : ReadModels(s).recentRefusals(*limit))
+      std::printf("%s %-16s %-14s %s\n", iso(r.receivedAtMs).c_str(), r.refusal.deviceId.c_str(),
+                  r.refusal.reason.c_str(), r.refusal.detail.c_str());
     return kOk;
   });
 }

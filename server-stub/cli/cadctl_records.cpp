@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "server-stub/cli/cadctl_print.h"
+#include "server-stub/store/read_models.h"
 #include "server-stub/domain/records.h"
 #include "shared/wire/clock.h"
 
@@ -99,40 +100,35 @@ int records(const std::vector<std::string>& args, const std::string& recordsPath
 }
 
 int auditQueries(EventStore& s, const std::string& agency, const std::string& unit, int64_t sinceMs, bool json) {
-  auto st = s.db().prepare(
-      "SELECT query_id, at_ms, agency, unit_id, device_id, subject, incident_number, reason_code, answered_at_ms, "
-      "outcome, hit, pos, answer_pos FROM records_queries WHERE (?1='' OR agency=?1) AND (?2='' OR unit_id=?2) AND "
-      "at_ms>=?3 ORDER BY at_ms, pos");
-  st.bind(1, agency).bind(2, unit).bind(3, sinceMs);
   QJsonArray arr;
   int n = 0, hits = 0, unanswered = 0;
   if (!json)
     std::printf("%-24s %-6s %-6s %-14s %-34s %-16s %-8s %s\n", "WHEN", "AGENCY", "UNIT", "DEVICE", "SUBJECT",
                 "REASON", "ANSWER", "OUTCOME");
-  while (st.step()) {
+  for (const auto& q : ReadModels(s).recordsQueries(agency, unit, sinceMs)) {
     ++n;
-    const bool answered = st.i64(8) > 0;
-    hits += st.i64(10) ? 1 : 0;
+    const bool answered = q.answeredAtMs > 0;
+    hits += q.hit ? 1 : 0;
     unanswered += answered ? 0 : 1;
-    const std::string reason = st.text(6).empty() ? st.text(7) : "CFS " + st.text(6);
-    arr.append(QJsonObject{{"query_id", QString::fromStdString(st.text(0))},
-                           {"at_ms", qint64(st.i64(1))},
-                           {"agency", QString::fromStdString(st.text(2))},
-                           {"unit", QString::fromStdString(st.text(3))},
-                           {"device", QString::fromStdString(st.text(4))},
-                           {"subject", QString::fromStdString(st.text(5))},
-                           {"incident", QString::fromStdString(st.text(6))},
-                           {"reason_code", QString::fromStdString(st.text(7))},
-                           {"answered_at_ms", qint64(st.i64(8))},
-                           {"outcome", QString::fromStdString(st.text(9))},
-                           {"hit", st.i64(10) == 1},
-                           {"query_pos", qint64(st.i64(11))},
-                           {"answer_pos", qint64(st.i64(12))}});
+    const std::string reason = q.incident.empty() ? q.reasonCode : "CFS " + q.incident;
+    arr.append(QJsonObject{{"query_id", QString::fromStdString(q.queryId)},
+                           {"at_ms", qint64(q.atMs)},
+                           {"agency", QString::fromStdString(q.agency)},
+                           {"unit", QString::fromStdString(q.unit)},
+                           {"device", QString::fromStdString(q.device)},
+                           {"subject", QString::fromStdString(q.subject)},
+                           {"incident", QString::fromStdString(q.incident)},
+                           {"reason_code", QString::fromStdString(q.reasonCode)},
+                           {"answered_at_ms", qint64(q.answeredAtMs)},
+                           {"outcome", QString::fromStdString(q.outcome)},
+                           {"hit", q.hit},
+                           {"query_pos", qint64(q.queryPos)},
+                           {"answer_pos", qint64(q.answerPos)}});
     if (!json) {
-      std::string answer = answered ? std::to_string(st.i64(8) - st.i64(1)) + " ms" : "-";
-      std::printf("%-24s %-6s %-6s %-14s %-34s %-16s %-8s %s\n", iso(st.i64(1)).c_str(), st.text(2).c_str(),
-                  st.text(3).c_str(), st.text(4).c_str(), st.text(5).c_str(), reason.c_str(), answer.c_str(),
-                  answered ? st.text(9).c_str() : "NO ANSWER");
+      std::string answer = answered ? std::to_string(q.answeredAtMs - q.atMs) + " ms" : "-";
+      std::printf("%-24s %-6s %-6s %-14s %-34s %-16s %-8s %s\n", iso(q.atMs).c_str(), q.agency.c_str(),
+                  q.unit.c_str(), q.device.c_str(), q.subject.c_str(), reason.c_str(), answer.c_str(),
+                  answered ? q.outcome.c_str() : "NO ANSWER");
     }
   }
   if (json) printJson(arr);

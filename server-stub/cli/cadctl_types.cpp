@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "server-stub/cli/cadctl_print.h"
+#include "server-stub/store/read_models.h"
 #include "server-stub/domain/apco.h"
 
 namespace cad::cli {
@@ -68,8 +69,7 @@ int typesList(EventStore& s, const std::string& agency, bool apco, bool json) {
   if (!agency.empty()) {
     agencies.push_back(agency);
   } else {
-    auto st = s.db().prepare("SELECT DISTINCT agency FROM cfs_types ORDER BY agency");
-    while (st.step()) agencies.push_back(st.text(0));
+    agencies = ReadModels(s).agenciesWithOwnTypes();
   }
   QJsonArray rows;
   size_t n = 0;

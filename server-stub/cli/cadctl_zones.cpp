@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "server-stub/cli/cadctl_print.h"
+#include "server-stub/store/read_models.h"
 #include "server-stub/domain/zones.h"
 
 namespace cad::cli {
@@ -53,34 +54,28 @@ std::optional<QJsonObject> zonesRequest(QJsonObject r, const std::vector<std::st
 }
 
 int zonesList(EventStore& s, const std::string& agency, bool json) {
-  const auto supervisors = zones::readSupervisors(s.db());
+  ReadModels read(s);
+  const auto supervisors = read.supervisors();
   std::map<std::pair<std::string, std::string>, std::string> unitsIn;  // (agency, zone) -> "E1 E2"
-  {
-    auto u = s.db().prepare("SELECT agency, zone, unit_id FROM units WHERE zone<>'' ORDER BY unit_id");
-    while (u.step()) {
-      std::string& list = unitsIn[{u.text(0), u.text(1)}];
-      list += (list.empty() ? "" : " ") + u.text(2);
-    }
+  for (const auto& u : read.zonedUnits()) {
+    std::string& list = unitsIn[{u.agency, u.zone}];
+    list += (list.empty() ? "" : " ") + u.unit;
   }
-  auto st = s.db().prepare(
-      "SELECT z.agency, z.district, z.zone FROM zones z WHERE ?1='' OR z.agency=?1 "
-      "ORDER BY z.agency, z.district, z.zone");
-  st.bind(1, agency);
   QJsonArray rows;
   if (!json) std::printf("%-6s %-12s %-12s %-30s %s\n", "AGENCY", "DISTRICT", "ZONE", "UNITS", "SUPERVISED BY");
-  while (st.step()) {
+  for (const auto& z : read.zones(agency)) {
     std::string by;
     for (const auto& sv : supervisors)
-      if (sv.agency == st.text(0) && sv.zones.count(st.text(2))) by += (by.empty() ? "" : " ") + sv.unit;
-    const std::string units = unitsIn[{st.text(0), st.text(2)}];
+      if (sv.agency == z.agency && sv.zones.count(z.zone)) by += (by.empty() ? "" : " ") + sv.unit;
+    const std::string units = unitsIn[{z.agency, z.zone}];
     if (json) {
-      rows.append(QJsonObject{{"agency", QString::fromStdString(st.text(0))},
-                              {"district", QString::fromStdString(st.text(1))},
-                              {"zone", QString::fromStdString(st.text(2))},
+      rows.append(QJsonObject{{"agency", QString::fromStdString(z.agency)},
+                              {"district", QString::fromStdString(z.district)},
+                              {"zone", QString::fromStdString(z.zone)},
                               {"units", QJsonArray::fromStringList(QString::fromStdString(units).split(' ', Qt::SkipEmptyParts))},
                               {"supervisors", QJsonArray::fromStringList(QString::fromStdString(by).split(' ', Qt::SkipEmptyParts))}});
     } else {
-      std::printf("%-6s %-12s %-12s %-30s %s\n", st.text(0).c_str(), st.text(1).c_str(), st.text(2).c_str(),
+      std::printf("%-6s %-12s %-12s %-30s %s\n", z.agency.c_str(), z.district.c_str(), z.zone.c_str(),
                   units.empty() ? "-" : units.c_str(), by.empty() ? "-" : by.c_str());
     }
   }

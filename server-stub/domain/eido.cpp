@@ -11,6 +11,7 @@
 #include <set>
 
 #include "server-stub/domain/apco.h"
+#include "server-stub/store/read_models.h"
 #include "shared/wire/clock.h"
 #include "shared/wire/codec.h"
 
@@ -142,71 +143,60 @@ std::string incidentId(const std::string& agency, const std::string& number) {
   return "urn:emergency:uid:incidentid:" + number + ":" + agency;
 }
 
-Result<Incident> readIncident(EventStore& st, const std::string& agency, const std::string& number) {
-  auto c = st.db().prepare(
-      "SELECT agency, cfs_type, priority, address, lat, lon, notes, state, created_at_ms, closed_at_ms, apco_code, "
-      "eido_id, owner_agency, owner_number, owner_services, type_label FROM cfs WHERE incident_number=?");
-  c.bind(1, number);
-  if (!c.step() || (!agency.empty() && c.text(0) != agency))
-    return Error::make("cfs \"" + number + "\": no such CFS" + (agency.empty() ? "" : " in agency " + agency));
-  Incident in;
-  const bool imported = !c.text(11).empty();
-  in.eidoId = imported ? c.text(11) : incidentId(c.text(0), number);
-  in.ownerAgency = imported ? c.text(12) : c.text(0);
-  in.ownerNumber = imported ? c.text(13) : number;
-  in.typeCode = c.text(1);
-  in.priority = int(c.i64(2));
-  in.address = c.text(3);
-  if (!c.isNull(4)) in.location = std::pair{c.f64(4), c.f64(5)};
-  in.notes = c.text(6);
-  in.closed = c.text(7) == "closed";
-  in.createdAtMs = c.i64(8);
-  const int64_t closedAt = c.i64(9);
-  in.apcoCode = c.text(10).empty() ? "INFO" : c.text(10);
+namespace {
+
+/** What the EIDO says of the call's own kind: its owner, type and services. */
+void describeCall(EventStore& st, const CallDetail& c, Incident& in) {
+  const bool imported = !c.eidoId.empty();
+  in.eidoId = imported ? c.eidoId : incidentId(c.agency, c.incident);
+  in.ownerAgency = imported ? c.ownerAgency : c.agency;
+  in.ownerNumber = imported ? c.ownerNumber : c.incident;
+  in.typeCode = c.type;
+  in.priority = int(c.priority);
+  in.address = c.address;
+  in.location = c.location;
+  in.notes = c.notes;
+  in.closed = c.state == "closed";
+  in.createdAtMs = c.createdAtMs;
+  in.apcoCode = c.apcoCode.empty() ? "INFO" : c.apcoCode;
   if (imported) {
-    in.typeLabel = c.text(15);
-    for (const auto& p : QString::fromStdString(c.text(14)).split(',', Qt::SkipEmptyParts)) in.ownerServices.push_back(p.toStdString());
+    in.typeLabel = c.typeLabel;
+    for (const auto& p : QString::fromStdString(c.ownerServices).split(',', Qt::SkipEmptyParts)) in.ownerServices.push_back(p.toStdString());
   } else {
-    auto t = st.resolveCfsType(c.text(0), in.typeCode);
+    auto t = st.resolveCfsType(c.agency, in.typeCode);
     in.typeLabel = t ? t->label : in.typeCode;
     const auto* apco = mdc::apco::findIncidentType(in.apcoCode);
     in.ownerServices = {std::string(mdc::apco::responderService(apco ? apco->discipline : mdc::apco::Discipline::kOther))};
   }
-  auto tl = st.db().prepare("SELECT at_ms, text FROM cfs_timeline WHERE incident_number=? ORDER BY at_ms, id");
-  tl.bind(1, number);
-  while (tl.step()) in.timeline.push_back({tl.i64(0), tl.text(1)});
-  auto fu = st.db().prepare(
-      "SELECT name, resource_type, status, secondary, internal, at_ms FROM cfs_foreign_units WHERE incident_number=? "
-      "ORDER BY ord");
-  fu.bind(1, number);
-  while (fu.step()) {
-    Resource r{fu.text(0), fu.text(1), fu.text(2), {}, {}, fu.i64(5)};
-    for (const auto& e : QString::fromStdString(fu.text(3)).split('\n', Qt::SkipEmptyParts)) r.secondary.push_back(e.toStdString());
-    for (const auto& e : QString::fromStdString(fu.text(4)).split('\n', Qt::SkipEmptyParts)) r.internal.push_back(e.toStdString());
+}
+
+}  // namespace
+
+Result<Incident> readIncident(EventStore& st, const std::string& agency, const std::string& number) {
+  ReadModels read(st);
+  const auto c = read.call(number);
+  if (!c || (!agency.empty() && c->agency != agency))
+    return Error::make("cfs \"" + number + "\": no such CFS" + (agency.empty() ? "" : " in agency " + agency));
+  Incident in;
+  describeCall(st, *c, in);
+  for (const auto& l : read.timeline(number)) in.timeline.push_back({l.atMs, l.text});
+  for (const auto& f : read.foreignUnits(number)) {
+    Resource r{f.name, f.resourceType, f.status, {}, {}, f.atMs};
+    for (const auto& e : QString::fromStdString(f.secondary).split('\n', Qt::SkipEmptyParts)) r.secondary.push_back(e.toStdString());
+    for (const auto& e : QString::fromStdString(f.internal).split('\n', Qt::SkipEmptyParts)) r.internal.push_back(e.toStdString());
     in.units.push_back(std::move(r));
   }
-  auto u = st.db().prepare(
-      "SELECT cu.unit_id, u.status, cu.assigned_at_ms, cu.ack_at_ms, cu.enroute_at_ms, cu.onscene_at_ms, "
-      "cu.cleared_at_ms, u.status_at_ms FROM cfs_units cu JOIN units u ON u.unit_id=cu.unit_id "
-      "WHERE cu.incident_number=? ORDER BY cu.assigned_at_ms, cu.unit_id");
-  u.bind(1, number);
-  while (u.step())
-    in.units.push_back(ownResource(u.text(0), int(u.i64(1)), u.i64(2), u.i64(3), u.i64(4), u.i64(5), u.i64(6), u.i64(7)));
-  in.updatedAtMs = std::max(in.createdAtMs, closedAt);
+  for (const auto& u : read.callUnitsByAssignment(number))
+    in.units.push_back(ownResource(u.unit, int(u.status), u.assignedAtMs, u.ackAtMs, u.enrouteAtMs, u.onsceneAtMs,
+                                   u.clearedAtMs, u.statusAtMs));
+  in.updatedAtMs = std::max(in.createdAtMs, c->closedAtMs);
   for (const auto& l : in.timeline) in.updatedAtMs = std::max(in.updatedAtMs, l.atMs);
   for (const auto& r : in.units) in.updatedAtMs = std::max(in.updatedAtMs, r.atMs);
   return in;
 }
 
 std::vector<std::string> incidentsSince(EventStore& st, const std::string& agency, int64_t sinceMs) {
-  auto q = st.db().prepare(
-      "SELECT c.incident_number FROM cfs c WHERE (?1='' OR c.agency=?1) AND (c.created_at_ms>=?2 OR "
-      "c.closed_at_ms>=?2 OR EXISTS(SELECT 1 FROM cfs_timeline t WHERE t.incident_number=c.incident_number AND "
-      "t.at_ms>=?2)) ORDER BY c.created_at_ms, c.incident_number");
-  q.bind(1, agency).bind(2, sinceMs);
-  std::vector<std::string> out;
-  while (q.step()) out.push_back(q.text(0));
-  return out;
+  return ReadModels(st).callsTouchedSince(agency, sinceMs);
 }
 
 std::string pidfLo(const std::string& entity, const std::string& address,

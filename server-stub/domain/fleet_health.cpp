@@ -23,31 +23,4 @@ std::vector<std::string> attention(const DeviceHealth& d, int64_t now, const Thr
   return out;
 }
 
-std::vector<DeviceHealth> readFleet(EventStore& s, const std::string& agency) {
-  auto st = s.db().prepare(
-      "SELECT d.device_id, d.unit_id, d.agency, d.agent_version, COALESCE(u.online, 0), COALESCE(u.last_seen_ms, 0), "
-      "d.health_at_ms, d.queue_depth, d.queue_oldest_ms, d.cert_not_after_ms, d.gps_fix, d.gps_no_fix_since_ms "
-      "FROM devices d LEFT JOIN units u ON u.unit_id = d.unit_id AND u.device_id = d.device_id "
-      "WHERE (?1 = '' OR d.agency = ?1) ORDER BY d.device_id");
-  st.bind(1, agency);
-  std::vector<DeviceHealth> out;
-  while (st.step()) {
-    DeviceHealth d;
-    d.device = st.text(0);
-    d.unit = st.text(1);
-    d.agency = st.text(2);
-    d.agentVersion = st.text(3);
-    d.online = st.i64(4) == 1;
-    d.lastSeenMs = st.i64(5);
-    d.healthAtMs = st.i64(6);
-    d.queueDepth = st.i64(7);
-    d.queueOldestMs = st.i64(8);
-    d.certNotAfterMs = st.i64(9);
-    d.gpsFix = st.i64(10) == 1;
-    d.gpsNoFixSinceMs = st.i64(11);
-    out.push_back(std::move(d));
-  }
-  return out;
-}
-
 }  // namespace cad::fleet

@@ -7,22 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "server-stub/store/event_store.h"
+#include "server-stub/store/read_models.h"
 
 namespace cad::fleet {
 
-/** One device as the read models hold it. */
-struct DeviceHealth {
-  std::string device, unit, agency, agentVersion;
-  bool online = false;
-  int64_t lastSeenMs = 0;       ///< its unit's last event or presence (0: never)
-  int64_t healthAtMs = 0;       ///< when it last reported its health (0: never)
-  int64_t queueDepth = 0;
-  int64_t queueOldestMs = 0;
-  int64_t certNotAfterMs = 0;   ///< 0: not reported
-  bool gpsFix = false;
-  int64_t gpsNoFixSinceMs = 0;
-};
+/** One device as the read models hold it (ReadModels::fleetHealth). */
+using DeviceHealth = ::cad::DeviceHealth;
 
 /** When a device needs attention. */
 struct Thresholds {
@@ -38,8 +28,5 @@ std::vector<std::string> attention(const DeviceHealth& d, int64_t nowMs, const T
 
 /** "3d", "5h", "12m", "40s". */
 std::string ageText(int64_t ms);
-
-/** Every device of the agency ("" = all) with its health, by device id. */
-std::vector<DeviceHealth> readFleet(EventStore& s, const std::string& agency);
 
 }  // namespace cad::fleet

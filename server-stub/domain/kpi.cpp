@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "mdc/v1/mdc.pb.h"
+#include "server-stub/store/read_models.h"
 #include "shared/wire/clock.h"
 #include "shared/wire/codec.h"
 
@@ -14,82 +15,86 @@ namespace cad {
 
 namespace v1 = mdc::v1;
 
-KpiReport computeKpi(EventStore& store, const std::string& agency) {
-  KpiReport r;
-  std::map<std::string, size_t> index;              // incident -> r.cfs
-  std::map<std::string, std::string> unitOn;        // unit -> incident
-  std::map<std::string, std::set<std::string>> active;  // incident -> units not cleared
-  // The incident number of a created CFS is derived from its event; the cfs
-  // table maps the creating event's id to it.
-  std::map<std::string, std::string> incidentOfEvent;
-  {
-    auto st = store.db().prepare("SELECT origin_event_id, incident_number, cfs_type, source FROM cfs");
-    while (st.step()) incidentOfEvent[st.text(0)] = st.text(1) + "\t" + st.text(2) + "\t" + st.text(3);
-  }
-  auto st = store.db().prepare(
-      "SELECT event_id, unit_id, kind, recorded_at_ms, received_at_ms, payload FROM events "
-      "WHERE (?1='' OR agency=?1) AND kind IN ('cfs','status','dispatch.create_cfs','dispatch.assign',"
-      "'dispatch.close_cfs') ORDER BY pos");
-  st.bind(1, agency);
-  auto clear = [&](const std::string& incident, const std::string& unit, int64_t at) {
-    auto it = active.find(incident);
-    if (it == active.end()) return;
-    it->second.erase(unit);
-    if (unitOn[unit] == incident) unitOn.erase(unit);
-    auto ix = index.find(incident);
-    if (it->second.empty() && ix != index.end() && r.cfs[ix->second].clearedAtMs == 0) r.cfs[ix->second].clearedAtMs = at;
-  };
-  while (st.step()) {
-    std::string eventId = st.text(0), unit = st.text(1), kind = st.text(2);
-    int64_t recorded = st.i64(3), received = st.i64(4);
-    if (kind == "cfs" || kind == "dispatch.create_cfs") {
-      auto m = incidentOfEvent.find(eventId);
-      if (m == incidentOfEvent.end()) continue;
-      std::istringstream parts(m->second);
-      CfsKpi k;
-      std::getline(parts, k.incident, '\t');
-      std::getline(parts, k.type, '\t');
-      std::getline(parts, k.source, '\t');
-      k.createdAtMs = kind == "cfs" ? recorded : received;
-      index[k.incident] = r.cfs.size();
-      if (kind == "cfs" && (unitOn.find(unit) == unitOn.end())) {
-        k.dispatchedAtMs = k.createdAtMs;
-        unitOn[unit] = k.incident;
-        active[k.incident].insert(unit);
-      }
-      r.cfs.push_back(k);
-    } else if (kind == "dispatch.assign") {
-      QJsonObject j = QJsonDocument::fromJson(QByteArray::fromStdString(st.blob(5))).object();
-      std::string incident = j.value("incident").toString().toStdString();
-      auto ix = index.find(incident);
-      if (ix == index.end()) continue;
-      if (auto prev = unitOn.find(unit); prev != unitOn.end() && prev->second != incident)
-        clear(prev->second, unit, received);
-      if (r.cfs[ix->second].dispatchedAtMs == 0) r.cfs[ix->second].dispatchedAtMs = received;
-      unitOn[unit] = incident;
-      active[incident].insert(unit);
-    } else if (kind == "dispatch.close_cfs") {
-      QJsonObject j = QJsonDocument::fromJson(QByteArray::fromStdString(st.blob(5))).object();
-      std::string incident = j.value("incident").toString().toStdString();
-      auto ix = index.find(incident);
-      if (ix == index.end()) continue;
-      if (r.cfs[ix->second].clearedAtMs == 0) r.cfs[ix->second].clearedAtMs = received;
-      for (const auto& u : active[incident]) unitOn.erase(u);
-      active.erase(incident);
-    } else if (kind == "status") {
-      v1::Envelope env;
-      if (!env.ParseFromString(st.blob(5))) continue;
-      std::string incident = env.status().incident_number();
-      if (incident.empty() && unitOn.count(unit)) incident = unitOn[unit];
-      auto ix = index.find(incident);
-      if (ix == index.end()) continue;
-      CfsKpi& k = r.cfs[ix->second];
-      auto s = env.status().status();
-      if (s == v1::UNIT_STATUS_EN_ROUTE && k.enrouteAtMs == 0) k.enrouteAtMs = recorded;
-      if (s == v1::UNIT_STATUS_ON_SCENE && k.arrivedAtMs == 0) k.arrivedAtMs = recorded;
-      if (mdc::codec::statusEndsAssignment(s)) clear(incident, unit, recorded);
+namespace {
+
+/** The log walked in order: which unit is on which call, and each call's moments. */
+class KpiWalk {
+ public:
+  explicit KpiWalk(KpiReport& r) : r_(r) {}
+
+  void created(const CallClockEvent& e, const CallOrigin& origin) {
+    CfsKpi k;
+    k.incident = origin.incident;
+    k.type = origin.type;
+    k.source = origin.source;
+    k.createdAtMs = e.kind == "cfs" ? e.recordedAtMs : e.receivedAtMs;
+    index_[k.incident] = r_.cfs.size();
+    if (e.kind == "cfs" && (unitOn_.find(e.unit) == unitOn_.end())) {
+      k.dispatchedAtMs = k.createdAtMs;
+      unitOn_[e.unit] = k.incident;
+      active_[k.incident].insert(e.unit);
     }
+    r_.cfs.push_back(k);
   }
+
+  void assigned(const CallClockEvent& e) {
+    const std::string incident = incidentOf(e);
+    auto ix = index_.find(incident);
+    if (ix == index_.end()) return;
+    if (auto prev = unitOn_.find(e.unit); prev != unitOn_.end() && prev->second != incident)
+      clear(prev->second, e.unit, e.receivedAtMs);
+    if (r_.cfs[ix->second].dispatchedAtMs == 0) r_.cfs[ix->second].dispatchedAtMs = e.receivedAtMs;
+    unitOn_[e.unit] = incident;
+    active_[incident].insert(e.unit);
+  }
+
+  void closed(const CallClockEvent& e) {
+    const std::string incident = incidentOf(e);
+    auto ix = index_.find(incident);
+    if (ix == index_.end()) return;
+    if (r_.cfs[ix->second].clearedAtMs == 0) r_.cfs[ix->second].clearedAtMs = e.receivedAtMs;
+    for (const auto& u : active_[incident]) unitOn_.erase(u);
+    active_.erase(incident);
+  }
+
+  void status(const CallClockEvent& e) {
+    v1::Envelope env;
+    if (!env.ParseFromString(e.payload)) return;
+    std::string incident = env.status().incident_number();
+    if (incident.empty() && unitOn_.count(e.unit)) incident = unitOn_[e.unit];
+    auto ix = index_.find(incident);
+    if (ix == index_.end()) return;
+    CfsKpi& k = r_.cfs[ix->second];
+    auto s = env.status().status();
+    if (s == v1::UNIT_STATUS_EN_ROUTE && k.enrouteAtMs == 0) k.enrouteAtMs = e.recordedAtMs;
+    if (s == v1::UNIT_STATUS_ON_SCENE && k.arrivedAtMs == 0) k.arrivedAtMs = e.recordedAtMs;
+    if (mdc::codec::statusEndsAssignment(s)) clear(incident, e.unit, e.recordedAtMs);
+  }
+
+ private:
+  static std::string incidentOf(const CallClockEvent& e) {
+    QJsonObject j = QJsonDocument::fromJson(QByteArray::fromStdString(e.payload)).object();
+    return j.value("incident").toString().toStdString();
+  }
+
+  void clear(const std::string& incident, const std::string& unit, int64_t at) {
+    auto it = active_.find(incident);
+    if (it == active_.end()) return;
+    it->second.erase(unit);
+    if (unitOn_[unit] == incident) unitOn_.erase(unit);
+    auto ix = index_.find(incident);
+    if (it->second.empty() && ix != index_.end() && r_.cfs[ix->second].clearedAtMs == 0)
+      r_.cfs[ix->second].clearedAtMs = at;
+  }
+
+  KpiReport& r_;
+  std::map<std::string, size_t> index_;                  // incident -> r.cfs
+  std::map<std::string, std::string> unitOn_;            // unit -> incident
+  std::map<std::string, std::set<std::string>> active_;  // incident -> units not cleared
+};
+
+/** The averages over the calls that have both ends of each interval. */
+void average(KpiReport& r) {
   double sums[4] = {0, 0, 0, 0};
   for (const auto& k : r.cfs) {
     auto add = [&](int i, int64_t from, int64_t to) {
@@ -106,6 +111,30 @@ KpiReport computeKpi(EventStore& store, const std::string& agency) {
   double* avgs[4] = {&r.avgToDispatchS, &r.avgToEnrouteS, &r.avgToArrivalS, &r.avgOnSceneS};
   for (int i = 0; i < 4; ++i)
     if (r.counted[i] > 0) *avgs[i] = sums[i] / r.counted[i];
+}
+
+}  // namespace
+
+KpiReport computeKpi(EventStore& store, const std::string& agency) {
+  KpiReport r;
+  ReadModels read(store);
+  // The incident number of a created CFS is derived from its event; the cfs
+  // table maps the creating event's id to it.
+  std::map<std::string, CallOrigin> incidentOfEvent;
+  for (auto& o : read.callOrigins()) incidentOfEvent[o.originEventId] = std::move(o);
+  KpiWalk walk(r);
+  read.callClockEvents(agency, [&](const CallClockEvent& e) {
+    if (e.kind == "cfs" || e.kind == "dispatch.create_cfs") {
+      if (auto m = incidentOfEvent.find(e.eventId); m != incidentOfEvent.end()) walk.created(e, m->second);
+    } else if (e.kind == "dispatch.assign") {
+      walk.assigned(e);
+    } else if (e.kind == "dispatch.close_cfs") {
+      walk.closed(e);
+    } else if (e.kind == "status") {
+      walk.status(e);
+    }
+  });
+  average(r);
   return r;
 }
 

@@ -9,29 +9,6 @@ namespace cad::nearby {
 
 namespace geo = mdc::geo;
 
-std::vector<UnitPlace> readBoard(mdc::sql::Db& db) {
-  std::vector<UnitPlace> out;
-  auto st = db.prepare(
-      "SELECT unit_id, agency, device_id, current_cfs, status, lat IS NOT NULL AND lon IS NOT NULL, "
-      "COALESCE(lat, 0), COALESCE(lon, 0), pos_at_ms, emergency_active, online FROM units ORDER BY unit_id");
-  while (st.step()) {
-    UnitPlace u;
-    u.unit = st.text(0);
-    u.agency = st.text(1);
-    u.device = st.text(2);
-    u.incident = st.text(3);
-    u.status = int(st.i64(4));
-    u.hasPosition = st.i64(5) != 0 && st.i64(8) > 0;
-    u.lat = st.f64(6);
-    u.lon = st.f64(7);
-    u.positionAtMs = st.i64(8);
-    u.emergency = st.i64(9) != 0;
-    u.online = st.i64(10) != 0;
-    out.push_back(std::move(u));
-  }
-  return out;
-}
-
 mdc::v1::UnitsNearby forUnit(const UnitPlace& self, const std::vector<UnitPlace>& all, uint32_t radiusM) {
   struct Candidate {
     const UnitPlace* place;

@@ -11,23 +11,12 @@
 #include <vector>
 
 #include "mdc/v1/mdc.pb.h"
-#include "shared/infra/sql.h"
+#include "server-stub/store/read_models.h"
 
 namespace cad::nearby {
 
-/** One unit as the board shows it. */
-struct UnitPlace {
-  std::string unit, agency, device, incident;  ///< incident: its current call ("" none)
-  int status = 0;
-  bool hasPosition = false;
-  double lat = 0, lon = 0;
-  int64_t positionAtMs = 0;
-  bool emergency = false;  ///< the device's emergency is active
-  bool online = false;     ///< its device is connected
-};
-
-/** Every unit on the board of a stub's store (its units table). */
-std::vector<UnitPlace> readBoard(mdc::sql::Db& db);
+/** One unit as the board shows it (ReadModels::unitPlaces). */
+using UnitPlace = ::cad::UnitPlace;
 
 /** What self should see (nearest first, at most kMaxUnits: the units on its
  *  call are always kept). Without its own position, only the units on its call. */

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "server-stub/store/read_models.h"
 #include "shared/wire/clock.h"
 #include "shared/infra/enrol.h"
 #include "shared/infra/files.h"
@@ -345,12 +346,11 @@ EstServer::Reply EstServer::reenroll(const HttpRequest& req, QSslSocket* socket,
 EstServer::Reply EstServer::config(QSslSocket* socket) {
   auto device = deviceOfPeer(socket, mdc::SystemClock::instance().nowMs());
   if (!device) return Reply{401, "text/plain; charset=utf-8", device.error().message + "\n", {}};
-  auto st = store_.db().prepare("SELECT unit_id, agency FROM devices WHERE device_id=?");
-  st.bind(1, *device);
-  if (!st.step()) return Reply{403, "text/plain", "device " + *device + " is not registered\n", {}};
+  const auto registered = ReadModels(store_).deviceRegistration(*device);
+  if (!registered) return Reply{403, "text/plain", "device " + *device + " is not registered\n", {}};
   QJsonObject j{{"device_id", QString::fromStdString(*device)},
-                {"unit_id", QString::fromStdString(st.text(0))},
-                {"agency", QString::fromStdString(st.text(1))},
+                {"unit_id", QString::fromStdString(registered->unit)},
+                {"agency", QString::fromStdString(registered->agency)},
                 {"broker", QString::fromStdString(config_.deviceBroker)}};
   return Reply{200, "application/json", QJsonDocument(j).toJson(QJsonDocument::Compact).toStdString() + "\n", {}};
 }

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "server-stub/domain/fleet_health.h"
+#include "server-stub/store/read_models.h"
 #include "shared/infra/log.h"
 #include "shared/wire/clock.h"
 
@@ -136,7 +137,7 @@ void CadService::linkMetrics(Exposition& o) const {
 }
 
 void CadService::storeMetrics(Exposition& o) {
-  const int64_t connected = store_.db().queryInt("SELECT COUNT(*) FROM units WHERE online=1");
+  const int64_t connected = ReadModels(store_).unitsOnline();
   o.one("cad_devices_connected", "gauge", "units whose device says it is online (its presence)", double(connected));
   const auto lagging = store_.laggingDevices();
   uint64_t behind = 0;
@@ -152,7 +153,7 @@ void CadService::storeMetrics(Exposition& o) {
         oldest ? double(std::max<int64_t>(0, now - *oldest)) / 1000.0 : 0.0);
   const fleet::Thresholds t;  // cadctl devices list's defaults
   int64_t expiring = 0, deep = 0;
-  for (const auto& d : fleet::readFleet(store_, "")) {
+  for (const auto& d : ReadModels(store_).fleetHealth("")) {
     if (d.certNotAfterMs > 0 && d.certNotAfterMs - now <= t.certExpiringMs) ++expiring;
     if (d.queueDepth >= t.deepQueue) ++deep;
   }

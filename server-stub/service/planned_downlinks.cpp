@@ -6,6 +6,7 @@
 
 #include <optional>
 
+#include "server-stub/store/read_models.h"
 #include "shared/infra/log.h"
 #include "shared/wire/clock.h"
 #include "shared/wire/codec.h"
@@ -41,7 +42,7 @@ bool CadService::sendPlanned(const mdc::v1::Downlink& dl, const std::string& dev
 
 void CadService::publishNearby() {
   publishPlanned(
-      "units nearby", [this] { return nearby::readBoard(store_.db()); },
+      "units nearby", [this] { return ReadModels(store_).unitPlaces(); },
       [this](const std::vector<nearby::UnitPlace>& board, int64_t nowMs) {
         for (auto& [unit, body, urgent] : nearby_.due(board, nowMs)) {
           mdc::v1::Downlink dl = unsequenced(unit->unit);
@@ -56,9 +57,10 @@ void CadService::publishBoards() {
   publishPlanned(
       "supervisor boards",
       [this] {
+        ReadModels read(store_);
         Zones z;
-        z.first = zones::readSupervisors(store_.db());
-        if (!z.first.empty()) z.second = zones::readRows(store_.db());
+        z.first = read.supervisors();
+        if (!z.first.empty()) z.second = read.supervisedRows();
         return z;
       },
       [this](const Zones& z, int64_t nowMs) {
