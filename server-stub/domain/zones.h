@@ -14,29 +14,14 @@
 #include <vector>
 
 #include "mdc/v1/mdc.pb.h"
-#include "shared/infra/sql.h"
+#include "server-stub/store/read_models.h"
 
 namespace cad::zones {
 
-/** A supervisor as the store holds it, with the zones its scope covers now. */
-struct Supervisor {
-  std::string unit, agency, device;  ///< device: "" when none serves the unit
-  bool online = false;
-  std::string scope;                 ///< for people: "zones N1, N2" or "district NORTH (zones N1, N2)"
-  std::set<std::string> zones;       ///< of its agency
-};
-
-/** A unit in a zone, as the board shows it. */
-struct Row {
-  std::string unit, agency, zone, incident;
-  int status = 0;
-  int64_t statusAtMs = 0;
-  bool emergency = false, online = false;
-};
-
-std::vector<Supervisor> readSupervisors(mdc::sql::Db& db);
-/** Every unit that is in a zone, by agency, zone, unit. */
-std::vector<Row> readRows(mdc::sql::Db& db);
+/** A supervisor with the zones its scope covers now (ReadModels::supervisors). */
+using Supervisor = cad::Supervisor;
+/** A unit in a zone, as the board shows it (ReadModels::supervisedRows). */
+using Row = cad::SupervisedUnit;
 
 /** The board a supervisor may see: the units of its agency in its zones, nothing else. */
 mdc::v1::SupervisorBoard boardFor(const Supervisor& s, const std::vector<Row>& rows);

@@ -6,14 +6,30 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "server-stub/domain/zones.h"
 #include "server-stub/store/event_store.h"
 
 namespace cad {
+
+/** A supervisor as the store holds it, with the zones its scope covers now. */
+struct Supervisor {
+  std::string unit, agency, device;  ///< device: "" when none serves the unit
+  bool online = false;
+  std::string scope;                 ///< for people: "zones N1, N2" or "district NORTH (zones N1, N2)"
+  std::set<std::string> zones;       ///< of its agency
+};
+
+/** A unit in a zone, as a supervisor's board shows it. */
+struct SupervisedUnit {
+  std::string unit, agency, zone, incident;
+  int status = 0;
+  int64_t statusAtMs = 0;
+  bool emergency = false, online = false;
+};
 
 /** Which units the board shows: each filter "" for any. */
 struct BoardFilter {
@@ -197,9 +213,9 @@ class ReadModels {
   /** Every unit that is in a zone, by unit. */
   std::vector<ZonedUnit> zonedUnits();
   /** The supervisors with the zones they cover now. */
-  std::vector<zones::Supervisor> supervisors();
+  std::vector<Supervisor> supervisors();
   /** Every unit in a zone as a supervisor's board shows it. */
-  std::vector<zones::Row> supervisedRows();
+  std::vector<SupervisedUnit> supervisedRows();
   /** Every device of the agency ("" all) with its health, by device id. */
   std::vector<DeviceHealth> fleetHealth(const std::string& agency);
   /** Every unit's place on the board, by unit. */

@@ -1,5 +1,9 @@
 #include "server-stub/store/read_models.h"
 
+#include <QStringList>
+
+#include <map>
+
 namespace cad {
 
 std::vector<BoardUnit> ReadModels::board(const BoardFilter& filter) {
@@ -131,9 +135,41 @@ std::vector<ZonedUnit> ReadModels::zonedUnits() {
   return out;
 }
 
-std::vector<zones::Supervisor> ReadModels::supervisors() { return zones::readSupervisors(store_.db()); }
+std::vector<Supervisor> ReadModels::supervisors() {
+  auto& db = store_.db();
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> byDistrict;  // (agency, district) -> zones
+  auto z = db.prepare("SELECT agency, district, zone FROM zones");
+  while (z.step()) byDistrict[{z.text(0), z.text(1)}].insert(z.text(2));
+  auto st = db.prepare(
+      "SELECT s.unit_id, s.agency, s.kind, s.scope, COALESCE(u.device_id, ''), COALESCE(u.online, 0) FROM supervisors s "
+      "LEFT JOIN units u ON u.unit_id=s.unit_id ORDER BY s.unit_id");
+  std::vector<Supervisor> out;
+  while (st.step()) {
+    Supervisor s{st.text(0), st.text(1), st.text(4), st.i64(5) == 1, "", {}};
+    const std::string kind = st.text(2), scope = st.text(3);
+    if (kind == "district") s.zones = byDistrict[{s.agency, scope}];
+    else
+      for (const auto& zone : QString::fromStdString(scope).split(',', Qt::SkipEmptyParts)) s.zones.insert(zone.toStdString());
+    std::string list;
+    for (const auto& zone : s.zones) list += (list.empty() ? "" : ", ") + zone;
+    s.scope = kind == "district" ? "district " + scope + " (zones " + (list.empty() ? "none yet" : list) + ")"
+                                 : "zones " + list;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
 
-std::vector<zones::Row> ReadModels::supervisedRows() { return zones::readRows(store_.db()); }
+std::vector<SupervisedUnit> ReadModels::supervisedRows() {
+  auto& db = store_.db();
+  auto st = db.prepare(
+      "SELECT unit_id, agency, zone, current_cfs, status, status_at_ms, emergency_active, online FROM units "
+      "WHERE zone<>'' ORDER BY agency, zone, unit_id");
+  std::vector<SupervisedUnit> out;
+  while (st.step())
+    out.push_back({st.text(0), st.text(1), st.text(2), st.text(3), int(st.i64(4)), st.i64(5), st.i64(6) == 1,
+                   st.i64(7) == 1});
+  return out;
+}
 
 std::vector<DeviceHealth> ReadModels::fleetHealth(const std::string& agency) {
   auto st = store_.db().prepare(
