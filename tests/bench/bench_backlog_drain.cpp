@@ -30,6 +30,7 @@
 #include "agent/send_window.h"
 #include "server-stub/service/broker_config.h"
 #include "server-stub/store/event_store.h"
+#include "tests/unit/stub/stub_command.h"
 #include "tests/bench/bench_util.h"
 #include "tests/integration/stub/wire_fleet.h"
 #include "tests/support/mosquitto.h"
@@ -194,7 +195,7 @@ DrainResult drain(const Options& o, const std::string& policy, const TempDir& di
       c.device = d.id;
       c.unit = d.unit;
       c.actor = "bench";
-      if (!(*s)->execute(c, kShiftStartMs)) throw std::runtime_error("device_add " + d.id);
+      if (!(*s)->execute(request(c), kShiftStartMs)) throw std::runtime_error("device_add " + d.id);
     }
   }
   CadStub stub(dir, broker.uri(), name);

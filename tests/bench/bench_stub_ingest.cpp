@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "server-stub/store/event_store.h"
+#include "tests/unit/stub/stub_command.h"
 #include "shared/wire/clock.h"
 #include "shared/infra/mqtt.h"
 #include "shared/infra/sqlite.h"
@@ -238,7 +239,7 @@ int main(int argc, char** argv) {
       c.device = d.id;
       c.unit = d.unit;
       c.actor = "bench";
-      if (!(*s)->execute(c, kShiftStartMs)) return 3;
+      if (!(*s)->execute(request(c), kShiftStartMs)) return 3;
     }
   }
   CadStub stub(dir, broker.uri(), "cad",

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "server-stub/store/event_store.h"
+#include "tests/unit/stub/stub_command.h"
 #include "shared/infra/sqlite.h"
 #include "tests/bench/bench_util.h"
 #include "tests/support/temp_dir.h"
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
     c.device = name;
     c.unit = devices.back().unit;
     c.actor = "bench";
-    if (!s.execute(c, kShiftStartMs)) return 3;
+    if (!s.execute(request(c), kShiftStartMs)) return 3;
   }
 
   // Build: mostly AVL, a status every 10th report, a self-initiated CFS and its
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
         m.unit = dev.unit;
         m.text = "check in";
         m.actor = "bench";
-        if (!s.execute(m, at)) return 3;
+        if (!s.execute(request(m), at)) return 3;
         ++made;
       }
     }

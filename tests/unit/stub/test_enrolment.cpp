@@ -6,11 +6,13 @@
 
 #include "server-stub/service/est_server.h"
 #include "server-stub/store/event_store.h"
+#include "tests/unit/stub/stub_command.h"
 #include "shared/infra/enrol.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/temp_dir.h"
 
 using namespace cad;
+using namespace cad::test;
 using mdc::test::TempDir;
 
 namespace {
@@ -27,7 +29,7 @@ std::unique_ptr<EventStore> openStore(const TempDir& dir, const std::string& nam
 void run(EventStore& s, Command c, int64_t at) {
   c.agency = "FD1";
   c.actor = "tech";
-  auto r = s.execute(c, at);
+  auto r = s.execute(request(c), at);
   INFO(c.kind << ": " << (r ? "" : r.error().message));
   REQUIRE(r);
 }
@@ -170,19 +172,19 @@ TEST_CASE("enrolment tokens in the log: the hash only, used once, a newer one su
   Command bad = tokenCommand("MDC-9", mdc::enrol::newToken());
   bad.agency = "FD1";
   bad.actor = "tech";
-  CHECK_FALSE(s->execute(bad, T0));  // not registered (cadctl registers it first when given a unit)
+  CHECK_FALSE(s->execute(request(bad), T0));  // not registered (cadctl registers it first when given a unit)
   bad = tokenCommand("MDC-1", mdc::enrol::newToken(), 60);
   bad.agency = "FD1";
   bad.actor = "tech";
-  auto r = s->execute(bad, T0);
+  auto r = s->execute(request(bad), T0);
   REQUIRE_FALSE(r);
   CHECK(r.error().message == "ttl 60 s: out of range 10m-30d");
   bad = tokenCommand("MDC-1", first);
   bad.agency = "FD1";
   bad.actor = "tech";
-  CHECK_FALSE(s->execute(bad, T0));  // the same token twice
+  CHECK_FALSE(s->execute(request(bad), T0));  // the same token twice
   bad.tokenHash = "XYZ";
-  CHECK_FALSE(s->execute(bad, T0));
+  CHECK_FALSE(s->execute(request(bad), T0));
   CHECK(s->digest() == digest);
 
   // A newer token ends the older one.

@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "server-stub/store/event_store.h"
+#include "tests/unit/stub/stub_command.h"
 #include "shared/wire/codec.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/pg_server.h"
@@ -354,7 +355,7 @@ Run deliver(const History& h, const std::string& path) {
     Command add = dispatch("device_add");
     add.device = kDevices[i].id;
     add.unit = kDevices[i].unit;
-    REQUIRE(run.store->execute(add, T0 - 600'000 + i));
+    REQUIRE(run.store->execute(request(add), T0 - 600'000 + i));
   }
   // Device events in batches of consecutive arrivals, as the stub's ingest takes them.
   std::vector<Incoming> batch;
@@ -377,7 +378,7 @@ Run deliver(const History& h, const std::string& path) {
       continue;
     }
     flush();
-    run.executed[size_t(d.step)] = bool(run.store->execute(s.cmd, s.at));
+    run.executed[size_t(d.step)] = bool(run.store->execute(request(s.cmd), s.at));
   }
   flush();
   return run;
@@ -486,7 +487,7 @@ SeedRun playSeed(uint32_t seed, const std::string& path) {
       Command c = dispatch("create_cfs");
       c.cfsType = "FSTRU";
       c.address = std::to_string(i + 1) + " Main St";
-      auto out = (*s)->execute(c, T0 - 900'000 + i);
+      auto out = (*s)->execute(request(c), T0 - 900'000 + i);
       INFO((out ? std::string() : out.error().message));
       REQUIRE(out);
       REQUIRE(out->summary == "created " + calls[size_t(i)]);
@@ -634,11 +635,11 @@ struct Desk {
       Command add = dispatch("device_add");
       add.device = d->id;
       add.unit = d->unit;
-      REQUIRE(s->execute(add, T0 - 10 * kMin));
+      REQUIRE(s->execute(request(add), T0 - 10 * kMin));
     }
   }
   CommandOutcome run(Command c, int64_t at) {
-    auto r = s->execute(c, at);
+    auto r = s->execute(request(c), at);
     INFO(c.kind << ": " << (r ? "" : r.error().message));
     REQUIRE(r);
     return *r;

@@ -13,6 +13,7 @@
 #include <regex>
 
 #include "server-stub/store/event_store.h"
+#include "tests/unit/stub/stub_command.h"
 #include "server-stub/domain/kpi.h"
 #include "shared/wire/codec.h"
 #include "server-stub/store/postgres.h"
@@ -42,7 +43,7 @@ std::unique_ptr<EventStore> openStore(const TempDir& dir, const std::string& nam
 
 CommandOutcome exec(EventStore& s, Command c, int64_t at) {
   if (c.actor.empty()) c.actor = "alice";
-  auto r = s.execute(c, at);
+  auto r = s.execute(request(c), at);
   INFO(c.kind << ": " << (r ? "" : r.error().message));
   REQUIRE(r);
   return *r;
@@ -91,7 +92,7 @@ mdc::Result<CommandOutcome> assign(EventStore& s, const std::string& agency, con
   c.incident = incident;
   c.unit = unit;
   c.force = force;
-  return s.execute(c, at);
+  return s.execute(request(c), at);
 }
 
 int64_t count(EventStore& s, const std::string& sql) { return s.db().queryInt(sql); }
@@ -441,7 +442,7 @@ TEST_CASE("an emergency stays flagged until a dispatcher acknowledges it, even i
   REQUIRE(dl.size() == 1);
   CHECK(dl[0]->emergency_ack().by() == "bob");
   // A second acknowledgement has nothing to acknowledge.
-  CHECK_FALSE(s->execute(ack, T0 + 10000));
+  CHECK_FALSE(s->execute(request(ack), T0 + 10000));
 }
 
 TEST_CASE("presence birth and last will put the unit online and offline with times", "[store][presence]") {
@@ -601,7 +602,7 @@ TEST_CASE("dispatcher actions are recorded with the dispatcher's name as actor",
                                           "dispatch.assign dispatcher:dave FD1", "dispatch.close_cfs dispatcher:erin FD1"});
   Command anonymous = c;
   anonymous.actor = "";
-  CHECK_FALSE(s->execute(anonymous, T0 + 3000));
+  CHECK_FALSE(s->execute(request(anonymous), T0 + 3000));
 }
 
 TEST_CASE("two agencies: each gets its own incident numbers, neither can touch the other's CFS or units",
@@ -641,7 +642,7 @@ TEST_CASE("two agencies: each gets its own incident numbers, neither can touch t
   msg.unit = "E12";
   msg.text = "hi";
   msg.actor = "mallory";
-  CHECK_FALSE(s->execute(msg, T0 + 5000));
+  CHECK_FALSE(s->execute(request(msg), T0 + 5000));
   CHECK(events(*s) == before);
   CHECK_FALSE(s->verify());
 }
@@ -845,7 +846,7 @@ TEST_CASE("a bad agency configuration is refused with the value named and change
       {agencyConfig("FD1", {"available"}, 10, -1), "avl_stationary_s -1: out of range 1-3600"},
   };
   for (const auto& c : cases) {
-    auto r = s->execute(c.cmd, T0);
+    auto r = s->execute(request(c.cmd), T0);
     REQUIRE_FALSE(r);
     INFO(r.error().message);
     CHECK(r.error().message.rfind(c.error, 0) == 0);

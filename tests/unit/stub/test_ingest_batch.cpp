@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "server-stub/store/event_store.h"
+#include "tests/unit/stub/stub_command.h"
 #include "shared/wire/avl_batch.h"
 #include "shared/wire/uuid.h"
 #include "tests/support/pg_server.h"
@@ -33,7 +34,7 @@ std::unique_ptr<EventStore> openStore(const TempDir& dir, const std::string& nam
   for (const Device& d : {kE12, kE14}) {
     c.device = d.id;
     c.unit = d.unit;
-    REQUIRE((*s)->execute(c, T0 - 60'000));
+    REQUIRE((*s)->execute(request(c), T0 - 60'000));
   }
   return std::move(*s);
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "server-stub/store/event_store.h"
+#include "tests/unit/stub/stub_command.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/stub/stub_wire.h"
@@ -28,7 +29,7 @@ std::unique_ptr<EventStore> openStore(const TempDir& dir, const std::string& nam
 Result<CommandOutcome> tryRun(EventStore& s, Command c, int64_t at) {
   if (c.agency.empty()) c.agency = "FD1";
   c.actor = "ops.lee";
-  return s.execute(c, at);
+  return s.execute(request(c), at);
 }
 
 CommandOutcome run(EventStore& s, Command c, int64_t at) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "server-stub/store/event_store.h"
+#include "tests/unit/stub/stub_command.h"
 #include "server-stub/store/postgres.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/stack.h"
@@ -40,7 +41,7 @@ void addDevice(EventStore& s, const Device& d) {
   c.device = d.id;
   c.unit = d.unit;
   c.actor = "fleet";
-  auto r = s.execute(c, T0 - 60'000);
+  auto r = s.execute(request(c), T0 - 60'000);
   INFO((r ? "" : r.error().message));
   REQUIRE(r);
 }
@@ -165,7 +166,7 @@ TEST_CASE("two writers committing events of the same units at once leave the boa
         batch.clear();
         // Dispatchers of both agencies make calls on both writers meanwhile.
         if (++n % 5 == 0) {
-          if (auto r = store.execute(createCfs(n % 10 == 0 ? "FD1" : "PD1"), T0 + 500'000); r) ++callsMade;
+          if (auto r = store.execute(request(createCfs(n % 10 == 0 ? "FD1" : "PD1")), T0 + 500'000); r) ++callsMade;
           else errors[writer].push_back(r.error().message);
         }
       }
