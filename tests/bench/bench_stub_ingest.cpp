@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "server-stub/store/event_store.h"
-#include "tests/unit/stub/stub_command.h"
 #include "shared/wire/clock.h"
 #include "shared/infra/mqtt.h"
 #include "shared/infra/sqlite.h"
@@ -32,6 +31,7 @@
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
+using cad::control::ControlRequest;
 using namespace cad::test;
 using namespace mdc::test;
 using Clock = std::chrono::steady_clock;
@@ -233,13 +233,12 @@ int main(int argc, char** argv) {
       return 3;
     }
     for (const auto& d : devices) {
-      Command c;
-      c.kind = "device_add";
-      c.agency = d.agency;
-      c.device = d.id;
-      c.unit = d.unit;
-      c.actor = "bench";
-      if (!(*s)->execute(request(c), kShiftStartMs)) return 3;
+      ControlRequest c;
+      c.set_agency(d.agency);
+      c.mutable_device_add()->set_device(d.id);
+      c.mutable_device_add()->set_unit(d.unit);
+      c.set_actor("bench");
+      if (!(*s)->execute(c, kShiftStartMs)) return 3;
     }
   }
   CadStub stub(dir, broker.uri(), "cad",

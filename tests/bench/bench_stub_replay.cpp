@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "server-stub/store/event_store.h"
-#include "tests/unit/stub/stub_command.h"
 #include "shared/infra/sqlite.h"
 #include "tests/bench/bench_util.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
+using cad::control::ControlRequest;
 using namespace cad::test;
 using Clock = std::chrono::steady_clock;
 using mdc::bench::secondsSince;
@@ -68,13 +68,12 @@ int main(int argc, char** argv) {
     char name[24];
     std::snprintf(name, sizeof name, "BENCH-%04d", i);
     devices.push_back(Device{name, "U" + std::to_string(i), i % 4 ? "FD1" : "PD1", uint32_t(i)});
-    Command c;
-    c.kind = "device_add";
-    c.agency = devices.back().agency;
-    c.device = name;
-    c.unit = devices.back().unit;
-    c.actor = "bench";
-    if (!s.execute(request(c), kShiftStartMs)) return 3;
+    ControlRequest c;
+    c.set_agency(devices.back().agency);
+    c.mutable_device_add()->set_device(name);
+    c.mutable_device_add()->set_unit(devices.back().unit);
+    c.set_actor("bench");
+    if (!s.execute(c, kShiftStartMs)) return 3;
   }
 
   // Build: mostly AVL, a status every 10th report, a self-initiated CFS and its
@@ -103,13 +102,12 @@ int main(int argc, char** argv) {
         batch.clear();
       }
       if (made % 5000 == 0 && made + 1 < events) {
-        Command m;
-        m.kind = "message";
-        m.agency = dev.agency;
-        m.unit = dev.unit;
-        m.text = "check in";
-        m.actor = "bench";
-        if (!s.execute(request(m), at)) return 3;
+        ControlRequest m;
+        m.set_agency(dev.agency);
+        m.mutable_message()->set_unit(dev.unit);
+        m.mutable_message()->set_text("check in");
+        m.set_actor("bench");
+        if (!s.execute(m, at)) return 3;
         ++made;
       }
     }

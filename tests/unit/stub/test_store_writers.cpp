@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "server-stub/store/event_store.h"
-#include "tests/unit/stub/stub_command.h"
 #include "server-stub/store/postgres.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/stack.h"
@@ -20,6 +19,7 @@
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
+using cad::control::ControlRequest;
 using namespace cad::test;
 using mdc::test::TempDir;
 
@@ -35,25 +35,23 @@ std::unique_ptr<EventStore> open(const std::string& target) {
 }
 
 void addDevice(EventStore& s, const Device& d) {
-  Command c;
-  c.kind = "device_add";
-  c.agency = d.agency;
-  c.device = d.id;
-  c.unit = d.unit;
-  c.actor = "fleet";
-  auto r = s.execute(request(c), T0 - 60'000);
+  ControlRequest c;
+  c.set_agency(d.agency);
+  c.mutable_device_add()->set_device(d.id);
+  c.mutable_device_add()->set_unit(d.unit);
+  c.set_actor("fleet");
+  auto r = s.execute(c, T0 - 60'000);
   INFO((r ? "" : r.error().message));
   REQUIRE(r);
 }
 
-Command createCfs(const std::string& agency) {
-  Command c;
-  c.kind = "create_cfs";
-  c.agency = agency;
-  c.actor = "alice";
-  c.cfsType = "FSTRU";
-  c.priority = 2;
-  c.address = "12 Main St";
+ControlRequest createCfs(const std::string& agency) {
+  ControlRequest c;
+  c.set_agency(agency);
+  c.set_actor("alice");
+  c.mutable_create_cfs()->set_type("FSTRU");
+  c.mutable_create_cfs()->set_priority(2);
+  c.mutable_create_cfs()->set_address("12 Main St");
   return c;
 }
 
@@ -166,7 +164,7 @@ TEST_CASE("two writers committing events of the same units at once leave the boa
         batch.clear();
         // Dispatchers of both agencies make calls on both writers meanwhile.
         if (++n % 5 == 0) {
-          if (auto r = store.execute(request(createCfs(n % 10 == 0 ? "FD1" : "PD1")), T0 + 500'000); r) ++callsMade;
+          if (auto r = store.execute(createCfs(n % 10 == 0 ? "FD1" : "PD1"), T0 + 500'000); r) ++callsMade;
           else errors[writer].push_back(r.error().message);
         }
       }
