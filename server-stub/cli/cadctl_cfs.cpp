@@ -25,7 +25,7 @@ namespace cad::cli {
 
 namespace {
 
-constexpr size_t kMaxDocumentBytes = 512 * 1024;  // the stub reads a control line of at most 1 MiB
+constexpr size_t kMaxDocumentBytes = 512 * 1024;  // the stub reads a control request of at most 1 MiB
 
 QJsonArray unitsJson(const std::vector<CallUnit>& units) {
   QJsonArray arr;
@@ -181,7 +181,7 @@ int eidoExport(EventStore& s, const std::string& agency, int64_t sinceMs, const 
   return kOk;
 }
 
-std::optional<std::vector<QJsonObject>> eidoImportRequests(const std::string& file, const QJsonObject& base) {
+std::optional<std::vector<ControlRequest>> eidoImportRequests(const std::string& file, const ControlRequest& base) {
   std::ifstream f(file, std::ios::binary);
   if (!f) {
     std::cerr << "cadctl: import: cannot read \"" << file << "\": " << std::strerror(errno) << "\n";
@@ -201,7 +201,7 @@ std::optional<std::vector<QJsonObject>> eidoImportRequests(const std::string& fi
     std::cerr << "cadctl: import: " << file << ": an empty array, no incident\n";
     return std::nullopt;
   }
-  std::vector<QJsonObject> requests;
+  std::vector<ControlRequest> requests;
   bool ok = true;
   for (qsizetype i = 0; i < docs.size(); ++i) {
     const std::string where = file + (doc.isArray() ? "[" + std::to_string(i) + "]" : "");
@@ -214,9 +214,8 @@ std::optional<std::vector<QJsonObject>> eidoImportRequests(const std::string& fi
       errors.push_back("$: " + std::to_string(bytes) + " bytes, at most " + std::to_string(kMaxDocumentBytes));
     for (const auto& e : errors) std::cerr << "cadctl: import: " << where << " " << e << "\n";
     if (!errors.empty()) ok = false;
-    QJsonObject r = base;
-    r["cmd"] = "eido_import";
-    r["document"] = docs[i].toObject();
+    ControlRequest r = base;
+    r.mutable_eido_import()->set_document_json(QJsonDocument(docs[i].toObject()).toJson(QJsonDocument::Compact).toStdString());
     requests.push_back(r);
   }
   if (!ok) {
@@ -271,7 +270,7 @@ int importCommand(Invocation& inv) {
   const Args& a = inv.a;
   if (inv.agency.empty()) return usage("import: --agency (or $CAD_AGENCY) is required: the agency that takes the incidents");
   if (a.pos.size() != 2 || !a.flags.count("--eido")) return usage("import --eido FILE");
-  auto requests = eidoImportRequests(a.pos[1], inv.request(""));
+  auto requests = eidoImportRequests(a.pos[1], inv.request());
   if (!requests) return kFailed;
   for (const auto& r : *requests)
     if (int rc = control(inv.control, r); rc != kOk) return rc;

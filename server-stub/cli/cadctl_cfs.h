@@ -26,7 +26,7 @@ int eidoExport(EventStore& s, const std::string& agency, int64_t sinceMs, const 
 /** The control requests of `import --eido FILE` (a document or an array of
  *  them), one per incident; nullopt after printing every error (with the
  *  path of the field) of every document: then nothing is imported. */
-std::optional<std::vector<QJsonObject>> eidoImportRequests(const std::string& file, const QJsonObject& base);
+std::optional<std::vector<ControlRequest>> eidoImportRequests(const std::string& file, const ControlRequest& base);
 
 /** `cfs list [--json]`, `cfs show N [--json]`, `cfs show N --eido [--issuer ID]`. */
 int cfsCommand(Invocation& inv);

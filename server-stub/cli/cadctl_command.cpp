@@ -14,6 +14,7 @@
 #include <iostream>
 
 #include "server-stub/cli/cadctl_print.h"
+#include "server-stub/service/control_frames.h"
 
 namespace cad::cli {
 
@@ -22,8 +23,11 @@ std::string Invocation::opt(const std::string& name, const std::string& fallback
   return it == a.opts.end() ? fallback : it->second;
 }
 
-QJsonObject Invocation::request(const char* kind) const {
-  return QJsonObject{{"cmd", kind}, {"agency", QString::fromStdString(agency)}, {"actor", QString::fromStdString(actor)}};
+ControlRequest Invocation::request() const {
+  ControlRequest r;
+  r.set_agency(agency);
+  r.set_actor(actor);
+  return r;
 }
 
 int usage(const std::string& why) {
@@ -38,24 +42,80 @@ std::string env(const char* name, const std::string& fallback) {
 
 namespace {
 
-// The reply line, or what came before the 30 s deadline or the stub's close.
-std::string readReply(int fd) {
-  std::string reply;
+// The reply frame; nullopt when none came whole before the 30 s deadline or
+// the stub's close, or it does not decode.
+std::optional<cad::control::ControlReply> readReply(int fd) {
+  cad::control::FrameReader frames;
+  std::string frame;
+  uint32_t announced = 0;
   char buf[4096];
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (reply.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto next = frames.next(frame, announced);
+    if (next == cad::control::FrameReader::Next::TooLarge) return std::nullopt;
+    if (next == cad::control::FrameReader::Next::Frame) {
+      cad::control::ControlReply reply;
+      if (!reply.ParseFromString(frame)) return std::nullopt;
+      return reply;
+    }
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 1000) <= 0) continue;
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
-    reply.append(buf, size_t(n));
+    frames.feed(std::string_view(buf, size_t(n)));
   }
-  return reply;
+  return std::nullopt;
+}
+
+template <class Counts>
+QJsonObject countsOf(const Counts& m) {
+  QJsonObject o;
+  for (const auto& [k, v] : m) o[QString::fromStdString(k)] = qint64(v);
+  return o;
+}
+
+// The counters as the stub has always printed them (keys in JSON order).
+QJsonObject statsJson(const cad::control::StatsReply& s) {
+  QJsonObject c{{"received", qint64(s.received())},
+                {"appended", qint64(s.appended())},
+                {"duplicates", qint64(s.duplicates())},
+                {"refused", qint64(s.refused())},
+                {"batches", qint64(s.batches())},
+                {"max_batch", qint64(s.max_batch())},
+                {"commit_ms_max", qint64(s.commit_ms_max())},
+                {"slow_commits", qint64(s.slow_commits())},
+                {"wal_checkpoints", qint64(s.wal_checkpoints())},
+                {"wal_checkpoint_ms_max", qint64(s.wal_checkpoint_ms_max())},
+                {"avl_batches", qint64(s.avl_batches())},
+                {"batched_reports", qint64(s.batched_reports())},
+                {"acks_published", qint64(s.acks_published())},
+                {"downlinks_published", qint64(s.downlinks_published())},
+                {"resyncs", qint64(s.resyncs())},
+                {"commit_failures", qint64(s.commit_failures())},
+                {"publish_failures", qint64(s.publish_failures())},
+                {"downlinks_resent", qint64(s.downlinks_resent())},
+                {"nearby_sent", qint64(s.nearby_sent())},
+                {"boards_sent", qint64(s.boards_sent())},
+                {"records_queries", qint64(s.records_queries())},
+                {"records_hits", qint64(s.records_hits())},
+                {"clock_ahead_clamped", qint64(s.clock_ahead_clamped())},
+                {"online", s.online()},
+                {"ingest", QString::fromStdString(s.ingest())},
+                {"amqp_up", s.amqp_up()},
+                {"redelivered", qint64(s.redelivered())},
+                {"ready", s.ready()}};
+  c["refused_by_reason"] = countsOf(s.refused_by_reason());
+  c["duplicates_by_device"] = countsOf(s.duplicates_by_device());
+  c["ingest_busy_ms"] = qint64(s.ingest_busy_ms());
+  c["ingest_lag_ms"] = qint64(s.ingest_lag_ms());
+  c["ingest_lag_ms_max"] = qint64(s.ingest_lag_ms_max());
+  c["broker_dropped"] = qint64(s.broker_dropped());
+  return c;
 }
 
 }  // namespace
 
-int control(const std::string& path, const QJsonObject& request, bool printStats) {
+int control(const std::string& path, const ControlRequest& request, bool printStats) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -67,21 +127,20 @@ int control(const std::string& path, const QJsonObject& request, bool printStats
     if (fd >= 0) ::close(fd);
     return kUnreachable;
   }
-  std::string line = QJsonDocument(request).toJson(QJsonDocument::Compact).toStdString() + "\n";
-  (void)::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
-  std::string reply = readReply(fd);
+  const std::string frame = cad::control::frame(request);
+  (void)::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL);
+  const auto reply = readReply(fd);
   ::close(fd);
-  QJsonObject r = QJsonDocument::fromJson(QByteArray::fromStdString(reply)).object();
-  if (r.isEmpty()) {
+  if (!reply) {
     std::cerr << "cadctl: no reply from the stub\n";
     return kUnreachable;
   }
-  if (!r.value("ok").toBool()) {
-    std::cerr << "cadctl: refused: " << r.value("error").toString().toStdString() << "\n";
+  if (!reply->ok()) {
+    std::cerr << "cadctl: refused: " << reply->error() << "\n";
     return kFailed;
   }
-  if (printStats) printJson(r.value("stats"));
-  else std::cout << r.value("result").toString().toStdString() << "\n";
+  if (printStats) printJson(statsJson(reply->stats()));
+  else std::cout << reply->result() << "\n";
   return kOk;
 }
 

@@ -11,11 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "server-stub/proto/control.pb.h"
 #include "server-stub/store/event_store.h"
 
 namespace cad::cli {
 
 constexpr int kOk = 0, kFailed = 1, kUsage = 2, kUnreachable = 3;
+
+using ControlRequest = cad::control::ControlRequest;
 
 /** The words of the command line: positionals, valued options, flags. */
 struct Args {
@@ -35,8 +38,8 @@ struct Invocation {
 
   /** The option's value, or fallback when it was not given. */
   std::string opt(const std::string& name, const std::string& fallback = "") const;
-  /** A control request of this kind, for the agency, by the actor. */
-  QJsonObject request(const char* kind) const;
+  /** A control request for the agency, by the actor; its command still to set. */
+  ControlRequest request() const;
 };
 
 /** A subcommand: its first word, one line of usage, and what runs it. */
@@ -52,10 +55,10 @@ int usage(const std::string& why);
 /** The environment variable, or fallback when it is unset or empty. */
 std::string env(const char* name, const std::string& fallback);
 
-/** One request line to the stub's control socket, one reply line back: the
+/** One request frame to the stub's control socket, one reply frame back: the
  *  result (or with printStats the counters) on stdout; kFailed when refused,
  *  kUnreachable when the stub does not answer. */
-int control(const std::string& path, const QJsonObject& request, bool printStats = false);
+int control(const std::string& path, const ControlRequest& request, bool printStats = false);
 
 /** A whole-number option in min..max, or its default when absent; nullopt
  *  (after saying why) when it is not one. */

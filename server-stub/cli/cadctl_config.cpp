@@ -17,15 +17,18 @@ int set(Invocation& inv) {
   Args& a = inv.a;
   if (inv.agency.empty()) return usage("config set: --agency (or $CAD_AGENCY) is required");
   if (!a.opts.count("--statuses")) return usage("config set --statuses S1,S2,... [--avl-moving SEC] [--avl-stationary SEC]");
-  QJsonObject r = inv.request("agency_config");
+  ControlRequest r = inv.request();
+  cad::control::AgencyConfig& config = *r.mutable_agency_config();
   const QString list = QString::fromStdString(a.opts["--statuses"]);
   // Empty names are kept: the stub refuses them with the value named.
-  r["statuses"] = list == "default" ? QJsonArray() : QJsonArray::fromStringList(list.split(','));
-  for (auto [opt, key] : {std::pair{"--avl-moving", "avl_moving_s"}, std::pair{"--avl-stationary", "avl_stationary_s"}}) {
-    auto seconds = countOption(a, opt, 0, 0, 3600);
-    if (!seconds) return kUsage;
-    if (a.opts.count(opt)) r[key] = int(*seconds);
-  }
+  if (list != "default")
+    for (const QString& name : list.split(',')) config.add_statuses(name.toStdString());
+  auto moving = countOption(a, "--avl-moving", 0, 0, 3600);
+  if (!moving) return kUsage;
+  auto stationary = countOption(a, "--avl-stationary", 0, 0, 3600);
+  if (!stationary) return kUsage;
+  config.set_avl_moving_s(int(*moving));
+  config.set_avl_stationary_s(int(*stationary));
   return control(inv.control, r);
 }
 

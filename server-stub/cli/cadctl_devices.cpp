@@ -39,11 +39,11 @@ std::optional<fleet::Registry> readRegistry(const std::string& dbPath) {
 int registerRows(const fleet::Plan& plan, const Invocation& inv) {
   size_t done = 0;
   for (const auto& r : plan.add) {
-    QJsonObject req{{"cmd", "device_add"},
-                    {"agency", QString::fromStdString(r.agency)},
-                    {"actor", QString::fromStdString(inv.actor)},
-                    {"device", QString::fromStdString(r.device)},
-                    {"unit", QString::fromStdString(r.unit)}};
+    ControlRequest req;
+    req.set_agency(r.agency);
+    req.set_actor(inv.actor);
+    req.mutable_device_add()->set_device(r.device);
+    req.mutable_device_add()->set_unit(r.unit);
     if (int rc = control(inv.control, req); rc != kOk) {
       std::cerr << "cadctl: devices import: stopped at line " << r.line << "; " << done
                 << " registered before it (run the import again to go on)\n";
@@ -87,9 +87,14 @@ int addOrMove(Invocation& inv) {
   Args& a = inv.a;
   if (inv.agency.empty()) return usage("devices " + a.pos[1] + ": --agency (or $CAD_AGENCY) is required");
   if (a.pos.size() < 3 || !a.opts.count("--unit")) return usage("devices " + a.pos[1] + " DEVICE --unit UNIT");
-  QJsonObject r = inv.request(a.pos[1] == "add" ? "device_add" : "device_move");
-  r["device"] = QString::fromStdString(a.pos[2]);
-  r["unit"] = QString::fromStdString(a.opts["--unit"]);
+  ControlRequest r = inv.request();
+  if (a.pos[1] == "add") {
+    r.mutable_device_add()->set_device(a.pos[2]);
+    r.mutable_device_add()->set_unit(a.opts["--unit"]);
+  } else {
+    r.mutable_device_move()->set_device(a.pos[2]);
+    r.mutable_device_move()->set_unit(a.opts["--unit"]);
+  }
   return control(inv.control, r);
 }
 
@@ -98,8 +103,8 @@ int decommission(Invocation& inv) {
   const Args& a = inv.a;
   if (inv.agency.empty()) return usage("devices decommission: --agency (or $CAD_AGENCY) is required");
   if (a.pos.size() != 3) return usage("devices decommission DEVICE");
-  QJsonObject r = inv.request("device_remove");
-  r["device"] = QString::fromStdString(a.pos[2]);
+  ControlRequest r = inv.request();
+  r.mutable_device_remove()->set_device(a.pos[2]);
   if (int rc = control(inv.control, r); rc != kOk) return rc;
   const std::string caDir = caDirOf(inv);
   if (!std::filesystem::exists(caDir)) {

@@ -21,7 +21,7 @@ std::optional<int64_t> parseDuration(const std::string& text) {
   return std::stoll(digits) * (unit == 'm' ? 60 : unit == 'h' ? 3600 : 86400);
 }
 
-std::optional<TokenRequest> enrolTokenRequest(QJsonObject base, const std::string& device, const std::string& unit,
+std::optional<TokenRequest> enrolTokenRequest(ControlRequest base, const std::string& device, const std::string& unit,
                                               const std::string& ttl) {
   auto seconds = parseDuration(ttl);
   if (!seconds || *seconds < 600 || *seconds > 30 * 86400) {
@@ -30,10 +30,11 @@ std::optional<TokenRequest> enrolTokenRequest(QJsonObject base, const std::strin
   }
   TokenRequest t;
   t.token = mdc::enrol::newToken();
-  base["device"] = QString::fromStdString(device);
-  if (!unit.empty()) base["unit"] = QString::fromStdString(unit);
-  base["token_sha256"] = QString::fromStdString(mdc::enrol::tokenHash(*mdc::enrol::normalizeToken(t.token)));
-  base["ttl_s"] = qint64(*seconds);
+  cad::control::EnrollToken& r = *base.mutable_enroll_token();
+  r.set_device(device);
+  r.set_unit(unit);
+  r.set_token_sha256(mdc::enrol::tokenHash(*mdc::enrol::normalizeToken(t.token)));
+  r.set_ttl_s(*seconds);
   t.request = base;
   return t;
 }
@@ -85,7 +86,7 @@ int enrolTokenCommand(Invocation& inv) {
   if (a.pos.size() >= 2 && a.pos[1] == "create") {
     if (inv.agency.empty()) return usage("enroll-token create: --agency (or $CAD_AGENCY) is required");
     if (a.pos.size() != 3) return usage("enroll-token create DEVICE [--unit UNIT] [--ttl 2h]");
-    auto t = enrolTokenRequest(inv.request("enroll_token"), a.pos[2], inv.opt("--unit"), inv.opt("--ttl", "2h"));
+    auto t = enrolTokenRequest(inv.request(), a.pos[2], inv.opt("--unit"), inv.opt("--ttl", "2h"));
     if (!t) return kUsage;
     if (int rc = control(inv.control, t->request); rc != kOk) return rc;
     printToken(*t, a.pos[2]);

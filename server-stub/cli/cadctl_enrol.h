@@ -15,15 +15,15 @@ namespace cad::cli {
 /** A token made for a device, and the control request carrying its hash. */
 struct TokenRequest {
   std::string token;  ///< "K7QF-9XMA-PL3T-R2WD"
-  QJsonObject request;
+  ControlRequest request;
 };
 
 /** A duration such as "90m", "2h", "7d" in seconds; nullopt when it is not one. */
 std::optional<int64_t> parseDuration(const std::string& text);
 
-/** The request for `enroll-token create` (base: cmd, agency, actor), or nullopt
+/** The request for `enroll-token create` (base: agency, actor), or nullopt
  *  after printing why the arguments are wrong. */
-std::optional<TokenRequest> enrolTokenRequest(QJsonObject base, const std::string& device, const std::string& unit,
+std::optional<TokenRequest> enrolTokenRequest(ControlRequest base, const std::string& device, const std::string& unit,
                                               const std::string& ttl);
 
 /** Prints how the technician uses the token at the vehicle. */

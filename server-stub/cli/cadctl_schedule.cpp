@@ -25,15 +25,15 @@ std::optional<int64_t> parseTime(const std::string& text, int64_t nowMs) {
   return t.toMSecsSinceEpoch();
 }
 
-std::optional<QJsonObject> bad(const std::string& why) {
+std::optional<ControlRequest> bad(const std::string& why) {
   std::cerr << "cadctl: schedule create: " << why << "\n(see cadctl --help)\n";
   return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<QJsonObject> scheduleRequest(QJsonObject r, const std::map<std::string, std::string>& opts,
-                                           int64_t nowMs) {
+std::optional<ControlRequest> scheduleRequest(ControlRequest req, const std::map<std::string, std::string>& opts,
+                                              int64_t nowMs) {
   auto opt = [&](const char* k) { return opts.count(k) ? opts.at(k) : std::string(); };
   if (opt("--type").empty() || opt("--address").empty() || opt("--every").empty())
     return bad("--type, --address and --every are required");
@@ -44,17 +44,18 @@ std::optional<QJsonObject> scheduleRequest(QJsonObject r, const std::map<std::st
   if (!opts.count("--until")) return bad("--until is required (a time such as 2027-01-06T18:00:00Z)");
   auto until = parseTime(opt("--until"), nowMs);
   if (!until) return bad("--until \"" + opt("--until") + "\": a time such as 2027-01-06T18:00:00Z");
-  r["type"] = QString::fromStdString(opt("--type"));
-  r["address"] = QString::fromStdString(opt("--address"));
-  r["every_s"] = qint64(*every);
-  r["from_ms"] = qint64(*from);
-  r["until_ms"] = qint64(*until);
-  if (opts.count("--notes")) r["text"] = QString::fromStdString(opt("--notes"));
+  cad::control::ScheduleCreate& r = *req.mutable_schedule_create();
+  r.set_type(opt("--type"));
+  r.set_address(opt("--address"));
+  r.set_every_s(*every);
+  r.set_from_ms(*from);
+  r.set_until_ms(*until);
+  if (opts.count("--notes")) r.set_notes(opt("--notes"));
   if (opts.count("--priority")) {
     char* end = nullptr;
     long p = std::strtol(opt("--priority").c_str(), &end, 10);
     if (*end || p < 1 || p > 9) return bad("--priority \"" + opt("--priority") + "\": out of range 1-9");
-    r["priority"] = int(p);
+    r.set_priority(int(p));
   }
   if (opts.count("--lat") != opts.count("--lon")) return bad("--lat and --lon go together");
   if (opts.count("--lat")) {
@@ -62,10 +63,10 @@ std::optional<QJsonObject> scheduleRequest(QJsonObject r, const std::map<std::st
     char* e2 = nullptr;
     double lat = std::strtod(opt("--lat").c_str(), &e1), lon = std::strtod(opt("--lon").c_str(), &e2);
     if (*e1 || *e2) return bad("--lat/--lon must be numbers");
-    r["lat"] = lat;
-    r["lon"] = lon;
+    r.mutable_location()->set_lat(lat);
+    r.mutable_location()->set_lon(lon);
   }
-  return r;
+  return req;
 }
 
 int scheduleList(EventStore& s, const std::string& agency, bool json) {
@@ -119,12 +120,12 @@ int scheduleCommand(Invocation& inv) {
     if (inv.agency.empty()) return usage("schedule " + a.pos[1] + ": --agency (or $CAD_AGENCY) is required");
     if (a.pos[1] == "cancel") {
       if (a.pos.size() != 3) return usage("schedule cancel SCHEDULE");
-      QJsonObject r = inv.request("schedule_cancel");
-      r["schedule"] = QString::fromStdString(a.pos[2]);
+      ControlRequest r = inv.request();
+      r.mutable_schedule_cancel()->set_schedule(a.pos[2]);
       return control(inv.control, r);
     }
     if (a.pos.size() != 2) return usage("schedule create takes options only");
-    auto r = scheduleRequest(inv.request("schedule_create"), a.opts, mdc::SystemClock::instance().nowMs());
+    auto r = scheduleRequest(inv.request(), a.opts, mdc::SystemClock::instance().nowMs());
     if (!r) return kUsage;
     return control(inv.control, *r);
   }

@@ -14,7 +14,7 @@ namespace cad::cli {
 /** The control request for `schedule create --type T --address A --every 24h
  *  [--from T] [--until T] [--priority P] [--lat X --lon Y] [--notes N]`, or
  *  nullopt after printing why the options are wrong. */
-std::optional<QJsonObject> scheduleRequest(QJsonObject base, const std::map<std::string, std::string>& opts,
+std::optional<ControlRequest> scheduleRequest(ControlRequest base, const std::map<std::string, std::string>& opts,
                                            int64_t nowMs);
 
 /** `schedule list [--json]`: the agency's schedules ("" all), newest first. */

@@ -28,23 +28,22 @@ const char* disciplineName(mdc::apco::Discipline d) {
 }
 }  // namespace
 
-std::optional<QJsonObject> typesRequest(QJsonObject r, const std::vector<std::string>& pos,
-                                        const std::map<std::string, std::string>& opts) {
-  auto bad = [](const std::string& why) -> std::optional<QJsonObject> {
+std::optional<ControlRequest> typesRequest(ControlRequest r, const std::vector<std::string>& pos,
+                                           const std::map<std::string, std::string>& opts) {
+  auto bad = [](const std::string& why) -> std::optional<ControlRequest> {
     std::cerr << "cadctl: types: " << why << "\n(see cadctl --help)\n";
     return std::nullopt;
   };
   if (pos.size() != 3) return bad("types add CODE --label L --apco APCO | types remove CODE");
-  r["type"] = QString::fromStdString(pos[2]);
   if (pos[1] == "remove") {
-    r["cmd"] = "cfs_type_remove";
+    r.mutable_cfs_type_remove()->set_type(pos[2]);
     return r;
   }
   auto label = opts.find("--label"), apco = opts.find("--apco");
   if (label == opts.end() || apco == opts.end()) return bad("types add CODE --label L --apco APCO: both are required");
-  r["cmd"] = "cfs_type_add";
-  r["label"] = QString::fromStdString(label->second);
-  r["apco"] = QString::fromStdString(apco->second);
+  r.mutable_cfs_type_add()->set_type(pos[2]);
+  r.mutable_cfs_type_add()->set_label(label->second);
+  r.mutable_cfs_type_add()->set_apco(apco->second);
   return r;
 }
 
@@ -104,7 +103,7 @@ int typesCommand(Invocation& inv) {
   const Args& a = inv.a;
   if (a.pos.size() >= 2 && (a.pos[1] == "add" || a.pos[1] == "remove")) {
     if (inv.agency.empty()) return usage("types " + a.pos[1] + ": --agency (or $CAD_AGENCY) is required");
-    auto r = typesRequest(inv.request(""), a.pos, a.opts);
+    auto r = typesRequest(inv.request(), a.pos, a.opts);
     if (!r) return kUsage;
     return control(inv.control, *r);
   }

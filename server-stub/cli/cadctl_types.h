@@ -15,7 +15,7 @@ namespace cad::cli {
 /** The control request for `types add CODE --label L --apco C` or `types
  *  remove CODE` (pos: the words after cadctl), or nullopt after printing why
  *  the command is wrong. */
-std::optional<QJsonObject> typesRequest(QJsonObject base, const std::vector<std::string>& pos,
+std::optional<ControlRequest> typesRequest(ControlRequest base, const std::vector<std::string>& pos,
                                         const std::map<std::string, std::string>& opts);
 
 /** `types list [--json]`: the agency's own types ("" every agency's); or

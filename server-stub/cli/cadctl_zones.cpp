@@ -14,10 +14,10 @@
 
 namespace cad::cli {
 
-std::optional<QJsonObject> zonesRequest(QJsonObject r, const std::vector<std::string>& pos,
-                                        const std::map<std::string, std::string>& opts,
-                                        const std::set<std::string>& flags) {
-  auto bad = [](const std::string& why) -> std::optional<QJsonObject> {
+std::optional<ControlRequest> zonesRequest(ControlRequest r, const std::vector<std::string>& pos,
+                                           const std::map<std::string, std::string>& opts,
+                                           const std::set<std::string>& flags) {
+  auto bad = [](const std::string& why) -> std::optional<ControlRequest> {
     std::cerr << "cadctl: zones: " << why << "\n(see cadctl --help)\n";
     return std::nullopt;
   };
@@ -29,24 +29,22 @@ std::optional<QJsonObject> zonesRequest(QJsonObject r, const std::vector<std::st
   const std::string& verb = pos[1];
   if (verb == "set") {
     if (opt("--district").empty()) return bad("zones set ZONE --district D");
-    r["cmd"] = "zone_set";
-    r["zone"] = QString::fromStdString(pos[2]);
-    r["district"] = QString::fromStdString(opt("--district"));
+    r.mutable_zone_set()->set_zone(pos[2]);
+    r.mutable_zone_set()->set_district(opt("--district"));
   } else if (verb == "remove") {
-    r["cmd"] = "zone_remove";
-    r["zone"] = QString::fromStdString(pos[2]);
+    r.mutable_zone_remove()->set_zone(pos[2]);
   } else if (verb == "assign") {
     if (opt("--zone").empty()) return bad("zones assign UNIT --zone Z (or --zone none)");
-    r["cmd"] = "unit_zone";
-    r["unit"] = QString::fromStdString(pos[2]);
-    r["zone"] = opt("--zone") == "none" ? QString() : QString::fromStdString(opt("--zone"));
+    r.mutable_unit_zone()->set_unit(pos[2]);
+    r.mutable_unit_zone()->set_zone(opt("--zone") == "none" ? std::string() : opt("--zone"));
   } else if (verb == "supervise") {
     const int given = int(!opt("--zones").empty()) + int(!opt("--district").empty()) + int(flags.count("--none") > 0);
     if (given != 1) return bad("zones supervise UNIT with one of --zones Z1,Z2 | --district D | --none");
-    r["cmd"] = "supervisor";
-    r["unit"] = QString::fromStdString(pos[2]);
-    if (!opt("--district").empty()) r["district"] = QString::fromStdString(opt("--district"));
-    if (!opt("--zones").empty()) r["zones"] = QJsonArray::fromStringList(QString::fromStdString(opt("--zones")).split(','));
+    cad::control::Supervisor& s = *r.mutable_supervisor();
+    s.set_unit(pos[2]);
+    s.set_district(opt("--district"));
+    if (!opt("--zones").empty())
+      for (const QString& zone : QString::fromStdString(opt("--zones")).split(',')) s.add_zones(zone.toStdString());
   } else {
     return bad("unknown subcommand \"" + verb + "\" (set, remove, assign, supervise, list)");
   }
@@ -88,7 +86,7 @@ int zonesCommand(Invocation& inv) {
   if (a.pos.size() == 2 && a.pos[1] == "list")
     return withStore(inv, [&](EventStore& s) { return zonesList(s, inv.agency, inv.json); });
   if (inv.agency.empty()) return usage("zones: --agency (or $CAD_AGENCY) is required");
-  auto r = zonesRequest(inv.request(""), a.pos, a.opts, a.flags);
+  auto r = zonesRequest(inv.request(), a.pos, a.opts, a.flags);
   if (!r) return kUsage;
   return control(inv.control, *r);
 }

@@ -16,7 +16,7 @@ namespace cad::cli {
 /** The control request of `zones set ZONE --district D`, `zones remove ZONE`,
  *  `zones assign UNIT --zone Z|none` or `zones supervise UNIT (--zones
  *  Z1,Z2 | --district D | --none)`; nullopt after printing why it is wrong. */
-std::optional<QJsonObject> zonesRequest(QJsonObject base, const std::vector<std::string>& pos,
+std::optional<ControlRequest> zonesRequest(ControlRequest base, const std::vector<std::string>& pos,
                                         const std::map<std::string, std::string>& opts,
                                         const std::set<std::string>& flags);
 

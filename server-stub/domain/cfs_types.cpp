@@ -7,6 +7,7 @@
 // in the Configuration downlink.
 #include <QJsonObject>
 
+#include "server-stub/domain/command_scope.h"
 #include "server-stub/store/event_row.h"
 #include "server-stub/store/event_store.h"
 #include "server-stub/domain/apco.h"
@@ -48,35 +49,50 @@ std::vector<CfsTypeInfo> EventStore::agencyCfsTypes(const std::string& agency) {
   return out;
 }
 
-Status EventStore::checkCfsTypeCommand(const Command& cmd, QJsonObject& j, std::string& summary) {
-  const std::string& code = cmd.cfsType;
+namespace {
+
+/** Whether the agency has a type of its own with this code. */
+bool ownType(CommandScope& c, const std::string& code) {
+  auto st = c.cached("SELECT 1 FROM cfs_types WHERE agency=? AND code=?");
+  st->bind(1, c.agency()).bind(2, code);
+  return st->step();
+}
+
+Status checkCode(const std::string& code) {
   if (!validCode(code)) return refuse("type \"" + code + "\": must be 1-32 characters of A-Z 0-9 _ -");
-  auto own = [&] {
-    auto st = cached("SELECT 1 FROM cfs_types WHERE agency=? AND code=?");
-    st->bind(1, cmd.agency).bind(2, code);
-    return st->step();
-  };
-  if (cmd.kind == "cfs_type_remove") {
-    if (!own()) return refuse("type \"" + code + "\": not a type of agency " + cmd.agency + " (cadctl types list)");
-    j = {{"code", QString::fromStdString(code)}};
-    summary = "type " + code + " removed from " + cmd.agency + " (calls of that type keep it)";
-    return {};
-  }
-  if (!validLabel(cmd.label)) return refuse("label \"" + cmd.label + "\": must be 1-64 characters on one line");
-  const auto* apco = mdc::apco::findIncidentType(cmd.apcoCode);
+  return {};
+}
+
+}  // namespace
+
+Status checkCfsTypeRemove(CommandScope& c) {
+  const std::string& code = c.req.cfs_type_remove().type();
+  if (Status s = checkCode(code); !s) return s;
+  if (!ownType(c, code)) return refuse("type \"" + code + "\": not a type of agency " + c.agency() + " (cadctl types list)");
+  c.payload = {{"code", QString::fromStdString(code)}};
+  c.summary = "type " + code + " removed from " + c.agency() + " (calls of that type keep it)";
+  return {};
+}
+
+Status checkCfsTypeAdd(CommandScope& c) {
+  const control::CfsTypeAdd& cmd = c.req.cfs_type_add();
+  const std::string& code = cmd.type();
+  if (Status s = checkCode(code); !s) return s;
+  if (!validLabel(cmd.label())) return refuse("label \"" + cmd.label() + "\": must be 1-64 characters on one line");
+  const auto* apco = mdc::apco::findIncidentType(cmd.apco());
   if (!apco)
-    return refuse("apco \"" + cmd.apcoCode + "\": not an APCO ANS 2.103 incident type code (cadctl types list --apco)");
-  if (mdc::apco::findIncidentType(code) && code != cmd.apcoCode)
+    return refuse("apco \"" + cmd.apco() + "\": not an APCO ANS 2.103 incident type code (cadctl types list --apco)");
+  if (mdc::apco::findIncidentType(code) && code != cmd.apco())
     return refuse("type \"" + code + "\": is the APCO code for " + std::string(mdc::apco::findIncidentType(code)->name) +
                   "; it can only map to itself");
-  if (!own() && agencyCfsTypes(cmd.agency).size() >= kMaxAgencyTypes)
-    return refuse("types: agency " + cmd.agency + " has " + std::to_string(kMaxAgencyTypes) +
+  if (!ownType(c, code) && c.store.agencyCfsTypes(c.agency()).size() >= kMaxAgencyTypes)
+    return refuse("types: agency " + c.agency() + " has " + std::to_string(kMaxAgencyTypes) +
                   " already, the most a device offers");
-  j = {{"code", QString::fromStdString(code)},
-       {"label", QString::fromStdString(cmd.label)},
-       {"apco", QString::fromStdString(cmd.apcoCode)}};
-  summary = "type " + code + " (" + cmd.label + ") of " + cmd.agency + " maps to APCO " + cmd.apcoCode + " " +
-            std::string(apco->name) + "; offered on its devices";
+  c.payload = {{"code", QString::fromStdString(code)},
+               {"label", QString::fromStdString(cmd.label())},
+               {"apco", QString::fromStdString(cmd.apco())}};
+  c.summary = "type " + code + " (" + cmd.label() + ") of " + c.agency() + " maps to APCO " + cmd.apco() + " " +
+              std::string(apco->name) + "; offered on its devices";
   return {};
 }
 

@@ -6,31 +6,40 @@
 // exported again as the owner sent it.
 #include <QJsonArray>
 
+#include "server-stub/domain/command_scope.h"
 #include "server-stub/domain/eido.h"
 #include "server-stub/store/event_row.h"
 #include "server-stub/store/event_store.h"
 
 namespace cad {
 
-Status EventStore::checkEidoImport(const Command& cmd, QJsonObject& j, std::string& summary) {
-  auto in = eido::fromEido(cmd.document);
+Status checkEidoImport(CommandScope& c) {
+  const std::string& text = c.req.eido_import().document_json();
+  auto in = eido::fromEido(QJsonDocument::fromJson(QByteArray::fromStdString(text)).object());
   if (!in) return refuse("eido: " + in.error().message);
   {
-    auto st = cached("SELECT incident_number FROM cfs WHERE eido_id=?");
+    auto st = c.cached("SELECT incident_number FROM cfs WHERE eido_id=?");
     st->bind(1, in->eidoId);
     if (st->step()) return refuse("eido: incident \"" + in->eidoId + "\" was imported already, as " + st->text(0));
   }
   {
-    auto st = cached("SELECT agency FROM cfs WHERE incident_number=? AND eido_id=''");
+    auto st = c.cached("SELECT agency FROM cfs WHERE incident_number=? AND eido_id=''");
     st->bind(1, in->ownerNumber);
     if (st->step() && eido::incidentId(st->text(0), in->ownerNumber) == in->eidoId)
       return refuse("eido: incident \"" + in->eidoId + "\" is this CAD's own " + in->ownerNumber);
   }
-  j = eido::toPayload(*in);
-  summary = in->typeCode + " (APCO " + in->apcoCode + ") of " + in->ownerAgency + ", their " + in->ownerNumber + ", " +
+  c.payload = eido::toPayload(*in);
+  c.summary = in->typeCode + " (APCO " + in->apcoCode + ") of " + in->ownerAgency + ", their " + in->ownerNumber + ", " +
             (in->closed ? "closed" : "open") + ", " + std::to_string(in->units.size()) + " units, " +
             std::to_string(in->timeline.size()) + " timeline lines";
   return {};
+}
+
+void reportEidoImport(CommandScope& c, CommandOutcome& out) {
+  auto st = c.cached("SELECT incident_number FROM cfs WHERE origin_event_id=?");
+  st->bind(1, c.eventId);
+  st->step();
+  out.summary = "imported as " + st->text(0) + ": " + out.summary;
 }
 
 void EventStore::projectEidoImport(const Row& row) {

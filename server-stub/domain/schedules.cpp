@@ -7,6 +7,7 @@
 // log gives the same schedules and calls, because the occurrences are events.
 #include <QJsonObject>
 
+#include "server-stub/domain/command_scope.h"
 #include "server-stub/store/event_row.h"
 #include "server-stub/store/event_store.h"
 #include "shared/wire/clock.h"
@@ -184,6 +185,47 @@ void EventStore::projectSchedule(const Row& row, std::vector<Outgoing>& out) {
   if (!units.empty())
     timeline(number, row, at, "offered to " + std::to_string(units.size()) + " available unit" +
                                   (units.size() == 1 ? "" : "s"));
+}
+
+Status checkScheduleCreate(CommandScope& c) {
+  const control::ScheduleCreate& cmd = c.req.schedule_create();
+  if (cmd.address().empty()) return refuse("address: required, at most 200 characters");
+  if (Status s = checkCfsFields(c, cmd.type(), cmd.has_priority() ? std::optional<int32_t>(cmd.priority()) : std::nullopt,
+                                cmd.address(), cmd.notes(), cmd.has_location() ? &cmd.location() : nullptr);
+      !s)
+    return s;
+  if (cmd.every_s() < 600 || cmd.every_s() > 366 * 86400)
+    return refuse("every " + std::to_string(cmd.every_s()) + " s: out of range 10m-366d");
+  if (cmd.from_ms() < c.nowMs - 60'000)
+    return refuse("from " + mdc::formatIsoUtc(cmd.from_ms()) + ": in the past (now " + mdc::formatIsoUtc(c.nowMs) + ")");
+  if (cmd.until_ms() < cmd.from_ms())
+    return refuse("until " + mdc::formatIsoUtc(cmd.until_ms()) + ": before from " + mdc::formatIsoUtc(cmd.from_ms()));
+  if ((cmd.until_ms() - cmd.from_ms()) / (cmd.every_s() * 1000) >= 10000)
+    return refuse("more than 10000 occurrences from " + mdc::formatIsoUtc(cmd.from_ms()) + " until " +
+                  mdc::formatIsoUtc(cmd.until_ms()) + ": a shorter span or a longer interval");
+  c.payload["every_ms"] = qint64(cmd.every_s() * 1000);
+  c.payload["from_ms"] = qint64(cmd.from_ms());
+  c.payload["until_ms"] = qint64(cmd.until_ms());
+  return {};
+}
+
+void reportScheduleCreate(CommandScope& c, CommandOutcome& out) {
+  const control::ScheduleCreate& cmd = c.req.schedule_create();
+  out.summary = "schedule " + c.eventId + ": " + cmd.type() + " at " + cmd.address() + " every " +
+                std::to_string(cmd.every_s() / 60) + " min from " + mdc::formatIsoUtc(cmd.from_ms()) + " until " +
+                mdc::formatIsoUtc(cmd.until_ms());
+}
+
+Status checkScheduleCancel(CommandScope& c) {
+  const std::string& id = c.req.schedule_cancel().schedule();
+  auto st = c.cached("SELECT agency, state FROM schedules WHERE schedule_id=?");
+  st->bind(1, id);
+  if (!st->step() || st->text(0) != c.agency())
+    return refuse("schedule \"" + id + "\": no such schedule in agency " + c.agency());
+  if (st->text(1) != "active") return refuse("schedule \"" + id + "\": is " + st->text(1) + " already");
+  c.payload = {{"schedule", QString::fromStdString(id)}};
+  c.summary = "cancelled schedule " + id;
+  return {};
 }
 
 }  // namespace cad

@@ -4,6 +4,7 @@
 #include <QJsonObject>
 #include <QStringList>
 
+#include "server-stub/domain/command_scope.h"
 #include "server-stub/store/event_row.h"
 #include "server-stub/store/event_store.h"
 
@@ -82,87 +83,110 @@ std::vector<Planner::Due> Planner::due(const std::vector<Supervisor>& supervisor
 
 }  // namespace zones
 
-Status EventStore::checkZoneCommand(const Command& cmd, QJsonObject& j, std::string& summary) {
-  auto zoneExists = [&](const std::string& zone) -> std::optional<std::string> {
-    auto st = cached("SELECT district FROM zones WHERE agency=? AND zone=?");
-    st->bind(1, cmd.agency).bind(2, zone);
-    if (!st->step()) return std::nullopt;
-    return st->text(0);
-  };
-  auto unitInAgency = [&](const std::string& unit) -> Status {
-    auto st = cached("SELECT agency FROM units WHERE unit_id=?");
-    st->bind(1, unit);
-    if (!st->step() || st->text(0) != cmd.agency) return refuse("unit \"" + unit + "\": no such unit in agency " + cmd.agency);
-    return {};
-  };
-  auto noSuchZone = [&](const std::string& zone) {
-    return refuse("zone \"" + zone + "\": no such zone in agency " + cmd.agency + " (cadctl zones list)");
-  };
-  if (cmd.kind == "zone_set") {
-    if (!zones::validName(cmd.zone)) return refuse("zone \"" + cmd.zone + "\": must be 1-32 characters of A-Z a-z 0-9 _ -");
-    if (!zones::validName(cmd.district))
-      return refuse("district \"" + cmd.district + "\": must be 1-32 characters of A-Z a-z 0-9 _ -");
-    auto was = zoneExists(cmd.zone);
-    j = {{"zone", QString::fromStdString(cmd.zone)}, {"district", QString::fromStdString(cmd.district)}};
-    summary = "zone " + cmd.zone + " of " + cmd.agency + (was ? " moved from district " + *was + " to " : " is in district ") +
-              cmd.district;
-    return {};
-  }
-  if (cmd.kind == "zone_remove") {
-    if (!zoneExists(cmd.zone)) return noSuchZone(cmd.zone);
-    auto st = cached("SELECT COUNT(*) FROM units WHERE agency=? AND zone=?");
-    st->bind(1, cmd.agency).bind(2, cmd.zone);
-    st->step();
-    if (st->i64(0) > 0)
-      return refuse("zone \"" + cmd.zone + "\": " + std::to_string(st->i64(0)) + " units are in it (zones assign them elsewhere first)");
-    auto sv = cached("SELECT unit_id, scope FROM supervisors WHERE agency=? AND kind='zones'");
-    sv->bind(1, cmd.agency);
-    while (sv->step())
-      if (QString::fromStdString(sv->text(1)).split(',').contains(QString::fromStdString(cmd.zone)))
-        return refuse("zone \"" + cmd.zone + "\": supervisor " + sv->text(0) + " covers it (zones supervise it again first)");
-    j = {{"zone", QString::fromStdString(cmd.zone)}};
-    summary = "zone " + cmd.zone + " of " + cmd.agency + " removed";
-    return {};
-  }
-  if (cmd.kind == "unit_zone") {
-    if (Status s = unitInAgency(cmd.unit); !s) return s;
-    if (!cmd.zone.empty() && !zoneExists(cmd.zone)) return noSuchZone(cmd.zone);
-    j = {{"unit", QString::fromStdString(cmd.unit)}, {"zone", QString::fromStdString(cmd.zone)}};
-    summary = cmd.zone.empty() ? "unit " + cmd.unit + " is in no zone" : "unit " + cmd.unit + " is in zone " + cmd.zone;
-    return {};
-  }
-  // supervisor: of zones, of a district, or no more.
-  if (Status s = unitInAgency(cmd.unit); !s) return s;
-  if (!cmd.zones.empty() && !cmd.district.empty()) return refuse("supervisor: zones or a district, not both");
-  if (cmd.zones.empty() && cmd.district.empty()) {
-    auto st = cached("SELECT 1 FROM supervisors WHERE unit_id=?");
-    st->bind(1, cmd.unit);
-    if (!st->step()) return refuse("unit \"" + cmd.unit + "\": is not a supervisor");
-    j = {{"unit", QString::fromStdString(cmd.unit)}, {"kind", ""}, {"scope", ""}};
-    summary = "unit " + cmd.unit + " supervises nothing now; its device gets no board";
-    return {};
-  }
-  if (!cmd.district.empty()) {
-    auto st = cached("SELECT COUNT(*) FROM zones WHERE agency=? AND district=?");
-    st->bind(1, cmd.agency).bind(2, cmd.district);
-    st->step();
-    if (st->i64(0) == 0)
-      return refuse("district \"" + cmd.district + "\": no zone of agency " + cmd.agency + " is in it (cadctl zones list)");
-    j = {{"unit", QString::fromStdString(cmd.unit)}, {"kind", "district"}, {"scope", QString::fromStdString(cmd.district)}};
-    summary = "unit " + cmd.unit + " supervises district " + cmd.district + " (" + std::to_string(st->i64(0)) +
+namespace {
+
+/** The district of a zone of the command's agency; nullopt when it has none such. */
+std::optional<std::string> districtOf(CommandScope& c, const std::string& zone) {
+  auto st = c.cached("SELECT district FROM zones WHERE agency=? AND zone=?");
+  st->bind(1, c.agency()).bind(2, zone);
+  if (!st->step()) return std::nullopt;
+  return st->text(0);
+}
+
+Status unitInAgency(CommandScope& c, const std::string& unit) {
+  auto st = c.cached("SELECT agency FROM units WHERE unit_id=?");
+  st->bind(1, unit);
+  if (!st->step() || st->text(0) != c.agency()) return refuse("unit \"" + unit + "\": no such unit in agency " + c.agency());
+  return {};
+}
+
+Error noSuchZone(CommandScope& c, const std::string& zone) {
+  return refuse("zone \"" + zone + "\": no such zone in agency " + c.agency() + " (cadctl zones list)");
+}
+
+/** A supervisor of a district: refused when no zone of the agency is in it. */
+Status superviseDistrict(CommandScope& c, const std::string& unit, const std::string& district) {
+  auto st = c.cached("SELECT COUNT(*) FROM zones WHERE agency=? AND district=?");
+  st->bind(1, c.agency()).bind(2, district);
+  st->step();
+  if (st->i64(0) == 0)
+    return refuse("district \"" + district + "\": no zone of agency " + c.agency() + " is in it (cadctl zones list)");
+  c.payload = {{"unit", QString::fromStdString(unit)}, {"kind", "district"}, {"scope", QString::fromStdString(district)}};
+  c.summary = "unit " + unit + " supervises district " + district + " (" + std::to_string(st->i64(0)) +
               " zones); its device gets their board";
-    return {};
-  }
-  if (cmd.zones.size() > 16) return refuse("zones: " + std::to_string(cmd.zones.size()) + " given, at most 16 (or a district)");
+  return {};
+}
+
+/** A supervisor of zones, each of the agency, none twice, at most 16. */
+Status superviseZones(CommandScope& c, const std::string& unit, const google::protobuf::RepeatedPtrField<std::string>& zones) {
+  if (zones.size() > 16) return refuse("zones: " + std::to_string(zones.size()) + " given, at most 16 (or a district)");
   std::set<std::string> seen;
   std::string list;
-  for (const auto& zone : cmd.zones) {
-    if (!zoneExists(zone)) return noSuchZone(zone);
+  for (const auto& zone : zones) {
+    if (!districtOf(c, zone)) return noSuchZone(c, zone);
     if (!seen.insert(zone).second) return refuse("zones: \"" + zone + "\" is listed twice");
     list += (list.empty() ? "" : ",") + zone;
   }
-  j = {{"unit", QString::fromStdString(cmd.unit)}, {"kind", "zones"}, {"scope", QString::fromStdString(list)}};
-  summary = "unit " + cmd.unit + " supervises zones " + list + "; its device gets their board";
+  c.payload = {{"unit", QString::fromStdString(unit)}, {"kind", "zones"}, {"scope", QString::fromStdString(list)}};
+  c.summary = "unit " + unit + " supervises zones " + list + "; its device gets their board";
+  return {};
+}
+
+}  // namespace
+
+Status checkZoneSet(CommandScope& c) {
+  const control::ZoneSet& cmd = c.req.zone_set();
+  if (!zones::validName(cmd.zone())) return refuse("zone \"" + cmd.zone() + "\": must be 1-32 characters of A-Z a-z 0-9 _ -");
+  if (!zones::validName(cmd.district()))
+    return refuse("district \"" + cmd.district() + "\": must be 1-32 characters of A-Z a-z 0-9 _ -");
+  auto was = districtOf(c, cmd.zone());
+  c.payload = {{"zone", QString::fromStdString(cmd.zone())}, {"district", QString::fromStdString(cmd.district())}};
+  c.summary = "zone " + cmd.zone() + " of " + c.agency() +
+              (was ? " moved from district " + *was + " to " : " is in district ") + cmd.district();
+  return {};
+}
+
+Status checkZoneRemove(CommandScope& c) {
+  const std::string& zone = c.req.zone_remove().zone();
+  if (!districtOf(c, zone)) return noSuchZone(c, zone);
+  auto st = c.cached("SELECT COUNT(*) FROM units WHERE agency=? AND zone=?");
+  st->bind(1, c.agency()).bind(2, zone);
+  st->step();
+  if (st->i64(0) > 0)
+    return refuse("zone \"" + zone + "\": " + std::to_string(st->i64(0)) + " units are in it (zones assign them elsewhere first)");
+  auto sv = c.cached("SELECT unit_id, scope FROM supervisors WHERE agency=? AND kind='zones'");
+  sv->bind(1, c.agency());
+  while (sv->step())
+    if (QString::fromStdString(sv->text(1)).split(',').contains(QString::fromStdString(zone)))
+      return refuse("zone \"" + zone + "\": supervisor " + sv->text(0) + " covers it (zones supervise it again first)");
+  c.payload = {{"zone", QString::fromStdString(zone)}};
+  c.summary = "zone " + zone + " of " + c.agency() + " removed";
+  return {};
+}
+
+Status checkUnitZone(CommandScope& c) {
+  const control::UnitZone& cmd = c.req.unit_zone();
+  if (Status s = unitInAgency(c, cmd.unit()); !s) return s;
+  if (!cmd.zone().empty() && !districtOf(c, cmd.zone())) return noSuchZone(c, cmd.zone());
+  c.payload = {{"unit", QString::fromStdString(cmd.unit())}, {"zone", QString::fromStdString(cmd.zone())}};
+  c.unit = cmd.unit();
+  c.summary = cmd.zone().empty() ? "unit " + cmd.unit() + " is in no zone" : "unit " + cmd.unit() + " is in zone " + cmd.zone();
+  return {};
+}
+
+Status checkSupervisor(CommandScope& c) {
+  // Of zones, of a district, or no more.
+  const control::Supervisor& cmd = c.req.supervisor();
+  if (Status s = unitInAgency(c, cmd.unit()); !s) return s;
+  c.unit = cmd.unit();
+  if (!cmd.zones().empty() && !cmd.district().empty()) return refuse("supervisor: zones or a district, not both");
+  if (!cmd.district().empty()) return superviseDistrict(c, cmd.unit(), cmd.district());
+  if (!cmd.zones().empty()) return superviseZones(c, cmd.unit(), cmd.zones());
+  auto st = c.cached("SELECT 1 FROM supervisors WHERE unit_id=?");
+  st->bind(1, cmd.unit());
+  if (!st->step()) return refuse("unit \"" + cmd.unit() + "\": is not a supervisor");
+  c.payload = {{"unit", QString::fromStdString(cmd.unit())}, {"kind", ""}, {"scope", ""}};
+  c.summary = "unit " + cmd.unit() + " supervises nothing now; its device gets no board";
   return {};
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "server-stub/proto/control.pb.h"
 #include "server-stub/service/amqp_ingest.h"
 #include "server-stub/service/est_server.h"
 #include "server-stub/store/event_store.h"
@@ -24,7 +25,13 @@
 #include "server-stub/domain/zones.h"
 #include "shared/infra/mqtt.h"
 
+class QLocalSocket;
+
 namespace cad {
+
+namespace control {
+class FrameReader;
+}
 
 struct ServiceConfig {
   std::string dbPath = "cad.db";
@@ -154,13 +161,16 @@ class CadService : public QObject {
   static mdc::v1::Downlink unsequenced(const std::string& unit);
   /** Listens on config_.controlPath (made absolute) for cadctl's requests. */
   Status openControlSocket();
-  /** One control request (a JSON line) and its JSON reply; a store error propagates. */
-  std::string handleControl(const std::string& line);
-  std::string controlStats(const QJsonObject& request);
+  /** Answers each whole request frame the socket holds; an oversized frame
+   *  is refused and the connection closed. */
+  void serveControl(QLocalSocket& socket, control::FrameReader& frames);
+  /** One control request and its reply; a store error propagates. */
+  control::ControlReply handleControl(const control::ControlRequest& req);
+  control::ControlReply controlStats();
   /** Runs a dispatcher command after flushing what was received before it. */
-  std::string controlCommand(const QJsonObject& request);
+  control::ControlReply controlCommand(const control::ControlRequest& req);
   /** An enrolment token for an unregistered device registers it first; the refusal, if any. */
-  std::optional<std::string> registerForToken(const Command& cmd);
+  std::optional<std::string> registerForToken(const control::ControlRequest& req);
   /** Serves metricsText() on 127.0.0.1:config_.metricsPort (GET /metrics). */
   Status openMetrics();
   /** The Prometheus text exposition of the counters and the store's state. */

@@ -1,18 +1,17 @@
-// The control socket: one JSON request per line from cadctl, one JSON reply
-// per line. "stats" reads the counters; every other request is a dispatcher
-// command run against the store, its downlinks published after its commit.
+// The control socket: one ControlRequest frame from cadctl, one ControlReply
+// frame back (proto/control.proto). Stats reads the counters; every other
+// request is a dispatcher command run against the store, its downlinks
+// published after its commit.
 #include "server-stub/service/cad_service.h"
 
 #include <QFileInfo>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QLocalSocket>
 
-#include <cmath>
 #include <csignal>
+#include <memory>
 #include <unistd.h>
 
+#include "server-stub/service/control_frames.h"
 #include "shared/infra/log.h"
 #include "shared/wire/clock.h"
 #include "shared/wire/topics.h"
@@ -23,57 +22,23 @@ namespace log = mdc::log;
 
 namespace {
 
-std::string controlReply(bool ok, const std::string& msg) {
-  return QJsonDocument(QJsonObject{{"ok", ok}, {ok ? "result" : "error", QString::fromStdString(msg)}})
-      .toJson(QJsonDocument::Compact)
-      .toStdString();
+control::ControlReply refusal(const std::string& why) {
+  control::ControlReply reply;
+  reply.set_ok(false);
+  reply.set_error(why);
+  return reply;
 }
 
-std::vector<std::string> strings(const QJsonValue& v) {
-  std::vector<std::string> out;
-  for (const auto& s : v.toArray()) out.push_back(s.toString().toStdString());
-  return out;
+control::ControlReply done(const std::string& result) {
+  control::ControlReply reply;
+  reply.set_ok(true);
+  reply.set_result(result);
+  return reply;
 }
 
-/** The dispatcher command a request names (its fields as cadctl sends them). */
-Command commandOf(const QJsonObject& j) {
-  auto text = [&j](const char* key) { return j.value(key).toString().toStdString(); };
-  Command cmd;
-  cmd.kind = text("cmd");
-  cmd.actor = text("actor");
-  cmd.agency = text("agency");
-  cmd.incident = text("incident");
-  cmd.unit = text("unit");
-  cmd.device = text("device");
-  cmd.cfsType = text("type");
-  cmd.priority = j.value("priority").toInt(3);
-  cmd.address = text("address");
-  cmd.text = text("text");
-  cmd.force = j.value("force").toBool(false);
-  cmd.statuses = strings(j.value("statuses"));
-  cmd.avlMovingS = j.value("avl_moving_s").toInt(0);
-  cmd.avlStationaryS = j.value("avl_stationary_s").toInt(0);
-  if (j.contains("lat") || j.contains("lon")) cmd.location = {j.value("lat").toDouble(NAN), j.value("lon").toDouble(NAN)};
-  cmd.tokenHash = text("token_sha256");
-  cmd.scheduleId = text("schedule");
-  cmd.everyS = j.value("every_s").toInteger(0);
-  cmd.fromMs = j.value("from_ms").toInteger(0);
-  cmd.untilMs = j.value("until_ms").toInteger(0);
-  cmd.ttlS = j.value("ttl_s").toInteger(0);
-  cmd.label = text("label");
-  cmd.apcoCode = text("apco");
-  cmd.document = j.value("document").toObject();
-  cmd.zone = text("zone");
-  cmd.district = text("district");
-  cmd.zones = strings(j.value("zones"));
-  return cmd;
-}
-
-template <class Map>
-QJsonObject countsOf(const Map& m) {
-  QJsonObject o;
-  for (const auto& [k, v] : m) o[QString::fromStdString(k)] = qint64(v);
-  return o;
+template <class Map, class Counts>
+void countsOf(const Map& m, Counts& out) {
+  for (const auto& [k, v] : m) out[k] = int64_t(v);
 }
 
 }  // namespace
@@ -88,115 +53,139 @@ mdc::Status CadService::openControlSocket() {
   connect(&control_, &QLocalServer::newConnection, this, [this] {
     while (QLocalSocket* s = control_.nextPendingConnection()) {
       connect(s, &QLocalSocket::disconnected, s, &QObject::deleteLater);
-      connect(s, &QLocalSocket::readyRead, this, [this, s] {
-        while (s->canReadLine()) {
-          QByteArray line = s->readLine(1 << 20).trimmed();
-          std::string reply;
-          try {
-            reply = handleControl(line.toStdString()) + "\n";
-          } catch (const mdc::sql::DbError& e) {
-            reply = QJsonDocument(QJsonObject{{"ok", false}, {"error", QString("store unavailable: ") + e.what()}})
-                        .toJson(QJsonDocument::Compact)
-                        .toStdString() +
-                    "\n";
-          }
-          s->write(reply.data(), qint64(reply.size()));
-        }
-      });
+      auto frames = std::make_shared<control::FrameReader>();
+      connect(s, &QLocalSocket::readyRead, this, [this, s, frames] { serveControl(*s, *frames); });
     }
   });
   return {};
 }
 
-std::string CadService::handleControl(const std::string& line) {
-  QJsonParseError perr;
-  QJsonDocument doc = QJsonDocument::fromJson(QByteArray::fromStdString(line), &perr);
-  if (!doc.isObject()) return controlReply(false, "control: not a JSON object: " + perr.errorString().toStdString());
-  const QJsonObject j = doc.object();
-  using Request = std::string (CadService::*)(const QJsonObject&);
-  static const std::map<std::string, Request> kRequests = {{"stats", &CadService::controlStats}};
-  const auto kind = kRequests.find(j.value("cmd").toString().toStdString());
-  return (this->*(kind != kRequests.end() ? kind->second : &CadService::controlCommand))(j);
+void CadService::serveControl(QLocalSocket& s, control::FrameReader& frames) {
+  const QByteArray bytes = s.readAll();
+  frames.feed(std::string_view(bytes.constData(), size_t(bytes.size())));
+  std::string request;
+  uint32_t announced = 0;
+  for (auto next = frames.next(request, announced); next != control::FrameReader::Next::NeedMore;
+       next = frames.next(request, announced)) {
+    if (next == control::FrameReader::Next::TooLarge) {
+      const std::string out = control::frame(refusal("control: a request of " + std::to_string(announced) +
+                                                     " bytes, at most " + std::to_string(control::kMaxFrameBytes)));
+      s.write(out.data(), qint64(out.size()));
+      s.disconnectFromServer();  // the rest of the stream cannot be framed
+      return;
+    }
+    control::ControlRequest req;
+    control::ControlReply reply;
+    if (!req.ParseFromString(request)) {
+      reply = refusal("control: " + std::to_string(request.size()) + " bytes that are not a control request");
+    } else {
+      try {
+        reply = handleControl(req);
+      } catch (const mdc::sql::DbError& e) {
+        reply = refusal(std::string("store unavailable: ") + e.what());
+      }
+    }
+    const std::string out = control::frame(reply);
+    s.write(out.data(), qint64(out.size()));
+  }
 }
 
-std::string CadService::controlStats(const QJsonObject&) {
-  QJsonObject c{{"received", qint64(counters_.received)},
-                {"appended", qint64(counters_.appended)},
-                {"duplicates", qint64(counters_.duplicates)},
-                {"refused", qint64(counters_.refused)},
-                {"batches", qint64(counters_.batches)},
-                {"max_batch", qint64(counters_.maxBatch)},
-                {"commit_ms_max", qint64(counters_.commitMsMax)},
-                {"slow_commits", qint64(counters_.slowCommits)},
-                {"wal_checkpoints", qint64(store_.checkpointer() ? store_.checkpointer()->checkpoints() : 0)},
-                {"wal_checkpoint_ms_max", qint64(store_.checkpointer() ? store_.checkpointer()->longestMs() : 0)},
-                {"avl_batches", qint64(counters_.avlBatches)},
-                {"batched_reports", qint64(counters_.batchedReports)},
-                {"acks_published", qint64(counters_.acksPublished)},
-                {"downlinks_published", qint64(counters_.downlinksPublished)},
-                {"resyncs", qint64(counters_.resyncs)},
-                {"commit_failures", qint64(counters_.commitFailures)},
-                {"publish_failures", qint64(counters_.publishFailures)},
-                {"downlinks_resent", qint64(counters_.downlinksResent)},
-                {"nearby_sent", qint64(counters_.nearbySent)},
-                {"boards_sent", qint64(counters_.boardsSent)},
-                {"records_queries", qint64(counters_.recordsQueries)},
-                {"records_hits", qint64(counters_.recordsHits)},
-                {"clock_ahead_clamped", qint64(counters_.clockAheadClamped)},
-                {"online", online_},
-                {"ingest", amqp_ ? "amqp" : "mqtt"},
-                {"amqp_up", amqpUp_},
-                {"redelivered", qint64(counters_.redelivered)},
-                // Ready: both subscriptions acknowledged, so no device message is missed.
-                {"ready", linkReady() && (!amqp_ || amqpUp_)}};
-  c["refused_by_reason"] = countsOf(counters_.refusedByReason);
-  c["duplicates_by_device"] = countsOf(counters_.duplicatesByDevice);
-  c["ingest_busy_ms"] = qint64(counters_.ingestBusyMs);
-  c["ingest_lag_ms"] = qint64(counters_.ingestLagMs);
-  c["ingest_lag_ms_max"] = qint64(counters_.ingestLagMsMax);
-  c["broker_dropped"] = qint64(counters_.brokerDropped);
-  return QJsonDocument(QJsonObject{{"ok", true}, {"stats", c}}).toJson(QJsonDocument::Compact).toStdString();
+control::ControlReply CadService::handleControl(const control::ControlRequest& req) {
+  switch (req.command_case()) {
+    case control::ControlRequest::kStats:
+      return controlStats();
+    case control::ControlRequest::COMMAND_NOT_SET:
+      return refusal("control: the request names no command");
+    default:
+      return controlCommand(req);
+  }
 }
 
-std::optional<std::string> CadService::registerForToken(const Command& cmd) {
-  if (cmd.kind != "enroll_token" || cmd.unit.empty() || !mdc::topics::isValidDeviceId(cmd.device) ||
-      store_.unitOfDevice(cmd.device))
+control::ControlReply CadService::controlStats() {
+  control::ControlReply reply;
+  reply.set_ok(true);
+  control::StatsReply& c = *reply.mutable_stats();
+  c.set_received(int64_t(counters_.received));
+  c.set_appended(int64_t(counters_.appended));
+  c.set_duplicates(int64_t(counters_.duplicates));
+  c.set_refused(int64_t(counters_.refused));
+  c.set_batches(int64_t(counters_.batches));
+  c.set_max_batch(int64_t(counters_.maxBatch));
+  c.set_commit_ms_max(int64_t(counters_.commitMsMax));
+  c.set_slow_commits(int64_t(counters_.slowCommits));
+  c.set_wal_checkpoints(int64_t(store_.checkpointer() ? store_.checkpointer()->checkpoints() : 0));
+  c.set_wal_checkpoint_ms_max(int64_t(store_.checkpointer() ? store_.checkpointer()->longestMs() : 0));
+  c.set_avl_batches(int64_t(counters_.avlBatches));
+  c.set_batched_reports(int64_t(counters_.batchedReports));
+  c.set_acks_published(int64_t(counters_.acksPublished));
+  c.set_downlinks_published(int64_t(counters_.downlinksPublished));
+  c.set_resyncs(int64_t(counters_.resyncs));
+  c.set_commit_failures(int64_t(counters_.commitFailures));
+  c.set_publish_failures(int64_t(counters_.publishFailures));
+  c.set_downlinks_resent(int64_t(counters_.downlinksResent));
+  c.set_nearby_sent(int64_t(counters_.nearbySent));
+  c.set_boards_sent(int64_t(counters_.boardsSent));
+  c.set_records_queries(int64_t(counters_.recordsQueries));
+  c.set_records_hits(int64_t(counters_.recordsHits));
+  c.set_clock_ahead_clamped(int64_t(counters_.clockAheadClamped));
+  c.set_online(online_);
+  c.set_ingest(amqp_ ? "amqp" : "mqtt");
+  c.set_amqp_up(amqpUp_);
+  c.set_redelivered(int64_t(counters_.redelivered));
+  // Ready: both subscriptions acknowledged, so no device message is missed.
+  c.set_ready(linkReady() && (!amqp_ || amqpUp_));
+  countsOf(counters_.refusedByReason, *c.mutable_refused_by_reason());
+  countsOf(counters_.duplicatesByDevice, *c.mutable_duplicates_by_device());
+  c.set_ingest_busy_ms(int64_t(counters_.ingestBusyMs));
+  c.set_ingest_lag_ms(int64_t(counters_.ingestLagMs));
+  c.set_ingest_lag_ms_max(int64_t(counters_.ingestLagMsMax));
+  c.set_broker_dropped(int64_t(counters_.brokerDropped));
+  return reply;
+}
+
+std::optional<std::string> CadService::registerForToken(const control::ControlRequest& req) {
+  if (!req.has_enroll_token()) return std::nullopt;
+  const control::EnrollToken& token = req.enroll_token();
+  if (token.unit().empty() || !mdc::topics::isValidDeviceId(token.device()) || store_.unitOfDevice(token.device()))
     return std::nullopt;
   // A token for a device not registered yet registers it to the unit given.
-  Command add = cmd;
-  add.kind = "device_add";
+  control::ControlRequest add;
+  add.set_actor(req.actor());
+  add.set_agency(req.agency());
+  add.mutable_device_add()->set_device(token.device());
+  add.mutable_device_add()->set_unit(token.unit());
   auto added = store_.execute(add, mdc::SystemClock::instance().nowMs());
   if (!added) return added.error().message;
   unitCache_.clear();
   headCache_.clear();
-  log::info("stub", "dispatcher " + cmd.actor + " (" + cmd.agency + "): " + added->summary);
+  log::info("stub", "dispatcher " + req.actor() + " (" + req.agency() + "): " + added->summary);
   publish(added->downlinks);
   return std::nullopt;
 }
 
-std::string CadService::controlCommand(const QJsonObject& j) {
+control::ControlReply CadService::controlCommand(const control::ControlRequest& req) {
   flush();  // a command sees every event received before it
-  const Command cmd = commandOf(j);
-  if (auto refused = registerForToken(cmd)) return controlReply(false, *refused);
-  auto out = store_.execute(cmd, mdc::SystemClock::instance().nowMs());
+  if (auto refused = registerForToken(req)) return refusal(*refused);
+  const std::string kind = commandKind(req);
+  auto out = store_.execute(req, mdc::SystemClock::instance().nowMs());
   if (!out) {
-    log::warn("stub", "command " + cmd.kind + " by " + cmd.actor + " refused: " + out.error().message);
-    return controlReply(false, out.error().message);
+    log::warn("stub", "command " + kind + " by " + req.actor() + " refused: " + out.error().message);
+    return refusal(out.error().message);
   }
   ++counters_.commands;
   if (config_.faultKillAfterCommit) {
-    log::error("stub", "CAD_STUB_FAULT=kill-after-commit: killed after committing " + cmd.kind + ", before publishing");
+    log::error("stub", "CAD_STUB_FAULT=kill-after-commit: killed after committing " + kind + ", before publishing");
     ::kill(::getpid(), SIGKILL);
   }
   // Only registry commands move devices between units: keep the cache (one
   // lookup per device, not one per device per batch) until one does.
-  if (cmd.kind == "device_add" || cmd.kind == "device_move" || cmd.kind == "device_remove") {
+  if (req.has_device_add() || req.has_device_move() || req.has_device_remove()) {
     unitCache_.clear();
     headCache_.clear();  // downlinks of a unit without a device were not published
   }
-  log::info("stub", "dispatcher " + cmd.actor + " (" + cmd.agency + "): " + out->summary);
+  log::info("stub", "dispatcher " + req.actor() + " (" + req.agency() + "): " + out->summary);
   publish(out->downlinks);
-  return controlReply(true, out->summary);
+  return done(out->summary);
 }
 
 }  // namespace cad

@@ -19,6 +19,7 @@
 #include <QJsonObject>
 
 #include "mdc/v1/mdc.pb.h"
+#include "server-stub/proto/control.pb.h"
 #include "server-stub/store/ordering.h"
 #include "shared/wire/error.h"
 #include "shared/infra/sql.h"
@@ -130,37 +131,6 @@ struct EnrolmentRecord {
   std::string peer;       ///< the client's address
 };
 
-/** A dispatcher's (or operator's) command. Fields used depend on kind. */
-struct Command {
-  std::string kind;     ///< create_cfs, assign, message, ack_emergency, close_cfs, device_add, device_move, agency_config
-  std::string actor;    ///< dispatcher name
-  std::string agency;   ///< the dispatcher's agency (tenant); required
-  std::string incident; ///< assign, close_cfs
-  std::string unit;     ///< assign, message, ack_emergency, device_add, device_move
-  std::string device;   ///< device_add, device_move
-  std::string cfsType;  ///< create_cfs
-  int priority = 3;     ///< create_cfs, 1..9
-  std::string address;  ///< create_cfs
-  std::optional<std::pair<double, double>> location;  ///< create_cfs
-  std::string text;     ///< message text, create_cfs notes
-  bool force = false;   ///< assign: take the unit off its current CFS
-  std::vector<std::string> statuses;  ///< agency_config: status names in button order (empty: the device default)
-  int avlMovingS = 0;       ///< agency_config: 0 = the device's own value, else 1..3600
-  int avlStationaryS = 0;   ///< agency_config: 0 = the device's own value, else 1..3600
-  std::string tokenHash;    ///< enroll_token: SHA-256 of the token, hex (the token itself never reaches the stub)
-  int64_t ttlS = 0;         ///< enroll_token: seconds until it expires
-  std::string scheduleId;   ///< schedule_cancel
-  int64_t everyS = 0;       ///< schedule_create: seconds between occurrences
-  int64_t fromMs = 0;       ///< schedule_create: the first occurrence (Unix ms)
-  int64_t untilMs = 0;      ///< schedule_create: no occurrence after this
-  std::string label;        ///< cfs_type_add: what the device's button says
-  std::string apcoCode;     ///< cfs_type_add: the APCO ANS 2.103 code it maps to
-  QJsonObject document;     ///< eido_import: another centre's EIDO
-  std::string zone;         ///< zone_set, zone_remove, unit_zone ("" = none)
-  std::string district;     ///< zone_set; supervisor of a district
-  std::vector<std::string> zones;  ///< supervisor of zones
-};
-
 /** A call type as an agency uses it. */
 struct CfsTypeInfo {
   std::string code;       ///< the agency's code, or an APCO code
@@ -249,7 +219,7 @@ class EventStore {
 
   /** Runs a dispatcher command as an event, in one transaction. Errors are
    *  refusals with a reason (unknown unit, other agency, conflict...). */
-  Result<CommandOutcome> execute(const Command& cmd, int64_t nowMs);
+  Result<CommandOutcome> execute(const control::ControlRequest& req, int64_t nowMs);
 
   /** Appends the records system's answer to a query as its own event
    *  (records.answer, actor records:<system>), in one transaction. The
@@ -339,6 +309,7 @@ class EventStore {
   mdc::sql::Engine engine() const { return db_->engine(); }
 
  private:
+  friend struct CommandScope;  // a command's handler reads the store in its transaction (command_scope.h)
   struct Row;  // one event being appended (event_row.h)
   /** ingest() in one transaction; savepoints: one per event, else an event
    *  error aborts the batch (NeedsSavepoints) for a second run with them. */
@@ -482,16 +453,9 @@ class EventStore {
   void classifyCfs(const std::string& incident, const std::string& agency, const std::string& type, const Row& row,
                    int64_t atMs, bool late = false);
   // zones.cpp
-  /** Checks a zone_set, zone_remove, unit_zone or supervisor command; its payload into j. */
-  Status checkZoneCommand(const Command& cmd, QJsonObject& j, std::string& summary);
   void projectZone(const Row& row);
   // eido_log.cpp
-  /** Checks an eido_import command (the document, and that the incident is
-   *  not here already); its payload into j. */
-  Status checkEidoImport(const Command& cmd, QJsonObject& j, std::string& summary);
   void projectEidoImport(const Row& row);
-  /** Checks a cfs_type_add or _remove command; its payload into j. */
-  Status checkCfsTypeCommand(const Command& cmd, QJsonObject& j, std::string& summary);
   /** Records a membership fact of a unit and brings its calls (cfs_units,
    *  current_cfs, calls left with no unit) to the fold of all its facts; the
    *  unit is told of each call it leaves or joins other than by this fact.
@@ -594,6 +558,9 @@ class EventStore {
   bool replaying_ = false;  ///< the target of a replay: one transaction of its own, no locks
   std::unique_ptr<mdc::sql::WalCheckpointer> checkpointer_;  // last: stopped before the connection closes
 };
+
+/** A request's command as cadctl and the log name it ("create_cfs"; "" none). */
+std::string commandKind(const control::ControlRequest& req);
 
 /** Where the stub and cadctl keep their files beside a store (the control
  *  socket, the records system, the fleet CA): a SQLite store's own path; for

@@ -37,6 +37,7 @@
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
+using cad::control::ControlRequest;
 using namespace cad::test;
 using namespace mdc::test;
 using Clock = std::chrono::steady_clock;
@@ -188,12 +189,11 @@ DrainResult drain(const Options& o, const std::string& policy, const TempDir& di
     auto s = EventStore::open(dir.file(name + ".db"));
     if (!s) throw std::runtime_error(s.error().message);
     for (const auto& d : devices) {
-      Command c;
-      c.kind = "device_add";
-      c.agency = d.agency;
-      c.device = d.id;
-      c.unit = d.unit;
-      c.actor = "bench";
+      ControlRequest c;
+      c.set_agency(d.agency);
+      c.mutable_device_add()->set_device(d.id);
+      c.mutable_device_add()->set_unit(d.unit);
+      c.set_actor("bench");
       if (!(*s)->execute(c, kShiftStartMs)) throw std::runtime_error("device_add " + d.id);
     }
   }

@@ -31,6 +31,7 @@
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
+using cad::control::ControlRequest;
 using namespace cad::test;
 using namespace mdc::test;
 using Clock = std::chrono::steady_clock;
@@ -232,12 +233,11 @@ int main(int argc, char** argv) {
       return 3;
     }
     for (const auto& d : devices) {
-      Command c;
-      c.kind = "device_add";
-      c.agency = d.agency;
-      c.device = d.id;
-      c.unit = d.unit;
-      c.actor = "bench";
+      ControlRequest c;
+      c.set_agency(d.agency);
+      c.mutable_device_add()->set_device(d.id);
+      c.mutable_device_add()->set_unit(d.unit);
+      c.set_actor("bench");
       if (!(*s)->execute(c, kShiftStartMs)) return 3;
     }
   }

@@ -17,6 +17,7 @@
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
+using cad::control::ControlRequest;
 using namespace cad::test;
 using Clock = std::chrono::steady_clock;
 using mdc::bench::secondsSince;
@@ -67,12 +68,11 @@ int main(int argc, char** argv) {
     char name[24];
     std::snprintf(name, sizeof name, "BENCH-%04d", i);
     devices.push_back(Device{name, "U" + std::to_string(i), i % 4 ? "FD1" : "PD1", uint32_t(i)});
-    Command c;
-    c.kind = "device_add";
-    c.agency = devices.back().agency;
-    c.device = name;
-    c.unit = devices.back().unit;
-    c.actor = "bench";
+    ControlRequest c;
+    c.set_agency(devices.back().agency);
+    c.mutable_device_add()->set_device(name);
+    c.mutable_device_add()->set_unit(devices.back().unit);
+    c.set_actor("bench");
     if (!s.execute(c, kShiftStartMs)) return 3;
   }
 
@@ -102,12 +102,11 @@ int main(int argc, char** argv) {
         batch.clear();
       }
       if (made % 5000 == 0 && made + 1 < events) {
-        Command m;
-        m.kind = "message";
-        m.agency = dev.agency;
-        m.unit = dev.unit;
-        m.text = "check in";
-        m.actor = "bench";
+        ControlRequest m;
+        m.set_agency(dev.agency);
+        m.mutable_message()->set_unit(dev.unit);
+        m.mutable_message()->set_text("check in");
+        m.set_actor("bench");
         if (!s.execute(m, at)) return 3;
         ++made;
       }

@@ -11,6 +11,7 @@
 #include "tests/support/temp_dir.h"
 
 using namespace cad;
+using cad::control::ControlRequest;
 using mdc::test::TempDir;
 
 namespace {
@@ -24,22 +25,21 @@ std::unique_ptr<EventStore> openStore(const TempDir& dir, const std::string& nam
   return std::move(*s);
 }
 
-void run(EventStore& s, Command c, int64_t at) {
-  c.agency = "FD1";
-  c.actor = "tech";
+void run(EventStore& s, ControlRequest c, int64_t at) {
+  c.set_agency("FD1");
+  c.set_actor("tech");
   auto r = s.execute(c, at);
-  INFO(c.kind << ": " << (r ? "" : r.error().message));
+  INFO(commandKind(c) << ": " << (r ? "" : r.error().message));
   REQUIRE(r);
 }
 
 std::string hashOf(const std::string& token) { return mdc::enrol::tokenHash(*mdc::enrol::normalizeToken(token)); }
 
-Command tokenCommand(const std::string& device, const std::string& token, int64_t ttlS = 7200) {
-  Command c;
-  c.kind = "enroll_token";
-  c.device = device;
-  c.tokenHash = hashOf(token);
-  c.ttlS = ttlS;
+ControlRequest tokenCommand(const std::string& device, const std::string& token, int64_t ttlS = 7200) {
+  ControlRequest c;
+  c.mutable_enroll_token()->set_device(device);
+  c.mutable_enroll_token()->set_token_sha256(hashOf(token));
+  c.mutable_enroll_token()->set_ttl_s(ttlS);
   return c;
 }
 
@@ -149,10 +149,9 @@ TEST_CASE("enrolment tokens in the log: the hash only, used once, a newer one su
           "a replay gives the same read model") {
   TempDir dir;
   auto s = openStore(dir);
-  Command add;
-  add.kind = "device_add";
-  add.device = "MDC-1";
-  add.unit = "E1";
+  ControlRequest add;
+  add.mutable_device_add()->set_device("MDC-1");
+  add.mutable_device_add()->set_unit("E1");
   run(*s, add, T0);
   const std::string first = mdc::enrol::newToken(), second = mdc::enrol::newToken();
   run(*s, tokenCommand("MDC-1", first), T0 + kMin);
@@ -167,21 +166,21 @@ TEST_CASE("enrolment tokens in the log: the hash only, used once, a newer one su
 
   // Bad commands are refused and change nothing.
   const std::string digest = s->digest();
-  Command bad = tokenCommand("MDC-9", mdc::enrol::newToken());
-  bad.agency = "FD1";
-  bad.actor = "tech";
+  ControlRequest bad = tokenCommand("MDC-9", mdc::enrol::newToken());
+  bad.set_agency("FD1");
+  bad.set_actor("tech");
   CHECK_FALSE(s->execute(bad, T0));  // not registered (cadctl registers it first when given a unit)
   bad = tokenCommand("MDC-1", mdc::enrol::newToken(), 60);
-  bad.agency = "FD1";
-  bad.actor = "tech";
+  bad.set_agency("FD1");
+  bad.set_actor("tech");
   auto r = s->execute(bad, T0);
   REQUIRE_FALSE(r);
   CHECK(r.error().message == "ttl 60 s: out of range 10m-30d");
   bad = tokenCommand("MDC-1", first);
-  bad.agency = "FD1";
-  bad.actor = "tech";
+  bad.set_agency("FD1");
+  bad.set_actor("tech");
   CHECK_FALSE(s->execute(bad, T0));  // the same token twice
-  bad.tokenHash = "XYZ";
+  bad.mutable_enroll_token()->set_token_sha256("XYZ");
   CHECK_FALSE(s->execute(bad, T0));
   CHECK(s->digest() == digest);
 

@@ -22,6 +22,7 @@
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
+using cad::control::ControlRequest;
 using namespace cad::test;
 using mdc::test::TempDir;
 
@@ -37,7 +38,7 @@ struct Step {
   int64_t at = 0;  ///< recorded time (device) or the moment the dispatcher acted
   int dev = -1;
   v1::Envelope env;
-  Command cmd;
+  ControlRequest cmd;
 };
 
 /** One arrival at the store. */
@@ -53,12 +54,21 @@ struct History {
   std::vector<std::string> calls;    // the dispatcher's CFS, created before the shift
 };
 
-Command dispatch(const std::string& kind) {
-  Command c;
-  c.kind = kind;
-  c.agency = "FD1";
-  c.actor = kind == "device_move" ? "fleet" : "alice";
+ControlRequest dispatch(const std::string& kind) {
+  ControlRequest c;
+  c.GetReflection()->MutableMessage(&c, ControlRequest::descriptor()->FindFieldByName(kind));  // the command, empty
+  c.set_agency("FD1");
+  c.set_actor(kind == "device_move" ? "fleet" : "alice");
   return c;
+}
+
+/** The call and the unit a scripted dispatcher action names ("" none). */
+std::pair<std::string, std::string> namedBy(const ControlRequest& c) {
+  if (c.has_assign()) return {c.assign().incident(), c.assign().unit()};
+  if (c.has_close_cfs()) return {c.close_cfs().incident(), ""};
+  if (c.has_ack_emergency()) return {"", c.ack_emergency().unit()};
+  if (c.has_device_move()) return {"", c.device_move().unit()};
+  return {};
 }
 
 /** A random shift. Device events get times that are multiples of 10 ms (two
@@ -87,21 +97,21 @@ History generate(uint32_t seed, const std::vector<std::string>& calls) {
       const int u = pick(3);
       if (r < 40) {
         s.cmd = dispatch("assign");
-        s.cmd.incident = calls[size_t(pick(int(calls.size())))];
-        s.cmd.unit = kUnits[u];
-        s.cmd.force = true;
-        assigned[u].emplace_back(s.at, s.cmd.incident);
+        s.cmd.mutable_assign()->set_incident(calls[size_t(pick(int(calls.size())))]);
+        s.cmd.mutable_assign()->set_unit(kUnits[u]);
+        s.cmd.mutable_assign()->set_force(true);
+        assigned[u].emplace_back(s.at, s.cmd.assign().incident());
       } else if (r < 55) {
         s.cmd = dispatch("close_cfs");
-        s.cmd.incident = calls[size_t(pick(int(calls.size())))];
+        s.cmd.mutable_close_cfs()->set_incident(calls[size_t(pick(int(calls.size())))]);
       } else if (r < 80) {
         s.cmd = dispatch("ack_emergency");
-        s.cmd.unit = kUnits[u];
+        s.cmd.mutable_ack_emergency()->set_unit(kUnits[u]);
       } else {
         s.cmd = dispatch("device_move");
-        s.cmd.device = kDevices[2].id;
+        s.cmd.mutable_device_move()->set_device(kDevices[2].id);
         a3unit = a3unit == 2 ? 0 : 2;
-        s.cmd.unit = kUnits[a3unit];
+        s.cmd.mutable_device_move()->set_unit(kUnits[a3unit]);
       }
     } else {
       s.device = true;
@@ -205,9 +215,9 @@ Reference reference(const History& h, const std::vector<bool>& executed, const s
     std::string unit = kDevices[dev].unit;
     for (int i = 0; i < int(h.steps.size()); ++i) {
       const Step& s = h.steps[size_t(i)];
-      if (!s.device && executed[size_t(i)] && s.cmd.kind == "device_move" && s.cmd.device == kDevices[dev].id &&
+      if (!s.device && executed[size_t(i)] && s.cmd.has_device_move() && s.cmd.device_move().device() == kDevices[dev].id &&
           s.at <= at)
-        unit = s.cmd.unit;
+        unit = s.cmd.device_move().unit();
     }
     return unit;
   };
@@ -248,27 +258,28 @@ Reference reference(const History& h, const std::vector<bool>& executed, const s
     now = s.at;
     ++r.events;
     if (!s.device) {
-      const Command& c = s.cmd;
-      if (c.kind == "assign") {
-        leaveAll(c.unit, c.incident);
-        auto& call = r.calls[{c.incident, c.unit}];
+      const ControlRequest& c = s.cmd;
+      const auto [incident, named] = namedBy(c);
+      if (c.has_assign()) {
+        leaveAll(named, incident);
+        auto& call = r.calls[{incident, named}];
         call.on = true;
         call.clearedAt = 0;
         call.attached = key;
-      } else if (c.kind == "close_cfs") {
+      } else if (c.has_close_cfs()) {
         for (auto& [k, call] : r.calls)
-          if (k.first == c.incident) leave(call);
-        if (closedByDispatch.insert(c.incident).second) r.closedAt[c.incident] = s.at;
-      } else if (c.kind == "ack_emergency") {
+          if (k.first == incident) leave(call);
+        if (closedByDispatch.insert(incident).second) r.closedAt[incident] = s.at;
+      } else if (c.has_ack_emergency()) {
         // Acknowledges the latest activation that had arrived when the dispatcher acted.
         Key seen{};
         for (int j = 0; j < int(h.steps.size()); ++j) {
           const Step& e = h.steps[size_t(j)];
           if (e.device && e.env.has_emergency() && e.env.emergency().active() && firstArrival[size_t(j)] >= 0 &&
-              firstArrival[size_t(j)] < firstArrival[size_t(i)] && unitOf(e.dev, e.at) == c.unit)
+              firstArrival[size_t(j)] < firstArrival[size_t(i)] && unitOf(e.dev, e.at) == named)
             seen = std::max(seen, keyOf(j));
         }
-        acked[c.unit] = seen;
+        acked[named] = seen;
       }
       continue;
     }
@@ -351,9 +362,9 @@ Run deliver(const History& h, const std::string& path) {
   run.executed.assign(h.steps.size(), false);
   run.firstArrival.assign(h.steps.size(), -1);
   for (int i = 0; i < 3; ++i) {
-    Command add = dispatch("device_add");
-    add.device = kDevices[i].id;
-    add.unit = kDevices[i].unit;
+    ControlRequest add = dispatch("device_add");
+    add.mutable_device_add()->set_device(kDevices[i].id);
+    add.mutable_device_add()->set_unit(kDevices[i].unit);
     REQUIRE(run.store->execute(add, T0 - 600'000 + i));
   }
   // Device events in batches of consecutive arrivals, as the stub's ingest takes them.
@@ -393,7 +404,7 @@ std::string describe(const History& h) {
         << (s.env.has_status() ? " " + mdc::codec::statusName(s.env.status().status()) : "")
         << (s.env.has_emergency() ? (s.env.emergency().active() ? " on" : " off") : "");
     else
-      o << s.cmd.kind << " " << s.cmd.incident << " " << s.cmd.unit;
+      o << commandKind(s.cmd) << " " << namedBy(s.cmd).first << " " << namedBy(s.cmd).second;
     o << "\n";
   }
   return o.str();
@@ -483,9 +494,9 @@ SeedRun playSeed(uint32_t seed, const std::string& path) {
     auto s = EventStore::open(path);
     REQUIRE(s);
     for (int i = 0; i < 3; ++i) {
-      Command c = dispatch("create_cfs");
-      c.cfsType = "FSTRU";
-      c.address = std::to_string(i + 1) + " Main St";
+      ControlRequest c = dispatch("create_cfs");
+      c.mutable_create_cfs()->set_type("FSTRU");
+      c.mutable_create_cfs()->set_address(std::to_string(i + 1) + " Main St");
       auto out = (*s)->execute(c, T0 - 900'000 + i);
       INFO((out ? std::string() : out.error().message));
       REQUIRE(out);
@@ -631,29 +642,29 @@ struct Desk {
     REQUIRE(opened);
     s = std::move(*opened);
     for (const Device* d : {&kE1, &kE1b}) {
-      Command add = dispatch("device_add");
-      add.device = d->id;
-      add.unit = d->unit;
+      ControlRequest add = dispatch("device_add");
+      add.mutable_device_add()->set_device(d->id);
+      add.mutable_device_add()->set_unit(d->unit);
       REQUIRE(s->execute(add, T0 - 10 * kMin));
     }
   }
-  CommandOutcome run(Command c, int64_t at) {
+  CommandOutcome run(ControlRequest c, int64_t at) {
     auto r = s->execute(c, at);
-    INFO(c.kind << ": " << (r ? "" : r.error().message));
+    INFO(commandKind(c) << ": " << (r ? "" : r.error().message));
     REQUIRE(r);
     return *r;
   }
   std::string createCall(int64_t at) {
-    Command c = dispatch("create_cfs");
-    c.cfsType = "SICK";
-    c.address = "5 Elm St";
+    ControlRequest c = dispatch("create_cfs");
+    c.mutable_create_cfs()->set_type("SICK");
+    c.mutable_create_cfs()->set_address("5 Elm St");
     return run(c, at).summary.substr(8);
   }
   CommandOutcome assign(const std::string& incident, const std::string& unit, int64_t at) {
-    Command c = dispatch("assign");
-    c.incident = incident;
-    c.unit = unit;
-    c.force = true;
+    ControlRequest c = dispatch("assign");
+    c.mutable_assign()->set_incident(incident);
+    c.mutable_assign()->set_unit(unit);
+    c.mutable_assign()->set_force(true);
     return run(c, at);
   }
   BatchOutcome arrive(const v1::Envelope& e, int64_t at) {
@@ -715,8 +726,8 @@ TEST_CASE("a late emergency activation does not undo a later clear, an acknowled
   CHECK(d.num("SELECT emergency FROM units WHERE unit_id='E1'") == 1);  // raised, still to acknowledge
   CHECK(d.num("SELECT emergency_at_ms FROM units WHERE unit_id='E1'") == T0 + 10'000);
 
-  Command ack = dispatch("ack_emergency");
-  ack.unit = "E1";
+  ControlRequest ack = dispatch("ack_emergency");
+  ack.mutable_ack_emergency()->set_unit("E1");
   d.run(ack, T0 + kMin);
   CHECK(d.num("SELECT emergency FROM units WHERE unit_id='E1'") == 0);
   // A resend of the acknowledged activation flags nothing; a newer activation does.
@@ -805,9 +816,9 @@ TEST_CASE("a late clear that frees the unit earlier lets the call it started aft
 TEST_CASE("a device moved to another unit: its late events land on the unit it served when it recorded them",
           "[store][order][registry]") {
   Desk d;
-  Command move = dispatch("device_move");
-  move.device = kE1.id;
-  move.unit = "E7";
+  ControlRequest move = dispatch("device_move");
+  move.mutable_device_move()->set_device(kE1.id);
+  move.mutable_device_move()->set_unit("E7");
   d.run(move, T0 + 2 * kMin);
   d.arrive(statusEnv(kE1, 1, T0 + kMin, v1::UNIT_STATUS_ON_SCENE), T0 + 3 * kMin);  // recorded on E1
   d.arrive(statusEnv(kE1, 2, T0 + 4 * kMin, v1::UNIT_STATUS_BUSY), T0 + 4 * kMin + 200);
@@ -820,9 +831,9 @@ TEST_CASE("a device moved to another unit: its late events land on the unit it s
 TEST_CASE("two devices in one vehicle: the unit shows the newer of their statuses, whichever arrives last",
           "[store][order]") {
   Desk d;
-  Command move = dispatch("device_move");
-  move.device = kE1b.id;
-  move.unit = "E1";  // the second device now serves E1 too
+  ControlRequest move = dispatch("device_move");
+  move.mutable_device_move()->set_device(kE1b.id);
+  move.mutable_device_move()->set_unit("E1");  // the second device now serves E1 too
   d.run(move, T0);
   d.arrive(statusEnv(kE1b, 1, T0 + 2 * kMin, v1::UNIT_STATUS_ON_SCENE), T0 + 2 * kMin + 100);
   d.arrive(statusEnv(kE1, 1, T0 + kMin, v1::UNIT_STATUS_EN_ROUTE), T0 + 3 * kMin);

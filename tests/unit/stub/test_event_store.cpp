@@ -22,6 +22,7 @@
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
+using cad::control::ControlRequest;
 using namespace cad::test;
 using mdc::test::TempDir;
 
@@ -40,21 +41,20 @@ std::unique_ptr<EventStore> openStore(const TempDir& dir, const std::string& nam
   return std::move(*s);
 }
 
-CommandOutcome exec(EventStore& s, Command c, int64_t at) {
-  if (c.actor.empty()) c.actor = "alice";
+CommandOutcome exec(EventStore& s, ControlRequest c, int64_t at) {
+  if (c.actor().empty()) c.set_actor("alice");
   auto r = s.execute(c, at);
-  INFO(c.kind << ": " << (r ? "" : r.error().message));
+  INFO(commandKind(c) << ": " << (r ? "" : r.error().message));
   REQUIRE(r);
   return *r;
 }
 
 void addDevice(EventStore& s, const Device& d, int64_t at = T0 - 10 * kMin) {
-  Command c;
-  c.kind = "device_add";
-  c.agency = d.agency;
-  c.device = d.id;
-  c.unit = d.unit;
-  c.actor = "fleet";
+  ControlRequest c;
+  c.set_agency(d.agency);
+  c.mutable_device_add()->set_device(d.id);
+  c.mutable_device_add()->set_unit(d.unit);
+  c.set_actor("fleet");
   exec(s, c, at);
 }
 
@@ -70,13 +70,12 @@ BatchOutcome ingestOne(EventStore& s, const v1::Envelope& e, int64_t receivedAt 
 }
 
 std::string createCfs(EventStore& s, const std::string& agency, int64_t at, const std::string& actor = "alice") {
-  Command c;
-  c.kind = "create_cfs";
-  c.agency = agency;
-  c.actor = actor;
-  c.cfsType = "FSTRU";
-  c.priority = 1;
-  c.address = "12 Main St";
+  ControlRequest c;
+  c.set_agency(agency);
+  c.set_actor(actor);
+  c.mutable_create_cfs()->set_type("FSTRU");
+  c.mutable_create_cfs()->set_priority(1);
+  c.mutable_create_cfs()->set_address("12 Main St");
   auto out = exec(s, c, at);
   REQUIRE(out.summary.rfind("created ", 0) == 0);
   return out.summary.substr(8);
@@ -84,13 +83,12 @@ std::string createCfs(EventStore& s, const std::string& agency, int64_t at, cons
 
 mdc::Result<CommandOutcome> assign(EventStore& s, const std::string& agency, const std::string& incident,
                                    const std::string& unit, int64_t at, bool force = false) {
-  Command c;
-  c.kind = "assign";
-  c.agency = agency;
-  c.actor = "alice";
-  c.incident = incident;
-  c.unit = unit;
-  c.force = force;
+  ControlRequest c;
+  c.set_agency(agency);
+  c.set_actor("alice");
+  c.mutable_assign()->set_incident(incident);
+  c.mutable_assign()->set_unit(unit);
+  c.mutable_assign()->set_force(force);
   return s.execute(c, at);
 }
 
@@ -428,11 +426,10 @@ TEST_CASE("an emergency stays flagged until a dispatcher acknowledges it, even i
   CHECK(u.emergency);  // still flagged for dispatch
   CHECK_FALSE(u.emergencyActive);
 
-  Command ack;
-  ack.kind = "ack_emergency";
-  ack.agency = "FD1";
-  ack.unit = "E12";
-  ack.actor = "bob";
+  ControlRequest ack;
+  ack.set_agency("FD1");
+  ack.mutable_ack_emergency()->set_unit("E12");
+  ack.set_actor("bob");
   auto out = exec(*s, ack, T0 + 9000);
   u = unitRow(*s, "E12");
   CHECK_FALSE(u.emergency);
@@ -479,12 +476,11 @@ TEST_CASE("an unknown device is refused and recorded, a moved device's later eve
 
   addDevice(*s, kE12);
   ingestOne(*s, statusEnv(kE12, 1, T0, v1::UNIT_STATUS_EN_ROUTE));
-  Command move;
-  move.kind = "device_move";
-  move.agency = "FD1";
-  move.device = kE12.id;
-  move.unit = "E99";
-  move.actor = "fleet";
+  ControlRequest move;
+  move.set_agency("FD1");
+  move.mutable_device_move()->set_device(kE12.id);
+  move.mutable_device_move()->set_unit("E99");
+  move.set_actor("fleet");
   auto moved = exec(*s, move, T0 + kMin);
   // The device learns the move from the first downlink of its new unit.
   REQUIRE(moved.downlinks.size() == 1);
@@ -506,12 +502,11 @@ TEST_CASE("an unknown device is refused and recorded, a moved device's later eve
   CHECK(s->db().queryText("SELECT unit_id FROM events WHERE device_id='MDC-E12' AND device_seq=1") == "E12");
   CHECK(*s->unitOfDevice(kE12.id) == "E99");
   // Downlinks for E99 now reach the device.
-  Command msg;
-  msg.kind = "message";
-  msg.agency = "FD1";
-  msg.unit = "E99";
-  msg.text = "welcome to E99";
-  msg.actor = "alice";
+  ControlRequest msg;
+  msg.set_agency("FD1");
+  msg.mutable_message()->set_unit("E99");
+  msg.mutable_message()->set_text("welcome to E99");
+  msg.set_actor("alice");
   auto m = exec(*s, msg, T0 + 3 * kMin);
   CHECK(downlinksOf(m.downlinks, kE12.id, v1::Downlink::kMessage).size() == 1);
 }
@@ -521,12 +516,11 @@ TEST_CASE("resync: a device asking after seq N gets exactly the downlinks after 
   auto s = openStore(dir);
   addDevice(*s, kE12);
   for (int i = 1; i <= 12; ++i) {
-    Command msg;
-    msg.kind = "message";
-    msg.agency = "FD1";
-    msg.unit = "E12";
-    msg.text = "message " + std::to_string(i);
-    msg.actor = "alice";
+    ControlRequest msg;
+    msg.set_agency("FD1");
+    msg.mutable_message()->set_unit("E12");
+    msg.mutable_message()->set_text("message " + std::to_string(i));
+    msg.set_actor("alice");
     exec(*s, msg, T0 + i * 1000);
   }
   for (uint64_t after : {0, 1, 7, 11, 12, 40}) {
@@ -581,26 +575,24 @@ TEST_CASE("dispatcher actions are recorded with the dispatcher's name as actor",
   auto s = openStore(dir);
   addDevice(*s, kE12);
   std::string fire = createCfs(*s, "FD1", T0, "carol");
-  Command a;
-  a.kind = "assign";
-  a.agency = "FD1";
-  a.incident = fire;
-  a.unit = "E12";
-  a.actor = "dave";
+  ControlRequest a;
+  a.set_agency("FD1");
+  a.mutable_assign()->set_incident(fire);
+  a.mutable_assign()->set_unit("E12");
+  a.set_actor("dave");
   exec(*s, a, T0 + 1000);
-  Command c;
-  c.kind = "close_cfs";
-  c.agency = "FD1";
-  c.incident = fire;
-  c.actor = "erin";
+  ControlRequest c;
+  c.set_agency("FD1");
+  c.mutable_close_cfs()->set_incident(fire);
+  c.set_actor("erin");
   exec(*s, c, T0 + 2000);
   auto st = s->db().prepare("SELECT kind, actor, agency FROM events ORDER BY pos");
   std::vector<std::string> trail;
   while (st.step()) trail.push_back(st.text(0) + " " + st.text(1) + " " + st.text(2));
   CHECK(trail == std::vector<std::string>{"registry.device_add dispatcher:fleet FD1", "dispatch.create_cfs dispatcher:carol FD1",
                                           "dispatch.assign dispatcher:dave FD1", "dispatch.close_cfs dispatcher:erin FD1"});
-  Command anonymous = c;
-  anonymous.actor = "";
+  ControlRequest anonymous = c;
+  anonymous.set_actor("");
   CHECK_FALSE(s->execute(anonymous, T0 + 3000));
 }
 
@@ -635,12 +627,11 @@ TEST_CASE("two agencies: each gets its own incident numbers, neither can touch t
   // A PD1 dispatcher cannot assign an FD1 unit, nor an FD1 CFS, nor message an FD1 unit.
   CHECK_FALSE(assign(*s, "PD1", police, "E12", T0 + 4000));
   CHECK_FALSE(assign(*s, "PD1", fire, "P7", T0 + 4000));
-  Command msg;
-  msg.kind = "message";
-  msg.agency = "PD1";
-  msg.unit = "E12";
-  msg.text = "hi";
-  msg.actor = "mallory";
+  ControlRequest msg;
+  msg.set_agency("PD1");
+  msg.mutable_message()->set_unit("E12");
+  msg.mutable_message()->set_text("hi");
+  msg.set_actor("mallory");
   CHECK_FALSE(s->execute(msg, T0 + 5000));
   CHECK(events(*s) == before);
   CHECK_FALSE(s->verify());
@@ -667,10 +658,9 @@ TEST_CASE("replaying the log reproduces every read model, an altered event fails
     ingestOne(*s, statusEnv(kE12, 200, T0 + kMin * 5, v1::UNIT_STATUS_ON_SCENE));
     ingestOne(*s, emergencyEnv(kE14, 1, T0 + kMin * 6, true));
     ingestOne(*s, messageEnv(kE14, 2, T0 + kMin * 6, "need backup"));
-    Command ack;
-    ack.kind = "ack_emergency";
-    ack.agency = "FD1";
-    ack.unit = "E14";
+    ControlRequest ack;
+    ack.set_agency("FD1");
+    ack.mutable_ack_emergency()->set_unit("E14");
     exec(*s, ack, T0 + kMin * 7);
     ingestOne(*s, statusEnv(kE12, 201, T0 + kMin * 30, v1::UNIT_STATUS_AVAILABLE));
     ingestOne(*s, statusEnv(kE14, 3, T0 + kMin * 31, v1::UNIT_STATUS_AVAILABLE));
@@ -744,14 +734,13 @@ TEST_CASE("an event the projection cannot apply is set aside, the rest of its ba
 }
 
 namespace {
-Command agencyConfig(const std::string& agency, std::vector<std::string> statuses, int moving = 0, int stationary = 0) {
-  Command c;
-  c.kind = "agency_config";
-  c.agency = agency;
-  c.actor = "ops.lee";
-  c.statuses = std::move(statuses);
-  c.avlMovingS = moving;
-  c.avlStationaryS = stationary;
+ControlRequest agencyConfig(const std::string& agency, std::vector<std::string> statuses, int moving = 0, int stationary = 0) {
+  ControlRequest c;
+  c.set_agency(agency);
+  c.set_actor("ops.lee");
+  for (const auto& name : statuses) c.mutable_agency_config()->add_statuses(name);
+  c.mutable_agency_config()->set_avl_moving_s(moving);
+  c.mutable_agency_config()->set_avl_stationary_s(stationary);
   return c;
 }
 std::vector<int> statusesOf(const v1::Downlink& dl) {
@@ -795,12 +784,11 @@ TEST_CASE("an agency's configuration reaches every unit of the agency, in the st
 
   // A device registered later gets the current configuration at once.
   const Device e16{"MDC-E16", "E16", "FD1", 4};
-  Command add;
-  add.kind = "device_add";
-  add.agency = "FD1";
-  add.device = e16.id;
-  add.unit = e16.unit;
-  add.actor = "fleet";
+  ControlRequest add;
+  add.set_agency("FD1");
+  add.mutable_device_add()->set_device(e16.id);
+  add.mutable_device_add()->set_unit(e16.unit);
+  add.set_actor("fleet");
   auto added = exec(*s, add, T0 + kMin);
   REQUIRE(added.downlinks.size() == 1);
   CHECK(added.downlinks[0].deviceId == e16.id);
@@ -832,7 +820,7 @@ TEST_CASE("a bad agency configuration is refused with the value named and change
   addDevice(*s, kE12);
   const auto before = events(*s);
   struct Case {
-    Command cmd;
+    ControlRequest cmd;
     std::string error;
   };
   std::vector<Case> cases = {
@@ -1032,11 +1020,10 @@ TEST_CASE("a unit taken off its CFS is told, whether the dispatcher closed it, r
   std::string fire = createCfs(*s, "FD1", T0);
   REQUIRE(assign(*s, "FD1", fire, "E12", T0 + 1000));
   REQUIRE(assign(*s, "FD1", fire, "E14", T0 + 2000));
-  Command close;
-  close.kind = "close_cfs";
-  close.agency = "FD1";
-  close.incident = fire;
-  close.actor = "erin";
+  ControlRequest close;
+  close.set_agency("FD1");
+  close.mutable_close_cfs()->set_incident(fire);
+  close.set_actor("erin");
   auto closed = exec(*s, close, T0 + kMin);
   using Got = std::vector<std::pair<std::string, std::string>>;
   CHECK(cleared(closed.downlinks, kE12.id) == Got{{fire, "closed by erin"}});

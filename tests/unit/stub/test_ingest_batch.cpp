@@ -13,6 +13,7 @@
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
+using cad::control::ControlRequest;
 using namespace cad::test;
 using mdc::test::TempDir;
 
@@ -26,13 +27,12 @@ const std::string kBatchId = "019b78ad-9340-7fff-8000-00000000b001";
 std::unique_ptr<EventStore> openStore(const TempDir& dir, const std::string& name) {
   auto s = EventStore::open(mdc::test::storeTarget(dir, name));
   REQUIRE(s);
-  Command c;
-  c.kind = "device_add";
-  c.agency = "FD1";
-  c.actor = "fleet";
+  ControlRequest c;
+  c.set_agency("FD1");
+  c.set_actor("fleet");
   for (const Device& d : {kE12, kE14}) {
-    c.device = d.id;
-    c.unit = d.unit;
+    c.mutable_device_add()->set_device(d.id);
+    c.mutable_device_add()->set_unit(d.unit);
     REQUIRE((*s)->execute(c, T0 - 60'000));
   }
   return std::move(*s);

@@ -9,6 +9,7 @@
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
+using cad::control::ControlRequest;
 using namespace cad::test;
 using mdc::test::TempDir;
 
@@ -25,38 +26,37 @@ std::unique_ptr<EventStore> openStore(const TempDir& dir, const std::string& nam
   return std::move(*s);
 }
 
-Result<CommandOutcome> tryRun(EventStore& s, Command c, int64_t at) {
-  if (c.agency.empty()) c.agency = "FD1";
-  c.actor = "ops.lee";
+Result<CommandOutcome> tryRun(EventStore& s, ControlRequest c, int64_t at) {
+  if (c.agency().empty()) c.set_agency("FD1");
+  c.set_actor("ops.lee");
   return s.execute(c, at);
 }
 
-CommandOutcome run(EventStore& s, Command c, int64_t at) {
+CommandOutcome run(EventStore& s, ControlRequest c, int64_t at) {
   auto r = tryRun(s, c, at);
-  INFO(c.kind << ": " << (r ? "" : r.error().message));
+  INFO(commandKind(c) << ": " << (r ? "" : r.error().message));
   REQUIRE(r);
   return *r;
 }
 
-Command houseCheck(int64_t from, int64_t until, int64_t everyS = 86400) {
-  Command c;
-  c.kind = "schedule_create";
-  c.cfsType = "WELFARE";
-  c.priority = 4;
-  c.address = "12 Elm St";
-  c.text = "owners away; key with neighbour at 14";
-  c.location = std::pair{40.75, -73.99};
-  c.everyS = everyS;
-  c.fromMs = from;
-  c.untilMs = until;
+ControlRequest houseCheck(int64_t from, int64_t until, int64_t everyS = 86400) {
+  ControlRequest c;
+  c.mutable_schedule_create()->set_type("WELFARE");
+  c.mutable_schedule_create()->set_priority(4);
+  c.mutable_schedule_create()->set_address("12 Elm St");
+  c.mutable_schedule_create()->set_notes("owners away; key with neighbour at 14");
+  c.mutable_schedule_create()->mutable_location()->set_lat(40.75);
+  c.mutable_schedule_create()->mutable_location()->set_lon(-73.99);
+  c.mutable_schedule_create()->set_every_s(everyS);
+  c.mutable_schedule_create()->set_from_ms(from);
+  c.mutable_schedule_create()->set_until_ms(until);
   return c;
 }
 
 void addDevice(EventStore& s, const Device& d) {
-  Command c;
-  c.kind = "device_add";
-  c.device = d.id;
-  c.unit = d.unit;
+  ControlRequest c;
+  c.mutable_device_add()->set_device(d.id);
+  c.mutable_device_add()->set_unit(d.unit);
   run(s, c, T0 - kHour);
 }
 
@@ -122,11 +122,10 @@ TEST_CASE("scheduled calls: each occurrence is created when due and offered to a
   // Cancel: no more occurrences; cancelling twice or another agency's is refused.
   run(*s, houseCheck(T0 + 10 * kDay, T0 + 20 * kDay), T0 + 5 * kDay);
   const std::string second = s->schedules("FD1")[0].id;
-  Command cancel;
-  cancel.kind = "schedule_cancel";
-  cancel.scheduleId = second;
-  Command other = cancel;
-  other.agency = "PD1";
+  ControlRequest cancel;
+  cancel.mutable_schedule_cancel()->set_schedule(second);
+  ControlRequest other = cancel;
+  other.set_agency("PD1");
   auto refused = tryRun(*s, other, T0 + 5 * kDay);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().message == "schedule \"" + second + "\": no such schedule in agency PD1");
@@ -149,15 +148,16 @@ TEST_CASE("scheduled calls: a bad schedule is refused with the value named and c
   auto s = openStore(dir);
   const std::string digest = s->digest();
   struct Case {
-    Command cmd;
+    ControlRequest cmd;
     std::string error;
   };
-  Command noAddress = houseCheck(T0, T0 + kDay);
-  noAddress.address = "";
-  Command badPriority = houseCheck(T0, T0 + kDay);
-  badPriority.priority = 0;
-  Command badLat = houseCheck(T0, T0 + kDay);
-  badLat.location = std::pair{91.0, 0.0};
+  ControlRequest noAddress = houseCheck(T0, T0 + kDay);
+  noAddress.mutable_schedule_create()->set_address("");
+  ControlRequest badPriority = houseCheck(T0, T0 + kDay);
+  badPriority.mutable_schedule_create()->set_priority(0);
+  ControlRequest badLat = houseCheck(T0, T0 + kDay);
+  badLat.mutable_schedule_create()->mutable_location()->set_lat(91.0);
+  badLat.mutable_schedule_create()->mutable_location()->set_lon(0.0);
   for (const auto& c : std::vector<Case>{
            {houseCheck(T0, T0 + kDay, 60), "every 60 s: out of range 10m-366d"},
            {houseCheck(T0 - kHour, T0 + kDay), "from 2026-"},

@@ -19,6 +19,7 @@
 #include "tests/unit/stub/stub_wire.h"
 
 using namespace cad;
+using cad::control::ControlRequest;
 using namespace cad::test;
 using mdc::test::TempDir;
 
@@ -34,25 +35,23 @@ std::unique_ptr<EventStore> open(const std::string& target) {
 }
 
 void addDevice(EventStore& s, const Device& d) {
-  Command c;
-  c.kind = "device_add";
-  c.agency = d.agency;
-  c.device = d.id;
-  c.unit = d.unit;
-  c.actor = "fleet";
+  ControlRequest c;
+  c.set_agency(d.agency);
+  c.mutable_device_add()->set_device(d.id);
+  c.mutable_device_add()->set_unit(d.unit);
+  c.set_actor("fleet");
   auto r = s.execute(c, T0 - 60'000);
   INFO((r ? "" : r.error().message));
   REQUIRE(r);
 }
 
-Command createCfs(const std::string& agency) {
-  Command c;
-  c.kind = "create_cfs";
-  c.agency = agency;
-  c.actor = "alice";
-  c.cfsType = "FSTRU";
-  c.priority = 2;
-  c.address = "12 Main St";
+ControlRequest createCfs(const std::string& agency) {
+  ControlRequest c;
+  c.set_agency(agency);
+  c.set_actor("alice");
+  c.mutable_create_cfs()->set_type("FSTRU");
+  c.mutable_create_cfs()->set_priority(2);
+  c.mutable_create_cfs()->set_address("12 Main St");
   return c;
 }
 
