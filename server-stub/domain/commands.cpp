@@ -19,7 +19,7 @@ namespace {
 const CommandHandler* commandHandler(Case command) {
   static const auto table = [] {
     std::array<CommandHandler, 32> t{};
-    auto on = [&t](Case c, CommandHandler h) { t[size_t(c)] = h; };
+    auto on = [&t](Case c, CommandHandler h) { t.at(size_t(c)) = h; };  // a field number past the table throws at once
     on(control::ControlRequest::kCreateCfs, {"dispatch.create_cfs", checkCreateCfs, reportCreatedCfs, true});
     on(control::ControlRequest::kAssign, {"dispatch.assign", checkAssign});
     on(control::ControlRequest::kMessage, {"dispatch.message", checkMessage});

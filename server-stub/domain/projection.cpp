@@ -8,6 +8,8 @@
 
 #include <cmath>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "server-stub/store/event_row.h"
 #include "server-stub/store/event_store.h"
@@ -291,145 +293,199 @@ void EventStore::dropSpellsNeverHeld(MembershipChange& c) {
 // ------------------------------------------------------------------ projection
 
 void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
-  if (row.kind.rfind("registry.", 0) == 0) projectRegistry(row, out);
-  else if (row.kind.rfind("records.", 0) == 0) projectRecordsAnswer(row, out);
-  else if (row.kind.rfind("dispatch.", 0) == 0) projectDispatch(row, out);
-  else projectDevice(row, out);
-}
-
-void EventStore::projectRegistry(const Row& row, std::vector<Outgoing>& out) {
-  if (row.kind.rfind("registry.enrol", 0) == 0) return projectEnrolment(row);
-  if (row.kind.rfind("registry.cfs_type", 0) == 0) return projectCfsType(row, out);
-  if (row.kind.rfind("registry.zone_", 0) == 0 || row.kind == "registry.unit_zone" || row.kind == "registry.supervisor")
-    return projectZone(row);
-  QJsonObject j = parseJson(row.payload);
-  std::string unit = j.value("unit").toString().toStdString();
-  auto served = [&](const std::string& device) {
-    cached("INSERT INTO device_units(device_id, pos, at_ms, unit_id) VALUES(?,?,?,?)")
-        ->bind(1, device).bind(2, row.pos).bind(3, row.receivedAtMs).bind(4, unit).run();
-    served_.erase(device);  // read again at its next event
+  // One projection per kind of event the backend writes; a device's events
+  // (any other kind) are projected by the kind of their envelope.
+  using S = EventStore;
+  using O = std::vector<Outgoing>;
+  using Projector = void (*)(S&, const Row&, O&);
+  static const std::unordered_map<std::string_view, Projector> byKind = {
+      {"registry.device_add", [](S& s, const Row& r, O& o) { s.projectDeviceAdd(r, o); }},
+      {"registry.device_move", [](S& s, const Row& r, O& o) { s.projectDeviceMove(r, o); }},
+      {"registry.device_remove", [](S& s, const Row& r, O&) { s.projectDeviceRemove(r); }},
+      {"registry.agency_config", [](S& s, const Row& r, O& o) { s.projectAgencyConfig(r, o); }},
+      {"registry.enroll_token", [](S& s, const Row& r, O&) { s.projectEnrolment(r); }},
+      {"registry.enrolled", [](S& s, const Row& r, O&) { s.projectEnrolment(r); }},
+      {"registry.enroll_refused", [](S& s, const Row& r, O&) { s.projectEnrolment(r); }},
+      {"registry.cfs_type_add", [](S& s, const Row& r, O& o) { s.projectCfsType(r, o); }},
+      {"registry.cfs_type_remove", [](S& s, const Row& r, O& o) { s.projectCfsType(r, o); }},
+      {"registry.zone_set", [](S& s, const Row& r, O&) { s.projectZone(r); }},
+      {"registry.zone_remove", [](S& s, const Row& r, O&) { s.projectZone(r); }},
+      {"registry.unit_zone", [](S& s, const Row& r, O&) { s.projectZone(r); }},
+      {"registry.supervisor", [](S& s, const Row& r, O&) { s.projectZone(r); }},
+      {"records.answer", [](S& s, const Row& r, O& o) { s.projectRecordsAnswer(r, o); }},
+      {"dispatch.create_cfs", [](S& s, const Row& r, O& o) { s.projectDispatch(r, o, &S::projectCreateCfs); }},
+      {"dispatch.assign", [](S& s, const Row& r, O& o) { s.projectDispatch(r, o, &S::projectAssign); }},
+      {"dispatch.message", [](S& s, const Row& r, O& o) { s.projectDispatch(r, o, &S::projectDispatchMessage); }},
+      {"dispatch.ack_emergency", [](S& s, const Row& r, O& o) { s.projectDispatch(r, o, &S::projectAckEmergency); }},
+      {"dispatch.close_cfs", [](S& s, const Row& r, O& o) { s.projectDispatch(r, o, &S::projectCloseCfs); }},
+      {"dispatch.schedule_create", [](S& s, const Row& r, O& o) { s.projectSchedule(r, o); }},
+      {"dispatch.schedule_cancel", [](S& s, const Row& r, O& o) { s.projectSchedule(r, o); }},
+      {"dispatch.scheduled_cfs", [](S& s, const Row& r, O& o) { s.projectSchedule(r, o); }},
+      {"dispatch.eido_import", [](S& s, const Row& r, O&) { s.projectEidoImport(r); }},
   };
-  if (row.kind == "registry.device_add") {
-    std::string device = j.value("device").toString().toStdString();
-    served(device);
-    cached("INSERT INTO devices(device_id, unit_id, agency) VALUES(?,?,?)")
-        ->bind(1, device).bind(2, unit).bind(3, row.agency).run();
-    cached("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
-           "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
-        ->bind(1, unit).bind(2, row.agency).bind(3, device).run();
-    if (auto dl = agencyConfiguration(row.agency)) queueDownlink(unit, *dl, row.pos, row.receivedAtMs, out);
-  } else if (row.kind == "registry.device_move") {
-    std::string device = j.value("device").toString().toStdString();
-    served(device);
-    cached("UPDATE units SET device_id='' WHERE device_id=?")->bind(1, device).run();
-    cached("UPDATE devices SET unit_id=? WHERE device_id=?")->bind(1, unit).bind(2, device).run();
-    cached("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
-           "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
-        ->bind(1, unit).bind(2, row.agency).bind(3, device).run();
-    // The device learns its new unit from this first downlink addressed to
-    // it (the agency's configuration, or an empty one: its own defaults).
-    v1::Downlink dl = agencyConfiguration(row.agency).value_or(v1::Downlink{});
-    if (!dl.has_configuration()) dl.mutable_configuration();
-    queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
-  } else if (row.kind == "registry.device_remove") {
-    // Decommissioned: the unit keeps its history and has no device; the
-    // device's events are refused from now on (unknown_device).
-    std::string device = j.value("device").toString().toStdString();
-    served_.erase(device);
-    cached("DELETE FROM devices WHERE device_id=?")->bind(1, device).run();
-    cached("UPDATE units SET device_id='', online=0 WHERE device_id=?")->bind(1, device).run();
-    cached("DELETE FROM downlink_cursors WHERE device_id=?")->bind(1, device).run();
-  } else if (row.kind == "registry.agency_config") {
-    std::string names;
-    for (const auto& n : j.value("statuses").toArray()) names += (names.empty() ? "" : ",") + n.toString().toStdString();
-    cached("INSERT INTO agency_config(agency, statuses, avl_moving_s, avl_stationary_s, pos, updated_at_ms, updated_by) "
-           "VALUES(?,?,?,?,?,?,?) ON CONFLICT(agency) DO UPDATE SET statuses=excluded.statuses, "
-           "avl_moving_s=excluded.avl_moving_s, avl_stationary_s=excluded.avl_stationary_s, pos=excluded.pos, "
-           "updated_at_ms=excluded.updated_at_ms, updated_by=excluded.updated_by")
-        ->bind(1, row.agency).bind(2, names).bind(3, j.value("avl_moving_s").toInt())
-        .bind(4, j.value("avl_stationary_s").toInt()).bind(5, row.pos).bind(6, row.receivedAtMs)
-        .bind(7, actorName(row.actor)).run();
-    sendAgencyConfiguration(row, out);
-  }
+  if (auto it = byKind.find(row.kind); it != byKind.end()) return it->second(*this, row, out);
+  // A kind of the backend's this version does not write changes nothing but
+  // the order of its unit's events.
+  if (row.kind.rfind("dispatch.", 0) == 0) return projectDispatch(row, out, nullptr);
+  if (row.kind.rfind("registry.", 0) == 0 || row.kind.rfind("records.", 0) == 0) return;
+  projectDevice(row, out);
 }
 
-void EventStore::projectDispatch(const Row& row, std::vector<Outgoing>& out) {
-  if (row.kind.rfind("dispatch.schedule", 0) == 0) return projectSchedule(row, out);
-  if (row.kind == "dispatch.eido_import") return projectEidoImport(row);
-  QJsonObject j = parseJson(row.payload);
-  const std::string unit = j.value("unit").toString().toStdString();
-  const std::string incident = j.value("incident").toString().toStdString();
-  const std::string actor = actorName(row.actor);
-  const std::string stamp = stampOf(row);
-  const int64_t at = row.receivedAtMs;
-  if (!unit.empty()) noteStamp(unit, stamp, 0);
+// ------------------------------------------------------------------ the registry
 
-  if (row.kind == "dispatch.create_cfs") {
-    std::string number = nextIncidentNumber(at);
-    auto st = cached(
-        "INSERT INTO cfs(incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, "
-        "origin_event_id, created_at_ms) VALUES(?,?,?,?,?,?,?,?,'open','dispatch',?,?)");
-    st->bind(1, number).bind(2, row.agency).bind(3, j.value("type").toString().toStdString())
-        .bind(4, j.value("priority").toInt()).bind(5, j.value("address").toString().toStdString());
-    if (j.contains("lat")) st->bind(6, j.value("lat").toDouble()).bind(7, j.value("lon").toDouble());
-    else st->bindNull(6).bindNull(7);
-    st->bind(8, j.value("notes").toString().toStdString()).bind(9, row.eventId).bind(10, at).run();
-    timeline(number, row, at, "created by " + actor + ": " + j.value("type").toString().toStdString());
-    classifyCfs(number, row.agency, j.value("type").toString().toStdString(), row, at);
-  } else if (row.kind == "dispatch.assign") {
-    std::string previous;
-    {
-      auto st = cached("SELECT current_cfs FROM units WHERE unit_id=?");
-      st->bind(1, unit);
-      if (st->step()) previous = st->text(0);
-    }
-    if (!previous.empty() && previous != incident)
-      timeline(previous, row, at, unit + " reassigned to " + incident + " by " + actor);
-    MembershipFact f{stamp, MembershipFact::Kind::Assign, incident, "", actor};
-    addMembershipFact(unit, f, row, out);
-    timeline(incident, row, at, unit + " assigned by " + actor);
-    v1::Downlink dl = assignmentFor(incident, at);
-    queueDownlink(unit, dl, row.pos, at, out);
-  } else if (row.kind == "dispatch.message") {
-    std::string text = j.value("text").toString().toStdString();
-    cached("INSERT INTO messages(pos, agency, unit_id, direction, author, text, at_ms) VALUES(?,?,?,'out',?,?,?)")
-        ->bind(1, row.pos).bind(2, row.agency).bind(3, unit).bind(4, actor).bind(5, text).bind(6, at).run();
-    v1::Downlink dl;
-    dl.mutable_message()->set_from(actor);
-    dl.mutable_message()->set_text(text);
-    queueDownlink(unit, dl, row.pos, at, out);
-  } else if (row.kind == "dispatch.ack_emergency") {
-    // Acknowledges the activation the board shows; a later one flags again.
-    cached("UPDATE units SET emergency=0, emergency_ack_by=?, emergency_acked_stamp=emergency_raised_stamp "
-           "WHERE unit_id=?")
-        ->bind(1, actor).bind(2, unit).run();
-    std::string cur;
-    {
-      auto st = cached("SELECT current_cfs FROM units WHERE unit_id=?");
-      st->bind(1, unit);
-      if (st->step()) cur = st->text(0);
-    }
-    if (!cur.empty()) timeline(cur, row, at, "emergency of " + unit + " acknowledged by " + actor);
-    v1::Downlink dl;
-    dl.mutable_emergency_ack()->set_by(actor);
-    dl.mutable_emergency_ack()->set_at_ms(at);
-    queueDownlink(unit, dl, row.pos, at, out);
-  } else if (row.kind == "dispatch.close_cfs") {
-    std::vector<std::string> units;
-    {
-      auto us = cached("SELECT unit_id FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0 ORDER BY unit_id");
-      us->bind(1, incident);
-      while (us->step()) units.push_back(us->text(0));
-    }
-    timeline(incident, row, at, "closed by " + actor);
-    // Closed first: the units leaving it do not close it a second time.
-    cached("UPDATE cfs SET state='closed', closed_at_ms=?, closed_by=? WHERE incident_number=? AND state='open'")
-        ->bind(1, at).bind(2, actor).bind(3, incident).run();
-    for (const auto& u : units) {
-      noteStamp(u, stamp, 0);
-      MembershipFact f{stamp, MembershipFact::Kind::Clear, incident, "closed by " + actor, actor};
-      addMembershipFact(u, f, row, out);
-    }
+void EventStore::serveFrom(const Row& row, const std::string& device, const std::string& unit) {
+  cached("INSERT INTO device_units(device_id, pos, at_ms, unit_id) VALUES(?,?,?,?)")
+      ->bind(1, device).bind(2, row.pos).bind(3, row.receivedAtMs).bind(4, unit).run();
+  served_.erase(device);  // read again at its next event
+}
+
+void EventStore::projectDeviceAdd(const Row& row, std::vector<Outgoing>& out) {
+  const QJsonObject j = parseJson(row.payload);
+  const std::string unit = j.value("unit").toString().toStdString();
+  const std::string device = j.value("device").toString().toStdString();
+  serveFrom(row, device, unit);
+  cached("INSERT INTO devices(device_id, unit_id, agency) VALUES(?,?,?)")
+      ->bind(1, device).bind(2, unit).bind(3, row.agency).run();
+  cached("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
+         "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
+      ->bind(1, unit).bind(2, row.agency).bind(3, device).run();
+  if (auto dl = agencyConfiguration(row.agency)) queueDownlink(unit, *dl, row.pos, row.receivedAtMs, out);
+}
+
+void EventStore::projectDeviceMove(const Row& row, std::vector<Outgoing>& out) {
+  const QJsonObject j = parseJson(row.payload);
+  const std::string unit = j.value("unit").toString().toStdString();
+  const std::string device = j.value("device").toString().toStdString();
+  serveFrom(row, device, unit);
+  cached("UPDATE units SET device_id='' WHERE device_id=?")->bind(1, device).run();
+  cached("UPDATE devices SET unit_id=? WHERE device_id=?")->bind(1, unit).bind(2, device).run();
+  cached("INSERT INTO units(unit_id, agency, device_id) VALUES(?,?,?) "
+         "ON CONFLICT(unit_id) DO UPDATE SET device_id=excluded.device_id")
+      ->bind(1, unit).bind(2, row.agency).bind(3, device).run();
+  // The device learns its new unit from this first downlink addressed to
+  // it (the agency's configuration, or an empty one: its own defaults).
+  v1::Downlink dl = agencyConfiguration(row.agency).value_or(v1::Downlink{});
+  if (!dl.has_configuration()) dl.mutable_configuration();
+  queueDownlink(unit, dl, row.pos, row.receivedAtMs, out);
+}
+
+void EventStore::projectDeviceRemove(const Row& row) {
+  const QJsonObject j = parseJson(row.payload);
+  // Decommissioned: the unit keeps its history and has no device; the
+  // device's events are refused from now on (unknown_device).
+  const std::string device = j.value("device").toString().toStdString();
+  served_.erase(device);
+  cached("DELETE FROM devices WHERE device_id=?")->bind(1, device).run();
+  cached("UPDATE units SET device_id='', online=0 WHERE device_id=?")->bind(1, device).run();
+  cached("DELETE FROM downlink_cursors WHERE device_id=?")->bind(1, device).run();
+}
+
+void EventStore::projectAgencyConfig(const Row& row, std::vector<Outgoing>& out) {
+  const QJsonObject j = parseJson(row.payload);
+  std::string names;
+  for (const auto& n : j.value("statuses").toArray()) names += (names.empty() ? "" : ",") + n.toString().toStdString();
+  cached("INSERT INTO agency_config(agency, statuses, avl_moving_s, avl_stationary_s, pos, updated_at_ms, updated_by) "
+         "VALUES(?,?,?,?,?,?,?) ON CONFLICT(agency) DO UPDATE SET statuses=excluded.statuses, "
+         "avl_moving_s=excluded.avl_moving_s, avl_stationary_s=excluded.avl_stationary_s, pos=excluded.pos, "
+         "updated_at_ms=excluded.updated_at_ms, updated_by=excluded.updated_by")
+      ->bind(1, row.agency).bind(2, names).bind(3, j.value("avl_moving_s").toInt())
+      .bind(4, j.value("avl_stationary_s").toInt()).bind(5, row.pos).bind(6, row.receivedAtMs)
+      .bind(7, actorName(row.actor)).run();
+  sendAgencyConfiguration(row, out);
+}
+
+// ------------------------------------------------------------------ dispatch
+
+struct EventStore::DispatchEvent {
+  const Row& row;
+  QJsonObject j;  ///< the payload
+  std::string unit, incident, actor, stamp;
+  int64_t at = 0;  ///< when the backend received it
+  std::vector<Outgoing>& out;
+};
+
+void EventStore::projectDispatch(const Row& row, std::vector<Outgoing>& out,
+                                 void (EventStore::*kind)(const DispatchEvent&)) {
+  QJsonObject j = parseJson(row.payload);
+  DispatchEvent e{row, j, j.value("unit").toString().toStdString(), j.value("incident").toString().toStdString(),
+                  actorName(row.actor), stampOf(row), row.receivedAtMs, out};
+  if (!e.unit.empty()) noteStamp(e.unit, e.stamp, 0);
+  if (kind) (this->*kind)(e);
+}
+
+void EventStore::projectCreateCfs(const DispatchEvent& e) {
+  std::string number = nextIncidentNumber(e.at);
+  auto st = cached(
+      "INSERT INTO cfs(incident_number, agency, cfs_type, priority, address, lat, lon, notes, state, source, "
+      "origin_event_id, created_at_ms) VALUES(?,?,?,?,?,?,?,?,'open','dispatch',?,?)");
+  st->bind(1, number).bind(2, e.row.agency).bind(3, e.j.value("type").toString().toStdString())
+      .bind(4, e.j.value("priority").toInt()).bind(5, e.j.value("address").toString().toStdString());
+  if (e.j.contains("lat")) st->bind(6, e.j.value("lat").toDouble()).bind(7, e.j.value("lon").toDouble());
+  else st->bindNull(6).bindNull(7);
+  st->bind(8, e.j.value("notes").toString().toStdString()).bind(9, e.row.eventId).bind(10, e.at).run();
+  timeline(number, e.row, e.at, "created by " + e.actor + ": " + e.j.value("type").toString().toStdString());
+  classifyCfs(number, e.row.agency, e.j.value("type").toString().toStdString(), e.row, e.at);
+}
+
+void EventStore::projectAssign(const DispatchEvent& e) {
+  std::string previous;
+  {
+    auto st = cached("SELECT current_cfs FROM units WHERE unit_id=?");
+    st->bind(1, e.unit);
+    if (st->step()) previous = st->text(0);
+  }
+  if (!previous.empty() && previous != e.incident)
+    timeline(previous, e.row, e.at, e.unit + " reassigned to " + e.incident + " by " + e.actor);
+  MembershipFact f{e.stamp, MembershipFact::Kind::Assign, e.incident, "", e.actor};
+  addMembershipFact(e.unit, f, e.row, e.out);
+  timeline(e.incident, e.row, e.at, e.unit + " assigned by " + e.actor);
+  v1::Downlink dl = assignmentFor(e.incident, e.at);
+  queueDownlink(e.unit, dl, e.row.pos, e.at, e.out);
+}
+
+void EventStore::projectDispatchMessage(const DispatchEvent& e) {
+  std::string text = e.j.value("text").toString().toStdString();
+  cached("INSERT INTO messages(pos, agency, unit_id, direction, author, text, at_ms) VALUES(?,?,?,'out',?,?,?)")
+      ->bind(1, e.row.pos).bind(2, e.row.agency).bind(3, e.unit).bind(4, e.actor).bind(5, text).bind(6, e.at).run();
+  v1::Downlink dl;
+  dl.mutable_message()->set_from(e.actor);
+  dl.mutable_message()->set_text(text);
+  queueDownlink(e.unit, dl, e.row.pos, e.at, e.out);
+}
+
+void EventStore::projectAckEmergency(const DispatchEvent& e) {
+  // Acknowledges the activation the board shows; a later one flags again.
+  cached("UPDATE units SET emergency=0, emergency_ack_by=?, emergency_acked_stamp=emergency_raised_stamp "
+         "WHERE unit_id=?")
+      ->bind(1, e.actor).bind(2, e.unit).run();
+  std::string cur;
+  {
+    auto st = cached("SELECT current_cfs FROM units WHERE unit_id=?");
+    st->bind(1, e.unit);
+    if (st->step()) cur = st->text(0);
+  }
+  if (!cur.empty()) timeline(cur, e.row, e.at, "emergency of " + e.unit + " acknowledged by " + e.actor);
+  v1::Downlink dl;
+  dl.mutable_emergency_ack()->set_by(e.actor);
+  dl.mutable_emergency_ack()->set_at_ms(e.at);
+  queueDownlink(e.unit, dl, e.row.pos, e.at, e.out);
+}
+
+void EventStore::projectCloseCfs(const DispatchEvent& e) {
+  std::vector<std::string> units;
+  {
+    auto us = cached("SELECT unit_id FROM cfs_units WHERE incident_number=? AND cleared_at_ms=0 ORDER BY unit_id");
+    us->bind(1, e.incident);
+    while (us->step()) units.push_back(us->text(0));
+  }
+  timeline(e.incident, e.row, e.at, "closed by " + e.actor);
+  // Closed first: the units leaving it do not close it a second time.
+  cached("UPDATE cfs SET state='closed', closed_at_ms=?, closed_by=? WHERE incident_number=? AND state='open'")
+      ->bind(1, e.at).bind(2, e.actor).bind(3, e.incident).run();
+  for (const auto& u : units) {
+    noteStamp(u, e.stamp, 0);
+    MembershipFact f{e.stamp, MembershipFact::Kind::Clear, e.incident, "closed by " + e.actor, e.actor};
+    addMembershipFact(u, f, e.row, e.out);
   }
 }
 

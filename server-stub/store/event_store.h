@@ -421,8 +421,21 @@ class EventStore {
   // The read models (projection.cpp), updated by the ordering rule of ordering.h.
   /** Applies one appended event to every read model; downlinks it produces go to out. */
   void project(const Row& row, std::vector<Outgoing>& out);
-  void projectRegistry(const Row& row, std::vector<Outgoing>& out);
-  void projectDispatch(const Row& row, std::vector<Outgoing>& out);
+  // The registry's events (projection.cpp).
+  /** A device serves unit from this event on. */
+  void serveFrom(const Row& row, const std::string& device, const std::string& unit);
+  void projectDeviceAdd(const Row& row, std::vector<Outgoing>& out);
+  void projectDeviceMove(const Row& row, std::vector<Outgoing>& out);
+  void projectDeviceRemove(const Row& row);
+  void projectAgencyConfig(const Row& row, std::vector<Outgoing>& out);
+  // The dispatchers' events (projection.cpp), each after what they share is read.
+  struct DispatchEvent;
+  void projectDispatch(const Row& row, std::vector<Outgoing>& out, void (EventStore::*kind)(const DispatchEvent&));
+  void projectCreateCfs(const DispatchEvent& e);
+  void projectAssign(const DispatchEvent& e);
+  void projectDispatchMessage(const DispatchEvent& e);
+  void projectAckEmergency(const DispatchEvent& e);
+  void projectCloseCfs(const DispatchEvent& e);
   void projectDevice(const Row& row, std::vector<Outgoing>& out);
   // device_events.cpp: what each kind of event from a device changes.
   struct DeviceEvent;

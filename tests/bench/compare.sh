@@ -57,6 +57,15 @@ figure() {
   fi
 }
 
+# The figure of every round of one side, one per line ("-" where a run lacks it).
+rounds_of() {
+  local bench=$1 side=$2 key=$3 r v
+  for ((r = 1; r <= rounds; ++r)); do
+    v=$(figure "$out/$bench-$side-$r.json" "$key")
+    echo "${v:--}"
+  done
+}
+
 median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
 declare -A keys=(
@@ -91,13 +100,7 @@ done
       firstKey=0
       printf '\n    "%s": {' "$key"
       for side in before after; do
-        vals=()
-        for ((r = 1; r <= rounds; ++r)); do
-          json="$out/$bench-$side-$r.json"
-          v=$(figure "$json" "$key")
-          vals+=("${v:-null}")
-        done
-        printf '"%s": [%s]' "$side" "$(IFS=,; echo "${vals[*]}")"
+        printf '"%s": [%s]' "$side" "$(rounds_of "$bench" "$side" "$key" | sed 's/^-$/null/' | paste -sd,)"
         [[ $side == before ]] && printf ', '
       done
       printf '}'
@@ -113,14 +116,8 @@ for bench in "${benches[@]}"; do
   for key in ${keys[$bench]}; do
     line=()
     for side in before after; do
-      vals=()
-      for ((r = 1; r <= rounds; ++r)); do
-        json="$out/$bench-$side-$r.json"
-        v=$(figure "$json" "$key")
-        vals+=("${v:--}")
-      done
-      m=$(printf '%s\n' "${vals[@]}" | grep -v '^-$' | median)
-      line+=("$(IFS=' '; echo "${vals[*]}"); $m")
+      vals=$(rounds_of "$bench" "$side" "$key")
+      line+=("$(paste -sd' ' <<<"$vals"); $(grep -v '^-$' <<<"$vals" | median)")
     done
     label=$key
     [[ $key == stub.consumer ]] && label="stub CPU ms per 1,000 events"
