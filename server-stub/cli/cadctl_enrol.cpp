@@ -1,3 +1,4 @@
+#include "server-stub/store/read_models.h"
 #include "server-stub/cli/cadctl_enrol.h"
 
 #include <QJsonArray>
@@ -53,7 +54,7 @@ int enrolTokenList(EventStore& s, const std::string& agency, bool json) {
     if (t.expiresAtMs <= now) return "expired";
     return "open" + (t.failures > 0 ? " (" + std::to_string(t.failures) + " wrong tokens)" : std::string());
   };
-  const auto tokens = s.enrolTokens(agency);
+  const auto tokens = ReadModels(s).enrolTokens(agency);
   if (json) {
     QJsonArray arr;
     for (const auto& t : tokens)

@@ -75,7 +75,7 @@ int listEvents(EventStore& s, const std::string& agency, int64_t since, int64_t 
   // By position: a look at the log, or a log no one writes to any more. A
   // reader that comes back for more follows the cursor instead.
   QJsonArray arr;
-  s.listLog(since, agency, limit, [&](const LogEntry& e) {
+  s.log().listLog(since, agency, limit, [&](const LogEntry& e) {
     if (json) arr.append(toJson(e, false));
     else printLine(e);
   });
@@ -93,7 +93,7 @@ int followEvents(EventStore& s, const std::string& agency, LogCursor after, int6
   while (!gStop) {
     const int page = int(std::min<int64_t>(follow ? 10'000 : limit - shown, 10'000));
     int n = 0;
-    after = s.readLog(after, agency, page, [&](const LogEntry& e) {
+    after = s.log().readLog(after, agency, page, [&](const LogEntry& e) {
       ++n;
       if (json && follow) {
         std::printf("%s\n", QJsonDocument(toJson(e, true)).toJson(QJsonDocument::Compact).constData());
@@ -143,7 +143,7 @@ int eventsCommand(Invocation& inv) {
 
 int countCommand(Invocation& inv) {
   return withStore(inv, [](EventStore& s) {
-    std::cout << s.stats().events << "\n";
+    std::cout << s.log().stats().events << "\n";
     return kOk;
   });
 }

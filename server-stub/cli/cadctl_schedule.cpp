@@ -1,3 +1,4 @@
+#include "server-stub/store/read_models.h"
 #include "server-stub/cli/cadctl_schedule.h"
 
 #include <QDateTime>
@@ -70,7 +71,7 @@ std::optional<ControlRequest> scheduleRequest(ControlRequest req, const std::map
 }
 
 int scheduleList(EventStore& s, const std::string& agency, bool json) {
-  const auto all = s.schedules(agency);
+  const auto all = ReadModels(s).schedules(agency);
   auto every = [](int64_t ms) {
     return ms % 86'400'000 == 0 ? std::to_string(ms / 86'400'000) + "d"
            : ms % 3'600'000 == 0 ? std::to_string(ms / 3'600'000) + "h"

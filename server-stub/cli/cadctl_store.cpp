@@ -17,7 +17,7 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
 
 /** Copies s into target with progress on stderr; false (having said why) on failure. */
 bool copyInto(EventStore& s, const std::string& target, const char* verb, int64_t& n) {
-  const int64_t total = s.stats().events;
+  const int64_t total = s.log().stats().events;
   if (mdc::Status st = s.replayInto(target, &n, [&](int64_t done) {
         std::cerr << verb << ": " << done << " / " << total << " events\n";
       });
@@ -36,25 +36,25 @@ int initStore(const std::string& target) {
     std::cerr << "cadctl: init: " << s.error().message << "\n";
     return kUnreachable;
   }
-  std::cout << "store " << (*s)->db().path() << ": schema " << kSchemaVersion << ", " << (*s)->stats().events
+  std::cout << "store " << (*s)->db().path() << ": schema " << kSchemaVersion << ", " << (*s)->log().stats().events
             << " events\n";
   return kOk;
 }
 
 int verifyStore(EventStore& s) {
   int64_t checked = 0;
-  if (auto broken = s.verify(&checked)) {
+  if (auto broken = s.log().verify(&checked)) {
     std::cout << "BROKEN after " << checked << " intact events: " << *broken << "\n";
     return kFailed;
   }
-  const StoreStats st = s.stats();
+  const StoreStats st = s.log().stats();
   std::cout << "ok: " << checked << " events, chain intact (" << st.chains << (st.chains == 1 ? " chain" : " chains")
             << ", one per agency), newest event " << st.lastPos << " hash " << st.lastHashHex << "\n";
   return kOk;
 }
 
 int digestStore(EventStore& s) {
-  std::cout << s.digest() << "\n";
+  std::cout << s.log().digest() << "\n";
   return kOk;
 }
 
@@ -74,7 +74,7 @@ int migrateStore(const std::string& from, const std::string& to) {
     std::cerr << "cadctl: migrate: " << source.error().message << "\n";
     return kUnreachable;
   }
-  if (auto broken = (*source)->verify()) {
+  if (auto broken = (*source)->log().verify()) {
     std::cerr << "cadctl: migrate: the source's chain is broken (" << *broken << "); nothing copied\n";
     return kFailed;
   }
@@ -87,18 +87,18 @@ int migrateStore(const std::string& from, const std::string& to) {
     return kFailed;
   }
   int64_t checked = 0;
-  if (auto broken = (*target)->verify(&checked)) {
+  if (auto broken = (*target)->log().verify(&checked)) {
     std::cerr << "cadctl: migrate: the target's chain is broken after the copy: " << *broken << "\n";
     return kFailed;
   }
-  const std::string digest = (*source)->digest();
-  if ((*target)->digest() != digest) {
+  const std::string digest = (*source)->log().digest();
+  if ((*target)->log().digest() != digest) {
     std::cerr << "cadctl: migrate: the target's read models differ from the source's (digest)\n";
     return kFailed;
   }
   std::cout << "migrated " << n << " events from " << mdc::sql::redactUri(from) << " to " << mdc::sql::redactUri(to)
             << " in " << secondsSince(t0) << " s: chain intact (" << checked << " events, "
-            << (*target)->stats().chains << " chains), digest " << digest << " equal\n";
+            << (*target)->log().stats().chains << " chains), digest " << digest << " equal\n";
   return kOk;
 }
 

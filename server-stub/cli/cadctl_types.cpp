@@ -74,7 +74,7 @@ int typesList(EventStore& s, const std::string& agency, bool apco, bool json) {
   size_t n = 0;
   if (!json) std::printf("%-6s %-16s %-28s %s\n", "AGENCY", "CODE", "LABEL", "APCO");
   for (const auto& a : agencies) {
-    for (const auto& t : s.agencyCfsTypes(a)) {
+    for (const auto& t : ReadModels(s).agencyCfsTypes(a)) {
       const auto* p = mdc::apco::findIncidentType(t.apcoCode);
       const std::string apcoName = p ? std::string(p->name) : "?";
       ++n;

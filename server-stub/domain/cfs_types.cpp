@@ -10,6 +10,7 @@
 #include "server-stub/domain/command_scope.h"
 #include "server-stub/store/event_row.h"
 #include "server-stub/store/event_store.h"
+#include "server-stub/store/read_models.h"
 #include "server-stub/domain/apco.h"
 
 namespace cad {
@@ -41,13 +42,6 @@ std::optional<CfsTypeInfo> EventStore::resolveCfsType(const std::string& agency,
   return std::nullopt;
 }
 
-std::vector<CfsTypeInfo> EventStore::agencyCfsTypes(const std::string& agency) {
-  auto st = cached("SELECT code, label, apco_code FROM cfs_types WHERE agency=? ORDER BY pos");
-  st->bind(1, agency);
-  std::vector<CfsTypeInfo> out;
-  while (st->step()) out.push_back({st->text(0), st->text(1), st->text(2), true});
-  return out;
-}
 
 namespace {
 
@@ -85,7 +79,7 @@ Status checkCfsTypeAdd(CommandScope& c) {
   if (mdc::apco::findIncidentType(code) && code != cmd.apco())
     return refuse("type \"" + code + "\": is the APCO code for " + std::string(mdc::apco::findIncidentType(code)->name) +
                   "; it can only map to itself");
-  if (!ownType(c, code) && c.store.agencyCfsTypes(c.agency()).size() >= kMaxAgencyTypes)
+  if (!ownType(c, code) && ReadModels(c.store).agencyCfsTypes(c.agency()).size() >= kMaxAgencyTypes)
     return refuse("types: agency " + c.agency() + " has " + std::to_string(kMaxAgencyTypes) +
                   " already, the most a device offers");
   c.payload = {{"code", QString::fromStdString(code)},

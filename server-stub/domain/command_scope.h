@@ -1,8 +1,8 @@
 #pragma once
 // A dispatcher command being run: the typed request, what its handler found
 // and writes, and the store it reads, inside the command's write transaction.
-// Each kind of command has one handler (commands.cpp registers them by the
-// request's command case); the handlers live with their topic. Private to
+// Each kind of event has one entry (event_kinds.cpp) naming its checks and
+// its projection; the checks live with their topic. Private to
 // the store's implementation files.
 #include <QJsonObject>
 
@@ -36,14 +36,21 @@ struct CommandScope {
   Status requireCfs(const std::string& incident, bool mustBeOpen);
 };
 
-/** How one kind of command is run. */
-struct CommandHandler {
-  const char* kind = nullptr;           ///< the event's kind, e.g. "dispatch.assign"
+/** One kind of event the backend writes, registered by its kind
+ *  (event_kinds.cpp): how a dispatcher's request for it is checked, when it
+ *  is a command, and how the event is projected into the read models. */
+struct EventKind {
+  const char* kind = nullptr;  ///< as the log names it, e.g. "dispatch.assign"
+  /** The control request that asks for it; COMMAND_NOT_SET: the backend
+   *  writes it itself (an answer from the records system, an enrolment). */
+  control::ControlRequest::CommandCase command = control::ControlRequest::COMMAND_NOT_SET;
   Status (*check)(CommandScope&) = nullptr;  ///< its checks; on success its payload, unit and summary set
   /** After the event is appended and projected: the summary, when it
    *  depends on what the projection did. */
   void (*committed)(CommandScope&, CommandOutcome&) = nullptr;
-  bool drawsIncident = false;           ///< may draw an incident number (locked first)
+  bool drawsIncident = false;  ///< may draw an incident number (locked first)
+  /** Its projection; nullptr: it changes nothing but its unit's order. */
+  void (*project)(EventStore&, const EventRow&, std::vector<Outgoing>&) = nullptr;
 };
 
 // The handlers, by topic.

@@ -1,6 +1,6 @@
 // Dispatcher and operator commands: each is checked against the read models
-// by the handler of its kind, then appended as one event and projected, in
-// one transaction.
+// by the checks of its kind (event_kinds.cpp), then appended as one event and
+// projected, in one transaction.
 #include <array>
 
 #include "server-stub/domain/command_scope.h"
@@ -15,34 +15,17 @@ using Case = control::ControlRequest::CommandCase;
 
 namespace {
 
-/** The handler of a command case; nullptr for a case that is not a command. */
-const CommandHandler* commandHandler(Case command) {
-  static const auto table = [] {
-    std::array<CommandHandler, 32> t{};
-    auto on = [&t](Case c, CommandHandler h) { t.at(size_t(c)) = h; };  // a field number past the table throws at once
-    on(control::ControlRequest::kCreateCfs, {"dispatch.create_cfs", checkCreateCfs, reportCreatedCfs, true});
-    on(control::ControlRequest::kAssign, {"dispatch.assign", checkAssign});
-    on(control::ControlRequest::kMessage, {"dispatch.message", checkMessage});
-    on(control::ControlRequest::kAckEmergency, {"dispatch.ack_emergency", checkAckEmergency});
-    on(control::ControlRequest::kCloseCfs, {"dispatch.close_cfs", checkCloseCfs});
-    on(control::ControlRequest::kDeviceAdd, {"registry.device_add", checkDeviceAdd});
-    on(control::ControlRequest::kDeviceMove, {"registry.device_move", checkDeviceMove});
-    on(control::ControlRequest::kDeviceRemove, {"registry.device_remove", checkDeviceRemove});
-    on(control::ControlRequest::kEnrollToken, {"registry.enroll_token", checkEnrollToken});
-    on(control::ControlRequest::kAgencyConfig, {"registry.agency_config", checkAgencyConfig, reportAgencyConfig});
-    on(control::ControlRequest::kCfsTypeAdd, {"registry.cfs_type_add", checkCfsTypeAdd});
-    on(control::ControlRequest::kCfsTypeRemove, {"registry.cfs_type_remove", checkCfsTypeRemove});
-    on(control::ControlRequest::kZoneSet, {"registry.zone_set", checkZoneSet});
-    on(control::ControlRequest::kZoneRemove, {"registry.zone_remove", checkZoneRemove});
-    on(control::ControlRequest::kUnitZone, {"registry.unit_zone", checkUnitZone});
-    on(control::ControlRequest::kSupervisor, {"registry.supervisor", checkSupervisor});
-    on(control::ControlRequest::kEidoImport, {"dispatch.eido_import", checkEidoImport, reportEidoImport, true});
-    on(control::ControlRequest::kScheduleCreate, {"dispatch.schedule_create", checkScheduleCreate, reportScheduleCreate});
-    on(control::ControlRequest::kScheduleCancel, {"dispatch.schedule_cancel", checkScheduleCancel});
+/** The kind of event a command case asks for; nullptr for a case that is
+ *  not a command. */
+const EventKind* eventKindOfCommand(Case command, const std::vector<EventKind>& kinds) {
+  static const auto table = [&kinds] {
+    std::array<const EventKind*, 32> t{};
+    for (const EventKind& k : kinds)
+      if (k.command != control::ControlRequest::COMMAND_NOT_SET) t.at(size_t(k.command)) = &k;  // past the table: throws at once
     return t;
   }();
   const size_t i = size_t(command);
-  return i < table.size() && table[i].check ? &table[i] : nullptr;
+  return i < table.size() ? table[i] : nullptr;
 }
 
 }  // namespace
@@ -77,12 +60,12 @@ Result<CommandOutcome> EventStore::execute(const control::ControlRequest& req, i
   static mdc::UuidV7Generator ids;
   if (req.agency().empty() || req.agency().size() > 32) return refuse("agency: required, 1-32 characters");
   if (req.actor().empty() || req.actor().size() > 64) return refuse("actor: the dispatcher's name is required, 1-64 characters");
-  const CommandHandler* handler = commandHandler(req.command_case());
+  const EventKind* handler = eventKindOfCommand(req.command_case(), eventKinds());
   if (!handler) return refuse("unknown command \"" + commandKind(req) + "\"");
   CommandOutcome out;
   // The command's agency is locked before anything of it is read; a call
   // made or imported draws an incident number (write_tx.cpp).
-  const LockSet locks{{req.agency()}, handler->drawsIncident};
+  const EventLog::LockSet locks{{req.agency()}, handler->drawsIncident};
   try {
     const Status done = writeTransaction(locks, [&]() -> Status {
       out = CommandOutcome{};
@@ -98,7 +81,7 @@ Result<CommandOutcome> EventStore::execute(const control::ControlRequest& req, i
       row.receivedAtMs = nowMs;
       row.actor = "dispatcher:" + req.actor();
       row.payload = jsonText(c.payload);
-      append(row);
+      log_->append(row);
       project(row, out.downlinks);
       out.summary = c.summary;
       if (handler->committed) handler->committed(c, out);

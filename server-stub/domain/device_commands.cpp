@@ -2,6 +2,7 @@
 // another, take it out, and issue an enrolment token for it.
 #include <QJsonObject>
 
+#include "server-stub/store/read_models.h"
 #include "server-stub/domain/command_scope.h"
 #include "server-stub/store/event_row.h"
 #include "shared/wire/clock.h"
@@ -34,7 +35,7 @@ Status checkDeviceAdd(CommandScope& c) {
   if (!mdc::topics::isValidDeviceId(cmd.device()))
     return refuse("device \"" + cmd.device() + "\": must be 1-64 characters of A-Z a-z 0-9 . _ -");
   if (cmd.unit().empty() || cmd.unit().size() > 32) return refuse("unit \"" + cmd.unit() + "\": must be 1-32 characters");
-  if (c.store.unitOfDevice(cmd.device())) return refuse("device \"" + cmd.device() + "\": already registered (use devices move)");
+  if (ReadModels(c.store).unitOfDevice(cmd.device())) return refuse("device \"" + cmd.device() + "\": already registered (use devices move)");
   if (Status s = checkServedUnit(c, cmd.unit()); !s) return s;
   c.payload = {{"device", QString::fromStdString(cmd.device())}, {"unit", QString::fromStdString(cmd.unit())}};
   c.unit = cmd.unit();
@@ -74,7 +75,7 @@ Status checkEnrollToken(CommandScope& c) {
   if (hash.size() != 64 || hash.find_first_not_of("0123456789abcdef") != std::string::npos)
     return refuse("token hash: 64 lower-case hex digits expected");
   if (cmd.ttl_s() < 600 || cmd.ttl_s() > 30 * 86400) return refuse("ttl " + std::to_string(cmd.ttl_s()) + " s: out of range 10m-30d");
-  if (c.store.enrolToken(hash)) return refuse("token: this token exists already");
+  if (ReadModels(c.store).enrolToken(hash)) return refuse("token: this token exists already");
   const int64_t expiresAtMs = c.nowMs + cmd.ttl_s() * 1000;
   c.payload = {{"device", QString::fromStdString(cmd.device())}, {"unit", QString::fromStdString(unit)},
                {"token_sha256", QString::fromStdString(hash)}, {"expires_at_ms", qint64(expiresAtMs)}};

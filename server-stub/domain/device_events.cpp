@@ -94,7 +94,7 @@ bool EventStore::earliest(const DeviceEvent& e, const char* table, const char* c
   if (perUnit) st->bind(3, e.unit).bind(4, e.at);
   else st->bind(3, e.at);
   st->run();
-  return db_->changes() > 0;
+  return db().changes() > 0;
 }
 
 void EventStore::projectStatus(const DeviceEvent& e) {

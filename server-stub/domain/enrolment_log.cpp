@@ -15,51 +15,9 @@ namespace cad {
 
 namespace sql = mdc::sql;
 
-namespace {
-constexpr const char* kTokenColumns =
-    "token_sha256, device_id, unit_id, agency, created_by, created_at_ms, expires_at_ms, used_at_ms, used_serial, "
-    "failures";
 
-EnrolToken tokenFrom(const sql::Stmt& st) {
-  EnrolToken t;
-  t.tokenHash = st.text(0);
-  t.deviceId = st.text(1);
-  t.unitId = st.text(2);
-  t.agency = st.text(3);
-  t.createdBy = st.text(4);
-  t.createdAtMs = st.i64(5);
-  t.expiresAtMs = st.i64(6);
-  t.usedAtMs = st.i64(7);
-  t.usedSerial = st.text(8);
-  t.failures = int(st.i64(9));
-  return t;
-}
-}  // namespace
 
-std::optional<EnrolToken> EventStore::enrolToken(const std::string& tokenHash) {
-  auto st = db_->prepare(std::string("SELECT ") + kTokenColumns + " FROM enrol_tokens WHERE token_sha256=?");
-  st.bind(1, tokenHash);
-  if (!st.step()) return std::nullopt;
-  return tokenFrom(st);
-}
 
-std::optional<EnrolToken> EventStore::openEnrolToken(const std::string& deviceId, int64_t nowMs) {
-  auto st = db_->prepare(std::string("SELECT ") + kTokenColumns +
-                         " FROM enrol_tokens WHERE device_id=? AND used_at_ms=0 AND expires_at_ms>? AND failures<? "
-                         "ORDER BY pos DESC LIMIT 1");
-  st.bind(1, deviceId).bind(2, nowMs).bind(3, int64_t(kEnrolMaxFailures));
-  if (!st.step()) return std::nullopt;
-  return tokenFrom(st);
-}
-
-std::vector<EnrolToken> EventStore::enrolTokens(const std::string& agency) {
-  auto st = db_->prepare(std::string("SELECT ") + kTokenColumns +
-                         " FROM enrol_tokens WHERE ?1='' OR agency=?1 ORDER BY pos DESC");
-  st.bind(1, agency);
-  std::vector<EnrolToken> out;
-  while (st.step()) out.push_back(tokenFrom(st));
-  return out;
-}
 
 Status EventStore::recordEnrolment(const EnrolmentRecord& r, int64_t nowMs) {
   static mdc::UuidV7Generator ids;
@@ -74,7 +32,7 @@ Status EventStore::recordEnrolment(const EnrolmentRecord& r, int64_t nowMs) {
       // is locked (write_tx.cpp).
       auto st = cached("SELECT unit_id, agency FROM devices WHERE device_id=?");
       st->bind(1, r.deviceId);
-      lockChains({st->step() ? st->text(1) : std::string()});
+      log_->lockChains({st->step() ? st->text(1) : std::string()});
       st->reset();
       st->bind(1, r.deviceId);
       if (st->step()) {
@@ -97,7 +55,7 @@ Status EventStore::recordEnrolment(const EnrolmentRecord& r, int64_t nowMs) {
       row.receivedAtMs = nowMs;
       row.actor = "est:" + r.peer;
       row.payload = jsonText(j);
-      append(row);
+      log_->append(row);
       std::vector<Outgoing> none;
       project(row, none);
       return {};

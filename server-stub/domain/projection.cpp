@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "server-stub/domain/command_scope.h"
 #include "server-stub/store/event_row.h"
 #include "server-stub/store/event_store.h"
 #include "shared/wire/codec.h"
@@ -98,7 +99,7 @@ void EventStore::closeIfNoUnitLeft(const std::string& incident, const Row& row) 
   const int64_t atMs = st->i64(2);
   cached("UPDATE cfs SET state='closed', closed_at_ms=?, closed_by='units' WHERE incident_number=? AND state='open'")
       ->bind(1, atMs).bind(2, incident).run();
-  if (db_->changes() > 0) timeline(incident, row, atMs, "closed: all units cleared");
+  if (db().changes() > 0) timeline(incident, row, atMs, "closed: all units cleared");
 }
 
 // ------------------------------------------------------------------ membership
@@ -283,7 +284,7 @@ void EventStore::dropSpellsNeverHeld(MembershipChange& c) {
     cached("UPDATE cfs SET state='open', closed_at_ms=0 WHERE incident_number=? AND state='closed' AND "
            "closed_by='units'")
         ->bind(1, incident).run();
-    if (db_->changes() > 0) {
+    if (db().changes() > 0) {
       cached("UPDATE cfs SET closed_by='' WHERE incident_number=?")->bind(1, incident).run();
       timeline(incident, c.row, ordering::stampTime(c.fact.stamp), "open again: no unit was ever on it", true);
     }
@@ -293,37 +294,16 @@ void EventStore::dropSpellsNeverHeld(MembershipChange& c) {
 // ------------------------------------------------------------------ projection
 
 void EventStore::project(const Row& row, std::vector<Outgoing>& out) {
-  // One projection per kind of event the backend writes; a device's events
-  // (any other kind) are projected by the kind of their envelope.
-  using S = EventStore;
-  using O = std::vector<Outgoing>;
-  using Projector = void (*)(S&, const Row&, O&);
-  static const std::unordered_map<std::string_view, Projector> byKind = {
-      {"registry.device_add", [](S& s, const Row& r, O& o) { s.projectDeviceAdd(r, o); }},
-      {"registry.device_move", [](S& s, const Row& r, O& o) { s.projectDeviceMove(r, o); }},
-      {"registry.device_remove", [](S& s, const Row& r, O&) { s.projectDeviceRemove(r); }},
-      {"registry.agency_config", [](S& s, const Row& r, O& o) { s.projectAgencyConfig(r, o); }},
-      {"registry.enroll_token", [](S& s, const Row& r, O&) { s.projectEnrolment(r); }},
-      {"registry.enrolled", [](S& s, const Row& r, O&) { s.projectEnrolment(r); }},
-      {"registry.enroll_refused", [](S& s, const Row& r, O&) { s.projectEnrolment(r); }},
-      {"registry.cfs_type_add", [](S& s, const Row& r, O& o) { s.projectCfsType(r, o); }},
-      {"registry.cfs_type_remove", [](S& s, const Row& r, O& o) { s.projectCfsType(r, o); }},
-      {"registry.zone_set", [](S& s, const Row& r, O&) { s.projectZone(r); }},
-      {"registry.zone_remove", [](S& s, const Row& r, O&) { s.projectZone(r); }},
-      {"registry.unit_zone", [](S& s, const Row& r, O&) { s.projectZone(r); }},
-      {"registry.supervisor", [](S& s, const Row& r, O&) { s.projectZone(r); }},
-      {"records.answer", [](S& s, const Row& r, O& o) { s.projectRecordsAnswer(r, o); }},
-      {"dispatch.create_cfs", [](S& s, const Row& r, O& o) { s.projectDispatch(r, o, &S::projectCreateCfs); }},
-      {"dispatch.assign", [](S& s, const Row& r, O& o) { s.projectDispatch(r, o, &S::projectAssign); }},
-      {"dispatch.message", [](S& s, const Row& r, O& o) { s.projectDispatch(r, o, &S::projectDispatchMessage); }},
-      {"dispatch.ack_emergency", [](S& s, const Row& r, O& o) { s.projectDispatch(r, o, &S::projectAckEmergency); }},
-      {"dispatch.close_cfs", [](S& s, const Row& r, O& o) { s.projectDispatch(r, o, &S::projectCloseCfs); }},
-      {"dispatch.schedule_create", [](S& s, const Row& r, O& o) { s.projectSchedule(r, o); }},
-      {"dispatch.schedule_cancel", [](S& s, const Row& r, O& o) { s.projectSchedule(r, o); }},
-      {"dispatch.scheduled_cfs", [](S& s, const Row& r, O& o) { s.projectSchedule(r, o); }},
-      {"dispatch.eido_import", [](S& s, const Row& r, O&) { s.projectEidoImport(r); }},
-  };
-  if (auto it = byKind.find(row.kind); it != byKind.end()) return it->second(*this, row, out);
+  // One projection per kind of event the backend writes (event_kinds.cpp);
+  // a device's events (any other kind) are projected by the body of their
+  // envelope.
+  static const auto byKind = [] {
+    std::unordered_map<std::string_view, const EventKind*> m;
+    for (const EventKind& k : eventKinds())
+      if (k.project) m.emplace(k.kind, &k);
+    return m;
+  }();
+  if (auto it = byKind.find(row.kind); it != byKind.end()) return it->second->project(*this, row, out);
   // A kind of the backend's this version does not write changes nothing but
   // the order of its unit's events.
   if (row.kind.rfind("dispatch.", 0) == 0) return projectDispatch(row, out, nullptr);

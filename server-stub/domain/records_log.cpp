@@ -155,7 +155,7 @@ Result<CommandOutcome> EventStore::answerQuery(const PendingQuery& q, const v1::
       row.receivedAtMs = nowMs;
       row.actor = "records:" + system;
       row.payload = jsonText(j);
-      append(row);
+      log_->append(row);
       project(row, out.downlinks);
       return {};
     });

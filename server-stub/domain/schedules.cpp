@@ -10,6 +10,7 @@
 #include "server-stub/domain/command_scope.h"
 #include "server-stub/store/event_row.h"
 #include "server-stub/store/event_store.h"
+#include "server-stub/store/read_models.h"
 #include "shared/wire/clock.h"
 #include "shared/wire/uuid.h"
 
@@ -19,43 +20,11 @@ namespace sql = mdc::sql;
 namespace v1 = mdc::v1;
 
 namespace {
-constexpr const char* kColumns =
-    "schedule_id, agency, cfs_type, priority, address, lat, lon, notes, every_ms, from_ms, until_ms, next_at_ms, "
-    "state, created_by, occurrences, late, last_incident";
-
-Schedule scheduleFrom(const sql::Stmt& st) {
-  Schedule s;
-  s.id = st.text(0);
-  s.agency = st.text(1);
-  s.cfsType = st.text(2);
-  s.priority = int(st.i64(3));
-  s.address = st.text(4);
-  if (!st.isNull(5)) s.location = std::pair{st.f64(5), st.f64(6)};
-  s.notes = st.text(7);
-  s.everyMs = st.i64(8);
-  s.fromMs = st.i64(9);
-  s.untilMs = st.i64(10);
-  s.nextAtMs = st.i64(11);
-  s.state = st.text(12);
-  s.createdBy = st.text(13);
-  s.occurrences = int(st.i64(14));
-  s.late = int(st.i64(15));
-  s.lastIncident = st.text(16);
-  return s;
-}
 
 /** "HH:MM" UTC of a time, for the lines a responder reads. */
 std::string hhmm(int64_t ms) { return mdc::formatIsoUtc(ms).substr(11, 5); }
 }  // namespace
 
-std::vector<Schedule> EventStore::schedules(const std::string& agency) {
-  auto st = db_->prepare(std::string("SELECT ") + kColumns +
-                         " FROM schedules WHERE ?1='' OR agency=?1 ORDER BY pos DESC");
-  st.bind(1, agency);
-  std::vector<Schedule> out;
-  while (st.step()) out.push_back(scheduleFrom(st));
-  return out;
-}
 
 Result<CommandOutcome> EventStore::runSchedules(int64_t nowMs, int limit) {
   static mdc::UuidV7Generator ids;
@@ -69,18 +38,8 @@ Result<CommandOutcome> EventStore::runSchedules(int64_t nowMs, int limit) {
       out = CommandOutcome{};
       created = late = 0;
       while (created < limit) {
-        std::optional<Schedule> due;
-        {
-          auto st = cached("SELECT schedule_id FROM schedules WHERE state='active' AND next_at_ms<=? "
-                           "ORDER BY next_at_ms, schedule_id LIMIT 1");
-          st->bind(1, nowMs);
-          if (!st->step()) break;
-          const std::string id = st->text(0);
-          auto all = db_->prepare(std::string("SELECT ") + kColumns + " FROM schedules WHERE schedule_id=?");
-          all.bind(1, id);
-          all.step();
-          due = scheduleFrom(all);
-        }
+        const std::optional<Schedule> due = ReadModels(*this).nextDueSchedule(nowMs);
+        if (!due) break;
         const bool isLate = nowMs - due->nextAtMs > kScheduleLateMs;
         QJsonObject j{{"schedule", QString::fromStdString(due->id)},
                       {"due_at_ms", qint64(due->nextAtMs)},
@@ -102,7 +61,7 @@ Result<CommandOutcome> EventStore::runSchedules(int64_t nowMs, int limit) {
         row.receivedAtMs = nowMs;
         row.actor = "schedule:" + due->id;
         row.payload = jsonText(j);
-        append(row);
+        log_->append(row);
         project(row, out.downlinks);
         ++created;
         late += isLate ? 1 : 0;

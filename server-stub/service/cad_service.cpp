@@ -1,3 +1,4 @@
+#include "server-stub/store/read_models.h"
 #include "server-stub/service/cad_service.h"
 
 #include <QPointer>
@@ -152,7 +153,7 @@ mdc::Status CadService::start() {
   scheduleTimer_.start();
   boardTimer_.start();
   runSchedules();  // occurrences missed while the stub was down: created now, marked late
-  log::info("stub", "store " + store_.db().path() + " at event " + std::to_string(store_.stats().lastPos) +
+  log::info("stub", "store " + store_.db().path() + " at event " + std::to_string(store_.log().stats().lastPos) +
                         "; control socket " + config_.controlPath);
   if (!config_.amqpUris.empty()) {
     amqp::Config ac;
@@ -442,7 +443,8 @@ void CadService::publishAcks(const std::map<std::string, std::vector<uint64_t>>&
     std::vector<uint64_t> seqs = seqsIn;
     std::sort(seqs.begin(), seqs.end());
     auto unit = unitCache_.find(device);
-    if (unit == unitCache_.end()) unit = unitCache_.emplace(device, store_.unitOfDevice(device).value_or("unknown")).first;
+    if (unit == unitCache_.end())
+      unit = unitCache_.emplace(device, ReadModels(store_).unitOfDevice(device).value_or("unknown")).first;
     mdc::v1::Downlink dl = unsequenced(unit->second);
     auto* ack = dl.mutable_commit_ack();
     ack->set_downlink_head(headOf(unit->second));  // a device missing a tail asks for it
@@ -507,18 +509,18 @@ mdc::v1::Downlink CadService::unsequenced(const std::string& unit) {
 
 uint64_t CadService::headOf(const std::string& unit) {
   auto it = headCache_.find(unit);
-  if (it == headCache_.end()) it = headCache_.emplace(unit, store_.downlinkHead(unit)).first;
+  if (it == headCache_.end()) it = headCache_.emplace(unit, ReadModels(store_).downlinkHead(unit)).first;
   return it->second;
 }
 
 void CadService::pumpDownlinks() {
   if (!linkReady()) return;
   const int64_t now = mdc::SystemClock::instance().monotonicMs();
-  for (const auto& lag : store_.laggingDevices()) {
+  for (const auto& lag : ReadModels(store_).laggingDevices()) {
     auto last = lastResendMonoMs_.find(lag.deviceId);
     if (last != lastResendMonoMs_.end() && now - last->second < config_.resendMs) continue;
     lastResendMonoMs_[lag.deviceId] = now;
-    auto dls = store_.downlinksAfter(lag.unitId, lag.holds, 256);
+    auto dls = ReadModels(store_).downlinksAfter(lag.unitId, lag.holds, 256);
     log::info("stub", "downlinks to " + lag.deviceId + " (unit " + lag.unitId + "): it holds up to seq " +
                           std::to_string(lag.holds) + " of " + std::to_string(lag.head) + "; sending " +
                           std::to_string(dls.size()) + " again");
@@ -531,9 +533,9 @@ void CadService::pumpDownlinks() {
 
 void CadService::handleResync(const std::string& device, uint64_t after) {
   ++counters_.resyncs;
-  auto unit = store_.unitOfDevice(device);
+  auto unit = ReadModels(store_).unitOfDevice(device);
   if (!unit) return;
-  auto dls = store_.downlinksAfter(*unit, after);
+  auto dls = ReadModels(store_).downlinksAfter(*unit, after);
   std::vector<Outgoing> out;
   for (auto& d : dls) out.push_back(Outgoing{device, std::move(d)});
   if (!out.empty())

@@ -205,7 +205,7 @@ int run(QCoreApplication& app, const cad::ServiceConfig& cfg) {
   auto store = cad::EventStore::open(cfg.dbPath);
   if (!store) return fail(store.error().message);
   // A checkpoint inside a commit held every ack of that commit for the copy.
-  if (mdc::Status s = (*store)->startBackgroundCheckpoints(std::chrono::seconds(1)); !s) return fail(s.error().message);
+  if (mdc::Status s = (*store)->log().startBackgroundCheckpoints(std::chrono::seconds(1)); !s) return fail(s.error().message);
   cad::CadService service(cfg, **store);
   if (mdc::Status s = service.start(); !s) return fail(s.error().message);
 

@@ -2,6 +2,7 @@
 // frame back (proto/control.proto). Stats reads the counters; every other
 // request is a dispatcher command run against the store, its downlinks
 // published after its commit.
+#include "server-stub/store/read_models.h"
 #include "server-stub/service/cad_service.h"
 
 #include <QFileInfo>
@@ -113,8 +114,8 @@ control::ControlReply CadService::controlStats() {
   c.set_max_batch(int64_t(counters_.maxBatch));
   c.set_commit_ms_max(int64_t(counters_.commitMsMax));
   c.set_slow_commits(int64_t(counters_.slowCommits));
-  c.set_wal_checkpoints(int64_t(store_.checkpointer() ? store_.checkpointer()->checkpoints() : 0));
-  c.set_wal_checkpoint_ms_max(int64_t(store_.checkpointer() ? store_.checkpointer()->longestMs() : 0));
+  c.set_wal_checkpoints(int64_t(store_.log().checkpointer() ? store_.log().checkpointer()->checkpoints() : 0));
+  c.set_wal_checkpoint_ms_max(int64_t(store_.log().checkpointer() ? store_.log().checkpointer()->longestMs() : 0));
   c.set_avl_batches(int64_t(counters_.avlBatches));
   c.set_batched_reports(int64_t(counters_.batchedReports));
   c.set_acks_published(int64_t(counters_.acksPublished));
@@ -146,7 +147,7 @@ control::ControlReply CadService::controlStats() {
 std::optional<std::string> CadService::registerForToken(const control::ControlRequest& req) {
   if (!req.has_enroll_token()) return std::nullopt;
   const control::EnrollToken& token = req.enroll_token();
-  if (token.unit().empty() || !mdc::topics::isValidDeviceId(token.device()) || store_.unitOfDevice(token.device()))
+  if (token.unit().empty() || !mdc::topics::isValidDeviceId(token.device()) || ReadModels(store_).unitOfDevice(token.device()))
     return std::nullopt;
   // A token for a device not registered yet registers it to the unit given.
   control::ControlRequest add;

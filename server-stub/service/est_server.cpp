@@ -259,7 +259,7 @@ EstServer::Reply EstServer::caCerts(const HttpRequest& req) {
   if (!p7) return Reply{500, "text/plain", p7.error().message + "\n", {}};
   Reply r{200, "application/pkcs7-mime", base64Lines(*p7), {{"Content-Transfer-Encoding", "base64"}}};
   if (auto it = req.headers.find(lower(enrol::kDeviceHeader)); it != req.headers.end())
-    if (auto t = store_.openEnrolToken(it->second, mdc::SystemClock::instance().nowMs()))
+    if (auto t = ReadModels(store_).openEnrolToken(it->second, mdc::SystemClock::instance().nowMs()))
       r.headers[enrol::kProofHeader] = enrol::caProof(t->tokenHash, r.body);
   return r;
 }
@@ -296,8 +296,8 @@ EstServer::Reply EstServer::enroll(const HttpRequest& req, const std::string& pe
     return refuse(401, rec, now);
   }
   rec.tokenHash = enrol::tokenHash(*normalized);
-  const auto token = store_.enrolToken(rec.tokenHash);
-  if (auto refusal = judgeToken(token, rec.deviceId, store_.unitOfDevice(rec.deviceId).has_value(), now)) {
+  const auto token = ReadModels(store_).enrolToken(rec.tokenHash);
+  if (auto refusal = judgeToken(token, rec.deviceId, ReadModels(store_).unitOfDevice(rec.deviceId).has_value(), now)) {
     rec.reason = refusal->second;
     return refuse(refusal->first, rec, now);
   }
@@ -377,7 +377,7 @@ Result<std::string> EstServer::deviceOfPeer(QSslSocket* socket, int64_t nowMs) {
     default:
       return Error::make("the certificate of " + info->subjectCn + " is not accepted: " + verdict->detail);
   }
-  if (!store_.unitOfDevice(info->subjectCn))
+  if (!ReadModels(store_).unitOfDevice(info->subjectCn))
     return Error::make("device " + info->subjectCn + " is not registered (decommissioned?)");
   return info->subjectCn;
 }

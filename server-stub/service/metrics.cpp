@@ -139,15 +139,15 @@ void CadService::linkMetrics(Exposition& o) const {
 void CadService::storeMetrics(Exposition& o) {
   const int64_t connected = ReadModels(store_).unitsOnline();
   o.one("cad_devices_connected", "gauge", "units whose device says it is online (its presence)", double(connected));
-  const auto lagging = store_.laggingDevices();
+  const auto lagging = ReadModels(store_).laggingDevices();
   uint64_t behind = 0;
   for (const auto& l : lagging) behind += l.head - l.holds;
   o.one("cad_downlink_lagging_devices", "gauge", "connected devices that do not yet hold every downlink",
         double(lagging.size()));
   o.one("cad_downlink_lag_downlinks", "gauge", "downlinks those devices have yet to confirm, in all", double(behind));
-  o.one("cad_log_events", "gauge", "events in the log", double(store_.stats().events));
+  o.one("cad_log_events", "gauge", "events in the log", double(store_.log().stats().events));
   const int64_t now = mdc::SystemClock::instance().nowMs();
-  const auto oldest = store_.oldestUnconfirmedDownlinkMs();
+  const auto oldest = ReadModels(store_).oldestUnconfirmedDownlinkMs();
   o.one("cad_downlink_oldest_unconfirmed_seconds", "gauge",
         "age of the oldest downlink a registered device has not confirmed holding (0: none), online or not",
         oldest ? double(std::max<int64_t>(0, now - *oldest)) / 1000.0 : 0.0);

@@ -1,6 +1,6 @@
 #pragma once
 // One row of the event log as the store appends, hashes and reads it.
-// Private to the event store's implementation files.
+// Private to the store's implementation files.
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "server-stub/store/event_store.h"
+#include "server-stub/store/event_log.h"
 #include "shared/infra/sql.h"
 
 namespace cad {
@@ -35,7 +35,7 @@ inline void putField(std::string& out, const std::string& v) {
   out += v;
 }
 
-struct EventStore::Row {
+struct EventRow {
   int64_t pos = 0;
   std::string eventId;
   std::string deviceId;  // empty = NULL
@@ -111,8 +111,8 @@ struct EventStore::Row {
       "SELECT pos, event_id, device_id, device_seq, unit_id, agency, kind, recorded_at_ms, clock_source, "
       "received_at_ms, actor, payload, prev_hash, hash, chain, tx FROM events ";
   /** One events row as selected by kSelect. */
-  static Row read(const mdc::sql::Stmt& st) {
-    Row r;
+  static EventRow read(const mdc::sql::Stmt& st) {
+    EventRow r;
     r.pos = st.i64(0);
     r.eventId = st.text(1);
     r.deviceId = st.isNull(2) ? "" : st.text(2);

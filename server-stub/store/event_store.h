@@ -1,9 +1,10 @@
 #pragma once
-// The CAD backend's event store: an append-only, hash-chained log of every
-// event (device events and dispatcher actions) plus the read models derived
-// from it (unit board, CFS, assignments, downlink queue), updated in the same
-// transaction as the append. Replaying the log into an empty store yields the
-// same read models, byte for byte (see digest()).
+// The CAD backend's event store: what the events mean. It checks what
+// devices send (ingest.cpp) and what dispatchers ask (commands.cpp and the
+// handlers by topic), appends each event to the log (event_log.h) and
+// projects it into the read models (unit board, CFS, assignments, downlink
+// queue) in the same transaction. Replaying the log into an empty store
+// yields the same read models, byte for byte (EventLog::digest).
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -20,10 +21,10 @@
 
 #include "mdc/v1/mdc.pb.h"
 #include "server-stub/proto/control.pb.h"
+#include "server-stub/store/event_log.h"
 #include "server-stub/store/ordering.h"
 #include "shared/wire/error.h"
 #include "shared/infra/sql.h"
-#include "server-stub/store/wal_checkpointer.h"
 
 namespace cad {
 
@@ -31,22 +32,6 @@ using mdc::Error;
 using mdc::Result;
 using mdc::Status;
 
-// 2: incident_counters has one sequence per year for all agencies.
-// 3: agency_config (status buttons and AVL intervals pushed to the units).
-// 4: the ordering rule: per-field stamps on units, membership facts and
-//    spells (cfs_units), late timeline lines.
-// 5: records queries and their answers (records_queries), officer-safety
-//    flags on units.
-// 6: each device's health from its presence (devices: version, queue,
-//    certificate expiry, GPS).
-// 7: enrolment tokens (their hashes) and what became of them (enrol_tokens).
-// 8: scheduled calls (schedules).
-// 9: call types, imported incidents (cfs_types, cfs_foreign_units).
-// 10: zones and supervisors.
-// 11: cfs_foreign_units.ord (document order; PostgreSQL has no rowid).
-// 12: a hash chain per agency (events.chain) and the writing transaction
-//     (events.tx), for several writers (write_tx.cpp).
-inline constexpr int kSchemaVersion = 12;
 
 /** How far ahead of the stub's receive time a device's recorded time may lie
  *  (clock skew); beyond, it is clamped to the receive time. */
@@ -161,45 +146,8 @@ struct CommandOutcome {
   std::vector<Outgoing> downlinks;   ///< to publish after commit
 };
 
-/** Totals for `cadctl stats` and the ingest log. */
-struct StoreStats {
-  int64_t events = 0;
-  int64_t chains = 0;       ///< hash chains: one per agency (and one for the events before schema 12)
-  int64_t lastPos = 0;      ///< the highest position
-  std::string lastHashHex;  ///< the hash of the event there
-};
 
-/** Where a reader of the log stands: the transaction and the position of the
- *  last event it read; as text "TX:POS". On SQLite TX is always 0. */
-struct LogCursor {
-  int64_t tx = 0;
-  int64_t pos = 0;
-  std::string text() const { return std::to_string(tx) + ":" + std::to_string(pos); }
-  /** "TX:POS" or a bare position "POS" (TX 0); nullopt for anything else. */
-  static std::optional<LogCursor> parse(const std::string& text);
-};
-
-/** One event as a reader of the log sees it. */
-struct LogEntry {
-  LogCursor cursor;
-  std::string eventId;
-  std::string deviceId;  ///< "" for dispatcher and registry actions
-  std::optional<uint64_t> deviceSeq;
-  std::string unitId, agency, kind;
-  int64_t recordedAtMs = 0;
-  std::string clockSource;
-  int64_t receivedAtMs = 0;
-  std::string actor;
-  std::string payload;
-};
-
-/** A read model in the digest: its table, the order of its rows, and the
- *  columns compared. */
-struct ReadModel {
-  const char* table;
-  const char* key;
-  const char* columns = "*";
-};
+struct EventKind;  // one kind of event: its checks and its projection (command_scope.h)
 
 /** The store. Thread-safety: one thread (one Db connection) per object. */
 class EventStore {
@@ -230,19 +178,11 @@ class EventStore {
                                      const std::string& system, int64_t nowMs);
 
   // enrolment_log.cpp: tokens and certificates issued over the network.
-  /** The token with this hash, if the log has one. */
-  std::optional<EnrolToken> enrolToken(const std::string& tokenHash);
-  /** The device's newest token that is unused, unexpired and not locked. */
-  std::optional<EnrolToken> openEnrolToken(const std::string& deviceId, int64_t nowMs);
-  /** Tokens of an agency ("" all), newest first. */
-  std::vector<EnrolToken> enrolTokens(const std::string& agency);
   /** Appends what the enrolment server did as one event (actor est:<peer>)
    *  and projects it; a token used or refused is marked in enrol_tokens. */
   Status recordEnrolment(const EnrolmentRecord& record, int64_t nowMs);
 
   // schedules.cpp: scheduled calls.
-  /** The schedules of an agency ("" all), newest first. */
-  std::vector<Schedule> schedules(const std::string& agency);
   /** Creates every occurrence due by nowMs (those more than kScheduleLateMs
    *  overdue marked late), each a CFS offered to the agency's available
    *  units, in one transaction; at most `limit` occurrences per call. */
@@ -252,27 +192,8 @@ class EventStore {
   /** What a call type code means for an agency: its own type first, then
    *  an APCO ANS 2.103 code; nullopt when it is neither. */
   std::optional<CfsTypeInfo> resolveCfsType(const std::string& agency, const std::string& code);
-  /** The agency's own types in the order they were added. */
-  std::vector<CfsTypeInfo> agencyCfsTypes(const std::string& agency);
 
-  /** Stored downlinks of a unit after a seq, in order (for resync). */
-  std::vector<mdc::v1::Downlink> downlinksAfter(const std::string& unitId, uint64_t afterSeq, int limit = 10000);
-  /** The unit's latest downlink seq (0: none yet). */
-  uint64_t downlinkHead(const std::string& unitId);
-  /** Devices online (by their presence) whose reported cursor is below their
-   *  unit's head: the backend's downlink outbox, to send again. */
-  std::vector<DownlinkLag> laggingDevices();
-  /** When the oldest downlink a registered device has not confirmed holding
-   *  was made (Unix ms); nullopt when every device holds all of its unit's. */
-  std::optional<int64_t> oldestUnconfirmedDownlinkMs();
-  /** The device currently serving a unit, if any. */
-  std::optional<std::string> deviceOfUnit(const std::string& unitId);
-  std::optional<std::string> unitOfDevice(const std::string& deviceId);
 
-  /** Walks the hash chain; nullopt when intact, else a description of the first broken link. */
-  std::optional<std::string> verify(int64_t* checked = nullptr);
-  /** SHA-256 over every read model in a canonical order, hex. */
-  std::string digest();
   /** Copies the log into an empty store at target (a new SQLite file, or a
    *  PostgreSQL database with no events), re-deriving every read model from
    *  the events alone. The chain is checked on the way; a replay that fails
@@ -280,37 +201,22 @@ class EventStore {
   Status replayInto(const std::string& target, int64_t* replayed = nullptr,
                     const std::function<void(int64_t)>& progress = {});
 
-  /** The events after `after` (of one agency; "" all) in the order readers
-   *  follow the log, at most `limit`, each to `each`; returns the cursor of
-   *  the last one (`after` when none). On PostgreSQL several writers commit
-   *  out of position order, so a reader that asked for positions above the
-   *  last it saw would skip an event committed late below it. This one
-   *  follows the transaction-id horizon instead: it returns only events of
-   *  transactions older than every one still running, ordered by
-   *  transaction then position, so nothing can later appear before its
-   *  cursor. */
-  LogCursor readLog(LogCursor after, const std::string& agency, int limit,
-                    const std::function<void(const LogEntry&)>& each);
-  /** The events above position afterPos (of one agency; "" all) by
-   *  position, at most limit: a look at the log, not a reader that comes
-   *  back for more (see readLog). */
-  void listLog(int64_t afterPos, const std::string& agency, int64_t limit,
-               const std::function<void(const LogEntry&)>& each);
-
-  StoreStats stats();
-  mdc::sql::Db& db() { return *db_; }
-
-  /** Moves WAL checkpoints off the commit path: a thread of their own runs
-   *  them every interval (shared/wal_checkpointer.h). For the service. */
-  Status startBackgroundCheckpoints(std::chrono::milliseconds interval);
-  /** The background checkpoints, if started. */
-  const mdc::sql::WalCheckpointer* checkpointer() const { return checkpointer_.get(); }
+  /** The log core under the store (event_log.h): the chain, verify, the
+   *  read models' digest, stats, the readers of the log, checkpoints. */
+  EventLog& log() { return *log_; }
+  mdc::sql::Db& db() { return log_->db(); }
   /** PostgreSQL or SQLite. */
-  mdc::sql::Engine engine() const { return db_->engine(); }
+  mdc::sql::Engine engine() const { return log_->engine(); }
 
  private:
   friend struct CommandScope;  // a command's handler reads the store in its transaction (command_scope.h)
-  struct Row;  // one event being appended (event_row.h)
+  /** Every kind of event the backend writes, each with its checks and its
+   *  projection (event_kinds.cpp). */
+  static const std::vector<EventKind>& eventKinds();
+  using Row = EventRow;
+  using CachedStmt = EventLog::CachedStmt;
+  /** A statement from the log's cache, in the transaction in progress. */
+  CachedStmt cached(const char* sql) { return log_->cached(sql); }
   /** ingest() in one transaction; savepoints: one per event, else an event
    *  error aborts the batch (NeedsSavepoints) for a second run with them. */
   Result<BatchOutcome> ingestBatch(const std::vector<Incoming>& batch, bool savepoints);
@@ -344,76 +250,11 @@ class EventStore {
   void refuseInput(BatchOutcome& out, const Incoming& in, mdc::v1::RejectReason reason, const std::string& code,
                    const std::string& detail, const std::string& eventId, uint64_t seq, const std::string& unit);
   bool acceptAvlBatches_ = true;
-  explicit EventStore(std::unique_ptr<mdc::sql::Db> db) : db_(std::move(db)) {}
-  /** The SQLite file with the pragmas the store runs with. */
-  static std::unique_ptr<mdc::sql::Db> openSqlite(const std::string& path, bool readOnly);
-  void createSchema();  // store_schema.cpp
-  /** The read models in digest order. */
-  static const std::vector<ReadModel>& readModelTables();
-  /** The schema version stored (0: no store yet), and setting it. */
-  int64_t schemaVersion();
-  void setSchemaVersion(int64_t version);
-  /** Brings an older schema up to kSchemaVersion in one transaction. */
-  void migrate(int64_t fromVersion);
-  /** After a replay: PostgreSQL's position sequence and timeline identity
-   *  past what was copied. */
-  void syncSequences();
-
-  /** Gives row the next position, links it into its agency's chain, and
-   *  inserts it. On PostgreSQL the chain's lock must be held (else the
-   *  transaction starts again with it; see writeTransaction). */
-  int64_t append(Row& row);
-
-  // write_tx.cpp: one write transaction, and what several writers need.
-  /** The lock a transaction holds to draw incident numbers (PostgreSQL). */
-  static constexpr const char* kIncidentCounterLock = "incident-counter";
-  /** What a write transaction locks before anything else (PostgreSQL). */
-  struct LockSet {
-    std::set<std::string> chains;   ///< agencies whose chain (and read models) it writes
-    bool incidentCounter = false;   ///< it may draw an incident number
-  };
-  /** Runs body in one write transaction and commits it when body returns
-   *  ok; an error body returns rolls it back and is returned. On
-   *  PostgreSQL, the advisory locks of `locks` are taken first, in one
-   *  order; a body that turns out to need another (append() of an agency
-   *  not locked, an incident number) starts again from the beginning with
-   *  it, so every lock is held before the transaction draws its first
-   *  position. Throws DbError. */
-  Status writeTransaction(LockSet locks, const std::function<Status()>& body);
-  /** Takes the chains' locks now, in the body of a write transaction before
-   *  it reads anything of those agencies: a no-op for those held, else they
-   *  must sort after every lock held and come before the first position
-   *  (else the transaction starts again with them). */
-  void lockChains(const std::set<std::string>& agencies);
-  /** Throws to start the transaction again when the lock is not held (PostgreSQL). */
-  void requireLock(const std::string& name);
-  /** The next position for an event. */
-  int64_t nextPosition();
-  /** The hash the chain ends with now (32 zero bytes: none yet). */
-  std::string chainHead(const std::string& chain);
-  /** The chains' heads and the next position, to go back to after a savepoint is rolled back. */
-  struct HeadMark {
-    std::map<std::string, std::string> heads;
-    uint64_t generation;
-    size_t next;
-  };
-  HeadMark markHeads() const { return {chainHeads_, positions_.generation, positions_.next}; }
-  void restoreHeads(HeadMark mark) {
-    chainHeads_ = std::move(mark.heads);
-    // The positions drawn since go back, unless a new block was drawn: then
-    // the next one is drawn anew (with one writer, after the highest stored).
-    if (mark.generation == positions_.generation) positions_.next = mark.next;
-    else positions_ = {};
+  explicit EventStore(std::unique_ptr<EventLog> log);
+  /** A write transaction of the log (EventLog::writeTransaction). */
+  Status writeTransaction(EventLog::LockSet locks, const std::function<Status()>& body) {
+    return log_->writeTransaction(std::move(locks), body);
   }
-  /** Inserts a row as it is (replay). */
-  void insertEvent(const Row& row);
-  /** Reads db's log in position order, in pages of `page` events up to
-   *  position upTo, checking each event against the chain: each(row) for
-   *  every intact event, pageDone(last position) after each page. Returns
-   *  the first broken link, described; nullopt when the log is intact. */
-  static std::optional<std::string> walkLog(mdc::sql::Db& db, int64_t upTo, int page,
-                                            const std::function<void(const Row&)>& each,
-                                            const std::function<void(int64_t)>& pageDone = {});
   /** replayInto between two SQLite files, and between any other two stores. */
   Status replayFileToFile(EventStore& t, int64_t head, int64_t& n, const std::function<void(int64_t)>& progress);
   Status replayCopying(EventStore& t, int64_t head, int64_t& n, const std::function<void(int64_t)>& progress);
@@ -510,39 +351,7 @@ class EventStore {
   /** The next "YYYY-NNNNNN" of the year of atMs, unique across agencies. */
   std::string nextIncidentNumber(int64_t atMs);
 
-  /** A prepared statement from the cache, reset when the guard goes. Parsing
-   *  the same few statements for every event cost more than running them. A
-   *  statement already in use (a nested use of the same SQL) is prepared anew. */
-  class CachedStmt {
-   public:
-    CachedStmt(mdc::sql::Stmt* shared, bool* busy, std::unique_ptr<mdc::sql::Stmt> own)
-        : st_(shared ? shared : own.get()), busy_(busy), own_(std::move(own)) {}
-    ~CachedStmt() {
-      st_->reset();
-      if (busy_) *busy_ = false;
-    }
-    CachedStmt(const CachedStmt&) = delete;
-    CachedStmt& operator=(const CachedStmt&) = delete;
-    mdc::sql::Stmt* operator->() { return st_; }
-
-   private:
-    mdc::sql::Stmt* st_;
-    bool* busy_;
-    std::unique_ptr<mdc::sql::Stmt> own_;
-  };
-  CachedStmt cached(const char* sql);
-
-  std::unique_ptr<mdc::sql::Db> db_;
-  struct CacheEntry {
-    std::unique_ptr<mdc::sql::Stmt> stmt;
-    bool busy = false;
-  };
-  /** Looked up by the SQL text without copying it (several lookups per event). */
-  struct SqlHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, CacheEntry, SqlHash, std::equal_to<>> cache_;  // after db_: finalized before the connection closes
+  std::unique_ptr<EventLog> log_;
   /** Which unit a device served from when (device_units), read once per device. */
   struct Served {
     int64_t atMs;
@@ -552,36 +361,10 @@ class EventStore {
   std::map<std::string, std::vector<Served>> served_;
   /** The unit a device served at a moment (registry history); nullopt for an unknown device. */
   std::optional<std::string> unitServedAt(const std::string& deviceId, int64_t atMs);
-  // write_tx.cpp: what the write transaction in progress holds and has read.
-  /** Locks held (when other processes write too), by key: "chain:AGENCY" or "incident-counter". */
-  std::map<int64_t, std::string> locksHeld_;
-  /** The hash each chain ends with, as read or appended in this transaction. */
-  std::map<std::string, std::string> chainHeads_;
-  bool posDrawn_ = false;  ///< a position was drawn in this transaction
-  /** Positions drawn for this transaction; block[next] is the next to use;
-   *  generation counts the blocks drawn, so that a savepoint knows its own. */
-  struct PositionBlock {
-    std::vector<int64_t> block;
-    size_t next = 0;
-    uint64_t generation = 0;
-  } positions_;
-  int posWanted_ = 1;  ///< how many positions to draw at once (the events a transaction expects)
-  /** The events' positions: a sequence where the engine has one. */
-  static constexpr mdc::sql::Sequence kEventPositions{"events_pos_seq", "events", "pos"};
-  bool replaying_ = false;  ///< the target of a replay: one transaction of its own, no locks
-  std::unique_ptr<mdc::sql::WalCheckpointer> checkpointer_;  // last: stopped before the connection closes
 };
 
 /** A request's command as cadctl and the log name it ("create_cfs"; "" none). */
 std::string commandKind(const control::ControlRequest& req);
 
-/** Where the stub and cadctl keep their files beside a store (the control
- *  socket, the records system, the fleet CA): a SQLite store's own path; for
- *  a PostgreSQL URI, "cad-<database>" in the working directory. */
-std::string sideFileBase(const std::string& target);
-
-/** SHA-256 of data, raw 32 bytes. */
-std::string sha256(const std::string& data);
-std::string toHex(const std::string& bytes);
 
 }  // namespace cad

@@ -114,14 +114,14 @@ std::map<std::string, EventStore::RegisteredDevice> EventStore::lookUpDevices(co
         served_.try_emplace(in.topicDeviceId, std::move(spells));
       }
     }
-    lockChains(agencies);
+    log_->lockChains(agencies);
   }
   return registry;
 }
 
 Status EventStore::ingestMessages(const std::vector<Incoming>& batch, bool savepoints, BatchOutcome& out) {
   const std::map<std::string, RegisteredDevice> registry = lookUpDevices(batch);
-  posWanted_ = int(std::min<size_t>(batch.size(), 4096));
+  log_->expectEvents(int(std::min<size_t>(batch.size(), 4096)));
   for (const Incoming& in : batch) ingestMessage(in, registry.at(in.topicDeviceId), savepoints, out);
   return {};
 }
@@ -272,7 +272,7 @@ bool EventStore::alreadyStored(BatchOutcome& out, const Incoming& in, const v1::
   return false;
 }
 
-EventStore::Row EventStore::deviceRow(BatchOutcome& out, const Incoming& in, const v1::Envelope& env,
+EventRow EventStore::deviceRow(BatchOutcome& out, const Incoming& in, const v1::Envelope& env,
                                       const std::string& unit, const std::string& agency) {
   Row row;
   row.eventId = env.event_id();
@@ -318,11 +318,11 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
   // It is neither stored nor acked nor rejected: the device keeps it and
   // resends, and the operator sees it in refusals. Errors of the database
   // itself (I/O, full, busy) still abort the whole batch.
-  HeadMark before = markHeads();
+  EventLog::HeadMark before = log_->markHeads();
   std::vector<Outgoing> produced;
   if (savepoints) cached("SAVEPOINT event")->run();
   try {
-    append(row);
+    log_->append(row);
     project(row, produced);
     if (savepoints) cached("RELEASE event")->run();
   } catch (const sql::DbError& e) {
@@ -334,7 +334,7 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
     auto release = cached("RELEASE event");
     release->reset();
     release->run();
-    restoreHeads(std::move(before));
+    log_->restoreHeads(std::move(before));
     std::string detail = std::string("event ") + env.event_id() + " seq " + std::to_string(env.seq()) +
                          " could not be applied and was not stored (the device keeps it): " + e.what();
     recordRefusal(out, in, "store_error", detail);  // not the device's fault: no Rejection

@@ -242,6 +242,36 @@ class ReadModels {
   /** The events of the agency ("" all) that move calls' clocks, in log order, each to `each`. */
   void callClockEvents(const std::string& agency, const std::function<void(const CallClockEvent&)>& each);
 
+  // read_models_devices.cpp: devices and units, the downlink queue, enrolment.
+  /** Stored downlinks of a unit after a seq, in order (for resync). */
+  std::vector<mdc::v1::Downlink> downlinksAfter(const std::string& unitId, uint64_t afterSeq, int limit = 10000);
+  /** The unit's latest downlink seq (0: none yet). */
+  uint64_t downlinkHead(const std::string& unitId);
+  /** Devices online (by their presence) whose reported cursor is below their
+   *  unit's head: the backend's downlink outbox, to send again. */
+  std::vector<DownlinkLag> laggingDevices();
+  /** When the oldest downlink a registered device has not confirmed holding
+   *  was made (Unix ms); nullopt when every device holds all of its unit's. */
+  std::optional<int64_t> oldestUnconfirmedDownlinkMs();
+  /** The device serving a unit now, if any. */
+  std::optional<std::string> deviceOfUnit(const std::string& unitId);
+  /** The unit a device is registered to serve, if it is registered. */
+  std::optional<std::string> unitOfDevice(const std::string& deviceId);
+  /** The token with this hash, if the log has one. */
+  std::optional<EnrolToken> enrolToken(const std::string& tokenHash);
+  /** The device's newest token that is unused, unexpired and not locked. */
+  std::optional<EnrolToken> openEnrolToken(const std::string& deviceId, int64_t nowMs);
+  /** Tokens of an agency ("" all), newest first. */
+  std::vector<EnrolToken> enrolTokens(const std::string& agency);
+
+  // read_models_calls.cpp, too: scheduled calls and call types.
+  /** The schedules of an agency ("" all), newest first. */
+  std::vector<Schedule> schedules(const std::string& agency);
+  /** The active schedule whose next occurrence is due first, if one is due by nowMs. */
+  std::optional<Schedule> nextDueSchedule(int64_t nowMs);
+  /** The agency's own types in the order they were added. */
+  std::vector<CfsTypeInfo> agencyCfsTypes(const std::string& agency);
+
  private:
   EventStore& store_;
 };

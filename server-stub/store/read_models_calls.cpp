@@ -2,6 +2,33 @@
 
 namespace cad {
 
+namespace {
+constexpr const char* kScheduleColumns =
+    "schedule_id, agency, cfs_type, priority, address, lat, lon, notes, every_ms, from_ms, until_ms, next_at_ms, "
+    "state, created_by, occurrences, late, last_incident";
+
+Schedule scheduleFrom(const mdc::sql::Stmt& st) {
+  Schedule s;
+  s.id = st.text(0);
+  s.agency = st.text(1);
+  s.cfsType = st.text(2);
+  s.priority = int(st.i64(3));
+  s.address = st.text(4);
+  if (!st.isNull(5)) s.location = std::pair{st.f64(5), st.f64(6)};
+  s.notes = st.text(7);
+  s.everyMs = st.i64(8);
+  s.fromMs = st.i64(9);
+  s.untilMs = st.i64(10);
+  s.nextAtMs = st.i64(11);
+  s.state = st.text(12);
+  s.createdBy = st.text(13);
+  s.occurrences = int(st.i64(14));
+  s.late = int(st.i64(15));
+  s.lastIncident = st.text(16);
+  return s;
+}
+}  // namespace
+
 std::vector<CallSummary> ReadModels::calls(const std::string& agency) {
   auto st = store_.db().prepare(
       "SELECT incident_number, agency, cfs_type, priority, state, source, address, created_at_ms FROM cfs "
@@ -120,6 +147,32 @@ void ReadModels::callClockEvents(const std::string& agency, const std::function<
     e.payload = st.blob(5);
     each(e);
   }
+}
+
+std::vector<Schedule> ReadModels::schedules(const std::string& agency) {
+  auto st = store_.db().prepare(std::string("SELECT ") + kScheduleColumns +
+                         " FROM schedules WHERE ?1='' OR agency=?1 ORDER BY pos DESC");
+  st.bind(1, agency);
+  std::vector<Schedule> out;
+  while (st.step()) out.push_back(scheduleFrom(st));
+  return out;
+}
+
+std::optional<Schedule> ReadModels::nextDueSchedule(int64_t nowMs) {
+  auto st = store_.db().prepare(std::string("SELECT ") + kScheduleColumns +
+                                " FROM schedules WHERE state='active' AND next_at_ms<=? "
+                                "ORDER BY next_at_ms, schedule_id LIMIT 1");
+  st.bind(1, nowMs);
+  if (!st.step()) return std::nullopt;
+  return scheduleFrom(st);
+}
+
+std::vector<CfsTypeInfo> ReadModels::agencyCfsTypes(const std::string& agency) {
+  auto st = store_.db().prepare("SELECT code, label, apco_code FROM cfs_types WHERE agency=? ORDER BY pos");
+  st.bind(1, agency);
+  std::vector<CfsTypeInfo> out;
+  while (st.step()) out.push_back({st.text(0), st.text(1), st.text(2), true});
+  return out;
 }
 
 }  // namespace cad

@@ -296,13 +296,13 @@ INSERT INTO store_meta VALUES(0);
 
 }  // namespace
 
-int64_t EventStore::schemaVersion() { return db_->schemaVersion(); }
+int64_t EventLog::schemaVersion() { return db_->schemaVersion(); }
 
-void EventStore::setSchemaVersion(int64_t version) { db_->setSchemaVersion(version); }
+void EventLog::setSchemaVersion(int64_t version) { db_->setSchemaVersion(version); }
 
-const std::vector<ReadModel>& EventStore::readModelTables() { return kReadModelTables; }
+const std::vector<ReadModel>& EventLog::readModelTables() { return kReadModelTables; }
 
-void EventStore::createSchema() {
+void EventLog::createSchema() {
   sql::Transaction tx(*db_);
   for (const char* part : {kSchema, kMigrationTo3, kMigrationTo4, kMigrationTo5, kMigrationTo6, kMigrationTo7,
                            kMigrationTo8, kMigrationTo9, kMigrationTo10, kMigrationTo11, kMigrationTo12})
@@ -313,7 +313,7 @@ void EventStore::createSchema() {
   tx.commit();
 }
 
-void EventStore::migrate(int64_t fromVersion) {
+void EventLog::migrate(int64_t fromVersion) {
   sql::Transaction tx(*db_);
   if (fromVersion < 3) db_->exec(kMigrationTo3);
   if (fromVersion < 4) {

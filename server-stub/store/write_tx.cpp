@@ -25,7 +25,7 @@
 #include <cstring>
 
 #include "server-stub/store/event_row.h"
-#include "server-stub/store/event_store.h"
+#include "server-stub/store/event_log.h"
 #include "shared/infra/log.h"
 
 namespace cad {
@@ -55,7 +55,7 @@ constexpr int kMaxLockRounds = 16;
 
 }  // namespace
 
-Status EventStore::writeTransaction(LockSet locks, const std::function<Status()>& body) {
+Status EventLog::writeTransaction(LockSet locks, const std::function<Status()>& body) {
   const bool shared = db_->sharedByWriters();
   for (int round = 0;; ++round) {
     locksHeld_.clear();
@@ -63,9 +63,9 @@ Status EventStore::writeTransaction(LockSet locks, const std::function<Status()>
     positions_ = {};
     posWanted_ = 1;
     posDrawn_ = false;
-    // What this store remembered of the registry may have been changed by
+    // What the writer remembered of the store may have been changed by
     // another writer since, or rolled back.
-    if (shared) served_.clear();
+    if (shared) forget();
     try {
       sql::Transaction tx(*db_);
       if (shared) {
@@ -78,26 +78,26 @@ Status EventStore::writeTransaction(LockSet locks, const std::function<Status()>
         }
       }
       if (Status s = body(); !s) {
-        served_.clear();
+        forget();
         return s;
       }
       tx.commit();
       return {};
     } catch (const NeedsLock& more) {
-      served_.clear();
+      forget();
       if (round + 1 >= kMaxLockRounds)
         throw sql::DbError(sql::Fault::other, 0, "",
                            "the locks the transaction needs kept changing (last: " + more.name + ")");
       if (more.name == kIncidentCounterLock) locks.incidentCounter = true;
       else locks.chains.insert(more.name.substr(std::strlen("chain:")));
     } catch (...) {
-      served_.clear();
+      forget();
       throw;
     }
   }
 }
 
-void EventStore::lockChains(const std::set<std::string>& agencies) {
+void EventLog::lockChains(const std::set<std::string>& agencies) {
   if (!db_->sharedByWriters()) return;
   std::map<int64_t, std::string> wanted;
   for (const auto& a : agencies) {
@@ -115,12 +115,12 @@ void EventStore::lockChains(const std::set<std::string>& agencies) {
   }
 }
 
-void EventStore::requireLock(const std::string& name) {
+void EventLog::requireLock(const std::string& name) {
   if (!db_->sharedByWriters() || replaying_) return;
   if (!locksHeld_.count(lockKey(name))) throw NeedsLock{name};
 }
 
-int64_t EventStore::nextPosition() {
+int64_t EventLog::nextPosition() {
   posDrawn_ = true;
   // Drawn as many at a time as the transaction expects to append (a batch
   // of messages: one round trip for all), after the locks like one would
@@ -133,7 +133,7 @@ int64_t EventStore::nextPosition() {
   return positions_.block[positions_.next++];
 }
 
-std::string EventStore::chainHead(const std::string& chain) {
+std::string EventLog::chainHead(const std::string& chain) {
   if (auto it = chainHeads_.find(chain); it != chainHeads_.end()) return it->second;
   auto st = cached("SELECT hash FROM events WHERE chain=? ORDER BY pos DESC LIMIT 1");
   st->bind(1, chain);
@@ -142,7 +142,7 @@ std::string EventStore::chainHead(const std::string& chain) {
   return head;
 }
 
-int64_t EventStore::append(Row& row) {
+int64_t EventLog::append(Row& row) {
   row.chain = row.agency;
   requireLock(chainLock(row.chain));
   row.pos = nextPosition();
@@ -153,7 +153,7 @@ int64_t EventStore::append(Row& row) {
   return row.pos;
 }
 
-void EventStore::syncSequences() {
+void EventLog::syncSequences() {
   db_->syncSequence(kEventPositions);
   db_->syncSequence(sql::Sequence{"", "cfs_timeline", "id"});
 }
@@ -176,7 +176,7 @@ std::optional<LogCursor> LogCursor::parse(const std::string& text) {
   return LogCursor{*tx, *pos};
 }
 
-LogCursor EventStore::readLog(LogCursor after, const std::string& agency, int limit,
+LogCursor EventLog::readLog(LogCursor after, const std::string& agency, int limit,
                               const std::function<void(const LogEntry&)>& each) {
   // The horizon: only transactions older than every one still running
   // (with one writer there is no such thing, and tx is 0).
@@ -194,7 +194,7 @@ LogCursor EventStore::readLog(LogCursor after, const std::string& agency, int li
   return last;
 }
 
-void EventStore::listLog(int64_t afterPos, const std::string& agency, int64_t limit,
+void EventLog::listLog(int64_t afterPos, const std::string& agency, int64_t limit,
                          const std::function<void(const LogEntry&)>& each) {
   auto st = db_->prepare(std::string(Row::kSelect) +
                          "WHERE pos > ?1 AND (?2 = '' OR agency = ?2) ORDER BY pos LIMIT ?3");

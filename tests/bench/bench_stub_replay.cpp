@@ -114,13 +114,13 @@ int main(int argc, char** argv) {
   }
   if (!batch.empty() && !s.ingest(batch)) return 3;
   double buildS = secondsSince(t0);
-  long total = long(s.stats().events);
+  long total = long(s.log().stats().events);
   std::printf("built %ld events in %.1f s (EventStore::ingest, %d per transaction): %.0f events/s\n", total, buildS,
               batchN, double(total) / buildS);
 
   t0 = Clock::now();
   int64_t checked = 0;
-  auto broken = s.verify(&checked);
+  auto broken = s.log().verify(&checked);
   double verifyS = secondsSince(t0);
   std::printf("verify: %lld events, %s, %.1f s (%.0f events/s)\n", static_cast<long long>(checked),
               broken ? broken->c_str() : "chain intact", verifyS, double(checked) / verifyS);
@@ -137,10 +137,10 @@ int main(int argc, char** argv) {
               double(replayed) / replayS);
 
   t0 = Clock::now();
-  std::string live = s.digest();
+  std::string live = s.log().digest();
   double digestS = secondsSince(t0);
   auto r = EventStore::open(dir.file("replay.db"), true);
-  bool equal = r && (*r)->digest() == live;
+  bool equal = r && (*r)->log().digest() == live;
   std::printf("digest: %.1f s; live and replay %s\n", digestS, equal ? "EQUAL" : "DIFFER");
 
   // Floor: copy the same rows with SQLite alone (no hashing, no projection).

@@ -37,7 +37,7 @@ control::ControlRequest command(Fill fill) {
 /** The kind and payload of the last event in the log. */
 std::pair<std::string, std::string> lastEvent(EventStore& s) {
   std::pair<std::string, std::string> last;
-  s.listLog(0, "", 1'000'000, [&](const LogEntry& e) { last = {e.kind, e.payload}; });
+  s.log().listLog(0, "", 1'000'000, [&](const LogEntry& e) { last = {e.kind, e.payload}; });
   return last;
 }
 

@@ -6,6 +6,7 @@
 
 #include "server-stub/service/est_server.h"
 #include "server-stub/store/event_store.h"
+#include "server-stub/store/read_models.h"
 #include "shared/infra/enrol.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/temp_dir.h"
@@ -155,17 +156,17 @@ TEST_CASE("enrolment tokens in the log: the hash only, used once, a newer one su
   run(*s, add, T0);
   const std::string first = mdc::enrol::newToken(), second = mdc::enrol::newToken();
   run(*s, tokenCommand("MDC-1", first), T0 + kMin);
-  auto t = s->enrolToken(hashOf(first));
+  auto t = ReadModels(*s).enrolToken(hashOf(first));
   REQUIRE(t);
   CHECK(t->deviceId == "MDC-1");
   CHECK(t->unitId == "E1");
   CHECK(t->createdBy == "tech");
   CHECK(t->expiresAtMs == T0 + kMin + 7200 * 1000);
-  CHECK(s->openEnrolToken("MDC-1", T0 + 2 * kMin)->tokenHash == hashOf(first));
-  CHECK_FALSE(s->openEnrolToken("MDC-1", T0 + 3 * 3600 * 1000));  // expired
+  CHECK(ReadModels(*s).openEnrolToken("MDC-1", T0 + 2 * kMin)->tokenHash == hashOf(first));
+  CHECK_FALSE(ReadModels(*s).openEnrolToken("MDC-1", T0 + 3 * 3600 * 1000));  // expired
 
   // Bad commands are refused and change nothing.
-  const std::string digest = s->digest();
+  const std::string digest = s->log().digest();
   ControlRequest bad = tokenCommand("MDC-9", mdc::enrol::newToken());
   bad.set_agency("FD1");
   bad.set_actor("tech");
@@ -182,18 +183,18 @@ TEST_CASE("enrolment tokens in the log: the hash only, used once, a newer one su
   CHECK_FALSE(s->execute(bad, T0));  // the same token twice
   bad.mutable_enroll_token()->set_token_sha256("XYZ");
   CHECK_FALSE(s->execute(bad, T0));
-  CHECK(s->digest() == digest);
+  CHECK(s->log().digest() == digest);
 
   // A newer token ends the older one.
   run(*s, tokenCommand("MDC-1", second), T0 + 2 * kMin);
-  CHECK(s->enrolToken(hashOf(first))->expiresAtMs == T0 + 2 * kMin);
-  CHECK(s->openEnrolToken("MDC-1", T0 + 3 * kMin)->tokenHash == hashOf(second));
+  CHECK(ReadModels(*s).enrolToken(hashOf(first))->expiresAtMs == T0 + 2 * kMin);
+  CHECK(ReadModels(*s).openEnrolToken("MDC-1", T0 + 3 * kMin)->tokenHash == hashOf(second));
 
   // Guesses count against the open token; its own used token does not.
   REQUIRE(s->recordEnrolment(refusal("MDC-1", mdc::enrol::newToken()), T0 + 3 * kMin));
   REQUIRE(s->recordEnrolment(refusal("MDC-1", ""), T0 + 3 * kMin));
   REQUIRE(s->recordEnrolment(refusal("MDC-1", first), T0 + 3 * kMin));  // its own (superseded) token: not a guess
-  CHECK(s->enrolToken(hashOf(second))->failures == 2);
+  CHECK(ReadModels(*s).enrolToken(hashOf(second))->failures == 2);
 
   EnrolmentRecord ok;
   ok.kind = "enrolled";
@@ -204,12 +205,12 @@ TEST_CASE("enrolment tokens in the log: the hash only, used once, a newer one su
   ok.notAfterMs = T0 + 365LL * 86'400'000;
   ok.peer = "10.0.0.9";
   REQUIRE(s->recordEnrolment(ok, T0 + 4 * kMin));
-  t = s->enrolToken(hashOf(second));
+  t = ReadModels(*s).enrolToken(hashOf(second));
   CHECK(t->usedAtMs == T0 + 4 * kMin);
   CHECK(t->usedSerial == "CAFE01");
-  CHECK_FALSE(s->openEnrolToken("MDC-1", T0 + 5 * kMin));
-  CHECK(s->enrolTokens("FD1").size() == 2);
-  CHECK(s->enrolTokens("PD1").empty());
+  CHECK_FALSE(ReadModels(*s).openEnrolToken("MDC-1", T0 + 5 * kMin));
+  CHECK(ReadModels(*s).enrolTokens("FD1").size() == 2);
+  CHECK(ReadModels(*s).enrolTokens("PD1").empty());
   EnrolmentRecord wrongKind = ok;
   wrongKind.kind = "granted";
   CHECK_FALSE(s->recordEnrolment(wrongKind, T0));
@@ -219,8 +220,8 @@ TEST_CASE("enrolment tokens in the log: the hash only, used once, a newer one su
   run(*s, tokenCommand("MDC-1", third), T0 + 10 * kMin);
   for (int i = 0; i < kEnrolMaxFailures; ++i)
     REQUIRE(s->recordEnrolment(refusal("MDC-1", mdc::enrol::newToken()), T0 + 11 * kMin));
-  CHECK(s->enrolToken(hashOf(third))->failures == kEnrolMaxFailures);
-  CHECK_FALSE(s->openEnrolToken("MDC-1", T0 + 12 * kMin));
+  CHECK(ReadModels(*s).enrolToken(hashOf(third))->failures == kEnrolMaxFailures);
+  CHECK_FALSE(ReadModels(*s).openEnrolToken("MDC-1", T0 + 12 * kMin));
 
   // The token is nowhere in the log; the read model replays to the same digest.
   {
@@ -232,6 +233,6 @@ TEST_CASE("enrolment tokens in the log: the hash only, used once, a newer one su
   REQUIRE(s->replayInto(mdc::test::storeTarget(dir, "replay.db")));
   auto replayed = EventStore::open(mdc::test::storeTarget(dir, "replay.db"), true);
   REQUIRE(replayed);
-  CHECK((*replayed)->digest() == s->digest());
-  CHECK((*replayed)->enrolToken(hashOf(third))->failures == kEnrolMaxFailures);
+  CHECK((*replayed)->log().digest() == s->log().digest());
+  CHECK(ReadModels(**replayed).enrolToken(hashOf(third))->failures == kEnrolMaxFailures);
 }

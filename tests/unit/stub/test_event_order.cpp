@@ -537,7 +537,7 @@ std::string runSeed(uint32_t seed, bool withReplay) {
     else {
       auto again = EventStore::open(dir.file("replay.db"), true);
       REQUIRE(again);
-      if ((*again)->digest() != run.store->digest()) diff.push_back("replay: digest differs from the store's");
+      if ((*again)->log().digest() != run.store->log().digest()) diff.push_back("replay: digest differs from the store's");
     }
   }
   return report(seed, diff);
@@ -587,20 +587,20 @@ std::string runSeedOnBoth(uint32_t seed, mdc::test::PgServer& pg) {
   std::vector<std::string> diff;
   for (const auto& d : lite.diff) diff.push_back("sqlite: " + d);
   for (const auto& d : post.diff) diff.push_back("postgresql: " + d);
-  const std::string digest = lite.store->digest();
-  if (auto broken = post.store->verify()) diff.push_back("postgresql: verify: " + *broken);
+  const std::string digest = lite.store->log().digest();
+  if (auto broken = post.store->log().verify()) diff.push_back("postgresql: verify: " + *broken);
   {
     auto toFile = post.store->replayInto(dir.file("from-pg.db"));
     if (!toFile) diff.push_back("replay postgresql -> sqlite: " + toFile.error().message);
     else {
       auto f = EventStore::open(dir.file("from-pg.db"), true);
       REQUIRE(f);
-      if ((*f)->digest() != post.store->digest()) diff.push_back("replay postgresql -> sqlite: digest differs");
+      if ((*f)->log().digest() != post.store->log().digest()) diff.push_back("replay postgresql -> sqlite: digest differs");
     }
     const std::string target = pg.freshDatabase();
     auto toPg = lite.store->replayInto(target);
     if (!toPg) diff.push_back("replay sqlite -> postgresql: " + toPg.error().message);
-    else if ((*EventStore::open(target, true))->digest() != digest)
+    else if ((*EventStore::open(target, true))->log().digest() != digest)
       diff.push_back("replay sqlite -> postgresql: digest differs");
   }
   return report(seed, diff);
@@ -846,7 +846,7 @@ TEST_CASE("two devices in one vehicle: the unit shows the newer of their statuse
   REQUIRE(d.s->replayInto(mdc::test::storeTarget(d.dir, "replay.db"), &n));
   auto again = EventStore::open(mdc::test::storeTarget(d.dir, "replay.db"), true);
   REQUIRE(again);
-  CHECK((*again)->digest() == d.s->digest());
+  CHECK((*again)->log().digest() == d.s->log().digest());
 }
 
 TEST_CASE("a time far ahead of its arrival is clamped to it, flagged and counted, the board does not freeze",

@@ -13,6 +13,7 @@
 #include <regex>
 
 #include "server-stub/store/event_store.h"
+#include "server-stub/store/read_models.h"
 #include "server-stub/domain/kpi.h"
 #include "shared/wire/codec.h"
 #include "server-stub/store/postgres.h"
@@ -167,7 +168,7 @@ TEST_CASE("events are append-only: the triggers refuse UPDATE and DELETE (and TR
   }
   CHECK(events(*s) == 2);
   CHECK(payload() == before);
-  CHECK_FALSE(s->verify());
+  CHECK_FALSE(s->log().verify());
 }
 
 TEST_CASE("a repeated (device, seq) is acked again and stored once, re-used with other content it is refused",
@@ -214,7 +215,7 @@ TEST_CASE("a repeated (device, seq) is acked again and stored once, re-used with
   CHECK(count(*s, "SELECT COUNT(*) FROM refusals WHERE reason='seq_conflict' AND device_id='MDC-E12'") == 1);
   // The stored event 7 is unchanged: still the AVL report.
   CHECK(s->db().queryText("SELECT kind FROM events WHERE device_id='MDC-E12' AND device_seq=7") == "avl");
-  CHECK_FALSE(s->verify());
+  CHECK_FALSE(s->log().verify());
 }
 
 TEST_CASE("bad input is refused with a reason, recorded, and stores nothing", "[store][bad-input]") {
@@ -224,7 +225,7 @@ TEST_CASE("bad input is refused with a reason, recorded, and stores nothing", "[
   addDevice(*s, kE14);
   ingestOne(*s, statusEnv(kE12, 1, T0, v1::UNIT_STATUS_AVAILABLE));
   const int64_t eventsBefore = events(*s);
-  const std::string digestBefore = s->digest();
+  const std::string digestBefore = s->log().digest();
 
   std::mt19937 rng(42);
   std::string randomBytes(300, '\0');
@@ -282,7 +283,7 @@ TEST_CASE("bad input is refused with a reason, recorded, and stores nothing", "[
     CHECK(count(*s, "SELECT COUNT(*) FROM refusals WHERE id=(SELECT MAX(id) FROM refusals) AND reason='" + c.reason +
                         "' AND device_id='" + c.in.topicDeviceId + "'") == 1);
   }
-  CHECK(s->digest() == digestBefore);  // no read model moved
+  CHECK(s->log().digest() == digestBefore);  // no read model moved
 
   // All of them in one batch with one good event: the good one is stored, each
   // bad one refused, nothing half-written.
@@ -294,7 +295,7 @@ TEST_CASE("bad input is refused with a reason, recorded, and stores nothing", "[
   CHECK(out.refused.size() == cases.size());
   CHECK(events(*s) == eventsBefore + 1);
   CHECK(unitRow(*s, "E12").status == v1::UNIT_STATUS_EN_ROUTE);
-  CHECK_FALSE(s->verify());
+  CHECK_FALSE(s->log().verify());
 }
 
 TEST_CASE("AVL backfill never moves the live position backwards, a later live report does", "[store][avl]") {
@@ -353,7 +354,7 @@ TEST_CASE("a self-initiated CFS gets an incident number, the unit is attached, t
   CHECK(count(*s, "SELECT COUNT(*) FROM cfs WHERE incident_number='" + number + "' AND source='self' AND state='open' "
                   "AND agency='FD1' AND origin_event_id='" + cfs.event_id() + "'") == 1);
   CHECK(count(*s, "SELECT COUNT(*) FROM cfs_units WHERE incident_number='" + number + "' AND unit_id='E12'") == 1);
-  CHECK(s->downlinksAfter("E12", 0).size() == 1);
+  CHECK(ReadModels(*s).downlinksAfter("E12", 0).size() == 1);
 
   // The next one of the year gets the next number.
   ingestOne(*s, statusEnv(kE12, 2, T0 + kMin, v1::UNIT_STATUS_AVAILABLE));
@@ -500,7 +501,7 @@ TEST_CASE("an unknown device is refused and recorded, a moved device's later eve
   CHECK(unitRow(*s, "E12").device == "");
   CHECK(s->db().queryText("SELECT unit_id FROM events WHERE device_id='MDC-E12' AND device_seq=2") == "E99");
   CHECK(s->db().queryText("SELECT unit_id FROM events WHERE device_id='MDC-E12' AND device_seq=1") == "E12");
-  CHECK(*s->unitOfDevice(kE12.id) == "E99");
+  CHECK(*ReadModels(*s).unitOfDevice(kE12.id) == "E99");
   // Downlinks for E99 now reach the device.
   ControlRequest msg;
   msg.set_agency("FD1");
@@ -525,7 +526,7 @@ TEST_CASE("resync: a device asking after seq N gets exactly the downlinks after 
   }
   for (uint64_t after : {0, 1, 7, 11, 12, 40}) {
     INFO("after " << after);
-    auto dls = s->downlinksAfter("E12", after);
+    auto dls = ReadModels(*s).downlinksAfter("E12", after);
     REQUIRE(dls.size() == (after >= 12 ? 0 : 12 - after));
     for (size_t i = 0; i < dls.size(); ++i) {
       CHECK(dls[i].seq() == after + 1 + i);
@@ -634,7 +635,7 @@ TEST_CASE("two agencies: each gets its own incident numbers, neither can touch t
   msg.set_actor("mallory");
   CHECK_FALSE(s->execute(msg, T0 + 5000));
   CHECK(events(*s) == before);
-  CHECK_FALSE(s->verify());
+  CHECK_FALSE(s->log().verify());
 }
 
 TEST_CASE("replaying the log reproduces every read model, an altered event fails verify and replay",
@@ -665,15 +666,15 @@ TEST_CASE("replaying the log reproduces every read model, an altered event fails
     ingestOne(*s, statusEnv(kE12, 201, T0 + kMin * 30, v1::UNIT_STATUS_AVAILABLE));
     ingestOne(*s, statusEnv(kE14, 3, T0 + kMin * 31, v1::UNIT_STATUS_AVAILABLE));
     ingestOne(*s, presenceEnv(kP7, 2, T0 + kMin * 40, false));
-    REQUIRE(s->stats().events == 3 + 3 + 5 + 100 + 7);
+    REQUIRE(s->log().stats().events == 3 + 3 + 5 + 100 + 7);
 
     int64_t n = 0;
     REQUIRE(s->replayInto(mdc::test::storeTarget(dir, "replay.db"), &n));
-    CHECK(n == s->stats().events);
+    CHECK(n == s->log().stats().events);
     auto r = EventStore::open(mdc::test::storeTarget(dir, "replay.db"), true);
     REQUIRE(r);
-    CHECK((*r)->digest() == s->digest());
-    CHECK((*r)->stats().lastHashHex == s->stats().lastHashHex);
+    CHECK((*r)->log().digest() == s->log().digest());
+    CHECK((*r)->log().stats().lastHashHex == s->log().stats().lastHashHex);
     CHECK_FALSE(s->replayInto(mdc::test::storeTarget(dir, "replay.db")));  // never into an existing file
   }
   // Alter one byte of event 9's payload behind the store's back.
@@ -685,7 +686,7 @@ TEST_CASE("replaying the log reproduces every read model, an altered event fails
   auto s = EventStore::open(live, true);
   REQUIRE(s);
   int64_t intact = 0;
-  auto broken = (*s)->verify(&intact);
+  auto broken = (*s)->log().verify(&intact);
   REQUIRE(broken);
   CHECK(intact == 8);
   CHECK_THAT(*broken, Catch::StartsWith("event 9 ") && Catch::Contains("altered"));
@@ -724,13 +725,13 @@ TEST_CASE("an event the projection cannot apply is set aside, the rest of its ba
   CHECK(count(*s, "SELECT COUNT(*) FROM events WHERE device_id='MDC-E14' AND device_seq=1") == 0);
   CHECK(count(*s, "SELECT COUNT(*) FROM refusals WHERE reason='store_error'") == 1);
   CHECK(unitRow(*s, "E14").status == v1::UNIT_STATUS_ON_SCENE);
-  CHECK_FALSE(s->verify());
+  CHECK_FALSE(s->log().verify());
   // Once the cause is gone, the resent event is stored.
   s->db().exec(s->engine() == mdc::sql::Engine::sqlite ? "DROP TRIGGER boom" : "DROP TRIGGER boom ON messages");
   CHECK(ingestOne(*s, messageEnv(kE14, 1, T0, "boom")).appended == 1);
-  CHECK_FALSE(s->verify());
+  CHECK_FALSE(s->log().verify());
   REQUIRE(s->replayInto(mdc::test::storeTarget(dir, "replay.db")));
-  CHECK(EventStore::open(mdc::test::storeTarget(dir, "replay.db"), true).value()->digest() == s->digest());
+  CHECK(EventStore::open(mdc::test::storeTarget(dir, "replay.db"), true).value()->log().digest() == s->log().digest());
 }
 
 namespace {
@@ -777,10 +778,10 @@ TEST_CASE("an agency's configuration reaches every unit of the agency, in the st
     CHECK(mdc::codec::validate(o.downlink));
   }
   // Kept for resync like every other downlink.
-  auto kept = s->downlinksAfter("E12", 0);
+  auto kept = ReadModels(*s).downlinksAfter("E12", 0);
   REQUIRE(kept.size() == 1);
   CHECK(kept[0].has_configuration());
-  CHECK(s->downlinksAfter("P7", 0).empty());
+  CHECK(ReadModels(*s).downlinksAfter("P7", 0).empty());
 
   // A device registered later gets the current configuration at once.
   const Device e16{"MDC-E16", "E16", "FD1", 4};
@@ -798,7 +799,7 @@ TEST_CASE("an agency's configuration reaches every unit of the agency, in the st
   auto second = exec(*s, agencyConfig("FD1", {}), T0 + 2 * kMin);
   REQUIRE(second.downlinks.size() == 3);
   for (const auto& o : second.downlinks) CHECK(o.downlink.configuration().statuses_size() == 0);
-  CHECK(s->downlinksAfter("E12", 0).size() == 2);
+  CHECK(ReadModels(*s).downlinksAfter("E12", 0).size() == 2);
 
   // The audit trail has who set it.
   auto st = s->db().prepare("SELECT actor, payload FROM events WHERE kind='registry.agency_config' ORDER BY pos");
@@ -811,7 +812,7 @@ TEST_CASE("an agency's configuration reaches every unit of the agency, in the st
   REQUIRE(s->replayInto(mdc::test::storeTarget(dir, "replayed.db"), &n));
   auto r = EventStore::open(mdc::test::storeTarget(dir, "replayed.db"), true);
   REQUIRE(r);
-  CHECK((*r)->digest() == s->digest());
+  CHECK((*r)->log().digest() == s->log().digest());
 }
 
 TEST_CASE("a bad agency configuration is refused with the value named and changes nothing", "[store][config]") {
@@ -840,7 +841,7 @@ TEST_CASE("a bad agency configuration is refused with the value named and change
   }
   CHECK(events(*s) == before);
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM agency_config") == 0);
-  CHECK(s->downlinksAfter("E12", 0).empty());
+  CHECK(ReadModels(*s).downlinksAfter("E12", 0).empty());
 }
 
 namespace {
@@ -937,7 +938,7 @@ TEST_CASE("a schema 2 to 11 store is migrated when opened, its log untouched, it
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM cfs_types") == 0);
   CHECK(s->db().queryText("SELECT apco_code FROM cfs") == (from >= 9 ? "FSTRU" : ""));  // a replay derives it
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM zones") == 0);
-  CHECK_FALSE(s->verify());
+  CHECK_FALSE(s->log().verify());
   // The log before schema 12 is one chain (''); what comes after, the agency's.
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM events WHERE chain<>''") == 0);
   CHECK(unitRow(*s, "E12").cfs == fire);
@@ -950,10 +951,10 @@ TEST_CASE("a schema 2 to 11 store is migrated when opened, its log untouched, it
   CHECK(unitRow(*s, "E12").status == v1::UNIT_STATUS_AVAILABLE);
   CHECK(unitRow(*s, "E12").cfs == "");
   exec(*s, agencyConfig("FD1", {"available", "busy"}), T0 + 7 * kMin);
-  CHECK(s->downlinksAfter("E12", 0).size() == 3);  // assignment, assignment cleared, configuration
+  CHECK(ReadModels(*s).downlinksAfter("E12", 0).size() == 3);  // assignment, assignment cleared, configuration
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM events WHERE chain='FD1'") == 3);
-  CHECK(s->stats().chains == 2);
-  CHECK_FALSE(s->verify());
+  CHECK(s->log().stats().chains == 2);
+  CHECK_FALSE(s->log().verify());
 }
 
 TEST_CASE("available, at station and returning clear a unit from its CFS, staged does not", "[store][status]") {
@@ -1047,7 +1048,7 @@ TEST_CASE("a unit taken off its CFS is told, whether the dispatcher closed it, r
   REQUIRE(s->replayInto(mdc::test::storeTarget(dir, "replayed.db")));
   auto r = EventStore::open(mdc::test::storeTarget(dir, "replayed.db"), true);
   REQUIRE(r);
-  CHECK((*r)->digest() == s->digest());
+  CHECK((*r)->log().digest() == s->log().digest());
 }
 
 TEST_CASE("on PostgreSQL the stub's role may only insert and read the log, and no role may change it",

@@ -118,10 +118,10 @@ TEST_CASE("a batch stores each report as the event it would have been alone: sam
   CHECK(b.refused.empty());
   CHECK(acked(b, kE12.id) == seqs(1, 300));
 
-  CHECK(batched->stats().events == alone->stats().events);
+  CHECK(batched->log().stats().events == alone->log().stats().events);
   CHECK(avlLog(*batched) == avlLog(*alone));  // byte for byte the same events
-  CHECK(batched->digest() == alone->digest());
-  CHECK_FALSE(batched->verify());
+  CHECK(batched->log().digest() == alone->log().digest());
+  CHECK_FALSE(batched->log().verify());
 }
 
 TEST_CASE("a batch's reports sent again, alone or batched, are acked and stored once", "[store][batch]") {
@@ -142,7 +142,7 @@ TEST_CASE("a batch's reports sent again, alone or batched, are acked and stored 
   CHECK(out.appended == 0);
   CHECK(out.duplicates == 20);
   CHECK(acked(out, kE12.id) == seqs(10, 29));
-  CHECK(s->stats().events == 2 + 20);  // the two device registrations and the reports
+  CHECK(s->log().stats().events == 2 + 20);  // the two device registrations and the reports
 }
 
 TEST_CASE("a bad report in a batch is refused alone by its id and seq, the rest are stored", "[store][batch]") {
@@ -170,7 +170,7 @@ TEST_CASE("a batch refused whole is named by its own id, never by a report's seq
   TempDir dir;
   auto s = openStore(dir, "cad.db");
   const auto events = backlog(kE12, 7, 4);
-  const int64_t before = s->stats().events;
+  const int64_t before = s->log().stats().events;
 
   SECTION("a store that does not accept batches (as one from before them)") {
     s->setAcceptAvlBatches(false);
@@ -205,5 +205,5 @@ TEST_CASE("a batch refused whole is named by its own id, never by a report's seq
     CHECK(out.refused[0].reason == "wrong_device");
     CHECK(out.downlinks[0].downlink.rejection().seq() == 0);
   }
-  CHECK(s->stats().events == before);
+  CHECK(s->log().stats().events == before);
 }

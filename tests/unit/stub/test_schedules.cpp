@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "server-stub/store/event_store.h"
+#include "server-stub/store/read_models.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/unit/stub/stub_wire.h"
@@ -72,8 +73,8 @@ TEST_CASE("scheduled calls: each occurrence is created when due and offered to a
   REQUIRE(s->ingest({incoming(statusEnv(kE14, 1, T0 - 30 * kMin, v1::UNIT_STATUS_BUSY), T0 - 30 * kMin)}));
 
   auto created = run(*s, houseCheck(T0 + kHour, T0 + kHour + 3 * kDay), T0);
-  REQUIRE(s->schedules("FD1").size() == 1);
-  const Schedule sched = s->schedules("FD1")[0];
+  REQUIRE(ReadModels(*s).schedules("FD1").size() == 1);
+  const Schedule sched = ReadModels(*s).schedules("FD1")[0];
   CHECK(created.summary.find("schedule " + sched.id + ": WELFARE at 12 Elm St every 1440 min") == 0);
   CHECK(sched.state == "active");
   CHECK(sched.nextAtMs == T0 + kHour);
@@ -100,8 +101,8 @@ TEST_CASE("scheduled calls: each occurrence is created when due and offered to a
   CHECK(st.i64(2) == 4);
   CHECK(st.text(4) == "owners away; key with neighbour at 14");
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM cfs_timeline WHERE late=1") == 0);
-  CHECK(s->schedules("FD1")[0].nextAtMs == T0 + kHour + kDay);
-  CHECK(s->schedules("FD1")[0].occurrences == 1);
+  CHECK(ReadModels(*s).schedules("FD1")[0].nextAtMs == T0 + kHour + kDay);
+  CHECK(ReadModels(*s).schedules("FD1")[0].occurrences == 1);
 
   // The stub down for two days: both missed occurrences are created when it
   // is back, late, each with its due time on the timeline.
@@ -110,18 +111,18 @@ TEST_CASE("scheduled calls: each occurrence is created when due and offered to a
   CHECK(back->summary == "2 scheduled calls created (2 late: due while the stub was down)");
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM cfs WHERE source='schedule'") == 3);
   CHECK(s->db().queryInt("SELECT COUNT(*) FROM cfs_timeline WHERE late=1 AND text LIKE 'created late: due %'") == 2);
-  CHECK(s->schedules("FD1")[0].late == 2);
-  CHECK(s->schedules("FD1")[0].lastIncident == "2026-000003");
+  CHECK(ReadModels(*s).schedules("FD1")[0].late == 2);
+  CHECK(ReadModels(*s).schedules("FD1")[0].lastIncident == "2026-000003");
 
   // The last occurrence, then the schedule is done.
   REQUIRE(s->runSchedules(T0 + kHour + 3 * kDay + 1000));
-  CHECK(s->schedules("FD1")[0].state == "done");
-  CHECK(s->schedules("FD1")[0].occurrences == 4);
+  CHECK(ReadModels(*s).schedules("FD1")[0].state == "done");
+  CHECK(ReadModels(*s).schedules("FD1")[0].occurrences == 4);
   CHECK(s->runSchedules(T0 + 30 * kDay)->summary.empty());
 
   // Cancel: no more occurrences; cancelling twice or another agency's is refused.
   run(*s, houseCheck(T0 + 10 * kDay, T0 + 20 * kDay), T0 + 5 * kDay);
-  const std::string second = s->schedules("FD1")[0].id;
+  const std::string second = ReadModels(*s).schedules("FD1")[0].id;
   ControlRequest cancel;
   cancel.mutable_schedule_cancel()->set_schedule(second);
   ControlRequest other = cancel;
@@ -130,7 +131,7 @@ TEST_CASE("scheduled calls: each occurrence is created when due and offered to a
   REQUIRE_FALSE(refused);
   CHECK(refused.error().message == "schedule \"" + second + "\": no such schedule in agency PD1");
   run(*s, cancel, T0 + 5 * kDay);
-  CHECK(s->schedules("FD1")[0].state == "cancelled");
+  CHECK(ReadModels(*s).schedules("FD1")[0].state == "cancelled");
   refused = tryRun(*s, cancel, T0 + 5 * kDay);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().message == "schedule \"" + second + "\": is cancelled already");
@@ -140,13 +141,13 @@ TEST_CASE("scheduled calls: each occurrence is created when due and offered to a
   REQUIRE(s->replayInto(mdc::test::storeTarget(dir, "replay.db")));
   auto replayed = EventStore::open(mdc::test::storeTarget(dir, "replay.db"), true);
   REQUIRE(replayed);
-  CHECK((*replayed)->digest() == s->digest());
+  CHECK((*replayed)->log().digest() == s->log().digest());
 }
 
 TEST_CASE("scheduled calls: a bad schedule is refused with the value named and changes nothing") {
   TempDir dir;
   auto s = openStore(dir);
-  const std::string digest = s->digest();
+  const std::string digest = s->log().digest();
   struct Case {
     ControlRequest cmd;
     std::string error;
@@ -171,6 +172,6 @@ TEST_CASE("scheduled calls: a bad schedule is refused with the value named and c
     REQUIRE_FALSE(r);
     CHECK(r.error().message.find(c.error) == 0);
   }
-  CHECK(s->digest() == digest);
-  CHECK(s->stats().events == 0);
+  CHECK(s->log().digest() == digest);
+  CHECK(s->log().stats().events == 0);
 }

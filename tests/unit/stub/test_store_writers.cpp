@@ -83,8 +83,8 @@ TEST_CASE("each agency's events form a chain of their own, and an event taken ou
         auto r = s->ingest({incoming(avlEnv(d, seq, T0 + int64_t(seq) * 1000, 40.7, -74.0), T0 + int64_t(seq) * 1000)});
         REQUIRE(r);
       }
-    CHECK_FALSE(s->verify());
-    CHECK(s->stats().chains == 2);
+    CHECK_FALSE(s->log().verify());
+    CHECK(s->log().stats().chains == 2);
     CHECK(count(*s, "SELECT COUNT(*) FROM events WHERE chain='FD1'") == 4 + 20);
     CHECK(count(*s, "SELECT COUNT(*) FROM events WHERE chain<>agency") == 0);
     // Positions stay one after another on SQLite (one writer).
@@ -98,7 +98,7 @@ TEST_CASE("each agency's events form a chain of their own, and an event taken ou
     raw.exec("DELETE FROM events WHERE pos = (SELECT MIN(pos) FROM events WHERE agency='PD1' AND kind='avl')");
   }
   auto s = open(db);
-  auto broken = s->verify();
+  auto broken = s->log().verify();
   REQUIRE(broken);
   CHECK_THAT(*broken, Catch::Contains("previous event of its chain (agency PD1)"));
 }
@@ -208,16 +208,16 @@ TEST_CASE("two writers committing events of the same units at once leave the boa
   // The chains, one per agency, verify; the log replays to the same read
   // models in SQLite and in PostgreSQL.
   int64_t checked = 0;
-  CHECK_FALSE(a->verify(&checked));
+  CHECK_FALSE(a->log().verify(&checked));
   CHECK(checked == count(*a, "SELECT COUNT(*) FROM events"));
-  CHECK(a->stats().chains == 2);
-  const std::string digest = a->digest();
+  CHECK(a->log().stats().chains == 2);
+  const std::string digest = a->log().digest();
   TempDir dir;
   REQUIRE(a->replayInto(dir.file("replayed.db")));
-  CHECK(open(dir.file("replayed.db"))->digest() == digest);
+  CHECK(open(dir.file("replayed.db"))->log().digest() == digest);
   const std::string again = pg.freshDatabase();
   REQUIRE(a->replayInto(again));
-  CHECK(open(again)->digest() == digest);
+  CHECK(open(again)->log().digest() == digest);
 }
 
 TEST_CASE("a reader following the log never skips an event committed late below one it has read",
@@ -230,7 +230,7 @@ TEST_CASE("a reader following the log never skips an event committed late below 
   LogCursor cursor;
   std::vector<int64_t> seen;
   auto follow = [&] {
-    cursor = s->readLog(cursor, "", 1000, [&](const LogEntry& e) { seen.push_back(e.cursor.pos); });
+    cursor = s->log().readLog(cursor, "", 1000, [&](const LogEntry& e) { seen.push_back(e.cursor.pos); });
   };
   // The horizon is the server's: a transaction of another database (another
   // test) may hold it back a moment longer.
@@ -250,7 +250,7 @@ TEST_CASE("a reader following the log never skips an event committed late below 
   const int64_t latePos = late.queryInt("SELECT nextval('events_pos_seq')");
   late.exec("SELECT pg_current_xact_id()");
   REQUIRE(s->ingest({incoming(statusEnv(d, 1, T0, v1::UNIT_STATUS_EN_ROUTE), T0 + 100)}));
-  const int64_t committedPos = s->stats().lastPos;
+  const int64_t committedPos = s->log().stats().lastPos;
   REQUIRE(committedPos > latePos);
 
   // A reader by position would take the committed one now, and never see
