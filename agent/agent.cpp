@@ -125,6 +125,8 @@ Agent::Agent(AgentConfig config, Store& store, const Clock& clock, QObject* pare
     }
     pump();
   });
+  beatTimer_.setInterval(250);
+  connect(&beatTimer_, &QTimer::timeout, this, [this] { beatIfIdle(); });
   backfillTimer_.setSingleShot(true);
   backfillTimer_.setTimerType(Qt::PreciseTimer);  // it paces the backfill rate
   connect(&backfillTimer_, &QTimer::timeout, this, [this] { pump(); });
@@ -197,6 +199,7 @@ void Agent::start() {
     inputs_->start(*inputsBridge_);
   }
   housekeeping_.start();
+  beatTimer_.start();
   avlTimer_.start();
   log::info("agent", "device " + config_.deviceId + " unit " + config_.unitId + " agency " + config_.agency +
                          ": " + std::to_string(store_.outboxCount()) + " events in the outbox, next seq " +
@@ -207,6 +210,7 @@ void Agent::start() {
 void Agent::stop() {
   flushAvl();
   housekeeping_.stop();
+  beatTimer_.stop();
   avlTimer_.stop();
   reconnectTimer_.stop();
   if (client_ && link_ == v1::LINK_STATE_ONLINE) {

@@ -138,6 +138,9 @@ class Agent : public QObject {
   std::string healthSignature() const;
   /** Publishes the presence again when the health changed, at most every link.health_interval_s. */
   void refreshPresence();
+  /** A beat on the device's beat topic when nothing else went up for
+   *  link.heartbeat_s: the backend hears a frozen device go silent. */
+  void beatIfIdle();
 
   // agent_state.cpp: the state the UI shows.
   // agent_state.cpp: the snapshot, topic by topic.
@@ -231,6 +234,7 @@ class Agent : public QObject {
   std::mt19937 rng_{std::random_device{}()};
   QTimer reconnectTimer_;
   QTimer housekeeping_;
+  QTimer beatTimer_;
   QTimer avlTimer_;
   QTimer backfillTimer_;
 

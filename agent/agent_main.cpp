@@ -54,7 +54,7 @@ void describe(QCommandLineParser& p, const AgentOptions& o) {
       "The MDC edge agent: keeps every responder action in a durable outbox until the CAD backend has\n"
       "committed it, receives assignments and messages, and serves the MDC app over a local socket.\n\n"
       "Configuration: a JSON file (--config) with keys device_id, unit_id, agency, broker, tls.{ca,cert,key},\n"
-      "store.{path,cap_bytes,avl_commit_ms}, socket.path, link.{mqtt_version,window,keepalive_s,\n"
+      "store.{path,cap_bytes,avl_commit_ms}, socket.path, link.{mqtt_version,window,keepalive_s,heartbeat_s,\n"
       "backoff_initial_ms,backoff_max_ms,ack_timeout_s,backfill_per_s,avl_batch}, gps.{source,host,port}, log_level;\n"
       "any key can be overridden with --set key=value. broker may list a cluster's nodes, comma-separated; the\n"
       "agent moves to the next when one fails. See README.md.");

@@ -28,6 +28,7 @@ struct AgentConfig {
   std::string socketPath = "/run/mdc/agent.sock";    ///< socket.path: local API socket
   int window = 256;                     ///< link.window: events in flight awaiting commit ack (1..4096)
   int keepAliveS = 5;                   ///< link.keepalive_s: MQTT keepalive (2..300)
+  int heartbeatS = 2;                   ///< link.heartbeat_s: a beat to the backend after this long with nothing else sent (1..60)
   int backoffInitialMs = 500;           ///< link.backoff_initial_ms (50..60000)
   int backoffMaxMs = 30000;             ///< link.backoff_max_ms (>= initial, <= 600000)
   int ackTimeoutS = 20;                 ///< link.ack_timeout_s: longest wait for a commit ack before resending (1..3600); the actual timeout adapts to the measured round trip

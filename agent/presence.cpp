@@ -56,6 +56,14 @@ std::string Agent::healthSignature() const {
          std::to_string(certNotAfterMs_);
 }
 
+void Agent::beatIfIdle() {
+  if (link_ != v1::LINK_STATE_ONLINE || !client_) return;
+  if (client_->msSinceLastPublish() < int64_t(config_.heartbeatS) * 1000) return;
+  // QoS 0 and empty: a lost one is followed by the next; nothing to store.
+  if (auto r = client_->publish(topics::beat(config_.deviceId), std::string(), 0, false); !r)
+    noteError(r.error().message);
+}
+
 void Agent::refreshPresence() {
   if (link_ != v1::LINK_STATE_ONLINE || !client_) return;
   if (clock_.monotonicMs() - presenceMonoMs_ < int64_t(config_.healthIntervalS) * 1000 ||

@@ -49,6 +49,9 @@ const std::vector<EventKind>& EventStore::eventKinds() {
        .project = [](S& s, const Row& r, O&) { s.projectEnrolment(r); }},
       {.kind = "registry.enrolled", .project = [](S& s, const Row& r, O&) { s.projectEnrolment(r); }},
       {.kind = "registry.enroll_refused", .project = [](S& s, const Row& r, O&) { s.projectEnrolment(r); }},
+      // Devices the service stopped hearing, and heard again (liveness_log.cpp).
+      {.kind = "registry.device_silent", .project = [](S& s, const Row& r, O&) { s.projectLiveness(r); }},
+      {.kind = "registry.device_heard", .project = [](S& s, const Row& r, O&) { s.projectLiveness(r); }},
       // The agency's configuration of its units (config_commands.cpp; projection.cpp).
       {.kind = "registry.agency_config", .command = C::kAgencyConfig, .check = checkAgencyConfig,
        .committed = reportAgencyConfig, .project = [](S& s, const Row& r, O& o) { s.projectAgencyConfig(r, o); }},

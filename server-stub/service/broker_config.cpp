@@ -20,10 +20,11 @@ std::string brokerAcl() {
          "\n"
          "# Every other client is a device, its user name is its certificate's CN\n"
          "# (use_identity_as_username; the fleet CA signs only device ids, never\n"
-         "# cad-stub): it writes its own up and presence topics and reads its own\n"
+         "# cad-stub): it writes its own up, presence and beat topics and reads its own\n"
          "# down topic, nothing else (not even its own down topic to write).\n"
          "pattern write cad/v1/dev/%u/up\n"
          "pattern write cad/v1/dev/%u/presence\n"
+         "pattern write cad/v1/dev/%u/beat\n"
          "pattern read cad/v1/dev/%u/down\n";
 }
 

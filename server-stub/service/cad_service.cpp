@@ -104,6 +104,8 @@ CadService::CadService(ServiceConfig config, EventStore& store, QObject* parent)
   connect(&nearbyTimer_, &QTimer::timeout, this, [this] { guarded("nearby units", [this] { publishNearby(); }); });
   boardTimer_.setInterval(1000);  // a supervisor sees a change within a second
   connect(&boardTimer_, &QTimer::timeout, this, [this] { guarded("boards", [this] { publishBoards(); }); });
+  livenessTimer_.setInterval(250);
+  connect(&livenessTimer_, &QTimer::timeout, this, [this] { guarded("liveness", [this] { watchLiveness(); }); });
   statsTimer_.setInterval(10000);
   connect(&statsTimer_, &QTimer::timeout, this, [this] { guarded("stats", [this] { logStats(); }); });
 }
@@ -152,6 +154,10 @@ mdc::Status CadService::start() {
   if (config_.nearbyIntervalMs > 0) nearbyTimer_.start();
   scheduleTimer_.start();
   boardTimer_.start();
+  if (config_.silentAfterMs > 0 && !sharesStore()) {
+    liveness_ = std::make_unique<Liveness>(config_.silentAfterMs);
+    livenessTimer_.start();
+  }
   runSchedules();  // occurrences missed while the stub was down: created now, marked late
   log::info("stub", "store " + store_.db().path() + " at event " + std::to_string(store_.log().stats().lastPos) +
                         "; control socket " + config_.controlPath);
@@ -202,6 +208,8 @@ void CadService::onConnected() {
   };
   for (const auto& f : {filter(topics::allUp()), filter(topics::allPresence())})
     if (mdc::Status s = client_->subscribe(f, 1); !s) log::error("stub", s.error().message);
+  if (liveness_)
+    if (mdc::Status s = client_->subscribe(topics::allBeat(), 0); !s) log::error("stub", s.error().message);
   // mosquitto counts the messages it drops (a client's queue over
   // max_queued_messages): heard, so a drop towards this stub is logged.
   // Over MQTT 5 only: RabbitMQ (3.1.1 here) has no $SYS tree.
@@ -229,6 +237,12 @@ void CadService::brokerDropped(const std::string& payload) {
 }
 
 void CadService::onSubscribed(const std::string& filter, bool ok, int code) {
+  if (filter == topics::allBeat()) {
+    if (!ok)
+      log::error("stub", "the broker refused " + filter + " (reason " + std::to_string(code) +
+                             "): a silent device is noticed only when the broker drops its connection");
+    return;
+  }
   if (filter == kBrokerDroppedTopic) {
     if (!ok) log::warn("stub", "the broker refused " + filter + " (reason " + std::to_string(code) + "): its drops go unseen");
     return;
@@ -294,6 +308,12 @@ void CadService::receive(const std::string& topic, std::string payload, int64_t 
     ++counters_.refusedByReason["bad_topic"];
     log::warn("stub", "message on unexpected topic \"" + topic + "\" ignored");
     return;
+  }
+  const bool beat = parsed->kind == topics::Kind::Beat;
+  if (liveness_) liveness_->heard(parsed->deviceId, beat, mdc::SystemClock::instance().monotonicMs(), receivedAtMs);
+  if (beat) {
+    ++counters_.beats;
+    return;  // heard, nothing to store
   }
   pending_.push_back(Incoming{parsed->deviceId, parsed->kind == topics::Kind::Presence, std::move(payload),
                               receivedAtMs});

@@ -19,6 +19,7 @@
 #include "server-stub/proto/control.pb.h"
 #include "server-stub/service/amqp_ingest.h"
 #include "server-stub/service/est_server.h"
+#include "server-stub/service/liveness.h"
 #include "server-stub/store/event_store.h"
 #include "server-stub/domain/nearby.h"
 #include "server-stub/domain/records.h"
@@ -56,6 +57,11 @@ struct ServiceConfig {
   int metricsPort = 0;               ///< > 0: Prometheus text metrics on 127.0.0.1:<port>/metrics
   std::string recordsPath;           ///< the records system's file; default: sideFileBase(dbPath) + ".records"
   int recordsDelayMs = 0;            ///< the records system answers this long after a query (to rehearse a slow one)
+  /** A device that beats and is not heard this long is shown offline
+   *  (registry.device_silent) until it is heard again; 0: off. Off by itself
+   *  where the ingest is shared (AMQP workers, a shared subscription): no one
+   *  instance hears all of a device's messages. */
+  int silentAfterMs = 4000;
   EstConfig est;                     ///< enrolment over the network (est.port 0: off)
 };
 
@@ -89,6 +95,9 @@ struct ServiceCounters {
   int64_t ingestLagMs = 0;    ///< the last batch's lag: its oldest message's wait from arrival to commit
   int64_t ingestLagMsMax = 0;
   uint64_t brokerDropped = 0;  ///< messages the broker says it dropped since it started ($SYS/broker/publish/messages/dropped), last heard
+  uint64_t beats = 0;          ///< beats heard (devices with nothing else to send; never stored)
+  uint64_t silenced = 0;       ///< devices shown offline because they went silent
+  uint64_t heardAgain = 0;     ///< of those, heard again (shown online)
 };
 
 class ServiceBridge;
@@ -179,6 +188,8 @@ class CadService : public QObject {
   void linkMetrics(Exposition& o) const;
   /** Throws mdc::sql::DbError when the store cannot be read. */
   void storeMetrics(Exposition& o);
+  /** liveness.cpp: devices that went silent shown offline, those heard again online. */
+  void watchLiveness();
   /** Creates the scheduled calls that are due and publishes their offers. */
   void runSchedules();
   void logStats();
@@ -211,6 +222,8 @@ class CadService : public QObject {
   zones::Planner boards_{1000, 30000};
   std::unique_ptr<records::RecordsSystem> records_;
   std::unique_ptr<amqp::Consumer> amqp_;
+  std::unique_ptr<Liveness> liveness_;  ///< null: off
+  QTimer livenessTimer_;
   bool amqpUp_ = false;
   int faultBatches_ = 0;
   std::vector<std::string> brokers_;  ///< config_.broker split

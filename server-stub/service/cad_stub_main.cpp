@@ -67,6 +67,10 @@ struct StubOptions {
   QCommandLineOption nearbyInterval{"nearby-interval-s",
                                   "A unit hears of a change near it at most this often, emergencies at once "
                                   "(1-3600; 0 turns the nearby units off).", "s", "5"};
+  QCommandLineOption silentAfter{"silent-after-ms",
+                               "A device that beats (link.heartbeat_s) and is not heard this long is shown offline "
+                               "until it is heard again (1000-600000; 0: off, as it is where the ingest is shared).",
+                               "ms", "4000"};
   QCommandLineOption metrics{"metrics-port",
                            "Serve Prometheus text metrics on http://127.0.0.1:PORT/metrics (1-65535; 0, the "
                            "default: off).", "port", "0"};
@@ -93,7 +97,7 @@ struct StubOptions {
   void addTo(QCommandLineParser& p) const {
     p.addOptions({db,      broker,  mqttVersion,  clientId, group, amqpOpt, amqpQueue, ca,           cert,
                   key,     control, batchMax,     batchMs,  noAvlBatches, nearbyRadius, nearbyInterval,
-                  metrics, records, recordsDelay, estPort,  estAddress,   estHosts,     estBroker,
+                  silentAfter, metrics, records, recordsDelay, estPort,  estAddress,   estHosts,     estBroker,
                   caDir,   certDays});
   }
 };
@@ -150,6 +154,9 @@ Refusal ingestFrom(const QCommandLineParser& p, const StubOptions& o, cad::Servi
   int nearbyS = 0;
   if (auto r = intIn(p, o.nearbyInterval, 0, 3600, nearbyS)) return r;
   cfg.nearbyIntervalMs = nearbyS * 1000;
+  if (auto r = intIn(p, o.silentAfter, 0, 600000, cfg.silentAfterMs)) return r;
+  if (cfg.silentAfterMs > 0 && cfg.silentAfterMs < 1000)
+    return "--silent-after-ms \"" + std::to_string(cfg.silentAfterMs) + "\": 0 (off) or 1000-600000";
   if (auto r = intIn(p, o.metrics, 0, 65535, cfg.metricsPort)) return r;
   cfg.recordsPath = p.value(o.records).toStdString();
   return intIn(p, o.recordsDelay, 0, 60000, cfg.recordsDelayMs);

@@ -114,6 +114,12 @@ void CadService::ingestMetrics(Exposition& o) const {
 }
 
 void CadService::linkMetrics(Exposition& o) const {
+  o.one("cad_beats_total", "counter", "beats heard from devices with nothing else to send (never stored)",
+        double(counters_.beats));
+  o.one("cad_devices_silenced_total", "counter", "devices shown offline, not heard for --silent-after-ms",
+        double(counters_.silenced));
+  o.one("cad_devices_heard_again_total", "counter", "of those, heard again and shown online",
+        double(counters_.heardAgain));
   o.one("cad_commit_acks_published_total", "counter", "commit acks published", double(counters_.acksPublished));
   o.one("cad_downlinks_published_total", "counter", "downlinks published (first sends)",
         double(counters_.downlinksPublished));

@@ -138,6 +138,12 @@ struct Schedule {
   std::string lastIncident;
 };
 
+/** A device the service stopped hearing, or heard again. */
+struct DeviceSilence {
+  std::string device;
+  int64_t lastHeardMs = 0;  ///< when it was last heard (Unix ms)
+};
+
 /** An occurrence created this long after it was due is marked late (the stub was down). */
 inline constexpr int64_t kScheduleLateMs = 60'000;
 
@@ -176,6 +182,14 @@ class EventStore {
    *  unit's current one). A query answered already is refused. */
   Result<CommandOutcome> answerQuery(const PendingQuery& query, const mdc::v1::RecordsAnswer& answer,
                                      const std::string& system, int64_t nowMs);
+
+  // liveness_log.cpp: devices the service stopped hearing.
+  /** Writes registry.device_silent (silent) or registry.device_heard for
+   *  each device whose unit's online flag it changes (a device whose unit is
+   *  already offline, or online, is left out), in one transaction; returns
+   *  the devices written. */
+  Result<std::vector<std::string>> recordLiveness(const std::vector<DeviceSilence>& devices, bool silent,
+                                                  int64_t nowMs);
 
   // enrolment_log.cpp: tokens and certificates issued over the network.
   /** Appends what the enrolment server did as one event (actor est:<peer>)
@@ -298,6 +312,8 @@ class EventStore {
   void projectRecordsAnswer(const Row& row, std::vector<Outgoing>& out);
   // enrolment_log.cpp
   void projectEnrolment(const Row& row);
+  // liveness_log.cpp
+  void projectLiveness(const Row& row);
   // schedules.cpp
   void projectSchedule(const Row& row, std::vector<Outgoing>& out);
   // cfs_types.cpp

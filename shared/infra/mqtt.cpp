@@ -1,13 +1,23 @@
 #include "shared/infra/mqtt.h"
 
+#include <chrono>
+
 #include <MQTTProperties.h>
 #include <MQTTReasonCodes.h>
 
+#include <cstdint>
 #include <stdexcept>
 
 namespace mdc::net {
 bool tcpNoDelayInstalled();  // shared/tcp_nodelay.cpp
 }
+
+namespace {
+int64_t steadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
 
 namespace mdc::mqtt {
 
@@ -191,7 +201,13 @@ Result<int> Client::publish(const std::string& topic, const std::string& payload
   m.retained = retained ? 1 : 0;
   int rc = MQTTAsync_sendMessage(handle_, topic.c_str(), &m, &r);
   if (rc != MQTTASYNC_SUCCESS) return Error::make("mqtt: publish to \"" + topic + "\": " + errorText(rc), rc);
+  lastPublishMonoMs_.store(steadyMs(), std::memory_order_relaxed);
   return r.token;
+}
+
+int64_t Client::msSinceLastPublish() const {
+  const int64_t last = lastPublishMonoMs_.load(std::memory_order_relaxed);
+  return last == 0 ? INT64_MAX : steadyMs() - last;
 }
 
 Status Client::subscribe(const std::string& filter, int qos) {

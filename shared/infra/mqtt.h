@@ -92,6 +92,8 @@ class Client {
   bool isConnected() const;
   /** Messages handed to paho and not yet acknowledged by the broker. */
   int pendingDeliveries() const;
+  /** How long ago the last publish was handed to paho (ms; very large: none yet). */
+  int64_t msSinceLastPublish() const;
   const Options& options() const { return opts_; }
   /** Last TLS error reported by OpenSSL during a connect, if any. */
   std::string lastTlsError() const;
@@ -126,6 +128,7 @@ class Client {
   bool attempted_ = false;  ///< connect() was called on handle_ already, or its URI changed: make a new one
   mutable std::mutex tlsMu_;
   std::string tlsError_;
+  std::atomic<int64_t> lastPublishMonoMs_{0};
 };
 
 /** paho's text for an error code. */

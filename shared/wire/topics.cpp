@@ -19,8 +19,10 @@ std::string make(std::string_view deviceId, std::string_view leaf) {
 std::string up(std::string_view d) { return make(d, "up"); }
 std::string down(std::string_view d) { return make(d, "down"); }
 std::string presence(std::string_view d) { return make(d, "presence"); }
+std::string beat(std::string_view d) { return make(d, "beat"); }
 std::string allUp() { return make("+", "up"); }
 std::string allPresence() { return make("+", "presence"); }
+std::string allBeat() { return make("+", "beat"); }
 
 std::string shared(std::string_view group, std::string_view filter) {
   std::string t = "$share/";
@@ -52,6 +54,7 @@ std::optional<Parsed> parse(std::string_view topic) {
   if (leaf == "up") kind = Kind::Up;
   else if (leaf == "down") kind = Kind::Down;
   else if (leaf == "presence") kind = Kind::Presence;
+  else if (leaf == "beat") kind = Kind::Beat;
   else return std::nullopt;
   return Parsed{std::string(device), kind};
 }

@@ -6,16 +6,22 @@
 
 namespace mdc::topics {
 
-enum class Kind { Up, Down, Presence };
+enum class Kind { Up, Down, Presence, Beat };
 
 /** "cad/v1/dev/{device}/up" etc. The device id must be valid (see isValidDeviceId). */
 std::string up(std::string_view deviceId);
 std::string down(std::string_view deviceId);
 std::string presence(std::string_view deviceId);
+/** "cad/v1/dev/{device}/beat": an empty QoS 0 message a device sends when it
+ *  has sent nothing else for a while, so the backend hears a silent one
+ *  (frozen, out of coverage with its connection still open) within seconds.
+ *  Never stored. */
+std::string beat(std::string_view deviceId);
 
-/** Subscription filters for the backend: every device's up / presence topic. */
+/** Subscription filters for the backend: every device's up / presence / beat topic. */
 std::string allUp();
 std::string allPresence();
+std::string allBeat();
 /** The same, as an MQTT v5 shared subscription of group (several stub instances share the ingest). */
 std::string shared(std::string_view group, std::string_view filter);
 

@@ -188,6 +188,16 @@ uint16_t MqttLoad::publish(size_t conn, std::string_view topic, std::string_view
   return id;
 }
 
+bool MqttLoad::beat(size_t conn, std::string_view topic) {
+  Conn& c = conns_[conn];
+  if (c.state != Conn::State::up) return false;
+  std::string body;
+  putString(body, topic);
+  ++stats_.beats;
+  send(conn, frame(kPublish, body));  // QoS 0: no packet id, nothing comes back
+  return true;
+}
+
 bool MqttLoad::packet(size_t i, uint8_t header, std::string_view body) {
   Conn& c = conns_[i];
   switch (header & 0xf0) {

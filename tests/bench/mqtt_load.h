@@ -3,8 +3,8 @@
 // thread (non-blocking sockets, epoll), each its own TCP connection and
 // session as a vehicle's would be. It speaks just what a device needs:
 // CONNECT, SUBSCRIBE to its down topic, PUBLISH at QoS 1 and the PUBACKs
-// both ways, PINGREQ. Not thread-safe: one thread adds, connects, publishes
-// and polls.
+// both ways, an empty QoS 0 PUBLISH (a beat), PINGREQ. Not thread-safe: one
+// thread adds, connects, publishes and polls.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -31,6 +31,7 @@ class MqttLoad {
     uint64_t published = 0;    ///< QoS 1 publishes written
     uint64_t acked = 0;        ///< PUBACKs received
     uint64_t received = 0;     ///< messages received
+    uint64_t beats = 0;        ///< empty QoS 0 publishes written (beat)
   };
 
   MqttLoad(Handler handler, int keepAliveS = 60);
@@ -51,6 +52,9 @@ class MqttLoad {
   /** A QoS 1 publish on connection `conn`: its packet id, or 0 when the
    *  connection is not up. */
   uint16_t publish(size_t conn, std::string_view topic, std::string_view payload);
+  /** An empty QoS 0 publish on connection `conn` (a device's beat); false
+   *  when the connection is not up. */
+  bool beat(size_t conn, std::string_view topic);
   /** Publishes on `conn` waiting for their PUBACK. */
   size_t inFlight(size_t conn) const;
   bool up(size_t conn) const;

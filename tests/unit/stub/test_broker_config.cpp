@@ -36,7 +36,7 @@ TEST_CASE("broker-config writes TLS with client certificates, identity as user n
   auto acl = mdc::files::read(f->acl);
   REQUIRE(acl.ok());
   CHECK_THAT(*acl, Catch::Contains("pattern write cad/v1/dev/%u/up\npattern write cad/v1/dev/%u/presence\n"
-                                    "pattern read cad/v1/dev/%u/down\n"));
+                                    "pattern write cad/v1/dev/%u/beat\npattern read cad/v1/dev/%u/down\n"));
   CHECK_THAT(*acl, !Catch::Contains("pattern readwrite"));
   CHECK_THAT(*acl, Catch::Contains("user cad-stub\ntopic readwrite cad/v1/#"));
   CHECK_THAT(*acl, Catch::Contains("topic read $SYS/broker/publish/messages/dropped\n"));

@@ -463,6 +463,43 @@ TEST_CASE("presence birth and last will put the unit online and offline with tim
   CHECK(events(*s) == 3);
 }
 
+TEST_CASE("a device the service stopped hearing is shown offline, heard again online, each change once, and replays",
+          "[store][presence][liveness]") {
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  addDevice(*s, kE14);
+  ingestOne(*s, presenceEnv(kE12, 1, T0, true), T0 + 40);
+  const int64_t before = events(*s);
+  // E14 never came online: nothing to change, nothing written.
+  auto silent = s->recordLiveness({{kE12.id, T0 + 40}, {kE14.id, T0}, {"MDC-UNKNOWN", T0}}, true, T0 + 4100);
+  REQUIRE(silent);
+  CHECK(*silent == std::vector<std::string>{kE12.id});
+  auto u = unitRow(*s, "E12");
+  CHECK_FALSE(u.online);
+  CHECK(u.onlineChanged == T0 + 4100);
+  CHECK(events(*s) == before + 1);
+  // Said again while it is offline: no change, no event.
+  auto again = s->recordLiveness({{kE12.id, T0 + 40}}, true, T0 + 5000);
+  REQUIRE(again);
+  CHECK(again->empty());
+  CHECK(events(*s) == before + 1);
+  // Heard again: online, once.
+  auto heard = s->recordLiveness({{kE12.id, T0 + 9000}}, false, T0 + 9000);
+  REQUIRE(heard);
+  CHECK(*heard == std::vector<std::string>{kE12.id});
+  CHECK(unitRow(*s, "E12").online);
+  CHECK(unitRow(*s, "E12").onlineChanged == T0 + 9000);
+  CHECK(s->recordLiveness({{kE12.id, T0 + 9500}}, false, T0 + 9500)->empty());
+  CHECK(events(*s) == before + 2);
+  CHECK_FALSE(s->log().verify());
+  // The board as it was, from the log alone.
+  REQUIRE(s->replayInto(mdc::test::storeTarget(dir, "replay.db")));
+  auto r = EventStore::open(mdc::test::storeTarget(dir, "replay.db"), true);
+  REQUIRE(r);
+  CHECK((*r)->log().digest() == s->log().digest());
+}
+
 TEST_CASE("an unknown device is refused and recorded, a moved device's later events land on its new unit",
           "[store][registry]") {
   TempDir dir;

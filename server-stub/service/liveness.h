@@ -1,0 +1,49 @@
+#pragma once
+// When the service last heard each device: any message on its up, presence
+// or beat topic. Only a device that beats is watched (an agent from before
+// the beat, or one whose broker's ACL does not let it beat yet, is not: it
+// goes quiet when it has nothing to say). A device watched and not heard for
+// longer than the limit is due to be
+// reported silent, once, until it is heard again; one reported silent and
+// heard again is due to be reported heard. Times are the service's steady
+// clock (ms) for the limit, and Unix ms for what the log says.
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server-stub/store/event_store.h"
+
+namespace cad {
+
+/** Thread-safety: one thread. */
+class Liveness {
+ public:
+  /** silentAfterMs: how long a device may go unheard (at least 1). */
+  explicit Liveness(int64_t silentAfterMs) : silentAfterMs_(silentAfterMs) {}
+
+  /** A message from the device arrived; beat: on its beat topic. */
+  void heard(const std::string& device, bool beat, int64_t monoMs, int64_t unixMs);
+  /** Devices unheard for longer than the limit and not due before; each is
+   *  due again only after it has been heard. */
+  std::vector<DeviceSilence> silentNow(int64_t monoMs);
+  /** The devices reported silent (by the store: their unit was online). */
+  void reportedSilent(const std::vector<std::string>& devices);
+  /** Devices reported silent and heard since, each once. */
+  std::vector<DeviceSilence> takeHeardAgain();
+  /** The devices heard at least once. */
+  size_t size() const { return devices_.size(); }
+  int64_t silentAfterMs() const { return silentAfterMs_; }
+
+ private:
+  struct Device {
+    int64_t lastMonoMs = 0, lastUnixMs = 0;
+    bool due = false;       ///< returned by silentNow since last heard
+    bool reported = false;  ///< the store wrote it silent
+  };
+  int64_t silentAfterMs_;
+  std::unordered_map<std::string, Device> devices_;
+  std::vector<DeviceSilence> heardAgain_;
+};
+
+}  // namespace cad

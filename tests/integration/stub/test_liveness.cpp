@@ -1,0 +1,89 @@
+// A vehicle that goes silent with its connection still open (frozen, or out
+// of coverage before TCP notices) is shown offline on the dispatcher's board
+// within seconds, and online again when it is heard: the agent beats when it
+// has nothing else to send (link.heartbeat_s) and the stub shows a device it
+// has not heard for --silent-after-ms offline (registry.device_silent).
+#include <catch2/catch.hpp>
+
+#include <QJsonArray>
+#include <QJsonObject>
+
+#include <chrono>
+#include <csignal>
+#include <string>
+
+#include "tests/support/probes.h"
+#include "tests/support/stack.h"
+#include "tests/support/vehicle_stack.h"
+
+using namespace mdc;
+using namespace mdc::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/** The board's online flag of a unit; nullopt when the board does not show it. */
+std::optional<bool> onlineOf(CadStub& stub, const std::string& unit) {
+  for (const auto& u : jsonArray(stub.cadctl({"board", "--json"})))
+    if (u.toObject().value("unit").toString().toStdString() == unit) return u.toObject().value("online").toBool();
+  return std::nullopt;
+}
+
+/** How many events of this kind the log holds for the unit. */
+int eventsOf(CadStub& stub, const std::string& kind, const std::string& unit) {
+  int n = 0;
+  for (const auto& e : jsonArray(stub.cadctl({"events", "--json", "--limit", "100000"})))
+    if (e.toObject().value("kind").toString().toStdString() == kind &&
+        e.toObject().value("unit").toString().toStdString() == unit)
+      ++n;
+  return n;
+}
+
+struct Thaw {
+  pid_t pid;
+  ~Thaw() { ::kill(pid, SIGCONT); }
+};
+
+}  // namespace
+
+TEST_CASE("a frozen vehicle is shown offline within 5 s and online again when it is heard, and an idle one stays online",
+          "[stub][liveness]") {
+  VehicleStack v("MDC-LV1", "E71", "FD1");
+  AgentProcess& other = v.addVehicle("MDC-LV2", "E72", "FD1");
+  v.startAgentOnline();
+  other.start();
+  REQUIRE(waitUntil([&] { return onlineOf(v.stub, "E71") == true && onlineOf(v.stub, "E72") == true; }, 20s));
+
+  // Idle: no GPS, no status; only beats go up. Twice the silence limit later
+  // both are still online, and nothing was written about them.
+  std::this_thread::sleep_for(8s);
+  CHECK(onlineOf(v.stub, "E71") == true);
+  CHECK(onlineOf(v.stub, "E72") == true);
+  CHECK(eventsOf(v.stub, "registry.device_silent", "E71") == 0);
+  CHECK(eventsOf(v.stub, "registry.device_silent", "E72") == 0);
+
+  // Frozen: its connection stays open (the broker notices only after 1.5
+  // times the keepalive, checked every few seconds), its beats stop.
+  const auto frozenAt = std::chrono::steady_clock::now();
+  ::kill(v.agent.pid(), SIGSTOP);
+  Thaw thaw{v.agent.pid()};
+  REQUIRE(waitUntil([&] { return onlineOf(v.stub, "E71") == false; }, 15s));
+  const auto shownAfter = std::chrono::steady_clock::now() - frozenAt;
+  INFO("shown offline after " << std::chrono::duration_cast<std::chrono::milliseconds>(shownAfter).count() << " ms");
+  CHECK(shownAfter < 5s);
+  CHECK(onlineOf(v.stub, "E72") == true);  // the other vehicle, idle, is not touched
+  CHECK(eventsOf(v.stub, "registry.device_silent", "E71") == 1);
+  CHECK(eventsOf(v.stub, "registry.device_silent", "E72") == 0);
+
+  // Thawed: heard again, shown online.
+  ::kill(v.agent.pid(), SIGCONT);
+  REQUIRE(waitUntil([&] { return onlineOf(v.stub, "E71") == true; }, 20s));
+  CHECK(v.agent.mdcctl({"status", "en-route"}).exitCode == 0);
+  REQUIRE(waitUntil([&] { return v.agent.outboxDepth() == 0; }, 20s));
+  CHECK(onlineOf(v.stub, "E71") == true);
+  CHECK(eventsOf(v.stub, "registry.device_silent", "E71") == 1);
+  CHECK(eventsOf(v.stub, "registry.device_heard", "E71") <= 1);  // or its reconnect's presence said so first
+  // The log, with these events, is intact.
+  auto verify = v.stub.cadctl({"verify"});
+  CHECK(verify.exitCode == 0);
+}
