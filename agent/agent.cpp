@@ -162,7 +162,6 @@ void Agent::start() {
   o.caFile = config_.tlsCa;
   o.certFile = config_.tlsCert;
   o.keyFile = config_.tlsKey;
-  o.will = mqtt::Will{topics::presence(config_.deviceId), presencePayload(false), true, 1};
   client_ = std::make_unique<mqtt::Client>(o, *bridge_);
   hw::AvlPolicyConfig avl;
   avl.movingIntervalMs = int64_t(config_.avlMovingIntervalS) * 1000;

@@ -18,6 +18,10 @@ std::string Agent::brokerLabel() const {
 
 void Agent::connectNow() {
   client_->setUri(broker());
+  // A will of its own for each connection: the backend stores a presence
+  // once by its event id, so a will made once would say offline only the
+  // first time this agent's connection is lost.
+  client_->setWill(mqtt::Will{topics::presence(config_.deviceId), presencePayload(false), true, 1});
   setLink(v1::LINK_STATE_CONNECTING, "connecting to " + brokerLabel() + (freshSessionNext_ ? " (fresh session)" : ""));
   const bool fresh = std::exchange(freshSessionNext_, false);
   if (Status s = client_->connect(fresh); !s) linkConnectFailed(s.error().message);

@@ -184,6 +184,8 @@ void Client::setUri(std::string uri) {
   attempted_ = true;  // paho binds a handle to its URI: the next connect() makes a new one
 }
 
+void Client::setWill(std::optional<Will> will) { opts_.will = std::move(will); }
+
 Result<int> Client::publish(const std::string& topic, const std::string& payload, int qos, bool retained) {
   MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
   if (v5()) {

@@ -83,6 +83,8 @@ class Client {
   Status connect(bool freshSession = false);
   /** The broker the next connect() goes to (a cluster's next node); not while connected. */
   void setUri(std::string uri);
+  /** The will the next connect() leaves with the broker; not while connected. */
+  void setWill(std::optional<Will> will);
   /** Publishes; on success token identifies the PUBACK in onPublishResult. */
   Result<int> publish(const std::string& topic, const std::string& payload, int qos = 1, bool retained = false);
   /** Subscribes; the outcome arrives as onSubscribeResult. */

@@ -87,3 +87,22 @@ TEST_CASE("a frozen vehicle is shown offline within 5 s and online again when it
   auto verify = v.stub.cadctl({"verify"});
   CHECK(verify.exitCode == 0);
 }
+
+TEST_CASE("with the stub's watch off, each lost connection of one agent run puts its unit offline by its will",
+          "[stub][liveness][presence]") {
+  // The broker alone: keepalive 2 s, so it drops a frozen connection after
+  // about 3 s (checked every few seconds).
+  VehicleStack v("MDC-LV3", "E73", "FD1", {}, {"--set", "link.keepalive_s=2"}, {.args = {"--silent-after-ms", "0"}});
+  v.startAgentOnline();
+  for (int round = 1; round <= 2; ++round) {
+    INFO("lost connection " << round);
+    REQUIRE(waitUntil([&] { return onlineOf(v.stub, "E73") == true; }, 30s));
+    ::kill(v.agent.pid(), SIGSTOP);
+    Thaw thaw{v.agent.pid()};
+    // Each will is a presence of its own: the second is not a duplicate of the first.
+    CHECK(waitUntil([&] { return onlineOf(v.stub, "E73") == false; }, 30s));
+    ::kill(v.agent.pid(), SIGCONT);
+  }
+  REQUIRE(waitUntil([&] { return onlineOf(v.stub, "E73") == true; }, 30s));
+  CHECK(eventsOf(v.stub, "registry.device_silent", "E73") == 0);  // the watch was off
+}
