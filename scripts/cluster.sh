@@ -10,6 +10,7 @@
 #   scripts/cluster.sh up     [--dir DIR] [--no-stub] [--pg]   start and cluster the nodes, then the backend
 #   scripts/cluster.sh status [--dir DIR]               what runs, the cluster's members, the stub's counts
 #   scripts/cluster.sh heal   [--dir DIR]               start the nodes that are down; they rejoin
+#   scripts/cluster.sh drop-queue NAME [--dir DIR]      delete queue NAME (a run's ingest queue, with what it holds)
 #   scripts/cluster.sh down   [--dir DIR]               stop everything started by up
 #
 # DIR (default $MDC_CLUSTER_DIR or /tmp/mdc-cluster) holds each node's config,
@@ -18,7 +19,7 @@
 # installed as a service; `down` leaves DIR for inspection.
 set -euo pipefail
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 
 cmd="${1:-}"
 [ -n "$cmd" ] || { usage; exit 2; }
@@ -26,13 +27,17 @@ shift
 dir="${MDC_CLUSTER_DIR:-/tmp/mdc-cluster}"
 stub=1
 pg=0
+queue=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir="$2"; shift 2 ;;
     --no-stub) stub=0; shift ;;
     --pg) pg=1; shift ;;
     -h|--help) usage; exit 0 ;;
-    *) echo "cluster: unknown argument \"$1\"" >&2; usage >&2; exit 2 ;;
+    -*) echo "cluster: unknown argument \"$1\"" >&2; usage >&2; exit 2 ;;
+    *)
+      if [ "$cmd" = drop-queue ] && [ -z "$queue" ]; then queue="$1"; shift
+      else echo "cluster: unknown argument \"$1\"" >&2; usage >&2; exit 2; fi ;;
   esac
 done
 
@@ -230,6 +235,21 @@ heal() {
   say "${#started[@]} nodes started; all 3 running"
 }
 
+# A queue bound to every device's topics keeps taking a copy of each message
+# until it is deleted: a test run's ingest queue goes when the run ends.
+drop_queue() {
+  load_env
+  [ -n "$queue" ] || { echo "cluster: drop-queue needs a queue name" >&2; exit 2; }
+  for n in "${nodes[@]}"; do
+    alive "$(node_pid "$n")" || continue
+    ctl "$n" rabbitmqctl -q delete_queue "$queue" > /dev/null
+    say "queue $queue deleted"
+    return 0
+  done
+  echo "cluster: no node is running in $dir" >&2
+  exit 1
+}
+
 status() {
   load_env
   for n in "${nodes[@]}"; do
@@ -297,6 +317,7 @@ down() {
 case "$cmd" in
   up) up ;;
   heal) heal ;;
+  drop-queue) drop_queue ;;
   status) status ;;
   down) down ;;
   -h|--help|help) usage ;;

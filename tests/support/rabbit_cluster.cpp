@@ -1,6 +1,7 @@
 #include "tests/support/rabbit_cluster.h"
 
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -66,6 +67,22 @@ void RabbitCluster::heal() {
   auto r = run({"bash", env("MDC_SOURCE_DIR") + "/scripts/cluster.sh", "heal", "--dir", dir_}, scratch,
                std::chrono::seconds(180));
   if (r.exitCode != 0) throw std::runtime_error("rabbitmq cluster: heal failed: " + r.output);
+}
+
+void RabbitCluster::dropQueue(const std::string& name) {
+  TempDir scratch;
+  auto r = run({"bash", env("MDC_SOURCE_DIR") + "/scripts/cluster.sh", "drop-queue", name, "--dir", dir_}, scratch,
+               std::chrono::seconds(60));
+  if (r.exitCode != 0) throw std::runtime_error("rabbitmq cluster: drop-queue " + name + " failed: " + r.output);
+}
+
+ClusterRunGuard::~ClusterRunGuard() {
+  try {
+    cluster_.heal();
+    cluster_.dropQueue(queue_);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+  }
 }
 
 }  // namespace mdc::test

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 
 namespace mdc::test {
 
@@ -29,6 +30,8 @@ class RabbitCluster {
   void kill9(int n);
   /** Starts every node that is not running and waits until it is back in the cluster. */
   void heal();
+  /** Deletes queue name with what it holds (scripts/cluster.sh drop-queue). */
+  void dropQueue(const std::string& name);
   /** A line of cluster.env (STORE, MDC_BROKERS, ...) without its quotes; "" when absent. */
   std::string setting(const std::string& key) const;
   const std::string& dir() const { return dir_; }
@@ -36,6 +39,22 @@ class RabbitCluster {
  private:
   std::string dir_;
   std::map<std::string, std::string> env_;
+};
+
+/** When a test ends, however it ends: the cluster's stopped nodes start
+ *  again, then the run's ingest queue is deleted. A queue left behind stays
+ *  bound to every device's topics and takes a replicated copy of each later
+ *  run's messages, which slows the cluster for every test after it. */
+class ClusterRunGuard {
+ public:
+  ClusterRunGuard(RabbitCluster& cluster, std::string queue) : cluster_(cluster), queue_(std::move(queue)) {}
+  ~ClusterRunGuard();
+  ClusterRunGuard(const ClusterRunGuard&) = delete;
+  ClusterRunGuard& operator=(const ClusterRunGuard&) = delete;
+
+ private:
+  RabbitCluster& cluster_;
+  std::string queue_;
 };
 
 }  // namespace mdc::test

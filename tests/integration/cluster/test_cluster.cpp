@@ -20,18 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/** Starts the cluster's stopped nodes again when a test ends, however it ends. */
-struct HealOnExit {
-  RabbitCluster& cluster;
-  ~HealOnExit() {
-    try {
-      cluster.heal();
-    } catch (const std::exception& e) {
-      WARN(e.what());
-    }
-  }
-};
-
 /** A name unique to this run: RabbitMQ keeps sessions (and their queued
  *  messages) of earlier tests for the subscription TTL. */
 std::string unique(const std::string& prefix) {
@@ -45,9 +33,9 @@ TEST_CASE(
     "and the agents on that node move to another",
     "[cluster][failover]") {
   RabbitCluster cluster = RabbitCluster::ofTestGroup();
-  HealOnExit heal{cluster};
   TempDir dir;
   const std::string run = unique("r");
+  ClusterRunGuard guard(cluster, "cad.ingest." + run);
   const std::string store = PgServer::ofTestGroup().freshDatabase();
   // Two workers, through nodes 2 and 3, each with the other nodes to fall
   // back on: the node killed below holds one of them. They declare the queue

@@ -42,6 +42,7 @@ TEST_CASE(
   TempDir dir;
   const std::string run = unique("w");
   const std::string queue = "cad.ingest." + run;
+  ClusterRunGuard guard(cluster, queue);
   // Each worker consumes the queue through a node of its own and publishes
   // its downlinks through that node's MQTT listener.
   auto worker = [&](const std::string& name, int node, std::vector<std::pair<std::string, std::string>> env) {
