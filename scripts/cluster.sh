@@ -195,11 +195,11 @@ EOF
 
 # Starts stub N (its control socket cad-N.ctl; cad.ctl for the first) through
 # node N's MQTT listener; with AMQP URIs, as a worker taking the ingest from the
-# queue.
+# queue and publishing its acks and downlinks over AMQP (no MQTT link then).
 start_stub() {
   local n="$1" amqp="$2" ctl="$dir/cad.ctl" side="$dir/cad"
   [ "$n" = 1 ] || { ctl="$dir/cad-$n.ctl"; side="$dir/cad-$n"; }
-  # Its MQTT link (downlinks) to node n first, then to the others in turn.
+  # Its MQTT link (a stub that is not a worker) to node n first, then to the others in turn.
   local brokers="" m
   for m in $n $(( n % 3 + 1 )) $(( (n + 1) % 3 + 1 )); do
     brokers+="${brokers:+,}tcp://127.0.0.1:$(eval echo "\$RABBIT${m}_MQTT")"
@@ -214,7 +214,7 @@ start_stub() {
     sleep 0.2
   done
   if [ -n "$amqp" ]; then
-    say "cad-stub worker $n: ingest from queue cad.ingest over AMQP, downlinks through rabbit$n; store $STORE (cadctl --db '$STORE' --control $ctl ...)"
+    say "cad-stub worker $n: ingest from queue cad.ingest and downlinks over AMQP through rabbit$n; store $STORE (cadctl --db '$STORE' --control $ctl ...)"
   else
     say "cad-stub on rabbit$n (MQTT 3.1.1): store $STORE (cadctl --db '$STORE' --control $ctl ...)"
   fi

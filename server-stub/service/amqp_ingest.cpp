@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -40,10 +41,15 @@ std::string replyText(const amqp_rpc_reply_t& r) {
   return "unknown";
 }
 
-/** One connection, its channel, the queue declared, bound and consumed. */
-class Session {
+}  // namespace
+
+/** One connection to a node and its channel. */
+class Connection {
  public:
-  ~Session() {
+  Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() {
     if (!conn_) return;
     if (open_) {
       amqp_channel_close(conn_, kChannel, AMQP_REPLY_SUCCESS);
@@ -52,8 +58,8 @@ class Session {
     amqp_destroy_connection(conn_);
   }
 
-  /** Connects and starts consuming; an error names the URI and the step. */
-  mdc::Status open(const std::string& uri, const Config& config) {
+  /** Connects, logs in and opens the channel; an error names the URI and the step. */
+  mdc::Status connect(const std::string& uri) {
     std::vector<char> buf(uri.begin(), uri.end());
     buf.push_back('\0');
     amqp_connection_info info;
@@ -75,7 +81,103 @@ class Session {
     amqp_channel_open(conn_, kChannel);
     if (r = amqp_get_rpc_reply(conn_); r.reply_type != AMQP_RESPONSE_NORMAL) return fail("channel", r);
     open_ = true;
+    return {};
+  }
 
+  const std::string& where() const { return where_; }
+
+ protected:
+  mdc::Status fail(const std::string& step, const amqp_rpc_reply_t& r) {
+    return mdc::Error::make("amqp: " + where_ + " " + step + ": " + replyText(r));
+  }
+  amqp_connection_state_t conn_ = nullptr;
+  bool open_ = false;
+  std::string where_;
+};
+
+/** A connection that publishes to amq.topic with publisher confirms. */
+class Sender : public Connection {
+ public:
+  /** Connects and turns confirms on. */
+  mdc::Status open(const std::string& uri) {
+    if (mdc::Status s = connect(uri); !s) return s;
+    amqp_confirm_select(conn_, kChannel);
+    if (amqp_rpc_reply_t r = amqp_get_rpc_reply(conn_); r.reply_type != AMQP_RESPONSE_NORMAL)
+      return fail("confirm.select", r);
+    return {};
+  }
+
+  /** Publishes body with routing key; an error when the connection is lost. */
+  mdc::Status publish(const std::string& key, const std::string& body, int qos) {
+    // RabbitMQ's MQTT plugin delivers a message at the QoS in this header
+    // (at most the subscription's); without it, at QoS 1. It must be a
+    // signed byte: the plugin drops the subscriber's connection on any other type.
+    amqp_table_entry_t header;
+    header.key = amqp_cstring_bytes("x-mqtt-publish-qos");
+    header.value.kind = AMQP_FIELD_KIND_I8;
+    header.value.value.i8 = int8_t(qos);
+    amqp_basic_properties_t props;
+    props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG;
+    props.delivery_mode = qos > 0 ? 2 : 1;
+    props.headers = amqp_table_t{1, &header};
+    amqp_bytes_t bytes{body.size(), const_cast<char*>(body.data())};
+    const int rc = amqp_basic_publish(conn_, kChannel, amqp_cstring_bytes("amq.topic"), amqp_cstring_bytes(key.c_str()),
+                                      0, 0, &props, bytes);
+    if (rc != AMQP_STATUS_OK) return lost(amqp_error_string2(rc));
+    ++published_;
+    return {};
+  }
+
+  /** Reads what the broker sent (confirms, heartbeats, a close) without
+   *  waiting, and sends this side's heartbeat when due; an error when the
+   *  connection is lost or the broker refused a message. */
+  mdc::Status service() {
+    for (;;) {
+      amqp_frame_t frame;
+      timeval zero{0, 0};
+      const int rc = amqp_simple_wait_frame_noblock(conn_, &frame, &zero);
+      if (rc == AMQP_STATUS_TIMEOUT) return {};
+      if (rc != AMQP_STATUS_OK) return lost(amqp_error_string2(rc));
+      if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+      switch (frame.payload.method.id) {
+        case AMQP_BASIC_ACK_METHOD: {
+          const auto* ack = static_cast<const amqp_basic_ack_t*>(frame.payload.method.decoded);
+          confirmed_ = std::max(confirmed_, ack->delivery_tag);
+          break;
+        }
+        case AMQP_BASIC_NACK_METHOD:
+          return lost("the broker refused a message");
+        case AMQP_CHANNEL_CLOSE_METHOD:
+        case AMQP_CONNECTION_CLOSE_METHOD:
+          return lost("closed by the broker");
+        default:
+          break;
+      }
+    }
+  }
+
+  /** Messages published on this connection, and confirmed (in order: a
+   *  confirm covers every message up to its tag). */
+  uint64_t published() const { return published_; }
+  uint64_t confirmed() const { return confirmed_; }
+
+ private:
+  mdc::Status lost(const std::string& why) {
+    open_ = false;
+    return mdc::Error::make("amqp: " + where_ + ": " + why);
+  }
+  uint64_t published_ = 0, confirmed_ = 0;
+};
+
+namespace {
+
+/** A connection with the ingest queue declared, bound and consumed. */
+class Session : public Connection {
+ public:
+  /** Connects and starts consuming; an error names the URI and the step. */
+  mdc::Status open(const std::string& uri, const Config& config) {
+    if (mdc::Status s = connect(uri); !s) return s;
+    amqp_rpc_reply_t r;
     // Durable, replicated on the cluster's nodes by Raft (a quorum queue):
     // a message in it survives the node it was published to.
     amqp_table_entry_t arg;
@@ -145,15 +247,6 @@ class Session {
     return {};
   }
 
-  const std::string& where() const { return where_; }
-
- private:
-  mdc::Status fail(const std::string& step, const amqp_rpc_reply_t& r) {
-    return mdc::Error::make("amqp: " + where_ + " " + step + ": " + replyText(r));
-  }
-  amqp_connection_state_t conn_ = nullptr;
-  bool open_ = false;
-  std::string where_;
 };
 
 }  // namespace
@@ -271,6 +364,138 @@ void Consumer::run() {
     if (!batch.empty()) handler_.deliveries(std::move(batch));  // stored or not, the queue has them back
     if (!lost.empty()) handler_.state(false, lost + "; connecting again");
   }
+}
+
+Publisher::Publisher(std::vector<std::string> uris, Handler handler, size_t maxQueued)
+    : uris_(std::move(uris)), handler_(std::move(handler)), maxQueued_(std::max<size_t>(1, maxQueued)) {}
+
+Publisher::~Publisher() { stop(); }
+
+void Publisher::start() {
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Publisher::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Publisher::publish(const std::string& topic, std::string body, int qos) {
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() >= maxQueued_) {
+      ++dropped_;
+      return false;
+    }
+    queue_.push_back(Message{routingKeyOf(topic), std::move(body), std::clamp(qos, 0, 1)});
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void Publisher::requeue(std::deque<Message>& unsent, std::deque<Unconfirmed>& unconfirmed) {
+  std::lock_guard lock(mu_);
+  while (!unsent.empty()) {
+    queue_.push_front(std::move(unsent.back()));
+    unsent.pop_back();
+  }
+  for (auto it = unconfirmed.rbegin(); it != unconfirmed.rend(); ++it) queue_.push_front(std::move(it->message));
+  unconfirmed.clear();
+  while (queue_.size() > maxQueued_) {
+    queue_.pop_back();
+    ++dropped_;
+  }
+}
+
+void Publisher::run() {
+  size_t next = 0;  // the URI to try next
+  int backoffMs = 0;
+  // Sent and not yet confirmed: sent again on the next connection.
+  std::deque<Unconfirmed> unconfirmed;
+  for (bool last = false; !last;) {
+    last = stop_;  // stopping: what is queued goes out once more, then the thread ends
+    Sender sender;
+    const std::string& uri = uris_[next % uris_.size()];
+    ++next;
+    if (mdc::Status s = sender.open(uri); !s) {
+      handler_.state(false, s.error().message);
+      if (last) return;
+      backoffMs = backoffMs == 0 ? 250 : std::min(backoffMs * 2, 5000);
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(backoffMs), [this] { return bool(stop_); });
+      continue;
+    }
+    --next;  // stay on the node that works
+    const auto openedAt = std::chrono::steady_clock::now();
+    handler_.state(true, "publishing downlinks on " + sender.where());
+    const std::string lost = serve(sender, unconfirmed);
+    if (lost.empty()) return;  // stopped
+    last = stop_;
+    // A connection that failed at once (a queue with no leader yet refuses
+    // what is sent to it) is made again after a pause that grows.
+    if (std::chrono::steady_clock::now() - openedAt < std::chrono::seconds(2)) {
+      backoffMs = backoffMs == 0 ? 100 : std::min(backoffMs * 2, 5000);
+      handler_.state(false, lost + "; connecting again in " + std::to_string(backoffMs) + " ms");
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(backoffMs), [this] { return bool(stop_); });
+    } else {
+      backoffMs = 0;
+      handler_.state(false, lost + "; connecting again");
+    }
+  }
+}
+
+std::string Publisher::serve(Sender& sender, std::deque<Unconfirmed>& unconfirmed) {
+  auto dropConfirmed = [&] {
+    while (!unconfirmed.empty() && sender.published() - unconfirmed.size() + 1 <= sender.confirmed())
+      unconfirmed.pop_front();
+  };
+  std::deque<Message> batch;
+  std::string lost;
+  for (bool last = false; lost.empty();) {
+    {
+      std::unique_lock lock(mu_);
+      // Awake at least every 100 ms: confirms and the connection's heartbeats.
+      cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_ || !queue_.empty(); });
+      batch.swap(queue_);
+      last = stop_;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    while (!batch.empty()) {
+      if (mdc::Status s = sender.publish(batch.front().key, batch.front().body, batch.front().qos); !s) {
+        lost = s.error().message;
+        break;
+      }
+      unconfirmed.push_back(Unconfirmed{std::move(batch.front()), now});
+      batch.pop_front();
+    }
+    if (lost.empty())
+      if (mdc::Status s = sender.service(); !s) lost = s.error().message;
+    dropConfirmed();
+    // A message refused (basic.nack) ends the connection above; one neither
+    // confirmed nor refused within the limit does too: a new channel finds
+    // the queues' new leaders.
+    if (lost.empty() && !unconfirmed.empty() && now - unconfirmed.front().sentAt > kConfirmWithin)
+      lost = "amqp: " + sender.where() + ": no confirm within " +
+             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(kConfirmWithin).count()) +
+             " ms for " + std::to_string(unconfirmed.size()) + " messages";
+    if (last && lost.empty()) {
+      // Stopping: the confirms of what was just sent, briefly.
+      for (int i = 0; i < 20 && !unconfirmed.empty() && lost.empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (mdc::Status s = sender.service(); !s) lost = s.error().message;
+        dropConfirmed();
+      }
+      if (lost.empty()) return {};
+    }
+  }
+  requeue(batch, unconfirmed);
+  return lost;
 }
 
 }  // namespace cad::amqp

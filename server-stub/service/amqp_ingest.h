@@ -1,11 +1,15 @@
 #pragma once
-// Ingest from RabbitMQ over AMQP 0-9-1 (librabbitmq): what devices publish
-// over MQTT reaches one durable quorum queue bound to their up and presence
-// topics on amq.topic, which several stub workers consume. A message is
-// acknowledged to RabbitMQ only after the transaction that stored it
-// committed; a worker that dies leaves its unacknowledged messages to be
-// delivered again, to another.
+// A worker's link to RabbitMQ over AMQP 0-9-1 (librabbitmq). The ingest: what
+// devices publish over MQTT reaches one durable quorum queue bound to their
+// up and presence topics on amq.topic, which several stub workers consume. A
+// message is acknowledged to RabbitMQ only after the transaction that stored
+// it committed; a worker that dies leaves its unacknowledged messages to be
+// delivered again, to another. The way back: commit acks and downlinks are
+// published to amq.topic, and the MQTT plugin delivers them to the devices.
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -88,6 +92,63 @@ class Consumer {
     bool stored;
   };
   std::vector<Settle> settles_;  // guarded by mu_
+};
+
+class Sender;
+
+/** Publishes to amq.topic on a thread and connection of its own, across the
+ *  URIs in turn: a worker's commit acks and downlinks, which RabbitMQ's MQTT
+ *  plugin delivers to the devices' subscriptions. With publisher confirms: a
+ *  message not confirmed within kConfirmWithin is sent again on a new
+ *  connection. Nothing here is kept across a restart: a
+ *  commit ack lost with a connection is asked for again by the device's
+ *  resend, and a downlink by the outbox until the device's cursor holds it. */
+class Publisher {
+ public:
+  struct Handler {
+    /** Connected or not, with what happened; runs on the publisher's thread. */
+    std::function<void(bool up, const std::string& what)> state;
+  };
+  Publisher(std::vector<std::string> uris, Handler handler, size_t maxQueued = 100000);
+  ~Publisher();
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+
+  void start();
+  /** Sends what is queued if it can, then ends the thread. */
+  void stop();
+  /** Queues body for the MQTT topic, delivered to subscribers at qos (0 or 1).
+   *  False when maxQueued messages wait already: dropped, and counted.
+   *  Thread-safe. */
+  bool publish(const std::string& topic, std::string body, int qos);
+  /** Messages dropped on a full queue. */
+  uint64_t dropped() const { return dropped_; }
+
+ private:
+  /** A message not confirmed this long: the connection is made anew. */
+  static constexpr std::chrono::milliseconds kConfirmWithin{3000};
+  struct Message {
+    std::string key, body;
+    int qos;
+  };
+  struct Unconfirmed {
+    Message message;
+    std::chrono::steady_clock::time_point sentAt;
+  };
+  void run();
+  /** Sends over one connection until it is lost (what happened; what it had
+   *  not sent or not had confirmed is queued again) or the publisher stops (""). */
+  std::string serve(Sender& sender, std::deque<Unconfirmed>& unconfirmed);
+  void requeue(std::deque<Message>& unsent, std::deque<Unconfirmed>& unconfirmed);
+  std::vector<std::string> uris_;
+  Handler handler_;
+  size_t maxQueued_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> dropped_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Message> queue_;  // guarded by mu_
 };
 
 }  // namespace cad::amqp

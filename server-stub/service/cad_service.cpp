@@ -112,6 +112,7 @@ CadService::CadService(ServiceConfig config, EventStore& store, QObject* parent)
 
 CadService::~CadService() {
   amqp_.reset();  // its thread stops before the service it posts to goes
+  amqpOut_.reset();
   client_.reset();
 }
 
@@ -132,23 +133,7 @@ mdc::Status CadService::start() {
   log::info("stub", "records system " + config_.recordsPath + ": " + std::to_string(held.vehicles) + " vehicles, " +
                         std::to_string(held.persons) + " persons, " + std::to_string(held.flags) + " flags");
   bridge_ = std::make_unique<ServiceBridge>(this);
-  mdc::mqtt::Options o;
-  for (size_t at = 0; at <= config_.broker.size();) {
-    const size_t comma = std::min(config_.broker.find(',', at), config_.broker.size());
-    brokers_.push_back(config_.broker.substr(at, comma - at));
-    at = comma + 1;
-  }
-  o.uri = brokers_.front();
-  o.version = config_.mqttVersion;
-  o.clientId = config_.clientId;
-  // A worker's MQTT session only publishes: a clean one, so no subscription
-  // an earlier run left in it delivers ingest to it.
-  o.cleanStart = config_.amqpUris.empty() ? false : true;
-  o.maxInflight = 1024;
-  o.caFile = config_.tlsCa;
-  o.certFile = config_.tlsCert;
-  o.keyFile = config_.tlsKey;
-  client_ = std::make_unique<mdc::mqtt::Client>(o, *bridge_);
+  if (config_.amqpUris.empty()) makeMqttClient();
   statsTimer_.start();
   downlinkTimer_.start();
   if (config_.nearbyIntervalMs > 0) nearbyTimer_.start();
@@ -178,11 +163,37 @@ mdc::Status CadService::start() {
           self.data(), [self, up, what] { if (self) self->onAmqpState(up, what); }, Qt::QueuedConnection);
     };
     amqp_ = std::make_unique<amqp::Consumer>(ac, h);
+    amqp::Publisher::Handler out;
+    out.state = [self](bool up, const std::string& what) {
+      QMetaObject::invokeMethod(
+          self.data(), [self, up, what] { if (self) self->onAmqpOutState(up, what); }, Qt::QueuedConnection);
+    };
+    amqpOut_ = std::make_unique<amqp::Publisher>(config_.amqpUris, out);
+    amqpOut_->start();
     amqp_->start();
-    log::info("stub", "ingest: queue " + config_.amqpQueue + " over AMQP (a worker); downlinks over MQTT");
+    log::info("stub", "ingest: queue " + config_.amqpQueue + " over AMQP (a worker); commit acks and downlinks over AMQP");
+    return {};
   }
   if (mdc::Status s = client_->connect(); !s) onConnectFailed(s.error().message);
   return {};
+}
+
+void CadService::makeMqttClient() {
+  mdc::mqtt::Options o;
+  for (size_t at = 0; at <= config_.broker.size();) {
+    const size_t comma = std::min(config_.broker.find(',', at), config_.broker.size());
+    brokers_.push_back(config_.broker.substr(at, comma - at));
+    at = comma + 1;
+  }
+  o.uri = brokers_.front();
+  o.version = config_.mqttVersion;
+  o.clientId = config_.clientId;
+  o.cleanStart = false;
+  o.maxInflight = 1024;
+  o.caFile = config_.tlsCa;
+  o.certFile = config_.tlsCert;
+  o.keyFile = config_.tlsKey;
+  client_ = std::make_unique<mdc::mqtt::Client>(o, *bridge_);
 }
 
 void CadService::stop() {
@@ -191,6 +202,7 @@ void CadService::stop() {
   statsTimer_.stop();
   guarded("stats", [this] { logStats(); });
   if (client_) client_->disconnect(500);
+  if (amqpOut_) amqpOut_->stop();  // the last acks go out first
 }
 
 void CadService::onConnected() {
@@ -288,6 +300,19 @@ void CadService::onMessage(const std::string& topic, std::string payload, int64_
 void CadService::onAmqpState(bool up, const std::string& what) {
   amqpUp_ = up;
   (up ? log::info : log::warn)("stub", what);
+}
+
+void CadService::onAmqpOutState(bool up, const std::string& what) {
+  (up ? log::info : log::warn)("stub", what);
+  if (up == online_) return;
+  online_ = up;
+  if (up) {
+    lastResendMonoMs_.clear();  // whatever was sent before may be lost: the outbox goes again
+    guarded("downlink resend", [this] { pumpDownlinks(); });
+  } else {
+    nearby_.reset();  // what was sent may be lost: every unit is told again
+    boards_.reset();
+  }
 }
 
 void CadService::onDeliveries(std::vector<amqp::Delivery> batch) {
@@ -447,130 +472,6 @@ void CadService::answerQuery(const PendingQuery& q) {
                                                                                         : q.query.incident_number()) +
                                                      "): " + out->summary);
   publish(out->downlinks);
-}
-
-// Commit acks go with QoS 0. An ack is derived from the store and idempotent:
-// one that is lost (the device's link dropped) leaves the events in the
-// device's outbox, which sends them again, and they are acked again as
-// duplicates. QoS 1 would only add the broker's own acknowledgement, and it
-// cost the stub half its ingest: paho scans every message in flight for each
-// publish and each PUBACK (README, "Measured figures").
-constexpr int kAckQos = 0;
-
-void CadService::publishAcks(const std::map<std::string, std::vector<uint64_t>>& acks, int64_t lagMs) {
-  if (!online_) return;
-  for (const auto& [device, seqsIn] : acks) {
-    std::vector<uint64_t> seqs = seqsIn;
-    std::sort(seqs.begin(), seqs.end());
-    auto unit = unitCache_.find(device);
-    if (unit == unitCache_.end())
-      unit = unitCache_.emplace(device, ReadModels(store_).unitOfDevice(device).value_or("unknown")).first;
-    mdc::v1::Downlink dl = unsequenced(unit->second);
-    auto* ack = dl.mutable_commit_ack();
-    ack->set_downlink_head(headOf(unit->second));  // a device missing a tail asks for it
-    ack->set_ingest_lag_ms(uint32_t(lagMs));
-    for (size_t i = 0; i < seqs.size();) {
-      size_t j = i;
-      while (j + 1 < seqs.size() && seqs[j + 1] <= seqs[j] + 1) ++j;
-      if (ack->committed_size() == 1024) {
-        // Full: send this one and start another.
-        std::string bytes = dl.SerializeAsString();
-        (void)client_->publish(topics::down(device), bytes, kAckQos, false);
-        ++counters_.acksPublished;
-        ack->clear_committed();
-      }
-      auto* r = ack->add_committed();
-      r->set_first(seqs[i]);
-      r->set_last(seqs[j]);
-      i = j + 1;
-    }
-    if (ack->committed_size() > 0) {
-      auto r = client_->publish(topics::down(device), dl.SerializeAsString(), kAckQos, false);
-      if (!r) log::warn("stub", r.error().message);
-      ++counters_.acksPublished;
-    }
-  }
-}
-
-void CadService::publish(const std::vector<Outgoing>& out) {
-  for (const auto& o : out)
-    if (o.downlink.seq() > 0) {
-      uint64_t& head = headCache_[o.downlink.unit_id()];
-      head = std::max(head, o.downlink.seq());
-    }
-  // Offline, or refused by the client: kept in the store, the outbox sends
-  // them again once the link is back (pumpDownlinks).
-  if (!online_) return;
-  for (const auto& o : out) {
-    auto bytes = mdc::codec::encodeDownlink(o.downlink);
-    if (!bytes) {
-      log::error("stub", "downlink not sent: " + bytes.error().message);
-      continue;
-    }
-    auto r = client_->publish(topics::down(o.deviceId), *bytes, 1, false);
-    if (!r) {
-      ++counters_.publishFailures;
-      log::warn("stub", "downlink " + std::to_string(o.downlink.seq()) + " to " + o.deviceId +
-                            " not sent (sent again from the outbox): " + r.error().message);
-    } else {
-      ++counters_.downlinksPublished;
-    }
-  }
-}
-
-mdc::v1::Downlink CadService::unsequenced(const std::string& unit) {
-  mdc::v1::Downlink dl;
-  dl.set_version(mdc::codec::kProtocolVersion);
-  dl.set_unit_id(unit);
-  dl.set_seq(0);
-  dl.set_sent_at_ms(mdc::SystemClock::instance().nowMs());
-  return dl;
-}
-
-uint64_t CadService::headOf(const std::string& unit) {
-  auto it = headCache_.find(unit);
-  if (it == headCache_.end()) it = headCache_.emplace(unit, ReadModels(store_).downlinkHead(unit)).first;
-  return it->second;
-}
-
-void CadService::pumpDownlinks() {
-  if (!linkReady()) return;
-  const int64_t now = mdc::SystemClock::instance().monotonicMs();
-  for (const auto& lag : ReadModels(store_).laggingDevices()) {
-    auto last = lastResendMonoMs_.find(lag.deviceId);
-    if (last != lastResendMonoMs_.end() && now - last->second < config_.resendMs) continue;
-    lastResendMonoMs_[lag.deviceId] = now;
-    auto dls = ReadModels(store_).downlinksAfter(lag.unitId, lag.holds, 256);
-    log::info("stub", "downlinks to " + lag.deviceId + " (unit " + lag.unitId + "): it holds up to seq " +
-                          std::to_string(lag.holds) + " of " + std::to_string(lag.head) + "; sending " +
-                          std::to_string(dls.size()) + " again");
-    std::vector<Outgoing> out;
-    for (auto& d : dls) out.push_back(Outgoing{lag.deviceId, std::move(d)});
-    counters_.downlinksResent += out.size();
-    publish(out);
-  }
-}
-
-void CadService::handleResync(const std::string& device, uint64_t after) {
-  ++counters_.resyncs;
-  auto unit = ReadModels(store_).unitOfDevice(device);
-  if (!unit) return;
-  auto dls = ReadModels(store_).downlinksAfter(*unit, after);
-  std::vector<Outgoing> out;
-  for (auto& d : dls) out.push_back(Outgoing{device, std::move(d)});
-  if (!out.empty())
-    log::info("stub", "resync " + device + " (unit " + *unit + ") after " + std::to_string(after) + ": " +
-                          std::to_string(out.size()) + " downlinks");
-  publish(out);
-  lastResendMonoMs_[device] = mdc::SystemClock::instance().monotonicMs();
-  // The answer to every request: the unit's head, so the device knows what it holds is all.
-  if (!online_ || headOf(*unit) == 0) return;
-  mdc::v1::Downlink dl = unsequenced(*unit);
-  dl.mutable_commit_ack()->set_downlink_head(headOf(*unit));
-  if (auto r = client_->publish(topics::down(device), dl.SerializeAsString(), 1, false); !r) {
-    ++counters_.publishFailures;
-    log::warn("stub", r.error().message);
-  }
 }
 
 void CadService::runSchedules() {

@@ -125,6 +125,8 @@ class CadService : public QObject {
   void onSubscribed(const std::string& filter, bool ok, int code);
   void onDeliveries(std::vector<amqp::Delivery> batch);
   void onAmqpState(bool up, const std::string& what);
+  /** A worker's AMQP publisher connected or lost: its way to the devices. */
+  void onAmqpOutState(bool up, const std::string& what);
 
  private:
   /** Commits what is pending in one transaction, then acks, publishes and answers what it produced. */
@@ -145,6 +147,10 @@ class CadService : public QObject {
    *  what one remembers of units and downlink heads may be old. */
   bool sharesStore() const { return amqp_ || !config_.sharedGroup.empty(); }
   void publish(const std::vector<Outgoing>& out);
+  /** The MQTT client (config_.broker, a list is a cluster's nodes): not for a worker. */
+  void makeMqttClient();
+  /** One message to a device's down topic: over AMQP from a worker, else over MQTT. */
+  Status sendDown(const std::string& device, std::string bytes, int qos);
   /** lagMs: the batch's ingest lag, carried on each ack (CommitAck.ingest_lag_ms). */
   void publishAcks(const std::map<std::string, std::vector<uint64_t>>& acks, int64_t lagMs);
   /** The broker's count of dropped messages ($SYS), logged when it grows. */
@@ -222,6 +228,7 @@ class CadService : public QObject {
   zones::Planner boards_{1000, 30000};
   std::unique_ptr<records::RecordsSystem> records_;
   std::unique_ptr<amqp::Consumer> amqp_;
+  std::unique_ptr<amqp::Publisher> amqpOut_;  ///< a worker's way to the devices (no MQTT client then)
   std::unique_ptr<Liveness> liveness_;  ///< null: off
   QTimer livenessTimer_;
   bool amqpUp_ = false;

@@ -48,9 +48,11 @@ struct StubOptions {
   QCommandLineOption amqpOpt{"amqp",
                            "Run as one of several workers: take the ingest from a durable quorum queue on RabbitMQ "
                            "over AMQP 0-9-1 (declared and bound to every device's up and presence topic on "
-                           "amq.topic), acknowledging each message only after its commit; downlinks still go over "
-                           "MQTT (--broker). A comma-separated list of amqp://USER:PASSWORD@HOST:PORT (the virtual "
-                           "host /; another as /NAME), tried in turn.", "uris", ""};
+                           "amq.topic), acknowledging each message only after its commit; commit acks and "
+                           "downlinks go back over AMQP to amq.topic, which RabbitMQ's MQTT plugin delivers to the "
+                           "devices (a worker uses no MQTT connection: --broker is not used). A comma-separated "
+                           "list of amqp://USER:PASSWORD@HOST:PORT (the virtual host /; another as /NAME), tried in "
+                           "turn.", "uris", ""};
   QCommandLineOption amqpQueue{"amqp-queue", "The ingest queue's name (--amqp).", "name", "cad.ingest"};
   QCommandLineOption ca{"tls-ca", "CA file (ssl:// broker).", "file"};
   QCommandLineOption cert{"tls-cert", "Client certificate (ssl:// broker).", "file"};

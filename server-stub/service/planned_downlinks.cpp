@@ -37,7 +37,7 @@ bool CadService::sendPlanned(const mdc::v1::Downlink& dl, const std::string& dev
     return false;
   }
   if (!note.empty()) log::info("stub", note);
-  return bool(client_->publish(mdc::topics::down(device), *bytes, urgent ? 1 : 0, false));
+  return bool(sendDown(device, std::move(*bytes), urgent ? 1 : 0));
 }
 
 void CadService::publishNearby() {

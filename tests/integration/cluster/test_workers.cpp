@@ -43,8 +43,8 @@ TEST_CASE(
   const std::string run = unique("w");
   const std::string queue = "cad.ingest." + run;
   ClusterRunGuard guard(cluster, queue);
-  // Each worker consumes the queue through a node of its own and publishes
-  // its downlinks through that node's MQTT listener.
+  // Each worker consumes the queue and publishes its acks and downlinks
+  // through a node of its own (over AMQP).
   auto worker = [&](const std::string& name, int node, std::vector<std::pair<std::string, std::string>> env) {
     return stubOn(dir, cluster.mqttUri(node),
                   {.args = {"--mqtt-version", "3.1.1", "--client-id", name + "-" + run, "--amqp",
@@ -108,4 +108,16 @@ TEST_CASE(
   CHECK(statuses == kAgents * kEach);
   CHECK(seen.size() == size_t(kAgents * kEach));
   CHECK(b->cadctl({"verify"}).exitCode == 0);
+
+  // The way back is AMQP too: the worker has no MQTT connection, so every
+  // commit ack above came through amq.topic, and so does a message.
+  CHECK_THAT(b->log(), Catch::Contains("publishing downlinks on"));
+  CHECK_THAT(b->log(), !Catch::Contains("connected to tcp://"));
+  REQUIRE(b->cadctl({"message", "--agency", "PD1", "W0", "over AMQP"}).exitCode == 0);
+  CHECK(waitUntil(
+      [&] {
+        const auto st = agents[0]->state();
+        return st.messages_size() > 0 && st.messages(0).text() == "over AMQP";
+      },
+      30s));
 }
