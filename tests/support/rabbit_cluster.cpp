@@ -62,19 +62,22 @@ void RabbitCluster::kill9(int n) {
   for (int i = 0; i < 100 && ::kill(p, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
-void RabbitCluster::heal() {
+void RabbitCluster::script(std::vector<std::string> args, std::chrono::seconds within) const {
   TempDir scratch;
-  auto r = run({"bash", env("MDC_SOURCE_DIR") + "/scripts/cluster.sh", "heal", "--dir", dir_}, scratch,
-               std::chrono::seconds(180));
-  if (r.exitCode != 0) throw std::runtime_error("rabbitmq cluster: heal failed: " + r.output);
+  std::vector<std::string> argv{"bash", env("MDC_SOURCE_DIR") + "/scripts/cluster.sh"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--dir", dir_});
+  auto r = run(argv, scratch, within);
+  if (r.exitCode != 0) {
+    std::string what;
+    for (const auto& a : args) what += (what.empty() ? "" : " ") + a;
+    throw std::runtime_error("rabbitmq cluster: " + what + " failed: " + r.output);
+  }
 }
 
-void RabbitCluster::dropQueue(const std::string& name) {
-  TempDir scratch;
-  auto r = run({"bash", env("MDC_SOURCE_DIR") + "/scripts/cluster.sh", "drop-queue", name, "--dir", dir_}, scratch,
-               std::chrono::seconds(60));
-  if (r.exitCode != 0) throw std::runtime_error("rabbitmq cluster: drop-queue " + name + " failed: " + r.output);
-}
+void RabbitCluster::heal() { script({"heal"}, std::chrono::seconds(180)); }
+
+void RabbitCluster::dropQueue(const std::string& name) { script({"drop-queue", name}, std::chrono::seconds(60)); }
 
 ClusterRunGuard::~ClusterRunGuard() {
   try {

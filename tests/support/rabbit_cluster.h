@@ -4,9 +4,11 @@
 // stopped by `scripts/cluster.sh down` after the group.
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace mdc::test {
 
@@ -37,6 +39,8 @@ class RabbitCluster {
   const std::string& dir() const { return dir_; }
 
  private:
+  /** Runs scripts/cluster.sh args... --dir <dir>; throws with its output when it fails. */
+  void script(std::vector<std::string> args, std::chrono::seconds within) const;
   std::string dir_;
   std::map<std::string, std::string> env_;
 };
