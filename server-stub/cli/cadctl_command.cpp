@@ -110,6 +110,7 @@ QJsonObject statsJson(const cad::control::StatsReply& s) {
   c["ingest_lag_ms"] = qint64(s.ingest_lag_ms());
   c["ingest_lag_ms_max"] = qint64(s.ingest_lag_ms_max());
   c["broker_dropped"] = qint64(s.broker_dropped());
+  c["amqp_publish_dropped"] = qint64(s.amqp_publish_dropped());
   return c;
 }
 

@@ -32,7 +32,7 @@ void EventStore::projectDevice(const Row& row, std::vector<Outgoing>& out) {
   // so is a records query, which changes nothing on the board.
   if (env.has_presence() || env.has_records_query())
     cached("UPDATE units SET last_seen_ms=CASE WHEN last_seen_ms > ?1 THEN last_seen_ms ELSE ?1 END WHERE unit_id=?2")
-        ->bind(1, row.receivedAtMs).bind(2, e.unit).run();
+        ->bind(1, row.receivedAtMs).bind(2, e.unit).runLater();
   else
     e.late = noteStamp(e.unit, e.stamp, row.receivedAtMs);
   if (e.late) cached("UPDATE units SET late_events=late_events+1 WHERE unit_id=?")->bind(1, e.unit).run();
@@ -72,7 +72,7 @@ void EventStore::projectAvl(const DeviceEvent& e) {
          "pos_at_ms=CASE WHEN ?4 = 1 AND pos_stamp < ?1 THEN ?7 ELSE pos_at_ms END, "
          "pos_stamp=CASE WHEN ?4 = 1 AND pos_stamp < ?1 THEN ?1 ELSE pos_stamp END WHERE unit_id=?3")
       ->bind(1, e.stamp).bind(2, e.row.receivedAtMs).bind(3, e.unit).bind(4, e.env.avl().backfill() ? 0 : 1)
-      .bind(5, p.lat()).bind(6, p.lon()).bind(7, e.at).run();
+      .bind(5, p.lat()).bind(6, p.lon()).bind(7, e.at).runLater();
 }
 
 void EventStore::movePosition(const DeviceEvent& e, const v1::Position& p) {

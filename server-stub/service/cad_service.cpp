@@ -360,16 +360,20 @@ void CadService::flush() {
     settle(true);  // refused before the store (a topic not ours): nothing to store
     return;
   }
-  if (sharesStore()) {
-    // Other stubs commit too: units and downlink heads are read again.
-    unitCache_.clear();
-    headCache_.clear();
-  }
   std::vector<Incoming> batch;
   batch.swap(pending_);
   auto out = commitTimed(batch);
   if (!out) return commitFailed(out.error(), batch.size(), tags);
   countCommitted(*out, batch.size());
+  // The batch's devices, their units and downlink heads as the transaction
+  // read them: nothing is read again to ack. Where other stubs commit too,
+  // what was remembered of other units may be stale and is forgotten.
+  if (sharesStore()) {
+    unitCache_.clear();
+    headCache_.clear();
+  }
+  for (const auto& [device, unit] : out->unitOf) unitCache_[device] = unit;
+  for (const auto& [unit, head] : out->downlinkHeads) headCache_[unit] = head;
   // Only now, after COMMIT, may anything leave: acks first, then what the
   // events produced, then resync answers. The queue hears first: its
   // messages are stored, and a worker that dies before this leaves them to

@@ -141,6 +141,7 @@ control::ControlReply CadService::controlStats() {
   c.set_ingest_lag_ms(int64_t(counters_.ingestLagMs));
   c.set_ingest_lag_ms_max(int64_t(counters_.ingestLagMsMax));
   c.set_broker_dropped(int64_t(counters_.brokerDropped));
+  c.set_amqp_publish_dropped(int64_t(amqpOut_ ? amqpOut_->dropped() : 0));
   return reply;
 }
 

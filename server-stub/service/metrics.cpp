@@ -105,6 +105,9 @@ void CadService::ingestMetrics(Exposition& o) const {
   o.one("cad_broker_dropped_total", "counter",
         "messages the broker says it dropped since it started, last heard ($SYS/broker/publish/messages/dropped)",
         double(counters_.brokerDropped));
+  o.one("cad_amqp_publish_dropped_total", "counter",
+        "a worker's commit acks and downlinks dropped on its AMQP publisher's full queue (asked for again by the devices)",
+        double(amqpOut_ ? amqpOut_->dropped() : 0));
   o.one("cad_avl_batches_total", "counter", "AVL backlog batches received (each one MQTT message)",
         double(counters_.avlBatches));
   o.one("cad_avl_batched_reports_total", "counter", "AVL reports that came in batches",

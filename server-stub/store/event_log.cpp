@@ -110,7 +110,7 @@ void EventLog::insertEvent(const Row& row) {
   st->bind(5, row.unitId).bind(6, row.agency).bind(7, row.kind).bind(8, row.recordedAtMs).bind(9, row.clockSource)
       .bind(10, row.receivedAtMs).bind(11, row.actor).bindBlob(12, row.payload).bindBlob(13, row.prevHash)
       .bindBlob(14, row.hash).bind(15, row.chain);
-  st->run();
+  st->runLater();
 }
 
 // ------------------------------------------------------------------ audit

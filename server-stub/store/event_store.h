@@ -80,6 +80,8 @@ struct BatchOutcome {
   std::vector<PendingQuery> queries;  ///< records queries appended, to answer after commit
   int avlBatches = 0;                 ///< AVL batches among the messages (mdc.proto, AvlBatch)
   int batchedReports = 0;  ///< the reports they carried (each also counted as appended, duplicate or refused)
+  std::map<std::string, std::string> unitOf;      ///< each registered device of the batch -> its unit
+  std::map<std::string, uint64_t> downlinkHeads;  ///< their units' latest downlink seq, as committed
 };
 
 /** A connected device that does not yet hold every downlink of its unit. */
@@ -241,10 +243,27 @@ class EventStore {
     bool known = false;
     std::string unit, agency;
   };
-  /** Every device of the batch, looked up once, with its agencies' locks taken. */
-  std::map<std::string, RegisteredDevice> lookUpDevices(const std::vector<Incoming>& batch);
+  /** Every device of the batch in one statement, with its agencies' locks
+   *  taken; each one's unit and downlink head noted in out. */
+  std::map<std::string, RegisteredDevice> lookUpDevices(const std::vector<Incoming>& batch, BatchOutcome& out);
+  /** A message of a batch decoded: its envelope (or why not), an AVL batch's reports. */
+  struct DecodedMessage {
+    std::optional<mdc::v1::Envelope> envelope;
+    Error error;
+    std::vector<mdc::v1::Envelope> reports;
+  };
+  /** The keys of the ingest in progress already stored: event ids, and (device, seq) -> event id. */
+  struct StoredKeys {
+    std::set<std::string> ids;
+    std::map<std::pair<std::string, uint64_t>, std::string> bySeq;
+  };
+  StoredKeys stored_;
+  /** Reads into stored_ which of the batch's events are stored, in one statement. */
+  void lookUpStored(const std::vector<Incoming>& batch, const std::vector<DecodedMessage>& decoded,
+                    const std::map<std::string, RegisteredDevice>& registry);
   /** One message of a batch: refused whole, or its event (or an AVL batch's reports) applied. */
-  void ingestMessage(const Incoming& in, const RegisteredDevice& device, bool savepoints, BatchOutcome& out);
+  void ingestMessage(const Incoming& in, const DecodedMessage& decoded, const RegisteredDevice& device,
+                     bool savepoints, BatchOutcome& out);
   /** One event of a message (the message itself, or a report of an AVL batch). */
   void applyEvent(BatchOutcome& out, const Incoming& in, const mdc::v1::Envelope& env, const std::string& unit,
                   const std::string& agency, bool savepoints);

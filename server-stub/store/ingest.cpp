@@ -3,6 +3,7 @@
 // (mdc.proto, AvlBatch) is expanded into the events its reports are, each
 // stored, acked or refused exactly as if it had come alone.
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -87,52 +88,155 @@ Result<BatchOutcome> EventStore::ingestBatch(const std::vector<Incoming>& batch,
   return out;
 }
 
-std::map<std::string, EventStore::RegisteredDevice> EventStore::lookUpDevices(const std::vector<Incoming>& batch) {
-  // Each device of the batch is looked up once. A batch holds events of
+namespace {
+
+/** A JSON array of strings (RFC 8259), for one statement that takes a whole batch's keys. */
+void appendJsonString(std::string& out, std::string_view v) {
+  out += '"';
+  for (const char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// The registry rows of a batch's devices, the units they served, and the
+// latest downlink of each one's unit, in one statement (a JSON array of ids).
+constexpr mdc::sql::PerEngine kLookUpDevices{
+    "SELECT d.device_id, d.unit_id, d.agency, "
+    "COALESCE((SELECT seq FROM downlinks WHERE unit_id=d.unit_id ORDER BY seq DESC LIMIT 1), 0), "
+    "s.at_ms, s.pos, s.unit_id FROM devices d LEFT JOIN device_units s ON s.device_id = d.device_id "
+    "WHERE d.device_id IN (SELECT value FROM json_each(?1)) ORDER BY d.device_id, s.at_ms, s.pos",
+    "SELECT d.device_id, d.unit_id, d.agency, "
+    "COALESCE((SELECT seq FROM downlinks WHERE unit_id=d.unit_id ORDER BY seq DESC LIMIT 1), 0), "
+    "s.at_ms, s.pos, s.unit_id FROM devices d LEFT JOIN device_units s ON s.device_id = d.device_id "
+    "WHERE d.device_id IN (SELECT jsonb_array_elements_text(?1::jsonb) COLLATE \"C\") "
+    "ORDER BY d.device_id, s.at_ms, s.pos"};
+
+// What of a batch is stored already: by event id (?1, a JSON array) and by
+// (device, seq) (?2, a JSON array of pairs), in one statement.
+constexpr mdc::sql::PerEngine kStoredKeys{
+    "SELECT event_id, device_id, device_seq FROM events WHERE event_id IN (SELECT value FROM json_each(?1)) "
+    "UNION ALL SELECT e.event_id, e.device_id, e.device_seq FROM json_each(?2) k JOIN events e "
+    "ON e.device_id = json_extract(k.value, '$[0]') AND e.device_seq = json_extract(k.value, '$[1]')",
+    "SELECT event_id, device_id, device_seq FROM events "
+    "WHERE event_id IN (SELECT jsonb_array_elements_text(?1::jsonb) COLLATE \"C\") "
+    "UNION ALL SELECT e.event_id, e.device_id, e.device_seq FROM jsonb_array_elements(?2::jsonb) k(v) JOIN events e "
+    "ON e.device_id = (k.v->>0) COLLATE \"C\" AND e.device_seq = (k.v->>1)::bigint"};
+
+}  // namespace
+
+std::map<std::string, EventStore::RegisteredDevice> EventStore::lookUpDevices(const std::vector<Incoming>& batch,
+                                                                              BatchOutcome& out) {
+  // Every device of the batch in one statement. A batch holds events of
   // several units: when other processes write too, the lock of each of
   // their agencies (write_tx.cpp) is taken before any of them is read.
-  // With the registry row come the units the device served (unitServedAt).
+  // With the registry row come the units the device served (unitServedAt)
+  // and its unit's downlink head, for the commit acks.
   std::map<std::string, RegisteredDevice> registry;
-  {
-    auto lookupDevice = cached(
-        "SELECT d.unit_id, d.agency, s.at_ms, s.pos, s.unit_id FROM devices d "
-        "LEFT JOIN device_units s ON s.device_id = d.device_id WHERE d.device_id=? ORDER BY s.at_ms, s.pos");
-    std::set<std::string> agencies;
-    for (const Incoming& in : batch) {
-      auto [it, fresh] = registry.try_emplace(in.topicDeviceId);
-      if (!fresh) continue;
-      lookupDevice->bind(1, in.topicDeviceId);
-      std::vector<Served> spells;
-      while (lookupDevice->step()) {
-        if (!it->second.known) it->second = RegisteredDevice{true, lookupDevice->text(0), lookupDevice->text(1)};
-        if (!lookupDevice->isNull(2))
-          spells.push_back(Served{lookupDevice->i64(2), lookupDevice->i64(3), lookupDevice->text(4)});
-      }
-      lookupDevice->reset();
-      if (it->second.known) {
-        agencies.insert(it->second.agency);
-        served_.try_emplace(in.topicDeviceId, std::move(spells));
-      }
-    }
-    log_->lockChains(agencies);
+  for (const Incoming& in : batch) registry.try_emplace(in.topicDeviceId);
+  std::string ids = "[";
+  for (const auto& [id, unused] : registry) {
+    if (ids.size() > 1) ids += ',';
+    appendJsonString(ids, id);
   }
+  ids += ']';
+  std::map<std::string, std::vector<Served>> spells;
+  std::set<std::string> agencies;
+  auto lookup = cached(db().pick(kLookUpDevices).data());
+  lookup->bind(1, ids);
+  while (lookup->step()) {
+    const std::string id = lookup->text(0);
+    RegisteredDevice& device = registry[id];
+    if (!device.known) {
+      device = RegisteredDevice{true, lookup->text(1), lookup->text(2)};
+      agencies.insert(device.agency);
+      out.unitOf[id] = device.unit;
+      out.downlinkHeads[device.unit] = uint64_t(lookup->i64(3));
+    }
+    auto& served = spells[id];
+    if (!lookup->isNull(4)) served.push_back(Served{lookup->i64(4), lookup->i64(5), lookup->text(6)});
+  }
+  for (auto& [id, served] : spells) served_.try_emplace(id, std::move(served));
+  log_->lockChains(agencies);
   return registry;
 }
 
+void EventStore::lookUpStored(const std::vector<Incoming>& batch, const std::vector<DecodedMessage>& decoded,
+                              const std::map<std::string, RegisteredDevice>& registry) {
+  stored_ = StoredKeys{};
+  std::string ids = "[", pairs = "[";
+  auto add = [&](const std::string& device, const v1::Envelope& env) {
+    if (ids.size() > 1) ids += ',';
+    appendJsonString(ids, env.event_id());
+    if (env.seq() == 0) return;
+    if (pairs.size() > 1) pairs += ',';
+    pairs += '[';
+    appendJsonString(pairs, device);
+    pairs += ',' + std::to_string(env.seq()) + ']';
+  };
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& env = decoded[i].envelope;
+    if (!env || !registry.at(batch[i].topicDeviceId).known || env->has_resync()) continue;
+    if (!env->has_avl_batch()) add(batch[i].topicDeviceId, *env);
+    for (const auto& report : decoded[i].reports) add(batch[i].topicDeviceId, report);
+  }
+  if (ids.size() == 1) return;
+  auto st = cached(db().pick(kStoredKeys).data());
+  st->bind(1, ids + ']').bind(2, pairs + ']');
+  while (st->step()) {
+    stored_.ids.insert(st->text(0));
+    if (!st->isNull(2)) stored_.bySeq[{st->text(1), uint64_t(st->i64(2))}] = st->text(0);
+  }
+}
+
 Status EventStore::ingestMessages(const std::vector<Incoming>& batch, bool savepoints, BatchOutcome& out) {
-  const std::map<std::string, RegisteredDevice> registry = lookUpDevices(batch);
+  const std::map<std::string, RegisteredDevice> registry = lookUpDevices(batch, out);
+  // Each message decoded once (an AVL batch expanded into its reports), and
+  // what of it is stored already read in one statement.
+  std::vector<DecodedMessage> decoded(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto env = codec::decodeEnvelope(batch[i].payload);
+    if (!env) {
+      decoded[i].error = env.error();
+      continue;
+    }
+    decoded[i].envelope = std::move(*env);
+    if (decoded[i].envelope->has_avl_batch()) decoded[i].reports = codec::expandAvlBatch(*decoded[i].envelope);
+  }
+  lookUpStored(batch, decoded, registry);
   log_->expectEvents(int(std::min<size_t>(batch.size(), 4096)));
-  for (const Incoming& in : batch) ingestMessage(in, registry.at(in.topicDeviceId), savepoints, out);
+  // Without savepoints, the writes whose outcome nothing reads go out
+  // without waiting (PostgreSQL's pipeline): an event's error then shows at
+  // a later statement, and sends the batch to the run with savepoints.
+  sql::Db& store = db();
+  store.deferWrites(!savepoints);
+  try {
+    for (size_t i = 0; i < batch.size(); ++i)
+      ingestMessage(batch[i], decoded[i], registry.at(batch[i].topicDeviceId), savepoints, out);
+    store.deferWrites(false);
+  } catch (const sql::DbError& e) {
+    if (!savepoints && isEventError(e)) throw NeedsSavepoints{};
+    throw;
+  }
   return {};
 }
 
-void EventStore::ingestMessage(const Incoming& in, const RegisteredDevice& device, bool savepoints,
-                               BatchOutcome& out) {
+void EventStore::ingestMessage(const Incoming& in, const DecodedMessage& decoded, const RegisteredDevice& device,
+                               bool savepoints, BatchOutcome& out) {
   const bool known = device.known;
   const std::string& unit = device.unit;
   const std::string& agency = device.agency;
 
-  auto env = codec::decodeEnvelope(in.payload);
+  const std::optional<v1::Envelope>& env = decoded.envelope;
   if (!env) {
     // Tell the sender what it can use: the event id and seq, if readable.
     // Never decode what is refused for its size.
@@ -140,8 +244,8 @@ void EventStore::ingestMessage(const Incoming& in, const RegisteredDevice& devic
     bool readable = in.payload.size() <= codec::kMaxEnvelopeBytes && partial.ParseFromString(in.payload);
     // A batch refused whole is named by its own id only: its seq is a report's.
     uint64_t seq = readable && !partial.has_avl_batch() ? partial.seq() : 0;
-    refuseInput(out, in, v1::REJECT_REASON_MALFORMED, codec::reasonName(codec::Reason(env.error().code)),
-                env.error().message, readable ? partial.event_id() : "", seq, unit);
+    refuseInput(out, in, v1::REJECT_REASON_MALFORMED, codec::reasonName(codec::Reason(decoded.error.code)),
+                decoded.error.message, readable ? partial.event_id() : "", seq, unit);
     return;
   }
   const uint64_t seq = env->has_avl_batch() ? 0 : env->seq();
@@ -178,7 +282,7 @@ void EventStore::ingestMessage(const Incoming& in, const RegisteredDevice& devic
   }
   ++out.avlBatches;
   int index = 0;
-  for (const v1::Envelope& report : codec::expandAvlBatch(*env)) {
+  for (const v1::Envelope& report : decoded.reports) {
     if (mdc::Status st = codec::validate(report); !st)
       refuseInput(out, in, v1::REJECT_REASON_MALFORMED, codec::reasonName(codec::Reason(st.error().code)),
                   "envelope.avl_batch.reports[" + std::to_string(index) + "] as " + st.error().message,
@@ -232,19 +336,13 @@ bool EventStore::refusedForeignCall(BatchOutcome& out, const Incoming& in, const
 
 bool EventStore::alreadyStored(BatchOutcome& out, const Incoming& in, const v1::Envelope& env,
                                const std::string& unit) {
-  // Stored before? By (device, seq), or by its event id: one query for both.
+  // Stored before? By (device, seq), or by its event id: read for the
+  // whole batch (lookUpStored), and kept up as the batch appends.
   std::optional<std::string> seqStoredAs;
-  bool idTaken = false;
-  {
-    auto stored = cached("SELECT event_id, device_id, device_seq FROM events WHERE (device_id=? AND device_seq=?) OR event_id=?");
-    stored->bind(1, in.topicDeviceId).bind(2, env.seq()).bind(3, env.event_id());
-    while (stored->step()) {
-      if (env.seq() > 0 && !stored->isNull(2) && uint64_t(stored->i64(2)) == env.seq() && stored->text(1) == in.topicDeviceId)
-        seqStoredAs = stored->text(0);
-      if (stored->text(0) == env.event_id()) idTaken = true;
-    }
-    stored->reset();
-  }
+  if (env.seq() > 0)
+    if (auto it = stored_.bySeq.find({in.topicDeviceId, env.seq()}); it != stored_.bySeq.end())
+      seqStoredAs = it->second;
+  const bool idTaken = stored_.ids.count(env.event_id()) > 0;
   if (seqStoredAs) {
     if (*seqStoredAs == env.event_id()) {
       ++out.duplicates;
@@ -340,7 +438,15 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
     recordRefusal(out, in, "store_error", detail);  // not the device's fault: no Rejection
     return;
   }
-  for (auto& o : produced) out.downlinks.push_back(std::move(o));
+  stored_.ids.insert(row.eventId);
+  if (env.seq() > 0) stored_.bySeq[{in.topicDeviceId, env.seq()}] = row.eventId;
+  for (auto& o : produced) {
+    if (o.downlink.seq() > 0) {
+      uint64_t& head = out.downlinkHeads[o.downlink.unit_id()];
+      head = std::max(head, o.downlink.seq());
+    }
+    out.downlinks.push_back(std::move(o));
+  }
   ++out.appended;
   if (env.has_records_query())
     out.queries.push_back(PendingQuery{row.eventId, in.topicDeviceId, row.unitId, agency, env.records_query()});

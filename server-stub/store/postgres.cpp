@@ -83,7 +83,9 @@ std::string fromHexBytea(const char* v, int len) {
 
 class PgStmt final : public StmtImpl {
  public:
-  PgStmt(PgDb& db, std::string_view sql) : db_(db), original_(sql), generation_(db.reconnects()) {
+  PgStmt(PgDb& db, std::string_view sql)
+      : db_(db), original_(sql), context_("postgresql: \"" + original_.substr(0, 80) + "\""),
+        generation_(db.reconnects()) {
     sql_ = toDollarParams(sql, &params_);
     values_.resize(size_t(params_));
     types_.assign(size_t(params_), 0);
@@ -173,6 +175,18 @@ class PgStmt final : public StmtImpl {
   }
   int columnCount() const override { return res_ ? PQnfields(res_) : 0; }
 
+  void runLater() override {
+    if (!db_.deferring() || direct_) {
+      while (step()) {
+      }
+      return;
+    }
+    clear();
+        const std::vector<const char*> values = boundValues();
+    const std::string& name = statementFor();
+    db_.sendLater(name, params_, values.data(), lengths_.data(), formats_.data(), context_);
+  }
+
  private:
   std::optional<std::string>& at(int i) {
     if (i < 1 || i > params_)
@@ -191,44 +205,50 @@ class PgStmt final : public StmtImpl {
     res_ = nullptr;
     row_ = -1;
   }
-  void execute() {
+  /** The values bound, as libpq takes them (lengths_ filled beside). */
+  std::vector<const char*> boundValues() {
     db_.ensureConnected();
     if (generation_ != db_.reconnects()) {  // prepared on a connection since lost
       prepared_.clear();
       generation_ = db_.reconnects();
     }
-    const std::string context = "postgresql: \"" + original_.substr(0, 80) + "\"";
+    std::vector<const char*> values(static_cast<size_t>(params_));
+    for (size_t k = 0; k < values_.size(); ++k) {
+      values[k] = values_[k] ? values_[k]->data() : nullptr;
+      lengths_[k] = values_[k] ? int(values_[k]->size()) : 0;
+    }
+    return values;
+  }
+  void execute() {
+        const std::vector<const char*> values = boundValues();
+    db_.settle();  // what was sent before waits no longer: its error is the one to report
     PGresult* res = nullptr;
     if (direct_ && params_ == 0) {
       res = PQexec(db_.handle(), sql_.c_str());
     } else {
-      std::vector<const char*> values(static_cast<size_t>(params_));
-      for (size_t k = 0; k < values_.size(); ++k) {
-        values[k] = values_[k] ? values_[k]->data() : nullptr;
-        lengths_[k] = values_[k] ? int(values_[k]->size()) : 0;
-      }
-      const std::string& name = statementFor(context);
+      const std::string& name = statementFor();
       res = PQexecPrepared(db_.handle(), name.c_str(), params_, values.data(), lengths_.data(), formats_.data(), 0);
     }
-    db_.check(res, context);  // clears res on failure
+    db_.check(res, context_);  // clears res on failure
     const char* tuples = PQcmdTuples(res);
     db_.setChanges(tuples && *tuples ? std::atoi(tuples) : 0);
     res_ = res;
     row_ = -1;
   }
   /** The server-side statement for the types bound now, prepared on first use. */
-  const std::string& statementFor(const std::string& context) {
+  const std::string& statementFor() {
     auto it = prepared_.find(types_);
     if (it != prepared_.end()) return it->second;
+    db_.settle();  // a synchronous call: nothing may be in flight
     std::string name = db_.nextName();
     PGresult* res = PQprepare(db_.handle(), name.c_str(), sql_.c_str(), params_, types_.data());
-    db_.check(res, context);
+    db_.check(res, context_);
     PQclear(res);
     return prepared_.emplace(types_, std::move(name)).first->second;
   }
 
   PgDb& db_;
-  std::string original_, sql_;
+  std::string original_, context_, sql_;  ///< context_: how errors name the statement
   int params_ = 0;
   bool direct_ = false;
   std::vector<std::optional<std::string>> values_;
@@ -335,8 +355,11 @@ void PgDb::ensureConnected() {
     throw DbError(Fault::connection, 0, "", "postgresql: \"" + shown_ + "\": not connected (next attempt in " +
                                                 std::to_string(nextAttemptMs_ - now) + " ms)");
   PQreset(conn_);
-  // Statements prepared on the old connection are gone with it.
+  // Statements prepared on the old connection are gone with it, and so is
+  // what was in flight (its transaction never committed).
   stale_.clear();
+  piped_ = false;
+  inFlight_.clear();
   if (PQstatus(conn_) != CONNECTION_OK) {
     nextAttemptMs_ = now + 500;
     throw DbError(Fault::connection, 0, "",
@@ -349,6 +372,7 @@ void PgDb::ensureConnected() {
 
 void PgDb::exec(std::string_view sql) {
   ensureConnected();
+  settle();
   const std::string s(sql);
   PGresult* res = PQexec(conn_, s.c_str());
   check(res, "postgresql: \"" + firstStatementLine(s) + "\"");
@@ -359,7 +383,69 @@ Stmt PgDb::prepare(std::string_view sql) {
   return Stmt(std::make_unique<PgStmt>(*this, sql));
 }
 
+void PgDb::sendLater(const std::string& name, int n, const char* const* values, const int* lengths,
+                     const int* formats, const std::string& context) {
+  if (!piped_) {
+    if (PQenterPipelineMode(conn_) != 1)
+      throw DbError(Fault::other, 0, "", context + ": pipeline mode refused: " + oneLine(PQerrorMessage(conn_)));
+    piped_ = true;
+  }
+  if (PQsendQueryPrepared(conn_, name.c_str(), n, values, lengths, formats, 0) != 1) {
+    const std::string why = oneLine(PQerrorMessage(conn_));
+    settle();  // throws the error of one sent before, if any
+    throw DbError(PQstatus(conn_) == CONNECTION_BAD ? Fault::connection : Fault::other, 0, "",
+                  context + ": not sent: " + why);
+  }
+  inFlight_.push_back(context);
+  ++deferred_;
+  if (inFlight_.size() >= kMaxInFlight) settle();
+}
+
+void PgDb::settle() {
+  if (!piped_) return;
+  piped_ = false;
+  ++settled_;
+  std::vector<std::string> contexts;
+  contexts.swap(inFlight_);
+  // Each statement's results end with a null; the sync's result ends the
+  // pipeline. After an error the rest come back PGRES_PIPELINE_ABORTED.
+  PGresult* failed = nullptr;
+  std::string failedContext;
+  const bool synced = PQpipelineSync(conn_) == 1;
+  size_t query = 0;
+  bool sawSync = false;
+  while (synced && query <= contexts.size()) {
+    PGresult* r = PQgetResult(conn_);
+    if (!r) {
+      ++query;
+      if (PQstatus(conn_) == CONNECTION_BAD) break;
+      continue;
+    }
+    const ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      sawSync = true;
+      break;
+    }
+    if (!failed && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED) {
+      failed = r;
+      failedContext = contexts.empty() ? "postgresql: pipeline" : contexts[std::min(query, contexts.size() - 1)];
+    } else {
+      PQclear(r);
+    }
+  }
+  const std::string lost = oneLine(PQerrorMessage(conn_));
+  PQexitPipelineMode(conn_);
+  if (failed) check(failed, failedContext);  // throws
+  if (!sawSync)
+    throw DbError(Fault::connection, 0, "",
+                  "postgresql: \"" + shown_ + "\": the results of " + std::to_string(contexts.size()) +
+                      " statements sent in a pipeline were lost: " + lost);
+}
+
 void PgDb::commit() {
+  settle();
+  deferring_ = false;
   PGresult* res = PQexec(conn_, "COMMIT");
   check(res, "postgresql: COMMIT");
   // COMMIT of a transaction an error aborted reports success with the tag ROLLBACK.
@@ -371,6 +457,11 @@ void PgDb::commit() {
 }
 
 void PgDb::rollback() noexcept {
+  deferring_ = false;
+  try {
+    settle();
+  } catch (const DbError&) {  // what failed in it is rolled back now
+  }
   PQclear(PQexec(conn_, "ROLLBACK"));
   deallocateStale();
 }

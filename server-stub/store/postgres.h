@@ -41,6 +41,14 @@ class PgDb final : public Db {
   void beginSnapshot() override { exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); }
   void commit() override;
   void rollback() noexcept override;
+  /** Pipeline mode (libpq, PostgreSQL 14+): Stmt::runLater sends its
+   *  statement without waiting; the results are read at the next statement
+   *  that waits, at the commit, or after kMaxInFlight statements. */
+  void deferWrites(bool on) override {
+    if (!on) settle();
+    deferring_ = on;
+  }
+  bool deferring() const { return deferring_; }
 
   bool sharedByWriters() const override { return true; }
   void lockUntilCommit(int64_t key) override;
@@ -65,6 +73,21 @@ class PgDb final : public Db {
   void deallocateLater(std::string name) { stale_.push_back(std::move(name)); }
   /** Throws DbError for a result that is not a success, naming context. */
   void check(PGresult* res, std::string_view context);
+  /** Sends a prepared statement in the pipeline (entered on the first);
+   *  context names it if it fails. */
+  void sendLater(const std::string& name, int n, const char* const* values, const int* lengths,
+                 const int* formats, const std::string& context);
+  /** Reads the results of what sendLater sent and leaves the pipeline;
+   *  throws the first statement's error (the transaction is then aborted). */
+  void settle();
+  /** How many statements went out in a pipeline, and how many pipelines
+   *  were read: the round trips saved are the difference. */
+  uint64_t deferredStatements() const { return deferred_; }
+  uint64_t pipelinesSettled() const { return settled_; }
+
+  /** Statements in flight before the pipeline is read: their results stay
+   *  well inside the socket's buffers, so neither side waits on the other. */
+  static constexpr size_t kMaxInFlight = 1000;
 
  private:
   void deallocateStale() noexcept;
@@ -77,6 +100,10 @@ class PgDb final : public Db {
   uint64_t reconnects_ = 0;
   int64_t nextAttemptMs_ = 0;  ///< steady clock: no reconnect attempt before
   std::vector<std::string> stale_;
+  bool deferring_ = false;
+  bool piped_ = false;                  ///< in pipeline mode, inFlight_ sent
+  std::vector<std::string> inFlight_;   ///< the contexts of the statements sent, in order
+  uint64_t deferred_ = 0, settled_ = 0;
   std::map<std::string, std::unique_ptr<Stmt>> statements_;  // after stale_: they deallocate into it
 };
 

@@ -84,6 +84,13 @@ class StmtImpl {
   virtual std::string blob(int col) const = 0;
   virtual Type columnType(int col) const = 0;
   virtual int columnCount() const = 0;
+  /** Runs a statement whose rows and change count the caller does not read:
+   *  where the engine can (Db::deferWrites), it goes out now and its outcome
+   *  is checked at the next statement that waits for the server. */
+  virtual void runLater() {
+    while (step()) {
+    }
+  }
 };
 
 /** A prepared statement. Bind indexes start at 1, column indexes at 0. */
@@ -126,6 +133,10 @@ class Stmt {
     while (step()) {
     }
   }
+  /** Runs a write whose outcome nobody reads now (no rows, no changes()):
+   *  with Db::deferWrites on, a server engine sends it without waiting and
+   *  an error in it is thrown by a later statement or the commit. */
+  void runLater() { impl_->runLater(); }
   /** Resets for reuse and clears bindings. */
   void reset() { impl_->reset(); }
 
@@ -172,6 +183,11 @@ class Db {
   /** Ends one; rollback never throws. */
   virtual void commit() = 0;
   virtual void rollback() noexcept = 0;
+  /** Whether Stmt::runLater may send without waiting (a server engine: the
+   *  round trips of a batch's writes overlap); until the transaction ends.
+   *  Turning it off waits for what is in flight and throws its error; off,
+   *  every statement's error is thrown by that statement. */
+  virtual void deferWrites(bool on) { (void)on; }
 
   // ---- capabilities: what the engines do differently
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -67,6 +68,21 @@ const char* kHelp = R"(usage: bench_stub_ingest [options]
 
 /** CPU seconds (user + system) this process has used so far. */
 double selfCpuSeconds() { return processUsage(getpid()).cpuSeconds; }
+
+/** CPU seconds every PostgreSQL server process on this machine has used so
+ *  far (the primary's and a standby's: postmaster, backends, WAL sender and
+ *  receiver, writers); a process gone since is not counted. */
+double postgresCpuSeconds() {
+  double sum = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream comm(entry.path() / "comm");
+    std::string command;
+    if (std::getline(comm, command) && command == "postgres") sum += processUsage(pid_t(std::stol(name))).cpuSeconds;
+  }
+  return sum;
+}
 
 /** CPU milliseconds each process of a phase spent per 1,000 events. */
 struct PhaseCpu {
@@ -249,13 +265,13 @@ int main(int argc, char** argv) {
     std::cerr << "cad-stub not ready:\n" << stub.log();
     return 3;
   }
-  double stubRate = 0;
+  double stubRate = 0, postgresMsPerThousand = 0;
   std::string stubStats;
   {
     WireFleet fleet(broker.uri(), "bench-dev", o.connections);
     if (!fleet.connect(names, std::chrono::seconds(60))) return 3;
     const double b0 = processUsage(broker.pid()).cpuSeconds, s0 = processUsage(stub.pid()).cpuSeconds,
-                 p0 = selfCpuSeconds();
+                 p0 = selfCpuSeconds(), pg0 = o.db.empty() ? 0 : postgresCpuSeconds();
     auto t0 = Clock::now();
     for (const auto& [d, bytes] : events) fleet.publish(names[size_t(d)], bytes);
     double publishS = secondsSince(t0);
@@ -264,6 +280,7 @@ int main(int argc, char** argv) {
     stubCpu = PhaseCpu::perThousand(processUsage(broker.pid()).cpuSeconds - b0,
                                     processUsage(stub.pid()).cpuSeconds - s0, selfCpuSeconds() - p0, total);
     stubRate = double(fleet.ackedCount()) / s;
+    if (!o.db.empty()) postgresMsPerThousand = (postgresCpuSeconds() - pg0) * 1000.0 * 1000.0 / double(total);
     stubStats = stub.cadctl({"stats"}).output;
     std::printf("cad-stub: %zu events committed and acked in %.2f s (published in %.2f s): %.0f events/s\n",
                 fleet.ackedCount(), s, publishS, stubRate);
@@ -339,6 +356,9 @@ int main(int argc, char** argv) {
   std::printf("\nCPU per 1,000 events (ms)   broker  consumer  publishers+acks\n"
               "  raw (mosquitto_sub)       %6.0f  %8.0f  %15.0f\n  cad-stub                  %6.0f  %8.0f  %15.0f\n",
               rawCpu.broker, rawCpu.consumer, rawCpu.publishers, stubCpu.broker, stubCpu.consumer, stubCpu.publishers);
+  if (!o.db.empty())
+    std::printf("  PostgreSQL servers (every postgres process on this machine): %.0f ms per 1,000 events\n",
+                postgresMsPerThousand);
   std::printf("\nsummary: stub %.0f events/s = %.0f%% of raw mosquitto (%.0f msg/s), %.0f%% of raw SQLite (%.0f rows/s); "
               "target 20000/s, NYC peak 2400 GPS/s\n",
               stubRate, 100 * stubRate / rawRate, rawRate, 100 * stubRate / sqliteRate, sqliteRate);
@@ -352,11 +372,12 @@ int main(int argc, char** argv) {
                   "  \"status_to_ack_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"samples\": %zu},\n"
                   "  \"status_to_board_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"samples\": %zu},\n"
                   "  \"cpu_ms_per_1000_events\": {\"raw\": {\"broker\": %.1f, \"consumer\": %.1f, \"publishers\": %.1f}, "
-                  "\"stub\": {\"broker\": %.1f, \"consumer\": %.1f, \"publishers\": %.1f}},\n  \"stub_stats\": ",
+                  "\"stub\": {\"broker\": %.1f, \"consumer\": %.1f, \"publishers\": %.1f}, \"postgresql_servers\": %.1f},\n"
+                  "  \"stub_stats\": ",
                   o.db.empty() ? "sqlite" : "postgresql", o.devices, o.connections, total, o.batchMax, o.batchMs, sqliteRate, rawRate, stubRate, o.loadRate,
                   percentile(ackMs, 50), percentile(ackMs, 99), ackMs.size(), percentile(boardMs, 50),
                   percentile(boardMs, 99), boardMs.size(), rawCpu.broker, rawCpu.consumer, rawCpu.publishers,
-                  stubCpu.broker, stubCpu.consumer, stubCpu.publishers);
+                  stubCpu.broker, stubCpu.consumer, stubCpu.publishers, postgresMsPerThousand);
     std::string stats = stubStats.empty() ? "null" : stubStats;
     while (!stats.empty() && (stats.back() == '\n' || stats.back() == ' ')) stats.pop_back();
     j << buf << stats << "\n}\n";

@@ -771,6 +771,42 @@ TEST_CASE("an event the projection cannot apply is set aside, the rest of its ba
   CHECK(EventStore::open(mdc::test::storeTarget(dir, "replay.db"), true).value()->log().digest() == s->log().digest());
 }
 
+TEST_CASE("a write sent without waiting that fails sets its event aside like any other, and the batch commits",
+          "[store][poison]") {
+  // The AVL projection and the log's insert go out in PostgreSQL's pipeline
+  // (Stmt::runLater): their error shows at a later statement, not at their own.
+  TempDir dir;
+  auto s = openStore(dir);
+  addDevice(*s, kE12);
+  addDevice(*s, kE14);
+  if (s->engine() == mdc::sql::Engine::sqlite)
+    s->db().exec("CREATE TRIGGER boom BEFORE UPDATE ON units WHEN NEW.lat = 11.5 BEGIN SELECT RAISE(ABORT, 'boom'); END");
+  else
+    s->db().exec("CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.lat = 11.5 THEN "
+                 "RAISE EXCEPTION 'boom' USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$; "
+                 "CREATE TRIGGER boom BEFORE UPDATE ON units FOR EACH ROW EXECUTE FUNCTION boom()");
+  auto* pg = dynamic_cast<mdc::sql::PgDb*>(&s->db());
+  const uint64_t sentBefore = pg ? pg->deferredStatements() : 0;
+  auto out = ingest(*s, {incoming(avlEnv(kE12, 1, T0, 40.71, -74.0), T0), incoming(avlEnv(kE14, 1, T0, 11.5, -74.0), T0),
+                         incoming(avlEnv(kE14, 2, T0 + 1000, 40.72, -74.0), T0),
+                         incoming(avlEnv(kE12, 2, T0 + 1000, 40.73, -74.0), T0)});
+  CHECK(out.appended == 3);
+  REQUIRE(out.refused.size() == 1);
+  CHECK(out.refused[0].reason == "store_error");
+  CHECK_THAT(out.refused[0].detail, Catch::Contains("boom") && Catch::Contains(eventIdFor(kE14.index, 1)));
+  CHECK(out.acks[kE14.id] == std::vector<uint64_t>{2});
+  CHECK(out.acks[kE12.id] == std::vector<uint64_t>{1, 2});
+  CHECK(count(*s, "SELECT COUNT(*) FROM events WHERE device_id='MDC-E14' AND device_seq=1") == 0);
+  CHECK(unitRow(*s, "E14").lat == Approx(40.72));
+  CHECK(unitRow(*s, "E12").lat == Approx(40.73));
+  CHECK_FALSE(s->log().verify());
+  // The first run of the batch went through the pipeline, where there is one.
+  if (pg) CHECK(pg->deferredStatements() > sentBefore);
+  // Each unit and its downlink head come back with the batch, for the acks.
+  CHECK(out.unitOf == std::map<std::string, std::string>{{kE12.id, "E12"}, {kE14.id, "E14"}});
+  CHECK(out.downlinkHeads.count("E12") == 1);
+}
+
 namespace {
 ControlRequest agencyConfig(const std::string& agency, std::vector<std::string> statuses, int moving = 0, int stationary = 0) {
   ControlRequest c;
