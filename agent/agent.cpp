@@ -146,12 +146,10 @@ Agent::~Agent() {
 
 void Agent::start() {
   bridge_ = std::make_unique<LinkBridge>(this);
-  // A fleet given the same list spreads over its nodes: each device starts at
-  // the node its id hashes to (FNV-1a, so the choice is the same on every build).
-  brokers_ = config_.brokers();
-  uint32_t h = 2166136261u;
-  for (unsigned char ch : config_.deviceId) h = (h ^ ch) * 16777619u;
-  brokerIndex_ = h % brokers_.size();
+  // A fleet given the same list spreads over its brokers, and so do the
+  // devices of one that fails: each device has an order of its own.
+  brokers_ = config_.brokersInOrder();
+  brokerIndex_ = 0;
   mqtt::Options o;
   o.uri = broker();
   o.version = *mqtt::parseVersion(config_.mqttVersion);  // checked by the config

@@ -4,6 +4,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
@@ -256,6 +257,34 @@ Status AgentConfig::set(const std::string& key, const std::string& v) {
 }
 
 std::vector<std::string> AgentConfig::brokers() const { return splitList(broker); }
+
+std::vector<std::string> AgentConfig::brokersInOrder() const {
+  // FNV-1a of "device_id\nbroker", then splitmix64's finaliser: the same
+  // weights on every build and machine, and well spread even for names
+  // that differ in one character.
+  auto weight = [this](const std::string& b) {
+    uint64_t h = 14695981039346656037ull;
+    auto mix = [&h](std::string_view s) {
+      for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    };
+    mix(deviceId);
+    mix("\n");
+    mix(b);
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    return h ^ (h >> 31);
+  };
+  std::vector<std::pair<uint64_t, std::string>> weighted;
+  for (auto& b : brokers()) weighted.emplace_back(weight(b), std::move(b));
+  std::sort(weighted.begin(), weighted.end(), [](const auto& x, const auto& y) {
+    return x.first != y.first ? x.first > y.first : x.second < y.second;
+  });
+  std::vector<std::string> out;
+  for (auto& [w, b] : weighted) out.push_back(std::move(b));
+  return out;
+}
 
 std::vector<std::string> AgentConfig::keys() {
   return {"device_id", "unit_id", "agency", "broker", "tls.ca", "tls.cert", "tls.key", "tls.enroll_server",

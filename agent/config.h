@@ -66,6 +66,11 @@ struct AgentConfig {
   std::string toJson() const;
   /** The broker URIs, in the order given (at least one once set() accepted broker). */
   std::vector<std::string> brokers() const;
+  /** The brokers in the order this device tries them: highest random
+   *  weight (rendezvous) hashing of (device_id, broker). A fleet given one
+   *  list spreads evenly over it, and the devices of a broker that fails
+   *  spread evenly over the others (each device's next choice is its own). */
+  std::vector<std::string> brokersInOrder() const;
   /** Every key set() understands, in file order. */
   static std::vector<std::string> keys();
 };

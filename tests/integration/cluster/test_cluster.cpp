@@ -78,7 +78,7 @@ TEST_CASE(
       60s));
 
   // The victim: of nodes 2 and 3 (each holds a worker's connections), the
-  // one most agents are on. Each device starts on the node its id hashes to.
+  // one most agents are on. Each device tries the nodes in an order its id hashes to.
   std::map<std::string, std::vector<int>> onNode;
   for (int i = 0; i < kAgents; ++i) onNode[agents[i]->state().broker()].push_back(i);
   const int victim = onNode[cluster.mqttUri(2)].size() >= onNode[cluster.mqttUri(3)].size() ? 2 : 3;

@@ -1,7 +1,11 @@
 // The agent's configuration: every key checked, errors name key and value.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 
 #include "agent/config.h"
 #include "tests/support/temp_dir.h"
@@ -117,4 +121,45 @@ TEST_CASE("a broker list names a cluster's nodes in order, as text or as a JSON 
   std::ofstream(path) << R"({"broker": ["tcp://a:1883", 7]})";
   CHECK_THAT(loadConfigFile(path, g).error().message, Catch::Contains("every item must be a string"));
   CHECK(g.brokers() == f.brokers());
+}
+
+TEST_CASE("a fleet spreads evenly over its brokers, and a failed broker's devices spread evenly over the rest",
+          "[config][brokers]") {
+  const std::vector<std::string> edges = {"ssl://edge1:8883", "ssl://edge2:8883", "ssl://edge3:8883",
+                                          "ssl://edge4:8883"};
+  AgentConfig c;
+  REQUIRE(c.set("broker", "ssl://edge1:8883,ssl://edge2:8883,ssl://edge3:8883,ssl://edge4:8883"));
+  constexpr int kFleet = 12000;
+  std::map<std::string, int> first;
+  std::map<std::string, std::map<std::string, int>> nextAfter;  // first choice -> second choice -> devices
+  for (int i = 0; i < kFleet; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "MDC-%05d", i);
+    c.deviceId = id;
+    const auto order = c.brokersInOrder();
+    REQUIRE(order.size() == edges.size());
+    REQUIRE(std::is_permutation(order.begin(), order.end(), edges.begin()));
+    REQUIRE(c.brokersInOrder() == order);  // the same every time
+    ++first[order[0]];
+    ++nextAfter[order[0]][order[1]];
+  }
+  // 3,000 each expected; 5 % either way is far outside chance (sd about 47).
+  for (const auto& e : edges) {
+    INFO(e);
+    CHECK(first[e] > 2850);
+    CHECK(first[e] < 3150);
+  }
+  // The devices of one failed edge: about a third to each of the others.
+  for (const auto& [failed, next] : nextAfter) {
+    INFO("failed " << failed);
+    CHECK(next.size() == 3);
+    CHECK(next.count(failed) == 0);
+    for (const auto& [to, n] : next) {
+      INFO("to " << to);
+      CHECK(std::abs(n - first[failed] / 3) < first[failed] / 3 / 10);  // within 10 % of a third
+    }
+  }
+  // A single broker is the only choice.
+  REQUIRE(c.set("broker", "tcp://127.0.0.1:1883"));
+  CHECK(c.brokersInOrder() == std::vector<std::string>{"tcp://127.0.0.1:1883"});
 }
