@@ -5,21 +5,26 @@
 # speaking MQTT 3.1.1 with its store on SQLite, or (--pg) a PostgreSQL primary
 # with a synchronous standby (scripts/pg.sh) and two stub workers taking the
 # ingest from one durable quorum queue over AMQP (worker 1 through node 1,
-# worker 2 through node 2).
+# worker 2 through node 2). With --edges N, the vehicles' brokers: N
+# mosquitto edges (cadctl broker-config --edge: TLS with a certificate per
+# device and the per-device ACL), each bridged into the cluster over one
+# connection that fails over across the nodes.
 #
-#   scripts/cluster.sh up     [--dir DIR] [--no-stub] [--pg]   start and cluster the nodes, then the backend
+#   scripts/cluster.sh up     [--dir DIR] [--no-stub] [--pg] [--edges N]
+#                                                       start and cluster the nodes, then the backend (and edges)
 #   scripts/cluster.sh status [--dir DIR]               what runs, the cluster's members, the stub's counts
-#   scripts/cluster.sh heal   [--dir DIR]               start the nodes that are down; they rejoin
+#   scripts/cluster.sh heal   [--dir DIR]               start the nodes (and edges) that are down; nodes rejoin
 #   scripts/cluster.sh drop-queue NAME [--dir DIR]      delete queue NAME (a run's ingest queue, with what it holds)
 #   scripts/cluster.sh down   [--dir DIR]               stop everything started by up
 #
 # DIR (default $MDC_CLUSTER_DIR or /tmp/mdc-cluster) holds each node's config,
 # data and log, and cluster.env: the ports and the broker list for agents
-# (MDC_BROKERS=tcp://127.0.0.1:P1,tcp://...:P2,tcp://...:P3). Nothing is
-# installed as a service; `down` leaves DIR for inspection.
+# (MDC_BROKERS=tcp://127.0.0.1:P1,tcp://...:P2,tcp://...:P3), and with edges
+# theirs (MDC_EDGES=ssl://127.0.0.1:E1,...; the fleet CA in DIR/cad.ca). Nothing
+# is installed as a service; `down` leaves DIR for inspection.
 set -euo pipefail
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 
 cmd="${1:-}"
 [ -n "$cmd" ] || { usage; exit 2; }
@@ -27,12 +32,17 @@ shift
 dir="${MDC_CLUSTER_DIR:-/tmp/mdc-cluster}"
 stub=1
 pg=0
+edges=0
 queue=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir="$2"; shift 2 ;;
     --no-stub) stub=0; shift ;;
     --pg) pg=1; shift ;;
+    --edges)
+      edges="${2:-}"
+      [[ "$edges" =~ ^[1-8]$ ]] || { echo "cluster: --edges \"$edges\": expected 1 to 8" >&2; exit 2; }
+      shift 2 ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "cluster: unknown argument \"$1\"" >&2; usage >&2; exit 2 ;;
     *)
@@ -190,7 +200,49 @@ EOF
       start_stub 1 ""
     fi
   fi
-  say "up. Agents: --set link.mqtt_version=3.1.1 --broker $MDC_BROKERS"
+  if [ "$edges" -gt 0 ]; then
+    start_edges
+    say "up. Agents: --broker $MDC_EDGES --set tls.ca=$dir/cad.ca/ca.pem with a certificate of the fleet CA (mdc-provision, cadctl ca sign)"
+  else
+    say "up. Agents: --set link.mqtt_version=3.1.1 --broker $MDC_BROKERS"
+  fi
+}
+
+# The edges: a fleet CA (made once), then per edge a config from cadctl
+# broker-config --edge, bridged to the three nodes' MQTT listeners.
+start_edges() {
+  [ -x "$build/server-stub/cadctl" ] || { echo "cluster: no $build/server-stub/cadctl (build first)" >&2; exit 1; }
+  local cadctl=("$build/server-stub/cadctl" --db "$STORE" --ca-dir "$dir/cad.ca")
+  [ -f "$dir/cad.ca/ca.pem" ] || "${cadctl[@]}" ca init --name "city fleet CA" | sed 's/^/cluster: /'
+  local backbone="" n k list=""
+  for n in "${nodes[@]}"; do backbone+="${backbone:+,}tcp://127.0.0.1:$(eval echo "\$RABBIT${n}_MQTT")"; done
+  for k in $(seq 1 "$edges"); do
+    local port
+    free_port port
+    mkdir -p "$dir/edge$k"
+    "${cadctl[@]}" broker-config --out "$dir/edge$k/mosquitto.conf" --port "$port" --bind 127.0.0.1 \
+      --log "$dir/edge$k/mosquitto.log" --fleet $(( 12000 / edges )) --edge "edge$k" --bridge-to "$backbone" > /dev/null
+    echo "EDGE${k}_PORT=$port" >> "$dir/cluster.env"
+    list+="${list:+,}ssl://127.0.0.1:$port"
+  done
+  echo "EDGES=$edges" >> "$dir/cluster.env"
+  echo "MDC_EDGES=$list" >> "$dir/cluster.env"
+  load_env
+  for k in $(seq 1 "$edges"); do start_edge "$k"; done
+}
+
+# Starts edge K with its config; waits for its listener.
+start_edge() {
+  local k="$1" port_var="EDGE$1_PORT"
+  setsid mosquitto -c "$dir/edge$k/mosquitto.conf" >> "$dir/edge$k/out.log" 2>&1 < /dev/null &
+  echo "$!" > "$dir/edge$k/pid"
+  for _ in $(seq 1 100); do
+    (exec 3<> "/dev/tcp/127.0.0.1/${!port_var}") 2> /dev/null && { say "edge$k up on ssl://127.0.0.1:${!port_var}, bridged to the cluster"; return 0; }
+    sleep 0.1
+  done
+  echo "cluster: edge$k did not start; its log:" >&2
+  tail -5 "$dir/edge$k/out.log" "$dir/edge$k/mosquitto.log" >&2 2> /dev/null || true
+  return 1
 }
 
 # Starts stub N (its control socket cad-N.ctl; cad.ctl for the first) through
@@ -233,6 +285,10 @@ heal() {
   done
   for n in "${started[@]}"; do await_node "$n" || exit 1; done
   say "${#started[@]} nodes started; all 3 running"
+  local k
+  for k in $(seq 1 "${EDGES:-0}"); do
+    alive "$(cat "$dir/edge$k/pid" 2> /dev/null)" || start_edge "$k" || exit 1
+  done
 }
 
 # A queue bound to every device's topics keeps taking a copy of each message
@@ -282,10 +338,24 @@ status() {
     fi
   done
   [ "$any" = 1 ] || say "cad-stub not running"
+  local k
+  for k in $(seq 1 "${EDGES:-0}"); do
+    if alive "$(cat "$dir/edge$k/pid" 2> /dev/null)"; then say "edge$k running (pid $(cat "$dir/edge$k/pid"))"
+    else say "edge$k not running"; fi
+  done
 }
 
 down() {
   load_env
+  local k
+  for k in $(seq 1 "${EDGES:-0}"); do
+    local epid
+    epid="$(cat "$dir/edge$k/pid" 2> /dev/null || true)"
+    alive "$epid" || continue
+    kill "$epid"
+    for _ in $(seq 1 50); do alive "$epid" || break; sleep 0.1; done
+    say "edge$k stopped"
+  done
   for side in "$dir/cad" "$dir/cad-2"; do
     [ -f "$side-stub.pid" ] || continue
     local pid

@@ -1,5 +1,6 @@
 #include "server-stub/cli/cadctl_ca.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -65,10 +66,20 @@ int brokerConfigCommand(Invocation& inv) {
     if (n < 0) return usage("--fleet \"" + a.opts["--fleet"] + "\": out of range 1-1000000");
     o.fleetSize = int(n);
   }
+  if (a.opts.count("--edge")) o.edgeName = a.opts["--edge"];
+  if (a.opts.count("--bridge-to")) {
+    const std::string list = a.opts["--bridge-to"];
+    size_t at = 0;
+    while (at <= list.size()) {
+      const size_t comma = std::min(list.find(',', at), list.size());
+      o.bridgeTo.push_back(list.substr(at, comma - at));
+      at = comma + 1;
+    }
+  }
   auto r = cad::writeBrokerConfig(o);
   if (!r) return fail(r.error().message);
   std::cout << "wrote " << r->config << " (acl " << r->acl << ", broker " << r->serverCert << ", stub "
-            << r->stubCert << ")\n";
+            << r->stubCert << (o.edgeName.empty() ? "" : "; edge " + o.edgeName + ", bridged to the backbone") << ")\n";
   return kOk;
 }
 

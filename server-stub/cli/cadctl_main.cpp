@@ -169,8 +169,10 @@ fleet CA and broker (files only; the CA is --ca-dir, else <db>.ca/):
                                   certificate unless --reenrol (which revokes the old one)
   ca revoke DEVICE|SERIAL         revoke its certificates and rewrite the CRL
   broker-config --out FILE [--port N] [--bind ADDR] [--log FILE] [--fleet DEVICES]
+                [--edge NAME --bridge-to URI[,URI...]]
                                   mosquitto.conf + ACL + broker and stub (CN=cad-stub) certificates;
-                                  the stub's queue holds DEVICES' windows at once (default 1000)
+                                  the stub's queue holds DEVICES' windows at once (default 1000);
+                                  --edge: an edge broker bridged to the backbone's MQTT listeners
 
 exit status: 0 ok; 1 refused or check failed; 2 usage error; 3 store or stub unreachable.
 )";
@@ -207,7 +209,8 @@ const Subcommand kSubcommands[] = {
     {"enroll-token", "enroll-token create DEVICE [--unit UNIT] [--ttl 2h] | list [--json]", enrolTokenCommand},
     {"records", "records import FILE... [--dry-run] | stats", recordsCommand},
     {"ca", "ca init|sign CSR|revoke DEVICE", caCommand},
-    {"broker-config", "broker-config --out FILE [--port N] [--bind ADDR] [--log FILE] [--fleet DEVICES]",
+    {"broker-config",
+     "broker-config --out FILE [--port N] [--bind ADDR] [--log FILE] [--fleet DEVICES] [--edge NAME --bridge-to URIS]",
      brokerConfigCommand},
 };
 
@@ -221,7 +224,7 @@ std::optional<int> parse(int argc, char** argv, Args& a) {
                                                "--avl-stationary", "--records", "--expiring-days", "--silent-hours",
                                                "--deep-queue", "--ttl", "--every", "--from", "--until", "--label",
                                                "--apco", "--issuer", "--zone", "--zones", "--district", "--to",
-                                               "--after", "--fleet"};
+                                               "--after", "--fleet", "--edge", "--bridge-to"};
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
     if (s == "--help" || s == "-h") {

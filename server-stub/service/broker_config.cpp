@@ -28,9 +28,68 @@ std::string brokerAcl() {
          "pattern read cad/v1/dev/%u/down\n";
 }
 
+mdc::Result<std::string> bridgeSection(const std::string& edgeName, const std::vector<std::string>& bridgeTo,
+                                       const std::string& caFile) {
+  if (edgeName.empty() || edgeName.size() > 64 ||
+      edgeName.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != std::string::npos)
+    return mdc::Error::make("broker-config: --edge \"" + edgeName + "\": expected 1-64 letters, digits, - or _");
+  if (bridgeTo.empty()) return mdc::Error::make("broker-config: --edge " + edgeName + " needs --bridge-to URI[,URI...]");
+  std::string addresses;
+  bool tls = false;
+  for (size_t i = 0; i < bridgeTo.size(); ++i) {
+    const std::string& uri = bridgeTo[i];
+    const bool ssl = uri.rfind("ssl://", 0) == 0;
+    if (!ssl && uri.rfind("tcp://", 0) != 0)
+      return mdc::Error::make("broker-config: --bridge-to \"" + uri + "\": scheme must be tcp:// or ssl://");
+    if (i > 0 && ssl != tls)
+      return mdc::Error::make("broker-config: --bridge-to \"" + uri + "\": every address must use the same scheme");
+    tls = ssl;
+    const std::string hostPort = uri.substr(6);
+    const size_t colon = hostPort.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : hostPort.substr(colon + 1);
+    if (colon == std::string::npos || colon == 0 || port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stol(port) < 1 || std::stol(port) > 65535)
+      return mdc::Error::make("broker-config: --bridge-to \"" + uri + "\": expected host:port (port 1-65535)");
+    addresses += (addresses.empty() ? "" : " ") + hostPort;
+  }
+  std::ostringstream c;
+  c << "\n# The bridge to the backbone (RabbitMQ's MQTT plugin): the devices' events\n"
+    << "# go out at QoS 1 into the durable ingest queue, their downlinks come in.\n"
+    << "# Heartbeats stay here: the workers do not watch them (12,000 idle vehicles\n"
+    << "# would send the backbone 6,000 a second).\n"
+    << "connection " << edgeName << "\n"
+    << "address " << addresses << "\n"
+    // Every node is as good as another: stay on the one that works.
+    << "round_robin true\n"
+    // RabbitMQ refuses the bridge bit in the protocol version, and speaks 3.1.1.
+    << "try_private false\n"
+    << "bridge_protocol_version mqttv311\n"
+    // A session on the backbone that outlives the connection: downlinks
+    // published while the bridge moves between nodes wait for it.
+    << "cleansession false\n"
+    << "remote_clientid mdc-edge-" << edgeName << "\n"
+    << "local_clientid mdc-edge-" << edgeName << "-local\n"
+    << "notifications false\n"
+    << "start_type automatic\n"
+    << "restart_timeout 1 5\n"
+    << "keepalive_interval 10\n"
+    << "bridge_max_packet_size " << kBrokerMaxPacketBytes << "\n";
+  if (tls) c << "bridge_cafile " << caFile << "\n";
+  c << "topic cad/v1/dev/+/up out 1\n"
+    << "topic cad/v1/dev/+/presence out 1\n"
+    << "topic cad/v1/dev/+/down in 1\n";
+  return c.str();
+}
+
 mdc::Result<BrokerConfigFiles> writeBrokerConfig(const BrokerConfigOptions& o) {
   auto ca = mdc::pki::FleetCa::open(o.caDir);
   if (!ca) return ca.error();
+  std::string bridge;  // checked before anything is written
+  if (!o.edgeName.empty() || !o.bridgeTo.empty()) {
+    auto section = bridgeSection(o.edgeName, o.bridgeTo, ca->caFile());
+    if (!section) return section.error();
+    bridge = *section;
+  }
   std::string dir = ".";
   if (auto slash = o.outFile.rfind('/'); slash != std::string::npos) dir = o.outFile.substr(0, slash);
   ::mkdir(dir.c_str(), 0755);  // may exist already; a write below names the failure
@@ -64,7 +123,7 @@ mdc::Result<BrokerConfigFiles> writeBrokerConfig(const BrokerConfigOptions& o) {
   c << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n"
     << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
     << "persistence false\n"
-    << "max_inflight_messages 1000\n"
+    << "max_inflight_messages " << kBridgeInflight << "\n"
     // Sized for the fleet (--fleet): the stub's session holds every device's
     // window at once. The stub logs a drop ($SYS, every sys_interval).
     << "max_queued_messages " << brokerQueuedMessages(o.fleetSize) << "\n"
@@ -80,7 +139,8 @@ mdc::Result<BrokerConfigFiles> writeBrokerConfig(const BrokerConfigOptions& o) {
     << "keyfile " << f.serverKey << "\n"
     << "require_certificate true\n"
     << "use_identity_as_username true\n"
-    << "crlfile " << ca->crlFile() << "\n";
+    << "crlfile " << ca->crlFile() << "\n"
+    << bridge;
   if (mdc::Status st = mdc::files::writeAtomic(f.config, c.str(), 0644); !st) return st.error();
   return f;
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "shared/wire/codec.h"
 #include "shared/wire/error.h"
@@ -23,7 +24,23 @@ struct BrokerConfigOptions {
   std::string serverSan = "IP:127.0.0.1,DNS:localhost";
   std::string logFile;       ///< empty: log to stderr
   int fleetSize = 1000;      ///< devices this broker serves: sizes the stub's queue (1..1,000,000)
+  /** An edge broker: its name (the bridge's client id on the backbone) and
+   *  the backbone's MQTT listeners (tcp:// or ssl://host:port), tried in
+   *  turn. Empty: the single broker the stub itself connects to. */
+  std::string edgeName;
+  std::vector<std::string> bridgeTo;
 };
+
+/** An edge's bridge to the backbone: the devices' up and presence topics
+ *  out, their down topics in (every edge gets every downlink and delivers
+ *  those of the devices connected to it). Checks the addresses; the error
+ *  names the one that is wrong. */
+mdc::Result<std::string> bridgeSection(const std::string& edgeName, const std::vector<std::string>& bridgeTo,
+                                       const std::string& caFile);
+
+/** Messages a bridge may have unacknowledged on its way to the backbone:
+ *  mosquitto's max_inflight_messages, global (bench_edge_bridge). */
+inline constexpr int kBridgeInflight = 1000;
 
 /** Events a device may have in flight awaiting commit acks: link.window's
  *  largest default (256) and the emergencies always let through (4). */

@@ -82,7 +82,7 @@ void RabbitCluster::dropQueue(const std::string& name) { script({"drop-queue", n
 ClusterRunGuard::~ClusterRunGuard() {
   try {
     cluster_.heal();
-    cluster_.dropQueue(queue_);
+    for (const auto& queue : queues_) cluster_.dropQueue(queue);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
   }

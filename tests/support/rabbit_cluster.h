@@ -51,14 +51,17 @@ class RabbitCluster {
  *  run's messages, which slows the cluster for every test after it. */
 class ClusterRunGuard {
  public:
-  ClusterRunGuard(RabbitCluster& cluster, std::string queue) : cluster_(cluster), queue_(std::move(queue)) {}
+  ClusterRunGuard(RabbitCluster& cluster, std::string queue) : cluster_(cluster), queues_{std::move(queue)} {}
+  /** Also for the sessions an edge's bridge left on the cluster (each takes every downlink). */
+  ClusterRunGuard(RabbitCluster& cluster, std::vector<std::string> queues)
+      : cluster_(cluster), queues_(std::move(queues)) {}
   ~ClusterRunGuard();
   ClusterRunGuard(const ClusterRunGuard&) = delete;
   ClusterRunGuard& operator=(const ClusterRunGuard&) = delete;
 
  private:
   RabbitCluster& cluster_;
-  std::string queue_;
+  std::vector<std::string> queues_;
 };
 
 }  // namespace mdc::test
