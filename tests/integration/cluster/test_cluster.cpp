@@ -9,7 +9,7 @@
 #include <map>
 #include <memory>
 
-#include "shared/wire/clock.h"
+#include "tests/integration/cluster/cluster_fleet.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/rabbit_cluster.h"
 #include "tests/support/vehicle_stack.h"
@@ -18,23 +18,13 @@ using namespace mdc;
 using namespace mdc::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-/** A name unique to this run: RabbitMQ keeps sessions (and their queued
- *  messages) of earlier tests for the subscription TTL. */
-std::string unique(const std::string& prefix) {
-  return prefix + std::to_string(SystemClock::instance().nowMs() % 100000000);
-}
-
-}  // namespace
-
 TEST_CASE(
     "kill -9 of a RabbitMQ node during a 20000-event drain from 10 agents: every event committed once, "
     "and the agents on that node move to another",
     "[cluster][failover]") {
   RabbitCluster cluster = RabbitCluster::ofTestGroup();
   TempDir dir;
-  const std::string run = unique("r");
+  const std::string run = uniqueRun("r");
   ClusterRunGuard guard(cluster, "cad.ingest." + run);
   const std::string store = PgServer::ofTestGroup().freshDatabase();
   // Two workers, through nodes 2 and 3, each with the other nodes to fall
@@ -59,7 +49,7 @@ TEST_CASE(
   CadStub& stub = *workers.front();
 
   const int kAgents = 10, kEach = 2000;
-  std::vector<std::unique_ptr<AgentProcess>> agents;
+  Agents agents;
   for (int i = 0; i < kAgents; ++i) {
     const std::string device = "CL-" + run + "-" + std::to_string(i), unit = "U" + std::to_string(i);
     stub.addDevice(device, unit, "FD1");
@@ -69,13 +59,7 @@ TEST_CASE(
     prefillOutbox(agents.back()->storePath(), device, unit, "FD1", kEach, 0);
   }
   for (auto& a : agents) a->start();
-  REQUIRE(waitUntil(
-      [&] {
-        for (auto& a : agents)
-          if (a->state().link() != v1::LINK_STATE_ONLINE) return false;
-        return true;
-      },
-      60s));
+  REQUIRE(allOnline(agents, 60s));
 
   // The victim: of nodes 2 and 3 (each holds a worker's connections), the
   // one most agents are on. Each device tries the nodes in an order its id hashes to.
@@ -90,28 +74,11 @@ TEST_CASE(
   cluster.kill9(victim);
   const auto killedAt = std::chrono::steady_clock::now();
 
-  const bool drained = waitUntil(
-      [&] {
-        for (auto& a : agents)
-          if (a->outboxDepth() != 0) return false;
-        return true;
-      },
-      280s);
-  if (!drained) {
-    for (int i = 0; i < kAgents; ++i) {
-      const auto st = agents[i]->state();
-      const std::string log = agents[i]->log();
-      UNSCOPED_INFO("agent " << i << ": outbox " << agents[i]->outboxDepth() << ", " << st.broker() << ", "
-                             << st.link_detail() << "\n"
-                             << log.substr(log.size() > 1500 ? log.size() - 1500 : 0));
-    }
-    for (auto& w : workers) {
-      const std::string log = w->log();
-      UNSCOPED_INFO("worker: " << log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
-    }
-  }
+  std::vector<const CadStub*> stubs;
+  for (auto& w : workers) stubs.push_back(w.get());
+  const bool done = drained(agents, 280s, stubs);
   INFO("events in the stub: " << stub.eventCount());
-  REQUIRE(drained);
+  REQUIRE(done);
   const auto drainS = std::chrono::duration<double>(std::chrono::steady_clock::now() - killedAt).count();
   uint64_t failovers = 0, fresh = 0;
   for (auto& a : agents) {

@@ -16,7 +16,7 @@
 
 #include "server-stub/service/broker_config.h"
 #include "shared/infra/files.h"
-#include "shared/wire/clock.h"
+#include "tests/integration/cluster/cluster_fleet.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/process.h"
 #include "tests/support/rabbit_cluster.h"
@@ -28,10 +28,6 @@ using namespace mdc::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string unique(const std::string& prefix) {
-  return prefix + std::to_string(SystemClock::instance().nowMs() % 100000000);
-}
 
 /** An edge broker: mosquitto with the config broker-config --edge writes. */
 struct Edge {
@@ -68,7 +64,7 @@ TEST_CASE("vehicles on two edges bridged into the cluster: kill -9 of an edge mo
   auto pg = PgServer::ofTestGroup();
   const std::string store = pg.freshDatabase();
   TempDir dir;
-  const std::string run = unique("e");
+  const std::string run = uniqueRun("e");
   const std::string queue = "cad.ingest." + run;
   const std::vector<std::string> edgeNames = {"edge1-" + run, "edge2-" + run};
   // The run's ingest queue and the bridges' sessions on the cluster go when it ends.
@@ -101,7 +97,7 @@ TEST_CASE("vehicles on two edges bridged into the cluster: kill -9 of an edge mo
   const std::string edgeList = edges[0].uri + "," + edges[1].uri;
 
   const int kAgents = 8, kEach = 400;
-  std::vector<std::unique_ptr<AgentProcess>> agents;
+  Agents agents;
   for (int i = 0; i < kAgents; ++i) {
     const std::string device = "EG-" + run + "-" + std::to_string(i), unit = "G" + std::to_string(i);
     const std::string agency = i % 2 ? "FD1" : "PD1";
@@ -114,13 +110,7 @@ TEST_CASE("vehicles on two edges bridged into the cluster: kill -9 of an edge mo
     prefillOutbox(agents.back()->storePath(), device, unit, agency, kEach, 0);
   }
   for (auto& ag : agents) ag->start();
-  REQUIRE(waitUntil(
-      [&] {
-        for (auto& ag : agents)
-          if (ag->state().link() != v1::LINK_STATE_ONLINE) return false;
-        return true;
-      },
-      60s));
+  REQUIRE(allOnline(agents, 60s));
 
   // The victim: the edge most vehicles are on, once the drain is under way.
   std::map<std::string, std::vector<int>> onEdge;
@@ -146,18 +136,8 @@ TEST_CASE("vehicles on two edges bridged into the cluster: kill -9 of an edge mo
       60s));
   const double movedS = std::chrono::duration<double>(std::chrono::steady_clock::now() - killedAt).count();
 
-  const bool drained = waitUntil(
-      [&] {
-        for (auto& ag : agents)
-          if (ag->outboxDepth() != 0) return false;
-        return true;
-      },
-      240s);
-  if (!drained) {
-    const std::string log = b->log();
-    UNSCOPED_INFO("worker B: " << log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
-  }
-  REQUIRE(drained);
+  const bool done = drained(agents, 240s, {a.get(), b.get()});
+  REQUIRE(done);
   const double drainS = std::chrono::duration<double>(std::chrono::steady_clock::now() - killedAt).count();
   std::printf("edges: the %zu vehicles of the killed edge were online on the other within %.1f s; the drain ended "
               "%.1f s after the kill\n",

@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "shared/wire/clock.h"
+#include "tests/integration/cluster/cluster_fleet.h"
 #include "tests/support/pg_server.h"
 #include "tests/support/rabbit_cluster.h"
 #include "tests/support/vehicle_stack.h"
@@ -18,10 +18,6 @@ using namespace mdc::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string unique(const std::string& prefix) {
-  return prefix + std::to_string(SystemClock::instance().nowMs() % 100000000);
-}
 
 long long statsValue(const CadStub& stub, const std::string& key) {
   const std::string out = stub.cadctl({"stats"}).output;
@@ -40,7 +36,7 @@ TEST_CASE(
   auto pg = PgServer::ofTestGroup();
   const std::string store = pg.freshDatabase();
   TempDir dir;
-  const std::string run = unique("w");
+  const std::string run = uniqueRun("w");
   const std::string queue = "cad.ingest." + run;
   ClusterRunGuard guard(cluster, queue);
   // Each worker consumes the queue and publishes its acks and downlinks
@@ -58,7 +54,7 @@ TEST_CASE(
   auto a = worker("wa", 1, {{"CAD_STUB_FAULT", "kill-before-ack:5"}}), b = worker("wb", 2, {});
 
   const int kAgents = 6, kEach = 1000;
-  std::vector<std::unique_ptr<AgentProcess>> agents;
+  Agents agents;
   for (int i = 0; i < kAgents; ++i) {
     const std::string device = "WK-" + run + "-" + std::to_string(i), unit = "W" + std::to_string(i);
     b->addDevice(device, unit, i % 2 ? "FD1" : "PD1");
@@ -81,18 +77,8 @@ TEST_CASE(
   }
   const auto killedAt = std::chrono::steady_clock::now();
 
-  const bool drained = waitUntil(
-      [&] {
-        for (auto& ag : agents)
-          if (ag->outboxDepth() != 0) return false;
-        return true;
-      },
-      240s);
-  if (!drained) {
-    const std::string log = b->log();
-    UNSCOPED_INFO("worker B: " << log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
-  }
-  REQUIRE(drained);
+  const bool done = drained(agents, 240s, {b.get()});
+  REQUIRE(done);
   const double drainS = std::chrono::duration<double>(std::chrono::steady_clock::now() - killedAt).count();
   const long long redelivered = statsValue(*b, "redelivered");
   std::printf("workers: the rest of the drain took %.1f s after worker A was killed; worker B was delivered %lld "

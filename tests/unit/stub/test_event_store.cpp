@@ -733,6 +733,19 @@ TEST_CASE("replaying the log reproduces every read model, an altered event fails
   CHECK_FALSE(std::filesystem::exists(dir.file("replay2.db")));  // half a store is not left behind
 }
 
+namespace {
+/** A trigger "boom" that refuses `op` (INSERT, UPDATE) on `table` where `condition` holds, on either engine. */
+void failWrites(EventStore& s, const std::string& op, const std::string& table, const std::string& condition) {
+  if (s.engine() == mdc::sql::Engine::sqlite)
+    s.db().exec("CREATE TRIGGER boom BEFORE " + op + " ON " + table + " WHEN " + condition +
+                " BEGIN SELECT RAISE(ABORT, 'boom'); END");
+  else
+    s.db().exec("CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF " + condition +
+                " THEN RAISE EXCEPTION 'boom' USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$; "
+                "CREATE TRIGGER boom BEFORE " + op + " ON " + table + " FOR EACH ROW EXECUTE FUNCTION boom()");
+}
+}  // namespace
+
 TEST_CASE("an event the projection cannot apply is set aside, the rest of its batch commits and the chain holds",
           "[store][poison]") {
   TempDir dir;
@@ -740,12 +753,7 @@ TEST_CASE("an event the projection cannot apply is set aside, the rest of its ba
   addDevice(*s, kE12);
   addDevice(*s, kE14);
   // Stand-in for a projection bug: the read model refuses one message.
-  if (s->engine() == mdc::sql::Engine::sqlite)
-    s->db().exec("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.text='boom' BEGIN SELECT RAISE(ABORT, 'boom'); END");
-  else
-    s->db().exec("CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.text = 'boom' THEN "
-                 "RAISE EXCEPTION 'boom' USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$; "
-                 "CREATE TRIGGER boom BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION boom()");
+  failWrites(*s, "INSERT", "messages", "NEW.text = 'boom'");
   auto out = ingest(*s, {incoming(statusEnv(kE12, 1, T0, v1::UNIT_STATUS_EN_ROUTE), T0),
                          incoming(messageEnv(kE14, 1, T0, "boom"), T0),
                          incoming(statusEnv(kE14, 2, T0, v1::UNIT_STATUS_ON_SCENE), T0),
@@ -779,12 +787,7 @@ TEST_CASE("a write sent without waiting that fails sets its event aside like any
   auto s = openStore(dir);
   addDevice(*s, kE12);
   addDevice(*s, kE14);
-  if (s->engine() == mdc::sql::Engine::sqlite)
-    s->db().exec("CREATE TRIGGER boom BEFORE UPDATE ON units WHEN NEW.lat = 11.5 BEGIN SELECT RAISE(ABORT, 'boom'); END");
-  else
-    s->db().exec("CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.lat = 11.5 THEN "
-                 "RAISE EXCEPTION 'boom' USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$; "
-                 "CREATE TRIGGER boom BEFORE UPDATE ON units FOR EACH ROW EXECUTE FUNCTION boom()");
+  failWrites(*s, "UPDATE", "units", "NEW.lat = 11.5");
   auto* pg = dynamic_cast<mdc::sql::PgDb*>(&s->db());
   const uint64_t sentBefore = pg ? pg->deferredStatements() : 0;
   auto out = ingest(*s, {incoming(avlEnv(kE12, 1, T0, 40.71, -74.0), T0), incoming(avlEnv(kE14, 1, T0, 11.5, -74.0), T0),
