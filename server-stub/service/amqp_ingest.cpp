@@ -246,7 +246,31 @@ class Session : public Connection {
     }
     return {};
   }
+};
 
+/** The nodes a connection tries in turn: it stays on one that works, moves
+ *  to the next when one fails, and waits a pause that grows to 5 s. */
+class Rotation {
+ public:
+  explicit Rotation(const std::vector<std::string>& uris) : uris_(uris) {}
+  const std::string& uri() const { return uris_[next_ % uris_.size()]; }
+  /** The node failed: the next one, after the pause this returns (ms). */
+  int failed(int firstMs) {
+    ++next_;
+    return pause(firstMs);
+  }
+  /** The same node again, after the pause this returns (ms). */
+  int pause(int firstMs) {
+    backoffMs_ = backoffMs_ == 0 ? firstMs : std::min(backoffMs_ * 2, 5000);
+    return backoffMs_;
+  }
+  /** It works: the next pause starts small again. */
+  void worked() { backoffMs_ = 0; }
+
+ private:
+  const std::vector<std::string>& uris_;
+  size_t next_ = 0;
+  int backoffMs_ = 0;
 };
 
 }  // namespace
@@ -309,21 +333,17 @@ void Consumer::settle(uint64_t connection, uint64_t tag, bool stored) {
 
 void Consumer::run() {
   uint64_t connection = 0;
-  size_t next = 0;  // the URI to try next
-  int backoffMs = 0;
+  Rotation nodes(config_.uris);
   while (!stop_) {
     auto session = std::make_unique<Session>();
-    const std::string& uri = config_.uris[next % config_.uris.size()];
-    ++next;
-    if (mdc::Status s = session->open(uri, config_); !s) {
+    if (mdc::Status s = session->open(nodes.uri(), config_); !s) {
       handler_.state(false, s.error().message);
-      backoffMs = backoffMs == 0 ? 250 : std::min(backoffMs * 2, 5000);
-      for (int waited = 0; waited < backoffMs && !stop_; waited += 50)
+      const int pauseMs = nodes.failed(250);
+      for (int waited = 0; waited < pauseMs && !stop_; waited += 50)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;
     }
-    backoffMs = 0;
-    --next;  // stay on the node that works
+    nodes.worked();
     ++connection;
     {
       std::lock_guard lock(mu_);
@@ -413,24 +433,22 @@ void Publisher::requeue(std::deque<Message>& unsent, std::deque<Unconfirmed>& un
 }
 
 void Publisher::run() {
-  size_t next = 0;  // the URI to try next
-  int backoffMs = 0;
+  Rotation nodes(uris_);
+  auto wait = [this](int ms) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return bool(stop_); });
+  };
   // Sent and not yet confirmed: sent again on the next connection.
   std::deque<Unconfirmed> unconfirmed;
   for (bool last = false; !last;) {
     last = stop_;  // stopping: what is queued goes out once more, then the thread ends
     Sender sender;
-    const std::string& uri = uris_[next % uris_.size()];
-    ++next;
-    if (mdc::Status s = sender.open(uri); !s) {
+    if (mdc::Status s = sender.open(nodes.uri()); !s) {
       handler_.state(false, s.error().message);
       if (last) return;
-      backoffMs = backoffMs == 0 ? 250 : std::min(backoffMs * 2, 5000);
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(backoffMs), [this] { return bool(stop_); });
+      wait(nodes.failed(250));
       continue;
     }
-    --next;  // stay on the node that works
     const auto openedAt = std::chrono::steady_clock::now();
     handler_.state(true, "publishing downlinks on " + sender.where());
     const std::string lost = serve(sender, unconfirmed);
@@ -439,12 +457,11 @@ void Publisher::run() {
     // A connection that failed at once (a queue with no leader yet refuses
     // what is sent to it) is made again after a pause that grows.
     if (std::chrono::steady_clock::now() - openedAt < std::chrono::seconds(2)) {
-      backoffMs = backoffMs == 0 ? 100 : std::min(backoffMs * 2, 5000);
-      handler_.state(false, lost + "; connecting again in " + std::to_string(backoffMs) + " ms");
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(backoffMs), [this] { return bool(stop_); });
+      const int pauseMs = nodes.pause(100);
+      handler_.state(false, lost + "; connecting again in " + std::to_string(pauseMs) + " ms");
+      wait(pauseMs);
     } else {
-      backoffMs = 0;
+      nodes.worked();
       handler_.state(false, lost + "; connecting again");
     }
   }

@@ -205,16 +205,21 @@ void CadService::stop() {
   if (amqpOut_) amqpOut_->stop();  // the last acks go out first
 }
 
-void CadService::onConnected() {
+void CadService::linkUp() {
   online_ = true;
+  lastResendMonoMs_.clear();  // whatever was sent before may be lost: the outbox goes again
+}
+
+void CadService::linkDown() {
+  online_ = false;
+  nearby_.reset();  // what was sent may be lost: every unit is told again
+  boards_.reset();
+}
+
+void CadService::onConnected() {
+  linkUp();  // the outbox goes again once subscribed (onSubscribed)
   backoffMs_ = 0;
-  lastResendMonoMs_.clear();  // whatever was sent before may be lost: the outbox goes again once subscribed
   log::info("stub", "connected to " + brokers_[brokerIndex_]);
-  if (amqp_) {
-    // A worker takes its ingest from the queue: MQTT carries its downlinks.
-    guarded("downlink resend", [this] { pumpDownlinks(); });
-    return;
-  }
   auto filter = [&](const std::string& f) {
     return config_.sharedGroup.empty() ? f : topics::shared(config_.sharedGroup, f);
   };
@@ -285,9 +290,7 @@ void CadService::onConnectFailed(const std::string& reason) {
 }
 
 void CadService::onLost(const std::string& cause) {
-  online_ = false;
-  nearby_.reset();  // what was sent may be lost: every unit is told again
-  boards_.reset();
+  linkDown();
   log::warn("stub", "connection lost: " + cause);
   onConnectFailed("connection lost");
 }
@@ -305,14 +308,9 @@ void CadService::onAmqpState(bool up, const std::string& what) {
 void CadService::onAmqpOutState(bool up, const std::string& what) {
   (up ? log::info : log::warn)("stub", what);
   if (up == online_) return;
-  online_ = up;
-  if (up) {
-    lastResendMonoMs_.clear();  // whatever was sent before may be lost: the outbox goes again
-    guarded("downlink resend", [this] { pumpDownlinks(); });
-  } else {
-    nearby_.reset();  // what was sent may be lost: every unit is told again
-    boards_.reset();
-  }
+  if (!up) return linkDown();
+  linkUp();
+  guarded("downlink resend", [this] { pumpDownlinks(); });
 }
 
 void CadService::onDeliveries(std::vector<amqp::Delivery> batch) {

@@ -129,6 +129,11 @@ class CadService : public QObject {
   void onAmqpOutState(bool up, const std::string& what);
 
  private:
+  /** The way to the devices (MQTT, or a worker's AMQP publisher) is up:
+   *  what was sent before may be lost, so the outbox goes again. */
+  void linkUp();
+  /** It is down: nearby units and boards are sent whole once it is back. */
+  void linkDown();
   /** Commits what is pending in one transaction, then acks, publishes and answers what it produced. */
   void flush();
   /** store_.ingest(batch), its time counted (and logged when slow). */
