@@ -3,8 +3,12 @@
 //   1. raw SQLite: rows/s inserted in WAL, synchronous=FULL, batches of --batch-max
 //   2. raw mosquitto: QoS 1 messages/s from the same publishers to one subscriber
 //   3. cad-stub: committed events/s, each acknowledged by a commit ack
+//   3b. an inserting consumer: the same client as the stub, each message
+//      inserted into SQLite with the stub's commit policy (insert_consumer.cpp)
 //   4. latency: status publish -> commit ack at the device -> visible in the board,
 //      p50/p99, under a background AVL load (--load-rate per second)
+// With --pin, the stub and the bare consumers run on core 0, the broker and
+// the publishers on core 1: the stub's rate is that of one core.
 // Prints the figures and writes them as JSON (--json FILE).
 #include <algorithm>
 #include <atomic>
@@ -18,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include <sched.h>
 #include <unistd.h>
 
 #include "server-stub/store/event_store.h"
@@ -26,6 +31,7 @@
 #include "shared/infra/sqlite.h"
 #include "tests/integration/stub/wire_fleet.h"
 #include "tests/bench/bench_util.h"
+#include "tests/bench/insert_consumer.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/process.h"
 #include "tests/support/stack.h"
@@ -51,6 +57,7 @@ struct Options {
   int loadRate = 2400;
   std::string json;
   std::string db;  ///< the stub's store: "" a SQLite file in the run's directory, else a postgresql:// URI
+  bool pin = false;
 };
 
 const char* kHelp = R"(usage: bench_stub_ingest [options]
@@ -63,8 +70,39 @@ const char* kHelp = R"(usage: bench_stub_ingest [options]
   --load-rate N        background AVL reports/s during the latency run (default 2400, NYC peak)
   --db URI             the stub's store on PostgreSQL (an empty database, e.g. scripts/pg.sh's
                        $MDC_PG_URI); default: a new SQLite file
+  --pin                the stub and the bare consumers on core 0, the broker and publishers on core 1
   --json FILE          write the figures as JSON
 )";
+
+/** Every thread of process pid on one core (threads it starts later inherit it). */
+void pinProcess(pid_t pid, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  std::error_code ec;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec))
+    ::sched_setaffinity(pid_t(std::stol(t.path().filename())), sizeof set, &set);
+}
+
+/** bench_stub_ingest --insert-consumer --broker URI --topic T --db FILE --count N --batch-max B --batch-ms MS */
+int insertConsumerMain(int argc, char** argv) {
+  mdc::bench::InsertConsumerOptions o;
+  o.clientId = "bench-insert-consumer";
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--broker") o.brokerUri = v;
+    else if (k == "--topic") o.topic = v;
+    else if (k == "--db") o.dbPath = v;
+    else if (k == "--count") o.count = size_t(std::stoul(v));
+    else if (k == "--batch-max") o.batchMax = std::stoi(v);
+    else if (k == "--batch-ms") o.batchMs = std::stoi(v);
+    else {
+      std::cerr << "bench_stub_ingest --insert-consumer: unknown option \"" << k << "\"\n";
+      return 2;
+    }
+  }
+  return mdc::bench::runInsertConsumer(o);
+}
 
 /** CPU seconds (user + system) this process has used so far. */
 double selfCpuSeconds() { return processUsage(getpid()).cpuSeconds; }
@@ -114,6 +152,7 @@ bool waitFor(Pred p, double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--insert-consumer") return insertConsumerMain(argc, argv);
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -136,6 +175,7 @@ int main(int argc, char** argv) {
     else if (a == "--load-rate") o.loadRate = std::stoi(next());
     else if (a == "--json") o.json = next();
     else if (a == "--db") o.db = next();
+    else if (a == "--pin") o.pin = true;
     else {
       std::cerr << "bench_stub_ingest: unknown option \"" << a << "\"\n" << kHelp;
       return 2;
@@ -152,6 +192,14 @@ int main(int argc, char** argv) {
   MosquittoOptions mo;
   mo.maxQueuedMessages = 1000000;
   Mosquitto broker(dir, mo);
+  if (o.pin && ::sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+    std::cerr << "bench_stub_ingest: --pin needs two cores\n";
+    return 2;
+  }
+  if (o.pin) {
+    pinProcess(broker.pid(), 1);
+    pinProcess(::getpid(), 1);  // the publishers' threads start later, on core 1 too
+  }
 
   std::vector<Device> devices;
   std::vector<std::string> names;
@@ -209,6 +257,7 @@ int main(int argc, char** argv) {
     mdc::test::Process sub({"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker.port()), "-q", "1", "-i",
                             "bench-raw-sub", "-t", "bench/raw/#", "-C", std::to_string(total + 1), "-F", "%t"},
                            subLog);
+    if (o.pin) pinProcess(sub.pid(), 0);
     WireFleet pubs(broker.uri(), "bench-raw", o.connections);
     if (!pubs.connect(names, std::chrono::seconds(60))) {
       std::cerr << "raw publishers did not connect\n";
@@ -241,6 +290,36 @@ int main(int argc, char** argv) {
                 rawRate);
   }
 
+  // 3b. The inserting consumer on the stub's core: what the stub's ingest
+  // costs at the least (receive, insert, commit with the stub's policy).
+  double insertRate = 0, insertCpuMs = 0;
+  {
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+    mdc::test::Process consumer({self, "--insert-consumer", "--broker", broker.uri(), "--topic", "bench/ins/#", "--db",
+                                 dir.file("insert.db"), "--count", std::to_string(total), "--batch-max",
+                                 std::to_string(o.batchMax), "--batch-ms", std::to_string(o.batchMs)},
+                                dir.file("insert-consumer.log"));
+    if (o.pin) pinProcess(consumer.pid(), 0);
+    if (!waitFor([&] { return consumer.log().find("ready") != std::string::npos || !consumer.alive(); }, 30) ||
+        !consumer.alive()) {
+      std::cerr << "inserting consumer did not start:\n" << consumer.log();
+      return 3;
+    }
+    WireFleet pubs(broker.uri(), "bench-ins", o.connections);
+    if (!pubs.connect(names, std::chrono::seconds(60))) return 3;
+    const double c0 = processUsage(consumer.pid()).cpuSeconds;
+    auto t0 = Clock::now();
+    for (const auto& [d, bytes] : events) pubs.publishTopic(size_t(d) % size_t(o.connections), "bench/ins/" + names[size_t(d)], bytes);
+    waitFor([&] { return processUsage(consumer.pid()).state == 'Z'; }, 300);
+    insertCpuMs = (processUsage(consumer.pid()).cpuSeconds - c0) * 1000.0 * 1000.0 / double(total);
+    insertRate = double(total) / secondsSince(t0);
+    auto code = consumer.wait(std::chrono::seconds(10));
+    if (!code || *code != 0) std::cerr << "inserting consumer failed:\n" << consumer.log();
+    std::printf("inserting consumer (paho QoS 1, SQLite WAL synchronous=FULL, the stub's commit policy): %.0f "
+                "messages/s, %.0f ms CPU per 1,000\n",
+                insertRate, insertCpuMs);
+  }
+
   // 3. The stub: committed and acknowledged events/s.
   {
     auto s = EventStore::open(o.db.empty() ? dir.file("cad.db") : o.db);
@@ -261,6 +340,7 @@ int main(int argc, char** argv) {
                {"--batch-max", std::to_string(o.batchMax), "--batch-ms", std::to_string(o.batchMs)});
   if (!o.db.empty()) stub.setStore(o.db);
   stub.start();
+  if (o.pin) pinProcess(stub.pid(), 0);
   if (!stub.waitReady()) {
     std::cerr << "cad-stub not ready:\n" << stub.log();
     return 3;
@@ -359,12 +439,14 @@ int main(int argc, char** argv) {
   if (!o.db.empty())
     std::printf("  PostgreSQL servers (every postgres process on this machine): %.0f ms per 1,000 events\n",
                 postgresMsPerThousand);
-  std::printf("\nsummary: stub %.0f events/s = %.0f%% of raw mosquitto (%.0f msg/s), %.0f%% of raw SQLite (%.0f rows/s); "
-              "target 20000/s, NYC peak 2400 GPS/s\n",
-              stubRate, 100 * stubRate / rawRate, rawRate, 100 * stubRate / sqliteRate, sqliteRate);
+  std::printf("\nsummary%s: stub %.0f events/s = %.0f%% of the inserting consumer (%.0f msg/s, goal 70%%), %.0f%% of raw "
+              "mosquitto (%.0f msg/s), %.0f%% of raw SQLite (%.0f rows/s)\n",
+              o.pin ? " (stub and consumers on core 0, broker and publishers on core 1)" : "", stubRate,
+              100 * stubRate / insertRate, insertRate, 100 * stubRate / rawRate, rawRate, 100 * stubRate / sqliteRate,
+              sqliteRate);
   if (!o.json.empty()) {
     std::ofstream j(o.json);
-    char buf[2048];
+    char buf[4096];
     std::snprintf(buf, sizeof buf,
                   "{\n  \"store\": \"%s\",\n  \"devices\": %d,\n  \"connections\": %d,\n  \"events\": %zu,\n  \"batch_max\": %d,\n"
                   "  \"batch_ms\": %d,\n  \"raw_sqlite_rows_per_s\": %.0f,\n  \"raw_mosquitto_qos1_msgs_per_s\": %.0f,\n"
@@ -373,11 +455,14 @@ int main(int argc, char** argv) {
                   "  \"status_to_board_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"samples\": %zu},\n"
                   "  \"cpu_ms_per_1000_events\": {\"raw\": {\"broker\": %.1f, \"consumer\": %.1f, \"publishers\": %.1f}, "
                   "\"stub\": {\"broker\": %.1f, \"consumer\": %.1f, \"publishers\": %.1f}, \"postgresql_servers\": %.1f},\n"
+                  "  \"pinned\": %s,\n  \"insert_consumer_msgs_per_s\": %.0f,\n"
+                  "  \"insert_consumer_cpu_ms_per_1000\": %.1f,\n  \"stub_vs_insert_consumer_pct\": %.1f,\n"
                   "  \"stub_stats\": ",
                   o.db.empty() ? "sqlite" : "postgresql", o.devices, o.connections, total, o.batchMax, o.batchMs, sqliteRate, rawRate, stubRate, o.loadRate,
                   percentile(ackMs, 50), percentile(ackMs, 99), ackMs.size(), percentile(boardMs, 50),
                   percentile(boardMs, 99), boardMs.size(), rawCpu.broker, rawCpu.consumer, rawCpu.publishers,
-                  stubCpu.broker, stubCpu.consumer, stubCpu.publishers, postgresMsPerThousand);
+                  stubCpu.broker, stubCpu.consumer, stubCpu.publishers, postgresMsPerThousand, o.pin ? "true" : "false",
+                  insertRate, insertCpuMs, 100 * stubRate / insertRate);
     std::string stats = stubStats.empty() ? "null" : stubStats;
     while (!stats.empty() && (stats.back() == '\n' || stats.back() == ' ')) stats.pop_back();
     j << buf << stats << "\n}\n";
