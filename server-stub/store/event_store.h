@@ -81,7 +81,7 @@ struct BatchOutcome {
   int avlBatches = 0;                 ///< AVL batches among the messages (mdc.proto, AvlBatch)
   int batchedReports = 0;  ///< the reports they carried (each also counted as appended, duplicate or refused)
   std::map<std::string, std::string> unitOf;      ///< each registered device of the batch -> its unit
-  std::map<std::string, uint64_t> downlinkHeads;  ///< their units' latest downlink seq, as committed
+  std::map<std::string, uint64_t> downlinkHeads;  ///< their units' latest downlink seq when the batch began (publish() adds its own)
 };
 
 /** A connected device that does not yet hold every downlink of its unit. */
@@ -235,9 +235,17 @@ class EventStore {
   CachedStmt cached(const char* sql) { return log_->cached(sql); }
   /** ingest() in one transaction; savepoints: one per event, else an event
    *  error aborts the batch (NeedsSavepoints) for a second run with them. */
-  Result<BatchOutcome> ingestBatch(const std::vector<Incoming>& batch, bool savepoints);
+  /** A message of a batch decoded: its envelope (or why not), an AVL batch's reports. */
+  struct DecodedMessage {
+    std::optional<mdc::v1::Envelope> envelope;
+    Error error;
+    std::vector<mdc::v1::Envelope> reports;
+  };
+  Result<BatchOutcome> ingestBatch(const std::vector<Incoming>& batch, const std::vector<DecodedMessage>& decoded,
+                                   bool savepoints);
   /** The body of ingestBatch's transaction. */
-  Status ingestMessages(const std::vector<Incoming>& batch, bool savepoints, BatchOutcome& out);
+  Status ingestMessages(const std::vector<Incoming>& batch, const std::vector<DecodedMessage>& decoded,
+                        bool savepoints, BatchOutcome& out);
   /** A device of a batch as the registry has it (known: registered). */
   struct RegisteredDevice {
     bool known = false;
@@ -246,18 +254,6 @@ class EventStore {
   /** Every device of the batch in one statement, with its agencies' locks
    *  taken; each one's unit and downlink head noted in out. */
   std::map<std::string, RegisteredDevice> lookUpDevices(const std::vector<Incoming>& batch, BatchOutcome& out);
-  /** A message of a batch decoded: its envelope (or why not), an AVL batch's reports. */
-  struct DecodedMessage {
-    std::optional<mdc::v1::Envelope> envelope;
-    Error error;
-    std::vector<mdc::v1::Envelope> reports;
-  };
-  /** The keys of the ingest in progress already stored: event ids, and (device, seq) -> event id. */
-  struct StoredKeys {
-    std::set<std::string> ids;
-    std::map<std::pair<std::string, uint64_t>, std::string> bySeq;
-  };
-  StoredKeys stored_;
   /** Reads into stored_ which of the batch's events are stored, in one statement. */
   void lookUpStored(const std::vector<Incoming>& batch, const std::vector<DecodedMessage>& decoded,
                     const std::map<std::string, RegisteredDevice>& registry);
@@ -394,6 +390,12 @@ class EventStore {
     std::string unitId;
   };
   std::map<std::string, std::vector<Served>> served_;
+  /** The keys of the ingest in progress already stored: event ids, and (device, seq) -> event id. */
+  struct StoredKeys {
+    std::set<std::string> ids;
+    std::map<std::pair<std::string, uint64_t>, std::string> bySeq;
+  };
+  StoredKeys stored_;
   /** The unit a device served at a moment (registry history); nullopt for an unknown device. */
   std::optional<std::string> unitServedAt(const std::string& deviceId, int64_t atMs);
 };

@@ -39,10 +39,22 @@ Result<BatchOutcome> EventStore::ingest(const std::vector<Incoming>& batch) {
   // which cost 4 to 8 % of the ingest; when one event fails, the whole
   // transaction is rolled back and the batch runs again with one savepoint
   // per event, so that only that event is set aside.
+  // Each message is decoded once, outside the transaction (an AVL batch
+  // expanded into its reports), whichever run and retry stores it.
+  std::vector<DecodedMessage> decoded(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto env = codec::decodeEnvelope(batch[i].payload);
+    if (!env) {
+      decoded[i].error = env.error();
+      continue;
+    }
+    decoded[i].envelope = std::move(*env);
+    if (decoded[i].envelope->has_avl_batch()) decoded[i].reports = codec::expandAvlBatch(*decoded[i].envelope);
+  }
   try {
-    return ingestBatch(batch, false);
+    return ingestBatch(batch, decoded, false);
   } catch (const NeedsSavepoints&) {
-    return ingestBatch(batch, true);
+    return ingestBatch(batch, decoded, true);
   }
 }
 
@@ -74,12 +86,13 @@ void EventStore::refuseInput(BatchOutcome& out, const Incoming& in, v1::RejectRe
   out.downlinks.push_back(Outgoing{in.topicDeviceId, dl});
 }
 
-Result<BatchOutcome> EventStore::ingestBatch(const std::vector<Incoming>& batch, bool savepoints) {
+Result<BatchOutcome> EventStore::ingestBatch(const std::vector<Incoming>& batch,
+                                             const std::vector<DecodedMessage>& decoded, bool savepoints) {
   BatchOutcome out;
   try {
     const Status done = writeTransaction({}, [&] {
       out = BatchOutcome{};  // from the beginning when the transaction starts again
-      return ingestMessages(batch, savepoints, out);
+      return ingestMessages(batch, decoded, savepoints, out);
     });
     if (!done) return done.error();
   } catch (const sql::DbError& e) {
@@ -198,21 +211,10 @@ void EventStore::lookUpStored(const std::vector<Incoming>& batch, const std::vec
   }
 }
 
-Status EventStore::ingestMessages(const std::vector<Incoming>& batch, bool savepoints, BatchOutcome& out) {
+Status EventStore::ingestMessages(const std::vector<Incoming>& batch, const std::vector<DecodedMessage>& decoded,
+                                  bool savepoints, BatchOutcome& out) {
   const std::map<std::string, RegisteredDevice> registry = lookUpDevices(batch, out);
-  // Each message decoded once (an AVL batch expanded into its reports), and
-  // what of it is stored already read in one statement.
-  std::vector<DecodedMessage> decoded(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    auto env = codec::decodeEnvelope(batch[i].payload);
-    if (!env) {
-      decoded[i].error = env.error();
-      continue;
-    }
-    decoded[i].envelope = std::move(*env);
-    if (decoded[i].envelope->has_avl_batch()) decoded[i].reports = codec::expandAvlBatch(*decoded[i].envelope);
-  }
-  lookUpStored(batch, decoded, registry);
+  lookUpStored(batch, decoded, registry);  // what of it is stored already, in one statement
   log_->expectEvents(int(std::min<size_t>(batch.size(), 4096)));
   // Without savepoints, the writes whose outcome nothing reads go out
   // without waiting (PostgreSQL's pipeline): an event's error then shows at
@@ -440,13 +442,7 @@ void EventStore::applyEvent(BatchOutcome& out, const Incoming& in, const v1::Env
   }
   stored_.ids.insert(row.eventId);
   if (env.seq() > 0) stored_.bySeq[{in.topicDeviceId, env.seq()}] = row.eventId;
-  for (auto& o : produced) {
-    if (o.downlink.seq() > 0) {
-      uint64_t& head = out.downlinkHeads[o.downlink.unit_id()];
-      head = std::max(head, o.downlink.seq());
-    }
-    out.downlinks.push_back(std::move(o));
-  }
+  for (auto& o : produced) out.downlinks.push_back(std::move(o));
   ++out.appended;
   if (env.has_records_query())
     out.queries.push_back(PendingQuery{row.eventId, in.topicDeviceId, row.unitId, agency, env.records_query()});

@@ -182,7 +182,7 @@ class PgStmt final : public StmtImpl {
       return;
     }
     clear();
-        const std::vector<const char*> values = boundValues();
+    const std::vector<const char*> values = boundValues();
     const std::string& name = statementFor();
     db_.sendLater(name, params_, values.data(), lengths_.data(), formats_.data(), context_);
   }
@@ -220,7 +220,7 @@ class PgStmt final : public StmtImpl {
     return values;
   }
   void execute() {
-        const std::vector<const char*> values = boundValues();
+    const std::vector<const char*> values = boundValues();
     db_.settle();  // what was sent before waits no longer: its error is the one to report
     PGresult* res = nullptr;
     if (direct_ && params_ == 0) {
@@ -404,7 +404,6 @@ void PgDb::sendLater(const std::string& name, int n, const char* const* values, 
 void PgDb::settle() {
   if (!piped_) return;
   piped_ = false;
-  ++settled_;
   std::vector<std::string> contexts;
   contexts.swap(inFlight_);
   // Each statement's results end with a null; the sync's result ends the

@@ -80,10 +80,8 @@ class PgDb final : public Db {
   /** Reads the results of what sendLater sent and leaves the pipeline;
    *  throws the first statement's error (the transaction is then aborted). */
   void settle();
-  /** How many statements went out in a pipeline, and how many pipelines
-   *  were read: the round trips saved are the difference. */
+  /** How many statements went out in a pipeline. */
   uint64_t deferredStatements() const { return deferred_; }
-  uint64_t pipelinesSettled() const { return settled_; }
 
   /** Statements in flight before the pipeline is read: their results stay
    *  well inside the socket's buffers, so neither side waits on the other. */
@@ -103,7 +101,7 @@ class PgDb final : public Db {
   bool deferring_ = false;
   bool piped_ = false;                  ///< in pipeline mode, inFlight_ sent
   std::vector<std::string> inFlight_;   ///< the contexts of the statements sent, in order
-  uint64_t deferred_ = 0, settled_ = 0;
+  uint64_t deferred_ = 0;
   std::map<std::string, std::unique_ptr<Stmt>> statements_;  // after stale_: they deallocate into it
 };
 
