@@ -8,7 +8,7 @@ set(MDC_UNITDIR /lib/systemd/system)  # Debian 12's systemd unit directory
 
 # Programs
 install(TARGETS mdc-agent mdcctl mdc-provision RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT mdc-agent)
-install(TARGETS cad-stub cadctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT cad-stub)
+install(TARGETS cad-stub cad-edge-watch cadctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT cad-stub)
 if(MDC_BUILD_UI)
   install(TARGETS mdc RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT mdc)
 endif()
@@ -29,6 +29,7 @@ set(MDC_MANPAGES
     "mdcctl|agent|the MDC agent's command line"
     "mdc-provision|agent|provision an MDC device"
     "cad-stub|server-stub|the CAD backend stub"
+    "cad-edge-watch|server-stub|the liveness watch of an edge broker"
     "cadctl|server-stub|the CAD backend stub's command line")
 if(MDC_BUILD_UI)
   list(APPEND MDC_MANPAGES "mdc|mdc|the responder's screen")

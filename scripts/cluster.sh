@@ -8,7 +8,8 @@
 # worker 2 through node 2). With --edges N, the vehicles' brokers: N
 # mosquitto edges (cadctl broker-config --edge: TLS with a certificate per
 # device and the per-device ACL), each bridged into the cluster over one
-# connection that fails over across the nodes.
+# connection that fails over across the nodes, and each with its liveness
+# watch (cad-edge-watch), which hears the beats that stay on the edge.
 #
 #   scripts/cluster.sh up     [--dir DIR] [--no-stub] [--pg] [--edges N]
 #                                                       start and cluster the nodes, then the backend (and edges)
@@ -24,7 +25,7 @@
 # is installed as a service; `down` leaves DIR for inspection.
 set -euo pipefail
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 
 cmd="${1:-}"
 [ -n "$cmd" ] || { usage; exit 2; }
@@ -69,7 +70,12 @@ ctl() {
 }
 
 node_pid() { cat "$dir/rabbit$1/pid" 2>/dev/null || true; }
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+# A process that runs: not gone, and not a zombie its parent (init, where
+# init does not reap) has yet to collect.
+alive() {
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
+  [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]
+}
 
 # Three Erlang VMs share this machine's cores with PostgreSQL and the
 # workers. By default each VM runs a scheduler per core, and schedulers that
@@ -237,12 +243,29 @@ start_edge() {
   setsid mosquitto -c "$dir/edge$k/mosquitto.conf" >> "$dir/edge$k/out.log" 2>&1 < /dev/null &
   echo "$!" > "$dir/edge$k/pid"
   for _ in $(seq 1 100); do
-    (exec 3<> "/dev/tcp/127.0.0.1/${!port_var}") 2> /dev/null && { say "edge$k up on ssl://127.0.0.1:${!port_var}, bridged to the cluster"; return 0; }
+    if (exec 3<> "/dev/tcp/127.0.0.1/${!port_var}") 2> /dev/null; then
+      say "edge$k up on ssl://127.0.0.1:${!port_var}, bridged to the cluster"
+      start_watch "$k"
+      return 0
+    fi
     sleep 0.1
   done
   echo "cluster: edge$k did not start; its log:" >&2
   tail -5 "$dir/edge$k/out.log" "$dir/edge$k/mosquitto.log" >&2 2> /dev/null || true
   return 1
+}
+
+# Starts edge K's liveness watch (cad-edge-watch) unless it runs: it hears the
+# beats that stay on the edge and reports silent vehicles to the workers.
+start_watch() {
+  local k="$1" port_var="EDGE$1_PORT"
+  alive "$(cat "$dir/edge$k/watch.pid" 2> /dev/null)" && return 0
+  [ -x "$build/server-stub/cad-edge-watch" ] || { echo "cluster: no $build/server-stub/cad-edge-watch (build first)" >&2; exit 1; }
+  setsid "$build/server-stub/cad-edge-watch" --broker "ssl://127.0.0.1:${!port_var}" --edge "edge$k" \
+    --tls-ca "$dir/cad.ca/ca.pem" --tls-cert "$dir/edge$k/cad-stub.pem" --tls-key "$dir/edge$k/cad-stub.key" \
+    >> "$dir/edge$k/watch.log" 2>&1 < /dev/null &
+  echo "$!" > "$dir/edge$k/watch.pid"
+  say "edge$k's liveness watch started (log $dir/edge$k/watch.log)"
 }
 
 # Starts stub N (its control socket cad-N.ctl; cad.ctl for the first) through
@@ -288,6 +311,7 @@ heal() {
   local k
   for k in $(seq 1 "${EDGES:-0}"); do
     alive "$(cat "$dir/edge$k/pid" 2> /dev/null)" || start_edge "$k" || exit 1
+    start_watch "$k"
   done
 }
 
@@ -342,6 +366,8 @@ status() {
   for k in $(seq 1 "${EDGES:-0}"); do
     if alive "$(cat "$dir/edge$k/pid" 2> /dev/null)"; then say "edge$k running (pid $(cat "$dir/edge$k/pid"))"
     else say "edge$k not running"; fi
+    if alive "$(cat "$dir/edge$k/watch.pid" 2> /dev/null)"; then say "edge$k's liveness watch running (pid $(cat "$dir/edge$k/watch.pid"))"
+    else say "edge$k's liveness watch not running"; fi
   done
 }
 
@@ -349,12 +375,14 @@ down() {
   load_env
   local k
   for k in $(seq 1 "${EDGES:-0}"); do
-    local epid
-    epid="$(cat "$dir/edge$k/pid" 2> /dev/null || true)"
-    alive "$epid" || continue
-    kill "$epid"
-    for _ in $(seq 1 50); do alive "$epid" || break; sleep 0.1; done
-    say "edge$k stopped"
+    local epid what
+    for what in watch.pid pid; do
+      epid="$(cat "$dir/edge$k/$what" 2> /dev/null || true)"
+      alive "$epid" || continue
+      kill "$epid"
+      for _ in $(seq 1 50); do alive "$epid" || break; sleep 0.1; done
+      if [ "$what" = pid ]; then say "edge$k stopped"; else say "edge$k's liveness watch stopped"; fi
+    done
   done
   for side in "$dir/cad" "$dir/cad-2"; do
     [ -f "$side-stub.pid" ] || continue

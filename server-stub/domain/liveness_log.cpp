@@ -20,7 +20,7 @@ namespace cad {
 namespace sql = mdc::sql;
 
 Result<std::vector<std::string>> EventStore::recordLiveness(const std::vector<DeviceSilence>& devices, bool silent,
-                                                            int64_t nowMs) {
+                                                            int64_t nowMs, const std::string& actor) {
   static mdc::UuidV7Generator ids;
   std::vector<std::string> written;
   try {
@@ -49,7 +49,7 @@ Result<std::vector<std::string>> EventStore::recordLiveness(const std::vector<De
         row.recordedAtMs = nowMs;
         row.clockSource = "system";
         row.receivedAtMs = nowMs;
-        row.actor = "stub:liveness";
+        row.actor = actor;
         row.payload = jsonText(QJsonObject{{"device", QString::fromStdString(d.device)},
                                            {"last_heard_ms", qint64(d.lastHeardMs)}});
         log_->append(row);

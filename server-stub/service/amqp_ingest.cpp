@@ -304,7 +304,9 @@ std::string topicOfRoutingKey(std::string_view key) { return routingKeyOf(key); 
 std::vector<std::string> Consumer::bindingKeys() {
   // MQTT's one-level wildcard '+' is AMQP's '*'.
   std::vector<std::string> keys;
-  for (const std::string& filter : {mdc::topics::allUp(), mdc::topics::allPresence()}) {
+  // The edge watchers' liveness notices (cad-edge-watch) come the same way.
+  for (const std::string& filter :
+       {mdc::topics::allUp(), mdc::topics::allPresence(), mdc::topics::allEdgeLiveness()}) {
     std::string k = routingKeyOf(filter);
     std::replace(k.begin(), k.end(), '+', '*');
     keys.push_back(k);

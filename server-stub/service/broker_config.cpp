@@ -7,6 +7,7 @@
 
 #include "shared/infra/files.h"
 #include "shared/infra/pki.h"
+#include "shared/wire/topics.h"
 
 namespace cad {
 
@@ -55,8 +56,8 @@ mdc::Result<std::string> bridgeSection(const std::string& edgeName, const std::v
   std::ostringstream c;
   c << "\n# The bridge to the backbone (RabbitMQ's MQTT plugin): the devices' events\n"
     << "# go out at QoS 1 into the durable ingest queue, their downlinks come in.\n"
-    << "# Heartbeats stay here: the workers do not watch them (12,000 idle vehicles\n"
-    << "# would send the backbone 6,000 a second).\n"
+    << "# Heartbeats stay here (12,000 idle vehicles would send the backbone 6,000 a\n"
+    << "# second): cad-edge-watch hears them and sends its notices out with the uplinks.\n"
     << "connection " << edgeName << "\n"
     << "address " << addresses << "\n"
     // Every node is as good as another: stay on the one that works.
@@ -77,6 +78,7 @@ mdc::Result<std::string> bridgeSection(const std::string& edgeName, const std::v
   if (tls) c << "bridge_cafile " << caFile << "\n";
   c << "topic cad/v1/dev/+/up out 1\n"
     << "topic cad/v1/dev/+/presence out 1\n"
+    << "topic " << mdc::topics::edgeLiveness(edgeName) << " out 1\n"
     << "topic cad/v1/dev/+/down in 1\n";
   return c.str();
 }

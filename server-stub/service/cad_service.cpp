@@ -325,6 +325,7 @@ void CadService::onDeliveries(std::vector<amqp::Delivery> batch) {
 
 void CadService::receive(const std::string& topic, std::string payload, int64_t receivedAtMs) {
   ++counters_.received;
+  if (auto edge = topics::parseEdgeLiveness(topic)) return edgeNotice(*edge, payload);
   auto parsed = topics::parse(topic);
   if (!parsed || parsed->kind == topics::Kind::Down) {
     ++counters_.refused;
@@ -333,7 +334,10 @@ void CadService::receive(const std::string& topic, std::string payload, int64_t 
     return;
   }
   const bool beat = parsed->kind == topics::Kind::Beat;
-  if (liveness_) liveness_->heard(parsed->deviceId, beat, mdc::SystemClock::instance().monotonicMs(), receivedAtMs);
+  if (liveness_) {
+    if (parsed->kind == topics::Kind::Presence && isOfflinePresence(payload)) liveness_->gone(parsed->deviceId);
+    else liveness_->heard(parsed->deviceId, beat, mdc::SystemClock::instance().monotonicMs(), receivedAtMs);
+  }
   if (beat) {
     ++counters_.beats;
     return;  // heard, nothing to store
@@ -354,8 +358,14 @@ void CadService::flush() {
     if (!amqp_) return;
     for (const auto& [connection, tag] : tags) amqp_->settle(connection, tag, stored);
   };
+  // What edge watchers saw, before the batch: a failure returns both to the queue.
+  if (!recordEdgeNotices()) {
+    const size_t n = pending_.size();
+    if (amqp_) pending_.clear();  // they go back to the queue with the notices
+    return commitFailed(Error::make("store: edge liveness notices not written"), n, tags);
+  }
   if (pending_.empty()) {
-    settle(true);  // refused before the store (a topic not ours): nothing to store
+    settle(true);  // refused before the store (a topic not ours), or notices only: nothing more to store
     return;
   }
   std::vector<Incoming> batch;

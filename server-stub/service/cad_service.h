@@ -98,6 +98,7 @@ struct ServiceCounters {
   uint64_t beats = 0;          ///< beats heard (devices with nothing else to send; never stored)
   uint64_t silenced = 0;       ///< devices shown offline because they went silent
   uint64_t heardAgain = 0;     ///< of those, heard again (shown online)
+  uint64_t edgeNotices = 0;    ///< edge watchers' liveness notices taken (cad-edge-watch)
 };
 
 class ServiceBridge;
@@ -201,6 +202,10 @@ class CadService : public QObject {
   void storeMetrics(Exposition& o);
   /** liveness.cpp: devices that went silent shown offline, those heard again online. */
   void watchLiveness();
+  /** liveness.cpp: an edge watcher's notice, kept for the next flush. */
+  void edgeNotice(const std::string& edge, const std::string& payload);
+  /** liveness.cpp: writes the edge notices kept; false when the store failed. */
+  bool recordEdgeNotices();
   /** Creates the scheduled calls that are due and publishes their offers. */
   void runSchedules();
   void logStats();
@@ -210,6 +215,7 @@ class CadService : public QObject {
   std::unique_ptr<ServiceBridge> bridge_;
   std::unique_ptr<mdc::mqtt::Client> client_;
   std::vector<Incoming> pending_;
+  std::vector<EdgeNotice> edgeNotices_;  ///< taken since the last flush, written by it
   QTimer flushTimer_;
   QTimer reconnectTimer_;
   QTimer statsTimer_;

@@ -16,6 +16,16 @@
 
 namespace cad {
 
+/** An edge watcher's notice (EdgeLiveness), decoded and checked. */
+struct EdgeNotice {
+  std::string edge;
+  std::vector<DeviceSilence> silent, heard;
+};
+
+/** A presence payload (an Envelope) that says the device is offline: a
+ *  clean disconnect, or the will the broker sends for a lost connection. */
+bool isOfflinePresence(std::string_view payload);
+
 /** Thread-safety: one thread. */
 class Liveness {
  public:
@@ -24,6 +34,10 @@ class Liveness {
 
   /** A message from the device arrived; beat: on its beat topic. */
   void heard(const std::string& device, bool beat, int64_t monoMs, int64_t unixMs);
+  /** The device said it is offline (its presence, or the will the broker
+   *  sent for it): it is no longer watched, and neither reported silent nor
+   *  heard again, until it beats again. Its will is not a sign of life. */
+  void gone(const std::string& device);
   /** Devices unheard for longer than the limit and not due before; each is
    *  due again only after it has been heard. */
   std::vector<DeviceSilence> silentNow(int64_t monoMs);
@@ -31,6 +45,11 @@ class Liveness {
   void reportedSilent(const std::vector<std::string>& devices);
   /** Devices reported silent and heard since, each once. */
   std::vector<DeviceSilence> takeHeardAgain();
+  /** The watcher could not hear anything until monoMs (its own connection
+   *  was down): every device counts as heard then, so none is reported for
+   *  the gap. Those reported silent stay so, and are reported heard when
+   *  they are heard. */
+  void restartClock(int64_t monoMs);
   /** The devices heard at least once. */
   size_t size() const { return devices_.size(); }
   int64_t silentAfterMs() const { return silentAfterMs_; }

@@ -123,6 +123,9 @@ void CadService::linkMetrics(Exposition& o) const {
         double(counters_.silenced));
   o.one("cad_devices_heard_again_total", "counter", "of those, heard again and shown online",
         double(counters_.heardAgain));
+  o.one("cad_edge_liveness_notices_total", "counter",
+        "edge watchers' notices taken (cad-edge-watch: devices not heard, or heard again, on an edge)",
+        double(counters_.edgeNotices));
   o.one("cad_commit_acks_published_total", "counter", "commit acks published", double(counters_.acksPublished));
   o.one("cad_downlinks_published_total", "counter", "downlinks published (first sends)",
         double(counters_.downlinksPublished));

@@ -191,7 +191,7 @@ class EventStore {
    *  already offline, or online, is left out), in one transaction; returns
    *  the devices written. */
   Result<std::vector<std::string>> recordLiveness(const std::vector<DeviceSilence>& devices, bool silent,
-                                                  int64_t nowMs);
+                                                  int64_t nowMs, const std::string& actor = "stub:liveness");
 
   // enrolment_log.cpp: tokens and certificates issued over the network.
   /** Appends what the enrolment server did as one event (actor est:<peer>)

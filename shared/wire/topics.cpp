@@ -4,6 +4,8 @@ namespace mdc::topics {
 
 namespace {
 constexpr std::string_view kPrefix = "cad/v1/dev/";
+constexpr std::string_view kEdgePrefix = "cad/v1/edge/";
+constexpr std::string_view kLivenessLeaf = "/liveness";
 
 std::string make(std::string_view deviceId, std::string_view leaf) {
   std::string t;
@@ -30,6 +32,23 @@ std::string shared(std::string_view group, std::string_view filter) {
   t += '/';
   t += filter;
   return t;
+}
+
+std::string edgeLiveness(std::string_view edge) {
+  std::string t(kEdgePrefix);
+  t += edge;
+  t += kLivenessLeaf;
+  return t;
+}
+std::string allEdgeLiveness() { return edgeLiveness("+"); }
+
+std::optional<std::string> parseEdgeLiveness(std::string_view topic) {
+  if (topic.substr(0, kEdgePrefix.size()) != kEdgePrefix || topic.size() <= kEdgePrefix.size() + kLivenessLeaf.size() ||
+      topic.substr(topic.size() - kLivenessLeaf.size()) != kLivenessLeaf)
+    return std::nullopt;
+  std::string_view edge = topic.substr(kEdgePrefix.size(), topic.size() - kEdgePrefix.size() - kLivenessLeaf.size());
+  if (!isValidDeviceId(edge)) return std::nullopt;
+  return std::string(edge);
 }
 
 bool isValidDeviceId(std::string_view id) {

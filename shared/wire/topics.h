@@ -25,6 +25,13 @@ std::string allBeat();
 /** The same, as an MQTT v5 shared subscription of group (several stub instances share the ingest). */
 std::string shared(std::string_view group, std::string_view filter);
 
+/** "cad/v1/edge/{edge}/liveness": an edge watcher's EdgeLiveness notices. The
+ *  edge name follows the device id's rules. */
+std::string edgeLiveness(std::string_view edge);
+std::string allEdgeLiveness();
+/** The edge of an edge liveness topic; nullopt for any other topic. */
+std::optional<std::string> parseEdgeLiveness(std::string_view topic);
+
 struct Parsed {
   std::string deviceId;
   Kind kind;

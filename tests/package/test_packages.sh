@@ -99,7 +99,7 @@ check "/var/lib/mdc is mdc's, 0700 (was $(owner_mode /var/lib/mdc))" test "$(own
 check "/var/lib/cad-stub is cad-stub's" test "$(owner_mode /var/lib/cad-stub)" = "cad-stub:cad-stub 750"
 
 step "the installed programs run"
-for prog in mdc-agent mdcctl mdc-provision cad-stub cadctl mdc; do
+for prog in mdc-agent mdcctl mdc-provision cad-stub cad-edge-watch cadctl mdc; do
   out=$(QT_QPA_PLATFORM=offscreen "/usr/bin/$prog" --version 2>&1) || fail "/usr/bin/$prog --version: $out"
   case "$out" in *"$version"*) ;; *) fail "/usr/bin/$prog --version says \"$out\"" ;; esac
   check "man page of $prog" test -f "/usr/share/man/man1/$prog.1.gz"

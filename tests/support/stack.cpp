@@ -69,6 +69,21 @@ std::map<std::string, int> eventsOfKind(const CadStub& stub, const std::string& 
   return seen;
 }
 
+int unitEventCount(const CadStub& stub, const std::string& kind, const std::string& unit) {
+  int n = 0;
+  for (const auto& e : jsonArray(stub.cadctl({"events", "--json", "--limit", "10000000"})))
+    if (e.toObject().value("kind").toString().toStdString() == kind &&
+        e.toObject().value("unit").toString().toStdString() == unit)
+      ++n;
+  return n;
+}
+
+std::optional<bool> boardOnline(const CadStub& stub, const std::string& unit) {
+  for (const auto& u : jsonArray(stub.cadctl({"board", "--json"})))
+    if (u.toObject().value("unit").toString().toStdString() == unit) return u.toObject().value("online").toBool();
+  return std::nullopt;
+}
+
 std::string program(const std::string& relative) { return env("MDC_BINARY_DIR") + "/" + relative; }
 
 void prefillOutbox(const std::string& storePath, const std::string& device, const std::string& unit,

@@ -4,6 +4,7 @@
 #include <QJsonArray>
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -91,6 +92,10 @@ class CadStub {
  *  total counts every stored event of that kind, so a duplicate shows as
  *  total above the map's size. */
 std::map<std::string, int> eventsOfKind(const CadStub& stub, const std::string& kind, int& total);
+/** How many events of this kind the log holds for the unit. */
+int unitEventCount(const CadStub& stub, const std::string& kind, const std::string& unit);
+/** The board's online flag of a unit (cadctl board); nullopt when the board does not show it. */
+std::optional<bool> boardOnline(const CadStub& stub, const std::string& unit);
 
 /** Agent arguments for a receiver parked at (lat, lon): a synthetic NMEA log
  *  in dir dated now, replayed in a loop (no gpsd needed). */

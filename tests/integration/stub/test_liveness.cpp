@@ -22,23 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/** The board's online flag of a unit; nullopt when the board does not show it. */
-std::optional<bool> onlineOf(CadStub& stub, const std::string& unit) {
-  for (const auto& u : jsonArray(stub.cadctl({"board", "--json"})))
-    if (u.toObject().value("unit").toString().toStdString() == unit) return u.toObject().value("online").toBool();
-  return std::nullopt;
-}
-
-/** How many events of this kind the log holds for the unit. */
-int eventsOf(CadStub& stub, const std::string& kind, const std::string& unit) {
-  int n = 0;
-  for (const auto& e : jsonArray(stub.cadctl({"events", "--json", "--limit", "100000"})))
-    if (e.toObject().value("kind").toString().toStdString() == kind &&
-        e.toObject().value("unit").toString().toStdString() == unit)
-      ++n;
-  return n;
-}
-
 struct Thaw {
   pid_t pid;
   ~Thaw() { ::kill(pid, SIGCONT); }
@@ -52,37 +35,46 @@ TEST_CASE("a frozen vehicle is shown offline within 5 s and online again when it
   AgentProcess& other = v.addVehicle("MDC-LV2", "E72", "FD1");
   v.startAgentOnline();
   other.start();
-  REQUIRE(waitUntil([&] { return onlineOf(v.stub, "E71") == true && onlineOf(v.stub, "E72") == true; }, 20s));
+  REQUIRE(waitUntil([&] { return boardOnline(v.stub, "E71") == true && boardOnline(v.stub, "E72") == true; }, 20s));
 
   // Idle: no GPS, no status; only beats go up. Twice the silence limit later
   // both are still online, and nothing was written about them.
   std::this_thread::sleep_for(8s);
-  CHECK(onlineOf(v.stub, "E71") == true);
-  CHECK(onlineOf(v.stub, "E72") == true);
-  CHECK(eventsOf(v.stub, "registry.device_silent", "E71") == 0);
-  CHECK(eventsOf(v.stub, "registry.device_silent", "E72") == 0);
+  CHECK(boardOnline(v.stub, "E71") == true);
+  CHECK(boardOnline(v.stub, "E72") == true);
+  CHECK(unitEventCount(v.stub, "registry.device_silent", "E71") == 0);
+  CHECK(unitEventCount(v.stub, "registry.device_silent", "E72") == 0);
 
   // Frozen: its connection stays open (the broker notices only after 1.5
   // times the keepalive, checked every few seconds), its beats stop.
   const auto frozenAt = std::chrono::steady_clock::now();
   ::kill(v.agent.pid(), SIGSTOP);
   Thaw thaw{v.agent.pid()};
-  REQUIRE(waitUntil([&] { return onlineOf(v.stub, "E71") == false; }, 15s));
+  REQUIRE(waitUntil([&] { return boardOnline(v.stub, "E71") == false; }, 15s));
   const auto shownAfter = std::chrono::steady_clock::now() - frozenAt;
   INFO("shown offline after " << std::chrono::duration_cast<std::chrono::milliseconds>(shownAfter).count() << " ms");
   CHECK(shownAfter < 5s);
-  CHECK(onlineOf(v.stub, "E72") == true);  // the other vehicle, idle, is not touched
-  CHECK(eventsOf(v.stub, "registry.device_silent", "E71") == 1);
-  CHECK(eventsOf(v.stub, "registry.device_silent", "E72") == 0);
+  CHECK(boardOnline(v.stub, "E72") == true);  // the other vehicle, idle, is not touched
+  CHECK(unitEventCount(v.stub, "registry.device_silent", "E71") == 1);
+  CHECK(unitEventCount(v.stub, "registry.device_silent", "E72") == 0);
 
   // Thawed: heard again, shown online.
   ::kill(v.agent.pid(), SIGCONT);
-  REQUIRE(waitUntil([&] { return onlineOf(v.stub, "E71") == true; }, 20s));
+  REQUIRE(waitUntil([&] { return boardOnline(v.stub, "E71") == true; }, 20s));
   CHECK(v.agent.mdcctl({"status", "en-route"}).exitCode == 0);
   REQUIRE(waitUntil([&] { return v.agent.outboxDepth() == 0; }, 20s));
-  CHECK(onlineOf(v.stub, "E71") == true);
-  CHECK(eventsOf(v.stub, "registry.device_silent", "E71") == 1);
-  CHECK(eventsOf(v.stub, "registry.device_heard", "E71") <= 1);  // or its reconnect's presence said so first
+  CHECK(boardOnline(v.stub, "E71") == true);
+  CHECK(unitEventCount(v.stub, "registry.device_silent", "E71") == 1);
+  CHECK(unitEventCount(v.stub, "registry.device_heard", "E71") <= 1);  // or its reconnect's presence said so first
+  // The other frozen, shown offline, then its connection drops and the
+  // broker sends its will: the will is no sign of life, it stays offline.
+  ::kill(other.pid(), SIGSTOP);
+  REQUIRE(waitUntil([&] { return boardOnline(v.stub, "E72") == false; }, 15s));
+  other.kill9();
+  std::this_thread::sleep_for(8s);
+  CHECK(boardOnline(v.stub, "E72") == false);
+  CHECK(unitEventCount(v.stub, "registry.device_silent", "E72") == 1);
+  CHECK(unitEventCount(v.stub, "registry.device_heard", "E72") == 0);
   // The log, with these events, is intact.
   auto verify = v.stub.cadctl({"verify"});
   CHECK(verify.exitCode == 0);
@@ -96,13 +88,13 @@ TEST_CASE("with the stub's watch off, each lost connection of one agent run puts
   v.startAgentOnline();
   for (int round = 1; round <= 2; ++round) {
     INFO("lost connection " << round);
-    REQUIRE(waitUntil([&] { return onlineOf(v.stub, "E73") == true; }, 30s));
+    REQUIRE(waitUntil([&] { return boardOnline(v.stub, "E73") == true; }, 30s));
     ::kill(v.agent.pid(), SIGSTOP);
     Thaw thaw{v.agent.pid()};
     // Each will is a presence of its own: the second is not a duplicate of the first.
-    CHECK(waitUntil([&] { return onlineOf(v.stub, "E73") == false; }, 30s));
+    CHECK(waitUntil([&] { return boardOnline(v.stub, "E73") == false; }, 30s));
     ::kill(v.agent.pid(), SIGCONT);
   }
-  REQUIRE(waitUntil([&] { return onlineOf(v.stub, "E73") == true; }, 30s));
-  CHECK(eventsOf(v.stub, "registry.device_silent", "E73") == 0);  // the watch was off
+  REQUIRE(waitUntil([&] { return boardOnline(v.stub, "E73") == true; }, 30s));
+  CHECK(unitEventCount(v.stub, "registry.device_silent", "E73") == 0);  // the watch was off
 }

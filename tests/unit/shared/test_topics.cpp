@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include "shared/wire/topics.h"
 
@@ -95,4 +96,17 @@ TEST_CASE("topics: device ids are 1..64 characters of A-Z a-z 0-9 . _ -", "[topi
     CHECK_FALSE(topics::isValidDeviceId(bad));
   }
   CHECK_FALSE(topics::isValidDeviceId(std::string("mdc\0", 4)));
+}
+
+TEST_CASE("topics: an edge watcher's liveness topic names its edge, and nothing else parses as one", "[topics]") {
+  CHECK(topics::edgeLiveness("edge1") == "cad/v1/edge/edge1/liveness");
+  CHECK(topics::allEdgeLiveness() == "cad/v1/edge/+/liveness");
+  CHECK(topics::parseEdgeLiveness("cad/v1/edge/edge1/liveness") == std::optional<std::string>("edge1"));
+  for (const std::string& bad : std::vector<std::string>{"cad/v1/edge//liveness", "cad/v1/edge/liveness", "cad/v1/edge/a/b/liveness",
+                                "cad/v1/edge/+/liveness", "cad/v1/edge/e1/liveness/", "cad/v1/dev/e1/liveness",
+                                "cad/v1/edge/e1/up", std::string("cad/v1/edge/e\0/liveness", 24)}) {
+    INFO(bad);
+    CHECK_FALSE(topics::parseEdgeLiveness(bad).has_value());
+    CHECK_FALSE(topics::parse(bad).has_value());
+  }
 }

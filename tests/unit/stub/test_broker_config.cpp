@@ -87,7 +87,7 @@ TEST_CASE("broker-config --edge bridges the devices' topics to the backbone, and
        {"connection edge1\n", "address 127.0.0.1:1884 127.0.0.1:1885 127.0.0.1:1886\n", "round_robin true\n",
         "try_private false\n", "bridge_protocol_version mqttv311\n", "cleansession false\n",
         "remote_clientid mdc-edge-edge1\n", "topic cad/v1/dev/+/up out 1\n", "topic cad/v1/dev/+/presence out 1\n",
-"topic cad/v1/dev/+/down in 1\n", "max_inflight_messages 1000\n"})
+        "topic cad/v1/edge/edge1/liveness out 1\n", "topic cad/v1/dev/+/down in 1\n", "max_inflight_messages 1000\n"})
     CHECK_THAT(*conf, Catch::Contains(want));
   CHECK_THAT(*conf, !Catch::Contains("bridge_cafile"));
   CHECK_THAT(*conf, !Catch::Contains("/beat out"));  // heartbeats stay on the edge

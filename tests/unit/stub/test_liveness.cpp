@@ -45,3 +45,44 @@ TEST_CASE("liveness: a beating device unheard past the limit is due once, until 
   CHECK(l.silentNow(74000).empty());
   CHECK(ids(l.silentNow(75001)) == std::vector<std::string>{"MDC-A"});
 }
+
+TEST_CASE("liveness: a device that says it is offline is no longer watched, and its will is not a sign of life",
+          "[liveness]") {
+  Liveness l(4000);
+  l.heard("MDC-A", true, 1000, 1'700'000'001'000);
+  l.heard("MDC-B", true, 1000, 1'700'000'001'000);
+  CHECK(ids(l.silentNow(5001)).size() == 2);
+  l.reportedSilent({"MDC-A", "MDC-B"});
+  // Frozen, then the broker sends MDC-A's will: not heard again, never reported again.
+  l.gone("MDC-A");
+  CHECK(l.takeHeardAgain().empty());
+  CHECK(l.size() == 1);
+  CHECK(l.silentNow(60000).empty());
+  // A clean sign-off before the limit: no report at all.
+  l.heard("MDC-C", true, 61000, 1'700'000'061'000);
+  l.gone("MDC-C");
+  CHECK(l.silentNow(70000).empty());
+  // Back, beating: watched again from the start.
+  l.heard("MDC-A", true, 71000, 1'700'000'071'000);
+  CHECK(l.takeHeardAgain().empty());
+  CHECK(ids(l.silentNow(75001)) == std::vector<std::string>{"MDC-A"});
+}
+
+TEST_CASE("liveness: after the watcher's own gap nothing is reported for it, and a device reported before is "
+          "reported heard when heard", "[liveness]") {
+  Liveness l(4000);
+  l.heard("MDC-A", true, 1000, 1'700'000'001'000);
+  l.heard("MDC-B", true, 1000, 1'700'000'001'000);
+  CHECK(ids(l.silentNow(5001)).size() == 2);
+  l.reportedSilent({"MDC-A"});  // MDC-B's unit was offline already
+  l.restartClock(30000);        // connected again after 25 s of hearing nothing
+  CHECK(l.silentNow(34000).empty());
+  l.heard("MDC-A", true, 34500, 1'700'000'034'500);
+  auto back = l.takeHeardAgain();
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].device == "MDC-A");
+  // The limit counts from the reconnect for MDC-B, from when it was heard for MDC-A.
+  CHECK(ids(l.silentNow(34001)) == std::vector<std::string>{"MDC-B"});
+  CHECK(l.silentNow(38500).empty());
+  CHECK(ids(l.silentNow(38501)) == std::vector<std::string>{"MDC-A"});
+}
