@@ -185,11 +185,21 @@ Status EventStore::replayFileToFile(EventStore& t, int64_t head, int64_t& n,
   t.db().prepare("ATTACH DATABASE ?1 AS src").bind(1, db().path()).run();
   {
     sql::Transaction tx(t.db());
+    // The log's indexes are built after the copy, each in one sorted pass:
+    // inserting every event's keys as it came (event ids in no order of
+    // theirs) took half the rebuild, and more on a machine with less cache.
+    std::vector<std::pair<std::string, std::string>> indexes;
+    for (auto st = t.db().prepare("SELECT name, sql FROM main.sqlite_master WHERE type='index' AND "
+                                  "tbl_name='events' AND sql IS NOT NULL");
+         st.step();)
+      indexes.emplace_back(st.text(0), st.text(1));
+    for (const auto& [name, ddl] : indexes) t.db().exec("DROP INDEX main.\"" + name + "\"");
     t.db()
         .prepare(std::string("INSERT INTO main.events(") + kColumns + ") SELECT " + kColumns +
                   " FROM src.events WHERE pos <= ?1 ORDER BY pos")
         .bind(1, head)
         .run();
+    for (const auto& [name, ddl] : indexes) t.db().exec(ddl);
     tx.commit();
   }
   t.db().exec("DETACH DATABASE src");

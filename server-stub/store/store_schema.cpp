@@ -14,9 +14,9 @@ const char* kSchema = R"sql(
 -- The log. Append-only: triggers refuse UPDATE and DELETE.
 CREATE TABLE events(
   pos INTEGER PRIMARY KEY,            -- global position: 1, 2, 3 ... (PostgreSQL: may have gaps)
-  event_id TEXT NOT NULL UNIQUE,      -- UUIDv7 (device's, or the stub's for dispatcher actions)
+  event_id TEXT NOT NULL,             -- UUIDv7 (device's, or the stub's for dispatcher actions); unique
   device_id TEXT,                     -- NULL for dispatcher and registry actions
-  device_seq INTEGER,                 -- per-device sequence; NULL when not sequenced (presence, dispatch)
+  device_seq INTEGER,                 -- per-device sequence, unique per device; NULL when not sequenced (presence, dispatch)
   unit_id TEXT NOT NULL,
   agency TEXT NOT NULL,
   kind TEXT NOT NULL,                 -- status, avl, cfs, emergency, assignment_ack, message, presence, records_query, dispatch.*, registry.*, records.answer
@@ -26,9 +26,14 @@ CREATE TABLE events(
   actor TEXT NOT NULL,                -- device:ID | dispatcher:NAME | records:SYSTEM
   payload BLOB NOT NULL,              -- device events: mdc.v1.Envelope; dispatcher: canonical JSON
   prev_hash BLOB NOT NULL,
-  hash BLOB NOT NULL,                 -- SHA-256(prev_hash || canonical event bytes)
-  UNIQUE(device_id, device_seq)
+  hash BLOB NOT NULL                  -- SHA-256(prev_hash || canonical event bytes)
 );
+-- The log's keys, as indexes of their own rather than constraints of the
+-- table (an older store has them as constraints; both refuse
+-- the same): a rebuild (replayFileToFile) drops them, copies the log, and
+-- builds each in one sorted pass instead of inserting every event's keys.
+CREATE UNIQUE INDEX events_by_event_id ON events(event_id);
+CREATE UNIQUE INDEX events_by_device_seq ON events(device_id, device_seq);
 
 -- Read models, derived from the log alone.
 CREATE TABLE devices(device_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL, agency TEXT NOT NULL);
