@@ -202,6 +202,13 @@ class CadService : public QObject {
   void storeMetrics(Exposition& o);
   /** liveness.cpp: devices that went silent shown offline, those heard again online. */
   void watchLiveness();
+  /** liveness.cpp: writes registry.device_silent (silent) or device_heard
+   *  for the devices as actor, and counts and logs those it changed: each
+   *  line opens with who ("", or "edge NAME: "), and notHeard says why a
+   *  device is shown offline. The devices written, or the store's error (logged). */
+  Result<std::vector<std::string>> showLiveness(const std::vector<DeviceSilence>& devices, bool silent,
+                                                const std::string& actor, const std::string& who,
+                                                const std::string& notHeard);
   /** liveness.cpp: an edge watcher's notice, kept for the next flush. */
   void edgeNotice(const std::string& edge, const std::string& payload);
   /** liveness.cpp: writes the edge notices kept; false when the store failed. */

@@ -28,8 +28,7 @@ class EdgeWatch::Bridge final : public mdc::mqtt::Handler {
   }
   void onPublishResult(int, bool ok, int code) override {
     if (!ok)
-      post([code](EdgeWatch* w) {
-        ++w->counters_.publishFailures;
+      post([code](EdgeWatch*) {
         log::error("edge-watch", "a liveness notice was refused by the edge (reason " + std::to_string(code) + ")");
       });
   }
@@ -96,7 +95,6 @@ void EdgeWatch::stop() {
 }
 
 void EdgeWatch::onConnected() {
-  connected_ = true;
   backoffMs_ = 0;
   // Nothing was heard while the connection was down: the limit counts from now.
   liveness_.restartClock(mdc::SystemClock::instance().monotonicMs());
@@ -109,7 +107,6 @@ void EdgeWatch::onConnected() {
 }
 
 void EdgeWatch::onConnectFailed(const std::string& reason) {
-  connected_ = false;
   tickTimer_.stop();
   backoffMs_ = backoffMs_ == 0 ? 250 : std::min(backoffMs_ * 2, 5000);
   log::warn("edge-watch", "connect to " + config_.broker + " failed: " + reason + "; retrying in " +
@@ -138,19 +135,17 @@ void EdgeWatch::tick() {
   if (silent.empty() && heard.empty()) return;
   // The watcher cannot know whose unit is online: every device reported
   // counts as reported, and the worker writes only what changes the board.
-  std::vector<std::string> reported;
-  for (const auto& d : silent) reported.push_back(d.device);
-  liveness_.reportedSilent(reported);
+  auto ids = [](const std::vector<DeviceSilence>& v) {
+    std::vector<std::string> out;
+    for (const auto& d : v) out.push_back(d.device);
+    return out;
+  };
+  liveness_.reportedSilent(ids(silent));
   counters_.silent += silent.size();
   counters_.heardAgain += heard.size();
-  auto names = [](const std::vector<DeviceSilence>& v) {
-    std::string text;
-    for (const auto& d : v) text += (text.empty() ? "" : ", ") + d.device;
-    return text;
-  };
   if (!silent.empty())
-    log::warn("edge-watch", "not heard for " + std::to_string(config_.silentAfterMs) + " ms: " + names(silent));
-  if (!heard.empty()) log::info("edge-watch", "heard again: " + names(heard));
+    log::warn("edge-watch", "not heard for " + std::to_string(config_.silentAfterMs) + " ms: " + deviceNames(ids(silent)));
+  if (!heard.empty()) log::info("edge-watch", "heard again: " + deviceNames(ids(heard)));
   publish(silent, heard);
 }
 
@@ -170,11 +165,8 @@ void EdgeWatch::publish(const std::vector<DeviceSilence>& silent, const std::vec
       d->set_device_id(heard[h].device);
       d->set_last_heard_ms(heard[h].lastHeardMs);
     }
-    ++counters_.notices;
-    if (auto r = client_->publish(topics::edgeLiveness(config_.edge), notice.SerializeAsString(), 1); !r) {
-      ++counters_.publishFailures;
+    if (auto r = client_->publish(topics::edgeLiveness(config_.edge), notice.SerializeAsString(), 1); !r)
       log::error("edge-watch", "liveness notice not sent: " + r.error().message);
-    }
   }
 }
 

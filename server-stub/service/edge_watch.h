@@ -43,12 +43,11 @@ class EdgeWatch : public QObject {
   mdc::Status start();
   void stop();
 
-  struct Counters {
-    uint64_t heard = 0, beats = 0, silent = 0, heardAgain = 0, notices = 0, publishFailures = 0;
-  };
-  const Counters& counters() const { return counters_; }
-
  private:
+  /** What it heard and sent, for its log once a minute. */
+  struct Counters {
+    uint64_t heard = 0, beats = 0, silent = 0, heardAgain = 0;
+  };
   class Bridge;
   friend class Bridge;
   void onConnected();
@@ -64,7 +63,6 @@ class EdgeWatch : public QObject {
   Liveness liveness_;
   QTimer tickTimer_, reconnectTimer_, statsTimer_;
   int backoffMs_ = 0;
-  bool connected_ = false;
   Counters counters_;
 };
 

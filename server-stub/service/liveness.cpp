@@ -57,34 +57,35 @@ std::vector<DeviceSilence> Liveness::takeHeardAgain() {
   return out;
 }
 
+std::string deviceNames(const std::vector<std::string>& devices) {
+  std::string text;
+  for (const auto& d : devices) text += (text.empty() ? "" : ", ") + d;
+  return text;
+}
+
+Result<std::vector<std::string>> CadService::showLiveness(const std::vector<DeviceSilence>& devices, bool silent,
+                                                          const std::string& actor, const std::string& who,
+                                                          const std::string& notHeard) {
+  auto written = store_.recordLiveness(devices, silent, mdc::SystemClock::instance().nowMs(), actor);
+  if (!written) {
+    log::error("stub", who + (silent ? "silent devices not shown offline: " : "devices heard again not shown online: ") +
+                           written.error().message);
+  } else if (!written->empty()) {
+    (silent ? counters_.silenced : counters_.heardAgain) += written->size();
+    if (silent) log::warn("stub", who + notHeard + ", shown offline: " + deviceNames(*written));
+    else log::info("stub", who + "heard again, shown online: " + deviceNames(*written));
+  }
+  return written;
+}
+
 void CadService::watchLiveness() {
   if (!liveness_) return;
-  auto& clock = mdc::SystemClock::instance();
-  auto names = [](const std::vector<std::string>& devices) {
-    std::string text;
-    for (const auto& d : devices) text += (text.empty() ? "" : ", ") + d;
-    return text;
-  };
-  if (auto silent = liveness_->silentNow(clock.monotonicMs()); !silent.empty()) {
-    auto written = store_.recordLiveness(silent, true, clock.nowMs());
-    if (!written) {
-      log::error("stub", "silent devices not shown offline: " + written.error().message);
-    } else if (!written->empty()) {
-      liveness_->reportedSilent(*written);
-      counters_.silenced += written->size();
-      log::warn("stub", "not heard for " + std::to_string(liveness_->silentAfterMs()) + " ms, shown offline: " +
-                            names(*written));
-    }
-  }
+  const std::string notHeard = "not heard for " + std::to_string(liveness_->silentAfterMs()) + " ms";
+  if (auto silent = liveness_->silentNow(mdc::SystemClock::instance().monotonicMs()); !silent.empty())
+    if (auto written = showLiveness(silent, true, "stub:liveness", "", notHeard)) liveness_->reportedSilent(*written);
   if (auto back = liveness_->takeHeardAgain(); !back.empty()) {
     flush();  // what they sent is stored before they are shown online
-    auto written = store_.recordLiveness(back, false, clock.nowMs());
-    if (!written) {
-      log::error("stub", "devices heard again not shown online: " + written.error().message);
-    } else if (!written->empty()) {
-      counters_.heardAgain += written->size();
-      log::info("stub", "heard again, shown online: " + names(*written));
-    }
+    (void)showLiveness(back, false, "stub:liveness", "", notHeard);  // logged there
   }
 }
 
@@ -111,28 +112,10 @@ void CadService::edgeNotice(const std::string& edge, const std::string& payload)
 bool CadService::recordEdgeNotices() {
   std::vector<EdgeNotice> notices;
   notices.swap(edgeNotices_);
-  const int64_t now = mdc::SystemClock::instance().nowMs();
-  auto names = [](const std::vector<std::string>& devices) {
-    std::string text;
-    for (const auto& d : devices) text += (text.empty() ? "" : ", ") + d;
-    return text;
-  };
   for (const EdgeNotice& n : notices)
-    for (bool silent : {true, false}) {
-      const auto& devices = silent ? n.silent : n.heard;
-      if (devices.empty()) continue;
-      auto written = store_.recordLiveness(devices, silent, now, "edge:" + n.edge);
-      if (!written) {
-        log::error("stub", "edge " + n.edge + ": " + written.error().message);
-        return false;
-      }
-      if (written->empty()) continue;
-      (silent ? counters_.silenced : counters_.heardAgain) += written->size();
-      if (silent)
-        log::warn("stub", "edge " + n.edge + ": not heard, shown offline: " + names(*written));
-      else
-        log::info("stub", "edge " + n.edge + ": heard again, shown online: " + names(*written));
-    }
+    for (bool silent : {true, false})
+      if (const auto& devices = silent ? n.silent : n.heard; !devices.empty())
+        if (!showLiveness(devices, silent, "edge:" + n.edge, "edge " + n.edge + ": ", "not heard")) return false;
   return true;
 }
 

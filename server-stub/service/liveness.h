@@ -26,6 +26,9 @@ struct EdgeNotice {
  *  clean disconnect, or the will the broker sends for a lost connection. */
 bool isOfflinePresence(std::string_view payload);
 
+/** "A, B, C": device ids for a log line. */
+std::string deviceNames(const std::vector<std::string>& devices);
+
 /** Thread-safety: one thread. */
 class Liveness {
  public:
